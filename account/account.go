@@ -1,0 +1,222 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/internal/pg"
+)
+
+// Roles an account can have. Every account is a fan; admin and scanner are
+// granted with `boxoffice admin grant`.
+const (
+	RoleFan     = "fan"
+	RoleAdmin   = "admin"
+	RoleScanner = "scanner"
+)
+
+// Account is a person who can sign in.
+type Account struct {
+	ID    int64  `json:"id,string"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+// Errors callers and tests compare with errors.Is.
+var (
+	ErrEmailTaken      = apperr.E(apperr.Conflict, "email_taken", "an account with this email already exists")
+	ErrBadCredentials  = apperr.E(apperr.Unauthenticated, "bad_credentials", "email or password is wrong")
+	ErrUnauthenticated = apperr.E(apperr.Unauthenticated, "unauthenticated", "sign in first")
+	ErrNotFound        = apperr.E(apperr.NotFound, "account_not_found", "no account with this email")
+	ErrBadRole         = apperr.E(apperr.Invalid, "invalid_role", "role must be fan, admin or scanner")
+)
+
+// Config tunes a Service. The zero value is the production setting.
+type Config struct {
+	// HashCost is the bcrypt cost; 0 means bcrypt.DefaultCost (about 50 ms
+	// of CPU). Tests and bulk seeding lower it.
+	HashCost int
+	// SessionTTL is how long a session lasts; 0 means 30 days.
+	SessionTTL time.Duration
+	// CacheTTL is how long a checked token is trusted without asking
+	// Postgres again; 0 means 5 s. A sign-out on another node takes at most
+	// this long to reach this node.
+	CacheTTL time.Duration
+}
+
+// Service signs people up and in and checks their tokens.
+type Service struct {
+	db  *pgxpool.Pool
+	cfg Config
+
+	mu    sync.Mutex
+	cache map[[32]byte]cachedSession
+}
+
+type cachedSession struct {
+	acct    Account
+	expires time.Time
+}
+
+// NewService returns a Service over db.
+func NewService(db *pgxpool.Pool, cfg Config) *Service {
+	if cfg.HashCost == 0 {
+		cfg.HashCost = bcrypt.DefaultCost
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 30 * 24 * time.Hour
+	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = 5 * time.Second
+	}
+	return &Service{db: db, cfg: cfg, cache: make(map[[32]byte]cachedSession)}
+}
+
+// SessionTTL is how long a new session lasts, for the cookie's Max-Age.
+func (s *Service) SessionTTL() time.Duration { return s.cfg.SessionTTL }
+
+// SignUp creates a fan account and a session for it. Input is assumed
+// validated for shape by the caller (length, email syntax).
+func (s *Service) SignUp(ctx context.Context, email, password, name string) (Account, string, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cfg.HashCost)
+	if err != nil {
+		return Account{}, "", fmt.Errorf("account: hash password: %w", err)
+	}
+	var a Account
+	var token string
+	err = pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO accounts (email, name, password_hash) VALUES ($1, $2, $3)
+			RETURNING id, email, name, role`,
+			strings.TrimSpace(email), strings.TrimSpace(name), string(hash)).Scan(&a.ID, &a.Email, &a.Name, &a.Role)
+		if pg.IsUniqueViolation(err, "accounts_email_key") {
+			return ErrEmailTaken
+		}
+		if err != nil {
+			return fmt.Errorf("account: insert: %w", err)
+		}
+		token, err = s.newSession(ctx, tx, a.ID)
+		return err
+	})
+	return a, token, err
+}
+
+// dummyHash is compared against when the email is unknown, so a sign-in
+// takes as long for a missing account as for a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("boxoffice-timing-equaliser"), bcrypt.DefaultCost)
+
+// SignIn checks email and password and starts a session.
+func (s *Service) SignIn(ctx context.Context, email, password string) (Account, string, error) {
+	var a Account
+	var hash string
+	err := s.db.QueryRow(ctx, `
+		SELECT id, email, name, role, password_hash FROM accounts WHERE lower(email) = lower($1)`,
+		strings.TrimSpace(email)).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return Account{}, "", ErrBadCredentials
+	}
+	if err != nil {
+		return Account{}, "", fmt.Errorf("account: sign in %q: %w", email, err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return Account{}, "", ErrBadCredentials
+	}
+	token, err := s.newSession(ctx, s.db, a.ID)
+	return a, token, err
+}
+
+func (s *Service) newSession(ctx context.Context, db pg.Querier, accountID int64) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("account: token: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	sum := tokenHash(token)
+	_, err := db.Exec(ctx, `
+		INSERT INTO sessions (token_hash, account_id, expires_at)
+		VALUES ($1, $2, now() + $3::interval)`, sum[:], accountID, s.cfg.SessionTTL.String())
+	if err != nil {
+		return "", fmt.Errorf("account: create session: %w", err)
+	}
+	return token, nil
+}
+
+func tokenHash(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+
+// Authenticate returns the account whose session token this is.
+func (s *Service) Authenticate(ctx context.Context, token string) (Account, error) {
+	if token == "" || len(token) > 128 {
+		return Account{}, ErrUnauthenticated
+	}
+	sum := tokenHash(token)
+	now := time.Now()
+	s.mu.Lock()
+	c, ok := s.cache[sum]
+	s.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.acct, nil
+	}
+	var a Account
+	err := s.db.QueryRow(ctx, `
+		SELECT a.id, a.email, a.name, a.role FROM sessions s JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = $1 AND s.expires_at > now()`, sum[:]).Scan(&a.ID, &a.Email, &a.Name, &a.Role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Account{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("account: authenticate: %w", err)
+	}
+	s.mu.Lock()
+	if len(s.cache) > 100_000 {
+		clear(s.cache) // bounded memory; the next lookups refill it
+	}
+	s.cache[sum] = cachedSession{acct: a, expires: now.Add(s.cfg.CacheTTL)}
+	s.mu.Unlock()
+	return a, nil
+}
+
+// SignOut ends the session of token. Ending an unknown session is not an error.
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	sum := tokenHash(token)
+	s.mu.Lock()
+	delete(s.cache, sum)
+	s.mu.Unlock()
+	if _, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, sum[:]); err != nil {
+		return fmt.Errorf("account: sign out: %w", err)
+	}
+	return nil
+}
+
+// Grant gives the account with email the role.
+func (s *Service) Grant(ctx context.Context, email, role string) error {
+	switch role {
+	case RoleFan, RoleAdmin, RoleScanner:
+	default:
+		return ErrBadRole
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE accounts SET role = $2 WHERE lower(email) = lower($1)`, email, role)
+	if err != nil {
+		return fmt.Errorf("account: grant %s to %s: %w", role, email, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	s.mu.Lock()
+	clear(s.cache) // roles changed: no cached session may keep the old one
+	s.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,275 @@
+package seatmap
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// eventLayout is an event's static seat data, loaded once per node: the seat
+// ids and facts by idx, the layout JSON served to browsers and its gzip form.
+type eventLayout struct {
+	eventID  int64
+	seats    []SeatInfo      // by idx
+	byID     map[int64]int32 // seat id → idx
+	sections []SectionInfo   // by rank
+	json     []byte
+	gzip     []byte
+	etag     string
+}
+
+// SeatInfo is the static description of one seat of an event.
+type SeatInfo struct {
+	ID         int64   `json:"id,string"`
+	Idx        int32   `json:"idx"`
+	Section    string  `json:"section"`
+	Row        string  `json:"row"`
+	Number     int     `json:"number"`
+	X          float32 `json:"x"`
+	Y          float32 `json:"y"`
+	Type       string  `json:"type"`
+	Rank       int     `json:"-"`
+	PriceCents int64   `json:"price_cents"`
+}
+
+// layout returns the event's static layout, loading it on first use; many
+// concurrent first uses share one load.
+func (s *Service) layout(ctx context.Context, eventID int64) (*eventLayout, error) {
+	if l, ok := s.layouts.Load(eventID); ok {
+		return l.(*eventLayout), nil
+	}
+	v, err, _ := s.flight.Do(fmt.Sprintf("layout:%d", eventID), func() (any, error) {
+		if l, ok := s.layouts.Load(eventID); ok {
+			return l, nil
+		}
+		l, err := s.loadLayout(context.WithoutCancel(ctx), eventID)
+		if err != nil {
+			return nil, err
+		}
+		s.layouts.Store(eventID, l)
+		return l, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*eventLayout), nil
+}
+
+func (s *Service) loadLayout(ctx context.Context, eventID int64) (*eventLayout, error) {
+	l := &eventLayout{eventID: eventID, byID: make(map[int64]int32)}
+	rows, err := s.db.Query(ctx, `
+		SELECT id, name, tier, rank FROM event_sections WHERE event_id = $1 ORDER BY rank, id`, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: load sections of %d: %w", eventID, err)
+	}
+	for rows.Next() {
+		var sec SectionInfo
+		if err := rows.Scan(&sec.ID, &sec.Name, &sec.Tier, &sec.Rank); err != nil {
+			return nil, fmt.Errorf("seatmap: scan section: %w", err)
+		}
+		l.sections = append(l.sections, sec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("seatmap: load sections of %d: %w", eventID, err)
+	}
+	if len(l.sections) == 0 {
+		return nil, ErrEventNotFound
+	}
+	rows, err = s.db.Query(ctx, `
+		SELECT id, idx, section, row_label, number, x, y, seat_type, rank, price_cents
+		FROM seats WHERE event_id = $1 ORDER BY idx`, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: load seats of %d: %w", eventID, err)
+	}
+	for rows.Next() {
+		var st SeatInfo
+		if err := rows.Scan(&st.ID, &st.Idx, &st.Section, &st.Row, &st.Number, &st.X, &st.Y, &st.Type, &st.Rank, &st.PriceCents); err != nil {
+			return nil, fmt.Errorf("seatmap: scan seat: %w", err)
+		}
+		l.byID[st.ID] = st.Idx
+		l.seats = append(l.seats, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("seatmap: load seats of %d: %w", eventID, err)
+	}
+	secIndex := make(map[string]int, len(l.sections))
+	for i := range l.sections {
+		secIndex[l.sections[i].ID] = i
+	}
+	for _, st := range l.seats {
+		sec := &l.sections[secIndex[st.Section]]
+		if sec.Capacity == 0 || st.PriceCents < sec.MinPriceCents {
+			sec.MinPriceCents = st.PriceCents
+		}
+		if st.PriceCents > sec.MaxPriceCents {
+			sec.MaxPriceCents = st.PriceCents
+		}
+		sec.Capacity++
+	}
+	raw, err := json.Marshal(struct {
+		EventID  int64         `json:"event_id,string"`
+		Sections []SectionInfo `json:"sections"`
+		Seats    []SeatInfo    `json:"seats"`
+	}{eventID, l.sections, l.seats})
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: encode layout: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	l.json, l.gzip, l.etag = raw, gzipBytes(raw), `"`+hex.EncodeToString(sum[:12])+`"`
+	return l, nil
+}
+
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+// LayoutJSON is an event's static seat map as served: the JSON, its gzip
+// form and a strong ETag. The bytes are shared; callers must not modify them.
+type LayoutJSON struct {
+	JSON []byte
+	Gzip []byte
+	ETag string
+}
+
+// Layout returns the static seat map of an event.
+func (s *Service) Layout(ctx context.Context, eventID int64) (LayoutJSON, error) {
+	l, err := s.layout(ctx, eventID)
+	if err != nil {
+		return LayoutJSON{}, err
+	}
+	return LayoutJSON{JSON: l.json, Gzip: l.gzip, ETag: l.etag}, nil
+}
+
+// eventRow is the mutable part of an event the hold path needs, cached per
+// node for at most eventCacheTTL so a pause takes effect within it.
+type eventRow struct {
+	Event
+	storedStatus string
+	paused       bool
+}
+
+type cachedEvent struct {
+	row     eventRow
+	fetched time.Time
+}
+
+const eventCacheTTL = time.Second
+
+const eventColumns = `
+	e.id, e.name, v.id, v.name, v.capacity, e.event_date, e.sale_opens, e.status, e.paused,
+	e.currency, e.capacity, e.max_seats_per_account, e.waiting_room`
+
+func scanEvent(row pgx.Row) (eventRow, error) {
+	var e eventRow
+	err := row.Scan(&e.ID, &e.Name, &e.Venue.ID, &e.Venue.Name, &e.Venue.Capacity, &e.EventDate, &e.SaleOpens,
+		&e.storedStatus, &e.paused, &e.Currency, &e.Capacity, &e.MaxSeatsPerAccount, &e.WaitingRoom)
+	return e, err
+}
+
+// event returns an event's current row, from the per-node cache when fresh.
+func (s *Service) event(ctx context.Context, eventID int64) (eventRow, error) {
+	now := time.Now()
+	s.mu.Lock()
+	c, ok := s.events[eventID]
+	s.mu.Unlock()
+	if ok && now.Sub(c.fetched) < eventCacheTTL {
+		return c.row, nil
+	}
+	e, err := scanEvent(s.db.QueryRow(ctx, `SELECT `+eventColumns+`
+		FROM events e JOIN venues v ON v.id = e.venue_id WHERE e.id = $1`, eventID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return eventRow{}, ErrEventNotFound
+	}
+	if err != nil {
+		return eventRow{}, fmt.Errorf("seatmap: read event %d: %w", eventID, err)
+	}
+	s.mu.Lock()
+	s.events[eventID] = cachedEvent{row: e, fetched: now}
+	s.mu.Unlock()
+	return e, nil
+}
+
+// ForgetEvent drops the cached row of an event, so a change made on this
+// node (a pause, say) takes effect here at once.
+func (s *Service) ForgetEvent(eventID int64) {
+	s.mu.Lock()
+	delete(s.events, eventID)
+	s.mu.Unlock()
+}
+
+// fill completes an event with its derived fields.
+func (s *Service) fill(ctx context.Context, e eventRow) (Event, error) {
+	ev := e.Event
+	ev.Status = effectiveStatus(e.storedStatus, e.paused, e.SaleOpens, time.Now())
+	l, err := s.layout(ctx, e.ID)
+	if err != nil {
+		return Event{}, err
+	}
+	for i, sec := range l.sections {
+		if i == 0 || sec.MinPriceCents < ev.MinPriceCents {
+			ev.MinPriceCents = sec.MinPriceCents
+		}
+		if sec.MaxPriceCents > ev.MaxPriceCents {
+			ev.MaxPriceCents = sec.MaxPriceCents
+		}
+	}
+	snap, err := s.Snapshot(ctx, e.ID)
+	if err != nil {
+		return Event{}, err
+	}
+	ev.Available = snap.Available
+	return ev, nil
+}
+
+// Event returns one event with its sections.
+func (s *Service) Event(ctx context.Context, eventID int64) (EventDetail, error) {
+	e, err := s.event(ctx, eventID)
+	if err != nil {
+		return EventDetail{}, err
+	}
+	ev, err := s.fill(ctx, e)
+	if err != nil {
+		return EventDetail{}, err
+	}
+	l, err := s.layout(ctx, eventID)
+	if err != nil {
+		return EventDetail{}, err
+	}
+	return EventDetail{Event: ev, Sections: l.sections}, nil
+}
+
+// Events lists events by date, optionally only those with one status.
+func (s *Service) Events(ctx context.Context, status string) ([]Event, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+eventColumns+`
+		FROM events e JOIN venues v ON v.id = e.venue_id ORDER BY e.event_date, e.id LIMIT 500`)
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: list events: %w", err)
+	}
+	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (eventRow, error) { return scanEvent(r) })
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: list events: %w", err)
+	}
+	out := make([]Event, 0, len(evs))
+	for _, e := range evs {
+		ev, err := s.fill(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		if status == "" || ev.Status == status {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,285 @@
+package seatmap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/internal/pg"
+)
+
+// Event statuses as clients see them (API.md). Paused is not stored as a
+// status: it is a flag over the stored one, so resuming restores the status.
+const (
+	StatusUpcoming  = "upcoming"
+	StatusOnSale    = "on_sale"
+	StatusPaused    = "paused"
+	StatusSoldOut   = "sold_out"
+	StatusCancelled = "cancelled"
+)
+
+// Errors of the catalog.
+var (
+	ErrEventNotFound = apperr.E(apperr.NotFound, "event_not_found", "no such event")
+	ErrVenueNotFound = apperr.E(apperr.NotFound, "venue_not_found", "no such venue")
+	ErrNoPrice       = apperr.E(apperr.Invalid, "missing_price", "no price for some seats")
+)
+
+// Venue is a place with a layout.
+type Venue struct {
+	ID       int64  `json:"id,string"`
+	Name     string `json:"name"`
+	Capacity int    `json:"capacity"`
+}
+
+// Event is an event as fans see it.
+type Event struct {
+	ID                 int64           `json:"id,string"`
+	Name               string          `json:"name"`
+	Venue              Venue           `json:"venue"`
+	EventDate          time.Time       `json:"event_date"`
+	SaleOpens          time.Time       `json:"sale_opens"`
+	Status             string          `json:"status"`
+	Currency           string          `json:"currency"`
+	Capacity           int             `json:"capacity"`
+	MaxSeatsPerAccount int             `json:"max_seats_per_account"`
+	WaitingRoom        json.RawMessage `json:"waiting_room"`
+	MinPriceCents      int64           `json:"min_price_cents"`
+	MaxPriceCents      int64           `json:"max_price_cents"`
+	Available          int             `json:"available"`
+}
+
+// SectionInfo is one section of an event with its prices and size.
+type SectionInfo struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Tier          string `json:"tier"`
+	Rank          int    `json:"rank"`
+	Capacity      int    `json:"capacity"`
+	MinPriceCents int64  `json:"min_price_cents"`
+	MaxPriceCents int64  `json:"max_price_cents"`
+}
+
+// EventDetail is an event with its sections.
+type EventDetail struct {
+	Event
+	Sections []SectionInfo `json:"sections"`
+}
+
+// effectiveStatus derives what clients see from what is stored: a paused
+// flag over the status, and an upcoming event whose sale time has come is on
+// sale even before the lifecycle job has written it.
+func effectiveStatus(stored string, paused bool, saleOpens, now time.Time) string {
+	switch {
+	case stored == StatusCancelled:
+		return StatusCancelled
+	case paused:
+		return StatusPaused
+	case stored == StatusUpcoming && !now.Before(saleOpens):
+		return StatusOnSale
+	}
+	return stored
+}
+
+// CreateVenue stores a venue with a validated layout.
+func (s *Service) CreateVenue(ctx context.Context, name string, layout Layout) (Venue, error) {
+	if err := layout.Validate(); err != nil {
+		return Venue{}, err
+	}
+	raw, err := json.Marshal(layout)
+	if err != nil {
+		return Venue{}, fmt.Errorf("seatmap: encode layout: %w", err)
+	}
+	v := Venue{Name: name, Capacity: len(layout.Seats)}
+	err = s.db.QueryRow(ctx, `INSERT INTO venues (name, layout, capacity) VALUES ($1, $2, $3) RETURNING id`,
+		name, raw, v.Capacity).Scan(&v.ID)
+	if err != nil {
+		return Venue{}, fmt.Errorf("seatmap: create venue %q: %w", name, err)
+	}
+	return v, nil
+}
+
+// EventSpec describes an event to create.
+type EventSpec struct {
+	VenueID   int64
+	Name      string
+	EventDate time.Time
+	SaleOpens time.Time
+	// Prices maps a seat type ("vip", "accessible"), a section id, a tier or
+	// "default" to cents; a seat takes the first of those that is present.
+	Prices   map[string]int64
+	Currency string // default "usd"
+	// ReserveShare of seats (0..1) is held back as reserved at creation.
+	ReserveShare float64
+	// MaxSeatsPerAccount; 0 means the service's cap.
+	MaxSeatsPerAccount int
+	// WaitingRoom settings as JSON; nil means {}.
+	WaitingRoom json.RawMessage
+	// SeedKey, when set, makes creation idempotent: an event with the same
+	// key is returned instead of creating another.
+	SeedKey string
+}
+
+// priceOf resolves a seat's price from an event's price map: a special seat
+// type wins over its section, the section over its tier, the tier over
+// "default".
+func priceOf(prices map[string]int64, seat SeatSpec, tier string) (int64, bool) {
+	keys := []string{seat.Section, tier, "default"}
+	if seat.Type != SeatStandard {
+		keys = append([]string{seat.Type}, keys...)
+	}
+	for _, k := range keys {
+		if p, ok := prices[k]; ok {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// CreateEvent creates an event and copies the venue's layout into its seats,
+// holding back ReserveShare of them as reserved.
+func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error) {
+	if spec.Currency == "" {
+		spec.Currency = "usd"
+	}
+	if spec.MaxSeatsPerAccount == 0 || spec.MaxSeatsPerAccount > s.cfg.MaxSeatsPerAccount {
+		spec.MaxSeatsPerAccount = s.cfg.MaxSeatsPerAccount
+	}
+	if spec.WaitingRoom == nil {
+		spec.WaitingRoom = json.RawMessage(`{}`)
+	}
+	if spec.ReserveShare < 0 || spec.ReserveShare > 1 || math.IsNaN(spec.ReserveShare) {
+		return 0, apperr.E(apperr.Invalid, "invalid_reserve_share", "reserve_share must be between 0 and 1")
+	}
+	var eventID int64
+	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		if spec.SeedKey != "" {
+			err := tx.QueryRow(ctx, `SELECT id FROM events WHERE seed_key = $1`, spec.SeedKey).Scan(&eventID)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("seatmap: find seeded event: %w", err)
+			}
+		}
+		var raw []byte
+		err := tx.QueryRow(ctx, `SELECT layout FROM venues WHERE id = $1`, spec.VenueID).Scan(&raw)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrVenueNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("seatmap: read venue %d: %w", spec.VenueID, err)
+		}
+		var layout Layout
+		if err := json.Unmarshal(raw, &layout); err != nil {
+			return fmt.Errorf("seatmap: decode venue %d layout: %w", spec.VenueID, err)
+		}
+		var seedKey *string
+		if spec.SeedKey != "" {
+			seedKey = &spec.SeedKey
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO events (venue_id, name, seed_key, event_date, sale_opens, currency, capacity,
+			                    max_seats_per_account, reserve_share, waiting_room)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			spec.VenueID, spec.Name, seedKey, spec.EventDate, spec.SaleOpens, spec.Currency,
+			len(layout.Seats), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom).Scan(&eventID)
+		if err != nil {
+			return fmt.Errorf("seatmap: insert event: %w", err)
+		}
+		return insertSeats(ctx, tx, eventID, layout, spec)
+	})
+	return eventID, err
+}
+
+func insertSeats(ctx context.Context, tx pgx.Tx, eventID int64, layout Layout, spec EventSpec) error {
+	tiers := make(map[string]string, len(layout.Sections))
+	secRows := make([][]any, len(layout.Sections))
+	for i, sec := range layout.Sections {
+		tiers[sec.ID] = sec.Tier
+		secRows[i] = []any{eventID, sec.ID, sec.Name, sec.Tier, sec.Rank}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"event_sections"},
+		[]string{"event_id", "id", "name", "tier", "rank"}, pgx.CopyFromRows(secRows)); err != nil {
+		return fmt.Errorf("seatmap: insert sections: %w", err)
+	}
+	reasons := reserveReasons(layout.Seats, spec.ReserveShare)
+	rows := make([][]any, len(layout.Seats))
+	for i, seat := range layout.Seats {
+		price, ok := priceOf(spec.Prices, seat, tiers[seat.Section])
+		if !ok {
+			return ErrNoPrice.With("section", seat.Section).With("type", seat.Type)
+		}
+		status, reason := "available", (*string)(nil)
+		if r, ok := reasons[i]; ok {
+			status, reason = "reserved", &r
+		}
+		rows[i] = []any{eventID, int32(i), seat.Section, seat.Row, int32(seat.Number), float32(seat.X), float32(seat.Y),
+			seat.Type, int32(seat.Rank), price, status, reason}
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"seats"},
+		[]string{"event_id", "idx", "section", "row_label", "number", "x", "y", "seat_type", "rank",
+			"price_cents", "status", "reserved_reason"}, pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("seatmap: insert seats: %w", err)
+	}
+	return nil
+}
+
+// Reasons a seat is held back from the public sale.
+const (
+	ReserveAccessibility = "accessibility"
+	ReserveArtist        = "artist"
+	ReserveDayOf         = "day_of"
+)
+
+// reserveReasons picks round(share × capacity) seats to hold back, by seat
+// index: accessible seats first (sold through a separate channel), then a
+// fifth of the rest from the best seats for the artist, then seats spread
+// evenly over the venue for the day-of sale.
+func reserveReasons(seats []SeatSpec, share float64) map[int]string {
+	want := int(math.Round(share * float64(len(seats))))
+	out := make(map[int]string, want)
+	for i, seat := range seats {
+		if len(out) == want {
+			return out
+		}
+		if seat.Type == SeatAccessible {
+			out[i] = ReserveAccessibility
+		}
+	}
+	rest := want - len(out)
+	byRank := make([]int, 0, len(seats))
+	for i := range seats {
+		if _, ok := out[i]; !ok {
+			byRank = append(byRank, i)
+		}
+	}
+	sort.SliceStable(byRank, func(a, b int) bool { return seats[byRank[a]].Rank < seats[byRank[b]].Rank })
+	artist := rest / 5
+	for _, i := range byRank[:artist] {
+		out[i] = ReserveArtist
+	}
+	dayOf := want - len(out)
+	if dayOf <= 0 {
+		return out
+	}
+	stride := float64(len(seats)) / float64(dayOf)
+	for k, pos := 0, 0.0; k < dayOf && pos < float64(len(seats)); pos += stride {
+		for i := int(pos); i < len(seats); i++ {
+			if _, ok := out[i]; !ok {
+				out[i] = ReserveDayOf
+				k++
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,304 @@
+package seatmap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/internal/pg"
+)
+
+// Hold statuses (API.md).
+const (
+	HoldActive         = "active"
+	HoldPaymentPending = "payment_pending"
+	HoldConverted      = "converted"
+	HoldReleased       = "released"
+	HoldExpired        = "expired"
+)
+
+// Errors of the hold path. Tests compare with errors.Is; details (the seats
+// concerned) ride on copies made with With.
+var (
+	ErrSeatUnavailable = apperr.E(apperr.Conflict, "seat_unavailable", "some seats are no longer available")
+	ErrUnknownSeats    = apperr.E(apperr.Invalid, "unknown_seats", "some seats are not seats of this event")
+	ErrDuplicateSeats  = apperr.E(apperr.Invalid, "duplicate_seats", "a seat is named more than once")
+	ErrSeatCount       = apperr.E(apperr.Invalid, "invalid_seat_count", "hold between 1 and the per-account limit of seats")
+	ErrCapExceeded     = apperr.E(apperr.Invalid, "seat_cap_exceeded", "this would take you over the per-account seat limit for the event")
+	ErrNotOnSale       = apperr.E(apperr.Conflict, "not_on_sale", "the event is not on sale")
+	ErrHoldNotFound    = apperr.E(apperr.NotFound, "hold_not_found", "no such hold")
+	ErrHoldNotActive   = apperr.E(apperr.Conflict, "hold_not_active", "the hold is no longer active")
+	ErrHoldExpired     = apperr.E(apperr.Gone, "hold_expired", "the hold has expired")
+	ErrNoSeatsFound    = apperr.E(apperr.Conflict, "seat_unavailable", "not enough available seats match")
+)
+
+// HoldRequest asks for seats of one event for one account: either SeatIDs, or
+// Best for the best available Quantity.
+type HoldRequest struct {
+	EventID   int64
+	AccountID int64
+	SeatIDs   []int64
+	Best      *BestRequest
+}
+
+// BestRequest asks for the best Quantity available seats, adjacent in one
+// row where possible, optionally in one Section and at most MaxPriceCents
+// each (0: any price).
+type BestRequest struct {
+	Quantity      int
+	Section       string
+	MaxPriceCents int64
+}
+
+// Hold is a set of seats kept for one account until ExpiresAt.
+type Hold struct {
+	ID         string     `json:"id"`
+	EventID    int64      `json:"event_id,string"`
+	Status     string     `json:"status"`
+	Seats      []SeatInfo `json:"seats"`
+	TotalCents int64      `json:"total_cents"`
+	Currency   string     `json:"currency"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	accountID  int64
+	versions   []int64
+}
+
+// Hold takes seats for an account, all or nothing.
+func (s *Service) Hold(ctx context.Context, req HoldRequest) (Hold, error) {
+	ev, err := s.event(ctx, req.EventID)
+	if err != nil {
+		return Hold{}, err
+	}
+	if effectiveStatus(ev.storedStatus, ev.paused, ev.SaleOpens, time.Now()) != StatusOnSale {
+		return Hold{}, ErrNotOnSale
+	}
+	l, err := s.layout(ctx, req.EventID)
+	if err != nil {
+		return Hold{}, err
+	}
+	if req.Best != nil {
+		return s.holdBest(ctx, req, ev, l)
+	}
+	if err := checkSeats(req.SeatIDs, ev.MaxSeatsPerAccount, l); err != nil {
+		return Hold{}, err
+	}
+	return s.holdSeats(ctx, req.AccountID, ev, l, req.SeatIDs)
+}
+
+// checkSeats validates a seat list against the event before any I/O.
+func checkSeats(ids []int64, limit int, l *eventLayout) error {
+	if len(ids) < 1 || len(ids) > limit {
+		return ErrSeatCount.With("max", limit)
+	}
+	var unknown []string
+	seen := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			return ErrDuplicateSeats.With("seats", []string{fmt.Sprint(id)})
+		}
+		seen[id] = true
+		if _, ok := l.byID[id]; !ok {
+			unknown = append(unknown, fmt.Sprint(id))
+		}
+	}
+	if len(unknown) > 0 {
+		return ErrUnknownSeats.With("seats", unknown)
+	}
+	return nil
+}
+
+// holdSeats is the hold path: the gate turns known losers away, then one
+// transaction takes the account's seat allowance and the seats, fenced by
+// status, and records the hold with the versions it saw.
+func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l *eventLayout, ids []int64) (Hold, error) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	holdID := uuid.NewString()
+	ttl := s.cfg.HoldTTL
+
+	gctx, cancel := context.WithTimeout(ctx, s.cfg.GateTimeout)
+	taken, gateErr := s.gate.Acquire(gctx, ev.ID, ids, holdID, ttl)
+	cancel()
+	if gateErr != nil {
+		s.log.Warn("seatmap: gate unavailable, holding through Postgres alone", "event", ev.ID, "err", gateErr)
+	} else if len(taken) > 0 {
+		return Hold{}, ErrSeatUnavailable.With("seats", idStrings(taken))
+	}
+
+	h := Hold{ID: holdID, EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: accountID}
+	var changes []SeatChange
+	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		changes = changes[:0]
+		h.Seats, h.versions, h.TotalCents = h.Seats[:0], h.versions[:0], 0
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO account_event_seats AS c (account_id, event_id, seats) VALUES ($1, $2, $3)
+			ON CONFLICT (account_id, event_id) DO UPDATE SET seats = c.seats + EXCLUDED.seats
+			WHERE c.seats + EXCLUDED.seats <= $4`, accountID, ev.ID, len(ids), ev.MaxSeatsPerAccount)
+		if err != nil {
+			return fmt.Errorf("seatmap: take allowance: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrCapExceeded.With("max", ev.MaxSeatsPerAccount)
+		}
+		rows, err := tx.Query(ctx, `
+			WITH locked AS MATERIALIZED (
+				SELECT id FROM seats WHERE event_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE)
+			UPDATE seats s SET status = 'held', hold_id = $3, holder_account_id = $4, version = s.version + 1
+			FROM locked WHERE s.id = locked.id AND s.status = 'available'
+			RETURNING s.id, s.version`, ev.ID, ids, holdID, accountID)
+		if err != nil {
+			return fmt.Errorf("seatmap: hold seats: %w", err)
+		}
+		got := make(map[int64]int64, len(ids))
+		for rows.Next() {
+			var id, version int64
+			if err := rows.Scan(&id, &version); err != nil {
+				return fmt.Errorf("seatmap: hold seats: %w", err)
+			}
+			got[id] = version
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("seatmap: hold seats: %w", err)
+		}
+		if len(got) != len(ids) {
+			var lost []int64
+			for _, id := range ids {
+				if _, ok := got[id]; !ok {
+					lost = append(lost, id)
+				}
+			}
+			return ErrSeatUnavailable.With("seats", idStrings(lost))
+		}
+		for _, id := range ids {
+			st := l.seats[l.byID[id]]
+			h.Seats = append(h.Seats, st)
+			h.versions = append(h.versions, got[id])
+			h.TotalCents += st.PriceCents
+			changes = append(changes, SeatChange{Idx: st.Idx, State: StateHeld, Version: got[id]})
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO holds (id, event_id, account_id, status, seat_ids, seat_versions, total_cents, currency, expires_at)
+			VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, now() + make_interval(secs => $8))
+			RETURNING created_at, expires_at`,
+			holdID, ev.ID, accountID, ids, h.versions, h.TotalCents, ev.Currency, ttl.Seconds()).Scan(&h.CreatedAt, &h.ExpiresAt)
+		if err != nil {
+			return fmt.Errorf("seatmap: record hold: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		if gateErr == nil {
+			s.gateRelease(ctx, ev.ID, ids, holdID)
+		}
+		return Hold{}, err
+	}
+	s.publish(ctx, ev.ID, changes)
+	return h, nil
+}
+
+// gateRelease unmarks seats in the gate; a failure only costs the next
+// holder of those seats an extra Postgres attempt, so it is logged.
+func (s *Service) gateRelease(ctx context.Context, eventID int64, ids []int64, holdID string) {
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.GateTimeout)
+	defer cancel()
+	if err := s.gate.Release(gctx, eventID, ids, holdID); err != nil {
+		s.log.Warn("seatmap: gate release failed", "event", eventID, "hold", holdID, "err", err)
+	}
+}
+
+func (s *Service) publish(ctx context.Context, eventID int64, changes []SeatChange) {
+	if len(changes) == 0 {
+		return
+	}
+	if err := s.pub.PublishSeats(context.WithoutCancel(ctx), eventID, changes); err != nil {
+		s.log.Warn("seatmap: publish seat changes failed", "event", eventID, "count", len(changes), "err", err)
+	}
+}
+
+func idStrings(ids []int64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = fmt.Sprint(id)
+	}
+	return out
+}
+
+// GetHold returns a hold of the account. Another account's hold is not
+// found. An active hold past its expiry reads as expired even before the
+// sweeper has freed its seats.
+func (s *Service) GetHold(ctx context.Context, accountID int64, holdID string) (Hold, error) {
+	if _, err := uuid.Parse(holdID); err != nil {
+		return Hold{}, ErrHoldNotFound
+	}
+	var h Hold
+	var ids []int64
+	err := s.db.QueryRow(ctx, `
+		SELECT id, event_id, account_id,
+		       CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END,
+		       seat_ids, seat_versions, total_cents, currency, created_at, expires_at
+		FROM holds WHERE id = $1 AND account_id = $2`, holdID, accountID).Scan(
+		&h.ID, &h.EventID, &h.accountID, &h.Status, &ids, &h.versions, &h.TotalCents, &h.Currency, &h.CreatedAt, &h.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Hold{}, ErrHoldNotFound
+	}
+	if err != nil {
+		return Hold{}, fmt.Errorf("seatmap: get hold %s: %w", holdID, err)
+	}
+	l, err := s.layout(ctx, h.EventID)
+	if err != nil {
+		return Hold{}, err
+	}
+	for _, id := range ids {
+		h.Seats = append(h.Seats, l.seats[l.byID[id]])
+	}
+	return h, nil
+}
+
+// Release frees an active hold of the account at once.
+func (s *Service) Release(ctx context.Context, accountID int64, holdID string) error {
+	if _, err := uuid.Parse(holdID); err != nil {
+		return ErrHoldNotFound
+	}
+	var done ended
+	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		done, err = endHolds(ctx, tx, HoldReleased, `
+			SELECT id FROM holds WHERE id = $1 AND account_id = $2 AND status = 'active' FOR UPDATE`,
+			holdID, accountID)
+		if err != nil {
+			return err
+		}
+		if len(done.holds) == 0 {
+			return holdStateError(ctx, tx, accountID, holdID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.afterEnd(ctx, done)
+	return nil
+}
+
+// holdStateError explains why a hold could not be changed.
+func holdStateError(ctx context.Context, q pg.Querier, accountID int64, holdID string) error {
+	var status string
+	err := q.QueryRow(ctx, `SELECT status FROM holds WHERE id = $1 AND account_id = $2`, holdID, accountID).Scan(&status)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return ErrHoldNotFound
+	case err != nil:
+		return fmt.Errorf("seatmap: hold %s state: %w", holdID, err)
+	case status == HoldExpired:
+		return ErrHoldExpired
+	default:
+		return ErrHoldNotActive.With("status", status)
+	}
+}

@@ -1,0 +1,174 @@
+package seatmap
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/boxoffice/boxoffice/internal/pg"
+)
+
+// endedHold is a hold that a transaction ended, whose gate keys are dropped
+// once it commits.
+type endedHold struct {
+	ID        string
+	EventID   int64
+	AccountID int64
+	SeatIDs   []int64
+}
+
+// ended is what a transaction that ended holds leaves to do after commit.
+type ended struct {
+	holds   []endedHold
+	changes map[int64][]SeatChange // by event
+}
+
+// endHolds ends the holds that pickSQL selects, moving them to status and
+// freeing their seats, inside tx. pickSQL must select hold ids with FOR
+// UPDATE (and SKIP LOCKED where several workers share the work); its
+// arguments are args. It keeps the package's lock order: hold rows, then
+// account counters by account, then seats by id.
+func endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL string, args ...any) (ended, error) {
+	rows, err := tx.Query(ctx, fmt.Sprintf(`
+		WITH picked AS MATERIALIZED (%s)
+		UPDATE holds h SET status = $%d, ended_at = now() FROM picked WHERE h.id = picked.id
+		RETURNING h.id, h.event_id, h.account_id, h.seat_ids`, pickSQL, len(args)+1), append(args, status)...)
+	if err != nil {
+		return ended{}, fmt.Errorf("seatmap: end holds: %w", err)
+	}
+	var out ended
+	out.holds, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (endedHold, error) {
+		var h endedHold
+		err := r.Scan(&h.ID, &h.EventID, &h.AccountID, &h.SeatIDs)
+		return h, err
+	})
+	if err != nil {
+		return ended{}, fmt.Errorf("seatmap: end holds: %w", err)
+	}
+	if len(out.holds) == 0 {
+		return out, nil
+	}
+	if err := returnAllowances(ctx, tx, out.holds); err != nil {
+		return ended{}, err
+	}
+	holdIDs := make([]string, len(out.holds))
+	for i, h := range out.holds {
+		holdIDs[i] = h.ID
+	}
+	out.changes, err = setSeats(ctx, tx, StateAvailable, `
+		WITH locked AS MATERIALIZED (
+			SELECT id FROM seats WHERE hold_id = ANY($1::uuid[]) AND status = 'held' ORDER BY id FOR UPDATE)
+		UPDATE seats s SET status = 'available', hold_id = NULL, holder_account_id = NULL, version = s.version + 1
+		FROM locked WHERE s.id = locked.id AND s.status = 'held' AND s.hold_id = ANY($1::uuid[])
+		RETURNING s.event_id, s.idx, s.version`, holdIDs)
+	return out, err
+}
+
+// setSeats runs an UPDATE of seats that returns (event_id, idx, version) and
+// turns its rows into changes to state, by event.
+func setSeats(ctx context.Context, tx pgx.Tx, state byte, sql string, args ...any) (map[int64][]SeatChange, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: update seats: %w", err)
+	}
+	out := make(map[int64][]SeatChange)
+	for rows.Next() {
+		var eventID int64
+		c := SeatChange{State: state}
+		if err := rows.Scan(&eventID, &c.Idx, &c.Version); err != nil {
+			return nil, fmt.Errorf("seatmap: update seats: %w", err)
+		}
+		out[eventID] = append(out[eventID], c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("seatmap: update seats: %w", err)
+	}
+	return out, nil
+}
+
+// returnAllowances gives each account back the seats of its ended holds, in
+// (account, event) order so concurrent transactions lock counters alike.
+func returnAllowances(ctx context.Context, tx pgx.Tx, ended []endedHold) error {
+	type key struct{ account, event int64 }
+	sums := make(map[key]int)
+	for _, h := range ended {
+		sums[key{h.AccountID, h.EventID}] += len(h.SeatIDs)
+	}
+	keys := make([]key, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.event, b.event))
+	})
+	batch := &pgx.Batch{}
+	for _, k := range keys {
+		batch.Queue(`UPDATE account_event_seats SET seats = seats - $3 WHERE account_id = $1 AND event_id = $2`,
+			k.account, k.event, sums[k])
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("seatmap: return seat allowances: %w", err)
+	}
+	return nil
+}
+
+// afterEnd runs once the transaction that ended holds has committed: it drops
+// their gate keys and publishes the freed seats.
+func (s *Service) afterEnd(ctx context.Context, e ended) {
+	for _, h := range e.holds {
+		s.gateRelease(ctx, h.EventID, h.SeatIDs, h.ID)
+	}
+	for eventID, changes := range e.changes {
+		s.publish(ctx, eventID, changes)
+	}
+}
+
+// Sweep expires every active hold past its expiry, in batches, and returns
+// how many it expired. Many nodes may sweep at once: SKIP LOCKED gives each
+// hold to one of them.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		var done ended
+		err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+			var err error
+			done, err = endHolds(ctx, tx, HoldExpired, `
+				SELECT id FROM holds WHERE status = 'active' AND expires_at <= now()
+				ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`, s.cfg.SweepBatch)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		s.afterEnd(ctx, done)
+		total += len(done.holds)
+		if len(done.holds) < s.cfg.SweepBatch {
+			return total, nil
+		}
+	}
+}
+
+// RunSweeper sweeps every SweepInterval until ctx ends. Errors are logged
+// and the next tick tries again.
+func (s *Service) RunSweeper(ctx context.Context) {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.Sweep(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("seatmap: sweep failed", "err", err)
+			}
+			if n > 0 {
+				s.log.Debug("seatmap: holds expired", "count", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package seatmap
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/singleflight"
+)
+
+// Config tunes the inventory. Zero fields take the defaults named.
+type Config struct {
+	// HoldTTL is how long a hold lasts before the sweeper frees it
+	// (default 10 minutes; HOLD_TTL).
+	HoldTTL time.Duration
+	// MaxSeatsPerAccount caps seats held + sold per account and event
+	// (default 8; MAX_SEATS_PER_ACCOUNT). An event may set a lower cap.
+	MaxSeatsPerAccount int
+	// SweepInterval is how often the sweeper looks for expired holds
+	// (default 1 s).
+	SweepInterval time.Duration
+	// SweepBatch bounds the holds expired in one transaction (default 500),
+	// so one sweep never holds locks on a large part of a sale.
+	SweepBatch int
+	// SnapshotTTL is how long a node reuses an availability snapshot
+	// (default 1 s): a reconnect storm costs one Postgres read per node per
+	// event per TTL.
+	SnapshotTTL time.Duration
+	// GateTimeout bounds one call to the gate (default 250 ms); past it the
+	// hold goes on through Postgres alone.
+	GateTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.HoldTTL == 0 {
+		c.HoldTTL = 10 * time.Minute
+	}
+	if c.MaxSeatsPerAccount == 0 {
+		c.MaxSeatsPerAccount = 8
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = time.Second
+	}
+	if c.SweepBatch == 0 {
+		c.SweepBatch = 500
+	}
+	if c.SnapshotTTL == 0 {
+		c.SnapshotTTL = time.Second
+	}
+	if c.GateTimeout == 0 {
+		c.GateTimeout = 250 * time.Millisecond
+	}
+}
+
+// Service is the seat inventory and catalog of every event.
+type Service struct {
+	db  *pgxpool.Pool
+	gate Gate
+	pub Publisher
+	log *slog.Logger
+	cfg Config
+
+	// layouts caches each event's static seats, which never change after
+	// the event is created.
+	layouts sync.Map // int64 → *eventLayout
+	flight  singleflight.Group
+
+	mu        sync.Mutex
+	events    map[int64]cachedEvent
+	snapshots map[int64]*Snapshot
+}
+
+// New returns a Service. gate may be nil (no Redis: Postgres alone) and pub
+// may be nil (no live updates).
+func New(db *pgxpool.Pool, gate Gate, pub Publisher, log *slog.Logger, cfg Config) *Service {
+	cfg.setDefaults()
+	if gate == nil {
+		gate = openGate{}
+	}
+	if pub == nil {
+		pub = NopPublisher{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		db: db, gate: gate, pub: pub, log: log, cfg: cfg,
+		events:    make(map[int64]cachedEvent),
+		snapshots: make(map[int64]*Snapshot),
+	}
+}
+
+// Config returns the effective configuration, defaults filled in.
+func (s *Service) Config() Config { return s.cfg }

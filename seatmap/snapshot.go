@@ -1,0 +1,88 @@
+package seatmap
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Snapshot is the status of every seat of an event at a stream position:
+// one availability letter per seat in idx order. Body is the API response,
+// encoded once and shared by every client that asks within the cache TTL;
+// Gzip is the same bytes compressed.
+type Snapshot struct {
+	Position
+	Statuses  []byte
+	Available int
+	Body      []byte
+	Gzip      []byte
+	taken     time.Time
+}
+
+// Snapshot returns the event's availability, from the per-node cache when it
+// is younger than SnapshotTTL. The stream position is read before Postgres,
+// so every change after it is in the stream: a client that applies the diffs
+// after Seq converges.
+func (s *Service) Snapshot(ctx context.Context, eventID int64) (*Snapshot, error) {
+	s.mu.Lock()
+	snap := s.snapshots[eventID]
+	s.mu.Unlock()
+	if snap != nil && time.Since(snap.taken) < s.cfg.SnapshotTTL {
+		return snap, nil
+	}
+	v, err, _ := s.flight.Do("snapshot:"+strconv.FormatInt(eventID, 10), func() (any, error) {
+		snap, err := s.takeSnapshot(context.WithoutCancel(ctx), eventID)
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		s.snapshots[eventID] = snap
+		s.mu.Unlock()
+		return snap, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Snapshot), nil
+}
+
+func (s *Service) takeSnapshot(ctx context.Context, eventID int64) (*Snapshot, error) {
+	if _, err := s.layout(ctx, eventID); err != nil {
+		return nil, err
+	}
+	pos, err := s.pub.Position(ctx, eventID)
+	if err != nil {
+		// Without a position clients cannot line diffs up with the
+		// snapshot; an empty epoch tells them to refetch on the next diff.
+		s.log.Warn("seatmap: stream position unavailable", "event", eventID, "err", err)
+		pos = Position{}
+	}
+	taken := time.Now()
+	var statuses []byte
+	err = s.db.QueryRow(ctx, `
+		SELECT coalesce(string_agg(CASE status WHEN 'available' THEN 'a' WHEN 'held' THEN 'h'
+		                                       WHEN 'sold' THEN 's' ELSE 'r' END, '' ORDER BY idx), '')
+		FROM seats WHERE event_id = $1`, eventID).Scan(&statuses)
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: snapshot of %d: %w", eventID, err)
+	}
+	body, err := json.Marshal(struct {
+		Position
+		Encoding string `json:"encoding"`
+		Statuses string `json:"statuses"`
+	}{pos, "chars", string(statuses)})
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: encode snapshot: %w", err)
+	}
+	return &Snapshot{
+		Position:  pos,
+		Statuses:  statuses,
+		Available: bytes.Count(statuses, []byte{StateAvailable}),
+		Body:      body,
+		Gzip:      gzipBytes(body),
+		taken:     taken,
+	}, nil
+}

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+type signUpRequest struct {
+	Email    string `json:"email" validate:"required,email,max=254"`
+	Password string `json:"password" validate:"required,min=8,max=72"`
+	Name     string `json:"name" validate:"required,min=1,max=100"`
+}
+
+type signInRequest struct {
+	Email    string `json:"email" validate:"required,max=254"`
+	Password string `json:"password" validate:"required,max=72"`
+}
+
+// signUp: POST /api/accounts.
+func (s *Server) signUp(c *fiber.Ctx) error {
+	var req signUpRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	acct, token, err := s.deps.Accounts.SignUp(c.UserContext(), req.Email, req.Password, req.Name)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, token)
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{
+		"id": acct.ID, "email": acct.Email, "name": acct.Name, "role": acct.Role, "token": token,
+	})
+}
+
+// signIn: POST /api/sessions.
+func (s *Server) signIn(c *fiber.Ctx) error {
+	var req signInRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	acct, token, err := s.deps.Accounts.SignIn(c.UserContext(), req.Email, req.Password)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, token)
+	return c.JSON(fiber.Map{"token": token, "account": acct})
+}
+
+// signOut: DELETE /api/sessions ends the session of the bearer or cookie.
+func (s *Server) signOut(c *fiber.Ctx) error {
+	token := bearerToken(c)
+	if token == "" {
+		token = c.Cookies(sessionCookie)
+	}
+	if token != "" {
+		if err := s.deps.Accounts.SignOut(c.UserContext(), token); err != nil {
+			return err
+		}
+	}
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", Expires: time.Unix(1, 0),
+		HTTPOnly: true, Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// me: GET /api/me.
+func (s *Server) me(c *fiber.Ctx) error {
+	acct, _ := currentAccount(c)
+	return c.JSON(acct)
+}
+
+func (s *Server) setSessionCookie(c *fiber.Ctx, token string) {
+	c.Cookie(&fiber.Cookie{
+		Name: sessionCookie, Value: token, Path: "/",
+		MaxAge:   int(s.deps.Accounts.SessionTTL().Seconds()),
+		HTTPOnly: true, Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
