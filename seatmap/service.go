@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/singleflight"
 )
@@ -93,3 +94,6 @@ func New(db *pgxpool.Pool, gate Gate, pub Publisher, log *slog.Logger, cfg Confi
 
 // Config returns the effective configuration, defaults filled in.
 func (s *Service) Config() Config { return s.cfg }
+
+// txRepeatableRead reads several tables as of one instant.
+var txRepeatableRead = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}

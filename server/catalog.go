@@ -94,13 +94,20 @@ func sendJSONBytes(c *fiber.Ctx, plain, gz []byte) error {
 	return c.Send(plain)
 }
 
+// acceptsGzip reports whether an Accept-Encoding header allows gzip (named
+// without q=0).
 func acceptsGzip(header string) bool {
 	for _, part := range strings.Split(header, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
-			return !strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0")
-				|| strings.Contains(params, "q=0.")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.TrimSpace(name) != "*" {
+			continue
 		}
+		q := strings.TrimSpace(params)
+		if v, ok := strings.CutPrefix(q, "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return err == nil && f > 0
+		}
+		return true
 	}
 	return false
 }

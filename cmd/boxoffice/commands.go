@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/boxoffice/boxoffice/internal/pg"
+)
+
+// openApp loads the config and opens the app's connections.
+func openApp(ctx context.Context, getenv func(string) string, stderr io.Writer) (*App, error) {
+	cfg, err := loadConfig(getenv, numCPU())
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: newLogger(stderr, cfg.LogLevel)}
+	if err := a.Open(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", `Usage: boxoffice serve [-dev]
+
+Serves the API, the browser app and the WebSocket on LISTEN_ADDR, and runs
+the hold sweeper. Applies pending migrations first. Stops cleanly on SIGINT
+or SIGTERM, finishing requests in flight.
+
+`, stderr)
+	dev := fs.Bool("dev", false, "serve web/static from disk instead of the embedded copy (edit and reload)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *dev {
+		a.WebDir = "web/static"
+	}
+	if a.Config.SecretGenerated {
+		fmt.Fprintf(stderr, "SECRET_KEY is not set: using a key generated for this run only, so tickets and tokens\n"+
+			"will not survive a restart. For a stable dev key: export SECRET_KEY=%s\n", hex.EncodeToString(a.Config.SecretKey))
+	}
+	if err := a.Run(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Boxoffice is serving on %s (%s)\n", a.Addr(), a.Config.BaseURL)
+	<-ctx.Done()
+	a.Log.Info("shutting down")
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", `Usage: boxoffice migrate
+
+Applies the embedded migrations that DATABASE_URL does not have yet. Safe to
+run from several nodes at once (an advisory lock serialises them).
+
+`, stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := pg.Migrate(ctx, a.DB, a.Log); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations: up to date")
+	return nil
+}
+
+func cmdSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const help = `Usage: boxoffice seed demo [-opens-in DURATION]
+
+demo: creates a demo stadium (about 50,000 seats) and two events: one on sale
+now with the waiting room off, and one whose sale opens later with the
+waiting room on. Idempotent: running it again changes nothing.
+
+`
+	if len(args) == 0 || args[0] != "demo" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fmt.Fprint(stderr, help)
+			return nil
+		}
+		fmt.Fprint(stderr, help)
+		return errUsage
+	}
+	fs := newFlags("seed demo", help, stderr)
+	opensIn := fs.Duration("opens-in", 2*time.Minute, "delay until the second event's sale opens")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := pg.Migrate(ctx, a.DB, a.Log); err != nil {
+		return err
+	}
+	return seedDemo(ctx, a, *opensIn, stdout)
+}
+
+func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const help = `Usage: boxoffice admin grant EMAIL ROLE
+
+Gives the existing account EMAIL the role admin, scanner or fan.
+
+`
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprint(stderr, help)
+		return nil
+	}
+	if len(args) != 3 || args[0] != "grant" {
+		fmt.Fprint(stderr, help)
+		return errUsage
+	}
+	a, err := openApp(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Accounts.Grant(ctx, args[1], args[2]); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s is now %s\n", args[1], args[2])
+	return nil
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the binary reads from the environment (API.md,
+// "Command line and configuration"). Each field names its variable and
+// default.
+type Config struct {
+	ListenAddr         string        // LISTEN_ADDR [:8080]
+	DatabaseURL        string        // DATABASE_URL [postgres://localhost:5432/boxoffice]
+	RedisURL           string        // REDIS_URL [redis://localhost:6379/0]
+	BaseURL            string        // BASE_URL [http://localhost:8080]
+	SecretKey          []byte        // SECRET_KEY (hex or text, ≥ 32 bytes); generated in dev
+	SecretGenerated    bool          // SECRET_KEY was not set and one was made up for this run
+	Payments           string        // PAYMENTS [test] test | stripe
+	StripeSecretKey    string        // STRIPE_SECRET_KEY
+	StripeWebhookKey   string        // STRIPE_WEBHOOK_SECRET
+	StripeAPIBase      string        // STRIPE_API_BASE (stripe-mock in tests)
+	SMTPURL            string        // SMTP_URL; empty writes mail as .eml files
+	HoldTTL            time.Duration // HOLD_TTL [10m]
+	MaxSeatsPerAccount int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
+	DBMaxConns         int32         // DB_MAX_CONNS [4 × CPUs + 16]
+	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
+	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
+	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis
+}
+
+// configError names the variable that stopped the start.
+type configError struct{ name, value, why string }
+
+func (e *configError) Error() string {
+	return fmt.Sprintf("config: %s=%q: %s", e.name, e.value, e.why)
+}
+
+// loadConfig reads and checks the environment through getenv.
+func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		ListenAddr:       get("LISTEN_ADDR", ":8080"),
+		DatabaseURL:      get("DATABASE_URL", "postgres://localhost:5432/boxoffice"),
+		RedisURL:         get("REDIS_URL", "redis://localhost:6379/0"),
+		BaseURL:          strings.TrimRight(get("BASE_URL", "http://localhost:8080"), "/"),
+		Payments:         get("PAYMENTS", "test"),
+		StripeSecretKey:  getenv("STRIPE_SECRET_KEY"),
+		StripeWebhookKey: getenv("STRIPE_WEBHOOK_SECRET"),
+		StripeAPIBase:    getenv("STRIPE_API_BASE"),
+		SMTPURL:          getenv("SMTP_URL"),
+		RedisPrefix:      get("REDIS_PREFIX", "bo:"),
+	}
+	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"REDIS_URL", c.RedisURL}, {"BASE_URL", c.BaseURL}} {
+		p, err := url.Parse(u.value)
+		if err != nil || p.Scheme == "" || p.Host == "" {
+			return c, &configError{u.name, u.value, "not a URL with a scheme and host"}
+		}
+	}
+	switch c.Payments {
+	case "test":
+	case "stripe":
+		if c.StripeSecretKey == "" {
+			return c, &configError{"STRIPE_SECRET_KEY", "", "required when PAYMENTS=stripe"}
+		}
+	default:
+		return c, &configError{"PAYMENTS", c.Payments, "must be test or stripe"}
+	}
+	var err error
+	if c.HoldTTL, err = time.ParseDuration(get("HOLD_TTL", "10m")); err != nil || c.HoldTTL < time.Second || c.HoldTTL > 24*time.Hour {
+		return c, &configError{"HOLD_TTL", getenv("HOLD_TTL"), "a duration between 1s and 24h, like 10m"}
+	}
+	if c.MaxSeatsPerAccount, err = strconv.Atoi(get("MAX_SEATS_PER_ACCOUNT", "8")); err != nil || c.MaxSeatsPerAccount < 1 || c.MaxSeatsPerAccount > 8 {
+		return c, &configError{"MAX_SEATS_PER_ACCOUNT", getenv("MAX_SEATS_PER_ACCOUNT"), "a whole number from 1 to 8"}
+	}
+	conns, err := strconv.Atoi(get("DB_MAX_CONNS", strconv.Itoa(4*numCPU+16)))
+	if err != nil || conns < 2 || conns > 10000 {
+		return c, &configError{"DB_MAX_CONNS", getenv("DB_MAX_CONNS"), "a whole number from 2 to 10000"}
+	}
+	c.DBMaxConns = int32(conns)
+	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
+		return c, &configError{"LOG_LEVEL", getenv("LOG_LEVEL"), "one of debug, info, warn, error"}
+	}
+	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			if p, err := url.Parse(o); err != nil || p.Scheme == "" || p.Host == "" || p.Path != "" {
+				return c, &configError{"ALLOWED_ORIGINS", getenv("ALLOWED_ORIGINS"), "comma-separated origins like https://tickets.example"}
+			}
+			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
+	}
+	if key := getenv("SECRET_KEY"); key != "" {
+		if b, err := hex.DecodeString(key); err == nil && len(b) >= 32 {
+			c.SecretKey = b
+		} else if len(key) >= 32 {
+			c.SecretKey = []byte(key)
+		} else {
+			return c, &configError{"SECRET_KEY", "(hidden)", "at least 32 bytes (64 hex digits or 32 characters)"}
+		}
+	} else {
+		c.SecretKey = make([]byte, 32)
+		_, _ = rand.Read(c.SecretKey)
+		c.SecretGenerated = true
+	}
+	return c, nil
+}

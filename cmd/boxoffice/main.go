@@ -1,0 +1,100 @@
+// Command boxoffice is the whole platform in one binary: the server, the
+// migrations, the demo seed, account administration and the load driver.
+// main only parses arguments and starts and stops things; App builds every
+// dependency from Config.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+const usage = `boxoffice: concert on-sales that never oversell.
+
+Usage:
+  boxoffice [serve]                  HTTP, WebSocket, sweeper and workers (migrates first)
+  boxoffice migrate                  apply the embedded database migrations
+  boxoffice seed demo [--opens-in D] a demo stadium with two events (idempotent)
+  boxoffice admin grant EMAIL ROLE   give an account the admin or scanner role
+
+Run 'boxoffice COMMAND --help' for a command's flags. Configuration comes
+from the environment: LISTEN_ADDR, DATABASE_URL, REDIS_URL, BASE_URL,
+SECRET_KEY, PAYMENTS, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET,
+STRIPE_API_BASE, SMTP_URL, HOLD_TTL, MAX_SEATS_PER_ACCOUNT, DB_MAX_CONNS,
+ALLOWED_ORIGINS, LOG_LEVEL (see README.md).
+`
+
+// errUsage means the arguments were wrong and usage was printed.
+var errUsage = errors.New("usage")
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, args, getenv, stdout, stderr)
+	case "seed":
+		err = cmdSeed(ctx, args, getenv, stdout, stderr)
+	case "admin":
+		err = cmdAdmin(ctx, args, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "boxoffice: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintf(stderr, "boxoffice %s: %v\n", cmd, err)
+		return 1
+	}
+}
+
+// newFlags returns a flag set whose --help prints help and the flags.
+func newFlags(name, help string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, turning a parse error into errUsage (the flag
+// package has already printed it).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
+
+func numCPU() int { return runtime.NumCPU() }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/boxoffice/boxoffice/seatmap"
+)
+
+// seedDemo creates the demo stadium and its two events once; later runs find
+// them by seed key and change nothing.
+func seedDemo(ctx context.Context, a *App, opensIn time.Duration, out io.Writer) error {
+	var venueID int64
+	err := a.DB.QueryRow(ctx, `SELECT id FROM venues WHERE name = 'Demo Stadium' ORDER BY id LIMIT 1`).Scan(&venueID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		layout, err := seatmap.Generate("stadium")
+		if err != nil {
+			return err
+		}
+		v, err := a.Seats.CreateVenue(ctx, "Demo Stadium", layout)
+		if err != nil {
+			return err
+		}
+		venueID = v.ID
+		fmt.Fprintf(out, "venue: Demo Stadium, %d seats\n", v.Capacity)
+	} else if err != nil {
+		return fmt.Errorf("seed: find demo venue: %w", err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	events := []seatmap.EventSpec{{
+		SeedKey:     "demo-on-sale",
+		Name:        "The Midnight Echoes — Stadium Tour",
+		EventDate:   now.AddDate(0, 1, 0),
+		SaleOpens:   now.Add(-time.Hour),
+		WaitingRoom: json.RawMessage(`{"enabled": false}`),
+	}, {
+		SeedKey:     "demo-waiting-room",
+		Name:        "Aurora Lights — One Night Only",
+		EventDate:   now.AddDate(0, 2, 0),
+		SaleOpens:   now.Add(opensIn),
+		WaitingRoom: json.RawMessage(`{"enabled": true, "admit_per_minute": 600, "active_limit": 2000}`),
+	}}
+	for _, spec := range events {
+		spec.VenueID = venueID
+		spec.Prices = seatmap.DefaultPrices("stadium")
+		spec.ReserveShare = 0.1
+		id, err := a.Seats.CreateEvent(ctx, spec)
+		if err != nil {
+			return fmt.Errorf("seed: %s: %w", spec.Name, err)
+		}
+		fmt.Fprintf(out, "event %d: %s\n", id, spec.Name)
+	}
+	return nil
+}

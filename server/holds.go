@@ -1,0 +1,85 @@
+package server
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/seatmap"
+)
+
+// holdRequest is the body of POST /api/events/:event/holds: exactly one of
+// seat_ids or best_available.
+type holdRequest struct {
+	SeatIDs       []ID         `json:"seat_ids" validate:"omitempty,min=1,max=64"`
+	BestAvailable *bestRequest `json:"best_available"`
+}
+
+type bestRequest struct {
+	Quantity      int    `json:"quantity" validate:"required,min=1,max=64"`
+	Section       string `json:"section" validate:"max=64"`
+	MaxPriceCents int64  `json:"max_price_cents" validate:"min=0"`
+}
+
+var errHoldShape = apperr.E(apperr.Invalid, "invalid_hold_request", "send either seat_ids or best_available")
+
+// decodeHoldRequest turns a hold body into a domain request. It is the
+// parser of untrusted input that FuzzDecodeHoldRequest exercises. Counts
+// beyond 64 are refused here as malformed; the event's own cap (at most 8)
+// is checked by seatmap.
+func (s *Server) decodeHoldRequest(body []byte) (seatmap.HoldRequest, error) {
+	var req holdRequest
+	if err := s.decodeStrict(body, &req); err != nil {
+		return seatmap.HoldRequest{}, err
+	}
+	if (len(req.SeatIDs) > 0) == (req.BestAvailable != nil) {
+		return seatmap.HoldRequest{}, errHoldShape
+	}
+	out := seatmap.HoldRequest{}
+	if b := req.BestAvailable; b != nil {
+		out.Best = &seatmap.BestRequest{Quantity: b.Quantity, Section: b.Section, MaxPriceCents: b.MaxPriceCents}
+		return out, nil
+	}
+	out.SeatIDs = make([]int64, len(req.SeatIDs))
+	for i, id := range req.SeatIDs {
+		out.SeatIDs[i] = int64(id)
+	}
+	return out, nil
+}
+
+// createHold: POST /api/events/:event/holds.
+func (s *Server) createHold(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	req, err := s.decodeHoldRequest(c.Body())
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	req.EventID, req.AccountID = eventID, acct.ID
+	hold, err := s.deps.Seats.Hold(c.UserContext(), req)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(hold)
+}
+
+// getHold: GET /api/holds/:hold; another account's hold is 404.
+func (s *Server) getHold(c *fiber.Ctx) error {
+	acct, _ := currentAccount(c)
+	hold, err := s.deps.Seats.GetHold(c.UserContext(), acct.ID, c.Params("hold"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(hold)
+}
+
+// releaseHold: DELETE /api/holds/:hold frees the seats at once.
+func (s *Server) releaseHold(c *fiber.Ctx) error {
+	acct, _ := currentAccount(c)
+	if err := s.deps.Seats.Release(c.UserContext(), acct.ID, c.Params("hold")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
