@@ -140,4 +140,3 @@ func (f *fixture) status(idx int) (status string, holdID *string) {
 	}
 	return status, holdID
 }
-

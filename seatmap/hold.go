@@ -269,7 +269,7 @@ func (s *Service) Release(ctx context.Context, accountID int64, holdID string) e
 	var done ended
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		done, err = endHolds(ctx, tx, HoldReleased, `
+		done, err = s.endHolds(ctx, tx, HoldReleased, `
 			SELECT id FROM holds WHERE id = $1 AND account_id = $2 AND status = 'active' FOR UPDATE`,
 			holdID, accountID)
 		if err != nil {
@@ -283,7 +283,7 @@ func (s *Service) Release(ctx context.Context, accountID int64, holdID string) e
 	if err != nil {
 		return err
 	}
-	s.afterEnd(ctx, done)
+	s.publishEnded(ctx, done)
 	return nil
 }
 

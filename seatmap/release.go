@@ -12,8 +12,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
-// endedHold is a hold that a transaction ended, whose gate keys are dropped
-// once it commits.
+// endedHold is a hold that a transaction ended.
 type endedHold struct {
 	ID        string
 	EventID   int64
@@ -32,7 +31,14 @@ type ended struct {
 // UPDATE (and SKIP LOCKED where several workers share the work); its
 // arguments are args. It keeps the package's lock order: hold rows, then
 // account counters by account, then seats by id.
-func endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL string, args ...any) (ended, error) {
+//
+// It drops the holds' gate keys before the caller commits, while the seat
+// rows are still locked: a hold racing for a freed seat then either waits on
+// the row lock and wins after the commit, or finds the key gone. Dropping
+// them after the commit would leave a window where Postgres says the seat is
+// free but the gate still turns fans away. If the commit then fails, the gate
+// merely lacks keys for held seats, which costs an extra Postgres attempt.
+func (s *Service) endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL string, args ...any) (ended, error) {
 	rows, err := tx.Query(ctx, fmt.Sprintf(`
 		WITH picked AS MATERIALIZED (%s)
 		UPDATE holds h SET status = $%d, ended_at = now() FROM picked WHERE h.id = picked.id
@@ -65,7 +71,13 @@ func endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL string, args ...an
 		UPDATE seats s SET status = 'available', hold_id = NULL, holder_account_id = NULL, version = s.version + 1
 		FROM locked WHERE s.id = locked.id AND s.status = 'held' AND s.hold_id = ANY($1::uuid[])
 		RETURNING s.event_id, s.idx, s.version`, holdIDs)
-	return out, err
+	if err != nil {
+		return ended{}, err
+	}
+	for _, h := range out.holds {
+		s.gateRelease(ctx, h.EventID, h.SeatIDs, h.ID)
+	}
+	return out, nil
 }
 
 // setSeats runs an UPDATE of seats that returns (event_id, idx, version) and
@@ -116,12 +128,8 @@ func returnAllowances(ctx context.Context, tx pgx.Tx, ended []endedHold) error {
 	return nil
 }
 
-// afterEnd runs once the transaction that ended holds has committed: it drops
-// their gate keys and publishes the freed seats.
-func (s *Service) afterEnd(ctx context.Context, e ended) {
-	for _, h := range e.holds {
-		s.gateRelease(ctx, h.EventID, h.SeatIDs, h.ID)
-	}
+// publishEnded publishes the seats freed by a committed transaction.
+func (s *Service) publishEnded(ctx context.Context, e ended) {
 	for eventID, changes := range e.changes {
 		s.publish(ctx, eventID, changes)
 	}
@@ -136,7 +144,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		var done ended
 		err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 			var err error
-			done, err = endHolds(ctx, tx, HoldExpired, `
+			done, err = s.endHolds(ctx, tx, HoldExpired, `
 				SELECT id FROM holds WHERE status = 'active' AND expires_at <= now()
 				ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`, s.cfg.SweepBatch)
 			return err
@@ -144,7 +152,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		s.afterEnd(ctx, done)
+		s.publishEnded(ctx, done)
 		total += len(done.holds)
 		if len(done.holds) < s.cfg.SweepBatch {
 			return total, nil

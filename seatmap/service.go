@@ -56,11 +56,11 @@ func (c *Config) setDefaults() {
 
 // Service is the seat inventory and catalog of every event.
 type Service struct {
-	db  *pgxpool.Pool
+	db   *pgxpool.Pool
 	gate Gate
-	pub Publisher
-	log *slog.Logger
-	cfg Config
+	pub  Publisher
+	log  *slog.Logger
+	cfg  Config
 
 	// layouts caches each event's static seats, which never change after
 	// the event is created.
