@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/boxoffice/boxoffice/account"
 )
 
 type signUpRequest struct {
@@ -28,9 +30,10 @@ func (s *Server) signUp(c *fiber.Ctx) error {
 		return err
 	}
 	s.setSessionCookie(c, token)
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{
-		"id": acct.ID, "email": acct.Email, "name": acct.Name, "role": acct.Role, "token": token,
-	})
+	return c.Status(fiber.StatusCreated).JSON(struct {
+		account.Account
+		Token string `json:"token"`
+	}{acct, token})
 }
 
 // signIn: POST /api/sessions.

@@ -1,0 +1,207 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/boxoffice/boxoffice/account"
+	"github.com/boxoffice/boxoffice/internal/testkit"
+	"github.com/boxoffice/boxoffice/seatmap"
+	"github.com/boxoffice/boxoffice/server"
+)
+
+// env is a real server on a loopback port over the test database and Redis.
+type env struct {
+	t      *testing.T
+	pool   *pgxpool.Pool
+	noInv  map[string]bool
+	base   string
+	seats  *seatmap.Service
+	srv    *server.Server
+	client *http.Client
+}
+
+type envOpts struct {
+	redisDown bool
+}
+
+func newEnv(t *testing.T, o envOpts) *env {
+	t.Helper()
+	db := testkit.DB(t)
+	rdb, prefix := testkit.Redis(t)
+	seats := seatmap.New(db, seatmap.NewRedisGate(rdb, prefix), nil, nil, seatmap.Config{})
+	redisCheck := func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+	if o.redisDown {
+		redisCheck = func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:1: connection refused") }
+	}
+	srv := server.New(server.Config{BaseURL: "http://app.test"}, server.Deps{
+		Accounts: account.NewService(db, account.Config{HashCost: bcrypt.MinCost}),
+		Seats:    seats,
+		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
+		Redis:    redisCheck,
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return &env{t: t, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, srv: srv,
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 300}}}
+}
+
+// resp is a decoded response.
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// errCode returns error.code of an error body, failing the test when the
+// body is not in API.md's error shape.
+func (r resp) errCode(t *testing.T) string {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(r.body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+		t.Fatalf("status %d body %q is not an error object", r.status, r.body)
+	}
+	return e.Error.Code
+}
+
+// do sends a request; body may be nil, a string (sent raw) or a value
+// (sent as JSON). headers alternate name, value.
+func (e *env) do(method, path, token string, body any, headers ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.base+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+// signUp creates an account and returns its id and token.
+func (e *env) signUp(name string) (id, token string) {
+	e.t.Helper()
+	r := e.do("POST", "/api/accounts", "", map[string]string{
+		"email": name + "-" + testkit.RandomHex(4) + "@example.test", "password": "correct horse", "name": name})
+	if r.status != 201 {
+		e.t.Fatalf("sign up: %d %s", r.status, r.body)
+	}
+	var out struct{ ID, Token string }
+	r.json(e.t, &out)
+	return out.ID, out.Token
+}
+
+// event creates an on-sale event over a small layout and returns its id and
+// seat ids by idx.
+func (e *env) event(sections, rows, perRow int) (string, []string) {
+	e.t.Helper()
+	ctx := context.Background()
+	var l seatmap.Layout
+	for s := range sections {
+		id := fmt.Sprintf("S%d", s+1)
+		l.Sections = append(l.Sections, seatmap.Section{ID: id, Name: id, Tier: "t", Rank: s})
+		for r := range rows {
+			for n := 1; n <= perRow; n++ {
+				l.Seats = append(l.Seats, seatmap.SeatSpec{Section: id, Row: fmt.Sprint(r + 1), Number: n,
+					X: float64(s*500 + n*5), Y: float64(r * 5), Type: seatmap.SeatStandard, Rank: s*1000 + r*100 + n})
+			}
+		}
+	}
+	return e.eventFrom(ctx, l, map[string]int64{"default": 4200})
+}
+
+func (e *env) eventFrom(ctx context.Context, l seatmap.Layout, prices map[string]int64) (string, []string) {
+	e.t.Helper()
+	v, err := e.seats.CreateVenue(ctx, "venue "+testkit.RandomHex(3), l)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	id, err := e.seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: v.ID, Name: e.t.Name(),
+		EventDate: time.Now().Add(48 * time.Hour), SaleOpens: time.Now().Add(-time.Minute), Prices: prices})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r := e.do("GET", fmt.Sprintf("/api/events/%d/seatmap", id), "", nil)
+	var m struct {
+		Seats []struct {
+			ID string `json:"id"`
+		} `json:"seats"`
+	}
+	r.json(e.t, &m)
+	ids := make([]string, len(m.Seats))
+	for i, s := range m.Seats {
+		ids[i] = s.ID
+	}
+	e.t.Cleanup(func() {
+		if e.noInv[fmt.Sprint(id)] {
+			return
+		}
+		inv, err := e.seats.CheckInvariants(context.Background(), id)
+		if err != nil || !inv.OK() {
+			e.t.Errorf("invariants of event %d: %v %v", id, err, inv.Violations)
+		}
+	})
+	return fmt.Sprint(id), ids
+}
+
+func (e *env) db() *pgxpool.Pool { return e.pool }
+
+// skipInvariants is for events whose seats a test wrote by hand.
+func (e *env) skipInvariants(event string) { e.noInv[event] = true }
