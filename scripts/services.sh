@@ -185,6 +185,8 @@ pg_provision() {
 		fi
 		log "starting PostgreSQL $v/$c (pg_ctlcluster $v $c start)"
 		detached pg_ctlcluster "$v" "$c" start >&2 || die "pg_ctlcluster $v $c start failed; see /var/log/postgresql/postgresql-$v-$c.log"
+		# A cluster that was only stopped usually has the role and database.
+		pg_reachable "$DEFAULT_DATABASE_URL" && return
 	fi
 
 	exists=$(pg_psql "$v/$c" -c "select 1 from pg_roles where rolname = '$PG_ROLE'")
