@@ -78,6 +78,7 @@ redis_port_answers() { redis_reachable "redis://127.0.0.1:$1/0"; }
 
 # apt_install installs Debian packages, running apt-get update only when a
 # package has no candidate (empty or stale lists) or the install fails.
+# apt-get's and dpkg's chatter is dropped; their errors go to stderr.
 apt_install() {
 	local pkg policy updated=''
 	export DEBIAN_FRONTEND=noninteractive
@@ -87,17 +88,17 @@ apt_install() {
 		policy=$(apt-cache policy "$pkg" 2>/dev/null || true)
 		if ! grep -q 'Candidate: [^(]' <<<"$policy"; then
 			log "apt-get update"
-			detached apt-get update -qq >&2
+			detached apt-get update -qq >/dev/null
 			updated=1
 			break
 		fi
 	done
 	log "apt-get install -y $*"
-	if ! detached apt-get install -y -qq "$@" >&2; then
+	if ! detached apt-get install -y -qq "$@" >/dev/null; then
 		[[ -z $updated ]] || die "apt-get install $* failed"
 		log "apt-get update (install failed, retrying with fresh lists)"
-		detached apt-get update -qq >&2
-		detached apt-get install -y -qq "$@" >&2 || die "apt-get install $* failed"
+		detached apt-get update -qq >/dev/null
+		detached apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed"
 	fi
 }
 
@@ -170,7 +171,7 @@ pg_provision() {
 			die "cluster $ver/main exists but not on port $PG_PORT; set DATABASE_URL to it or move it to $PG_PORT"
 		fi
 		log "creating PostgreSQL cluster $ver/main on port $PG_PORT"
-		detached pg_createcluster --port "$PG_PORT" "$ver" main >&2
+		detached pg_createcluster --port "$PG_PORT" "$ver" main >/dev/null
 		line="$ver main down"
 	fi
 	read -r v c status <<<"$line"
