@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# The boxoffice binary in a small Debian image. `serve` (the default command)
+# applies the embedded migrations before it listens, so no separate step runs.
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+# Pure Go (pgx, go-redis, Fiber): a static binary that needs no libc.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/boxoffice ./cmd/boxoffice
+
+FROM debian:bookworm-slim
+# ca-certificates: TLS to Stripe and SMTP servers.
+RUN apt-get update \
+	&& apt-get install -y --no-install-recommends ca-certificates \
+	&& rm -rf /var/lib/apt/lists/* \
+	&& useradd --system --create-home --home-dir /var/lib/boxoffice --uid 10001 boxoffice
+COPY --from=build /out/boxoffice /usr/local/bin/boxoffice
+USER boxoffice
+# Without SMTP_URL, confirmation mail is written as .eml files under here.
+WORKDIR /var/lib/boxoffice
+ENV LISTEN_ADDR=:8080
+EXPOSE 8080
+ENTRYPOINT ["boxoffice"]
+CMD ["serve"]

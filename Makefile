@@ -1,0 +1,47 @@
+# Developer commands. CI runs .ci/run, which is `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+# Local defaults; keep in sync with scripts/services.sh. The script checks the
+# URLs it is given and prints the ones to use (falling back to these).
+DATABASE_URL ?= postgres://boxoffice:boxoffice@127.0.0.1:5432/boxoffice?sslmode=disable
+REDIS_URL ?= redis://127.0.0.1:6379/0
+export DATABASE_URL REDIS_URL
+
+# staticcheck 2026.x, which supports Go 1.26.
+STATICCHECK_VERSION := v0.8.2
+
+# SERVICES starts Postgres and Redis (installing them if needed) and loads the
+# URLs that scripts/services.sh prints into the recipe's shell. The assignment
+# comes first so that a failing script stops the recipe.
+SERVICES = services_env="$$(bash scripts/services.sh)"; eval "$$services_env"
+
+.PHONY: services build run test lint bench
+
+services:
+	@bash scripts/services.sh
+
+build:
+	go build -o bin/boxoffice ./cmd/boxoffice
+
+run:
+	@$(SERVICES); \
+	go run ./cmd/boxoffice migrate; \
+	go run ./cmd/boxoffice seed demo; \
+	exec go run ./cmd/boxoffice serve
+
+test:
+	@$(SERVICES); \
+	go test -race -count=1 -timeout 10m ./...
+
+lint:
+	@unformatted="$$(gofmt -l .)"; \
+	if [[ -n $$unformatted ]]; then echo "gofmt -l: not formatted:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+# Placeholder until the benchmark issue: every Benchmark* in the module.
+bench:
+	@$(SERVICES); \
+	go test -run '^$$' -bench . -benchtime 2s ./...
