@@ -83,5 +83,21 @@ func (g *RedisGate) Release(ctx context.Context, eventID int64, seatIDs []int64,
 	return nil
 }
 
+// soldMark is the value of a sold seat's key; it matches no hold id, so
+// Release never deletes it.
+const soldMark = "sold"
+
+// MarkSold implements Gate: plain SETs without expiry, one round trip.
+func (g *RedisGate) MarkSold(ctx context.Context, eventID int64, seatIDs []int64) error {
+	pipe := g.rdb.Pipeline()
+	for _, k := range g.keys(eventID, seatIDs) {
+		pipe.Set(ctx, k, soldMark, 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("seatmap: gate mark sold: %w", err)
+	}
+	return nil
+}
+
 // Healthy implements Gate.
 func (g *RedisGate) Healthy(ctx context.Context) error { return g.rdb.Ping(ctx).Err() }

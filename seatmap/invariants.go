@@ -33,8 +33,10 @@ func (inv Invariants) Err() error {
 // CheckInvariants reads an event in one repeatable-read snapshot and checks:
 // conservation (available + held + sold + reserved = capacity); every held
 // seat belongs to exactly one live hold that lists it; every live hold holds
-// all its seats; no seat is in two live holds; and each account's counter
-// equals its seats in live holds plus its sold seats.
+// all its seats; no seat is in two live holds; every sold seat belongs to
+// the converted hold that sold it and every converted hold's seats are sold;
+// and each account's counter equals its seats in live holds plus its sold
+// seats.
 func (s *Service) CheckInvariants(ctx context.Context, eventID int64) (Invariants, error) {
 	var inv Invariants
 	tx, err := s.db.BeginTx(ctx, txRepeatableRead)
@@ -70,6 +72,14 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) (Invariant
 				SELECT sid FROM holds h, unnest(h.seat_ids) AS sid
 				WHERE h.event_id = $1 AND h.status IN ('active', 'payment_pending')
 				GROUP BY sid HAVING count(*) > 1) d`},
+		{"sold seat without a converted hold listing it", `
+			SELECT count(*) FROM seats s WHERE s.event_id = $1 AND s.status = 'sold' AND NOT EXISTS (
+				SELECT 1 FROM holds h WHERE h.id = s.hold_id AND h.event_id = s.event_id
+				AND h.status = 'converted' AND s.id = ANY(h.seat_ids) AND h.account_id = s.holder_account_id)`},
+		{"converted hold with a seat not sold by it", `
+			SELECT count(*) FROM holds h, unnest(h.seat_ids) AS sid
+			WHERE h.event_id = $1 AND h.status = 'converted' AND NOT EXISTS (
+				SELECT 1 FROM seats s WHERE s.id = sid AND s.status = 'sold' AND s.hold_id = h.id)`},
 		{"account counter differs from its held and sold seats", `
 			WITH live AS (
 				SELECT account_id, sum(cardinality(seat_ids))::int AS n FROM holds

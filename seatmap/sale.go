@@ -1,0 +1,190 @@
+package seatmap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/boxoffice/boxoffice/internal/apperr"
+)
+
+// The sale transitions of a hold: active → payment_pending (StartPayment),
+// payment_pending → converted with its seats sold (Convert) or → released
+// with its seats free (FailPayment). They run inside the caller's
+// transaction, so checkout writes its payment, order and tickets atomically
+// with the seats, and keep the package's lock order: hold rows, account
+// counters, seats by id. Work that must wait for the commit (gate marks,
+// published changes) is returned as an Outcome for AfterCommit.
+
+// ErrHoldLost is returned by Convert when the hold no longer owns its seats
+// at the versions it saw: it was released, expired, or its seats moved on.
+var ErrHoldLost = apperr.E(apperr.Conflict, "hold_lost", "the hold was lost before the payment completed; you have not been charged")
+
+// PendingHold is a hold that StartPayment moved to payment_pending.
+type PendingHold struct {
+	ID              string
+	EventID         int64
+	AccountID       int64
+	SeatIDs         []int64
+	TotalCents      int64
+	Currency        string
+	ExpiresAt       time.Time
+	PaymentDeadline time.Time
+}
+
+// StartPayment moves an active, unexpired hold of the account to
+// payment_pending inside tx. From then on the sweeper leaves it alone: only
+// Convert or FailPayment move it on, and its payment_deadline (expires_at +
+// grace, on Postgres's clock) tells the reconciler when to give up on it.
+// An expired hold is ErrHoldExpired (410), a missing or foreign one
+// ErrHoldNotFound, any other state ErrHoldNotActive.
+func (s *Service) StartPayment(ctx context.Context, tx pgx.Tx, accountID int64, holdID string, grace time.Duration) (PendingHold, error) {
+	if _, err := uuid.Parse(holdID); err != nil {
+		return PendingHold{}, ErrHoldNotFound
+	}
+	var h PendingHold
+	err := tx.QueryRow(ctx, `
+		UPDATE holds SET status = 'payment_pending', payment_deadline = expires_at + make_interval(secs => $3)
+		WHERE id = $1 AND account_id = $2 AND status = 'active' AND expires_at > now()
+		RETURNING id, event_id, account_id, seat_ids, total_cents, currency, expires_at, payment_deadline`,
+		holdID, accountID, grace.Seconds()).Scan(
+		&h.ID, &h.EventID, &h.AccountID, &h.SeatIDs, &h.TotalCents, &h.Currency, &h.ExpiresAt, &h.PaymentDeadline)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var status string
+		var expired bool
+		err := tx.QueryRow(ctx, `SELECT status, expires_at <= now() FROM holds WHERE id = $1 AND account_id = $2`,
+			holdID, accountID).Scan(&status, &expired)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return PendingHold{}, ErrHoldNotFound
+		case err != nil:
+			return PendingHold{}, fmt.Errorf("seatmap: start payment %s: %w", holdID, err)
+		case status == HoldExpired || (status == HoldActive && expired):
+			return PendingHold{}, ErrHoldExpired
+		}
+		return PendingHold{}, ErrHoldNotActive.With("status", status)
+	}
+	if err != nil {
+		return PendingHold{}, fmt.Errorf("seatmap: start payment %s: %w", holdID, err)
+	}
+	return h, nil
+}
+
+// SoldSeat is a seat that Convert sold.
+type SoldSeat struct {
+	SeatInfo
+	Version int64
+}
+
+// Sale is what Convert sold: the hold, its account and seats.
+type Sale struct {
+	HoldID     string
+	EventID    int64
+	AccountID  int64
+	TotalCents int64
+	Currency   string
+	Seats      []SoldSeat
+}
+
+// Outcome is the after-commit work of a sale transition; pass it to
+// AfterCommit once the caller's transaction committed, never before.
+type Outcome struct {
+	sold  *Sale
+	ended ended
+}
+
+// Convert sells the seats of a payment_pending hold inside tx: the hold
+// becomes converted and each of its seats becomes sold, fenced by the hold
+// id and the seat versions the hold recorded, so a hold that lost any seat
+// changes nothing and returns ErrHoldLost (the caller must roll back). The
+// account counter already counts the seats (held and sold count alike), so
+// it is not written. Sold seats keep hold_id and holder_account_id: they say
+// which sale and which account own the seat.
+func (s *Service) Convert(ctx context.Context, tx pgx.Tx, holdID string) (Sale, Outcome, error) {
+	var sale Sale
+	var ids, versions []int64
+	err := tx.QueryRow(ctx, `
+		UPDATE holds SET status = 'converted', ended_at = now()
+		WHERE id = $1 AND status = 'payment_pending'
+		RETURNING id, event_id, account_id, seat_ids, seat_versions, total_cents, currency`, holdID).Scan(
+		&sale.HoldID, &sale.EventID, &sale.AccountID, &ids, &versions, &sale.TotalCents, &sale.Currency)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Sale{}, Outcome{}, ErrHoldLost
+	}
+	if err != nil {
+		return Sale{}, Outcome{}, fmt.Errorf("seatmap: convert %s: %w", holdID, err)
+	}
+	rows, err := tx.Query(ctx, `
+		WITH locked AS MATERIALIZED (
+			SELECT id FROM seats WHERE event_id = $1 AND id = ANY($3) ORDER BY id FOR UPDATE)
+		UPDATE seats s SET status = 'sold', version = s.version + 1
+		FROM locked, unnest($3::bigint[], $4::bigint[]) AS f(id, version)
+		WHERE s.id = locked.id AND s.id = f.id AND s.version = f.version
+		  AND s.status = 'held' AND s.hold_id = $2
+		RETURNING s.id, s.version`, sale.EventID, holdID, ids, versions)
+	if err != nil {
+		return Sale{}, Outcome{}, fmt.Errorf("seatmap: sell seats of %s: %w", holdID, err)
+	}
+	got := make(map[int64]int64, len(ids))
+	for rows.Next() {
+		var id, v int64
+		if err := rows.Scan(&id, &v); err != nil {
+			return Sale{}, Outcome{}, fmt.Errorf("seatmap: sell seats of %s: %w", holdID, err)
+		}
+		got[id] = v
+	}
+	if err := rows.Err(); err != nil {
+		return Sale{}, Outcome{}, fmt.Errorf("seatmap: sell seats of %s: %w", holdID, err)
+	}
+	if len(got) != len(ids) {
+		return Sale{}, Outcome{}, ErrHoldLost
+	}
+	l, err := s.layout(ctx, sale.EventID)
+	if err != nil {
+		return Sale{}, Outcome{}, err
+	}
+	for _, id := range ids {
+		sale.Seats = append(sale.Seats, SoldSeat{SeatInfo: l.seats[l.byID[id]], Version: got[id]})
+	}
+	return sale, Outcome{sold: &sale}, nil
+}
+
+// FailPayment releases a payment_pending hold inside tx: its seats are free
+// at once (not at the TTL) and the account gets its allowance back. A hold
+// that is no longer payment_pending is left alone and released reports
+// false.
+func (s *Service) FailPayment(ctx context.Context, tx pgx.Tx, holdID string) (released bool, out Outcome, err error) {
+	done, err := s.endHolds(ctx, tx, HoldReleased, `
+		SELECT id FROM holds WHERE id = $1 AND status = 'payment_pending' FOR UPDATE`, holdID)
+	if err != nil {
+		return false, Outcome{}, err
+	}
+	return len(done.holds) > 0, Outcome{ended: done}, nil
+}
+
+// AfterCommit does what a committed sale transition leaves to do: sold
+// seats are marked in the gate without expiry (so later requests for them
+// stop at Redis) and every change is published. Marking after the commit
+// matters: a mark made before a commit that then failed would outlive the
+// hold and turn fans away from a seat Postgres has freed.
+func (s *Service) AfterCommit(ctx context.Context, o Outcome) {
+	if sale := o.sold; sale != nil {
+		ids := make([]int64, len(sale.Seats))
+		changes := make([]SeatChange, len(sale.Seats))
+		for i, st := range sale.Seats {
+			ids[i] = st.ID
+			changes[i] = SeatChange{Idx: st.Idx, State: StateSold, Version: st.Version}
+		}
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.GateTimeout)
+		if err := s.gate.MarkSold(gctx, sale.EventID, ids); err != nil {
+			s.log.Warn("seatmap: gate mark sold failed", "event", sale.EventID, "hold", sale.HoldID, "err", err)
+		}
+		cancel()
+		s.publish(ctx, sale.EventID, changes)
+	}
+	s.publishEnded(ctx, o.ended)
+}
