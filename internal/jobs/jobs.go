@@ -1,0 +1,263 @@
+// Package jobs is the outbox: durable side effects (emails, captures,
+// refunds, scheduled releases) written as rows of the jobs table in the same
+// transaction as the state change that calls for them, then worked by any
+// number of workers on any number of nodes.
+//
+// Concurrency: a worker claims one due job with FOR UPDATE SKIP LOCKED and
+// keeps the row locked while the handler runs, so no two workers run the same
+// job at once and a worker that dies releases the job for another. Delivery is
+// at least once: a handler must be idempotent (check whether its effect is
+// already done before doing it again). A failed job is retried with
+// exponential backoff until MaxAttempts, then marked dead.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/boxoffice/boxoffice/internal/pg"
+)
+
+// Handler runs one job with its payload. It must be idempotent; an error
+// schedules a retry.
+type Handler func(ctx context.Context, payload json.RawMessage) error
+
+// Config tunes a Runner. Zero fields take the defaults named.
+type Config struct {
+	// Workers is how many jobs run at once on this node (default 2).
+	Workers int
+	// PollInterval is how long an idle worker waits before looking again
+	// (default 500 ms).
+	PollInterval time.Duration
+	// MaxAttempts is how many failures a job may have before it is marked
+	// dead (default 12).
+	MaxAttempts int
+	// BaseBackoff is the delay after the first failure; each further
+	// failure doubles it up to MaxBackoff (defaults 1 s and 10 min).
+	BaseBackoff, MaxBackoff time.Duration
+	// Timeout bounds one run of a handler (default 1 min).
+	Timeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Workers == 0 {
+		c.Workers = 2
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 500 * time.Millisecond
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 12
+	}
+	if c.BaseBackoff == 0 {
+		c.BaseBackoff = time.Second
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 10 * time.Minute
+	}
+	if c.Timeout == 0 {
+		c.Timeout = time.Minute
+	}
+}
+
+// Job is a job to enqueue. DedupeKey, when set, makes enqueueing idempotent:
+// a second job with the same key is not added. Delay postpones the first run.
+type Job struct {
+	Kind      string
+	DedupeKey string
+	Payload   any
+	Delay     time.Duration
+}
+
+// Enqueue adds a job inside the caller's transaction (or on any Querier), so
+// the job exists if and only if the state change that calls for it commits.
+// It reports whether a new row was added (false: the dedupe key existed).
+func Enqueue(ctx context.Context, q pg.Querier, j Job) (bool, error) {
+	payload, err := json.Marshal(j.Payload)
+	if err != nil {
+		return false, fmt.Errorf("jobs: encode %s payload: %w", j.Kind, err)
+	}
+	var key *string
+	if j.DedupeKey != "" {
+		key = &j.DedupeKey
+	}
+	tag, err := q.Exec(ctx, `
+		INSERT INTO jobs (kind, dedupe_key, payload, run_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+		ON CONFLICT (dedupe_key) DO NOTHING`, j.Kind, key, payload, j.Delay.Seconds())
+	if err != nil {
+		return false, fmt.Errorf("jobs: enqueue %s: %w", j.Kind, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Runner works the jobs table with registered handlers.
+type Runner struct {
+	db  *pgxpool.Pool
+	log *slog.Logger
+	cfg Config
+
+	mu       sync.RWMutex
+	handlers map[string]Handler
+}
+
+// NewRunner returns a Runner; register handlers before Run.
+func NewRunner(db *pgxpool.Pool, log *slog.Logger, cfg Config) *Runner {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{db: db, log: log, cfg: cfg, handlers: make(map[string]Handler)}
+}
+
+// Register sets the handler of a kind of job.
+func (r *Runner) Register(kind string, h Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handlers[kind] = h
+}
+
+// kinds lists the registered kinds: a worker only claims jobs it can run, so
+// nodes of different versions can share the table.
+func (r *Runner) kinds() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.handlers))
+	for k := range r.handlers {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Run starts Workers workers and returns when ctx ends and they stopped.
+func (r *Runner) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range r.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.work(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func (r *Runner) work(ctx context.Context) {
+	for ctx.Err() == nil {
+		ran, err := r.RunOne(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.log.Error("jobs: claim failed", "err", err)
+		}
+		if ran {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(r.cfg.PollInterval):
+		}
+	}
+}
+
+// ErrNoHandler is recorded on a claimed job whose kind lost its handler.
+var ErrNoHandler = errors.New("jobs: no handler")
+
+// RunOne claims one due job, runs it and records the result. It reports
+// whether a job was run; handler failures are recorded on the job, not
+// returned.
+func (r *Runner) RunOne(ctx context.Context) (bool, error) {
+	kinds := r.kinds()
+	if len(kinds) == 0 {
+		return false, nil
+	}
+	tx, err := r.db.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("jobs: begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var id int64
+	var kind string
+	var payload json.RawMessage
+	var attempts int
+	err = tx.QueryRow(ctx, `
+		SELECT id, kind, payload, attempts FROM jobs
+		WHERE done_at IS NULL AND NOT dead AND run_at <= now() AND kind = ANY($1)
+		ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED`, kinds).Scan(&id, &kind, &payload, &attempts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("jobs: claim: %w", err)
+	}
+	r.mu.RLock()
+	h := r.handlers[kind]
+	r.mu.RUnlock()
+	runErr := ErrNoHandler
+	if h != nil {
+		runErr = r.call(ctx, h, payload)
+	}
+	ctx = context.WithoutCancel(ctx)
+	if runErr == nil {
+		_, err = tx.Exec(ctx, `UPDATE jobs SET done_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, id)
+	} else {
+		attempts++
+		dead := attempts >= r.cfg.MaxAttempts
+		r.log.Warn("jobs: job failed", "id", id, "kind", kind, "attempt", attempts, "dead", dead, "err", runErr)
+		_, err = tx.Exec(ctx, `
+			UPDATE jobs SET attempts = $2, last_error = $3, dead = $4, run_at = now() + make_interval(secs => $5)
+			WHERE id = $1`, id, attempts, runErr.Error(), dead, r.Backoff(attempts).Seconds())
+	}
+	if err != nil {
+		return true, fmt.Errorf("jobs: record job %d: %w", id, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return true, fmt.Errorf("jobs: record job %d: %w", id, err)
+	}
+	return true, nil
+}
+
+// call runs h with a timeout, turning a panic into an error so one bad job
+// cannot stop a worker.
+func (r *Runner) call(ctx context.Context, h Handler, payload json.RawMessage) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("jobs: handler panicked: %v", p)
+		}
+	}()
+	return h(ctx, payload)
+}
+
+// Backoff is the delay before the next run after the given number of
+// failures: BaseBackoff doubled per failure, at most MaxBackoff.
+func (r *Runner) Backoff(failures int) time.Duration {
+	d := r.cfg.BaseBackoff
+	for i := 1; i < failures && d < r.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, r.cfg.MaxBackoff)
+}
+
+// Drain runs due jobs until none is left (or ctx ends), for tests and
+// one-shot commands; it returns how many ran.
+func (r *Runner) Drain(ctx context.Context) (int, error) {
+	n := 0
+	for ctx.Err() == nil {
+		ran, err := r.RunOne(ctx)
+		if err != nil {
+			return n, err
+		}
+		if !ran {
+			return n, nil
+		}
+		n++
+	}
+	return n, ctx.Err()
+}
