@@ -1,0 +1,219 @@
+package checkout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/boxoffice/boxoffice/internal/pg"
+	"github.com/boxoffice/boxoffice/seatmap"
+)
+
+// Order is a paid order as the API shows it.
+type Order struct {
+	ID         string    `json:"id"`
+	Status     string    `json:"status"`
+	Event      string    `json:"event"`
+	EventName  string    `json:"event_name"`
+	EventDate  time.Time `json:"event_date"`
+	HoldID     string    `json:"hold_id"`
+	PaymentID  string    `json:"payment_id"`
+	TotalCents int64     `json:"total_cents"`
+	Currency   string    `json:"currency"`
+	CreatedAt  time.Time `json:"created_at"`
+	Tickets    []Ticket  `json:"tickets"`
+	accountID  int64
+}
+
+// Ticket is a ticket as the API shows it. The barcode is not part of it:
+// the PDF carries it, and only the owner gets the PDF.
+type Ticket struct {
+	ID         string     `json:"id"`
+	Event      string     `json:"event"`
+	EventName  string     `json:"event_name"`
+	EventDate  time.Time  `json:"event_date"`
+	Seat       TicketSeat `json:"seat"`
+	Status     string     `json:"status"`
+	OrderID    string     `json:"order_id"`
+	HolderName string     `json:"holder_name"`
+	version    int64
+}
+
+// TicketSeat is the seat a ticket admits to.
+type TicketSeat struct {
+	ID         string `json:"id"`
+	Section    string `json:"section"`
+	Row        string `json:"row"`
+	Number     int    `json:"number"`
+	PriceCents int64  `json:"price_cents"`
+}
+
+// writeOrder writes the order and one ticket per sold seat inside the
+// conversion transaction.
+func writeOrder(ctx context.Context, tx pgx.Tx, p Payment, sale seatmap.Sale) (string, error) {
+	var holder string
+	if err := tx.QueryRow(ctx, `SELECT name FROM accounts WHERE id = $1`, sale.AccountID).Scan(&holder); err != nil {
+		return "", fmt.Errorf("checkout: holder of %s: %w", sale.HoldID, err)
+	}
+	orderID := uuid.NewString()
+	_, err := tx.Exec(ctx, `
+		INSERT INTO orders (id, account_id, event_id, hold_id, payment_id, total_cents, currency)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		orderID, sale.AccountID, sale.EventID, sale.HoldID, p.ID, sale.TotalCents, sale.Currency)
+	if err != nil {
+		return "", fmt.Errorf("checkout: write order for %s: %w", sale.HoldID, err)
+	}
+	ids := make([]string, len(sale.Seats))
+	seatIDs := make([]int64, len(sale.Seats))
+	for i, st := range sale.Seats {
+		ids[i], seatIDs[i] = uuid.NewString(), st.ID
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO tickets (id, order_id, event_id, seat_id, account_id, holder_name)
+		SELECT t.id, $1, $2, t.seat_id, $3, $4 FROM unnest($5::uuid[], $6::bigint[]) AS t(id, seat_id)`,
+		orderID, sale.EventID, sale.AccountID, holder, ids, seatIDs)
+	if err != nil {
+		return "", fmt.Errorf("checkout: write tickets for %s: %w", sale.HoldID, err)
+	}
+	return orderID, nil
+}
+
+const ticketSelect = `
+	SELECT t.id, t.event_id::text, e.name, e.event_date, s.id::text, s.section, s.row_label, s.number, s.price_cents,
+	       t.status, t.order_id, t.holder_name, t.version
+	FROM tickets t JOIN seats s ON s.id = t.seat_id JOIN events e ON e.id = t.event_id `
+
+func scanTickets(rows pgx.Rows) ([]Ticket, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) {
+		var t Ticket
+		err := r.Scan(&t.ID, &t.Event, &t.EventName, &t.EventDate, &t.Seat.ID, &t.Seat.Section, &t.Seat.Row,
+			&t.Seat.Number, &t.Seat.PriceCents, &t.Status, &t.OrderID, &t.HolderName, &t.version)
+		return t, err
+	})
+}
+
+const orderSelect = `
+	SELECT o.id, o.status, o.event_id::text, e.name, e.event_date, o.hold_id, o.payment_id, o.total_cents,
+	       o.currency, o.created_at, o.account_id
+	FROM orders o JOIN events e ON e.id = o.event_id `
+
+func scanOrder(r pgx.Row) (Order, error) {
+	var o Order
+	err := r.Scan(&o.ID, &o.Status, &o.Event, &o.EventName, &o.EventDate, &o.HoldID, &o.PaymentID, &o.TotalCents,
+		&o.Currency, &o.CreatedAt, &o.accountID)
+	return o, err
+}
+
+// Orders lists the account's orders, newest first, with their tickets.
+func (s *Service) Orders(ctx context.Context, accountID int64) ([]Order, error) {
+	rows, err := s.db.Query(ctx, orderSelect+`WHERE o.account_id = $1 ORDER BY o.created_at DESC LIMIT 200`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: list orders: %w", err)
+	}
+	orders, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Order, error) { return scanOrder(r) })
+	if err != nil {
+		return nil, fmt.Errorf("checkout: list orders: %w", err)
+	}
+	trows, err := s.db.Query(ctx, ticketSelect+`WHERE t.account_id = $1 AND t.order_id = ANY($2) ORDER BY s.idx`,
+		accountID, orderIDs(orders))
+	if err != nil {
+		return nil, fmt.Errorf("checkout: list order tickets: %w", err)
+	}
+	tickets, err := scanTickets(trows)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: list order tickets: %w", err)
+	}
+	byOrder := make(map[string][]Ticket)
+	for _, t := range tickets {
+		byOrder[t.OrderID] = append(byOrder[t.OrderID], t)
+	}
+	for i := range orders {
+		orders[i].Tickets = byOrder[orders[i].ID]
+		if orders[i].Tickets == nil {
+			orders[i].Tickets = []Ticket{}
+		}
+	}
+	return orders, nil
+}
+
+func orderIDs(os []Order) []string {
+	out := make([]string, len(os))
+	for i, o := range os {
+		out[i] = o.ID
+	}
+	return out
+}
+
+// Order returns an order of the account; another account's is not found.
+func (s *Service) Order(ctx context.Context, accountID int64, orderID string) (Order, error) {
+	if !validUUID(orderID) {
+		return Order{}, ErrOrderNotFound
+	}
+	return s.order(ctx, s.db, `o.id = $1 AND o.account_id = $2`, orderID, accountID)
+}
+
+func (s *Service) order(ctx context.Context, q pg.Querier, where string, args ...any) (Order, error) {
+	o, err := scanOrder(q.QueryRow(ctx, orderSelect+`WHERE `+where, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Order{}, ErrOrderNotFound
+	}
+	if err != nil {
+		return Order{}, fmt.Errorf("checkout: load order: %w", err)
+	}
+	rows, err := q.Query(ctx, ticketSelect+`WHERE t.order_id = $1 ORDER BY s.idx`, o.ID)
+	if err != nil {
+		return Order{}, fmt.Errorf("checkout: load order tickets: %w", err)
+	}
+	if o.Tickets, err = scanTickets(rows); err != nil {
+		return Order{}, fmt.Errorf("checkout: load order tickets: %w", err)
+	}
+	return o, nil
+}
+
+// Tickets lists the account's tickets, newest first.
+func (s *Service) Tickets(ctx context.Context, accountID int64) ([]Ticket, error) {
+	rows, err := s.db.Query(ctx, ticketSelect+`WHERE t.account_id = $1 ORDER BY t.created_at DESC, s.idx LIMIT 1000`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: list tickets: %w", err)
+	}
+	ts, err := scanTickets(rows)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: list tickets: %w", err)
+	}
+	if ts == nil {
+		ts = []Ticket{}
+	}
+	return ts, nil
+}
+
+// Ticket returns a ticket of the account; another account's is not found.
+func (s *Service) Ticket(ctx context.Context, accountID int64, ticketID string) (Ticket, error) {
+	if !validUUID(ticketID) {
+		return Ticket{}, ErrTicketNotFound
+	}
+	rows, err := s.db.Query(ctx, ticketSelect+`WHERE t.id = $1 AND t.account_id = $2`, ticketID, accountID)
+	if err != nil {
+		return Ticket{}, fmt.Errorf("checkout: load ticket: %w", err)
+	}
+	ts, err := scanTickets(rows)
+	if err != nil {
+		return Ticket{}, fmt.Errorf("checkout: load ticket: %w", err)
+	}
+	if len(ts) == 0 {
+		return Ticket{}, ErrTicketNotFound
+	}
+	return ts[0], nil
+}
+
+// TicketPDF renders one ticket of the account as a PDF with its QR code.
+func (s *Service) TicketPDF(ctx context.Context, accountID int64, ticketID string) ([]byte, error) {
+	t, err := s.Ticket(ctx, accountID, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	return s.ticketsPDF([]Ticket{t})
+}

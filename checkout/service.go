@@ -1,0 +1,573 @@
+package checkout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/internal/jobs"
+	"github.com/boxoffice/boxoffice/internal/pg"
+	"github.com/boxoffice/boxoffice/seatmap"
+)
+
+// Config tunes checkout. Zero fields take the defaults named.
+type Config struct {
+	// PaymentGrace is how long past the hold's expiry a payment may still
+	// complete (default 5 minutes): the hold's hard payment deadline.
+	PaymentGrace time.Duration
+	// ReconcileInterval is how often the reconciler runs (default 10 s).
+	ReconcileInterval time.Duration
+	// ReconcileAfter is how long a payment stays untouched before the
+	// reconciler asks the provider about it (default 30 s), so it does not
+	// race requests and webhooks that are about to settle it.
+	ReconcileAfter time.Duration
+	// CaptureRetryDelay is when the outbox capture job first runs, as a
+	// safety net behind the capture right after conversion (default 30 s).
+	CaptureRetryDelay time.Duration
+	// SecretKey signs ticket barcodes (SECRET_KEY). Required.
+	SecretKey []byte
+	// MailFrom is the confirmation email's sender (default
+	// tickets@boxoffice.localhost).
+	MailFrom string
+	// BaseURL is the public address, for links in emails.
+	BaseURL string
+	// Hooks inject failures in tests; nil in production.
+	Hooks *Hooks
+}
+
+// Hooks are test-only crash points.
+type Hooks struct {
+	// BeforeConvertCommit runs at the end of the conversion transaction;
+	// an error aborts it as if the process had died before the commit.
+	BeforeConvertCommit func(paymentID string) error
+	// AfterAuthorized runs right after the provider authorized a payment,
+	// before anything is recorded; an error returns at once, as if the
+	// process had died there.
+	AfterAuthorized func(paymentID string) error
+}
+
+func (c *Config) setDefaults() {
+	if c.PaymentGrace == 0 {
+		c.PaymentGrace = 5 * time.Minute
+	}
+	if c.ReconcileInterval == 0 {
+		c.ReconcileInterval = 10 * time.Second
+	}
+	if c.ReconcileAfter == 0 {
+		c.ReconcileAfter = 30 * time.Second
+	}
+	if c.CaptureRetryDelay == 0 {
+		c.CaptureRetryDelay = 30 * time.Second
+	}
+	if c.MailFrom == "" {
+		c.MailFrom = "tickets@boxoffice.localhost"
+	}
+	if c.Hooks == nil {
+		c.Hooks = &Hooks{}
+	}
+}
+
+// Service is checkout: payments, orders, tickets and their jobs.
+type Service struct {
+	db       *pgxpool.Pool
+	seats    *seatmap.Service
+	payments Payments
+	mailer   Mailer
+	log      *slog.Logger
+	cfg      Config
+}
+
+// New returns a Service. mailer may be nil (no confirmation emails are
+// sent; the jobs stay queued).
+func New(db *pgxpool.Pool, seats *seatmap.Service, payments Payments, mailer Mailer, log *slog.Logger, cfg Config) *Service {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: db, seats: seats, payments: payments, mailer: mailer, log: log, cfg: cfg}
+}
+
+// Provider names the payment provider in use.
+func (s *Service) Provider() string { return s.payments.Provider() }
+
+// Payment statuses (the payments table).
+const (
+	StatusPending               = "pending"
+	StatusRequiresPaymentMethod = "requires_payment_method"
+	StatusUnknown               = "unknown"
+	StatusAuthorized            = "authorized"
+	StatusCapturing             = "capturing"
+	StatusSucceeded             = "succeeded"
+	StatusDeclined              = "declined"
+	StatusVoiding               = "voiding"
+	StatusCanceled              = "canceled"
+	StatusRefunded              = "refunded"
+)
+
+// openBeforeAuth are the statuses of a payment not yet known to be
+// authorized: the hold may still be given up at its deadline.
+var openBeforeAuth = []string{StatusPending, StatusRequiresPaymentMethod, StatusUnknown}
+
+// convertible are the statuses from which a conversion may start.
+var convertible = []string{StatusPending, StatusRequiresPaymentMethod, StatusUnknown, StatusAuthorized}
+
+// Errors of checkout.
+var (
+	ErrPaymentNotFound   = apperr.E(apperr.NotFound, "payment_not_found", "no such payment")
+	ErrOrderNotFound     = apperr.E(apperr.NotFound, "order_not_found", "no such order")
+	ErrTicketNotFound    = apperr.E(apperr.NotFound, "ticket_not_found", "no such ticket")
+	ErrPaymentDeclined   = apperr.E(apperr.Conflict, "payment_declined", "this payment was declined and its seats released; hold seats again to retry")
+	ErrConfirmNotAllowed = apperr.E(apperr.NotFound, "not_found", "confirming over the API is only available with the test processor")
+	ErrNoMethod          = apperr.E(apperr.Invalid, "invalid_payment_method", "send exactly one of card_number or payment_method")
+)
+
+// Payment is a payment as the API shows it.
+type Payment struct {
+	ID           string    `json:"id"`
+	HoldID       string    `json:"hold_id"`
+	Provider     string    `json:"provider"`
+	Status       string    `json:"status"`
+	AmountCents  int64     `json:"amount_cents"`
+	Currency     string    `json:"currency"`
+	ClientSecret string    `json:"client_secret,omitempty"`
+	DeclineCode  string    `json:"decline_code,omitempty"`
+	OrderID      string    `json:"order_id,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	eventID      int64
+	accountID    int64
+	intentID     string
+}
+
+const paymentCols = `p.id, p.hold_id, p.provider, p.status, p.amount_cents, p.currency, coalesce(p.client_secret, ''),
+	coalesce(p.decline_code, ''), coalesce(o.id::text, ''), p.created_at, p.event_id, p.account_id, coalesce(p.intent_id, '')`
+
+func scanPayment(row pgx.Row) (Payment, error) {
+	var p Payment
+	err := row.Scan(&p.ID, &p.HoldID, &p.Provider, &p.Status, &p.AmountCents, &p.Currency, &p.ClientSecret,
+		&p.DeclineCode, &p.OrderID, &p.CreatedAt, &p.eventID, &p.accountID, &p.intentID)
+	return p, err
+}
+
+// payment loads a payment by a condition on p; lock adds FOR UPDATE OF p.
+func payment(ctx context.Context, q pg.Querier, where string, lock bool, args ...any) (Payment, error) {
+	sql := `SELECT ` + paymentCols + ` FROM payments p LEFT JOIN orders o ON o.payment_id = p.id WHERE ` + where
+	if lock {
+		sql += ` FOR UPDATE OF p`
+	}
+	p, err := scanPayment(q.QueryRow(ctx, sql, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Payment{}, ErrPaymentNotFound
+	}
+	if err != nil {
+		return Payment{}, fmt.Errorf("checkout: load payment: %w", err)
+	}
+	return p, nil
+}
+
+func validUUID(s string) bool { _, err := uuid.Parse(s); return err == nil }
+
+// Checkout starts paying for a hold of the account: the hold moves to
+// payment_pending and the payment row is written in one transaction, before
+// the provider is called. It is idempotent per hold: a second call returns
+// the same payment (and retries creating the provider's intent if the first
+// call did not get an answer, under the same idempotency key).
+func (s *Service) Checkout(ctx context.Context, accountID int64, holdID string) (Payment, error) {
+	if !validUUID(holdID) {
+		return Payment{}, seatmap.ErrHoldNotFound
+	}
+	var p Payment
+	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		p, err = payment(ctx, tx, `p.hold_id = $1 AND p.account_id = $2`, false, holdID, accountID)
+		if err == nil || !errors.Is(err, ErrPaymentNotFound) {
+			return err
+		}
+		hold, err := s.seats.StartPayment(ctx, tx, accountID, holdID, s.cfg.PaymentGrace)
+		if errors.Is(err, seatmap.ErrHoldNotActive) {
+			// A concurrent checkout of the same hold may have won.
+			if q, qerr := payment(ctx, tx, `p.hold_id = $1 AND p.account_id = $2`, false, holdID, accountID); qerr == nil {
+				p = q
+				return nil
+			}
+		}
+		if err != nil {
+			return err
+		}
+		p = Payment{ID: uuid.NewString(), HoldID: hold.ID, Provider: s.payments.Provider(), Status: StatusPending,
+			AmountCents: hold.TotalCents, Currency: hold.Currency, eventID: hold.EventID, accountID: accountID}
+		return tx.QueryRow(ctx, `
+			INSERT INTO payments (id, hold_id, event_id, account_id, provider, amount_cents, currency, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') RETURNING created_at`,
+			p.ID, p.HoldID, p.eventID, accountID, p.Provider, p.AmountCents, p.Currency).Scan(&p.CreatedAt)
+	})
+	if err != nil {
+		return Payment{}, err
+	}
+	if p.intentID == "" && p.Status == StatusPending {
+		if err := s.createIntent(ctx, &p); err != nil {
+			return Payment{}, err
+		}
+	}
+	return p, nil
+}
+
+// createIntent asks the provider for the payment's intent under the key
+// ticket_purchase:{hold}: after a lost reply, asking again replays the same
+// intent rather than creating a second one.
+func (s *Service) createIntent(ctx context.Context, p *Payment) error {
+	in, err := s.payments.Create(ctx, CreateParams{AmountCents: p.AmountCents, Currency: p.Currency, HoldID: p.HoldID,
+		PaymentID: p.ID, IdempotencyKey: "ticket_purchase:" + p.HoldID})
+	if err != nil {
+		return fmt.Errorf("checkout: create intent for %s: %w", p.ID, err)
+	}
+	if in.AmountCents != p.AmountCents {
+		return fmt.Errorf("checkout: intent %s has amount %d, payment %s %d", in.ID, in.AmountCents, p.ID, p.AmountCents)
+	}
+	_, err = s.db.Exec(ctx, `
+		UPDATE payments SET intent_id = $2, client_secret = $3, updated_at = now(),
+		       status = CASE WHEN status = 'pending' THEN 'requires_payment_method' ELSE status END
+		WHERE id = $1 AND intent_id IS NULL`, p.ID, in.ID, in.ClientSecret)
+	if err != nil {
+		return fmt.Errorf("checkout: record intent of %s: %w", p.ID, err)
+	}
+	p.intentID, p.ClientSecret = in.ID, in.ClientSecret
+	if p.Status == StatusPending {
+		p.Status = StatusRequiresPaymentMethod
+	}
+	return nil
+}
+
+// GetPayment returns a payment of the account.
+func (s *Service) GetPayment(ctx context.Context, accountID int64, paymentID string) (Payment, error) {
+	if !validUUID(paymentID) {
+		return Payment{}, ErrPaymentNotFound
+	}
+	return payment(ctx, s.db, `p.id = $1 AND p.account_id = $2`, false, paymentID, accountID)
+}
+
+// ConfirmResult is the outcome of a confirmation.
+type ConfirmResult struct {
+	Status      string `json:"status"`
+	OrderID     string `json:"order_id,omitempty"`
+	DeclineCode string `json:"decline_code,omitempty"`
+}
+
+// Confirm pays a payment of the account with a test card or payment method
+// (the test processor's stand-in for Stripe.js), then settles it: a decline
+// releases the seats at once; an authorization converts the hold and
+// captures, or, if the hold was lost, is cancelled. Many concurrent
+// confirmations of one payment settle it once.
+func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string, m Method) (ConfirmResult, error) {
+	if (m.CardNumber == "") == (m.PaymentMethod == "") {
+		return ConfirmResult{}, ErrNoMethod
+	}
+	p, err := s.GetPayment(ctx, accountID, paymentID)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	if res, done, err := settledResult(p); done {
+		return res, err
+	}
+	if p.intentID == "" {
+		if err := s.createIntent(ctx, &p); err != nil {
+			return ConfirmResult{}, err
+		}
+	}
+	in, err := s.payments.Confirm(ctx, p.intentID, m, "confirm:"+p.ID)
+	if isUnknown(err) {
+		s.markStatus(ctx, p.ID, StatusUnknown, openBeforeAuth)
+		return ConfirmResult{Status: "processing"}, nil
+	}
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	if in.Status == IntentRequiresCapture || in.Status == IntentSucceeded {
+		if err := s.cfg.Hooks.AfterAuthorized; err != nil {
+			if err := err(p.ID); err != nil {
+				return ConfirmResult{}, err
+			}
+		}
+	}
+	return s.apply(ctx, p.ID, in, "")
+}
+
+// settledResult answers for a payment that is already settled.
+func settledResult(p Payment) (ConfirmResult, bool, error) {
+	switch p.Status {
+	case StatusCapturing, StatusSucceeded:
+		return ConfirmResult{Status: StatusSucceeded, OrderID: p.OrderID}, true, nil
+	case StatusDeclined:
+		return ConfirmResult{}, true, ErrPaymentDeclined.With("decline_code", p.DeclineCode)
+	case StatusVoiding, StatusCanceled, StatusRefunded:
+		return ConfirmResult{}, true, seatmap.ErrHoldLost
+	}
+	return ConfirmResult{}, false, nil
+}
+
+// apply settles a payment from its intent's state as the provider reports
+// it. eventID, when set, is a webhook event recorded in the transaction of
+// the effect; a repeated event changes nothing.
+func (s *Service) apply(ctx context.Context, paymentID string, in Intent, eventID string) (ConfirmResult, error) {
+	switch in.Status {
+	case IntentRequiresCapture, IntentSucceeded:
+		return s.settle(ctx, paymentID, in, eventID)
+	case IntentCanceled:
+		return s.abandonResult(s.abandon(ctx, paymentID, StatusCanceled, "", eventID))
+	case IntentRequiresPaymentMethod:
+		if in.DeclineCode != "" {
+			return s.abandonResult(s.abandon(ctx, paymentID, StatusDeclined, in.DeclineCode, eventID))
+		}
+	}
+	if eventID != "" {
+		if err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error { _, err := recordEvent(ctx, tx, eventID, "noop"); return err }); err != nil {
+			return ConfirmResult{}, err
+		}
+	}
+	return ConfirmResult{Status: "processing"}, nil
+}
+
+// markStatus moves a payment to status when it is in one of from.
+func (s *Service) markStatus(ctx context.Context, paymentID, status string, from []string) {
+	_, err := s.db.Exec(ctx, `UPDATE payments SET status = $2, updated_at = now() WHERE id = $1 AND status = ANY($3)`,
+		paymentID, status, from)
+	if err != nil {
+		s.log.Error("checkout: mark payment", "payment", paymentID, "status", status, "err", err)
+	}
+}
+
+// errDuplicateEvent aborts a transaction whose webhook event was applied.
+var errDuplicateEvent = errors.New("checkout: duplicate webhook event")
+
+// recordEvent records a webhook event in tx; false means it was already
+// there (the caller must roll back). An empty id records nothing.
+func recordEvent(ctx context.Context, tx pgx.Tx, id, typ string) (bool, error) {
+	if id == "" {
+		return true, nil
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO webhook_events (id, type) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, typ)
+	if err != nil {
+		return false, fmt.Errorf("checkout: record webhook event: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, errDuplicateEvent
+	}
+	return true, nil
+}
+
+// settle finishes an authorized payment: one transaction converts the hold
+// (fenced by hold id and seat versions), writes the order and tickets and
+// enqueues the confirmation email and a capture job; after the commit the
+// payment is captured. If the hold was lost, the authorization is voided and
+// the caller gets ErrHoldLost: nobody pays for seats they did not get.
+func (s *Service) settle(ctx context.Context, paymentID string, in Intent, eventID string) (ConfirmResult, error) {
+	s.markStatus(ctx, paymentID, StatusAuthorized, openBeforeAuth)
+	var orderID string
+	var outcome seatmap.Outcome
+	var lost, already bool
+	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		orderID, lost, already = "", false, false
+		if _, err := recordEvent(ctx, tx, eventID, "payment_intent.authorized"); err != nil {
+			return err
+		}
+		p, err := payment(ctx, tx, `p.id = $1`, true, paymentID)
+		if err != nil {
+			return err
+		}
+		switch p.Status {
+		case StatusCapturing, StatusSucceeded:
+			orderID, already = p.OrderID, true
+			return nil
+		case StatusVoiding, StatusCanceled, StatusDeclined, StatusRefunded:
+			lost = true
+			return nil
+		}
+		sale, out, err := s.seats.Convert(ctx, tx, p.HoldID)
+		if err != nil {
+			return err
+		}
+		outcome = out
+		orderID, err = writeOrder(ctx, tx, p, sale)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'capturing', updated_at = now() WHERE id = $1`, p.ID); err != nil {
+			return fmt.Errorf("checkout: mark capturing: %w", err)
+		}
+		if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobConfirmation, DedupeKey: "confirmation:" + orderID,
+			Payload: orderJob{OrderID: orderID}}); err != nil {
+			return err
+		}
+		if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobCapture, DedupeKey: "capture:" + p.ID,
+			Payload: paymentJob{PaymentID: p.ID}, Delay: s.cfg.CaptureRetryDelay}); err != nil {
+			return err
+		}
+		if hook := s.cfg.Hooks.BeforeConvertCommit; hook != nil {
+			return hook(p.ID)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errDuplicateEvent):
+		return ConfirmResult{Status: "duplicate"}, nil
+	case errors.Is(err, seatmap.ErrHoldLost):
+		lost = true
+	case err != nil:
+		return ConfirmResult{}, err
+	}
+	if lost {
+		if _, err := s.abandon(ctx, paymentID, StatusVoiding, "", eventID); err != nil && !errors.Is(err, errDuplicateEvent) {
+			return ConfirmResult{}, err
+		}
+		if err := s.void(ctx, paymentID); err != nil {
+			s.log.Warn("checkout: void failed; the reconciler retries", "payment", paymentID, "err", err)
+		}
+		return ConfirmResult{}, seatmap.ErrHoldLost
+	}
+	if !already {
+		s.seats.AfterCommit(ctx, outcome)
+		s.log.Info("checkout: order written", "payment", paymentID, "order", orderID)
+	}
+	if err := s.capture(ctx, paymentID); err != nil {
+		s.log.Warn("checkout: capture failed; the capture job retries", "payment", paymentID, "err", err)
+	}
+	return ConfirmResult{Status: StatusSucceeded, OrderID: orderID}, nil
+}
+
+// abandon gives up a payment that is not yet converted: it moves to status
+// (declined, canceled or voiding) and its hold is released at once. A
+// payment already past that point is left alone.
+func (s *Service) abandon(ctx context.Context, paymentID, status, declineCode, eventID string) (Payment, error) {
+	var out seatmap.Outcome
+	var p Payment
+	changed := false
+	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		changed = false
+		if _, err := recordEvent(ctx, tx, eventID, "payment_intent."+status); err != nil {
+			return err
+		}
+		var err error
+		p, err = payment(ctx, tx, `p.id = $1`, true, paymentID)
+		if err != nil {
+			return err
+		}
+		from := convertible
+		if status == StatusCanceled {
+			from = append([]string{StatusVoiding}, convertible...)
+		}
+		if !contains(from, p.Status) {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE payments SET status = $2, decline_code = nullif($3, ''), updated_at = now() WHERE id = $1`,
+			paymentID, status, declineCode); err != nil {
+			return fmt.Errorf("checkout: mark %s: %w", status, err)
+		}
+		_, out, err = s.seats.FailPayment(ctx, tx, p.HoldID)
+		changed = true
+		return err
+	})
+	if err != nil {
+		return Payment{}, err
+	}
+	if changed {
+		s.seats.AfterCommit(ctx, out)
+		p.Status, p.DeclineCode = status, declineCode
+	}
+	return p, nil
+}
+
+// abandonResult turns the payment abandon left into a confirmation result.
+func (s *Service) abandonResult(p Payment, err error) (ConfirmResult, error) {
+	if errors.Is(err, errDuplicateEvent) {
+		return ConfirmResult{Status: "duplicate"}, nil
+	}
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	if p.Status == StatusDeclined {
+		return ConfirmResult{Status: StatusDeclined, DeclineCode: p.DeclineCode}, nil
+	}
+	res, done, err := settledResult(p)
+	if !done {
+		return ConfirmResult{Status: "processing"}, nil
+	}
+	return res, err
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// capture takes the money of a converted payment under the key
+// capture:{payment}; it is a no-op once the payment succeeded.
+func (s *Service) capture(ctx context.Context, paymentID string) error {
+	p, err := payment(ctx, s.db, `p.id = $1`, false, paymentID)
+	if err != nil {
+		return err
+	}
+	if p.Status != StatusCapturing {
+		return nil
+	}
+	in, err := s.payments.Capture(ctx, p.intentID, "capture:"+p.ID)
+	if errors.Is(err, ErrUnexpectedState) {
+		// Someone captured it already (a lost reply, a retry): look.
+		in, err = s.payments.Get(ctx, p.intentID)
+	}
+	if err != nil {
+		return fmt.Errorf("checkout: capture %s: %w", paymentID, err)
+	}
+	if in.Status != IntentSucceeded {
+		return fmt.Errorf("checkout: capture %s: intent is %s", paymentID, in.Status)
+	}
+	s.markStatus(ctx, paymentID, StatusSucceeded, []string{StatusCapturing})
+	return nil
+}
+
+// void cancels the authorization of a payment whose hold was lost (status
+// voiding), or refunds it if it was captured anyway. The provider call is
+// idempotent; the reconciler retries a failure.
+func (s *Service) void(ctx context.Context, paymentID string) error {
+	p, err := payment(ctx, s.db, `p.id = $1`, false, paymentID)
+	if err != nil {
+		return err
+	}
+	if p.Status != StatusVoiding {
+		return nil
+	}
+	if p.intentID == "" {
+		// The create's reply may have been lost: replay it to learn the id.
+		if err := s.createIntent(ctx, &p); err != nil {
+			return err
+		}
+	}
+	final := StatusCanceled
+	in, err := s.payments.Cancel(ctx, p.intentID, "cancel:"+p.ID)
+	if errors.Is(err, ErrUnexpectedState) {
+		in, err = s.payments.Get(ctx, p.intentID)
+	}
+	if err != nil {
+		return fmt.Errorf("checkout: void %s: %w", paymentID, err)
+	}
+	if in.Status == IntentSucceeded {
+		if err := s.payments.Refund(ctx, p.intentID, "refund:"+p.ID); err != nil {
+			return fmt.Errorf("checkout: refund %s: %w", paymentID, err)
+		}
+		final = StatusRefunded
+	} else if in.Status != IntentCanceled {
+		return fmt.Errorf("checkout: void %s: intent is %s", paymentID, in.Status)
+	}
+	s.markStatus(ctx, paymentID, final, []string{StatusVoiding})
+	s.log.Info("checkout: authorization voided", "payment", paymentID, "status", final)
+	return nil
+}
