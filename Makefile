@@ -17,6 +17,10 @@ STATICCHECK_VERSION := v0.8.2
 # comes first so that a failing script stops the recipe.
 SERVICES = services_env="$$(bash scripts/services.sh)"; eval "$$services_env"
 
+# PEERS installs (once) and starts the test peers, stripe-mock and mailpit,
+# and loads their URLs (STRIPE_MOCK_URL, MAILPIT_URL, MAILPIT_SMTP_URL).
+PEERS = peers_env="$$(bash scripts/testpeers.sh)"; eval "$$peers_env"
+
 .PHONY: services build run test lint bench
 
 services:
@@ -32,7 +36,7 @@ run:
 	exec go run ./cmd/boxoffice serve
 
 test:
-	@$(SERVICES); \
+	@$(SERVICES); $(PEERS); \
 	go test -race -count=1 -timeout 10m ./...
 
 lint:
