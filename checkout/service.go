@@ -168,6 +168,14 @@ func payment(ctx context.Context, q pg.Querier, where string, lock bool, args ..
 	if err != nil {
 		return Payment{}, fmt.Errorf("checkout: load payment: %w", err)
 	}
+	if lock && p.OrderID == "" && (p.Status == StatusCapturing || p.Status == StatusSucceeded) {
+		// After waiting for the lock, Postgres re-checks only the locked
+		// row: the join may miss an order written by the transaction it
+		// waited for. A fresh statement sees it.
+		if err := q.QueryRow(ctx, `SELECT id FROM orders WHERE payment_id = $1`, p.ID).Scan(&p.OrderID); err != nil {
+			return Payment{}, fmt.Errorf("checkout: order of payment %s: %w", p.ID, err)
+		}
+	}
 	return p, nil
 }
 

@@ -60,4 +60,3 @@ func httpOK(url, auth string) error {
 	}
 	return nil
 }
-
