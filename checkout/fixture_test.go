@@ -105,7 +105,7 @@ func (f *fixture) account(name string) int64 {
 	f.t.Helper()
 	var id int64
 	err := f.db.QueryRow(context.Background(), `INSERT INTO accounts (email, name, password_hash) VALUES ($1, $2, 'x') RETURNING id`,
-		name+"-"+testkit.RandomHex(4)+"@example.test", name).Scan(&id)
+		"fan-"+testkit.RandomHex(4)+"@example.test", name).Scan(&id)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -199,4 +199,3 @@ func must[T any](v T, err error) func(t *testing.T) T {
 		return v
 	}
 }
-

@@ -61,10 +61,10 @@ func (s *Service) SendConfirmation(ctx context.Context, orderID string) error {
 		return errNoMailer
 	}
 	var sent *time.Time
-	var email string
+	var email, name string
 	err := s.db.QueryRow(ctx, `
-		SELECT o.confirmation_sent_at, a.email FROM orders o JOIN accounts a ON a.id = o.account_id WHERE o.id = $1`,
-		orderID).Scan(&sent, &email)
+		SELECT o.confirmation_sent_at, a.email, a.name FROM orders o JOIN accounts a ON a.id = o.account_id WHERE o.id = $1`,
+		orderID).Scan(&sent, &email, &name)
 	if err != nil {
 		return fmt.Errorf("checkout: confirmation of %s: %w", orderID, err)
 	}
@@ -83,7 +83,7 @@ func (s *Service) SendConfirmation(ctx context.Context, orderID string) error {
 	if err := m.From(s.cfg.MailFrom); err != nil {
 		return fmt.Errorf("checkout: sender: %w", err)
 	}
-	if err := m.To(email); err != nil {
+	if err := m.AddToFormat(name, email); err != nil {
 		return fmt.Errorf("checkout: recipient of %s: %w", orderID, err)
 	}
 	m.SetMessageIDWithValue("order-" + o.ID + "@boxoffice")

@@ -28,6 +28,8 @@ type StripeConfig struct {
 	APIBase string
 	// HTTPClient is the client for API calls (default: 30 s timeout).
 	HTTPClient *http.Client
+	// NoRetries turns off stripe-go's network retries (tests).
+	NoRetries bool
 }
 
 // NewStripePayments returns a Stripe-backed Payments. stripe-go's own
@@ -40,6 +42,9 @@ func NewStripePayments(cfg StripeConfig) *StripePayments {
 	bc := &stripe.BackendConfig{
 		HTTPClient:    hc,
 		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
+	}
+	if cfg.NoRetries {
+		bc.MaxNetworkRetries = stripe.Int64(0)
 	}
 	if cfg.APIBase != "" {
 		bc.URL = stripe.String(cfg.APIBase)

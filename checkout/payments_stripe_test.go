@@ -1,0 +1,183 @@
+package checkout_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/boxoffice/boxoffice/checkout"
+	"github.com/boxoffice/boxoffice/internal/testkit"
+)
+
+// recorded is one request that went through the recording proxy.
+type recorded struct {
+	method, path, idemKey string
+	form                  url.Values
+	status                int
+}
+
+// recorder is a reverse proxy in front of stripe-mock that keeps every
+// request, so tests can check what the client actually sent.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+func (r *recorder) handler(target string) http.Handler {
+	u, _ := url.Parse(target)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ModifyResponse = func(res *http.Response) error {
+		r.mu.Lock()
+		r.reqs[len(r.reqs)-1].status = res.StatusCode
+		r.mu.Unlock()
+		return nil
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
+		r.mu.Lock()
+		r.reqs = append(r.reqs, recorded{method: req.Method, path: req.URL.Path, idemKey: req.Header.Get("Idempotency-Key"), form: form})
+		r.mu.Unlock()
+		proxy.ServeHTTP(w, req)
+	})
+}
+
+func (r *recorder) last(t *testing.T) recorded {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.reqs) == 0 {
+		t.Fatal("no request reached stripe-mock")
+	}
+	return r.reqs[len(r.reqs)-1]
+}
+
+// TestStripeAgainstStripeMock runs StripePayments against stripe-mock, which
+// validates every request against Stripe's OpenAPI spec, and checks the
+// shapes sent: manual capture, the server's amount, the hold id in metadata,
+// and an Idempotency-Key on every state change (ticket_purchase:{hold} for
+// the intent).
+func TestStripeAgainstStripeMock(t *testing.T) {
+	mock := testkit.StripeMock(t)
+	rec := &recorder{}
+	srv := httptest.NewServer(rec.handler(mock))
+	t.Cleanup(srv.Close)
+	sp := checkout.NewStripePayments(checkout.StripeConfig{SecretKey: "sk_test_123", APIBase: srv.URL})
+	ctx := context.Background()
+
+	in, err := sp.Create(ctx, checkout.CreateParams{AmountCents: 8400, Currency: "usd", HoldID: "hold-1", PaymentID: "pay-1",
+		IdempotencyKey: "ticket_purchase:hold-1"})
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if in.ID == "" || in.ClientSecret == "" || !in.CaptureManual || in.AmountCents != 8400 {
+		t.Errorf("intent = %+v", in)
+	}
+	r := rec.last(t)
+	if r.method != "POST" || r.path != "/v1/payment_intents" || r.status != 200 {
+		t.Errorf("create went to %s %s (%d)", r.method, r.path, r.status)
+	}
+	want := map[string]string{"amount": "8400", "currency": "usd", "capture_method": "manual",
+		"metadata[hold_id]": "hold-1", "metadata[payment_id]": "pay-1", "payment_method_types[0]": "card"}
+	for k, v := range want {
+		if got := r.form.Get(k); got != v {
+			t.Errorf("create form %s = %q, want %q", k, got, v)
+		}
+	}
+	if r.idemKey != "ticket_purchase:hold-1" {
+		t.Errorf("create Idempotency-Key = %q", r.idemKey)
+	}
+
+	steps := []struct {
+		name, path, key string
+		form            map[string]string
+		call            func() error
+	}{
+		{"confirm", "/v1/payment_intents/" + in.ID + "/confirm", "confirm:pay-1", map[string]string{"payment_method": "pm_card_visa"},
+			func() error {
+				_, err := sp.Confirm(ctx, in.ID, checkout.Method{PaymentMethod: "pm_card_visa"}, "confirm:pay-1")
+				return err
+			}},
+		{"capture", "/v1/payment_intents/" + in.ID + "/capture", "capture:pay-1", nil,
+			func() error { _, err := sp.Capture(ctx, in.ID, "capture:pay-1"); return err }},
+		{"cancel", "/v1/payment_intents/" + in.ID + "/cancel", "cancel:pay-1", map[string]string{"cancellation_reason": "abandoned"},
+			func() error { _, err := sp.Cancel(ctx, in.ID, "cancel:pay-1"); return err }},
+		{"refund", "/v1/refunds", "refund:pay-1", map[string]string{"payment_intent": in.ID},
+			func() error { return sp.Refund(ctx, in.ID, "refund:pay-1") }},
+		{"get", "/v1/payment_intents/" + in.ID, "", nil,
+			func() error { _, err := sp.Get(ctx, in.ID); return err }},
+	}
+	for _, s := range steps {
+		if err := s.call(); err != nil {
+			t.Errorf("%s: %v", s.name, err)
+			continue
+		}
+		r := rec.last(t)
+		if !strings.HasSuffix(r.path, s.path) || r.status != 200 {
+			t.Errorf("%s went to %s (%d), want %s", s.name, r.path, r.status, s.path)
+		}
+		if r.idemKey != s.key {
+			t.Errorf("%s Idempotency-Key = %q, want %q", s.name, r.idemKey, s.key)
+		}
+		for k, v := range s.form {
+			if got := r.form.Get(k); got != v {
+				t.Errorf("%s form %s = %q, want %q", s.name, k, got, v)
+			}
+		}
+	}
+	// Raw card numbers never go to Stripe from the server.
+	n := len(rec.reqs)
+	if _, err := sp.Confirm(ctx, in.ID, checkout.Method{CardNumber: "4242424242424242"}, "confirm:x"); err == nil {
+		t.Error("confirm with a card number was accepted")
+	}
+	if len(rec.reqs) != n {
+		t.Error("a card number was sent to Stripe")
+	}
+}
+
+// TestStripeErrorMapping: Stripe's error replies become our outcomes: a
+// card error is a decline on the intent, a 5xx an unknown outcome (to
+// reconcile, not retry blindly), an idempotency error a mismatch.
+func TestStripeErrorMapping(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		check  func(checkout.Intent, error) bool
+	}{
+		{"card declined", 402, `{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds",
+			"message":"Your card has insufficient funds.","payment_intent":{"id":"pi_1","object":"payment_intent","status":"requires_payment_method","amount":100}}}`,
+			func(in checkout.Intent, err error) bool {
+				return err == nil && in.Status == checkout.IntentRequiresPaymentMethod && in.DeclineCode == "insufficient_funds"
+			}},
+		{"server error", 500, `{"error":{"type":"api_error","message":"boom"}}`,
+			func(_ checkout.Intent, err error) bool { return errors.Is(err, checkout.ErrUnknownOutcome) }},
+		{"idempotency", 400, `{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters"}}`,
+			func(_ checkout.Intent, err error) bool { return errors.Is(err, checkout.ErrIdempotencyMismatch) }},
+		{"unexpected state", 400, `{"error":{"type":"invalid_request_error","code":"payment_intent_unexpected_state","message":"x"}}`,
+			func(_ checkout.Intent, err error) bool { return errors.Is(err, checkout.ErrUnexpectedState) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			t.Cleanup(srv.Close)
+			sp := checkout.NewStripePayments(checkout.StripeConfig{SecretKey: "sk_test_123", APIBase: srv.URL, NoRetries: true})
+			in, err := sp.Confirm(context.Background(), "pi_1", checkout.Method{PaymentMethod: "pm_card_visa"}, "k")
+			if !tc.check(in, err) {
+				t.Errorf("got %+v, %v", in, err)
+			}
+		})
+	}
+}
