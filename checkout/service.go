@@ -33,6 +33,9 @@ type Config struct {
 	CaptureRetryDelay time.Duration
 	// SecretKey signs ticket barcodes (SECRET_KEY). Required.
 	SecretKey []byte
+	// WebhookSecret verifies Stripe webhooks (STRIPE_WEBHOOK_SECRET); empty
+	// refuses every webhook.
+	WebhookSecret string
 	// MailFrom is the confirmation email's sender (default
 	// tickets@boxoffice.localhost).
 	MailFrom string

@@ -37,7 +37,8 @@ type WebhookResult struct {
 // content is not trusted for state: the PaymentIntent is fetched again and
 // the payment settled from what Stripe says now, so events may arrive late,
 // twice or out of order.
-func (s *Service) HandleStripeWebhook(ctx context.Context, secret string, payload []byte, signature string) (WebhookResult, error) {
+func (s *Service) HandleStripeWebhook(ctx context.Context, payload []byte, signature string) (WebhookResult, error) {
+	secret := s.cfg.WebhookSecret
 	if secret == "" {
 		return WebhookResult{}, ErrNoWebhookKey
 	}

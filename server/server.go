@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/boxoffice/boxoffice/account"
+	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
@@ -35,6 +36,8 @@ type Deps struct {
 	Log      *slog.Logger
 	Accounts *account.Service
 	Seats    *seatmap.Service
+	// Checkout sells held seats; nil answers its routes with 503.
+	Checkout *checkout.Service
 	// Web is the browser app's files, served at /.
 	Web fs.FS
 	// Postgres and Redis are checked by /readyz; Redis failing means
@@ -112,6 +115,14 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/events/:event/holds", h(auth, s.createHold)},
 		{"GET", "/api/holds/:hold", h(auth, s.getHold)},
 		{"DELETE", "/api/holds/:hold", h(auth, s.releaseHold)},
+		{"POST", "/api/holds/:hold/checkout", h(auth, s.checkout)},
+		{"POST", "/api/payments/:payment/confirm", h(auth, s.confirmPayment)},
+		{"POST", "/api/webhooks/stripe", h(s.stripeWebhook)},
+		{"GET", "/api/orders", h(auth, s.listOrders)},
+		{"GET", "/api/orders/:order", h(auth, s.getOrder)},
+		{"GET", "/api/tickets", h(auth, s.listTickets)},
+		{"GET", "/api/tickets/:ticket", h(auth, s.getTicket)},
+		{"GET", "/api/tickets/:ticket/pdf", h(auth, s.ticketPDF)},
 
 		{"GET", "/api/openapi.json", h(s.openAPI)},
 	}

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/boxoffice/boxoffice/account"
+	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
@@ -29,10 +32,18 @@ type env struct {
 	seats  *seatmap.Service
 	srv    *server.Server
 	client *http.Client
+	// proc and checkout are the test processor and checkout behind the
+	// checkout routes; logs holds everything the server and checkout logged.
+	proc     *checkout.TestProcessor
+	checkout *checkout.Service
+	logs     *syncBuffer
 }
 
 type envOpts struct {
 	redisDown bool
+	// mailer and webhookSecret configure checkout (nil: no email sent).
+	mailer        checkout.Mailer
+	webhookSecret string
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -44,9 +55,16 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if o.redisDown {
 		redisCheck = func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:1: connection refused") }
 	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	proc := checkout.NewTestProcessor()
+	co := checkout.New(db, seats, proc, o.mailer, log, checkout.Config{SecretKey: []byte("server-test-secret-key-of-32-bytes"),
+		WebhookSecret: o.webhookSecret, BaseURL: "http://app.test"})
 	srv := server.New(server.Config{BaseURL: "http://app.test"}, server.Deps{
+		Log:      log,
 		Accounts: account.NewService(db, account.Config{HashCost: bcrypt.MinCost}),
 		Seats:    seats,
+		Checkout: co,
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,
 	})
@@ -61,7 +79,8 @@ func newEnv(t *testing.T, o envOpts) *env {
 		_ = srv.Shutdown(ctx)
 	})
 	return &env{t: t, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, srv: srv,
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 300}}}
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 300}},
+		proc:   proc, checkout: co, logs: logs}
 }
 
 // resp is a decoded response.
@@ -205,3 +224,21 @@ func (e *env) db() *pgxpool.Pool { return e.pool }
 
 // skipInvariants is for events whose seats a test wrote by hand.
 func (e *env) skipInvariants(event string) { e.noInv[event] = true }
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

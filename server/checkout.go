@@ -1,0 +1,167 @@
+package server
+
+import (
+	"bytes"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/boxoffice/boxoffice/checkout"
+	"github.com/boxoffice/boxoffice/internal/apperr"
+)
+
+var errCheckoutOff = apperr.E(apperr.Unavailable, "checkout_unavailable", "checkout is not available on this node")
+
+// checkoutSvc returns the checkout service or a 503.
+func (s *Server) checkoutSvc() (*checkout.Service, error) {
+	if s.deps.Checkout == nil {
+		return nil, errCheckoutOff
+	}
+	return s.deps.Checkout, nil
+}
+
+// noBody refuses any field in a body that takes none: an amount, price or
+// status sent by a client is refused, never trusted.
+func (s *Server) noBody(c *fiber.Ctx) error {
+	if len(bytes.TrimSpace(c.Body())) == 0 {
+		return nil
+	}
+	var empty struct{}
+	return s.decodeStrict(c.Body(), &empty)
+}
+
+// checkout: POST /api/holds/:hold/checkout → 201 {payment}.
+func (s *Server) checkout(c *fiber.Ctx) error {
+	svc, err := s.checkoutSvc()
+	if err != nil {
+		return err
+	}
+	if err := s.noBody(c); err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	p, err := svc.Checkout(c.UserContext(), acct.ID, c.Params("hold"))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"payment": p})
+}
+
+// confirmRequest is the body of POST /api/payments/:payment/confirm. The
+// card number is handed to the test processor and never logged or stored.
+type confirmRequest struct {
+	CardNumber    string `json:"card_number" validate:"max=32"`
+	PaymentMethod string `json:"payment_method" validate:"max=128"`
+}
+
+// confirmPayment: POST /api/payments/:payment/confirm (test processor only).
+func (s *Server) confirmPayment(c *fiber.Ctx) error {
+	svc, err := s.checkoutSvc()
+	if err != nil {
+		return err
+	}
+	if svc.Provider() != "test" {
+		return checkout.ErrConfirmNotAllowed
+	}
+	var req confirmRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	res, err := svc.Confirm(c.UserContext(), acct.ID, c.Params("payment"),
+		checkout.Method{CardNumber: req.CardNumber, PaymentMethod: req.PaymentMethod})
+	if err != nil {
+		return err
+	}
+	if res.Status == "processing" {
+		return c.Status(fiber.StatusAccepted).JSON(res)
+	}
+	return c.JSON(res)
+}
+
+// stripeWebhook: POST /api/webhooks/stripe. The signature covers the raw
+// body, so the body is passed on byte for byte (copied: Fiber reuses it).
+func (s *Server) stripeWebhook(c *fiber.Ctx) error {
+	svc, err := s.checkoutSvc()
+	if err != nil {
+		return err
+	}
+	body := bytes.Clone(c.Body())
+	res, err := svc.HandleStripeWebhook(c.UserContext(), body, c.Get("Stripe-Signature"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
+// listOrders: GET /api/orders.
+func (s *Server) listOrders(c *fiber.Ctx) error {
+	svc, err := s.checkoutSvc()
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	orders, err := svc.Orders(c.UserContext(), acct.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(orders)
+}
+
+// getOrder: GET /api/orders/:order; another account's order is 404.
+func (s *Server) getOrder(c *fiber.Ctx) error {
+	svc, err := s.checkoutSvc()
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	o, err := svc.Order(c.UserContext(), acct.ID, c.Params("order"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(o)
+}
+
+// listTickets: GET /api/tickets.
+func (s *Server) listTickets(c *fiber.Ctx) error {
+	svc, err := s.checkoutSvc()
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	ts, err := svc.Tickets(c.UserContext(), acct.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(ts)
+}
+
+// getTicket: GET /api/tickets/:ticket; another account's ticket is 404.
+func (s *Server) getTicket(c *fiber.Ctx) error {
+	svc, err := s.checkoutSvc()
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	t, err := svc.Ticket(c.UserContext(), acct.ID, c.Params("ticket"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(t)
+}
+
+// ticketPDF: GET /api/tickets/:ticket/pdf; another account's ticket is 404.
+func (s *Server) ticketPDF(c *fiber.Ctx) error {
+	svc, err := s.checkoutSvc()
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	pdf, err := svc.TicketPDF(c.UserContext(), acct.ID, c.Params("ticket"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/pdf")
+	c.Set(fiber.HeaderContentDisposition, `inline; filename="ticket.pdf"`)
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.Send(pdf)
+}
