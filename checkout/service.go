@@ -292,6 +292,9 @@ func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string
 		}
 	}
 	in, err := s.payments.Confirm(ctx, p.intentID, m, "confirm:"+p.ID)
+	// The method is never logged: it may be a card number.
+	s.log.Info("checkout: payment confirmed at the provider", "payment", p.ID, "intent_status", in.Status,
+		"decline_code", in.DeclineCode, "err", errString(err))
 	if isUnknown(err) {
 		s.markStatus(ctx, p.ID, StatusUnknown, openBeforeAuth)
 		return ConfirmResult{Status: "processing"}, nil
@@ -307,6 +310,13 @@ func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string
 		}
 	}
 	return s.apply(ctx, p.ID, in, "")
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // settledResult answers for a payment that is already settled.
