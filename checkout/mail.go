@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/wneessen/go-mail"
 )
@@ -86,7 +87,7 @@ func (d *DirMailer) Send(_ context.Context, msg *mail.Msg) error {
 	}
 	name := "message"
 	if ids := msg.GetGenHeader(mail.HeaderMessageID); len(ids) > 0 {
-		name = filepath.Base(sanitizeFile(ids[0]))
+		name = filepath.Base(sanitizeFile(strings.Trim(ids[0], "<>")))
 	}
 	path := filepath.Join(d.Dir, name+".eml")
 	if err := msg.WriteToFile(path); err != nil {

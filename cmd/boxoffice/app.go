@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/boxoffice/boxoffice/account"
+	"github.com/boxoffice/boxoffice/checkout"
+	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/internal/pg"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
@@ -31,6 +34,8 @@ type App struct {
 	Redis    *redis.Client
 	Accounts *account.Service
 	Seats    *seatmap.Service
+	Checkout *checkout.Service
+	Jobs     *jobs.Runner
 	Server   *server.Server
 	// WebDir, when set, serves the browser app from disk (the -dev flag).
 	WebDir string
@@ -67,6 +72,27 @@ func (a *App) Open(ctx context.Context) error {
 		HoldTTL:            a.Config.HoldTTL,
 		MaxSeatsPerAccount: a.Config.MaxSeatsPerAccount,
 	})
+	var payments checkout.Payments = checkout.NewTestProcessor()
+	if a.Config.Payments == "stripe" {
+		payments = checkout.NewStripePayments(checkout.StripeConfig{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase})
+	}
+	var mailer checkout.Mailer
+	if a.Config.SMTPURL != "" {
+		if mailer, err = checkout.NewSMTPMailer(a.Config.SMTPURL); err != nil {
+			return fmt.Errorf("SMTP_URL: %w", err)
+		}
+	} else {
+		dir := filepath.Join(os.TempDir(), "boxoffice-mail")
+		mailer = &checkout.DirMailer{Dir: dir, Log: a.Log}
+		a.Log.Info("no SMTP_URL: confirmation emails are written as .eml files", "dir", dir)
+	}
+	a.Checkout = checkout.New(db, a.Seats, payments, mailer, a.Log, checkout.Config{
+		SecretKey:     a.Config.SecretKey,
+		WebhookSecret: a.Config.StripeWebhookKey,
+		BaseURL:       a.Config.BaseURL,
+	})
+	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
+	a.Checkout.RegisterJobs(a.Jobs)
 	return nil
 }
 
@@ -96,6 +122,7 @@ func (a *App) Run(ctx context.Context) error {
 		Log:      a.Log,
 		Accounts: a.Accounts,
 		Seats:    a.Seats,
+		Checkout: a.Checkout,
 		Web:      a.webFS(),
 		Postgres: func(ctx context.Context) error { return a.DB.Ping(ctx) },
 		Redis:    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
@@ -107,8 +134,10 @@ func (a *App) Run(ctx context.Context) error {
 	a.ln = ln
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	a.wg.Add(2)
+	a.wg.Add(4)
 	go func() { defer a.wg.Done(); a.Seats.RunSweeper(bg) }()
+	go func() { defer a.wg.Done(); a.Jobs.Run(bg) }()
+	go func() { defer a.wg.Done(); a.Checkout.RunReconciler(bg) }()
 	go func() {
 		defer a.wg.Done()
 		if err := a.Server.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
