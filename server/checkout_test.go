@@ -358,14 +358,17 @@ func TestStripeWebhook(t *testing.T) {
 		return n
 	}
 	payA, intentA := authorized(seats[0])
+	// Event ids unique per run: the test database outlives -count.
+	run := testkit.RandomHex(4)
+	evt := func(name string) string { return name + "_" + run }
 
 	// Tampered, too old, unsigned: 400, nothing happens.
-	body, hdr := signedEvent("evt_A1", "payment_intent.amount_capturable_updated", intentA, "requires_capture", time.Now())
-	tampered := []byte(strings.Replace(string(body), "evt_A1", "evt_A9", 1))
+	body, hdr := signedEvent(evt("evt_A1"), "payment_intent.amount_capturable_updated", intentA, "requires_capture", time.Now())
+	tampered := []byte(strings.Replace(string(body), "evt_A1_", "evt_A9_", 1))
 	if r := e.webhook(tampered, hdr); r.status != 400 || r.errCode(t) != "invalid_signature" {
 		t.Errorf("tampered: %d %s", r.status, r.body)
 	}
-	oldBody, oldHdr := signedEvent("evt_A2", "payment_intent.amount_capturable_updated", intentA, "requires_capture", time.Now().Add(-301*time.Second))
+	oldBody, oldHdr := signedEvent(evt("evt_A2"), "payment_intent.amount_capturable_updated", intentA, "requires_capture", time.Now().Add(-301*time.Second))
 	if r := e.webhook(oldBody, oldHdr); r.status != 400 || r.errCode(t) != "invalid_signature" {
 		t.Errorf("too old: %d %s", r.status, r.body)
 	}
@@ -387,7 +390,7 @@ func TestStripeWebhook(t *testing.T) {
 		t.Fatalf("valid webhook: %d %s", r.status, r.body)
 	}
 	// Duplicate delivery (re-signed, same event id): nothing more.
-	body2, hdr2 := signedEvent("evt_A1", "payment_intent.amount_capturable_updated", intentA, "requires_capture", time.Now())
+	body2, hdr2 := signedEvent(evt("evt_A1"), "payment_intent.amount_capturable_updated", intentA, "requires_capture", time.Now())
 	r = e.webhook(body2, hdr2)
 	r.json(t, &wr)
 	if r.status != 200 || !wr.Duplicate {
@@ -403,7 +406,7 @@ func TestStripeWebhook(t *testing.T) {
 	// A stale event that claims failure: the intent is re-fetched and is
 	// authorized, so the payment converts.
 	payB, intentB := authorized(seats[1])
-	body, hdr = signedEvent("evt_B1", "payment_intent.payment_failed", intentB, "requires_payment_method", time.Now())
+	body, hdr = signedEvent(evt("evt_B1"), "payment_intent.payment_failed", intentB, "requires_payment_method", time.Now())
 	if r := e.webhook(body, hdr); r.status != 200 {
 		t.Fatalf("stale event: %d %s", r.status, r.body)
 	}
@@ -411,7 +414,7 @@ func TestStripeWebhook(t *testing.T) {
 		t.Errorf("%d orders for B, want 1 (the intent is authorized whatever the event says)", n)
 	}
 	// An event about someone else's intent is acknowledged and ignored.
-	body, hdr = signedEvent("evt_X", "payment_intent.succeeded", "pi_unknown", "succeeded", time.Now())
+	body, hdr = signedEvent(evt("evt_X"), "payment_intent.succeeded", "pi_unknown", "succeeded", time.Now())
 	if r := e.webhook(body, hdr); r.status != 200 {
 		t.Errorf("unknown intent: %d %s", r.status, r.body)
 	}

@@ -216,6 +216,10 @@ func (e *env) eventFrom(ctx context.Context, l seatmap.Layout, prices map[string
 		if err != nil || !inv.OK() {
 			e.t.Errorf("invariants of event %d: %v %v", id, err, inv.Violations)
 		}
+		bad, err := e.checkout.CheckInvariants(context.Background(), id)
+		if err != nil || len(bad) > 0 {
+			e.t.Errorf("checkout invariants of event %d: %v %v", id, err, bad)
+		}
 	})
 	return fmt.Sprint(id), ids
 }
