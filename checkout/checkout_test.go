@@ -337,3 +337,32 @@ func TestCheckoutOfExpiredHold(t *testing.T) {
 	}
 	must(f.seats.Sweep(ctx))(t)
 }
+
+// TestCaptureTimeoutRetried: a capture that times out leaves the order in
+// place and the payment capturing; the next reconcile captures it, once.
+func TestCaptureTimeoutRetried(t *testing.T) {
+	f := newFixture(t, checkout.Config{})
+	ctx := context.Background()
+	fan := f.account("fan")
+	h := f.hold(fan, 3)
+	p := f.checkout(fan, h.ID)
+	f.proc.Inject("capture", checkout.FaultTimeout)
+	res := must(f.svc.Confirm(ctx, fan, p.ID, visa()))(t)
+	if res.Status != checkout.StatusSucceeded || res.OrderID == "" {
+		t.Fatalf("confirm = %+v; the order stands even when the capture times out", res)
+	}
+	if got := f.paymentStatus(p.ID); got != checkout.StatusCapturing {
+		t.Fatalf("payment %s, want capturing", got)
+	}
+	if st := f.proc.Stats(); st.Captures != 0 {
+		t.Fatalf("%d captures after a timed-out capture", st.Captures)
+	}
+	time.Sleep(5 * time.Millisecond)
+	must(f.svc.Reconcile(ctx))(t)
+	if got := f.paymentStatus(p.ID); got != checkout.StatusSucceeded {
+		t.Errorf("payment %s after reconcile, want succeeded", got)
+	}
+	if st := f.proc.Stats(); st.Captures != 1 || st.CapturedCents != 2500 {
+		t.Errorf("stats %+v, want one capture of 2500", st)
+	}
+}
