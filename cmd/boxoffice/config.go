@@ -16,7 +16,7 @@ import (
 // default.
 type Config struct {
 	ListenAddr         string        // LISTEN_ADDR [:8080]
-	DatabaseURL        string        // DATABASE_URL [postgres://localhost:5432/boxoffice]
+	DatabaseURL        string        // DATABASE_URL [postgres://boxoffice:boxoffice@localhost:5432/boxoffice], as `make services` sets it up
 	RedisURL           string        // REDIS_URL [redis://localhost:6379/0]
 	BaseURL            string        // BASE_URL [http://localhost:8080]
 	SecretKey          []byte        // SECRET_KEY (hex or text, ≥ 32 bytes); generated in dev
@@ -51,7 +51,7 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	}
 	c := Config{
 		ListenAddr:       get("LISTEN_ADDR", ":8080"),
-		DatabaseURL:      get("DATABASE_URL", "postgres://localhost:5432/boxoffice"),
+		DatabaseURL:      get("DATABASE_URL", "postgres://boxoffice:boxoffice@localhost:5432/boxoffice"),
 		RedisURL:         get("REDIS_URL", "redis://localhost:6379/0"),
 		BaseURL:          strings.TrimRight(get("BASE_URL", "http://localhost:8080"), "/"),
 		Payments:         get("PAYMENTS", "test"),
