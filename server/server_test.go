@@ -22,7 +22,7 @@ import (
 
 // env is a real server on a loopback port over the test database and Redis.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	pool   *pgxpool.Pool
 	noInv  map[string]bool
 	base   string
@@ -35,7 +35,7 @@ type envOpts struct {
 	redisDown bool
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	db := testkit.DB(t)
 	rdb, prefix := testkit.Redis(t)
@@ -71,7 +71,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
@@ -80,7 +80,7 @@ func (r resp) json(t *testing.T, v any) {
 
 // errCode returns error.code of an error body, failing the test when the
 // body is not in API.md's error shape.
-func (r resp) errCode(t *testing.T) string {
+func (r resp) errCode(t testing.TB) string {
 	t.Helper()
 	var e struct {
 		Error struct {

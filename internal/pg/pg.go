@@ -59,9 +59,17 @@ const maxAttempts = 8
 // work through tx and keep no state outside it between attempts. Any other
 // error, or a panic, rolls back.
 func Transact(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
+	return Retry(ctx, func() error { return transactOnce(ctx, db, fn) })
+}
+
+// Retry runs fn, a single statement in its own implicit transaction or a
+// whole transaction, again on serialization failures and deadlocks, with
+// jittered backoff. Transact uses it; a hot path that does all its work in
+// one statement uses it directly and saves the BEGIN and COMMIT round trips.
+func Retry(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		err = transactOnce(ctx, db, fn)
+		err = fn()
 		if err == nil || !retryable(err) {
 			return err
 		}
