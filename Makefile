@@ -17,7 +17,7 @@ STATICCHECK_VERSION := v0.8.2
 # comes first so that a failing script stops the recipe.
 SERVICES = services_env="$$(bash scripts/services.sh)"; eval "$$services_env"
 
-.PHONY: services build run test lint bench
+.PHONY: services build run test lint bench bench-holds
 
 services:
 	@bash scripts/services.sh
@@ -45,3 +45,8 @@ lint:
 bench:
 	@$(SERVICES); \
 	go test -run '^$$' -bench . -benchtime 2s ./...
+
+# Successful holds/s through HTTP next to pgbench's conditional-UPDATE tps,
+# measured in one run (README, "Benchmarks").
+bench-holds:
+	@bash scripts/bench-holds.sh
