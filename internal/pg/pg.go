@@ -146,3 +146,11 @@ type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
+
+// IsUnavailable reports whether err means Postgres could not be reached or
+// did not answer in time (as opposed to refusing the statement), which the
+// server reports as 503 rather than 500.
+func IsUnavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	return errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
+}
