@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/boxoffice/boxoffice/account"
+	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
@@ -69,11 +70,13 @@ func New(cfg Config, deps Deps) *Server {
 		AppName:               "boxoffice",
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(deps.Log),
-		BodyLimit:             256 << 10,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ReadBufferSize:        16 << 10,
+		// An uploaded 100,000-seat layout is ~10 MB; smallBodies keeps every
+		// other route to 64 KB.
+		BodyLimit:      12 << 20,
+		ReadTimeout:    30 * time.Second,
+		WriteTimeout:   30 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		ReadBufferSize: 16 << 10,
 	})
 	s.routes()
 	return s
@@ -97,7 +100,7 @@ type route struct {
 
 // apiRoutes lists every API route with its middleware, in one place.
 func (s *Server) apiRoutes() []route {
-	auth := s.requireAccount
+	auth, admin := s.requireAccount, s.requireRole(account.RoleAdmin)
 	return []route{
 		{"POST", "/api/accounts", h(s.signUp)},
 		{"POST", "/api/sessions", h(s.signIn)},
@@ -113,6 +116,11 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/holds/:hold", h(auth, s.getHold)},
 		{"DELETE", "/api/holds/:hold", h(auth, s.releaseHold)},
 
+		{"POST", "/api/admin/venues", h(admin, s.createVenue)},
+		{"POST", "/api/admin/events", h(admin, s.createEvent)},
+		{"PATCH", "/api/admin/events/:event", h(admin, s.changeEvent)},
+		{"POST", "/api/admin/events/:event/inventory/release", h(admin, s.releaseInventory)},
+
 		{"GET", "/api/openapi.json", h(s.openAPI)},
 	}
 }
@@ -122,11 +130,25 @@ func h(hs ...fiber.Handler) []fiber.Handler { return hs }
 func (s *Server) routes() {
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
-	api := s.app.Group("/api", s.authenticate, s.csrf)
+	api := s.app.Group("/api", smallBodies, s.authenticate, s.csrf)
 	for _, r := range s.apiRoutes() {
 		path := strings.TrimPrefix(r.path, "/api")
 		api.Add(r.method, path, r.handlers...)
 	}
 	api.Use(func(c *fiber.Ctx) error { return errRouteNotFound })
 	s.webRoutes()
+}
+
+// maxBody bounds request bodies outside the admin API.
+const maxBody = 64 << 10
+
+var errBodyTooLarge = apperr.E(apperr.Malformed, "body_too_large", "the request body is too large")
+
+// smallBodies refuses large bodies on all but the admin routes, so only an
+// admin can make the server hold a large upload.
+func smallBodies(c *fiber.Ctx) error {
+	if len(c.Request().Body()) > maxBody && !strings.HasPrefix(c.Path(), "/api/admin/") {
+		return errBodyTooLarge
+	}
+	return c.Next()
 }

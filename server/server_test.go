@@ -27,6 +27,7 @@ type env struct {
 	noInv  map[string]bool
 	base   string
 	seats  *seatmap.Service
+	accts  *account.Service
 	srv    *server.Server
 	client *http.Client
 }
@@ -44,8 +45,9 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.redisDown {
 		redisCheck = func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:1: connection refused") }
 	}
+	accts := account.NewService(db, account.Config{HashCost: bcrypt.MinCost})
 	srv := server.New(server.Config{BaseURL: "http://app.test"}, server.Deps{
-		Accounts: account.NewService(db, account.Config{HashCost: bcrypt.MinCost}),
+		Accounts: accts,
 		Seats:    seats,
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,
@@ -60,7 +62,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return &env{t: t, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, srv: srv,
+	return &env{t: t, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, accts: accts, srv: srv,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 300}}}
 }
 
@@ -205,3 +207,19 @@ func (e *env) db() *pgxpool.Pool { return e.pool }
 
 // skipInvariants is for events whose seats a test wrote by hand.
 func (e *env) skipInvariants(event string) { e.noInv[event] = true }
+
+// admin signs up an account and makes it an admin; it returns its token.
+func (e *env) admin() string {
+	e.t.Helper()
+	email := "admin-" + testkit.RandomHex(4) + "@example.test"
+	r := e.do("POST", "/api/accounts", "", map[string]string{"email": email, "password": "admin-password", "name": "Admin"})
+	if r.status != 201 {
+		e.t.Fatalf("sign up admin: %d %s", r.status, r.body)
+	}
+	var out struct{ Token string }
+	r.json(e.t, &out)
+	if err := e.accts.Grant(context.Background(), email, account.RoleAdmin); err != nil {
+		e.t.Fatal(err)
+	}
+	return out.Token
+}
