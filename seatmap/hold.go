@@ -71,7 +71,12 @@ type Hold struct {
 }
 
 // Hold takes seats for an account, all or nothing.
-func (s *Service) Hold(ctx context.Context, req HoldRequest) (Hold, error) {
+func (s *Service) Hold(ctx context.Context, req HoldRequest) (h Hold, err error) {
+	defer func(start time.Time) { s.m.observeHold(start, err) }(time.Now())
+	return s.hold(ctx, req)
+}
+
+func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 	ev, err := s.event(ctx, req.EventID)
 	if err != nil {
 		return Hold{}, err
@@ -168,6 +173,7 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 	taken, gateErr := s.gate.Acquire(gctx, ev.ID, ids, holdID, ttl)
 	cancel()
 	if gateErr != nil {
+		s.m.gateErrors.Inc()
 		s.log.Warn("seatmap: gate unavailable, holding through Postgres alone", "event", ev.ID, "err", gateErr)
 	} else if len(taken) > 0 {
 		return Hold{}, ErrSeatUnavailable.With("seats", idStrings(taken))
@@ -287,7 +293,7 @@ func (s *Service) Release(ctx context.Context, accountID int64, holdID string) e
 	if err != nil {
 		return err
 	}
-	s.publishEnded(ctx, done)
+	s.publishEnded(ctx, HoldReleased, done)
 	return nil
 }
 

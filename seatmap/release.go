@@ -134,7 +134,8 @@ func returnAllowances(ctx context.Context, tx pgx.Tx, ended []endedHold) error {
 }
 
 // publishEnded publishes the seats freed by a committed transaction.
-func (s *Service) publishEnded(ctx context.Context, e ended) {
+func (s *Service) publishEnded(ctx context.Context, status string, e ended) {
+	s.m.ended.WithLabelValues(status).Add(float64(len(e.holds)))
 	for eventID, changes := range e.changes {
 		s.publish(ctx, eventID, changes)
 	}
@@ -157,7 +158,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		s.publishEnded(ctx, done)
+		s.publishEnded(ctx, HoldExpired, done)
 		total += len(done.holds)
 		if len(done.holds) < s.cfg.SweepBatch {
 			return total, nil

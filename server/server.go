@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/internal/apperr"
@@ -26,6 +27,9 @@ type Config struct {
 	AllowedOrigins []string
 	// SecureCookies marks the session cookie Secure; on when BaseURL is https.
 	SecureCookies bool
+	// MetricsToken, when set, is the bearer token /metrics requires
+	// (METRICS_TOKEN).
+	MetricsToken string
 }
 
 // Checker reports whether a dependency is reachable, for /readyz.
@@ -42,6 +46,8 @@ type Deps struct {
 	// degraded (holds still work), Postgres failing means not ready.
 	Postgres Checker
 	Redis    Checker
+	// Metrics, when set, receives the HTTP figures and is served on /metrics.
+	Metrics *prometheus.Registry
 }
 
 // Server is the Fiber app with its dependencies.
@@ -128,6 +134,10 @@ func (s *Server) apiRoutes() []route {
 func h(hs ...fiber.Handler) []fiber.Handler { return hs }
 
 func (s *Server) routes() {
+	if s.deps.Metrics != nil {
+		s.app.Use(newHTTPMetrics(s.deps.Metrics).observe)
+		s.app.Get("/metrics", s.metricsHandler(s.deps.Metrics))
+	}
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
 	api := s.app.Group("/api", smallBodies, s.authenticate, s.csrf)

@@ -32,6 +32,7 @@ type Config struct {
 	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
 	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
 	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis
+	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly
 }
 
 // configError names the variable that stopped the start.
@@ -60,6 +61,7 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 		StripeAPIBase:    getenv("STRIPE_API_BASE"),
 		SMTPURL:          getenv("SMTP_URL"),
 		RedisPrefix:      get("REDIS_PREFIX", "bo:"),
+		MetricsToken:     getenv("METRICS_TOKEN"),
 	}
 	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"REDIS_URL", c.RedisURL}, {"BASE_URL", c.BaseURL}} {
 		p, err := url.Parse(u.value)

@@ -156,4 +156,10 @@ func TestServeOnPortZero(t *testing.T) {
 	if code, body := get("/", ""); code != 200 || !bytes.Contains(body, []byte("Boxoffice")) {
 		t.Errorf("home page: %d", code)
 	}
+	code, body = get("/metrics", "")
+	for _, want := range []string{`boxoffice_http_requests_total{method="GET",route="/api/events",status="200"} 1`, "boxoffice_hold_seconds_bucket", "go_goroutines"} {
+		if code != 200 || !bytes.Contains(body, []byte(want)) {
+			t.Errorf("/metrics: %d, missing %q", code, want)
+		}
+	}
 }
