@@ -81,13 +81,7 @@ func testHoldRace(t *testing.T, noGate bool) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range requests {
-		// 240 requests over 50 accounts is at most 5 each; accounts 0-9
-		// ask for one seat a time and the rest for one or two, so none can
-		// reach the cap of 8 and every refusal is a seat conflict.
 		n := 1 + rand.IntN(2)
-		if i%50 < 10 {
-			n = 1
-		}
 		want := make([]int64, 0, n)
 		for len(want) < n {
 			id := f.seats[rand.IntN(len(f.seats))]
