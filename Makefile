@@ -33,6 +33,7 @@ run:
 
 test:
 	@$(SERVICES); \
+	bash scripts/browser.sh; \
 	go test -race -count=1 -timeout 10m ./...
 
 lint:
