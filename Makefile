@@ -21,7 +21,7 @@ SERVICES = services_env="$$(bash scripts/services.sh)"; eval "$$services_env"
 # and loads their URLs (STRIPE_MOCK_URL, MAILPIT_URL, MAILPIT_SMTP_URL).
 PEERS = peers_env="$$(bash scripts/testpeers.sh)"; eval "$$peers_env"
 
-.PHONY: services build run test lint bench
+.PHONY: services build run test lint bench bench-holds
 
 services:
 	@bash scripts/services.sh
@@ -37,6 +37,7 @@ run:
 
 test:
 	@$(SERVICES); $(PEERS); \
+	bash scripts/browser.sh; \
 	go test -race -count=1 -timeout 10m ./...
 
 lint:
@@ -49,3 +50,8 @@ lint:
 bench:
 	@$(SERVICES); \
 	go test -run '^$$' -bench . -benchtime 2s ./...
+
+# Successful holds/s through HTTP next to pgbench's conditional-UPDATE tps,
+# measured in one run (README, "Benchmarks").
+bench-holds:
+	@bash scripts/bench-holds.sh

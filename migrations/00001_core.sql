@@ -87,16 +87,26 @@ CREATE TABLE seats (
     UNIQUE (event_id, section, row_label, number),
     CHECK (status <> 'held' OR (hold_id IS NOT NULL AND holder_account_id IS NOT NULL)),
     CHECK (status <> 'reserved' OR reserved_reason IS NOT NULL)
-);
-CREATE INDEX seats_hold_idx ON seats (hold_id) WHERE hold_id IS NOT NULL;
--- best-available and per-section counts read available seats of one section.
-CREATE INDEX seats_available_idx ON seats (event_id, section, rank) WHERE status = 'available';
+) WITH (fillfactor = 85);
+-- No index covers a column that a transition changes (status, version,
+-- hold_id, holder_account_id), and fillfactor leaves room on each page, so
+-- every hold, release and sale is a HOT update that writes no index entry:
+-- the sale's write path stays as cheap as a bare conditional UPDATE. Seats are
+-- found by id (from the request or the hold's seat_ids) or by event.
 
 -- A hold is 1-8 seats of one event for one account. seat_ids and
--- seat_versions are the fence: the versions the seats got when held.
+-- seat_versions are the fence: the versions the seats got when held. The
+-- sweeper's index is the partial one on live holds by expires_at below; the
+-- seats themselves carry no expiry (that would be a second clock to keep).
+--
+-- holds and account_event_seats have no foreign key to events on purpose:
+-- an FK check takes a KEY SHARE lock on the referenced row, so every hold
+-- would write the one events row of the sale (a multixact hot spot) — the
+-- per-event lock this design exists to avoid. Event ids come from the event
+-- cache, which only knows events that exist, and events are never deleted.
 CREATE TABLE holds (
     id               uuid PRIMARY KEY,
-    event_id         bigint NOT NULL REFERENCES events ON DELETE CASCADE,
+    event_id         bigint NOT NULL,
     account_id       bigint NOT NULL REFERENCES accounts,
     status           text NOT NULL
                      CHECK (status IN ('active', 'payment_pending', 'converted', 'released', 'expired')),
@@ -119,7 +129,7 @@ CREATE INDEX holds_account_idx ON holds (account_id, created_at DESC);
 -- same transaction as the seats: the per-account cap without counting rows.
 CREATE TABLE account_event_seats (
     account_id bigint NOT NULL REFERENCES accounts,
-    event_id   bigint NOT NULL REFERENCES events ON DELETE CASCADE,
+    event_id   bigint NOT NULL,
     seats      integer NOT NULL DEFAULT 0 CHECK (seats >= 0),
     PRIMARY KEY (account_id, event_id)
 );

@@ -1,6 +1,10 @@
 -- Checkout: payments (one per hold), orders and tickets written in the
 -- conversion transaction, Stripe webhook events kept for de-duplication, and
 -- a dead flag for outbox jobs that ran out of attempts. See DESIGN.md §1, §5.
+--
+-- Like holds, these tables have no foreign key to events: the KEY SHARE lock
+-- of an FK check would make every checkout and sale write the event's row,
+-- the per-event hot spot the design avoids. Their event ids come from holds.
 
 -- +goose Up
 -- status: pending (row written, provider not yet answered), requires_payment_method
@@ -11,7 +15,7 @@
 CREATE TABLE payments (
     id            uuid PRIMARY KEY,
     hold_id       uuid NOT NULL UNIQUE REFERENCES holds,
-    event_id      bigint NOT NULL REFERENCES events ON DELETE CASCADE,
+    event_id      bigint NOT NULL,
     account_id    bigint NOT NULL REFERENCES accounts,
     provider      text NOT NULL,
     intent_id     text UNIQUE,
@@ -33,7 +37,7 @@ CREATE INDEX payments_account_idx ON payments (account_id);
 CREATE TABLE orders (
     id                   uuid PRIMARY KEY,
     account_id           bigint NOT NULL REFERENCES accounts,
-    event_id             bigint NOT NULL REFERENCES events ON DELETE CASCADE,
+    event_id             bigint NOT NULL,
     hold_id              uuid NOT NULL UNIQUE REFERENCES holds,
     payment_id           uuid NOT NULL UNIQUE REFERENCES payments,
     status               text NOT NULL DEFAULT 'paid' CHECK (status IN ('paid', 'refunded')),
@@ -48,7 +52,7 @@ CREATE INDEX orders_account_idx ON orders (account_id, created_at DESC);
 CREATE TABLE tickets (
     id          uuid PRIMARY KEY,
     order_id    uuid NOT NULL REFERENCES orders ON DELETE CASCADE,
-    event_id    bigint NOT NULL REFERENCES events ON DELETE CASCADE,
+    event_id    bigint NOT NULL,
     seat_id     bigint NOT NULL REFERENCES seats,
     account_id  bigint NOT NULL REFERENCES accounts,
     holder_name text NOT NULL,

@@ -8,8 +8,8 @@
 // Redis (the Gate) only turns losers away early; when Redis forgets or fails,
 // the cost is an extra Postgres attempt, never a second hold.
 //
-// Locks are always taken in the same order — hold rows, then per-account
-// counters sorted by account, then seats sorted by id — so concurrent holds,
+// Locks are always taken in the same order — hold rows, then seats sorted by
+// id, then per-account counters sorted by account — so concurrent holds,
 // releases and sweeps cannot deadlock on each other (and the transaction
 // helper retries if anything else does). No transaction writes a row shared
 // by the whole event.

@@ -91,7 +91,7 @@ func effectiveStatus(stored string, paused bool, saleOpens, now time.Time) strin
 // CreateVenue stores a venue with a validated layout.
 func (s *Service) CreateVenue(ctx context.Context, name string, layout Layout) (Venue, error) {
 	if err := layout.Validate(); err != nil {
-		return Venue{}, err
+		return Venue{}, invalidLayout(err)
 	}
 	raw, err := json.Marshal(layout)
 	if err != nil {

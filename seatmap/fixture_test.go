@@ -22,7 +22,7 @@ func smallLayout(sections, rows, perRow int) seatmap.Layout {
 			for n := 1; n <= perRow; n++ {
 				l.Seats = append(l.Seats, seatmap.SeatSpec{
 					Section: id, Row: fmt.Sprint(r + 1), Number: n,
-					X: float64(s*300 + n*10), Y: float64(r * 10), Type: seatmap.SeatStandard,
+					X: float64(s*200 + n*5), Y: float64(r * 5), Type: seatmap.SeatStandard,
 					Rank: s*1000 + r*100 + abs(n-perRow/2),
 				})
 			}
@@ -40,7 +40,7 @@ func abs(x int) int {
 
 // fixture is one on-sale event over a small layout with its services.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	db    *pgxpool.Pool
 	svc   *seatmap.Service
 	event int64
@@ -56,7 +56,7 @@ type fixtureOpts struct {
 	pub     seatmap.Publisher
 }
 
-func newFixture(t *testing.T, o fixtureOpts) *fixture {
+func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := testkit.DB(t)

@@ -71,7 +71,12 @@ type Hold struct {
 }
 
 // Hold takes seats for an account, all or nothing.
-func (s *Service) Hold(ctx context.Context, req HoldRequest) (Hold, error) {
+func (s *Service) Hold(ctx context.Context, req HoldRequest) (h Hold, err error) {
+	defer func(start time.Time) { s.m.observeHold(start, err) }(time.Now())
+	return s.hold(ctx, req)
+}
+
+func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 	ev, err := s.event(ctx, req.EventID)
 	if err != nil {
 		return Hold{}, err
@@ -114,9 +119,50 @@ func checkSeats(ids []int64, limit int, l *eventLayout) error {
 	return nil
 }
 
+// holdSQL takes a hold in one statement, so the hot path costs one round
+// trip to Postgres in its own implicit transaction:
+//
+//   - locked: lock every requested seat in id order (FOR UPDATE re-reads a
+//     row changed while it waited, so status is current) — seats first, then
+//     the account's counter, the package's lock order;
+//   - cap: take the account's allowance, only if every seat is available and
+//     the account stays within its cap;
+//   - upd: mark the seats held, only if cap succeeded. It must not test
+//     s.status again: the UPDATE scans with the statement's snapshot, taken
+//     before locked waited, and a seat freed meanwhile would read as held
+//     there and be skipped. locked's status is the current one, and the
+//     row locks keep it so;
+//   - ins: record the hold with the versions the seats got, only if all
+//     seats were marked.
+//
+// Either all four happen or none; the final row says which.
+const holdSQL = `
+WITH locked AS MATERIALIZED (
+	SELECT id, status FROM seats WHERE event_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE),
+free AS (
+	SELECT count(*) = cardinality($2::bigint[]) AS all_free FROM locked WHERE status = 'available'),
+cap AS (
+	INSERT INTO account_event_seats AS c (account_id, event_id, seats)
+	SELECT $3, $1, cardinality($2::bigint[]) FROM free WHERE all_free
+	ON CONFLICT (account_id, event_id) DO UPDATE SET seats = c.seats + EXCLUDED.seats
+	WHERE c.seats + EXCLUDED.seats <= $5
+	RETURNING 1),
+upd AS (
+	UPDATE seats s SET status = 'held', hold_id = $4, holder_account_id = $3, version = s.version + 1
+	FROM locked WHERE s.id = locked.id AND EXISTS (SELECT 1 FROM cap)
+	RETURNING s.id, s.version, s.price_cents),
+ins AS (
+	INSERT INTO holds (id, event_id, account_id, status, seat_ids, seat_versions, total_cents, currency, expires_at)
+	SELECT $4, $1, $3, 'active', array_agg(id ORDER BY id), array_agg(version ORDER BY id), sum(price_cents), $6,
+	       now() + make_interval(secs => $7)
+	FROM upd HAVING count(*) = cardinality($2::bigint[])
+	RETURNING created_at, expires_at, seat_versions)
+SELECT (SELECT all_free FROM free),
+       coalesce((SELECT array_agg(id ORDER BY id) FROM locked WHERE status <> 'available'), '{}'),
+       (SELECT created_at FROM ins), (SELECT expires_at FROM ins), (SELECT seat_versions FROM ins)`
+
 // holdSeats is the hold path: the gate turns known losers away, then one
-// transaction takes the account's seat allowance and the seats, fenced by
-// status, and records the hold with the versions it saw.
+// statement takes the seats and the account's allowance and records the hold.
 func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l *eventLayout, ids []int64) (Hold, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
@@ -127,70 +173,27 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 	taken, gateErr := s.gate.Acquire(gctx, ev.ID, ids, holdID, ttl)
 	cancel()
 	if gateErr != nil {
+		s.m.gateErrors.Inc()
 		s.log.Warn("seatmap: gate unavailable, holding through Postgres alone", "event", ev.ID, "err", gateErr)
 	} else if len(taken) > 0 {
 		return Hold{}, ErrSeatUnavailable.With("seats", idStrings(taken))
 	}
 
 	h := Hold{ID: holdID, EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: accountID}
-	var changes []SeatChange
-	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
-		changes = changes[:0]
-		h.Seats, h.versions, h.TotalCents = h.Seats[:0], h.versions[:0], 0
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO account_event_seats AS c (account_id, event_id, seats) VALUES ($1, $2, $3)
-			ON CONFLICT (account_id, event_id) DO UPDATE SET seats = c.seats + EXCLUDED.seats
-			WHERE c.seats + EXCLUDED.seats <= $4`, accountID, ev.ID, len(ids), ev.MaxSeatsPerAccount)
-		if err != nil {
-			return fmt.Errorf("seatmap: take allowance: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
+	err := pg.Retry(ctx, func() error {
+		var allFree bool
+		var createdAt, expiresAt *time.Time
+		err := s.db.QueryRow(ctx, holdSQL, ev.ID, ids, accountID, holdID, ev.MaxSeatsPerAccount, ev.Currency, ttl.Seconds()).
+			Scan(&allFree, &taken, &createdAt, &expiresAt, &h.versions)
+		switch {
+		case err != nil:
+			return fmt.Errorf("seatmap: hold seats: %w", err)
+		case !allFree:
+			return ErrSeatUnavailable.With("seats", idStrings(taken))
+		case expiresAt == nil:
 			return ErrCapExceeded.With("max", ev.MaxSeatsPerAccount)
 		}
-		rows, err := tx.Query(ctx, `
-			WITH locked AS MATERIALIZED (
-				SELECT id FROM seats WHERE event_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE)
-			UPDATE seats s SET status = 'held', hold_id = $3, holder_account_id = $4, version = s.version + 1
-			FROM locked WHERE s.id = locked.id AND s.status = 'available'
-			RETURNING s.id, s.version`, ev.ID, ids, holdID, accountID)
-		if err != nil {
-			return fmt.Errorf("seatmap: hold seats: %w", err)
-		}
-		got := make(map[int64]int64, len(ids))
-		for rows.Next() {
-			var id, version int64
-			if err := rows.Scan(&id, &version); err != nil {
-				return fmt.Errorf("seatmap: hold seats: %w", err)
-			}
-			got[id] = version
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("seatmap: hold seats: %w", err)
-		}
-		if len(got) != len(ids) {
-			var lost []int64
-			for _, id := range ids {
-				if _, ok := got[id]; !ok {
-					lost = append(lost, id)
-				}
-			}
-			return ErrSeatUnavailable.With("seats", idStrings(lost))
-		}
-		for _, id := range ids {
-			st := l.seats[l.byID[id]]
-			h.Seats = append(h.Seats, st)
-			h.versions = append(h.versions, got[id])
-			h.TotalCents += st.PriceCents
-			changes = append(changes, SeatChange{Idx: st.Idx, State: StateHeld, Version: got[id]})
-		}
-		err = tx.QueryRow(ctx, `
-			INSERT INTO holds (id, event_id, account_id, status, seat_ids, seat_versions, total_cents, currency, expires_at)
-			VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, now() + make_interval(secs => $8))
-			RETURNING created_at, expires_at`,
-			holdID, ev.ID, accountID, ids, h.versions, h.TotalCents, ev.Currency, ttl.Seconds()).Scan(&h.CreatedAt, &h.ExpiresAt)
-		if err != nil {
-			return fmt.Errorf("seatmap: record hold: %w", err)
-		}
+		h.CreatedAt, h.ExpiresAt = *createdAt, *expiresAt
 		return nil
 	})
 	if err != nil {
@@ -198,6 +201,13 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 			s.gateRelease(ctx, ev.ID, ids, holdID)
 		}
 		return Hold{}, err
+	}
+	changes := make([]SeatChange, len(ids))
+	for i, id := range ids {
+		st := l.seats[l.byID[id]]
+		h.Seats = append(h.Seats, st)
+		h.TotalCents += st.PriceCents
+		changes[i] = SeatChange{Idx: st.Idx, State: StateHeld, Version: h.versions[i]}
 	}
 	s.publish(ctx, ev.ID, changes)
 	return h, nil
@@ -283,7 +293,7 @@ func (s *Service) Release(ctx context.Context, accountID int64, holdID string) e
 	if err != nil {
 		return err
 	}
-	s.publishEnded(ctx, done)
+	s.publishEnded(ctx, HoldReleased, done)
 	return nil
 }
 

@@ -55,7 +55,7 @@ func TestHoldThenRelease(t *testing.T) {
 	}
 }
 
-// TestHoldRace: ≥ 200 concurrent holds from 50 accounts over overlapping
+// TestHoldRace: ≥ 200 concurrent holds from 60 accounts over overlapping
 // sets of 20 seats. Every seat ends in at most one live hold, the winners'
 // seats are disjoint, and every loser is told which of its seats were taken
 // — seats that some winner indeed holds.
@@ -67,7 +67,9 @@ func TestHoldRace(t *testing.T) {
 func testHoldRace(t *testing.T, noGate bool) {
 	f := newFixture(t, fixtureOpts{layout: smallLayout(1, 2, 10), noGate: noGate})
 	ctx := context.Background()
-	accts := f.accounts(50)
+	// 60 accounts make at most 4 requests each of at most 2 seats, so none
+	// can reach the cap of 8 and every refusal must be a seat conflict.
+	accts := f.accounts(60)
 	const requests = 240
 	type result struct {
 		want  []int64
@@ -79,13 +81,7 @@ func testHoldRace(t *testing.T, noGate bool) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range requests {
-		// 240 requests over 50 accounts is at most 5 each; accounts 0-9
-		// ask for one seat a time and the rest for one or two, so none can
-		// reach the cap of 8 and every refusal is a seat conflict.
 		n := 1 + rand.IntN(2)
-		if i%50 < 10 {
-			n = 1
-		}
 		want := make([]int64, 0, n)
 		for len(want) < n {
 			id := f.seats[rand.IntN(len(f.seats))]
@@ -98,7 +94,7 @@ func testHoldRace(t *testing.T, noGate bool) {
 		go func() {
 			defer wg.Done()
 			<-start
-			h, err := f.svc.Hold(ctx, seatmap.HoldRequest{EventID: f.event, AccountID: accts[i%50], SeatIDs: want})
+			h, err := f.svc.Hold(ctx, seatmap.HoldRequest{EventID: f.event, AccountID: accts[i%len(accts)], SeatIDs: want})
 			results[i].hold, results[i].err = h, err
 			if e := apperr.As(err); e != nil {
 				results[i].taken, _ = e.Details["seats"].([]string)

@@ -30,7 +30,7 @@ type ended struct {
 // freeing their seats, inside tx. pickSQL must select hold ids with FOR
 // UPDATE (and SKIP LOCKED where several workers share the work); its
 // arguments are args. It keeps the package's lock order: hold rows, then
-// account counters by account, then seats by id.
+// seats by id, then account counters by account.
 //
 // It drops the holds' gate keys before the caller commits, while the seat
 // rows are still locked: a hold racing for a freed seat then either waits on
@@ -58,20 +58,25 @@ func (s *Service) endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL strin
 	if len(out.holds) == 0 {
 		return out, nil
 	}
-	if err := returnAllowances(ctx, tx, out.holds); err != nil {
-		return ended{}, err
-	}
 	holdIDs := make([]string, len(out.holds))
+	var seatIDs []int64
 	for i, h := range out.holds {
 		holdIDs[i] = h.ID
+		seatIDs = append(seatIDs, h.SeatIDs...)
 	}
+	// Seats are found by id (no index on hold_id: see the schema); the
+	// hold id fences them, and the hold rows locked above keep anyone else
+	// from moving these seats meanwhile.
 	out.changes, err = setSeats(ctx, tx, StateAvailable, `
 		WITH locked AS MATERIALIZED (
-			SELECT id FROM seats WHERE hold_id = ANY($1::uuid[]) AND status = 'held' ORDER BY id FOR UPDATE)
+			SELECT id FROM seats WHERE id = ANY($2::bigint[]) ORDER BY id FOR UPDATE)
 		UPDATE seats s SET status = 'available', hold_id = NULL, holder_account_id = NULL, version = s.version + 1
 		FROM locked WHERE s.id = locked.id AND s.status = 'held' AND s.hold_id = ANY($1::uuid[])
-		RETURNING s.event_id, s.idx, s.version`, holdIDs)
+		RETURNING s.event_id, s.idx, s.version`, holdIDs, seatIDs)
 	if err != nil {
+		return ended{}, err
+	}
+	if err := returnAllowances(ctx, tx, out.holds); err != nil {
 		return ended{}, err
 	}
 	for _, h := range out.holds {
@@ -129,7 +134,8 @@ func returnAllowances(ctx context.Context, tx pgx.Tx, ended []endedHold) error {
 }
 
 // publishEnded publishes the seats freed by a committed transaction.
-func (s *Service) publishEnded(ctx context.Context, e ended) {
+func (s *Service) publishEnded(ctx context.Context, status string, e ended) {
+	s.m.ended.WithLabelValues(status).Add(float64(len(e.holds)))
 	for eventID, changes := range e.changes {
 		s.publish(ctx, eventID, changes)
 	}
@@ -152,7 +158,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		s.publishEnded(ctx, done)
+		s.publishEnded(ctx, HoldExpired, done)
 		total += len(done.holds)
 		if len(done.holds) < s.cfg.SweepBatch {
 			return total, nil

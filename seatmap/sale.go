@@ -186,5 +186,5 @@ func (s *Service) AfterCommit(ctx context.Context, o Outcome) {
 		cancel()
 		s.publish(ctx, sale.EventID, changes)
 	}
-	s.publishEnded(ctx, o.ended)
+	s.publishEnded(ctx, HoldReleased, o.ended)
 }

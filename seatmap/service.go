@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -31,6 +32,8 @@ type Config struct {
 	// GateTimeout bounds one call to the gate (default 250 ms); past it the
 	// hold goes on through Postgres alone.
 	GateTimeout time.Duration
+	// Metrics, when set, receives the inventory's Prometheus collectors.
+	Metrics prometheus.Registerer
 }
 
 func (c *Config) setDefaults() {
@@ -61,6 +64,7 @@ type Service struct {
 	pub  Publisher
 	log  *slog.Logger
 	cfg  Config
+	m    *metrics
 
 	// layouts caches each event's static seats, which never change after
 	// the event is created.
@@ -86,7 +90,7 @@ func New(db *pgxpool.Pool, gate Gate, pub Publisher, log *slog.Logger, cfg Confi
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		db: db, gate: gate, pub: pub, log: log, cfg: cfg,
+		db: db, gate: gate, pub: pub, log: log, cfg: cfg, m: newMetrics(cfg.Metrics),
 		events:    make(map[int64]cachedEvent),
 		snapshots: make(map[int64]*Snapshot),
 	}

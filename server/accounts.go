@@ -61,8 +61,10 @@ func (s *Server) signOut(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", Expires: time.Unix(1, 0),
-		HTTPOnly: true, Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	for _, name := range []string{sessionCookie, signedInCookie} {
+		c.Cookie(&fiber.Cookie{Name: name, Value: "", Path: "/", Expires: time.Unix(1, 0),
+			HTTPOnly: name == sessionCookie, Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -72,10 +74,18 @@ func (s *Server) me(c *fiber.Ctx) error {
 	return c.JSON(acct)
 }
 
+// signedInCookie is readable by the page (it holds no secret) so the app
+// knows whether to ask /api/me at all.
+const signedInCookie = "bo_signed_in"
+
 func (s *Server) setSessionCookie(c *fiber.Ctx, token string) {
+	maxAge := int(s.deps.Accounts.SessionTTL().Seconds())
 	c.Cookie(&fiber.Cookie{
-		Name: sessionCookie, Value: token, Path: "/",
-		MaxAge:   int(s.deps.Accounts.SessionTTL().Seconds()),
+		Name: sessionCookie, Value: token, Path: "/", MaxAge: maxAge,
 		HTTPOnly: true, Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+	c.Cookie(&fiber.Cookie{
+		Name: signedInCookie, Value: "1", Path: "/", MaxAge: maxAge,
+		Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
 	})
 }

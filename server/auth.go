@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 
@@ -39,9 +40,12 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	acct, err := s.deps.Accounts.Authenticate(c.UserContext(), token)
-	if err == nil {
+	switch {
+	case err == nil:
 		c.Locals(localAccount, acct)
 		c.Locals(localViaCookie, viaCookie)
+	case !errors.Is(err, account.ErrUnauthenticated):
+		return err // Postgres trouble: a 503, not a misleading 401
 	}
 	return c.Next()
 }

@@ -12,7 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/seatmap"
+	"github.com/boxoffice/boxoffice/server"
 )
 
 func TestCatalog(t *testing.T) {
@@ -176,5 +180,31 @@ func TestHealth(t *testing.T) {
 	down := newEnv(t, envOpts{redisDown: true})
 	if r := down.do("GET", "/readyz", "", nil); r.status != 200 || !strings.Contains(string(r.body), `"status":"degraded"`) || !strings.Contains(string(r.body), "connection refused") {
 		t.Errorf("readyz without Redis: %d %s, want 200 degraded with the reason", r.status, r.body)
+	}
+}
+
+// TestDatabaseDownIs503: with Postgres unreachable, requests fail with 503
+// "unavailable" in the error shape, not 500 or a misleading 401.
+func TestDatabaseDownIs503(t *testing.T) {
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	srv := server.New(server.Config{}, server.Deps{
+		Accounts: account.NewService(pool, account.Config{}),
+		Seats:    seatmap.New(pool, nil, nil, nil, seatmap.Config{}),
+	})
+	for _, path := range []string{"/api/me", "/api/events", "/api/events/1"} {
+		req, _ := http.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer some-token")
+		res, err := srv.App().Test(req, 10_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 503 || !strings.Contains(string(body), `"code":"unavailable"`) {
+			t.Errorf("GET %s with Postgres down: %d %s, want 503 unavailable", path, res.StatusCode, body)
+		}
 	}
 }

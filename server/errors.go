@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
 // statusOf is the one place error kinds become HTTP statuses.
@@ -40,6 +41,7 @@ var (
 	errMalformedJSON = apperr.E(apperr.Malformed, "malformed_json", "the request body is not valid JSON of the expected shape")
 	errRouteNotFound = apperr.E(apperr.NotFound, "not_found", "no such route")
 	errInternal      = apperr.E(apperr.Internal, "internal", "internal error")
+	errUnavailable   = apperr.E(apperr.Unavailable, "unavailable", "the service is overloaded or degraded; try again shortly")
 	errCSRF          = apperr.E(apperr.Forbidden, "csrf", "cross-site request refused: send the request from an allowed origin or use a bearer token")
 	errForbidden     = apperr.E(apperr.Forbidden, "forbidden", "your account may not do this")
 )
@@ -58,6 +60,10 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			return writeError(c, fe.Code, code, fe.Message, nil)
 		}
 		e := apperr.As(err)
+		if e == nil && pg.IsUnavailable(err) {
+			log.Warn("request failed: database unavailable", slog.String("path", c.Path()), slog.String("err", err.Error()))
+			e = errUnavailable
+		}
 		if e == nil || e.Kind == apperr.Internal {
 			log.Error("request failed", slog.String("method", c.Method()), slog.String("path", c.Path()),
 				slog.String("err", err.Error()))

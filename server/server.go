@@ -10,9 +10,11 @@ import (
 
 	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/checkout"
+	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
@@ -26,6 +28,9 @@ type Config struct {
 	AllowedOrigins []string
 	// SecureCookies marks the session cookie Secure; on when BaseURL is https.
 	SecureCookies bool
+	// MetricsToken, when set, is the bearer token /metrics requires
+	// (METRICS_TOKEN).
+	MetricsToken string
 }
 
 // Checker reports whether a dependency is reachable, for /readyz.
@@ -44,6 +49,8 @@ type Deps struct {
 	// degraded (holds still work), Postgres failing means not ready.
 	Postgres Checker
 	Redis    Checker
+	// Metrics, when set, receives the HTTP figures and is served on /metrics.
+	Metrics *prometheus.Registry
 }
 
 // Server is the Fiber app with its dependencies.
@@ -72,11 +79,13 @@ func New(cfg Config, deps Deps) *Server {
 		AppName:               "boxoffice",
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(deps.Log),
-		BodyLimit:             256 << 10,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ReadBufferSize:        16 << 10,
+		// An uploaded 100,000-seat layout is ~10 MB; smallBodies keeps every
+		// other route to 64 KB.
+		BodyLimit:      12 << 20,
+		ReadTimeout:    30 * time.Second,
+		WriteTimeout:   30 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		ReadBufferSize: 16 << 10,
 	})
 	s.routes()
 	return s
@@ -100,7 +109,7 @@ type route struct {
 
 // apiRoutes lists every API route with its middleware, in one place.
 func (s *Server) apiRoutes() []route {
-	auth := s.requireAccount
+	auth, admin := s.requireAccount, s.requireRole(account.RoleAdmin)
 	return []route{
 		{"POST", "/api/accounts", h(s.signUp)},
 		{"POST", "/api/sessions", h(s.signIn)},
@@ -124,6 +133,11 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/tickets/:ticket", h(auth, s.getTicket)},
 		{"GET", "/api/tickets/:ticket/pdf", h(auth, s.ticketPDF)},
 
+		{"POST", "/api/admin/venues", h(admin, s.createVenue)},
+		{"POST", "/api/admin/events", h(admin, s.createEvent)},
+		{"PATCH", "/api/admin/events/:event", h(admin, s.changeEvent)},
+		{"POST", "/api/admin/events/:event/inventory/release", h(admin, s.releaseInventory)},
+
 		{"GET", "/api/openapi.json", h(s.openAPI)},
 	}
 }
@@ -131,13 +145,31 @@ func (s *Server) apiRoutes() []route {
 func h(hs ...fiber.Handler) []fiber.Handler { return hs }
 
 func (s *Server) routes() {
+	if s.deps.Metrics != nil {
+		s.app.Use(newHTTPMetrics(s.deps.Metrics).observe)
+		s.app.Get("/metrics", s.metricsHandler(s.deps.Metrics))
+	}
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
-	api := s.app.Group("/api", s.authenticate, s.csrf)
+	api := s.app.Group("/api", smallBodies, s.authenticate, s.csrf)
 	for _, r := range s.apiRoutes() {
 		path := strings.TrimPrefix(r.path, "/api")
 		api.Add(r.method, path, r.handlers...)
 	}
 	api.Use(func(c *fiber.Ctx) error { return errRouteNotFound })
 	s.webRoutes()
+}
+
+// maxBody bounds request bodies outside the admin API.
+const maxBody = 64 << 10
+
+var errBodyTooLarge = apperr.E(apperr.Malformed, "body_too_large", "the request body is too large")
+
+// smallBodies refuses large bodies on all but the admin routes, so only an
+// admin can make the server hold a large upload.
+func smallBodies(c *fiber.Ctx) error {
+	if len(c.Request().Body()) > maxBody && !strings.HasPrefix(c.Path(), "/api/admin/") {
+		return errBodyTooLarge
+	}
+	return c.Next()
 }

@@ -25,11 +25,12 @@ import (
 
 // env is a real server on a loopback port over the test database and Redis.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	pool   *pgxpool.Pool
 	noInv  map[string]bool
 	base   string
 	seats  *seatmap.Service
+	accts  *account.Service
 	srv    *server.Server
 	client *http.Client
 	// proc and checkout are the test processor and checkout behind the
@@ -46,7 +47,7 @@ type envOpts struct {
 	webhookSecret string
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	db := testkit.DB(t)
 	rdb, prefix := testkit.Redis(t)
@@ -55,6 +56,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if o.redisDown {
 		redisCheck = func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:1: connection refused") }
 	}
+	accts := account.NewService(db, account.Config{HashCost: bcrypt.MinCost})
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	proc := checkout.NewTestProcessor()
@@ -62,7 +64,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		WebhookSecret: o.webhookSecret, BaseURL: "http://app.test"})
 	srv := server.New(server.Config{BaseURL: "http://app.test"}, server.Deps{
 		Log:      log,
-		Accounts: account.NewService(db, account.Config{HashCost: bcrypt.MinCost}),
+		Accounts: accts,
 		Seats:    seats,
 		Checkout: co,
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
@@ -78,7 +80,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return &env{t: t, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, srv: srv,
+	return &env{t: t, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, accts: accts, srv: srv,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 300}},
 		proc:   proc, checkout: co, logs: logs}
 }
@@ -90,7 +92,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
@@ -99,7 +101,7 @@ func (r resp) json(t *testing.T, v any) {
 
 // errCode returns error.code of an error body, failing the test when the
 // body is not in API.md's error shape.
-func (r resp) errCode(t *testing.T) string {
+func (r resp) errCode(t testing.TB) string {
 	t.Helper()
 	var e struct {
 		Error struct {
@@ -245,4 +247,20 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// admin signs up an account and makes it an admin; it returns its token.
+func (e *env) admin() string {
+	e.t.Helper()
+	email := "admin-" + testkit.RandomHex(4) + "@example.test"
+	r := e.do("POST", "/api/accounts", "", map[string]string{"email": email, "password": "admin-password", "name": "Admin"})
+	if r.status != 201 {
+		e.t.Fatalf("sign up admin: %d %s", r.status, r.body)
+	}
+	var out struct{ Token string }
+	r.json(e.t, &out)
+	if err := e.accts.Grant(context.Background(), email, account.RoleAdmin); err != nil {
+		e.t.Fatal(err)
+	}
+	return out.Token
 }

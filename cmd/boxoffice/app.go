@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/boxoffice/boxoffice/account"
@@ -37,6 +39,7 @@ type App struct {
 	Checkout *checkout.Service
 	Jobs     *jobs.Runner
 	Server   *server.Server
+	Metrics  *prometheus.Registry
 	// WebDir, when set, serves the browser app from disk (the -dev flag).
 	WebDir string
 
@@ -67,10 +70,13 @@ func (a *App) Open(ctx context.Context) error {
 	if err := a.Redis.Ping(ctx).Err(); err != nil {
 		a.Log.Warn("redis unreachable at start: holds go through Postgres alone until it answers", "err", err)
 	}
+	a.Metrics = prometheus.NewRegistry()
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Accounts = account.NewService(db, account.Config{})
 	a.Seats = seatmap.New(db, seatmap.NewRedisGate(a.Redis, a.Config.RedisPrefix), nil, a.Log, seatmap.Config{
 		HoldTTL:            a.Config.HoldTTL,
 		MaxSeatsPerAccount: a.Config.MaxSeatsPerAccount,
+		Metrics:            a.Metrics,
 	})
 	var payments checkout.Payments = checkout.NewTestProcessor()
 	if a.Config.Payments == "stripe" {
@@ -118,6 +124,7 @@ func (a *App) Run(ctx context.Context) error {
 		BaseURL:        a.Config.BaseURL,
 		AllowedOrigins: a.Config.AllowedOrigins,
 		SecureCookies:  len(a.Config.BaseURL) > 8 && a.Config.BaseURL[:8] == "https://",
+		MetricsToken:   a.Config.MetricsToken,
 	}, server.Deps{
 		Log:      a.Log,
 		Accounts: a.Accounts,
@@ -126,6 +133,7 @@ func (a *App) Run(ctx context.Context) error {
 		Web:      a.webFS(),
 		Postgres: func(ctx context.Context) error { return a.DB.Ping(ctx) },
 		Redis:    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+		Metrics:  a.Metrics,
 	})
 	ln, err := net.Listen("tcp", a.Config.ListenAddr)
 	if err != nil {

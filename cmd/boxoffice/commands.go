@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/boxoffice/boxoffice/internal/pg"
@@ -79,25 +80,47 @@ run from several nodes at once (an advisory lock serialises them).
 	return nil
 }
 
-func cmdSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	const help = `Usage: boxoffice seed demo [-opens-in DURATION]
+const seedHelp = `Usage:
+  boxoffice seed demo [-opens-in DURATION]
+  boxoffice seed fans N [-tokens FILE] [-password P]
 
 demo: creates a demo stadium (about 50,000 seats) and two events: one on sale
-now with the waiting room off, and one whose sale opens later with the
-waiting room on. Idempotent: running it again changes nothing.
+now with the waiting room off, and one whose sale opens later (-opens-in,
+default 2m) with the waiting room on. Idempotent: running it again changes
+nothing.
+
+fans: creates N fan accounts in bulk for load tests, all with one password
+(hashed once), each with a live session; writes "email token" lines to FILE.
 
 `
-	if len(args) == 0 || args[0] != "demo" {
+
+func cmdSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "demo" && args[0] != "fans") {
+		fmt.Fprint(stderr, seedHelp)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fmt.Fprint(stderr, help)
 			return nil
 		}
-		fmt.Fprint(stderr, help)
 		return errUsage
 	}
-	fs := newFlags("seed demo", help, stderr)
-	opensIn := fs.Duration("opens-in", 2*time.Minute, "delay until the second event's sale opens")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	what, args := args[0], args[1:]
+	fs := newFlags("seed "+what, seedHelp, stderr)
+	opensIn := fs.Duration("opens-in", 2*time.Minute, "demo: delay until the second event's sale opens")
+	tokens := fs.String("tokens", "fans.tokens", "fans: file to write \"email token\" lines to")
+	password := fs.String("password", "load-test-password", "fans: the password of every seeded fan")
+	n := 0
+	if what == "fans" {
+		if len(args) == 0 {
+			fmt.Fprint(stderr, seedHelp)
+			return errUsage
+		}
+		var err error
+		if n, err = strconv.Atoi(args[0]); err != nil || n < 1 || n > 10_000_000 {
+			fmt.Fprintf(stderr, "seed fans: N must be a whole number from 1 to 10000000, not %q\n", args[0])
+			return errUsage
+		}
+		args = args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	a, err := openApp(ctx, getenv, stderr)
@@ -108,7 +131,10 @@ waiting room on. Idempotent: running it again changes nothing.
 	if err := pg.Migrate(ctx, a.DB, a.Log); err != nil {
 		return err
 	}
-	return seedDemo(ctx, a, *opensIn, stdout)
+	if what == "demo" {
+		return seedDemo(ctx, a, *opensIn, stdout)
+	}
+	return seedFans(ctx, a, n, *password, *tokens, stdout)
 }
 
 func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

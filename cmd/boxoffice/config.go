@@ -16,7 +16,7 @@ import (
 // default.
 type Config struct {
 	ListenAddr         string        // LISTEN_ADDR [:8080]
-	DatabaseURL        string        // DATABASE_URL [postgres://localhost:5432/boxoffice]
+	DatabaseURL        string        // DATABASE_URL [postgres://boxoffice:boxoffice@localhost:5432/boxoffice], as `make services` sets it up
 	RedisURL           string        // REDIS_URL [redis://localhost:6379/0]
 	BaseURL            string        // BASE_URL [http://localhost:8080]
 	SecretKey          []byte        // SECRET_KEY (hex or text, ≥ 32 bytes); generated in dev
@@ -32,6 +32,7 @@ type Config struct {
 	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
 	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
 	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis
+	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly
 }
 
 // configError names the variable that stopped the start.
@@ -51,7 +52,7 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	}
 	c := Config{
 		ListenAddr:       get("LISTEN_ADDR", ":8080"),
-		DatabaseURL:      get("DATABASE_URL", "postgres://localhost:5432/boxoffice"),
+		DatabaseURL:      get("DATABASE_URL", "postgres://boxoffice:boxoffice@localhost:5432/boxoffice"),
 		RedisURL:         get("REDIS_URL", "redis://localhost:6379/0"),
 		BaseURL:          strings.TrimRight(get("BASE_URL", "http://localhost:8080"), "/"),
 		Payments:         get("PAYMENTS", "test"),
@@ -60,6 +61,7 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 		StripeAPIBase:    getenv("STRIPE_API_BASE"),
 		SMTPURL:          getenv("SMTP_URL"),
 		RedisPrefix:      get("REDIS_PREFIX", "bo:"),
+		MetricsToken:     getenv("METRICS_TOKEN"),
 	}
 	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"REDIS_URL", c.RedisURL}, {"BASE_URL", c.BaseURL}} {
 		p, err := url.Parse(u.value)

@@ -27,7 +27,8 @@ const usage = `boxoffice: concert on-sales that never oversell.
 Usage:
   boxoffice [serve]                  HTTP, WebSocket, sweeper and workers (migrates first)
   boxoffice migrate                  apply the embedded database migrations
-  boxoffice seed demo [--opens-in D] a demo stadium with two events (idempotent)
+  boxoffice seed demo [-opens-in D]  a demo stadium with two events (idempotent)
+  boxoffice seed fans N              N fan accounts with sessions, for load tests
   boxoffice admin grant EMAIL ROLE   give an account the admin or scanner role
 
 Run 'boxoffice COMMAND --help' for a command's flags. Configuration comes

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,4 +60,34 @@ func seedDemo(ctx context.Context, a *App, opensIn time.Duration, out io.Writer)
 		fmt.Fprintf(out, "event %d: %s\n", id, spec.Name)
 	}
 	return nil
+}
+
+// seedFans creates n fans in chunks, showing progress, and writes their
+// tokens for the load driver.
+func seedFans(ctx context.Context, a *App, n int, password, path string, out io.Writer) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("seed fans: %w", err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	prefix := strconv.FormatInt(time.Now().Unix(), 36)
+	const chunk = 10_000
+	for done := 0; done < n; {
+		k := min(chunk, n-done)
+		fans, err := a.Accounts.SeedFans(ctx, prefix+"-"+strconv.Itoa(done), k, password)
+		if err != nil {
+			return err
+		}
+		for _, fan := range fans {
+			fmt.Fprintf(w, "%s %s\n", fan.Email, fan.Token)
+		}
+		done += k
+		fmt.Fprintf(out, "\rfans: %d/%d (%d%%)", done, n, done*100/n)
+	}
+	fmt.Fprintf(out, "\nfans: tokens written to %s\n", path)
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("seed fans: %w", err)
+	}
+	return f.Close()
 }

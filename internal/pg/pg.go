@@ -59,9 +59,17 @@ const maxAttempts = 8
 // work through tx and keep no state outside it between attempts. Any other
 // error, or a panic, rolls back.
 func Transact(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
+	return Retry(ctx, func() error { return transactOnce(ctx, db, fn) })
+}
+
+// Retry runs fn, a single statement in its own implicit transaction or a
+// whole transaction, again on serialization failures and deadlocks, with
+// jittered backoff. Transact uses it; a hot path that does all its work in
+// one statement uses it directly and saves the BEGIN and COMMIT round trips.
+func Retry(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		err = transactOnce(ctx, db, fn)
+		err = fn()
 		if err == nil || !retryable(err) {
 			return err
 		}
@@ -137,4 +145,12 @@ type Querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// IsUnavailable reports whether err means Postgres could not be reached or
+// did not answer in time (as opposed to refusing the statement), which the
+// server reports as 503 rather than 500.
+func IsUnavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	return errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
 }

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/boxoffice/boxoffice/internal/testkit"
+)
+
+func TestLoadConfigNamesTheBadVariable(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		name string
+	}{
+		{map[string]string{"HOLD_TTL": "ten minutes"}, "HOLD_TTL"},
+		{map[string]string{"HOLD_TTL": "0s"}, "HOLD_TTL"},
+		{map[string]string{"MAX_SEATS_PER_ACCOUNT": "9"}, "MAX_SEATS_PER_ACCOUNT"},
+		{map[string]string{"DB_MAX_CONNS": "-1"}, "DB_MAX_CONNS"},
+		{map[string]string{"PAYMENTS": "paypal"}, "PAYMENTS"},
+		{map[string]string{"PAYMENTS": "stripe"}, "STRIPE_SECRET_KEY"},
+		{map[string]string{"DATABASE_URL": "not a url"}, "DATABASE_URL"},
+		{map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL"},
+		{map[string]string{"SECRET_KEY": "short"}, "SECRET_KEY"},
+		{map[string]string{"ALLOWED_ORIGINS": "https://a.example/path"}, "ALLOWED_ORIGINS"},
+		{map[string]string{"LOG_LEVEL": "chatty"}, "LOG_LEVEL"},
+	}
+	for _, tt := range tests {
+		_, err := loadConfig(func(k string) string { return tt.env[k] }, 2)
+		if err == nil || !strings.Contains(err.Error(), tt.name) {
+			t.Errorf("env %v: err = %v, want one naming %s", tt.env, err, tt.name)
+		}
+		if err != nil && strings.Contains(err.Error(), "short") && tt.name == "SECRET_KEY" {
+			t.Errorf("the error shows the secret: %v", err)
+		}
+	}
+	c, err := loadConfig(func(string) string { return "" }, 2)
+	if err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	if c.ListenAddr != ":8080" || c.HoldTTL != 10*time.Minute || c.MaxSeatsPerAccount != 8 || c.DBMaxConns != 24 || !c.SecretGenerated || len(c.SecretKey) != 32 {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"seed", "--help"}, {"seed", "demo", "--help"}, {"seed", "fans", "3", "--help"}, {"admin", "--help"}} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, func(string) string { return "" }, &out, &errb)
+		if code != 0 || !strings.Contains(out.String()+errb.String(), "Usage") {
+			t.Errorf("%v: exit %d, output %q", args, code, out.String()+errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, &out, &errb); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+}
+
+// TestServeOnPortZero runs the real binary's commands against the test
+// database: migrate, seed demo twice (idempotent), seed fans, admin grant, then
+// serve on a free port and call it.
+func TestServeOnPortZero(t *testing.T) {
+	dbURL := testkit.DBURL(t)
+	_, _ = testkit.Redis(t)
+	dir := t.TempDir()
+	env := map[string]string{
+		"DATABASE_URL": dbURL, "REDIS_URL": testkit.RedisURL(), "LISTEN_ADDR": "127.0.0.1:0",
+		"REDIS_PREFIX": "t" + testkit.RandomHex(4) + ":", "LOG_LEVEL": "warn",
+		"SECRET_KEY": strings.Repeat("ab", 32),
+	}
+	getenv := func(k string) string { return env[k] }
+	ctx := context.Background()
+	for _, args := range [][]string{{"migrate"}, {"seed", "demo"}, {"seed", "demo"}, {"seed", "fans", "3", "-tokens", filepath.Join(dir, "fans.tokens")}} {
+		var out, errb bytes.Buffer
+		if code := run(ctx, args, getenv, &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d: %s %s", args, code, out.String(), errb.String())
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "fans.tokens"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("tokens file has %d lines, want 3", len(lines))
+	}
+	email, token, _ := strings.Cut(lines[0], " ")
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"admin", "grant", email, "admin"}, getenv, &out, &errb); code != 0 {
+		t.Fatalf("admin grant: %d %s", code, errb.String())
+	}
+	if code := run(ctx, []string{"admin", "grant", "nobody@example.test", "admin"}, getenv, &out, &errb); code != 1 {
+		t.Errorf("admin grant to an unknown email: exit %d, want 1", code)
+	}
+
+	cfg, err := loadConfig(getenv, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &App{Config: cfg, Log: newLogger(io.Discard, cfg.LogLevel)}
+	if err := app.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if err := app.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + app.Addr()
+	get := func(path, token string) (int, []byte) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	if code, _ := get("/healthz", ""); code != 200 {
+		t.Errorf("healthz: %d", code)
+	}
+	if code, body := get("/readyz", ""); code != 200 || !bytes.Contains(body, []byte(`"ok"`)) {
+		t.Errorf("readyz: %d %s", code, body)
+	}
+	code, body := get("/api/events", "")
+	var events []struct {
+		Name, Status string
+		Capacity     int
+		Available    int
+	}
+	if err := json.Unmarshal(body, &events); code != 200 || err != nil || len(events) != 2 {
+		t.Fatalf("events: %d %s", code, body)
+	}
+	for _, ev := range events {
+		if ev.Capacity < 45000 || ev.Available < ev.Capacity*85/100 {
+			t.Errorf("demo event %+v: want a ~50,000-seat stadium with 10%% held back", ev)
+		}
+	}
+	if events[0].Status != "on_sale" || events[1].Status != "upcoming" {
+		t.Errorf("demo statuses %q, %q; want on_sale then upcoming", events[0].Status, events[1].Status)
+	}
+	if code, body := get("/api/me", token); code != 200 || !bytes.Contains(body, []byte(`"role":"admin"`)) {
+		t.Errorf("me as the granted admin: %d %s", code, body)
+	}
+	if code, body := get("/", ""); code != 200 || !bytes.Contains(body, []byte("Boxoffice")) {
+		t.Errorf("home page: %d", code)
+	}
+	code, body = get("/metrics", "")
+	for _, want := range []string{`boxoffice_http_requests_total{method="GET",route="/api/events",status="200"} 1`, "boxoffice_hold_seconds_bucket", "go_goroutines"} {
+		if code != 200 || !bytes.Contains(body, []byte(want)) {
+			t.Errorf("/metrics: %d, missing %q", code, want)
+		}
+	}
+}

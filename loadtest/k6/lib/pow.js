@@ -1,0 +1,19 @@
+// pow.js: the waiting room's proof of work (API.md): find a decimal nonce
+// such that SHA-256(challenge + ":" + nonce) starts with `difficulty` zero
+// bits. sha256hex is the runtime's hash (k6/crypto or node:crypto), passed in
+// so this file runs unchanged in both.
+export function solve(challenge, difficulty, sha256hex) {
+  for (let nonce = 0; ; nonce++) {
+    if (leadingZeroBits(sha256hex(`${challenge}:${nonce}`)) >= difficulty) return String(nonce);
+  }
+}
+
+export function leadingZeroBits(hex) {
+  let n = 0;
+  for (const ch of hex) {
+    const v = parseInt(ch, 16);
+    if (v === 0) { n += 4; continue; }
+    return n + (v < 2 ? 3 : v < 4 ? 2 : v < 8 ? 1 : 0);
+  }
+  return n;
+}

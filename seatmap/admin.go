@@ -1,0 +1,122 @@
+package seatmap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/internal/pg"
+)
+
+// Errors of the admin operations.
+var (
+	ErrInvalidLayout   = apperr.E(apperr.Invalid, "invalid_layout", "the layout is invalid")
+	ErrIllegalStatus   = apperr.E(apperr.Conflict, "illegal_status_change", "the event cannot make this change from its current status")
+	ErrUnknownAction   = apperr.E(apperr.Invalid, "unknown_action", "status must be open, pause, resume or cancel")
+	ErrNothingReserved = apperr.E(apperr.Conflict, "nothing_reserved", "none of these seats is held back")
+)
+
+// invalidLayout turns a layout validation failure into the API's 422.
+func invalidLayout(err error) error {
+	var le *LayoutError
+	if errors.As(err, &le) {
+		return ErrInvalidLayout.With("field", le.Field).With("detail", le.Message)
+	}
+	return err
+}
+
+// Admin status actions (PATCH /api/admin/events/{event}).
+const (
+	ActionOpen   = "open"
+	ActionPause  = "pause"
+	ActionResume = "resume"
+	ActionCancel = "cancel"
+)
+
+// ChangeStatus applies an admin action to an event: open starts the sale now,
+// pause stops holds (and admissions) without losing the status, resume lifts
+// a pause, cancel ends the event for good. It returns the event as it now is.
+// Cancel's refunds are the checkout's job, triggered by the caller.
+func (s *Service) ChangeStatus(ctx context.Context, eventID int64, action string) (EventDetail, error) {
+	var sql string
+	switch action {
+	case ActionOpen:
+		sql = `UPDATE events SET status = 'on_sale', paused = false, sale_opens = least(sale_opens, now())
+		       WHERE id = $1 AND status IN ('upcoming', 'on_sale')`
+	case ActionPause:
+		sql = `UPDATE events SET paused = true WHERE id = $1 AND status <> 'cancelled'`
+	case ActionResume:
+		sql = `UPDATE events SET paused = false WHERE id = $1 AND status <> 'cancelled'`
+	case ActionCancel:
+		sql = `UPDATE events SET status = 'cancelled', paused = false WHERE id = $1 AND status <> 'cancelled'`
+	default:
+		return EventDetail{}, ErrUnknownAction
+	}
+	tag, err := s.db.Exec(ctx, sql, eventID)
+	if err != nil {
+		return EventDetail{}, fmt.Errorf("seatmap: %s event %d: %w", action, eventID, err)
+	}
+	s.ForgetEvent(eventID)
+	if tag.RowsAffected() == 0 {
+		if _, err := s.event(ctx, eventID); err != nil {
+			return EventDetail{}, err
+		}
+		return EventDetail{}, ErrIllegalStatus.With("action", action)
+	}
+	return s.Event(ctx, eventID)
+}
+
+// ReleaseRequest names held-back seats to put on sale: SeatIDs, or Count of
+// the best reserved seats in Section (any section when empty).
+type ReleaseRequest struct {
+	EventID int64
+	SeatIDs []int64
+	Section string
+	Count   int
+}
+
+// ReleaseReserved puts held-back seats on sale at once and publishes them.
+// It returns how many seats it released.
+func (s *Service) ReleaseReserved(ctx context.Context, req ReleaseRequest) (int, error) {
+	l, err := s.layout(ctx, req.EventID)
+	if err != nil {
+		return 0, err
+	}
+	var unknown []int64
+	for _, id := range req.SeatIDs {
+		if _, ok := l.byID[id]; !ok {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
+		return 0, ErrUnknownSeats.With("seats", idStrings(unknown))
+	}
+	var changes map[int64][]SeatChange
+	err = pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		pick, args := `SELECT id FROM seats WHERE event_id = $1 AND id = ANY($2::bigint[]) AND status = 'reserved'
+			ORDER BY id FOR UPDATE`, []any{req.EventID, req.SeatIDs}
+		if len(req.SeatIDs) == 0 {
+			pick, args = `SELECT id FROM seats WHERE event_id = $1 AND status = 'reserved' AND ($2 = '' OR section = $2)
+				ORDER BY rank, id LIMIT $3 FOR UPDATE SKIP LOCKED`, []any{req.EventID, req.Section, req.Count}
+		}
+		var err error
+		changes, err = setSeats(ctx, tx, StateAvailable, fmt.Sprintf(`
+			WITH picked AS MATERIALIZED (%s)
+			UPDATE seats s SET status = 'available', reserved_reason = NULL, version = s.version + 1
+			FROM picked WHERE s.id = picked.id AND s.status = 'reserved'
+			RETURNING s.event_id, s.idx, s.version`, pick), args...)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := len(changes[req.EventID])
+	if n == 0 {
+		return 0, ErrNothingReserved
+	}
+	s.publish(ctx, req.EventID, changes[req.EventID])
+	return n, nil
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/seatmap"
+)
+
+var (
+	errUnknownPreset = apperr.E(apperr.Invalid, "unknown_preset", "preset must be stadium, arena or theater")
+	errVenueShape    = apperr.E(apperr.Invalid, "invalid_venue", "send a name and either preset or layout")
+	errReleaseShape  = apperr.E(apperr.Invalid, "invalid_release", "send either seat_ids or section with count")
+	errSaleOrder     = apperr.E(apperr.Invalid, "invalid_dates", "sale_opens must be before event_date")
+)
+
+type createVenueRequest struct {
+	Name   string          `json:"name" validate:"required,max=100"`
+	Preset string          `json:"preset" validate:"omitempty,oneof=stadium arena theater"`
+	Layout *seatmap.Layout `json:"layout"`
+}
+
+// createVenue: POST /api/admin/venues, from a preset or an uploaded layout.
+func (s *Server) createVenue(c *fiber.Ctx) error {
+	var req createVenueRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	if (req.Preset == "") == (req.Layout == nil) {
+		return errVenueShape
+	}
+	layout := req.Layout
+	if req.Preset != "" {
+		l, err := seatmap.Generate(req.Preset)
+		if errors.Is(err, seatmap.ErrUnknownPreset) {
+			return errUnknownPreset
+		}
+		if err != nil {
+			return err
+		}
+		layout = &l
+	}
+	v, err := s.deps.Seats.CreateVenue(c.UserContext(), req.Name, *layout)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(v)
+}
+
+// waitingRoomSettings is the waiting room part of an event (API.md).
+type waitingRoomSettings struct {
+	Enabled        bool `json:"enabled"`
+	AdmitPerMinute int  `json:"admit_per_minute" validate:"omitempty,min=1,max=10000000"`
+	ActiveLimit    int  `json:"active_limit" validate:"omitempty,min=1,max=10000000"`
+	PowDifficulty  int  `json:"pow_difficulty" validate:"omitempty,min=0,max=32"`
+}
+
+type createEventRequest struct {
+	VenueID            ID                   `json:"venue_id" validate:"required"`
+	Name               string               `json:"name" validate:"required,max=200"`
+	EventDate          time.Time            `json:"event_date" validate:"required"`
+	SaleOpens          time.Time            `json:"sale_opens" validate:"required"`
+	Prices             map[string]int64     `json:"prices" validate:"required,min=1,max=1000,dive,keys,min=1,max=64,endkeys,min=0,max=100000000"`
+	ReserveShare       *float64             `json:"reserve_share" validate:"omitempty,min=0,max=1"`
+	MaxSeatsPerAccount int                  `json:"max_seats_per_account" validate:"omitempty,min=1,max=8"`
+	Currency           string               `json:"currency" validate:"omitempty,len=3,lowercase"`
+	WaitingRoom        *waitingRoomSettings `json:"waiting_room"`
+}
+
+// defaultReserveShare is held back when an event does not say (DESIGN.md §6).
+const defaultReserveShare = 0.1
+
+// createEvent: POST /api/admin/events.
+func (s *Server) createEvent(c *fiber.Ctx) error {
+	var req createEventRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	if !req.SaleOpens.Before(req.EventDate) {
+		return errSaleOrder
+	}
+	spec := seatmap.EventSpec{
+		VenueID: int64(req.VenueID), Name: req.Name, EventDate: req.EventDate.UTC(), SaleOpens: req.SaleOpens.UTC(),
+		Prices: req.Prices, Currency: req.Currency, ReserveShare: defaultReserveShare,
+		MaxSeatsPerAccount: req.MaxSeatsPerAccount,
+	}
+	if req.ReserveShare != nil {
+		spec.ReserveShare = *req.ReserveShare
+	}
+	if req.WaitingRoom != nil {
+		if err := s.validate.Struct(req.WaitingRoom); err != nil {
+			return validationError(err)
+		}
+		raw, err := json.Marshal(req.WaitingRoom)
+		if err != nil {
+			return err
+		}
+		spec.WaitingRoom = raw
+	}
+	id, err := s.deps.Seats.CreateEvent(c.UserContext(), spec)
+	if err != nil {
+		return err
+	}
+	ev, err := s.deps.Seats.Event(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(ev)
+}
+
+type changeEventRequest struct {
+	Status string `json:"status" validate:"required,oneof=open pause resume cancel"`
+}
+
+// changeEvent: PATCH /api/admin/events/:event {status}.
+func (s *Server) changeEvent(c *fiber.Ctx) error {
+	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	var req changeEventRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	ev, err := s.deps.Seats.ChangeStatus(c.UserContext(), id, req.Status)
+	if err != nil {
+		return err
+	}
+	return c.JSON(ev)
+}
+
+type releaseRequest struct {
+	SeatIDs []ID   `json:"seat_ids" validate:"omitempty,max=100000"`
+	Section string `json:"section" validate:"max=64"`
+	Count   int    `json:"count" validate:"omitempty,min=1,max=100000"`
+}
+
+// releaseInventory: POST /api/admin/events/:event/inventory/release puts
+// held-back seats on sale now.
+func (s *Server) releaseInventory(c *fiber.Ctx) error {
+	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	var req releaseRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	if (len(req.SeatIDs) > 0) == (req.Count > 0) {
+		return errReleaseShape
+	}
+	rr := seatmap.ReleaseRequest{EventID: id, Section: req.Section, Count: req.Count}
+	for _, sid := range req.SeatIDs {
+		rr.SeatIDs = append(rr.SeatIDs, int64(sid))
+	}
+	n, err := s.deps.Seats.ReleaseReserved(c.UserContext(), rr)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"released": n})
+}

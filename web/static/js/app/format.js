@@ -1,0 +1,51 @@
+// format.js: money, dates and small DOM helpers shared by the pages.
+
+export function money(cents, currency = 'usd') {
+  return new Intl.NumberFormat(undefined, { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);
+}
+
+export function dateTime(iso) {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+// h builds an element: h('p', {class: 'muted'}, 'text', child...).
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === false || v == null) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export const statusLabel = {
+  upcoming: 'Upcoming', on_sale: 'On sale', paused: 'Paused', sold_out: 'Sold out', cancelled: 'Cancelled',
+};
+
+// countdown renders mm:ss until `until` into el and calls onZero once.
+export function countdown(el, until, onZero) {
+  let done = false;
+  const tick = () => {
+    const left = Math.max(0, new Date(until).getTime() - Date.now());
+    const m = Math.floor(left / 60000), s = Math.floor(left / 1000) % 60;
+    el.textContent = `${m}:${String(s).padStart(2, '0')}`;
+    el.classList.toggle('low', left < 60000);
+    if (left === 0 && !done) { done = true; onZero?.(); }
+  };
+  tick();
+  const id = setInterval(tick, 250);
+  return () => clearInterval(id);
+}
+
+export function toast(message) {
+  const box = document.getElementById('toast');
+  const el = h('div', { class: 'msg' }, message);
+  box.append(el);
+  setTimeout(() => el.remove(), 4000);
+}

@@ -1,0 +1,68 @@
+// main.js: the browser app's router. Each page module exports
+// render(main, params, ctx) and may return a cleanup function, called when
+// the fan navigates away (sockets closed, timers stopped).
+import { me, api } from './api.js';
+
+const routes = [
+  [/^\/$/, () => import('./pages/events.js')],
+  [/^\/events\/(\d+)$/, () => import('./pages/event.js')],
+  [/^\/events\/(\d+)\/queue$/, () => import('./pages/queue.js')],
+  [/^\/checkout\/([0-9a-f-]{36})$/, () => import('./pages/checkout.js')],
+  [/^\/orders\/([^/]+)$/, () => import('./pages/order.js')],
+  [/^\/tickets$/, () => import('./pages/tickets.js')],
+  [/^\/signin$/, () => import('./pages/auth.js').then((m) => ({ render: m.signIn }))],
+  [/^\/signup$/, () => import('./pages/auth.js').then((m) => ({ render: m.signUp }))],
+];
+
+const ctx = {
+  account: null,
+  navigate(path, replace = false) {
+    history[replace ? 'replaceState' : 'pushState']({}, '', path);
+    route();
+  },
+  async refreshAccount() {
+    ctx.account = await me().catch(() => null);
+    for (const el of document.querySelectorAll('[data-auth]')) {
+      el.hidden = (el.dataset.auth === 'in') !== Boolean(ctx.account);
+    }
+    return ctx.account;
+  },
+};
+
+let cleanup = null;
+
+async function route() {
+  const main = document.getElementById('app');
+  if (cleanup) { try { cleanup(); } catch { /* page already gone */ } cleanup = null; }
+  const path = location.pathname;
+  for (const [re, load] of routes) {
+    const m = path.match(re);
+    if (!m) continue;
+    main.replaceChildren();
+    try {
+      const page = await load();
+      cleanup = (await page.render(main, m.slice(1), ctx)) || null;
+    } catch (err) {
+      main.replaceChildren(Object.assign(document.createElement('p'), { className: 'error', textContent: `Something went wrong: ${err.message}` }));
+    }
+    main.focus({ preventScroll: true });
+    return;
+  }
+  main.innerHTML = '<h1>Not found</h1><p class="muted">There is no page here. <a href="/" data-link>See the events</a>.</p>';
+}
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a[data-link]');
+  if (!a || e.metaKey || e.ctrlKey || e.shiftKey || a.target) return;
+  e.preventDefault();
+  ctx.navigate(a.getAttribute('href'));
+});
+window.addEventListener('popstate', route);
+document.getElementById('signout').addEventListener('click', async () => {
+  await api('DELETE', '/api/sessions').catch(() => {});
+  await ctx.refreshAccount();
+  ctx.navigate('/');
+});
+
+await ctx.refreshAccount();
+route();

@@ -1,0 +1,154 @@
+// The event page: the live seat map, selection, best available and the hold.
+import { get, post } from '../api.js';
+import { h, money, dateTime, statusLabel, toast } from '../format.js';
+import { SeatMapView, COLORS, LABELS } from '../seatmap.js';
+import { followSeats } from '../live.js';
+
+export async function render(main, [eventId], ctx) {
+  main.append(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading the seat map…'));
+  let ev, layout;
+  try {
+    [ev, layout] = await Promise.all([get(`/api/events/${eventId}`), get(`/api/events/${eventId}/seatmap`)]);
+  } catch (err) {
+    main.replaceChildren(h('h1', {}, 'Event'), h('p', { class: 'error' }, err.status === 404 ? 'There is no such event.' : `Could not load the event: ${err.message}`));
+    return;
+  }
+  const room = ev.waiting_room || {};
+  const tokenKey = `admission:${eventId}`;
+  const cap = ev.max_seats_per_account || 8;
+  const selected = new Set();
+
+  const canvas = h('canvas', { role: 'application', tabindex: '0', 'aria-label': `Seat map of ${ev.venue.name}. Arrow keys move between seats, Enter selects, plus and minus zoom.` });
+  const tip = h('div', { class: 'tooltip', hidden: true });
+  const live = h('p', { class: 'sr-only', 'aria-live': 'polite' });
+  const tools = h('div', { class: 'map-tools' },
+    h('button', { type: 'button', 'aria-label': 'Zoom in', onclick: () => view.zoomAt(1.5) }, '+'),
+    h('button', { type: 'button', 'aria-label': 'Zoom out', onclick: () => view.zoomAt(1 / 1.5) }, '−'),
+    h('button', { type: 'button', 'aria-label': 'Show the whole venue', onclick: () => view.fit() }, '⤢'));
+  const legend = h('ul', { class: 'legend', 'aria-label': 'Legend' },
+    ...['a', 'h', 's', 'r', 'x', 'sel'].map((k) => h('li', {}, swatch(k), LABELS[k])));
+  const list = h('ul', { class: 'selection', 'aria-live': 'polite' });
+  const total = h('p', {});
+  const err = h('p', { class: 'error', role: 'alert' });
+  const holdBtn = h('button', { type: 'button', disabled: true }, 'Hold seats');
+  const qty = h('select', { name: 'quantity', 'aria-label': 'Number of seats' }, ...Array.from({ length: cap }, (_, i) => h('option', { value: i + 1 }, i + 1)));
+  const section = h('select', { name: 'section', 'aria-label': 'Section' }, h('option', { value: '' }, 'Any section'),
+    ...layout.sections.map((s) => h('option', { value: s.id }, `${s.name} (${money(s.min_price_cents, ev.currency)}+)`)));
+  const maxPrice = h('input', { type: 'number', min: 0, step: 1, name: 'max_price', placeholder: 'Any price', 'aria-label': 'Maximum price per seat' });
+  const bestBtn = h('button', { type: 'submit', class: 'secondary' }, 'Find best seats');
+
+  main.replaceChildren(
+    h('h1', {}, ev.name),
+    h('p', { class: 'muted' }, `${ev.venue.name} · ${dateTime(ev.event_date)} · `, h('span', { class: `badge ${ev.status}` }, statusLabel[ev.status] || ev.status)),
+    notice() || '',
+    h('div', { class: 'layout-event' },
+      h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend),
+      h('aside', { class: 'panel' },
+        h('div', { class: 'card' }, h('h2', {}, 'Your selection'), list, total, holdBtn, err),
+        h('form', { class: 'card stack', onsubmit: holdBest }, h('h2', {}, 'Best available'),
+          h('label', {}, 'Seats', qty), h('label', {}, 'Section', section), h('label', {}, 'Max price per seat ($)', maxPrice), bestBtn))));
+
+  function notice() {
+    if (ev.status === 'upcoming') return h('p', { class: 'card' }, `The sale opens ${dateTime(ev.sale_opens)}.`, room.enabled ? [' ', h('a', { href: `/events/${eventId}/queue`, 'data-link': true }, 'Join the waiting room')] : []);
+    if (ev.status !== 'on_sale') return h('p', { class: 'card' }, `This event is ${statusLabel[ev.status]?.toLowerCase() || ev.status}: seats cannot be held right now.`);
+    if (room.enabled && !sessionStorage.getItem(tokenKey)) return h('p', { class: 'card' }, 'This sale uses a waiting room. ', h('a', { href: `/events/${eventId}/queue`, 'data-link': true }, 'Join the queue'), ' to get your turn to pick seats.');
+    return null;
+  }
+
+  const view = new SeatMapView(canvas, layout, {
+    onToggle: toggle,
+    onHover: (i, x, y) => {
+      if (i < 0) { tip.hidden = true; return; }
+      const s = layout.seats[i];
+      tip.textContent = `${layout.sections.find((x2) => x2.id === s.section)?.name || s.section} · Row ${s.row} · Seat ${s.number} · ${money(s.price_cents, ev.currency)} · ${s.type} · ${LABELS[view.selected.has(i) ? 'sel' : view.stateOf(i)] || ''}`;
+      tip.style.left = `${x}px`; tip.style.top = `${y}px`; tip.hidden = false;
+    },
+    announce: (text) => { live.textContent = text; },
+  });
+  window.__boxoffice = { view, layout };
+
+  function toggle(i) {
+    err.textContent = '';
+    if (selected.has(i)) selected.delete(i);
+    else if (view.stateOf(i) !== 'a') { live.textContent = `${view.describe(i)}: not available`; return; }
+    else if (selected.size >= cap) { err.textContent = `You can pick up to ${cap} seats.`; return; }
+    else selected.add(i);
+    view.setSelected(selected);
+    live.textContent = view.describe(i);
+    renderSelection();
+  }
+
+  function renderSelection() {
+    const seats = [...selected].map((i) => layout.seats[i]);
+    list.replaceChildren(...(seats.length ? seats.map((s) => h('li', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`, h('span', {}, money(s.price_cents, ev.currency))))
+      : [h('li', { class: 'muted' }, 'Tap seats on the map, or ask for the best available.')]));
+    total.textContent = seats.length ? `Total ${money(seats.reduce((a, s) => a + s.price_cents, 0), ev.currency)}` : '';
+    holdBtn.disabled = !seats.length || ev.status !== 'on_sale';
+    holdBtn.textContent = seats.length ? `Hold ${seats.length} seat${seats.length > 1 ? 's' : ''}` : 'Hold seats';
+  }
+  renderSelection();
+
+  async function hold(body) {
+    if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`); return; }
+    err.textContent = '';
+    const headers = {};
+    const token = sessionStorage.getItem(tokenKey);
+    if (token) headers['X-Admission-Token'] = token;
+    try {
+      const held = await post(`/api/events/${eventId}/holds`, body, headers);
+      view.applyChanges(held.seats.map((s) => [s.idx, 'h']));
+      ctx.navigate(`/checkout/${held.id}`);
+    } catch (e) {
+      if (e.code === 'seat_unavailable' && e.details.seats) {
+        const gone = new Set(e.details.seats);
+        for (const i of [...selected]) if (gone.has(layout.seats[i].id)) { selected.delete(i); view.applyChanges([[i, 'h']]); }
+        view.setSelected(selected);
+        renderSelection();
+        err.textContent = 'Someone was faster for some of those seats. They are gone from your selection; pick others.';
+      } else if (e.code === 'not_admitted') {
+        err.textContent = 'Your turn in the waiting room has not come yet (or it ended).';
+        ctx.navigate(`/events/${eventId}/queue`);
+      } else {
+        err.textContent = e.message;
+      }
+    }
+  }
+  holdBtn.addEventListener('click', async () => {
+    holdBtn.disabled = true;
+    await hold({ seat_ids: [...selected].map((i) => layout.seats[i].id) });
+    renderSelection();
+  });
+  async function holdBest(e) {
+    e.preventDefault();
+    bestBtn.disabled = true;
+    const body = { best_available: { quantity: Number(qty.value) } };
+    if (section.value) body.best_available.section = section.value;
+    if (maxPrice.value) body.best_available.max_price_cents = Math.round(Number(maxPrice.value) * 100);
+    await hold(body);
+    bestBtn.disabled = false;
+  }
+
+  const stop = followSeats(eventId, {
+    onSnapshot: (statuses) => view.setStatuses(statuses),
+    onChanges: (changes) => {
+      view.applyChanges(changes);
+      let lost = false;
+      for (const [i, st] of changes) if (st !== 'a' && selected.delete(i)) lost = true;
+      if (lost) { view.setSelected(selected); renderSelection(); toast('A seat you picked was just taken.'); }
+    },
+  });
+  return () => { stop(); delete window.__boxoffice; };
+}
+
+function swatch(k) {
+  const c = h('canvas', { width: 16, height: 16, 'aria-hidden': 'true' });
+  const g = c.getContext('2d');
+  g.fillStyle = COLORS[k]; g.fillRect(1, 1, 14, 14);
+  g.lineWidth = 1.6;
+  if (k === 'h') { g.fillStyle = '#5a3d00'; g.beginPath(); g.arc(8, 8, 2.5, 0, 7); g.fill(); }
+  if (k === 's') { g.strokeStyle = '#7a7a7a'; g.beginPath(); g.moveTo(4, 4); g.lineTo(12, 12); g.moveTo(12, 4); g.lineTo(4, 12); g.stroke(); }
+  if (k === 'r') { g.strokeStyle = '#9a9a9a'; g.strokeRect(3, 3, 10, 10); }
+  if (k === 'x') { g.strokeStyle = '#fff'; g.beginPath(); g.arc(8, 8, 3.5, 0, 7); g.stroke(); }
+  if (k === 'sel') { g.strokeStyle = '#00382a'; g.strokeRect(1.5, 1.5, 13, 13); }
+  return c;
+}

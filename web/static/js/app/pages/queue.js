@@ -1,0 +1,79 @@
+// The waiting room: solve the proof of work (in a Web Worker, with progress),
+// join, watch the line move, and go to the seat map when admitted.
+import { get, post } from '../api.js';
+import { h, dateTime } from '../format.js';
+
+export async function render(main, [eventId], ctx) {
+  if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, true); return; }
+  let ev;
+  try { ev = await get(`/api/events/${eventId}`); } catch (err) {
+    main.append(h('h1', {}, 'Waiting room'), h('p', { class: 'error' }, err.message));
+    return;
+  }
+  const state = h('p', { 'aria-live': 'polite' }, 'Getting your place…');
+  const bar = h('div', {});
+  const progress = h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0 }, bar);
+  const detail = h('p', { class: 'muted' });
+  main.append(h('h1', {}, ev.name), h('div', { class: 'card' }, h('h2', {}, 'Waiting room'), state, progress, detail));
+  const setProgress = (pct) => { bar.style.width = `${pct}%`; progress.setAttribute('aria-valuenow', Math.round(pct)); };
+
+  let stopped = false, timer = null, firstPosition = null;
+  const tokenKey = `admission:${eventId}`;
+
+  async function join() {
+    let me = await get(`/api/events/${eventId}/queue/me`).catch(() => null);
+    if (!me || me.state === 'expired' || me.state === 'none') {
+      state.textContent = 'Proving you are a person (a few seconds of work for your device)…';
+      const ch = await get(`/api/events/${eventId}/queue/challenge`);
+      const solution = await solve(ch, (pct) => setProgress(pct * 0.3));
+      me = await post(`/api/events/${eventId}/queue`, { challenge: ch.challenge, signature: ch.signature, solution });
+    }
+    poll(me);
+  }
+
+  function show(me) {
+    if (me.state === 'admitted' && me.admission_token) {
+      sessionStorage.setItem(tokenKey, me.admission_token);
+      setProgress(100);
+      state.textContent = "You're in! Taking you to the seat map…";
+      setTimeout(() => ctx.navigate(`/events/${eventId}`), 800);
+      return true;
+    }
+    if (me.state === 'prequeue') {
+      state.textContent = `You are in the line before the sale opens (${dateTime(ev.sale_opens)}). At the opening everyone here gets a random place: arriving early gives no advantage, and neither does refreshing.`;
+      setProgress(30);
+      return false;
+    }
+    if (firstPosition === null && me.position > 0) firstPosition = me.position;
+    const pct = firstPosition ? 30 + 70 * (1 - me.position / firstPosition) : 30;
+    setProgress(Math.max(30, Math.min(99, pct)));
+    state.textContent = `${me.position.toLocaleString()} ${me.position === 1 ? 'person is' : 'people are'} ahead of you.`;
+    detail.textContent = me.eta_seconds != null ? `Estimated wait: ${Math.ceil(me.eta_seconds / 60)} min. Keep this page open.` : '';
+    return false;
+  }
+
+  async function poll(me) {
+    if (stopped) return;
+    if (me && show(me)) return;
+    timer = setTimeout(async () => {
+      const next = await get(`/api/events/${eventId}/queue/me`).catch(() => me);
+      poll(next);
+    }, 2000);
+  }
+
+  join().catch((err) => { state.className = 'error'; state.textContent = `Could not join the waiting room: ${err.message}`; });
+  return () => { stopped = true; clearTimeout(timer); };
+}
+
+// solve finds a nonce in a Web Worker so the page stays responsive.
+function solve(ch, onProgress) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker('/js/app/pow-worker.js', { type: 'module' });
+    w.onmessage = (e) => {
+      if (e.data.progress != null) onProgress(e.data.progress);
+      if (e.data.solution != null) { w.terminate(); resolve(e.data.solution); }
+    };
+    w.onerror = (e) => { w.terminate(); reject(new Error(e.message || 'proof of work failed')); };
+    w.postMessage({ challenge: ch.challenge, difficulty: ch.difficulty });
+  });
+}

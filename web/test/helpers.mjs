@@ -1,0 +1,68 @@
+// helpers.mjs: what every browser test needs: Debian's Chromium driven by
+// playwright-core (never a downloaded browser), a page that fails the test
+// on any console error, the server's URL and API calls as another fan.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+export const BASE = process.env.BOXOFFICE_URL;
+export const ARTIFACTS = process.env.BOXOFFICE_ARTIFACTS || path.resolve('test-artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+export async function launch() {
+  assert.ok(BASE, 'BOXOFFICE_URL is set by the Go test that starts the server');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+// newPage opens a page whose console errors and page errors are collected;
+// call page.assertClean() at the end of the test.
+export async function newPage(browser, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport, baseURL: BASE });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.assertClean = () => assert.deepEqual(problems, [], 'the page logged errors');
+  page.shot = (name) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+  return page;
+}
+
+// apiAs calls the API with a bearer token, as scripts do.
+export async function apiAs(token, method, p, body) {
+  const res = await fetch(BASE + p, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+export async function signUpAPI(name) {
+  const email = `${name}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}@example.test`;
+  const res = await fetch(BASE + '/api/accounts', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password: 'browser-test-1', name }),
+  });
+  assert.equal(res.status, 201);
+  return { email, ...(await res.json()) };
+}
+
+// pixelAt returns the [r, g, b] the seat map drew for seat idx: left of its
+// centre, clear of the pattern mark drawn in the middle.
+export function pixelAt(page, idx) {
+  return page.evaluate((i) => {
+    const { view } = window.__boxoffice;
+    const p = view.screenOf(i);
+    const x = p.x - view.seatSize() * 0.35;
+    const d = view.ctx.getImageData(Math.round(x * view.dpr), Math.round(p.y * view.dpr), 1, 1).data;
+    return [d[0], d[1], d[2]];
+  }, idx);
+}
+
+export const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
