@@ -217,3 +217,13 @@ func (s *Service) TicketPDF(ctx context.Context, accountID int64, ticketID strin
 	}
 	return s.ticketsPDF([]Ticket{t})
 }
+
+// OrderPDF renders every ticket of an order of the account, one page each,
+// as the confirmation email attaches it.
+func (s *Service) OrderPDF(ctx context.Context, accountID int64, orderID string) ([]byte, error) {
+	o, err := s.Order(ctx, accountID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	return s.ticketsPDF(o.Tickets)
+}

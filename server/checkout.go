@@ -160,8 +160,27 @@ func (s *Server) ticketPDF(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return sendPDF(c, "ticket.pdf", pdf)
+}
+
+// orderPDF: GET /api/orders/:order/pdf, every ticket of the order (the
+// email's attachment); another account's order is 404.
+func (s *Server) orderPDF(c *fiber.Ctx) error {
+	svc, err := s.checkoutSvc()
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	pdf, err := svc.OrderPDF(c.UserContext(), acct.ID, c.Params("order"))
+	if err != nil {
+		return err
+	}
+	return sendPDF(c, "tickets.pdf", pdf)
+}
+
+func sendPDF(c *fiber.Ctx, name string, pdf []byte) error {
 	c.Set(fiber.HeaderContentType, "application/pdf")
-	c.Set(fiber.HeaderContentDisposition, `inline; filename="ticket.pdf"`)
+	c.Set(fiber.HeaderContentDisposition, `inline; filename="`+name+`"`)
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return c.Send(pdf)
 }

@@ -148,9 +148,13 @@ func TestCheckoutEndToEnd(t *testing.T) {
 		t.Errorf("pdf: %d %s %.8q", pdf.status, pdf.header.Get("Content-Type"), pdf.body)
 	}
 
+	if op := e.do("GET", "/api/orders/"+res.OrderID+"/pdf", token, nil); op.status != 200 || !strings.HasPrefix(string(op.body), "%PDF-") {
+		t.Errorf("order pdf: %d %.8q", op.status, op.body)
+	}
+
 	// Another account gets 404 for all of it.
 	_, mallory := e.signUp("mallory")
-	for _, path := range []string{"/api/orders/" + res.OrderID, "/api/tickets/" + ticket, "/api/tickets/" + ticket + "/pdf"} {
+	for _, path := range []string{"/api/orders/" + res.OrderID, "/api/orders/" + res.OrderID + "/pdf", "/api/tickets/" + ticket, "/api/tickets/" + ticket + "/pdf"} {
 		if r := e.do("GET", path, mallory, nil); r.status != 404 {
 			t.Errorf("mallory GET %s: %d, want 404", path, r.status)
 		}

@@ -129,6 +129,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/webhooks/stripe", h(s.stripeWebhook)},
 		{"GET", "/api/orders", h(auth, s.listOrders)},
 		{"GET", "/api/orders/:order", h(auth, s.getOrder)},
+		{"GET", "/api/orders/:order/pdf", h(auth, s.orderPDF)},
 		{"GET", "/api/tickets", h(auth, s.listTickets)},
 		{"GET", "/api/tickets/:ticket", h(auth, s.getTicket)},
 		{"GET", "/api/tickets/:ticket/pdf", h(auth, s.ticketPDF)},
