@@ -81,6 +81,9 @@ func (a *App) Open(ctx context.Context) error {
 	var payments checkout.Payments = checkout.NewTestProcessor()
 	if a.Config.Payments == "stripe" {
 		payments = checkout.NewStripePayments(checkout.StripeConfig{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase})
+		if a.Config.StripeWebhookKey == "" {
+			a.Log.Warn("PAYMENTS=stripe without STRIPE_WEBHOOK_SECRET: webhooks are refused and payments settle only through the reconciler")
+		}
 	}
 	var mailer checkout.Mailer
 	if a.Config.SMTPURL != "" {
