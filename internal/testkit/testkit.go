@@ -10,6 +10,7 @@ package testkit
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -62,11 +63,31 @@ var (
 )
 
 // DatabaseName is the database this test binary owns, derived from the
-// binary's name so each package gets its own.
+// binary's name so each package gets its own, and from the module's folder
+// so clones and worktrees testing at once on one Postgres never drop each
+// other's databases mid-run.
 func DatabaseName() string {
 	base := strings.TrimSuffix(filepath.Base(os.Args[0]), ".test")
 	base = regexp.MustCompile(`[^a-z0-9_]+`).ReplaceAllString(strings.ToLower(base), "_")
-	return "bo_test_" + base
+	return "bo_test_" + moduleTag() + "_" + base
+}
+
+// moduleTag is a short hash of the module root above the working directory
+// (go test runs in the package's folder), or "x" when there is none.
+func moduleTag() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "x"
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			sum := sha256.Sum256([]byte(d))
+			return hex.EncodeToString(sum[:3])
+		}
+		if filepath.Dir(d) == d {
+			return "x"
+		}
+	}
 }
 
 // DBURL returns the URL of this test binary's freshly created and migrated
