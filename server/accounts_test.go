@@ -4,11 +4,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/boxoffice/boxoffice/internal/testkit"
 )
 
 func TestAccountFlow(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	email := "ada-" + strings.ToLower(t.Name()) + "@example.test"
+	email := "ada-" + testkit.RandomHex(4) + "@example.test"
 	r := e.do("POST", "/api/accounts", "", map[string]string{"email": email, "password": "lovelace1815", "name": "Ada"})
 	if r.status != 201 {
 		t.Fatalf("sign up: %d %s", r.status, r.body)
