@@ -132,4 +132,3 @@ func ParseSeed(seedHex, commitment string) ([32]byte, error) {
 	}
 	return seed, nil
 }
-
