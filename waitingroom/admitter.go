@@ -169,7 +169,9 @@ func (a *Admitter) Step(ctx context.Context) (TickResult, error) {
 	now := s.cfg.Now()
 	elapsed := s.cfg.Tick
 	if !a.last.IsZero() {
-		elapsed = min(now.Sub(a.last), 5*s.cfg.Tick)
+		// A late tick admits for the time that passed, so the rate holds
+		// when ticks run long; the cap bounds the catch-up after a stall.
+		elapsed = min(now.Sub(a.last), max(5*s.cfg.Tick, time.Second))
 	}
 	a.last = now
 	budget := 0.0

@@ -2,6 +2,7 @@ package waitingroom
 
 import (
 	"context"
+	"encoding/base64"
 	"strconv"
 	"time"
 
@@ -12,17 +13,44 @@ const tokenIssuer = "boxoffice/waitingroom"
 
 func audience(eventID int64) string { return "event:" + strconv.FormatInt(eventID, 10) }
 
-// MintToken signs an admission token (HS256 JWT) for account at event,
-// expiring at expires. Tokens carry no random part: the same admission
-// always gives the same token, so any node can re-issue it from Redis.
-func (s *Service) MintToken(accountID, eventID int64, expires time.Time) (string, error) {
-	claims := jwt.RegisteredClaims{
+// tokenClaims are an admission token's claims: the subject is the account,
+// the audience the event.
+func tokenClaims(accountID, eventID int64, expires time.Time) jwt.RegisteredClaims {
+	return jwt.RegisteredClaims{
 		Issuer:    tokenIssuer,
 		Subject:   strconv.FormatInt(accountID, 10),
 		Audience:  jwt.ClaimStrings{audience(eventID)},
 		ExpiresAt: jwt.NewNumericDate(expires),
 	}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.tokenKey)
+}
+
+// tokenHeader is base64url({"alg":"HS256","typ":"JWT"}), what golang-jwt
+// writes for HS256.
+var tokenHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+
+// MintToken signs an admission token (HS256 JWT) for account at event,
+// expiring at expires. Tokens carry no random part: the same admission
+// always gives the same token, so any node can re-issue it from Redis.
+//
+// The claims are written by hand in exactly the bytes golang-jwt's
+// NewWithClaims would produce (TestMintTokenMatchesLibrary checks it) and
+// signed by golang-jwt: the admitter mints thousands a tick and reflection-
+// based JSON was most of its cost.
+func (s *Service) MintToken(accountID, eventID int64, expires time.Time) (string, error) {
+	claims := make([]byte, 0, 112)
+	claims = append(claims, `{"iss":"`+tokenIssuer+`","sub":"`...)
+	claims = strconv.AppendInt(claims, accountID, 10)
+	claims = append(claims, `","aud":["event:`...)
+	claims = strconv.AppendInt(claims, eventID, 10)
+	claims = append(claims, `"],"exp":`...)
+	claims = strconv.AppendInt(claims, expires.Unix(), 10)
+	claims = append(claims, '}')
+	signing := tokenHeader + "." + base64.RawURLEncoding.EncodeToString(claims)
+	sig, err := jwt.SigningMethodHS256.Sign(signing, s.tokenKey)
+	if err != nil {
+		return "", err
+	}
+	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
 
 // VerifyToken checks that token admits account to event now: signed by us
