@@ -95,6 +95,10 @@ type Admitter struct {
 	last   time.Time
 	carry  float64
 	opened bool
+
+	// beforeAdmit, in tests, runs between taking the lease and the admit
+	// script: it plays a leader that pauses there.
+	beforeAdmit func()
 }
 
 // NewAdmitter returns the admitter of an event.
@@ -187,6 +191,9 @@ func (a *Admitter) Step(ctx context.Context) (TickResult, error) {
 	want := int64(math.Floor(budget))
 	expires := now.Add(r.AdmissionTTL())
 	maxScan := max(10*want, 1000)
+	if a.beforeAdmit != nil {
+		a.beforeAdmit()
+	}
 	alpha := 1 - math.Exp(-elapsed.Seconds()/(10*s.cfg.Tick.Seconds()))
 	res, err := admitScript.Run(ctx, s.rdb, []string{k.lease, k.q, k.cursor, k.hb, k.adm, k.seq, k.rate},
 		tok, now.UnixMilli(), expires.UnixMilli(), want, r.ActiveLimit,
