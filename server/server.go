@@ -13,6 +13,7 @@ import (
 
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/seatmap"
+	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 // Config is what the HTTP layer needs to know about its deployment.
@@ -25,6 +26,9 @@ type Config struct {
 	AllowedOrigins []string
 	// SecureCookies marks the session cookie Secure; on when BaseURL is https.
 	SecureCookies bool
+	// RateLimits per rate-limited route (RATE_LIMITS; default
+	// DefaultRateLimits()). They apply when Deps.Limiter is set.
+	RateLimits map[string]RouteLimits
 }
 
 // Checker reports whether a dependency is reachable, for /readyz.
@@ -35,6 +39,11 @@ type Deps struct {
 	Log      *slog.Logger
 	Accounts *account.Service
 	Seats    *seatmap.Service
+	// Queue is the waiting room: its routes, and the admission check on
+	// holds while an event's room is on. Required.
+	Queue *waitingroom.Service
+	// Limiter enforces RateLimits; nil turns rate limiting off.
+	Limiter Limiter
 	// Web is the browser app's files, served at /.
 	Web fs.FS
 	// Postgres and Redis are checked by /readyz; Redis failing means
@@ -57,6 +66,9 @@ type Server struct {
 func New(cfg Config, deps Deps) *Server {
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RateLimits == nil {
+		cfg.RateLimits = DefaultRateLimits()
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, validate: validator.New(validator.WithRequiredStructEnabled())}
 	s.origins = make(map[string]bool)
@@ -109,7 +121,13 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/events/:event/seatmap", h(s.getSeatmap)},
 		{"GET", "/api/events/:event/availability", h(s.getAvailability)},
 
-		{"POST", "/api/events/:event/holds", h(auth, s.createHold)},
+		{"GET", "/api/events/:event/queue/challenge", h(s.limit(LimitChallenge), auth, s.queueChallenge)},
+		{"POST", "/api/events/:event/queue", h(s.limit(LimitJoin), auth, s.joinQueue)},
+		{"GET", "/api/events/:event/queue/me", h(auth, s.queueMe)},
+		{"GET", "/api/events/:event/queue/fairness", h(s.queueFairness)},
+		{"PUT", "/api/admin/events/:event/queue", h(s.requireRole(account.RoleAdmin), s.configureQueue)},
+
+		{"POST", "/api/events/:event/holds", h(s.limit(LimitHolds), auth, s.admitted, s.createHold)},
 		{"GET", "/api/holds/:hold", h(auth, s.getHold)},
 		{"DELETE", "/api/holds/:hold", h(auth, s.releaseHold)},
 

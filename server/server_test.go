@@ -18,11 +18,13 @@ import (
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
+	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 // env is a real server on a loopback port over the test database and Redis.
 type env struct {
 	t      testing.TB
+	queue  *waitingroom.Service
 	pool   *pgxpool.Pool
 	noInv  map[string]bool
 	base   string
@@ -33,7 +35,14 @@ type env struct {
 
 type envOpts struct {
 	redisDown bool
+	// limits turns rate limiting on with these limits; limitPrefix, when
+	// set, is the limiter's key prefix (two envs sharing it are two nodes).
+	limits      map[string]server.RouteLimits
+	limitPrefix string
 }
+
+// testSecret signs the waiting room's challenges and tokens in tests.
+var testSecret = []byte("server-test-secret-0123456789abcdef")
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
@@ -44,9 +53,21 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.redisDown {
 		redisCheck = func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:1: connection refused") }
 	}
-	srv := server.New(server.Config{BaseURL: "http://app.test"}, server.Deps{
+	queue := waitingroom.New(db, rdb, nil, nil, waitingroom.Config{SecretKey: testSecret, Prefix: prefix,
+		SettingsTTL: time.Millisecond})
+	var limiter server.Limiter
+	if o.limits != nil {
+		lp := o.limitPrefix
+		if lp == "" {
+			lp = prefix
+		}
+		limiter = server.NewRedisLimiter(rdb, lp)
+	}
+	srv := server.New(server.Config{BaseURL: "http://app.test", RateLimits: o.limits}, server.Deps{
 		Accounts: account.NewService(db, account.Config{HashCost: bcrypt.MinCost}),
 		Seats:    seats,
+		Queue:    queue,
+		Limiter:  limiter,
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,
 	})
@@ -60,7 +81,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return &env{t: t, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, srv: srv,
+	return &env{t: t, queue: queue, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, srv: srv,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 300}}}
 }
 

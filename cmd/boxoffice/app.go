@@ -19,6 +19,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/pg"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
+	"github.com/boxoffice/boxoffice/waitingroom"
 	"github.com/boxoffice/boxoffice/web"
 )
 
@@ -31,6 +32,7 @@ type App struct {
 	Redis    *redis.Client
 	Accounts *account.Service
 	Seats    *seatmap.Service
+	Queue    *waitingroom.Service
 	Server   *server.Server
 	// WebDir, when set, serves the browser app from disk (the -dev flag).
 	WebDir string
@@ -67,6 +69,12 @@ func (a *App) Open(ctx context.Context) error {
 		HoldTTL:            a.Config.HoldTTL,
 		MaxSeatsPerAccount: a.Config.MaxSeatsPerAccount,
 	})
+	// The realtime hub is wired in as the queue's Publisher when it lands;
+	// until then fans learn their admission by polling /queue/me.
+	a.Queue = waitingroom.New(db, a.Redis, nil, a.Log, waitingroom.Config{
+		SecretKey: a.Config.SecretKey,
+		Prefix:    a.Config.RedisPrefix,
+	})
 	return nil
 }
 
@@ -88,14 +96,21 @@ func (a *App) Run(ctx context.Context) error {
 	if err := pg.Migrate(ctx, a.DB, a.Log); err != nil {
 		return err
 	}
+	var limiter server.Limiter
+	if a.Config.RateLimits != nil {
+		limiter = server.NewRedisLimiter(a.Redis, a.Config.RedisPrefix)
+	}
 	a.Server = server.New(server.Config{
 		BaseURL:        a.Config.BaseURL,
 		AllowedOrigins: a.Config.AllowedOrigins,
 		SecureCookies:  len(a.Config.BaseURL) > 8 && a.Config.BaseURL[:8] == "https://",
+		RateLimits:     a.Config.RateLimits,
 	}, server.Deps{
 		Log:      a.Log,
 		Accounts: a.Accounts,
 		Seats:    a.Seats,
+		Queue:    a.Queue,
+		Limiter:  limiter,
 		Web:      a.webFS(),
 		Postgres: func(ctx context.Context) error { return a.DB.Ping(ctx) },
 		Redis:    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
@@ -107,8 +122,11 @@ func (a *App) Run(ctx context.Context) error {
 	a.ln = ln
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go func() { defer a.wg.Done(); a.Seats.RunSweeper(bg) }()
+	// Every node runs an admitter per enabled room; a Redis lease lets
+	// exactly one of them admit at a time.
+	go func() { defer a.wg.Done(); a.Queue.RunAdmitters(bg) }()
 	go func() {
 		defer a.wg.Done()
 		if err := a.Server.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {

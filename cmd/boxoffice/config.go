@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/boxoffice/boxoffice/server"
 )
 
 // Config is everything the binary reads from the environment (API.md,
@@ -32,6 +34,9 @@ type Config struct {
 	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
 	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
 	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis
+	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
+	// like holds.ip=1200/m:300,join.account=5/m, or off (nil).
+	RateLimits map[string]server.RouteLimits
 }
 
 // configError names the variable that stopped the start.
@@ -98,6 +103,9 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 			}
 			c.AllowedOrigins = append(c.AllowedOrigins, o)
 		}
+	}
+	if c.RateLimits, err = server.ParseRateLimits(getenv("RATE_LIMITS")); err != nil {
+		return c, &configError{"RATE_LIMITS", getenv("RATE_LIMITS"), err.Error()}
 	}
 	if key := getenv("SECRET_KEY"); key != "" {
 		if b, err := hex.DecodeString(key); err == nil && len(b) >= 32 {

@@ -135,6 +135,7 @@ func TestServeOnPortZero(t *testing.T) {
 	}
 	code, body := get("/api/events", "")
 	var events []struct {
+		ID           string `json:"id"`
 		Name, Status string
 		Capacity     int
 		Available    int
@@ -149,6 +150,12 @@ func TestServeOnPortZero(t *testing.T) {
 	}
 	if events[0].Status != "on_sale" || events[1].Status != "upcoming" {
 		t.Errorf("demo statuses %q, %q; want on_sale then upcoming", events[0].Status, events[1].Status)
+	}
+	// The waiting-room event is admitted by this node's admitter and
+	// publishes its fairness commitment before the sale opens.
+	if code, body := get("/api/events/"+events[1].ID+"/queue/fairness", ""); code != 200 ||
+		!bytes.Contains(body, []byte(`"seed_commitment":"`)) || bytes.Contains(body, []byte(`"seed":`)) {
+		t.Errorf("fairness of the waiting-room event: %d %s", code, body)
 	}
 	if code, body := get("/api/me", token); code != 200 || !bytes.Contains(body, []byte(`"role":"admin"`)) {
 		t.Errorf("me as the granted admin: %d %s", code, body)
