@@ -62,6 +62,13 @@ func newEnv(t testing.TB, o envOpts) *env {
 			lp = prefix
 		}
 		limiter = server.NewRedisLimiter(rdb, lp)
+		t.Cleanup(func() { // redis_rate puts "rate:" before our prefix
+			ctx := context.Background()
+			iter := rdb.Scan(ctx, 0, "rate:"+lp+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+		})
 	}
 	srv := server.New(server.Config{BaseURL: "http://app.test", RateLimits: o.limits}, server.Deps{
 		Accounts: account.NewService(db, account.Config{HashCost: bcrypt.MinCost}),
