@@ -156,3 +156,27 @@ func TestAdmitterSkipsSilentFans(t *testing.T) {
 		t.Fatalf("tick: %+v %v, want 1 and 2 skipped, 3 admitted, cursor 3", res, err)
 	}
 }
+
+// BenchmarkMintToken is the admitter's cost per admitted fan for the token.
+func BenchmarkMintToken(b *testing.B) {
+	s := New(nil, nil, nil, nil, Config{SecretKey: testSecret})
+	exp := time.Now().Add(10 * time.Minute)
+	i := int64(0)
+	for b.Loop() {
+		i++
+		if _, err := s.MintToken(i, 5, exp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyToken is the cost a hold pays for the admission check.
+func BenchmarkVerifyToken(b *testing.B) {
+	s := New(nil, nil, nil, nil, Config{SecretKey: testSecret})
+	tok, _ := s.MintToken(1, 5, time.Now().Add(10*time.Minute))
+	for b.Loop() {
+		if err := s.VerifyToken(tok, 1, 5); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
