@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -91,7 +92,7 @@ type Admitter struct {
 	s       *Service
 	eventID int64
 
-	token  int64 // fencing token while leader, else 0
+	token  atomic.Int64 // fencing token while leader, else 0; read by Leader from any goroutine
 	last   time.Time
 	carry  float64
 	opened bool
@@ -107,10 +108,16 @@ func (s *Service) NewAdmitter(eventID int64) *Admitter {
 }
 
 // Leader reports whether the last step held the lease, and its token.
-func (a *Admitter) Leader() (bool, int64) { return a.token != 0, a.token }
+func (a *Admitter) Leader() (bool, int64) {
+	t := a.token.Load()
+	return t != 0, t
+}
 
 // TickResult is what one step did.
 type TickResult struct {
+	// At is the admitter's clock when it admitted (admissions expire
+	// AdmissionTTL after it).
+	At       time.Time
 	Leader   bool
 	Token    int64
 	Cursor   int64
@@ -139,13 +146,14 @@ func (a *Admitter) Run(ctx context.Context) {
 }
 
 func (a *Admitter) release() {
-	if a.token == 0 {
+	tok := a.token.Load()
+	if tok == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_ = releaseScript.Run(ctx, a.s.rdb, []string{a.s.keys(a.eventID).lease}, a.token).Err()
-	a.token = 0
+	_ = releaseScript.Run(ctx, a.s.rdb, []string{a.s.keys(a.eventID).lease}, tok).Err()
+	a.token.Store(0)
 }
 
 // Step takes or renews the lease and, as leader, runs one tick: opens the
@@ -154,15 +162,15 @@ func (a *Admitter) release() {
 // frame per admitted fan.
 func (a *Admitter) Step(ctx context.Context) (TickResult, error) {
 	s, k := a.s, a.s.keys(a.eventID)
-	tok, err := leaseScript.Run(ctx, s.rdb, []string{k.lease, k.fence}, a.token, s.cfg.LeaseTTL.Milliseconds()).Int64()
+	tok, err := leaseScript.Run(ctx, s.rdb, []string{k.lease, k.fence}, a.token.Load(), s.cfg.LeaseTTL.Milliseconds()).Int64()
 	if err != nil {
-		a.token = 0
+		a.token.Store(0)
 		return TickResult{}, fmt.Errorf("waitingroom: lease of event %d: %w", a.eventID, err)
 	}
-	if tok != a.token {
+	if tok != a.token.Load() {
 		a.last, a.carry, a.opened = time.Time{}, 0, false // a new term starts afresh
 	}
-	a.token = tok
+	a.token.Store(tok)
 	if tok == 0 {
 		return TickResult{}, nil
 	}
@@ -174,8 +182,9 @@ func (a *Admitter) Step(ctx context.Context) (TickResult, error) {
 	elapsed := s.cfg.Tick
 	if !a.last.IsZero() {
 		// A late tick admits for the time that passed, so the rate holds
-		// when ticks run long; the cap bounds the catch-up after a stall.
-		elapsed = min(now.Sub(a.last), max(5*s.cfg.Tick, time.Second))
+		// when ticks run long; a stall longer than the lease ends the term
+		// anyway, which bounds the catch-up.
+		elapsed = min(now.Sub(a.last), max(5*s.cfg.Tick, s.cfg.LeaseTTL))
 	}
 	a.last = now
 	budget := 0.0
@@ -200,12 +209,12 @@ func (a *Admitter) Step(ctx context.Context) (TickResult, error) {
 		now.Add(-s.cfg.HeartbeatWindow).UnixMilli(), maxScan, max(elapsed.Seconds(), 1e-3), alpha).Slice()
 	if err != nil {
 		if strings.Contains(err.Error(), "FENCED") {
-			a.token = 0
+			a.token.Store(0)
 			return TickResult{}, ErrFenced
 		}
 		return TickResult{Leader: true, Token: tok}, fmt.Errorf("waitingroom: admit in event %d: %w", a.eventID, err)
 	}
-	out := TickResult{Leader: true, Token: tok}
+	out := TickResult{At: now, Leader: true, Token: tok}
 	out.Cursor, _ = res[0].(int64)
 	out.Seq, _ = res[1].(int64)
 	out.Rate, _ = strconv.ParseFloat(fmt.Sprint(res[2]), 64)
@@ -213,7 +222,8 @@ func (a *Admitter) Step(ctx context.Context) (TickResult, error) {
 	list, _ := res[4].([]any)
 	out.Admitted = make([]int64, 0, len(list))
 	for _, m := range list {
-		id, _ := strconv.ParseInt(fmt.Sprint(m), 10, 64)
+		str, _ := m.(string)
+		id, _ := strconv.ParseInt(str, 10, 64)
 		out.Admitted = append(out.Admitted, id)
 	}
 	// Unused budget is banked only as the fraction of a fan, so an idle
