@@ -26,6 +26,22 @@ func (s *Server) admitted(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// requestFingerprint hashes the request's stable headers for the velocity
+// and fingerprint signals (a weak signal: review, never refusal).
+func requestFingerprint(c *fiber.Ctx) string {
+	return waitingroom.Fingerprint(c.Get(fiber.HeaderUserAgent), c.Get(fiber.HeaderAcceptLanguage),
+		c.Get(fiber.HeaderAcceptEncoding), c.Get("Sec-CH-UA"), c.Get("Sec-CH-UA-Platform"))
+}
+
+// recordHold feeds a successful hold to the review signals (holds per
+// minute, accounts per fingerprint). A Redis failure is logged: the hold
+// stands, the signals are only weaker.
+func (s *Server) recordHold(c *fiber.Ctx, eventID, accountID int64) {
+	if err := s.deps.Queue.RecordHold(c.UserContext(), eventID, accountID, requestFingerprint(c)); err != nil {
+		s.log.Warn("record hold for review signals", "event", eventID, "err", err)
+	}
+}
+
 // queueChallenge: GET /api/events/:event/queue/challenge.
 func (s *Server) queueChallenge(c *fiber.Ctx) error {
 	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)

@@ -126,6 +126,13 @@ func TestHoldsNeedAdmission(t *testing.T) {
 	if r := hold(ev, fan, st.AdmissionToken, seats[0]); r.status != 201 {
 		t.Fatalf("hold with the admission token: %d %s", r.status, r.body)
 	}
+	// The hold fed the review signals: a purchase paid a second later is
+	// faster than a human.
+	reasons, err := e.queue.Review(ctx, waitingroom.ReviewInput{EventID: eventID(t, ev), AccountID: acct,
+		HoldCreated: time.Now(), PaidAt: time.Now().Add(time.Second)})
+	if err != nil || len(reasons) != 2 || reasons[0] != waitingroom.ReasonJoinToHold || reasons[1] != waitingroom.ReasonHoldToPay {
+		t.Errorf("review reasons %v %v, want join-to-hold and hold-to-pay too fast", reasons, err)
+	}
 	if r := e.do("GET", "/api/events/"+ev+"/queue/me", rival, nil); r.status != 404 || r.errCode(t) != "not_in_queue" {
 		t.Errorf("me of a fan who never joined: %d %s", r.status, r.body)
 	}

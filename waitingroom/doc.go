@@ -21,6 +21,8 @@
 //	lease    the admitter lease (value: its fencing token); fence: the counter
 //	pow:*    used proof-of-work challenges (replay store)
 //	jps:*    joins per second, for the automatic difficulty
+//	jt       hash account → first join time (ms), for the velocity signals
+//	hpm:*    holds per account and minute; fp:* accounts per fingerprint
 //
 // Concurrency. Every change to the queue is one Lua script, so joins on any
 // node and the admitter never interleave inside a step. Only the lease holder

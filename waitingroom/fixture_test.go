@@ -124,7 +124,7 @@ func bulkJoin(t testing.TB, s *Service, eventID int64, accounts []int64) {
 		now := s.cfg.Now()
 		jps := k.base + "jps:" + fmt.Sprint(now.Unix())
 		for _, a := range accounts[i:min(i+batch, len(accounts))] {
-			joinScript.EvalSha(ctx, pipe, append(s.statusKeys(k), k.opened, k.hb, jps), a, now.UnixMilli())
+			joinScript.EvalSha(ctx, pipe, append(s.statusKeys(k), k.opened, k.hb, jps, k.base+"jt"), a, now.UnixMilli())
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			t.Fatalf("bulk join: %v", err)

@@ -55,7 +55,8 @@ end
 
 // joinScript takes a place for ARGV[1] unless it has one: in the pre-queue
 // until the shuffle, else the next number. It counts joins per second and
-// records a heartbeat. KEYS: q pre seq cursor adm rate opened hb jps.
+// records a heartbeat and the first join time (for the velocity signals).
+// KEYS: q pre seq cursor adm rate opened hb jps jt.
 var joinScript = redis.NewScript(statusLua + `
 local acct, now = ARGV[1], ARGV[2]
 if not redis.call('ZSCORE', KEYS[1], acct) and not redis.call('ZSCORE', KEYS[2], acct) then
@@ -66,6 +67,7 @@ if not redis.call('ZSCORE', KEYS[1], acct) and not redis.call('ZSCORE', KEYS[2],
   end
   redis.call('INCR', KEYS[9])
   redis.call('EXPIRE', KEYS[9], 5)
+  redis.call('HSETNX', KEYS[10], acct, now)
 end
 redis.call('ZADD', KEYS[8], now, acct)
 return status(acct, now)
@@ -105,7 +107,7 @@ func (s *Service) join(ctx context.Context, r room, accountID int64) (Status, er
 	k := s.keys(r.EventID)
 	now := s.cfg.Now()
 	jps := k.base + "jps:" + strconv.FormatInt(now.Unix(), 10)
-	res, err := joinScript.Run(ctx, s.rdb, append(s.statusKeys(k), k.opened, k.hb, jps),
+	res, err := joinScript.Run(ctx, s.rdb, append(s.statusKeys(k), k.opened, k.hb, jps, k.base+"jt"),
 		accountID, now.UnixMilli()).Slice()
 	if err != nil {
 		return Status{}, fmt.Errorf("waitingroom: join event %d: %w", r.EventID, err)

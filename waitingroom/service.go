@@ -44,6 +44,8 @@ type Config struct {
 	// RunnerScan is how often the runner looks for events whose room was
 	// turned on or off (default 5 s).
 	RunnerScan time.Duration
+	// Signals are the velocity and fingerprint thresholds for review.
+	Signals Signals
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
 }
@@ -76,6 +78,7 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Signals.setDefaults()
 }
 
 // Errors a fan can see.
