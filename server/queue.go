@@ -1,6 +1,9 @@
 package server
 
 import (
+	"context"
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -34,13 +37,23 @@ func requestFingerprint(c *fiber.Ctx) string {
 }
 
 // recordHold feeds a successful hold to the review signals (holds per
-// minute, accounts per fingerprint). A Redis failure is logged: the hold
-// stands, the signals are only weaker.
+// minute, accounts per fingerprint) off the request path: the fingerprint
+// is computed now (Fiber reuses the request's memory), the Redis write runs
+// in the background with a short timeout, so a slow or absent Redis never
+// delays a hold. A failure is logged: the signals are only weaker.
 func (s *Server) recordHold(c *fiber.Ctx, eventID, accountID int64) {
-	if err := s.deps.Queue.RecordHold(c.UserContext(), eventID, accountID, requestFingerprint(c)); err != nil {
-		s.log.Warn("record hold for review signals", "event", eventID, "err", err)
-	}
+	fp := requestFingerprint(c)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), signalTimeout)
+		defer cancel()
+		if err := s.deps.Queue.RecordHold(ctx, eventID, accountID, fp); err != nil {
+			s.log.Warn("record hold for review signals", "event", eventID, "err", err)
+		}
+	}()
 }
+
+// signalTimeout bounds the background write of the review signals.
+const signalTimeout = 250 * time.Millisecond
 
 // queueChallenge: GET /api/events/:event/queue/challenge.
 func (s *Server) queueChallenge(c *fiber.Ctx) error {

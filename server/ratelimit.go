@@ -145,6 +145,10 @@ func (r *RedisLimiter) Allow(ctx context.Context, key string, rate Rate) (bool, 
 
 var _ Limiter = (*RedisLimiter)(nil)
 
+// limiterTimeout bounds one limiter check, so a slow or absent Redis adds
+// at most this to a request (which then goes through unlimited).
+const limiterTimeout = 150 * time.Millisecond
+
 var errRateLimited = apperr.E(apperr.RateLimited, "rate_limited", "too many requests: slow down and retry later")
 
 // limit is the middleware of a rate-limited route: one check per client IP
@@ -170,7 +174,9 @@ func (s *Server) limit(route string) fiber.Handler {
 			if ch.rate.N <= 0 {
 				continue
 			}
-			allowed, retry, err := s.deps.Limiter.Allow(c.UserContext(), ch.key, ch.rate)
+			ctx, cancel := context.WithTimeout(c.UserContext(), limiterTimeout)
+			allowed, retry, err := s.deps.Limiter.Allow(ctx, ch.key, ch.rate)
+			cancel()
 			if err != nil {
 				s.log.Warn("rate limiter unavailable; request let through", "err", err)
 				continue

@@ -50,12 +50,6 @@ func (r *recorder) PublishAdmitted(_ context.Context, acct, _ int64, f AdmittedF
 	return nil
 }
 
-func (r *recorder) queueFrames() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.queue)
-}
-
 var _ Publisher = (*recorder)(nil)
 
 // fixture is a database with a venue and a Redis (shared, with a prefix, or
