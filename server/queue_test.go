@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"sync"
 	"testing"
@@ -228,6 +229,30 @@ func TestParseRateLimits(t *testing.T) {
 	for _, bad := range []string{"holds=1/m", "seats.ip=1/m", "holds.ip=1/d", "holds.ip=x/m", "holds.ip=1/m:0", "holds.user=1/m"} {
 		if _, err := server.ParseRateLimits(bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestRateLimitPerClientBehindProxy: behind a trusted proxy each fan has
+// its own per-IP budget (X-Real-IP); from anyone else the header is ignored.
+func TestRateLimitPerClientBehindProxy(t *testing.T) {
+	limits := server.DefaultRateLimits()
+	limits[server.LimitChallenge] = server.RouteLimits{PerIP: server.Rate{N: 1, Per: time.Minute, Burst: 2}}
+	for _, tc := range []struct {
+		name    string
+		trusted []netip.Prefix
+		want    []int
+	}{
+		{"trusted proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, []int{200, 200, 429, 200}},
+		{"untrusted peer", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, []int{200, 200, 429, 429}},
+	} {
+		e := newEnv(t, envOpts{limits: limits, trustedProxies: tc.trusted})
+		ev, _ := e.roomEvent(waitingroom.Settings{PowDifficulty: 1})
+		_, fan := e.signUp("fan")
+		for i, ip := range []string{"203.0.113.1", "203.0.113.1", "203.0.113.1", "203.0.113.2"} {
+			if r := e.do("GET", "/api/events/"+ev+"/queue/challenge", fan, nil, "X-Real-IP", ip); r.status != tc.want[i] {
+				t.Errorf("%s: request %d from %s: %d, want %d", tc.name, i, ip, r.status, tc.want[i])
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -163,7 +164,7 @@ func (s *Server) limit(route string) fiber.Handler {
 		checks := []struct {
 			key  string
 			rate Rate
-		}{{"rl:" + route + ":ip:" + c.IP(), rl.PerIP}}
+		}{{"rl:" + route + ":ip:" + s.clientIP(c), rl.PerIP}}
 		if a, ok := currentAccount(c); ok {
 			checks = append(checks, struct {
 				key  string
@@ -187,4 +188,42 @@ func (s *Server) limit(route string) fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// clientIP is the address rate limits key on: the peer, or X-Real-IP when
+// the peer is a trusted proxy (a client cannot pick its own address by
+// sending the header directly).
+func (s *Server) clientIP(c *fiber.Ctx) string {
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	peer = peer.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(peer) {
+			if real, err := netip.ParseAddr(strings.TrimSpace(c.Get("X-Real-IP"))); err == nil {
+				return real.Unmap().String()
+			}
+			break
+		}
+	}
+	return peer.String()
+}
+
+// ParseTrustedProxies reads TRUSTED_PROXIES: comma-separated CIDRs or
+// addresses.
+func ParseTrustedProxies(spec string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(spec, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR", item)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

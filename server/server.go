@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -29,6 +30,10 @@ type Config struct {
 	// RateLimits per rate-limited route (RATE_LIMITS; default
 	// DefaultRateLimits()). They apply when Deps.Limiter is set.
 	RateLimits map[string]RouteLimits
+	// TrustedProxies are the networks of reverse proxies (TRUSTED_PROXIES);
+	// from them, the client address for rate limits is X-Real-IP. Without
+	// it every fan behind nginx would share nginx's address.
+	TrustedProxies []netip.Prefix
 }
 
 // Checker reports whether a dependency is reachable, for /readyz.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -37,8 +38,9 @@ type envOpts struct {
 	redisDown bool
 	// limits turns rate limiting on with these limits; limitPrefix, when
 	// set, is the limiter's key prefix (two envs sharing it are two nodes).
-	limits      map[string]server.RouteLimits
-	limitPrefix string
+	limits         map[string]server.RouteLimits
+	limitPrefix    string
+	trustedProxies []netip.Prefix
 }
 
 // testSecret signs the waiting room's challenges and tokens in tests.
@@ -70,7 +72,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 			}
 		})
 	}
-	srv := server.New(server.Config{BaseURL: "http://app.test", RateLimits: o.limits}, server.Deps{
+	srv := server.New(server.Config{BaseURL: "http://app.test", RateLimits: o.limits, TrustedProxies: o.trustedProxies}, server.Deps{
 		Accounts: account.NewService(db, account.Config{HashCost: bcrypt.MinCost}),
 		Seats:    seats,
 		Queue:    queue,

@@ -105,6 +105,7 @@ func (a *App) Run(ctx context.Context) error {
 		AllowedOrigins: a.Config.AllowedOrigins,
 		SecureCookies:  len(a.Config.BaseURL) > 8 && a.Config.BaseURL[:8] == "https://",
 		RateLimits:     a.Config.RateLimits,
+		TrustedProxies: a.Config.TrustedProxies,
 	}, server.Deps{
 		Log:      a.Log,
 		Accounts: a.Accounts,

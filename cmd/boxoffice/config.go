@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -37,6 +38,9 @@ type Config struct {
 	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
 	// like holds.ip=1200/m:300,join.account=5/m, or off (nil).
 	RateLimits map[string]server.RouteLimits
+	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs [none]): from
+	// these peers the client address for rate limits is X-Real-IP.
+	TrustedProxies []netip.Prefix
 }
 
 // configError names the variable that stopped the start.
@@ -106,6 +110,9 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	}
 	if c.RateLimits, err = server.ParseRateLimits(getenv("RATE_LIMITS")); err != nil {
 		return c, &configError{"RATE_LIMITS", getenv("RATE_LIMITS"), err.Error()}
+	}
+	if c.TrustedProxies, err = server.ParseTrustedProxies(getenv("TRUSTED_PROXIES")); err != nil {
+		return c, &configError{"TRUSTED_PROXIES", getenv("TRUSTED_PROXIES"), err.Error()}
 	}
 	if key := getenv("SECRET_KEY"); key != "" {
 		if b, err := hex.DecodeString(key); err == nil && len(b) >= 32 {
