@@ -72,7 +72,7 @@ func (s Settings) AdmissionTTL() time.Duration {
 func (s Settings) Validate() error {
 	bad := map[string]string{}
 	if s.AdmitPerMinute < 0 || s.AdmitPerMinute > 10_000_000 {
-		bad["admit_per_minute"] = "must be between 1 and 10000000"
+		bad["admit_per_minute"] = "must be between 1 and 10000000 (0: the default)"
 	}
 	if s.ActiveLimit < 0 || s.ActiveLimit > 10_000_000 {
 		bad["active_limit"] = "must be between 1 and 10000000"
@@ -81,7 +81,7 @@ func (s Settings) Validate() error {
 		bad["pow_difficulty"] = fmt.Sprintf("must be between 1 and %d", MaxDifficulty)
 	}
 	if s.AdmissionTTLSeconds < 0 || s.AdmissionTTLSeconds > 3600 {
-		bad["admission_ttl_seconds"] = "must be between 60 and 3600"
+		bad["admission_ttl_seconds"] = "must be between 1 and 3600 (0: the default, 600)"
 	}
 	if len(bad) > 0 {
 		return apperr.E(apperr.Invalid, "validation_failed", "some fields are invalid").With("fields", bad)
@@ -178,7 +178,7 @@ func (s *Service) forget(eventID int64) {
 func (s *Service) EnabledEvents(ctx context.Context) ([]int64, error) {
 	rows, err := s.db.Query(ctx, `
 		SELECT id FROM events
-		WHERE (waiting_room->>'enabled')::boolean AND status <> 'cancelled' AND event_date > now()
+		WHERE waiting_room @> '{"enabled": true}' AND status <> 'cancelled' AND event_date > now()
 		ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("waitingroom: list enabled events: %w", err)

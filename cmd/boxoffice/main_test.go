@@ -31,6 +31,8 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{map[string]string{"SECRET_KEY": "short"}, "SECRET_KEY"},
 		{map[string]string{"ALLOWED_ORIGINS": "https://a.example/path"}, "ALLOWED_ORIGINS"},
 		{map[string]string{"LOG_LEVEL": "chatty"}, "LOG_LEVEL"},
+		{map[string]string{"RATE_LIMITS": "holds.ip=lots"}, "RATE_LIMITS"},
+		{map[string]string{"TRUSTED_PROXIES": "nginx"}, "TRUSTED_PROXIES"},
 	}
 	for _, tt := range tests {
 		_, err := loadConfig(func(k string) string { return tt.env[k] }, 2)
@@ -44,6 +46,12 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	c, err := loadConfig(func(string) string { return "" }, 2)
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
+	}
+	if c.RateLimits == nil {
+		t.Error("rate limits are off by default; want the defaults")
+	}
+	if off, _ := loadConfig(func(k string) string { return map[string]string{"RATE_LIMITS": "off"}[k] }, 2); off.RateLimits != nil {
+		t.Error("RATE_LIMITS=off left limits on")
 	}
 	if c.ListenAddr != ":8080" || c.HoldTTL != 10*time.Minute || c.MaxSeatsPerAccount != 8 || c.DBMaxConns != 24 || !c.SecretGenerated || len(c.SecretKey) != 32 {
 		t.Errorf("defaults = %+v", c)
