@@ -155,3 +155,32 @@ func TestAdmitterFencing(t *testing.T) {
 		t.Errorf("%d admissions, want only the new leader's %d", cnt, len(freshRes.Admitted))
 	}
 }
+
+// TestRunAdmittersFollowsSettings: the runner starts an admitter for a room
+// that is on, and stops it (giving the lease up) when the room is turned off.
+func TestRunAdmittersFollowsSettings(t *testing.T) {
+	f := newFixture(t, false)
+	s := f.service(nil, func(c *Config) { c.RunnerScan = 50 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	ev := f.event(time.Now().Add(-time.Minute), Settings{Enabled: true, AdmitPerMinute: 6000})
+	bulkJoin(t, s, ev, []int64{1})
+	done := make(chan struct{})
+	go func() { defer close(done); s.RunAdmitters(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "admission", func() bool { st, _ := s.Me(ctx, ev, 1); return st.State == StateAdmitted })
+	if err := s.Configure(ctx, ev, Settings{Enabled: false}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the lease given up", func() bool { return f.rdb.Exists(ctx, s.keys(ev).lease).Val() == 0 })
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after 20 s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
