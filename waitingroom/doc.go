@@ -31,6 +31,14 @@
 // changes nothing. Service is safe for concurrent use; an Admitter runs one
 // goroutine (Run) and its Tick must not be called concurrently with itself.
 //
+// Integration. realtime satisfies Publisher (cursor frames on
+// event:{e}:queue, admitted frames on the fan's own channel) and should call
+// Service.Heartbeat for a fan whose socket is subscribed to the queue topic;
+// /queue/me polls count as heartbeats already. Checkout calls
+// Service.Release when a purchase completes or is abandoned (until then an
+// admission ends when its token expires) and Service.Review for the
+// velocity and fingerprint signals.
+//
 // Admission tokens are stateless: a token is a function of (account, event,
 // expiry), so any node can mint the same token again from the adm set and a
 // crash between admitting and publishing loses nothing.
