@@ -188,7 +188,7 @@ func (a *Admitter) Step(ctx context.Context) (TickResult, error) {
 	}
 	a.last = now
 	budget := 0.0
-	if r.Enabled && !r.Paused && !now.Before(r.SaleOpens) {
+	if r.Enabled && !r.Paused && !r.stopped && !now.Before(r.SaleOpens) {
 		if !a.opened {
 			if err := s.open(ctx, a.eventID); err != nil {
 				return TickResult{Leader: true, Token: tok}, err

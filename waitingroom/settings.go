@@ -94,6 +94,7 @@ type room struct {
 	Settings
 	EventID   int64
 	SaleOpens time.Time
+	stopped   bool // the event is paused, cancelled or sold out
 	fetched   time.Time
 }
 
@@ -109,8 +110,12 @@ func (s *Service) room(ctx context.Context, eventID int64) (room, error) {
 	}
 	v, err, _ := s.flight.Do(fmt.Sprint(eventID), func() (any, error) {
 		var raw []byte
+		var stopped bool
 		r := room{EventID: eventID, fetched: now}
-		err := s.db.QueryRow(ctx, `SELECT sale_opens, waiting_room FROM events WHERE id = $1`, eventID).Scan(&r.SaleOpens, &raw)
+		// A paused, cancelled or sold-out event admits nobody, whatever the
+		// room's own settings say (DESIGN.md §6: pause stops admissions).
+		err := s.db.QueryRow(ctx, `SELECT sale_opens, waiting_room, paused OR status IN ('cancelled', 'sold_out')
+			FROM events WHERE id = $1`, eventID).Scan(&r.SaleOpens, &raw, &stopped)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return room{}, ErrEventNotFound
 		}
@@ -123,6 +128,7 @@ func (s *Service) room(ctx context.Context, eventID int64) (room, error) {
 			}
 		}
 		r.Settings = r.Settings.withDefaults()
+		r.stopped = stopped
 		s.mu.Lock()
 		s.rooms[eventID] = r
 		s.mu.Unlock()

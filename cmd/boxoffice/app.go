@@ -104,6 +104,7 @@ func (a *App) Open(ctx context.Context) error {
 	})
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
 	a.Checkout.RegisterJobs(a.Jobs)
+	a.Seats.RegisterJobs(a.Jobs)
 	// The realtime hub is wired in as the queue's Publisher when it lands;
 	// until then fans learn their admission by polling /queue/me.
 	a.Queue = waitingroom.New(db, a.Redis, nil, a.Log, waitingroom.Config{
@@ -161,8 +162,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.ln = ln
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	a.wg.Add(5)
+	a.wg.Add(6)
 	go func() { defer a.wg.Done(); a.Seats.RunSweeper(bg) }()
+	go func() { defer a.wg.Done(); a.Seats.RunLifecycle(bg, 2*time.Second) }()
 	go func() { defer a.wg.Done(); a.Jobs.Run(bg) }()
 	go func() { defer a.wg.Done(); a.Checkout.RunReconciler(bg) }()
 	// Every node runs an admitter per enabled room; a Redis lease lets
