@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
