@@ -11,10 +11,16 @@ import (
 // prepared message) with Prepared.
 type Frame struct {
 	Data []byte
+	// shared is set on frames fanned out to many sockets.
+	shared bool
 
 	once     sync.Once
 	prepared any
 }
+
+// Shared reports whether the frame goes to many sockets, so a prepared
+// form is worth making.
+func (f *Frame) Shared() bool { return f.shared }
 
 // Prepared returns prepare(f.Data), computed once for all sockets.
 func (f *Frame) Prepared(prepare func([]byte) any) any {

@@ -352,7 +352,7 @@ func (h *Hub) HandleResync() {
 // emit queues one encoded frame to every shard; the shards fan it out.
 func (h *Hub) emit(topic string, data []byte) {
 	h.stats.frames.Add(1)
-	f := &Frame{Data: data}
+	f := &Frame{Data: data, shared: true}
 	for _, s := range h.shards {
 		s.post(delivery{topic, f})
 	}

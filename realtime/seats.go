@@ -127,4 +127,4 @@ func (p *seatsPending) frame() []byte {
 type latestPending struct{ payload []byte }
 
 func (p *latestPending) merge(payload []byte) bool { p.payload = payload; return true }
-func (p *latestPending) frame() []byte              { return p.payload }
+func (p *latestPending) frame() []byte             { return p.payload }

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/boxoffice/boxoffice/account"
+	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
@@ -41,6 +42,10 @@ type Deps struct {
 	// degraded (holds still work), Postgres failing means not ready.
 	Postgres Checker
 	Redis    Checker
+	// Hub serves GET /ws; without it the route answers 503.
+	Hub *realtime.Hub
+	// Diffs serves GET /api/events/{event}/diffs; without it 503.
+	Diffs DiffSource
 }
 
 // Server is the Fiber app with its dependencies.
@@ -108,6 +113,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/events/:event", h(s.getEvent)},
 		{"GET", "/api/events/:event/seatmap", h(s.getSeatmap)},
 		{"GET", "/api/events/:event/availability", h(s.getAvailability)},
+		{"GET", "/api/events/:event/diffs", h(s.getDiffs)},
 
 		{"POST", "/api/events/:event/holds", h(auth, s.createHold)},
 		{"GET", "/api/holds/:hold", h(auth, s.getHold)},
@@ -122,6 +128,7 @@ func h(hs ...fiber.Handler) []fiber.Handler { return hs }
 func (s *Server) routes() {
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
+	s.wsRoute()
 	api := s.app.Group("/api", s.authenticate, s.csrf)
 	for _, r := range s.apiRoutes() {
 		path := strings.TrimPrefix(r.path, "/api")

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/internal/testkit"
+	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
 )
@@ -28,39 +30,75 @@ type env struct {
 	base   string
 	seats  *seatmap.Service
 	srv    *server.Server
+	hub    *realtime.Hub
 	client *http.Client
 }
 
 type envOpts struct {
 	redisDown bool
+	// live, when set, runs the real-time side: a RedisBroker and a Hub with
+	// this config, and the SeatPublisher as seatmap's publisher.
+	live *realtime.HubConfig
+	// rdb and prefix, when set, replace the test's shared Redis and key
+	// prefix (two nodes share them; a fault test brings its own Redis).
+	rdb    *redis.Client
+	prefix string
+	// wrapPub wraps the seat publisher (to time publishes).
+	wrapPub func(seatmap.Publisher) seatmap.Publisher
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
 	db := testkit.DB(t)
-	rdb, prefix := testkit.Redis(t)
-	seats := seatmap.New(db, seatmap.NewRedisGate(rdb, prefix), nil, nil, seatmap.Config{})
+	rdb, prefix := o.rdb, o.prefix
+	if rdb == nil {
+		rdb, prefix = testkit.Redis(t)
+	}
+	var (
+		pub    seatmap.Publisher
+		hub    *realtime.Hub
+		stream *realtime.SeatPublisher
+	)
+	if o.live != nil {
+		stream = realtime.NewSeatPublisher(rdb, prefix)
+		pub = stream
+		if o.wrapPub != nil {
+			pub = o.wrapPub(pub)
+		}
+		cfg := *o.live
+		cfg.Positions = stream.HubPosition
+		hub = realtime.NewHub(realtime.NewRedisBroker(rdb, prefix, nil), cfg)
+		hub.Start()
+	}
+	seats := seatmap.New(db, seatmap.NewRedisGate(rdb, prefix), pub, nil, seatmap.Config{})
 	redisCheck := func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 	if o.redisDown {
 		redisCheck = func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:1: connection refused") }
 	}
-	srv := server.New(server.Config{BaseURL: "http://app.test"}, server.Deps{
+	deps := server.Deps{
 		Accounts: account.NewService(db, account.Config{HashCost: bcrypt.MinCost}),
 		Seats:    seats,
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,
-	})
+	}
+	if hub != nil {
+		deps.Hub, deps.Diffs = hub, stream
+	}
+	srv := server.New(server.Config{BaseURL: "http://app.test"}, deps)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() {
+		if hub != nil {
+			hub.Close()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return &env{t: t, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, srv: srv,
+	return &env{t: t, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, srv: srv, hub: hub,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 300}}}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/internal/pg"
+	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
 	"github.com/boxoffice/boxoffice/web"
@@ -31,7 +32,13 @@ type App struct {
 	Redis    *redis.Client
 	Accounts *account.Service
 	Seats    *seatmap.Service
-	Server   *server.Server
+	// SeatStream is the seat-diff stream (seatmap's publisher, /diffs).
+	SeatStream *realtime.SeatPublisher
+	// Hub fans live frames out to this node's sockets; Frames publishes
+	// queue, stats and admitted frames for the waiting room and admin.
+	Hub    *realtime.Hub
+	Frames *realtime.Frames
+	Server *server.Server
 	// WebDir, when set, serves the browser app from disk (the -dev flag).
 	WebDir string
 
@@ -63,7 +70,11 @@ func (a *App) Open(ctx context.Context) error {
 		a.Log.Warn("redis unreachable at start: holds go through Postgres alone until it answers", "err", err)
 	}
 	a.Accounts = account.NewService(db, account.Config{})
-	a.Seats = seatmap.New(db, seatmap.NewRedisGate(a.Redis, a.Config.RedisPrefix), nil, a.Log, seatmap.Config{
+	a.SeatStream = realtime.NewSeatPublisher(a.Redis, a.Config.RedisPrefix)
+	broker := realtime.NewRedisBroker(a.Redis, a.Config.RedisPrefix, a.Log)
+	a.Hub = realtime.NewHub(broker, realtime.HubConfig{Positions: a.SeatStream.HubPosition, Log: a.Log})
+	a.Frames = realtime.NewFrames(broker)
+	a.Seats = seatmap.New(db, seatmap.NewRedisGate(a.Redis, a.Config.RedisPrefix), a.SeatStream, a.Log, seatmap.Config{
 		HoldTTL:            a.Config.HoldTTL,
 		MaxSeatsPerAccount: a.Config.MaxSeatsPerAccount,
 	})
@@ -99,6 +110,8 @@ func (a *App) Run(ctx context.Context) error {
 		Web:      a.webFS(),
 		Postgres: func(ctx context.Context) error { return a.DB.Ping(ctx) },
 		Redis:    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+		Hub:      a.Hub,
+		Diffs:    a.SeatStream,
 	})
 	ln, err := net.Listen("tcp", a.Config.ListenAddr)
 	if err != nil {
@@ -107,6 +120,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.ln = ln
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
+	a.Hub.Start()
 	a.wg.Add(2)
 	go func() { defer a.wg.Done(); a.Seats.RunSweeper(bg) }()
 	go func() {
@@ -125,6 +139,11 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // Close stops the server (waiting up to 10 s for requests in flight), the
 // background loops and the connections.
 func (a *App) Close() error {
+	if a.Hub != nil {
+		// Sockets first (close 1001): hijacked connections are not the
+		// HTTP server's to wait for.
+		a.Hub.Close()
+	}
 	if a.Server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = a.Server.Shutdown(ctx)

@@ -10,6 +10,7 @@ package testkit
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -62,11 +63,15 @@ var (
 )
 
 // DatabaseName is the database this test binary owns, derived from the
-// binary's name so each package gets its own.
+// binary's name so each package gets its own, and from the package's
+// directory so checkouts (git worktrees) sharing one Postgres do not drop
+// each other's databases mid-run.
 func DatabaseName() string {
 	base := strings.TrimSuffix(filepath.Base(os.Args[0]), ".test")
 	base = regexp.MustCompile(`[^a-z0-9_]+`).ReplaceAllString(strings.ToLower(base), "_")
-	return "bo_test_" + base
+	dir, _ := os.Getwd()
+	sum := sha256.Sum256([]byte(dir))
+	return "bo_test_" + base + "_" + hex.EncodeToString(sum[:4])
 }
 
 // DBURL returns the URL of this test binary's freshly created and migrated
