@@ -34,6 +34,7 @@ run:
 test:
 	@$(SERVICES); \
 	go test -race -count=1 -timeout 10m ./...
+	node --test web/test/
 
 lint:
 	@unformatted="$$(gofmt -l .)"; \
