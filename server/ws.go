@@ -154,12 +154,20 @@ func (s *Server) wsOp(rc *realtime.Conn, acct account.Account, op realtime.Op) e
 }
 
 // wsTransport is a socket as the hub's writer sees it.
-type wsTransport struct{ c *websocket.Conn }
+type wsTransport struct {
+	c *websocket.Conn
+	// deadline is the write deadline set on c; it is moved only when it
+	// got close, since setting it on every frame costs a timer update.
+	deadline time.Time
+}
 
 // WriteFrame writes a text frame; a frame going to many sockets is framed
 // once (a prepared message) and the same bytes are written to each.
 func (t *wsTransport) WriteFrame(f *realtime.Frame, deadline time.Time) error {
-	_ = t.c.SetWriteDeadline(deadline)
+	if deadline.Sub(t.deadline) > time.Second {
+		t.deadline = deadline
+		_ = t.c.SetWriteDeadline(deadline)
+	}
 	if f.Shared() {
 		if pm, _ := f.Prepared(prepare).(*websocket.PreparedMessage); pm != nil {
 			return t.c.WritePreparedMessage(pm)
