@@ -62,6 +62,7 @@ type result struct {
 	p50, p99, max         time.Duration
 	cpuPerDelivery        time.Duration
 	cpuPercent            float64
+	clientPercent         float64
 	rssBase, rssConnected int64
 	connectTime           time.Duration
 }
@@ -286,6 +287,7 @@ func measure(ctx context.Context, srv *server, rdb *redis.Client, prefix string,
 	}
 	pub := realtime.NewSeatPublisher(rdb, prefix)
 	cpu0 := cpuTime(srv.pid)
+	self0 := cpuTime(os.Getpid())
 	t0 := time.Now()
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	frames := int(dur.Seconds() * float64(rate))
@@ -321,6 +323,7 @@ func measure(ctx context.Context, srv *server, rdb *redis.Client, prefix string,
 		time.Sleep(50 * time.Millisecond)
 	}
 	cpu2 := cpuTime(srv.pid)
+	r.clientPercent = 100 * (cpuTime(os.Getpid()) - self0).Seconds() / time.Since(t0).Seconds()
 	for _, s := range socks {
 		_ = s.c.SetReadDeadline(time.Now()) // stop the readers
 	}
@@ -452,17 +455,17 @@ func cpuTime(pid int) time.Duration {
 func printTable(rs []result, rate int, dur time.Duration) {
 	cpus := runtime.NumCPU()
 	fmt.Printf("\nFan-out: one node, %d Hz seat diffs for %v, %d CPUs (client and server share them)\n\n", rate, dur, cpus)
-	fmt.Println("| sockets | publishes | frame bytes | frames delivered | loss | p50 | p99 | max | server CPU / delivery | server CPU | RSS / socket | connect time |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| sockets | publishes | frame bytes | frames delivered | loss | p50 | p99 | max | server CPU / delivery | server CPU | client CPU | RSS / socket | connect time |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		loss := 0.0
 		if r.expected > 0 {
 			loss = 100 * float64(r.expected-r.received) / float64(r.expected)
 		}
 		perSock := (r.rssConnected - r.rssBase) / int64(r.sockets)
-		fmt.Printf("| %d | %d | %d | %d | %.2f%% | %v | %v | %v | %.1f µs | %.0f%% | %.1f KB | %v |\n",
+		fmt.Printf("| %d | %d | %d | %d | %.2f%% | %v | %v | %v | %.1f µs | %.0f%% | %.0f%% | %.1f KB | %v |\n",
 			r.sockets, r.published, r.frameBytes, r.frames, loss, round(r.p50), round(r.p99), round(r.max),
-			float64(r.cpuPerDelivery.Nanoseconds())/1000, r.cpuPercent, float64(perSock)/1000, r.connectTime.Round(time.Millisecond))
+			float64(r.cpuPerDelivery.Nanoseconds())/1000, r.cpuPercent, r.clientPercent, float64(perSock)/1000, r.connectTime.Round(time.Millisecond))
 	}
 }
 
