@@ -249,6 +249,13 @@ func (h *Hub) release(t *topicState) {
 			}
 			t.subscribed = false
 		}
+		// Forget the topic unless someone came back for it meanwhile
+		// (they hold the same *topicState and wait on subMu).
+		h.mu.Lock()
+		if t.refs == 0 && !t.subscribed && h.topics[t.name] == t {
+			delete(h.topics, t.name)
+		}
+		h.mu.Unlock()
 	}()
 }
 

@@ -248,7 +248,8 @@ func TestFramesPublishers(t *testing.T) {
 	}
 }
 
-// TestUnsubscribeStopsDelivery and releases the node's subscription.
+// TestUnsubscribeStopsDelivery, releases the node's subscription and
+// forgets the topic.
 func TestUnsubscribeStopsDelivery(t *testing.T) {
 	b := NewMemoryBroker()
 	h := startHub(t, b, HubConfig{HeartbeatInterval: time.Hour})
@@ -262,7 +263,10 @@ func TestUnsubscribeStopsDelivery(t *testing.T) {
 		b.mu.Lock()
 		n := len(b.subs[QueueTopic(1)])
 		b.mu.Unlock()
-		if n == 0 {
+		h.mu.Lock()
+		_, kept := h.topics[QueueTopic(1)]
+		h.mu.Unlock()
+		if n == 0 && !kept {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -28,6 +29,10 @@ import (
 type SeatPublisher struct {
 	rdb    redis.UniversalClient
 	prefix string
+	// lost holds the events whose last publish failed: their stream has a
+	// change nobody can see (no seq was taken), so the next script run
+	// starts a new epoch and clients refetch instead of missing it.
+	lost sync.Map // int64 → struct{}
 	// MaxLen caps the catch-up stream (approximately; default 5000
 	// publishes). A client further behind refetches the snapshot.
 	MaxLen int64
@@ -50,6 +55,7 @@ func (p *SeatPublisher) keys(eventID int64) []string {
 // which belonged to a lost one.
 const epochLua = `
 local epoch = redis.call('GET', KEYS[1])
+if ARGV[2] == '1' then epoch = false end
 if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
@@ -59,10 +65,10 @@ end
 
 var publishScript = redis.NewScript(epochLua + `
 local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], tostring(seq) .. '-0', 's', ARGV[2])
-local frame = '{"type":"seats","event":"' .. ARGV[5] .. '","epoch":"' .. epoch .. '","from":' ..
-  tostring(seq - 1) .. ',"to":' .. tostring(seq) .. ',"seats":' .. ARGV[2] .. '}'
-redis.call('PUBLISH', ARGV[4], frame)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], tostring(seq) .. '-0', 's', ARGV[3])
+local frame = '{"type":"seats","event":"' .. ARGV[6] .. '","epoch":"' .. epoch .. '","from":' ..
+  tostring(seq - 1) .. ',"to":' .. tostring(seq) .. ',"seats":' .. ARGV[3] .. '}'
+redis.call('PUBLISH', ARGV[5], frame)
 return {epoch, seq}
 `)
 
@@ -74,6 +80,14 @@ func newEpoch() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// resetFlag is "1" when the event's stream must start a new epoch.
+func (p *SeatPublisher) resetFlag(eventID int64) string {
+	if _, ok := p.lost.Load(eventID); ok {
+		return "1"
+	}
+	return "0"
 }
 
 // PublishSeats appends one diff with the absolute states of changes and
@@ -92,10 +106,12 @@ func (p *SeatPublisher) PublishSeats(ctx context.Context, eventID int64, changes
 	}
 	id := strconv.FormatInt(eventID, 10)
 	err = publishScript.Run(ctx, p.rdb, p.keys(eventID),
-		newEpoch(), seats, p.MaxLen, p.prefix+SeatsTopic(eventID), id).Err()
+		newEpoch(), p.resetFlag(eventID), seats, p.MaxLen, p.prefix+SeatsTopic(eventID), id).Err()
 	if err != nil {
+		p.lost.Store(eventID, struct{}{})
 		return fmt.Errorf("realtime: publish seats of event %d: %w", eventID, err)
 	}
+	p.lost.Delete(eventID)
 	return nil
 }
 
@@ -112,10 +128,11 @@ func (p *SeatPublisher) HubPosition(ctx context.Context, eventID int64) (Positio
 }
 
 func (p *SeatPublisher) position(ctx context.Context, eventID int64) (Position, error) {
-	res, err := positionScript.Run(ctx, p.rdb, p.keys(eventID), newEpoch()).Slice()
+	res, err := positionScript.Run(ctx, p.rdb, p.keys(eventID), newEpoch(), p.resetFlag(eventID)).Slice()
 	if err != nil {
 		return Position{}, fmt.Errorf("realtime: position of event %d: %w", eventID, err)
 	}
+	p.lost.Delete(eventID)
 	return scriptPosition(res)
 }
 

@@ -139,3 +139,38 @@ func (r *recorder) want(t *testing.T, s string) {
 		t.Fatalf("no message %q", s)
 	}
 }
+
+// TestSeatStreamFailedPublish: a publish that fails (here a timeout while
+// Redis is paused) leaves a change no seq covers, so the stream moves to a
+// new epoch and clients refetch instead of silently missing it.
+func TestSeatStreamFailedPublish(t *testing.T) {
+	srv := testkit.StartRedisServer(t)
+	admin := srv.Client()
+	rdb := srv.Client()
+	rdb.Options().ReadTimeout = 100 * time.Millisecond
+	rdb.Options().WriteTimeout = 100 * time.Millisecond
+	ctx := context.Background()
+	p := realtime.NewSeatPublisher(rdb, "t:")
+	if err := p.PublishSeats(ctx, 1, []seatmap.SeatChange{{Idx: 0, State: 'h', Version: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := p.Position(ctx, 1)
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "400", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.PublishSeats(ctx, 1, []seatmap.SeatChange{{Idx: 0, State: 'a', Version: 2}}); err == nil {
+		t.Fatal("publish during CLIENT PAUSE succeeded; the test needs it to time out")
+	}
+	time.Sleep(500 * time.Millisecond)
+	after, err := p.Position(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Epoch == before.Epoch {
+		t.Errorf("epoch %s kept after a failed publish: clients would miss the change", after.Epoch)
+	}
+	again, _ := p.Position(ctx, 1)
+	if again.Epoch != after.Epoch {
+		t.Errorf("epoch changed again (%s → %s) without a new failure", after.Epoch, again.Epoch)
+	}
+}
