@@ -1,13 +1,18 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +53,41 @@ func (e *env) hold(event, token string, seatIDs ...string) (string, bool) {
 	var h holdBody
 	r.json(e.t, &h)
 	return h.ID, true
+}
+
+// churn has fans hold and release seats until d passes, each keeping a few
+// holds a while (under the seat cap), and returns how many changes it made.
+func (e *env) churn(event string, seatIDs []string, fans int, d time.Duration) int {
+	e.t.Helper()
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	stop := time.Now().Add(d)
+	for f := range fans {
+		_, token := e.signUp(fmt.Sprintf("fan%d", f))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var kept []string
+			for i := 0; time.Now().Before(stop); i++ {
+				hold, ok := e.hold(event, token, seatIDs[(f*13+i*7)%len(seatIDs)])
+				if !ok {
+					continue
+				}
+				total.Add(1)
+				if i%3 == 0 {
+					kept = append(kept, hold)
+					if len(kept) <= 3 {
+						continue
+					}
+					hold, kept = kept[0], kept[1:]
+				}
+				e.release(token, hold)
+				total.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(total.Load())
 }
 
 func (e *env) release(token, hold string) {
@@ -163,41 +203,9 @@ func TestWSConvergence(t *testing.T) {
 	client := newSyncClient(t, e.base, event)
 	go client.run(ctx, lossy(ctx, ws, 0.30, 0.30, 300*time.Millisecond))
 
-	// Eight fans hold and release random seats for a while.
-	var wg sync.WaitGroup
-	stop := time.Now().Add(2 * time.Second)
-	var changes sync.Map
-	for f := range 8 {
-		_, token := e.signUp(fmt.Sprintf("fan%d", f))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n := 0
-			var kept []string // some holds stay a while, under the seat cap
-			for i := 0; time.Now().Before(stop); i++ {
-				id := seatIDs[(f*13+i*7)%len(seatIDs)]
-				hold, ok := e.hold(event, token, id)
-				if !ok {
-					continue
-				}
-				n++
-				if i%3 == 0 {
-					kept = append(kept, hold)
-					if len(kept) <= 3 {
-						continue
-					}
-					hold, kept = kept[0], kept[1:]
-				}
-				e.release(token, hold)
-				n++
-			}
-			changes.Store(f, n)
-		}()
-	}
-	wg.Wait()
+	// Eight fans hold and release seats for a while.
+	total := e.churn(event, seatIDs, 8, 2*time.Second)
 	last := time.Now()
-	total := 0
-	changes.Range(func(_, v any) bool { total += v.(int); return true })
 	truth := e.pgStatuses(event)
 	for client.view() != truth {
 		if time.Since(last) > 2*time.Second {
@@ -560,4 +568,70 @@ func TestDiffsEndpoint(t *testing.T) {
 	if r := e.do("GET", "/api/events/999999999/diffs?from=0", "", nil); r.status != http.StatusNotFound {
 		t.Errorf("unknown event: %d", r.status)
 	}
+}
+
+// TestWSBrowserModule: the browser module itself (web/static/js/seatsync.js,
+// run by node) follows a live event over a socket that loses 30% of its
+// messages, and matches Postgres within 2 s of the last change.
+func TestWSBrowserModule(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node is required in CI")
+		}
+		t.Skip("node not installed")
+	}
+	cfg := liveCfg()
+	cfg.HeartbeatInterval = 200 * time.Millisecond // heartbeats are dropped too
+	e := newEnv(t, envOpts{live: cfg})
+	event, seatIDs := e.event(1, 4, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--no-warnings", "../web/test/live_client.mjs", e.base, event, "0.3")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("node stderr:\n%s", stderr.String())
+		}
+	})
+	var mu sync.Mutex
+	view := ""
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var line struct{ Statuses string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil {
+				mu.Lock()
+				view = line.Statuses
+				mu.Unlock()
+			}
+		}
+	}()
+	current := func() string { mu.Lock(); defer mu.Unlock(); return view }
+	for deadline := time.Now().Add(10 * time.Second); current() == ""; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the module loaded no snapshot within 10 s")
+		}
+	}
+	e.churn(event, seatIDs, 4, 2*time.Second)
+	last := time.Now()
+	truth := e.pgStatuses(event)
+	for current() != truth {
+		if time.Since(last) > 2*time.Second {
+			t.Fatalf("the module did not converge within 2 s\n view  %s\n truth %s", current(), truth)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("converged %v after the last change", time.Since(last))
 }
