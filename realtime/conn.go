@@ -58,6 +58,11 @@ type Conn struct {
 	closeReason string
 	topics      map[string]*topicState
 
+	// pingDue and readerGone are set under mu; the writer waits on wake
+	// alone (one channel is cheaper than a select per frame).
+	pingDue    bool
+	readerGone bool
+
 	wake       chan struct{}
 	readerDone chan struct{}
 	readerOnce sync.Once
@@ -81,6 +86,7 @@ func (h *Hub) Attach(ctx context.Context, t Transport, accountID int64) *Conn {
 		readerDone: make(chan struct{}), done: make(chan struct{}),
 	}
 	h.stats.conns.Add(1)
+	c.shard.attach(c)
 	go c.writer()
 	if accountID != 0 {
 		c.subscribe(ctx, AccountTopic(accountID))
@@ -148,7 +154,23 @@ func (c *Conn) CloseWith(code int, reason string) {
 
 // ReaderDone tells the writer the reader stopped (the client closed or
 // failed): the writer closes the socket and ends.
-func (c *Conn) ReaderDone() { c.readerOnce.Do(func() { close(c.readerDone) }) }
+func (c *Conn) ReaderDone() {
+	c.readerOnce.Do(func() {
+		c.mu.Lock()
+		c.readerGone = true
+		c.mu.Unlock()
+		close(c.readerDone)
+		c.signal()
+	})
+}
+
+// ping asks the writer to ping the client.
+func (c *Conn) ping() {
+	c.mu.Lock()
+	c.pingDue = true
+	c.mu.Unlock()
+	c.signal()
+}
 
 // Done is closed once the writer ended and the hub let go of the transport.
 func (c *Conn) Done() <-chan struct{} { return c.done }
@@ -197,9 +219,10 @@ func (c *Conn) enqueue(f *Frame) {
 // writer is the only goroutine that writes to the transport.
 func (c *Conn) writer() {
 	h := c.hub
-	ping := time.NewTicker(h.cfg.PingInterval)
+	// Shutdown closes the socket with 1001 (going away).
+	stop := context.AfterFunc(h.ctx, func() { c.CloseWith(CloseGoingAway, "server shutting down") })
 	defer func() {
-		ping.Stop()
+		stop()
 		_ = c.t.Close()
 		c.detach()
 		close(c.done)
@@ -207,24 +230,21 @@ func (c *Conn) writer() {
 		h.conns.Done()
 	}()
 	for {
-		select {
-		case <-c.wake:
-		case <-ping.C:
-			if c.t.WritePing(time.Now().Add(h.cfg.WriteTimeout)) != nil {
-				return
-			}
-			continue
-		case <-c.readerDone:
-			return
-		case <-h.ctx.Done():
-			c.CloseWith(CloseGoingAway, "server shutting down")
-		}
+		<-c.wake
 		c.mu.Lock()
 		batch := c.queue
 		c.queue, c.spare = c.spare[:0], nil
 		c.queued = 0
 		closing, code, reason := c.closing, c.closeCode, c.closeReason
+		ping, gone := c.pingDue, c.readerGone
+		c.pingDue = false
 		c.mu.Unlock()
+		if gone {
+			return // the client went away: nobody reads what we would write
+		}
+		if ping && c.t.WritePing(time.Now().Add(h.cfg.WriteTimeout)) != nil {
+			return
+		}
 		for i, f := range batch {
 			if c.t.WriteFrame(f, time.Now().Add(h.cfg.WriteTimeout)) != nil {
 				return
@@ -252,6 +272,7 @@ func (c *Conn) writer() {
 
 // detach removes the socket from its shard and topics.
 func (c *Conn) detach() {
+	c.shard.detach(c)
 	c.mu.Lock()
 	c.closing = true
 	topics := c.topics

@@ -97,7 +97,7 @@ func NewHub(broker Broker, cfg HubConfig) *Hub {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{cfg: cfg, broker: broker, log: cfg.Log, ctx: ctx, cancel: cancel, topics: make(map[string]*topicState)}
 	for range cfg.Shards {
-		h.shards = append(h.shards, &shard{subs: make(map[string]map[*Conn]struct{}), wake: make(chan struct{}, 1)})
+		h.shards = append(h.shards, &shard{conns: make(map[*Conn]struct{}), subs: make(map[string]map[*Conn]struct{}), wake: make(chan struct{}, 1)})
 	}
 	return h
 }
@@ -108,7 +108,8 @@ func (h *Hub) Config() HubConfig { return h.cfg }
 // Start runs the broker's read loop, the shards and the heartbeat until
 // Close.
 func (h *Hub) Start() {
-	h.wg.Add(2 + len(h.shards))
+	h.wg.Add(3 + len(h.shards))
+	go func() { defer h.wg.Done(); h.pings() }()
 	go func() {
 		defer h.wg.Done()
 		if err := h.broker.Run(h.ctx, h); err != nil {
@@ -431,6 +432,7 @@ type delivery struct {
 // to them.
 type shard struct {
 	mu    sync.Mutex
+	conns map[*Conn]struct{} // every socket of the shard, for pings
 	subs  map[string]map[*Conn]struct{}
 	inbox []delivery
 	wake  chan struct{}
@@ -469,6 +471,45 @@ func (s *shard) run(ctx context.Context) {
 				c.enqueue(d.frame)
 			}
 			batch[i] = delivery{}
+		}
+		clear(conns)
+	}
+}
+
+func (s *shard) attach(c *Conn) {
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *shard) detach(c *Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// pings asks every socket's writer to ping its client each PingInterval:
+// one ticker for the node instead of one per socket.
+func (h *Hub) pings() {
+	tick := time.NewTicker(h.cfg.PingInterval)
+	defer tick.Stop()
+	var conns []*Conn
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, s := range h.shards {
+			s.mu.Lock()
+			conns = conns[:0]
+			for c := range s.conns {
+				conns = append(conns, c)
+			}
+			s.mu.Unlock()
+			for _, c := range conns {
+				c.ping()
+			}
 		}
 		clear(conns)
 	}

@@ -17,6 +17,7 @@ type fakeTransport struct {
 	mu     sync.Mutex
 	frames [][]byte
 	code   int
+	pings  int
 	closed bool
 	got    chan []byte
 	block  chan struct{}
@@ -43,7 +44,12 @@ func (f *fakeTransport) WriteFrame(fr *Frame, _ time.Time) error {
 	f.got <- fr.Data
 	return nil
 }
-func (f *fakeTransport) WritePing(time.Time) error { return nil }
+func (f *fakeTransport) WritePing(time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pings++
+	return nil
+}
 func (f *fakeTransport) WriteClose(code int, _ string, _ time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -279,5 +285,50 @@ func TestUnsubscribeStopsDelivery(t *testing.T) {
 	case f := <-ft.got:
 		t.Errorf("got %s after unsubscribe", f)
 	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// TestPingsAndShutdown: the hub pings idle sockets, and closing the hub
+// closes every socket with 1001.
+func TestPingsAndShutdown(t *testing.T) {
+	h := NewHub(NewMemoryBroker(), HubConfig{PingInterval: 10 * time.Millisecond, HeartbeatInterval: time.Hour})
+	h.Start()
+	ft := newFake(false)
+	c := h.Attach(context.Background(), ft, 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ft.mu.Lock()
+		n := ft.pings
+		ft.mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no pings")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	closed := make(chan struct{})
+	go func() { h.Close(); close(closed) }()
+	for {
+		ft.mu.Lock()
+		code := ft.code
+		ft.mu.Unlock()
+		if code == CloseGoingAway {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("close code %d, want %d", code, CloseGoingAway)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c.ReaderDone() // as a client answering the close would
+	<-closed
+	<-c.Done()
+	if h.Stats().Conns != 0 {
+		t.Errorf("%d sockets open after Close", h.Stats().Conns)
+	}
+	if h.Attach(context.Background(), newFake(false), 0) != nil {
+		t.Error("Attach after Close returned a socket")
 	}
 }
