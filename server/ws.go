@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -49,7 +52,7 @@ func (s *Server) wsRoute() {
 		// Origins are checked in wsGate with the same allow-list as CSRF.
 		ReadBufferSize:  1024,
 		WriteBufferSize: 1024,
-		WriteBufferPool: bufs,
+		WriteBufferPool: bufs, // only the library's control frames use it
 		RecoverHandler:  s.wsRecover,
 	}))
 }
@@ -84,7 +87,7 @@ func (s *Server) wsRecover(c *fiberws.Conn) {
 // writer for it is done, and never touches it after returning.
 func (s *Server) wsHandler(conn *fiberws.Conn) {
 	acct, _ := conn.Locals(localWSAccount).(account.Account)
-	tr := &wsTransport{c: conn.Conn}
+	tr := newWSTransport(conn.Conn)
 	rc := s.deps.Hub.Attach(context.Background(), tr, acct.ID)
 	if rc == nil {
 		_ = tr.WriteClose(realtime.CloseGoingAway, "server shutting down", time.Now().Add(time.Second))
@@ -153,46 +156,92 @@ func (s *Server) wsOp(rc *realtime.Conn, acct account.Account, op realtime.Op) e
 	return rc.Subscribe(ctx, op.Topic)
 }
 
-// wsTransport is a socket as the hub's writer sees it.
+// wsTransport is a socket as the hub's writer sees it. Data frames are
+// framed by hand (server frames are unmasked: a 2-10 byte header) and
+// written straight to the connection: a frame going to many sockets is
+// framed once and the same bytes are written to each, without the
+// websocket library's per-write lock and deadline. Each frame is one Write,
+// and the connection serialises Writes, so the library's own control
+// frames from the reader (pong, a 1009 close) never interleave with ours.
 type wsTransport struct {
-	c *websocket.Conn
-	// deadline is the write deadline set on c; it is moved only when it
-	// got close, since setting it on every frame costs a timer update.
+	c  *websocket.Conn
+	nc net.Conn
+	// deadline is the write deadline set on nc; it is moved only when it
+	// got close, since setting it costs a timer update per frame. A control
+	// frame written by the library sets its own deadline: stale then.
 	deadline time.Time
+	stale    atomic.Bool
 }
 
-// WriteFrame writes a text frame; a frame going to many sockets is framed
-// once (a prepared message) and the same bytes are written to each.
-func (t *wsTransport) WriteFrame(f *realtime.Frame, deadline time.Time) error {
-	if deadline.Sub(t.deadline) > time.Second {
-		t.deadline = deadline
-		_ = t.c.SetWriteDeadline(deadline)
-	}
-	if f.Shared() {
-		if pm, _ := f.Prepared(prepare).(*websocket.PreparedMessage); pm != nil {
-			return t.c.WritePreparedMessage(pm)
+func newWSTransport(c *websocket.Conn) *wsTransport {
+	t := &wsTransport{c: c, nc: c.NetConn()}
+	c.SetPingHandler(func(data string) error {
+		err := c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		t.stale.Store(true)
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			var ne net.Error
+			if !errors.As(err, &ne) {
+				return err
+			}
 		}
-	}
-	return t.c.WriteMessage(websocket.TextMessage, f.Data)
+		return nil
+	})
+	return t
 }
 
-func prepare(b []byte) any {
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
-	if err != nil {
-		return nil
+func (t *wsTransport) setDeadline(d time.Time) {
+	if t.stale.Swap(false) || d.Sub(t.deadline) > time.Second {
+		t.deadline = d
+		_ = t.nc.SetWriteDeadline(d)
 	}
-	return pm
+}
+
+// WriteFrame writes one text frame.
+func (t *wsTransport) WriteFrame(f *realtime.Frame, deadline time.Time) error {
+	t.setDeadline(deadline)
+	var b []byte
+	if f.Shared() {
+		b = f.Prepared(frameText).([]byte)
+	} else {
+		b = wsFrame(0x81, f.Data)
+	}
+	_, err := t.nc.Write(b)
+	return err
+}
+
+func frameText(p []byte) any { return wsFrame(0x81, p) }
+
+// wsFrame is a final, unmasked frame with opcode op (RFC 6455 §5.2).
+func wsFrame(op byte, p []byte) []byte {
+	n := len(p)
+	b := make([]byte, 0, n+10)
+	switch {
+	case n <= 125:
+		b = append(b, op, byte(n))
+	case n <= 0xffff:
+		b = append(b, op, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, op, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	return append(b, p...)
 }
 
 func (t *wsTransport) WritePing(deadline time.Time) error {
-	return t.c.WriteControl(websocket.PingMessage, nil, deadline)
+	t.setDeadline(deadline)
+	_, err := t.nc.Write(wsFrame(0x89, nil))
+	return err
 }
 
 func (t *wsTransport) WriteClose(code int, reason string, deadline time.Time) error {
-	return t.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
+	t.stale.Store(false)
+	t.deadline = deadline
+	_ = t.nc.SetWriteDeadline(deadline)
+	_, err := t.nc.Write(wsFrame(0x88, websocket.FormatCloseMessage(code, reason)))
+	return err
 }
 
-func (t *wsTransport) Close() error { return t.c.Close() }
+func (t *wsTransport) Close() error { return t.nc.Close() }
 
 // DiffSource serves catch-up diffs (realtime.SeatPublisher).
 type DiffSource interface {

@@ -587,7 +587,7 @@ func TestWSBrowserModule(t *testing.T) {
 	event, seatIDs := e.event(1, 4, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--no-warnings", "../web/test/live_client.mjs", e.base, event, "0.3")
+	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--no-warnings", "../web/e2e/live_client.mjs", e.base, event, "0.3")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

@@ -232,3 +232,15 @@ test('LiveSeats: reconnects with jittered backoff and catches up; 4008 refetches
   assert.equal(l.sync.statuses.join(''), 's');
   l.stop();
 });
+
+test('LiveSeats: a lost subscribe ack still leads to the snapshot', async () => {
+  const w = world();
+  const { l } = live(w, { ackTimeoutMs: 1000 });
+  w.sockets[0].open();
+  w.responses.push({ status: 200, body: { epoch: 'e', seq: 0, statuses: 'a' } });
+  await w.advance(999);
+  assert.equal(w.fetches.length, 0);
+  await w.advance(1);
+  assert.deepEqual(w.fetches, ['/api/events/7/availability']);
+  assert.equal(l.sync.statuses.join(''), 'a');
+});

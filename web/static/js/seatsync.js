@@ -173,6 +173,7 @@ export class LiveSeats {
     this.backoffBase = opts.backoffBaseMs ?? 250;
     this.backoffMax = opts.backoffMaxMs ?? 15000;
     this.refetchDelay = opts.refetchDelayMs ?? 300;
+    this.ackTimeout = opts.ackTimeoutMs ?? 1000;
     this.sync = new SeatSync();
     this.attempt = 0;
     this.stopped = false;
@@ -192,7 +193,12 @@ export class LiveSeats {
   connect() {
     const ws = new this.WebSocket(this.url);
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ op: 'subscribe', topic: this.topic }));
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ op: 'subscribe', topic: this.topic }));
+      // Should the ack never come, fetch anyway after a while.
+      this.setTimeout(() => { if (ws === this.ws && !this.subscribed) this.onSubscribed(); }, this.ackTimeout);
+    };
+    this.subscribed = false;
     ws.onmessage = (ev) => this.onMessage(ws, ev.data);
     ws.onclose = (ev) => this.onClose(ws, ev.code);
   }
@@ -201,18 +207,26 @@ export class LiveSeats {
     let f;
     try { f = JSON.parse(data); } catch { return; }
     if (f.type === 'subscribed' && f.topic === this.topic) {
-      this.attempt = 0;
-      this.onStatus('live');
-      // Subscribed, frames are buffering: now the snapshot (or, after a
-      // reconnect, the missed diffs).
-      if (this.sync.ready) this.sync.forceCatchUp = true; else this.sync.wantSnapshot = true;
-      this.pump(0);
+      if (!this.subscribed) this.onSubscribed();
       return;
+    }
+    if (!this.subscribed && (f.type === 'seats' || f.type === 'heartbeat')) {
+      this.onSubscribed(); // a frame of the topic proves the subscription
     }
     if (f.type === 'error') { this.onStatus(`error: ${f.code}`); return; }
     const changed = this.sync.onFrame(f);
     if (changed.length) this.onChange(changed, this.sync);
     if (this.sync.ready && this.sync.need) this.pump(this.sync.need === 'diffs' ? this.grace : 0);
+  }
+
+  onSubscribed() {
+    this.subscribed = true;
+    this.attempt = 0;
+    this.onStatus('live');
+    // Subscribed, frames are buffering: now the snapshot (or, after a
+    // reconnect, the missed diffs).
+    if (this.sync.ready) this.sync.forceCatchUp = true; else this.sync.wantSnapshot = true;
+    this.pump(0);
   }
 
   onClose(ws, code) {

@@ -1,7 +1,7 @@
 // Runs LiveSeats (the browser module) against a real server, for the Go
 // end-to-end test server/TestWSBrowserModule. Node 20 needs
 // --experimental-websocket. Usage:
-//   node --experimental-websocket web/test/live_client.mjs BASE EVENT DROP_RATE
+//   node --experimental-websocket web/e2e/live_client.mjs BASE EVENT DROP_RATE
 // It drops DROP_RATE of the socket's messages at random and prints the
 // statuses as a JSON line whenever they change and every 100 ms.
 import { LiveSeats } from '../static/js/seatsync.js';
