@@ -262,7 +262,7 @@ func (c *Conn) writer() {
 				// Give the client a moment to answer the close.
 				select {
 				case <-c.readerDone:
-				case <-time.After(time.Second):
+				case <-time.After(h.cfg.CloseGrace):
 				}
 			}
 			return

@@ -29,6 +29,9 @@ type HubConfig struct {
 	WriteTimeout time.Duration
 	// PingInterval is how often the server pings each socket (default 25 s).
 	PingInterval time.Duration
+	// CloseGrace is how long a closing socket waits for the client to
+	// answer its close frame before dropping the connection (default 1 s).
+	CloseGrace time.Duration
 	// MaxTopics bounds the subscriptions of one socket (default 32).
 	MaxTopics int
 	// Positions, when set, reads a seats topic's current stream position
@@ -57,6 +60,9 @@ func (c *HubConfig) setDefaults() {
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = 25 * time.Second
+	}
+	if c.CloseGrace <= 0 {
+		c.CloseGrace = time.Second
 	}
 	if c.MaxTopics <= 0 {
 		c.MaxTopics = 32

@@ -85,6 +85,9 @@ func seatsPayload(epoch string, seq int64, idx, version int64) []byte {
 
 func startHub(t *testing.T, b Broker, cfg HubConfig) *Hub {
 	t.Helper()
+	if cfg.CloseGrace == 0 {
+		cfg.CloseGrace = time.Millisecond // the fake client never answers a close
+	}
 	h := NewHub(b, cfg)
 	h.Start()
 	t.Cleanup(h.Close)
