@@ -1,11 +1,12 @@
 // Package realtime owns the live side of Boxoffice: topics, frames, the
 // brokers that carry messages between nodes (Redis pub/sub, or in memory for
 // tests and a single node), the per-node Hub that fans them out to sockets,
-// and the sequenced seat-diff stream behind seatmap.Publisher.
+// and the sequenced seat-diff stream (SeatStream) behind seatmap.Publisher.
 //
 // It knows topics and bytes, not HTTP: the server package upgrades sockets
-// and hands the Hub a Transport. It imports seatmap only for the types of the
-// Publisher interface it satisfies; seatmap never imports it.
+// and hands the Hub a Transport. It imports neither Fiber nor pgx (nor
+// seatmap, which brings pgx): cmd/boxoffice adapts SeatStream to
+// seatmap.Publisher, so seatmap never imports realtime either.
 //
 // Concurrency rules:
 //   - The broker's read loop never blocks: it hands each message to the Hub,

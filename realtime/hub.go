@@ -35,7 +35,7 @@ type HubConfig struct {
 	// MaxTopics bounds the subscriptions of one socket (default 32).
 	MaxTopics int
 	// Positions, when set, reads a seats topic's current stream position
-	// for heartbeats (SeatPublisher.HubPosition). Without it heartbeats
+	// for heartbeats (SeatStream.Position). Without it heartbeats
 	// carry the last position this node saw in a message.
 	Positions func(ctx context.Context, eventID int64) (Position, error)
 	// Log receives warnings; nil discards them.

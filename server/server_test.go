@@ -37,7 +37,7 @@ type env struct {
 type envOpts struct {
 	redisDown bool
 	// live, when set, runs the real-time side: a RedisBroker and a Hub with
-	// this config, and the SeatPublisher as seatmap's publisher.
+	// this config, and the SeatStream as seatmap's publisher.
 	live *realtime.HubConfig
 	// rdb and prefix, when set, replace the test's shared Redis and key
 	// prefix (two nodes share them; a fault test brings its own Redis).
@@ -57,16 +57,16 @@ func newEnv(t *testing.T, o envOpts) *env {
 	var (
 		pub    seatmap.Publisher
 		hub    *realtime.Hub
-		stream *realtime.SeatPublisher
+		stream *realtime.SeatStream
 	)
 	if o.live != nil {
-		stream = realtime.NewSeatPublisher(rdb, prefix)
-		pub = stream
+		stream = realtime.NewSeatStream(rdb, prefix)
+		pub = seatPublisher{stream}
 		if o.wrapPub != nil {
 			pub = o.wrapPub(pub)
 		}
 		cfg := *o.live
-		cfg.Positions = stream.HubPosition
+		cfg.Positions = stream.Position
 		hub = realtime.NewHub(realtime.NewRedisBroker(rdb, prefix, nil), cfg)
 		hub.Start()
 	}
@@ -243,3 +243,19 @@ func (e *env) db() *pgxpool.Pool { return e.pool }
 
 // skipInvariants is for events whose seats a test wrote by hand.
 func (e *env) skipInvariants(event string) { e.noInv[event] = true }
+
+// seatPublisher adapts the seat stream to seatmap, as cmd/boxoffice does.
+type seatPublisher struct{ stream *realtime.SeatStream }
+
+func (p seatPublisher) PublishSeats(ctx context.Context, eventID int64, changes []seatmap.SeatChange) error {
+	entries := make([]realtime.SeatEntry, len(changes))
+	for i, c := range changes {
+		entries[i] = realtime.SeatEntry{Idx: int64(c.Idx), State: string(c.State), Version: c.Version}
+	}
+	return p.stream.Publish(ctx, eventID, entries)
+}
+
+func (p seatPublisher) Position(ctx context.Context, eventID int64) (seatmap.Position, error) {
+	pos, err := p.stream.Position(ctx, eventID)
+	return seatmap.Position{Epoch: pos.Epoch, Seq: pos.Seq}, err
+}

@@ -243,7 +243,7 @@ func (t *wsTransport) WriteClose(code int, reason string, deadline time.Time) er
 
 func (t *wsTransport) Close() error { return t.nc.Close() }
 
-// DiffSource serves catch-up diffs (realtime.SeatPublisher).
+// DiffSource serves catch-up diffs (realtime.SeatStream).
 type DiffSource interface {
 	Diffs(ctx context.Context, eventID int64, epoch string, from int64) (realtime.Diffs, error)
 }

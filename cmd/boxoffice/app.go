@@ -33,7 +33,7 @@ type App struct {
 	Accounts *account.Service
 	Seats    *seatmap.Service
 	// SeatStream is the seat-diff stream (seatmap's publisher, /diffs).
-	SeatStream *realtime.SeatPublisher
+	SeatStream *realtime.SeatStream
 	// Hub fans live frames out to this node's sockets; Frames publishes
 	// queue, stats and admitted frames for the waiting room and admin.
 	Hub    *realtime.Hub
@@ -70,11 +70,11 @@ func (a *App) Open(ctx context.Context) error {
 		a.Log.Warn("redis unreachable at start: holds go through Postgres alone until it answers", "err", err)
 	}
 	a.Accounts = account.NewService(db, account.Config{})
-	a.SeatStream = realtime.NewSeatPublisher(a.Redis, a.Config.RedisPrefix)
+	a.SeatStream = realtime.NewSeatStream(a.Redis, a.Config.RedisPrefix)
 	broker := realtime.NewRedisBroker(a.Redis, a.Config.RedisPrefix, a.Log)
-	a.Hub = realtime.NewHub(broker, realtime.HubConfig{Positions: a.SeatStream.HubPosition, Log: a.Log})
+	a.Hub = realtime.NewHub(broker, realtime.HubConfig{Positions: a.SeatStream.Position, Log: a.Log})
 	a.Frames = realtime.NewFrames(broker)
-	a.Seats = seatmap.New(db, seatmap.NewRedisGate(a.Redis, a.Config.RedisPrefix), a.SeatStream, a.Log, seatmap.Config{
+	a.Seats = seatmap.New(db, seatmap.NewRedisGate(a.Redis, a.Config.RedisPrefix), seatPublisher{a.SeatStream}, a.Log, seatmap.Config{
 		HoldTTL:            a.Config.HoldTTL,
 		MaxSeatsPerAccount: a.Config.MaxSeatsPerAccount,
 	})

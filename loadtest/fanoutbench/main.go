@@ -285,7 +285,7 @@ func measure(ctx context.Context, srv *server, rdb *redis.Client, prefix string,
 		readers.Add(1)
 		go func() { defer readers.Done(); s.read() }()
 	}
-	pub := realtime.NewSeatPublisher(rdb, prefix)
+	pub := realtime.NewSeatStream(rdb, prefix)
 	cpu0 := cpuTime(srv.pid)
 	self0 := cpuTime(os.Getpid())
 	t0 := time.Now()
@@ -293,13 +293,13 @@ func measure(ctx context.Context, srv *server, rdb *redis.Client, prefix string,
 	frames := int(dur.Seconds() * float64(rate))
 	for i := 0; i < frames; i++ {
 		<-tick.C
-		changes := make([]seatmap.SeatChange, entries)
+		seats := make([]realtime.SeatEntry, entries)
 		now := time.Now().UnixNano()
-		for e := range changes {
+		for e := range seats {
 			// The version carries the publish time, for latency.
-			changes[e] = seatmap.SeatChange{Idx: int32((i*entries + e) % 100), State: 'h', Version: now}
+			seats[e] = realtime.SeatEntry{Idx: int64((i*entries + e) % 100), State: "h", Version: now}
 		}
-		if err := pub.PublishSeats(ctx, eventID, changes); err != nil {
+		if err := pub.Publish(ctx, eventID, seats); err != nil {
 			tick.Stop()
 			closeAll(socks)
 			return r, err

@@ -11,11 +11,10 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/boxoffice/boxoffice/seatmap"
 )
 
-// SeatPublisher is the seat-diff stream in Redis, behind seatmap.Publisher.
+// SeatStream is the seat-diff stream in Redis. cmd/boxoffice adapts it to
+// seatmap.Publisher (realtime does not import seatmap, which brings pgx).
 // Per event it keeps, under one {event} hash tag (one Redis Cluster slot):
 //
 //	ev:{E}:epoch   a random id, created when missing: if Redis lost the
@@ -26,7 +25,7 @@ import (
 //
 // and publishes each change on the event's seats topic. One Lua script does
 // all of it, so seq, stream and publish never disagree.
-type SeatPublisher struct {
+type SeatStream struct {
 	rdb    redis.UniversalClient
 	prefix string
 	// lost holds the events whose last publish failed: their stream has a
@@ -38,15 +37,13 @@ type SeatPublisher struct {
 	MaxLen int64
 }
 
-var _ seatmap.Publisher = (*SeatPublisher)(nil)
-
-// NewSeatPublisher returns a publisher whose keys and channels start with
-// prefix (the same prefix as the RedisBroker's).
-func NewSeatPublisher(rdb redis.UniversalClient, prefix string) *SeatPublisher {
-	return &SeatPublisher{rdb: rdb, prefix: prefix, MaxLen: 5000}
+// NewSeatStream returns a stream whose keys and channels start with prefix
+// (the same prefix as the RedisBroker's).
+func NewSeatStream(rdb redis.UniversalClient, prefix string) *SeatStream {
+	return &SeatStream{rdb: rdb, prefix: prefix, MaxLen: 5000}
 }
 
-func (p *SeatPublisher) keys(eventID int64) []string {
+func (p *SeatStream) keys(eventID int64) []string {
 	tag := p.prefix + "ev:{" + strconv.FormatInt(eventID, 10) + "}:"
 	return []string{tag + "epoch", tag + "seq", tag + "diffs"}
 }
@@ -83,22 +80,18 @@ func newEpoch() string {
 }
 
 // resetFlag is "1" when the event's stream must start a new epoch.
-func (p *SeatPublisher) resetFlag(eventID int64) string {
+func (p *SeatStream) resetFlag(eventID int64) string {
 	if _, ok := p.lost.Load(eventID); ok {
 		return "1"
 	}
 	return "0"
 }
 
-// PublishSeats appends one diff with the absolute states of changes and
-// publishes it.
-func (p *SeatPublisher) PublishSeats(ctx context.Context, eventID int64, changes []seatmap.SeatChange) error {
-	if len(changes) == 0 {
+// Publish appends one diff with the absolute states of entries (after
+// their commit) and publishes it on the event's seats topic.
+func (p *SeatStream) Publish(ctx context.Context, eventID int64, entries []SeatEntry) error {
+	if len(entries) == 0 {
 		return nil
-	}
-	entries := make([]SeatEntry, len(changes))
-	for i, c := range changes {
-		entries[i] = SeatEntry{Idx: int64(c.Idx), State: string(c.State), Version: c.Version}
 	}
 	seats, err := json.Marshal(entries)
 	if err != nil {
@@ -116,18 +109,13 @@ func (p *SeatPublisher) PublishSeats(ctx context.Context, eventID int64, changes
 }
 
 // Position returns the event's stream position, creating the epoch if
-// Redis has none (the snapshot reads it before Postgres).
-func (p *SeatPublisher) Position(ctx context.Context, eventID int64) (seatmap.Position, error) {
-	pos, err := p.position(ctx, eventID)
-	return seatmap.Position{Epoch: pos.Epoch, Seq: pos.Seq}, err
-}
-
-// HubPosition is Position for HubConfig.Positions.
-func (p *SeatPublisher) HubPosition(ctx context.Context, eventID int64) (Position, error) {
+// Redis has none (the snapshot reads it before Postgres; the hub's
+// heartbeats carry it: HubConfig.Positions).
+func (p *SeatStream) Position(ctx context.Context, eventID int64) (Position, error) {
 	return p.position(ctx, eventID)
 }
 
-func (p *SeatPublisher) position(ctx context.Context, eventID int64) (Position, error) {
+func (p *SeatStream) position(ctx context.Context, eventID int64) (Position, error) {
 	res, err := positionScript.Run(ctx, p.rdb, p.keys(eventID), newEpoch(), p.resetFlag(eventID)).Slice()
 	if err != nil {
 		return Position{}, fmt.Errorf("realtime: position of event %d: %w", eventID, err)
@@ -165,7 +153,7 @@ const maxCatchUp = 5000
 // Diffs returns the changes after seq from, merged per seat. epoch, when
 // not empty, must be the current epoch. ErrDiffsGone when the stream no
 // longer reaches back to from.
-func (p *SeatPublisher) Diffs(ctx context.Context, eventID int64, epoch string, from int64) (Diffs, error) {
+func (p *SeatStream) Diffs(ctx context.Context, eventID int64, epoch string, from int64) (Diffs, error) {
 	keys := p.keys(eventID)
 	pos, err := p.position(ctx, eventID)
 	if err != nil {

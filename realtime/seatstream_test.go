@@ -8,7 +8,6 @@ import (
 
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/realtime"
-	"github.com/boxoffice/boxoffice/seatmap"
 )
 
 // TestSeatStream: each publish gets the next seq under one epoch, catch-up
@@ -17,14 +16,14 @@ import (
 func TestSeatStream(t *testing.T) {
 	rdb, prefix := testkit.Redis(t)
 	ctx := context.Background()
-	p := realtime.NewSeatPublisher(rdb, prefix)
+	p := realtime.NewSeatStream(rdb, prefix)
 	p.MaxLen = 10
 	start, err := p.Position(ctx, 7)
 	if err != nil || start.Epoch == "" || start.Seq != 0 {
 		t.Fatalf("start position %+v %v", start, err)
 	}
 	for v := int64(1); v <= 3; v++ {
-		if err := p.PublishSeats(ctx, 7, []seatmap.SeatChange{{Idx: 4, State: 'h', Version: v}, {Idx: int32(10 + v), State: 's', Version: 1}}); err != nil {
+		if err := p.Publish(ctx, 7, []realtime.SeatEntry{{Idx: 4, State: "h", Version: v}, {Idx: 10 + v, State: "s", Version: 1}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -58,7 +57,7 @@ func TestSeatStream(t *testing.T) {
 	}
 	// Past MaxLen the oldest entries are trimmed: gone, not a silent gap.
 	for range 300 {
-		p.PublishSeats(ctx, 7, []seatmap.SeatChange{{Idx: 1, State: 'a', Version: 9}})
+		p.Publish(ctx, 7, []realtime.SeatEntry{{Idx: 1, State: "a", Version: 9}})
 	}
 	if _, err := p.Diffs(ctx, 7, pos.Epoch, 1); !errors.Is(err, realtime.ErrDiffsGone) {
 		t.Errorf("diffs from a trimmed seq: %v, want ErrDiffsGone", err)
@@ -150,15 +149,15 @@ func TestSeatStreamFailedPublish(t *testing.T) {
 	rdb.Options().ReadTimeout = 100 * time.Millisecond
 	rdb.Options().WriteTimeout = 100 * time.Millisecond
 	ctx := context.Background()
-	p := realtime.NewSeatPublisher(rdb, "t:")
-	if err := p.PublishSeats(ctx, 1, []seatmap.SeatChange{{Idx: 0, State: 'h', Version: 1}}); err != nil {
+	p := realtime.NewSeatStream(rdb, "t:")
+	if err := p.Publish(ctx, 1, []realtime.SeatEntry{{Idx: 0, State: "h", Version: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := p.Position(ctx, 1)
 	if err := admin.Do(ctx, "CLIENT", "PAUSE", "400", "ALL").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.PublishSeats(ctx, 1, []seatmap.SeatChange{{Idx: 0, State: 'a', Version: 2}}); err == nil {
+	if err := p.Publish(ctx, 1, []realtime.SeatEntry{{Idx: 0, State: "a", Version: 2}}); err == nil {
 		t.Fatal("publish during CLIENT PAUSE succeeded; the test needs it to time out")
 	}
 	time.Sleep(500 * time.Millisecond)
