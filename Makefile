@@ -21,7 +21,7 @@ SERVICES = services_env="$$(bash scripts/services.sh)"; eval "$$services_env"
 # and loads their URLs (STRIPE_MOCK_URL, MAILPIT_URL, MAILPIT_SMTP_URL).
 PEERS = peers_env="$$(bash scripts/testpeers.sh)"; eval "$$peers_env"
 
-.PHONY: services build run test lint bench bench-holds
+.PHONY: services build run test lint bench bench-holds bench-fanout
 
 services:
 	@bash scripts/services.sh
@@ -39,6 +39,7 @@ test:
 	@$(SERVICES); $(PEERS); \
 	bash scripts/browser.sh; \
 	go test -race -count=1 -timeout 10m ./...
+	node --test web/test/
 
 lint:
 	@unformatted="$$(gofmt -l .)"; \
@@ -55,3 +56,12 @@ bench:
 # measured in one run (README, "Benchmarks").
 bench-holds:
 	@bash scripts/bench-holds.sh
+
+# WebSocket fan-out on one node (not part of make test; about a minute): a
+# server process and a separate client process with 1,000, 5,000 and 10,000
+# sockets on a 10 Hz stream of ~200-byte seat diffs. Figures in README.md.
+bench-fanout: build
+	@$(SERVICES); \
+	ulimit -n 65536 2>/dev/null || ulimit -n "$$(ulimit -Hn)"; \
+	go build -o bin/fanoutbench ./loadtest/fanoutbench; \
+	bin/fanoutbench -bin bin/boxoffice -sockets 1000,5000,10000 -duration 10s

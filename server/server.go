@@ -16,6 +16,7 @@ import (
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/waitingroom"
 )
@@ -65,6 +66,10 @@ type Deps struct {
 	Redis    Checker
 	// Metrics, when set, receives the HTTP figures and is served on /metrics.
 	Metrics *prometheus.Registry
+	// Hub serves GET /ws; without it the route answers 503.
+	Hub *realtime.Hub
+	// Diffs serves GET /api/events/{event}/diffs; without it 503.
+	Diffs DiffSource
 }
 
 // Server is the Fiber app with its dependencies.
@@ -137,6 +142,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/events/:event", h(s.getEvent)},
 		{"GET", "/api/events/:event/seatmap", h(s.getSeatmap)},
 		{"GET", "/api/events/:event/availability", h(s.getAvailability)},
+		{"GET", "/api/events/:event/diffs", h(s.getDiffs)},
 
 		{"GET", "/api/events/:event/queue/challenge", h(s.limit(LimitChallenge), auth, s.queueChallenge)},
 		{"POST", "/api/events/:event/queue", h(s.limit(LimitJoin), auth, s.joinQueue)},
@@ -175,6 +181,7 @@ func (s *Server) routes() {
 	}
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
+	s.wsRoute()
 	api := s.app.Group("/api", smallBodies, s.authenticate, s.csrf)
 	for _, r := range s.apiRoutes() {
 		path := strings.TrimPrefix(r.path, "/api")

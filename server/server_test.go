@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/testkit"
+	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
 	"github.com/boxoffice/boxoffice/waitingroom"
@@ -35,6 +37,7 @@ type env struct {
 	seats  *seatmap.Service
 	accts  *account.Service
 	srv    *server.Server
+	hub    *realtime.Hub
 	client *http.Client
 	// proc and checkout are the test processor and checkout behind the
 	// checkout routes; logs holds everything the server and checkout logged.
@@ -53,6 +56,15 @@ type envOpts struct {
 	limits         map[string]server.RouteLimits
 	limitPrefix    string
 	trustedProxies []netip.Prefix
+	// live, when set, runs the real-time side: a RedisBroker and a Hub with
+	// this config, and the SeatStream as seatmap's publisher.
+	live *realtime.HubConfig
+	// rdb and prefix, when set, replace the test's shared Redis and key
+	// prefix (two nodes share them; a fault test brings its own Redis).
+	rdb    *redis.Client
+	prefix string
+	// wrapPub wraps the seat publisher (to time publishes).
+	wrapPub func(seatmap.Publisher) seatmap.Publisher
 }
 
 // testSecret signs the waiting room's challenges and tokens in tests.
@@ -61,8 +73,27 @@ var testSecret = []byte("server-test-secret-0123456789abcdef")
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	db := testkit.DB(t)
-	rdb, prefix := testkit.Redis(t)
-	seats := seatmap.New(db, seatmap.NewRedisGate(rdb, prefix), nil, nil, seatmap.Config{})
+	rdb, prefix := o.rdb, o.prefix
+	if rdb == nil {
+		rdb, prefix = testkit.Redis(t)
+	}
+	var (
+		pub    seatmap.Publisher
+		hub    *realtime.Hub
+		stream *realtime.SeatStream
+	)
+	if o.live != nil {
+		stream = realtime.NewSeatStream(rdb, prefix)
+		pub = seatPublisher{stream}
+		if o.wrapPub != nil {
+			pub = o.wrapPub(pub)
+		}
+		cfg := *o.live
+		cfg.Positions = stream.Position
+		hub = realtime.NewHub(realtime.NewRedisBroker(rdb, prefix, nil), cfg)
+		hub.Start()
+	}
+	seats := seatmap.New(db, seatmap.NewRedisGate(rdb, prefix), pub, nil, seatmap.Config{})
 	redisCheck := func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 	if o.redisDown {
 		redisCheck = func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:1: connection refused") }
@@ -90,7 +121,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 			}
 		})
 	}
-	srv := server.New(server.Config{BaseURL: "http://app.test", RateLimits: o.limits, TrustedProxies: o.trustedProxies}, server.Deps{
+	deps := server.Deps{
 		Log:      log,
 		Accounts: accts,
 		Seats:    seats,
@@ -99,18 +130,25 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Limiter:  limiter,
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,
-	})
+	}
+	if hub != nil {
+		deps.Hub, deps.Diffs = hub, stream
+	}
+	srv := server.New(server.Config{BaseURL: "http://app.test", RateLimits: o.limits, TrustedProxies: o.trustedProxies}, deps)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() {
+		if hub != nil {
+			hub.Close()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return &env{t: t, queue: queue, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, accts: accts, srv: srv,
+	return &env{t: t, queue: queue, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, accts: accts, srv: srv, hub: hub,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 300}},
 		proc:   proc, checkout: co, logs: logs}
 }
@@ -293,4 +331,20 @@ func (e *env) admin() string {
 		e.t.Fatal(err)
 	}
 	return out.Token
+}
+
+// seatPublisher adapts the seat stream to seatmap, as cmd/boxoffice does.
+type seatPublisher struct{ stream *realtime.SeatStream }
+
+func (p seatPublisher) PublishSeats(ctx context.Context, eventID int64, changes []seatmap.SeatChange) error {
+	entries := make([]realtime.SeatEntry, len(changes))
+	for i, c := range changes {
+		entries[i] = realtime.SeatEntry{Idx: int64(c.Idx), State: string(c.State), Version: c.Version}
+	}
+	return p.stream.Publish(ctx, eventID, entries)
+}
+
+func (p seatPublisher) Position(ctx context.Context, eventID int64) (seatmap.Position, error) {
+	pos, err := p.stream.Position(ctx, eventID)
+	return seatmap.Position{Epoch: pos.Epoch, Seq: pos.Seq}, err
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/internal/pg"
+	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
 	"github.com/boxoffice/boxoffice/waitingroom"
@@ -40,8 +41,14 @@ type App struct {
 	Checkout *checkout.Service
 	Jobs     *jobs.Runner
 	Queue    *waitingroom.Service
-	Server   *server.Server
-	Metrics  *prometheus.Registry
+	// SeatStream is the seat-diff stream (seatmap's publisher, /diffs).
+	SeatStream *realtime.SeatStream
+	// Hub fans live frames out to this node's sockets; Frames publishes
+	// queue, stats and admitted frames for the waiting room and admin.
+	Hub     *realtime.Hub
+	Frames  *realtime.Frames
+	Server  *server.Server
+	Metrics *prometheus.Registry
 	// WebDir, when set, serves the browser app from disk (the -dev flag).
 	WebDir string
 
@@ -75,7 +82,11 @@ func (a *App) Open(ctx context.Context) error {
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Accounts = account.NewService(db, account.Config{})
-	a.Seats = seatmap.New(db, seatmap.NewRedisGate(a.Redis, a.Config.RedisPrefix), nil, a.Log, seatmap.Config{
+	a.SeatStream = realtime.NewSeatStream(a.Redis, a.Config.RedisPrefix)
+	broker := realtime.NewRedisBroker(a.Redis, a.Config.RedisPrefix, a.Log)
+	a.Hub = realtime.NewHub(broker, realtime.HubConfig{Positions: a.SeatStream.Position, Log: a.Log})
+	a.Frames = realtime.NewFrames(broker)
+	a.Seats = seatmap.New(db, seatmap.NewRedisGate(a.Redis, a.Config.RedisPrefix), seatPublisher{a.SeatStream}, a.Log, seatmap.Config{
 		HoldTTL:            a.Config.HoldTTL,
 		MaxSeatsPerAccount: a.Config.MaxSeatsPerAccount,
 		Metrics:            a.Metrics,
@@ -105,9 +116,7 @@ func (a *App) Open(ctx context.Context) error {
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
 	a.Checkout.RegisterJobs(a.Jobs)
 	a.Seats.RegisterJobs(a.Jobs)
-	// The realtime hub is wired in as the queue's Publisher when it lands;
-	// until then fans learn their admission by polling /queue/me.
-	a.Queue = waitingroom.New(db, a.Redis, nil, a.Log, waitingroom.Config{
+	a.Queue = waitingroom.New(db, a.Redis, queuePublisher{a.Frames}, a.Log, waitingroom.Config{
 		SecretKey: a.Config.SecretKey,
 		Prefix:    a.Config.RedisPrefix,
 	})
@@ -154,6 +163,8 @@ func (a *App) Run(ctx context.Context) error {
 		Postgres: func(ctx context.Context) error { return a.DB.Ping(ctx) },
 		Redis:    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
 		Metrics:  a.Metrics,
+		Hub:      a.Hub,
+		Diffs:    a.SeatStream,
 	})
 	ln, err := net.Listen("tcp", a.Config.ListenAddr)
 	if err != nil {
@@ -162,6 +173,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.ln = ln
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
+	a.Hub.Start()
 	a.wg.Add(6)
 	go func() { defer a.wg.Done(); a.Seats.RunSweeper(bg) }()
 	go func() { defer a.wg.Done(); a.Seats.RunLifecycle(bg, 2*time.Second) }()
@@ -186,6 +198,11 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // Close stops the server (waiting up to 10 s for requests in flight), the
 // background loops and the connections.
 func (a *App) Close() error {
+	if a.Hub != nil {
+		// Sockets first (close 1001): hijacked connections are not the
+		// HTTP server's to wait for.
+		a.Hub.Close()
+	}
 	if a.Server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = a.Server.Shutdown(ctx)

@@ -1,27 +1,23 @@
-// live.js: keeps a seat map in step with the server. Until the realtime
-// socket client is wired in, it polls the availability snapshot; callers only
-// see onSnapshot(statuses) and onChanges([[idx, letter], ...]).
+// live.js: keeps a page's seat map in step with the server through the
+// realtime client (LiveSeats: one snapshot, then diffs over /ws, with gap
+// catch-up, versions and epochs handled there). Pages only see
+// onSnapshot(statuses) once and then onChanges([[idx, letter], ...]).
+import { LiveSeats } from '../seatsync.js';
 
-export function followSeats(eventId, { onSnapshot, onChanges, intervalMs = 1000 }) {
-  let stopped = false, last = null, timer = null;
-  async function poll() {
-    if (stopped) return;
-    try {
-      const res = await fetch(`/api/events/${eventId}/availability`, { credentials: 'same-origin' });
-      if (res.ok) {
-        const snap = await res.json();
-        if (last === null || last.length !== snap.statuses.length) {
-          onSnapshot(snap.statuses);
-        } else {
-          const changes = [];
-          for (let i = 0; i < snap.statuses.length; i++) if (snap.statuses[i] !== last[i]) changes.push([i, snap.statuses[i]]);
-          if (changes.length) onChanges(changes);
-        }
-        last = snap.statuses;
+export function followSeats(eventId, { onSnapshot, onChanges, onStatus }) {
+  let loaded = false;
+  const live = new LiveSeats({
+    eventId,
+    onStatus,
+    onChange(idxs, sync) {
+      if (!loaded) {
+        loaded = true;
+        onSnapshot(sync.statuses.join(''));
+        return;
       }
-    } catch { /* offline for a moment: the next poll catches up */ }
-    if (!stopped) timer = setTimeout(poll, intervalMs);
-  }
-  poll();
-  return () => { stopped = true; clearTimeout(timer); };
+      onChanges(idxs.map((i) => [i, sync.statuses[i]]));
+    },
+  });
+  live.start();
+  return () => live.stop();
 }

@@ -1,0 +1,167 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisBroker is the Broker of a multi-node deployment: Redis pub/sub, one
+// SUBSCRIBE per topic per node on a single connection. Channel names are
+// the topic under a key prefix.
+//
+// go-redis resubscribes by itself after its connection drops; the read loop
+// notices the drop (a read error) and, once messages flow again, tells the
+// handler to resync, since anything published in between is lost.
+type RedisBroker struct {
+	rdb    *redis.Client
+	prefix string
+	log    *slog.Logger
+	ps     *redis.PubSub
+	// PingEvery is how long the read loop waits for a message before it
+	// pings Redis to check the connection (default 5 s).
+	pingEvery time.Duration
+
+	mu      sync.Mutex
+	waiters map[string][]chan struct{}
+}
+
+var _ Broker = (*RedisBroker)(nil)
+
+// NewRedisBroker returns a broker over rdb with channel names under prefix.
+func NewRedisBroker(rdb *redis.Client, prefix string, log *slog.Logger) *RedisBroker {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &RedisBroker{
+		rdb: rdb, prefix: prefix, log: log,
+		ps:        rdb.Subscribe(context.Background()),
+		pingEvery: 5 * time.Second,
+		waiters:   make(map[string][]chan struct{}),
+	}
+}
+
+// Publish sends payload on topic's channel.
+func (b *RedisBroker) Publish(ctx context.Context, topic string, payload []byte) error {
+	if err := b.rdb.Publish(ctx, b.prefix+topic, payload).Err(); err != nil {
+		return fmt.Errorf("realtime: publish %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Subscribe sends SUBSCRIBE and waits for Redis to confirm it. When Redis is
+// down the channel is still remembered and subscribed on reconnect (when
+// the handler gets HandleResync); the error says the topic is not live yet.
+func (b *RedisBroker) Subscribe(ctx context.Context, topic string) error {
+	ch := b.prefix + topic
+	w := make(chan struct{})
+	b.mu.Lock()
+	b.waiters[ch] = append(b.waiters[ch], w)
+	b.mu.Unlock()
+	err := b.ps.Subscribe(ctx, ch)
+	if err == nil {
+		select {
+		case <-w:
+			return nil
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	b.mu.Lock()
+	ws := b.waiters[ch]
+	for i := range ws {
+		if ws[i] == w {
+			b.waiters[ch] = append(ws[:i:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(b.waiters[ch]) == 0 {
+		delete(b.waiters, ch)
+	}
+	b.mu.Unlock()
+	return fmt.Errorf("realtime: subscribe %s: %w", topic, err)
+}
+
+// Unsubscribe sends UNSUBSCRIBE.
+func (b *RedisBroker) Unsubscribe(ctx context.Context, topic string) error {
+	if err := b.ps.Unsubscribe(ctx, b.prefix+topic); err != nil {
+		return fmt.Errorf("realtime: unsubscribe %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Run is the read loop: it hands every message to h without blocking and
+// returns when ctx ends (closing the subscription).
+func (b *RedisBroker) Run(ctx context.Context, h Handler) error {
+	stop := context.AfterFunc(ctx, func() { _ = b.ps.Close() })
+	defer stop()
+	lost := false
+	backoff := 50 * time.Millisecond
+	for {
+		msg, err := b.ps.ReceiveTimeout(ctx, b.pingEvery)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && !lost {
+				// Quiet, not necessarily broken: ask. A dead connection
+				// fails the ping or the next read.
+				if perr := b.ps.Ping(ctx); perr != nil {
+					b.log.Warn("realtime: redis ping failed", "err", perr)
+				}
+				continue
+			}
+			if !lost {
+				b.log.Warn("realtime: redis subscription lost; resubscribing", "err", err)
+				lost = true
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, time.Second)
+			if lost {
+				// Reconnect (and resubscribe) eagerly, so a quiet topic
+				// learns of the loss too.
+				_ = b.ps.Ping(ctx)
+			}
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		if lost {
+			lost = false
+			b.log.Info("realtime: redis subscription back; resyncing every topic")
+			h.HandleResync()
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				b.confirm(m.Channel)
+			}
+		case *redis.Message:
+			topic, ok := strings.CutPrefix(m.Channel, b.prefix)
+			if ok {
+				h.HandleMessage(topic, []byte(m.Payload))
+			}
+		}
+	}
+}
+
+func (b *RedisBroker) confirm(ch string) {
+	b.mu.Lock()
+	ws := b.waiters[ch]
+	delete(b.waiters, ch)
+	b.mu.Unlock()
+	for _, w := range ws {
+		close(w)
+	}
+}

@@ -1,0 +1,288 @@
+package realtime
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Frame is one encoded server → client message, shared by every socket it
+// goes to. Transports may cache a ready-to-write form of it (a WebSocket
+// prepared message) with Prepared.
+type Frame struct {
+	Data []byte
+	// shared is set on frames fanned out to many sockets.
+	shared bool
+
+	once     sync.Once
+	prepared any
+}
+
+// Shared reports whether the frame goes to many sockets, so a prepared
+// form is worth making.
+func (f *Frame) Shared() bool { return f.shared }
+
+// Prepared returns prepare(f.Data), computed once for all sockets.
+func (f *Frame) Prepared(prepare func([]byte) any) any {
+	f.once.Do(func() { f.prepared = prepare(f.Data) })
+	return f.prepared
+}
+
+// Transport is one socket as the Hub sees it. Write methods are called only
+// from the connection's writer goroutine; Close may be called at any time
+// and must unblock a reader.
+type Transport interface {
+	WriteFrame(f *Frame, deadline time.Time) error
+	WritePing(deadline time.Time) error
+	WriteClose(code int, reason string, deadline time.Time) error
+	Close() error
+}
+
+// Conn is one socket attached to the Hub: a bounded queue and the writer
+// goroutine that drains it. The socket's reader (in the server) decodes ops
+// and calls Subscribe, Unsubscribe and Send, then ReaderDone when it stops,
+// and must wait for Done before it lets go of the socket.
+type Conn struct {
+	hub   *Hub
+	shard *shard
+	t     Transport
+	// Account is the signed-in account (0 when anonymous).
+	Account int64
+
+	mu          sync.Mutex
+	queue       []*Frame
+	spare       []*Frame
+	queued      int
+	closing     bool
+	closeCode   int
+	closeReason string
+	topics      map[string]*topicState
+
+	// pingDue and readerGone are set under mu; the writer waits on wake
+	// alone (one channel is cheaper than a select per frame).
+	pingDue    bool
+	readerGone bool
+
+	wake       chan struct{}
+	readerDone chan struct{}
+	readerOnce sync.Once
+	done       chan struct{}
+}
+
+// Attach registers a socket and starts its writer. accountID, when not 0,
+// subscribes the socket to its account topic (admitted frames). It returns
+// nil when the hub is closing.
+func (h *Hub) Attach(ctx context.Context, t Transport, accountID int64) *Conn {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.conns.Add(1)
+	h.mu.Unlock()
+	c := &Conn{
+		hub: h, shard: h.shards[h.next.Add(1)%uint64(len(h.shards))], t: t, Account: accountID,
+		topics: make(map[string]*topicState), wake: make(chan struct{}, 1),
+		readerDone: make(chan struct{}), done: make(chan struct{}),
+	}
+	h.stats.conns.Add(1)
+	c.shard.attach(c)
+	go c.writer()
+	if accountID != 0 {
+		c.subscribe(ctx, AccountTopic(accountID))
+	}
+	return c
+}
+
+// Subscribe adds topic to the socket (idempotent) once the node receives it.
+func (c *Conn) Subscribe(ctx context.Context, topic string) error {
+	return c.subscribe(ctx, topic)
+}
+
+func (c *Conn) subscribe(ctx context.Context, topic string) error {
+	c.mu.Lock()
+	if _, ok := c.topics[topic]; ok || c.closing {
+		c.mu.Unlock()
+		return nil
+	}
+	if len(c.topics) >= c.hub.cfg.MaxTopics {
+		c.mu.Unlock()
+		return ErrTooMany
+	}
+	c.topics[topic] = nil // reserved while the node subscribes
+	c.mu.Unlock()
+	t := c.hub.acquire(ctx, topic)
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		c.hub.release(t)
+		return nil
+	}
+	c.topics[topic] = t
+	c.mu.Unlock()
+	c.shard.add(topic, c)
+	return nil
+}
+
+// Unsubscribe removes topic from the socket.
+func (c *Conn) Unsubscribe(topic string) {
+	c.mu.Lock()
+	t, ok := c.topics[topic]
+	if ok && t != nil {
+		delete(c.topics, topic)
+	}
+	c.mu.Unlock()
+	if ok && t != nil {
+		c.shard.remove(topic, c)
+		c.hub.release(t)
+	}
+}
+
+// Send queues one frame for this socket only (replies, errors).
+func (c *Conn) Send(data []byte) { c.enqueue(&Frame{Data: data}) }
+
+// CloseWith makes the writer send a close frame with code and close the
+// socket once the queue ahead of it is written.
+func (c *Conn) CloseWith(code int, reason string) {
+	c.mu.Lock()
+	if !c.closing {
+		c.closing, c.closeCode, c.closeReason = true, code, reason
+	}
+	c.mu.Unlock()
+	c.signal()
+}
+
+// ReaderDone tells the writer the reader stopped (the client closed or
+// failed): the writer closes the socket and ends.
+func (c *Conn) ReaderDone() {
+	c.readerOnce.Do(func() {
+		c.mu.Lock()
+		c.readerGone = true
+		c.mu.Unlock()
+		close(c.readerDone)
+		c.signal()
+	})
+}
+
+// ping asks the writer to ping the client.
+func (c *Conn) ping() {
+	c.mu.Lock()
+	c.pingDue = true
+	c.mu.Unlock()
+	c.signal()
+}
+
+// Done is closed once the writer ended and the hub let go of the transport.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+func (c *Conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue adds a frame without ever blocking. Past QueueBytes the socket is
+// a slow consumer: its queue is replaced by a resync frame per topic and
+// it is closed with CloseSlowConsumer.
+func (c *Conn) enqueue(f *Frame) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	if c.queued+len(f.Data) > c.hub.cfg.QueueBytes {
+		clear(c.queue)
+		c.queue, c.queued = c.queue[:0], 0
+		for name := range c.topics {
+			c.queue = append(c.queue, &Frame{Data: ResyncFrame(name)})
+		}
+		c.closing, c.closeCode, c.closeReason = true, CloseSlowConsumer, "slow consumer: resync"
+		c.mu.Unlock()
+		c.hub.stats.slow.Add(1)
+		c.signal()
+		return
+	}
+	c.queue = append(c.queue, f)
+	c.queued += len(f.Data)
+	q := int64(c.queued)
+	c.mu.Unlock()
+	for {
+		m := c.hub.stats.maxQueued.Load()
+		if q <= m || c.hub.stats.maxQueued.CompareAndSwap(m, q) {
+			break
+		}
+	}
+	c.signal()
+}
+
+// writer is the only goroutine that writes to the transport.
+func (c *Conn) writer() {
+	h := c.hub
+	// Shutdown closes the socket with 1001 (going away).
+	stop := context.AfterFunc(h.ctx, func() { c.CloseWith(CloseGoingAway, "server shutting down") })
+	defer func() {
+		stop()
+		_ = c.t.Close()
+		c.detach()
+		close(c.done)
+		h.stats.conns.Add(-1)
+		h.conns.Done()
+	}()
+	for {
+		<-c.wake
+		c.mu.Lock()
+		batch := c.queue
+		c.queue, c.spare = c.spare[:0], nil
+		c.queued = 0
+		closing, code, reason := c.closing, c.closeCode, c.closeReason
+		ping, gone := c.pingDue, c.readerGone
+		c.pingDue = false
+		c.mu.Unlock()
+		if gone {
+			return // the client went away: nobody reads what we would write
+		}
+		if ping && c.t.WritePing(time.Now().Add(h.cfg.WriteTimeout)) != nil {
+			return
+		}
+		for i, f := range batch {
+			if c.t.WriteFrame(f, time.Now().Add(h.cfg.WriteTimeout)) != nil {
+				return
+			}
+			batch[i] = nil
+		}
+		h.stats.delivered.Add(int64(len(batch)))
+		c.mu.Lock()
+		if c.spare == nil {
+			c.spare = batch[:0]
+		}
+		c.mu.Unlock()
+		if closing {
+			if c.t.WriteClose(code, reason, time.Now().Add(time.Second)) == nil {
+				// Give the client a moment to answer the close.
+				select {
+				case <-c.readerDone:
+				case <-time.After(h.cfg.CloseGrace):
+				}
+			}
+			return
+		}
+	}
+}
+
+// detach removes the socket from its shard and topics.
+func (c *Conn) detach() {
+	c.shard.detach(c)
+	c.mu.Lock()
+	c.closing = true
+	topics := c.topics
+	c.topics = map[string]*topicState{}
+	c.queue = nil
+	c.mu.Unlock()
+	for name, t := range topics {
+		if t != nil {
+			c.shard.remove(name, c)
+			c.hub.release(t)
+		}
+	}
+}

@@ -1,0 +1,32 @@
+// Package realtime owns the live side of Boxoffice: topics, frames, the
+// brokers that carry messages between nodes (Redis pub/sub, or in memory for
+// tests and a single node), the per-node Hub that fans them out to sockets,
+// and the sequenced seat-diff stream (SeatStream) behind seatmap.Publisher.
+//
+// It knows topics and bytes, not HTTP: the server package upgrades sockets
+// and hands the Hub a Transport. It imports neither Fiber nor pgx (nor
+// seatmap, which brings pgx): cmd/boxoffice adapts SeatStream to
+// seatmap.Publisher, so seatmap never imports realtime either.
+//
+// Concurrency rules:
+//   - The broker's read loop never blocks: it hands each message to the Hub,
+//     which coalesces per topic and fans out on shard goroutines.
+//   - Every connection has one writer goroutine and a bounded queue counted
+//     in bytes. A connection whose queue overflows gets a resync frame for
+//     each of its topics and is closed with CloseSlowConsumer; it never slows
+//     down anyone else.
+//   - A frame is encoded once and the same bytes are queued to every socket.
+//   - A Transport is touched only by its writer goroutine (plus Close, which
+//     the transport must allow concurrently); the Hub never uses it after
+//     Conn.Done is closed.
+//
+// Close codes sent by the server (RFC 6455 private range 4000-4999 for ours):
+//
+//	1000 normal close (client went away cleanly)
+//	1001 server shutting down
+//	1003 binary message (only JSON text frames are accepted)
+//	1008 policy violation (too many bad messages in a row)
+//	1009 message too big (over the read limit)
+//	4008 slow consumer: the server dropped frames for this socket; reconnect
+//	     and refetch the snapshot
+package realtime

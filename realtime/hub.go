@@ -1,0 +1,544 @@
+package realtime
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// HubConfig tunes a Hub. Zero fields take the defaults named.
+type HubConfig struct {
+	// Shards is the number of fan-out goroutines, each owning a share of
+	// the sockets (default 8).
+	Shards int
+	// QueueBytes bounds the frames waiting for one socket (default 256 KiB).
+	// A socket over it is a slow consumer: resync frames, then close 4008.
+	QueueBytes int
+	// Tick is the coalescing window (default 50 ms): a topic sends at once
+	// unless it sent within the last Tick; then changes merge until the
+	// Tick ends. At most one frame per topic per Tick.
+	Tick time.Duration
+	// HeartbeatInterval is how often a seats topic's position is sent to
+	// its sockets when no data frame already told them (default 500 ms), so
+	// a client that lost the last diff notices within about a second.
+	HeartbeatInterval time.Duration
+	// WriteTimeout bounds one write to a socket (default 10 s).
+	WriteTimeout time.Duration
+	// PingInterval is how often the server pings each socket (default 25 s).
+	PingInterval time.Duration
+	// CloseGrace is how long a closing socket waits for the client to
+	// answer its close frame before dropping the connection (default 1 s).
+	CloseGrace time.Duration
+	// MaxTopics bounds the subscriptions of one socket (default 32).
+	MaxTopics int
+	// Positions, when set, reads a seats topic's current stream position
+	// for heartbeats (SeatStream.Position). Without it heartbeats
+	// carry the last position this node saw in a message.
+	Positions func(ctx context.Context, eventID int64) (Position, error)
+	// Log receives warnings; nil discards them.
+	Log *slog.Logger
+}
+
+func (c *HubConfig) setDefaults() {
+	if c.Shards <= 0 {
+		c.Shards = 8
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 256 << 10
+	}
+	if c.Tick <= 0 {
+		c.Tick = 50 * time.Millisecond
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 500 * time.Millisecond
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.CloseGrace <= 0 {
+		c.CloseGrace = time.Second
+	}
+	if c.MaxTopics <= 0 {
+		c.MaxTopics = 32
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Hub fans the broker's messages out to this node's sockets. It is safe for
+// concurrent use; see the package documentation for its goroutines.
+type Hub struct {
+	cfg    HubConfig
+	broker Broker
+	log    *slog.Logger
+	shards []*shard
+	next   atomic.Uint64
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // shards, heartbeat, broker loop
+	conns  sync.WaitGroup // writers
+
+	mu     sync.Mutex
+	topics map[string]*topicState
+	closed bool
+
+	stats struct {
+		conns, slow, frames, delivered, maxQueued atomic.Int64
+	}
+}
+
+var _ Handler = (*Hub)(nil)
+
+// NewHub returns a hub over broker; Start runs it.
+func NewHub(broker Broker, cfg HubConfig) *Hub {
+	cfg.setDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Hub{cfg: cfg, broker: broker, log: cfg.Log, ctx: ctx, cancel: cancel, topics: make(map[string]*topicState)}
+	for range cfg.Shards {
+		h.shards = append(h.shards, &shard{conns: make(map[*Conn]struct{}), subs: make(map[string]map[*Conn]struct{}), wake: make(chan struct{}, 1)})
+	}
+	return h
+}
+
+// Config returns the effective configuration.
+func (h *Hub) Config() HubConfig { return h.cfg }
+
+// Start runs the broker's read loop, the shards and the heartbeat until
+// Close.
+func (h *Hub) Start() {
+	h.wg.Add(3 + len(h.shards))
+	go func() { defer h.wg.Done(); h.pings() }()
+	go func() {
+		defer h.wg.Done()
+		if err := h.broker.Run(h.ctx, h); err != nil {
+			h.log.Error("realtime: broker stopped", "err", err)
+		}
+	}()
+	go func() { defer h.wg.Done(); h.heartbeats() }()
+	for _, s := range h.shards {
+		go func() { defer h.wg.Done(); s.run(h.ctx) }()
+	}
+}
+
+// Close closes every socket with 1001 (going away), waits for their writers
+// and stops the hub's goroutines.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	h.conns.Wait()
+	h.wg.Wait()
+}
+
+// HubStats are counters for tests, metrics and the admin dashboard.
+type HubStats struct {
+	// Conns is the number of open sockets.
+	Conns int64
+	// SlowClosed counts sockets closed as slow consumers.
+	SlowClosed int64
+	// Frames counts frames fanned out (once each, however many sockets).
+	Frames int64
+	// Delivered counts frames written to sockets.
+	Delivered int64
+	// MaxQueued is the most bytes ever waiting for one socket.
+	MaxQueued int64
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() HubStats {
+	return HubStats{
+		Conns: h.stats.conns.Load(), SlowClosed: h.stats.slow.Load(), Frames: h.stats.frames.Load(),
+		Delivered: h.stats.delivered.Load(), MaxQueued: h.stats.maxQueued.Load(),
+	}
+}
+
+// Publish sends payload to topic on every node through the broker; the
+// publishers of other packages use it.
+func (h *Hub) Publish(ctx context.Context, topic string, payload []byte) error {
+	return h.broker.Publish(ctx, topic, payload)
+}
+
+// topicState is one topic this node has sockets for: the broker
+// subscription's reference count and the coalescer.
+type topicState struct {
+	name  string
+	kind  string
+	event int64
+
+	refs int // guarded by Hub.mu
+
+	subMu      sync.Mutex // serialises broker (un)subscribes of this topic
+	subscribed bool
+
+	mu       sync.Mutex
+	lastSent time.Time
+	timer    *time.Timer
+	pending  pending
+	pos      Position
+	posKnown bool
+	// sentPos is the position of the last data frame sent, and sentBeat
+	// whether one went out since the previous heartbeat.
+	sentPos  Position
+	sentBeat bool
+}
+
+// pending is what a topic merges while it waits for its tick.
+type pending interface {
+	// merge adds a message; false means it cannot be merged (a gap or a
+	// new epoch) and the pending frame must go out first.
+	merge(payload []byte) bool
+	frame() []byte
+}
+
+func (h *Hub) topic(name string) *topicState {
+	t := h.topics[name]
+	if t == nil {
+		t = &topicState{name: name}
+		if strings.HasPrefix(name, "account:") {
+			t.kind = KindAccount
+		} else if tp, err := ParseTopic(name); err == nil {
+			t.kind, t.event = tp.Kind, tp.ID
+		}
+		h.topics[name] = t
+	}
+	return t
+}
+
+// acquire counts one more socket on topic and makes sure the node is
+// subscribed. A broker failure is logged, not returned: the broker keeps
+// the subscription and resyncs the topic when it reconnects.
+func (h *Hub) acquire(ctx context.Context, name string) *topicState {
+	h.mu.Lock()
+	t := h.topic(name)
+	t.refs++
+	h.mu.Unlock()
+	t.subMu.Lock()
+	defer t.subMu.Unlock()
+	if !t.subscribed {
+		if err := h.broker.Subscribe(ctx, name); err != nil {
+			h.log.Warn("realtime: subscribe failed; live once the broker is back", "topic", name, "err", err)
+		}
+		t.subscribed = true
+	}
+	return t
+}
+
+// release counts one socket less and unsubscribes the node from a topic
+// nobody here wants any more.
+func (h *Hub) release(t *topicState) {
+	h.mu.Lock()
+	t.refs--
+	zero := t.refs == 0
+	h.mu.Unlock()
+	if !zero {
+		return
+	}
+	go func() {
+		t.subMu.Lock()
+		defer t.subMu.Unlock()
+		h.mu.Lock()
+		still := t.refs == 0
+		h.mu.Unlock()
+		if still && t.subscribed {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := h.broker.Unsubscribe(ctx, t.name); err != nil {
+				h.log.Warn("realtime: unsubscribe failed", "topic", t.name, "err", err)
+			}
+			t.subscribed = false
+		}
+		// Forget the topic unless someone came back for it meanwhile
+		// (they hold the same *topicState and wait on subMu).
+		h.mu.Lock()
+		if t.refs == 0 && !t.subscribed && h.topics[t.name] == t {
+			delete(h.topics, t.name)
+		}
+		h.mu.Unlock()
+	}()
+}
+
+// HandleMessage is the broker's read loop handing over one message: it is
+// coalesced and queued to the shards, never waiting on a socket.
+func (h *Hub) HandleMessage(topic string, payload []byte) {
+	h.mu.Lock()
+	t := h.topics[topic]
+	if t != nil && t.refs == 0 {
+		t = nil
+	}
+	h.mu.Unlock()
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var msgPos Position
+	hasPos := false
+	if t.kind == KindSeats {
+		if m, err := parseSeats(payload); err == nil {
+			msgPos, hasPos = Position{m.Epoch, m.To}, true
+			if !t.posKnown || t.pos.Epoch != m.Epoch || m.To > t.pos.Seq {
+				t.pos, t.posKnown = msgPos, true
+			}
+		} else {
+			h.log.Warn("realtime: undecodable seats message", "topic", topic, "err", err)
+		}
+	}
+	now := time.Now()
+	if t.kind == KindAccount || (t.pending == nil && now.Sub(t.lastSent) >= h.cfg.Tick) {
+		// Quiet topic (or a message for one person): out at once.
+		t.sent(now, msgPos, hasPos)
+		h.emit(topic, payload)
+		return
+	}
+	if t.pending != nil && !t.pending.merge(payload) {
+		// Cannot merge across a gap or an epoch: send what we have first.
+		h.emit(topic, t.pending.frame())
+		t.pending = nil
+	}
+	if t.pending == nil {
+		t.pending = newPending(t.kind, payload)
+	}
+	if hasPos {
+		t.sentPos = msgPos
+	}
+	if t.timer == nil {
+		wait := max(t.lastSent.Add(h.cfg.Tick).Sub(now), 0)
+		t.timer = time.AfterFunc(wait, func() { h.flush(t) })
+	}
+}
+
+func (t *topicState) sent(now time.Time, pos Position, hasPos bool) {
+	t.lastSent = now
+	if hasPos {
+		t.sentPos = pos
+		t.sentBeat = true
+	}
+}
+
+// flush sends a topic's merged frame at the end of its tick.
+func (h *Hub) flush(t *topicState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.timer = nil
+	if t.pending == nil {
+		return
+	}
+	f := t.pending.frame()
+	t.pending = nil
+	t.lastSent = time.Now()
+	t.sentBeat = t.kind == KindSeats
+	h.emit(t.name, f)
+}
+
+// HandleResync is the broker saying messages may be lost: every socket gets
+// a resync frame for each of its topics, and positions are relearnt.
+func (h *Hub) HandleResync() {
+	h.mu.Lock()
+	var ts []*topicState
+	for _, t := range h.topics {
+		if t.refs > 0 {
+			ts = append(ts, t)
+		}
+	}
+	h.mu.Unlock()
+	for _, t := range ts {
+		t.mu.Lock()
+		if t.timer != nil {
+			t.timer.Stop()
+			t.timer = nil
+		}
+		t.pending = nil
+		t.posKnown = false
+		h.emit(t.name, ResyncFrame(t.name))
+		t.mu.Unlock()
+	}
+}
+
+// emit queues one encoded frame to every shard; the shards fan it out.
+func (h *Hub) emit(topic string, data []byte) {
+	h.stats.frames.Add(1)
+	f := &Frame{Data: data, shared: true}
+	for _, s := range h.shards {
+		s.post(delivery{topic, f})
+	}
+}
+
+// heartbeats sends each quiet seats topic's position to its sockets.
+func (h *Hub) heartbeats() {
+	tick := time.NewTicker(h.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		h.mu.Lock()
+		var ts []*topicState
+		for _, t := range h.topics {
+			if t.refs > 0 && t.kind == KindSeats {
+				ts = append(ts, t)
+			}
+		}
+		h.mu.Unlock()
+		for _, t := range ts {
+			h.heartbeat(t)
+		}
+	}
+}
+
+func (h *Hub) heartbeat(t *topicState) {
+	var pos Position
+	known := false
+	if h.cfg.Positions != nil {
+		ctx, cancel := context.WithTimeout(h.ctx, h.cfg.HeartbeatInterval)
+		p, err := h.cfg.Positions(ctx, t.event)
+		cancel()
+		if err == nil {
+			pos, known = p, true
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !known {
+		pos, known = t.pos, t.posKnown
+	}
+	if !known {
+		return
+	}
+	if t.sentBeat && t.sentPos == pos {
+		// A data frame since the last beat already said this.
+		t.sentBeat = false
+		return
+	}
+	t.sentBeat = false
+	if t.pending != nil {
+		// The frame for this position is about to go out.
+		return
+	}
+	h.emit(t.name, HeartbeatFrame(map[string]Position{t.name: pos}))
+}
+
+// delivery is one frame for the subscribers of a topic.
+type delivery struct {
+	topic string
+	frame *Frame
+}
+
+// shard owns a share of the sockets and the goroutine that fans frames out
+// to them.
+type shard struct {
+	mu    sync.Mutex
+	conns map[*Conn]struct{} // every socket of the shard, for pings
+	subs  map[string]map[*Conn]struct{}
+	inbox []delivery
+	wake  chan struct{}
+}
+
+func (s *shard) post(d delivery) {
+	s.mu.Lock()
+	s.inbox = append(s.inbox, d)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *shard) run(ctx context.Context) {
+	var batch []delivery
+	var conns []*Conn
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		batch, s.inbox = s.inbox, batch[:0]
+		s.mu.Unlock()
+		for i, d := range batch {
+			s.mu.Lock()
+			conns = conns[:0]
+			for c := range s.subs[d.topic] {
+				conns = append(conns, c)
+			}
+			s.mu.Unlock()
+			for _, c := range conns {
+				c.enqueue(d.frame)
+			}
+			batch[i] = delivery{}
+		}
+		clear(conns)
+	}
+}
+
+func (s *shard) attach(c *Conn) {
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *shard) detach(c *Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// pings asks every socket's writer to ping its client each PingInterval:
+// one ticker for the node instead of one per socket.
+func (h *Hub) pings() {
+	tick := time.NewTicker(h.cfg.PingInterval)
+	defer tick.Stop()
+	var conns []*Conn
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, s := range h.shards {
+			s.mu.Lock()
+			conns = conns[:0]
+			for c := range s.conns {
+				conns = append(conns, c)
+			}
+			s.mu.Unlock()
+			for _, c := range conns {
+				c.ping()
+			}
+		}
+		clear(conns)
+	}
+}
+
+func (s *shard) add(topic string, c *Conn) {
+	s.mu.Lock()
+	m := s.subs[topic]
+	if m == nil {
+		m = make(map[*Conn]struct{})
+		s.subs[topic] = m
+	}
+	m[c] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *shard) remove(topic string, c *Conn) {
+	s.mu.Lock()
+	if m := s.subs[topic]; m != nil {
+		delete(m, c)
+		if len(m) == 0 {
+			delete(s.subs, topic)
+		}
+	}
+	s.mu.Unlock()
+}

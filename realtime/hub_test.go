@@ -1,0 +1,337 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeTransport records frames; block makes writes hang like a client that
+// never reads, until unblocked.
+type fakeTransport struct {
+	mu     sync.Mutex
+	frames [][]byte
+	code   int
+	pings  int
+	closed bool
+	got    chan []byte
+	block  chan struct{}
+}
+
+func newFake(blocked bool) *fakeTransport {
+	f := &fakeTransport{got: make(chan []byte, 10000)}
+	if blocked {
+		f.block = make(chan struct{})
+	}
+	return f
+}
+
+func (f *fakeTransport) WriteFrame(fr *Frame, _ time.Time) error {
+	if f.block != nil {
+		<-f.block
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return errors.New("closed")
+	}
+	f.frames = append(f.frames, fr.Data)
+	f.got <- fr.Data
+	return nil
+}
+func (f *fakeTransport) WritePing(time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pings++
+	return nil
+}
+func (f *fakeTransport) WriteClose(code int, _ string, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.code = code
+	return nil
+}
+func (f *fakeTransport) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	return nil
+}
+
+func (f *fakeTransport) next(t *testing.T) map[string]any {
+	t.Helper()
+	select {
+	case b := <-f.got:
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("frame %s: %v", b, err)
+		}
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no frame within 5 s")
+	}
+	return nil
+}
+
+func seatsPayload(epoch string, seq int64, idx, version int64) []byte {
+	return fmt.Appendf(nil, `{"type":"seats","event":"1","epoch":%q,"from":%d,"to":%d,"seats":[[%d,"h",%d]]}`,
+		epoch, seq-1, seq, idx, version)
+}
+
+func startHub(t *testing.T, b Broker, cfg HubConfig) *Hub {
+	t.Helper()
+	if cfg.CloseGrace == 0 {
+		cfg.CloseGrace = time.Millisecond // the fake client never answers a close
+	}
+	h := NewHub(b, cfg)
+	h.Start()
+	t.Cleanup(h.Close)
+	return h
+}
+
+// TestCoalescing: a quiet topic sends at once; a burst within one tick is
+// merged into one frame covering the whole seq range with the highest
+// version per seat.
+func TestCoalescing(t *testing.T) {
+	b := NewMemoryBroker()
+	h := startHub(t, b, HubConfig{Tick: 200 * time.Millisecond, HeartbeatInterval: time.Hour})
+	ft := newFake(false)
+	c := h.Attach(context.Background(), ft, 0)
+	if err := c.Subscribe(context.Background(), SeatsTopic(1)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 1, 5, 1))
+	first := ft.next(t)
+	if first["from"] != 0.0 || first["to"] != 1.0 {
+		t.Fatalf("first frame %v", first)
+	}
+	// Within the tick: merged.
+	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 2, 5, 3))
+	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 3, 6, 1))
+	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 4, 5, 2)) // older version of seat 5
+	m := ft.next(t)
+	if m["from"] != 1.0 || m["to"] != 4.0 {
+		t.Fatalf("merged frame %v, want from 1 to 4", m)
+	}
+	got, _ := json.Marshal(m["seats"])
+	if want := `[[5,"h",3],[6,"h",1]]`; string(got) != want {
+		t.Errorf("merged seats %s, want %s", got, want)
+	}
+	if n := h.Stats().Frames; n != 2 {
+		t.Errorf("%d frames fanned out, want 2 (each encoded once)", n)
+	}
+	// A gap is never merged over: the frames stay apart so the client sees it.
+	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 6, 7, 1))
+	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 8, 8, 1))
+	a, z := ft.next(t), ft.next(t)
+	if a["to"] != 6.0 || z["from"] != 7.0 {
+		t.Errorf("gap frames %v %v", a, z)
+	}
+}
+
+// TestHeartbeatCarriesPosition: a quiet seats topic's sockets get its
+// position, so a lost last diff is noticed.
+func TestHeartbeatCarriesPosition(t *testing.T) {
+	b := NewMemoryBroker()
+	h := startHub(t, b, HubConfig{HeartbeatInterval: 20 * time.Millisecond})
+	ft := newFake(false)
+	c := h.Attach(context.Background(), ft, 0)
+	c.Subscribe(context.Background(), SeatsTopic(1))
+	b.Publish(context.Background(), SeatsTopic(1), seatsPayload("ep", 7, 1, 1))
+	for range 10 {
+		m := ft.next(t)
+		if m["type"] != "heartbeat" {
+			continue
+		}
+		pos := m["positions"].(map[string]any)[SeatsTopic(1)].(map[string]any)
+		if pos["epoch"] != "ep" || pos["seq"] != 7.0 {
+			t.Fatalf("heartbeat %v", m)
+		}
+		return
+	}
+	t.Fatal("no heartbeat")
+}
+
+// TestSlowConsumer: a socket whose writes hang overflows its byte queue, is
+// given resync and closed with CloseSlowConsumer; another socket on the
+// same topic gets every frame; the queue never exceeds its bound.
+func TestSlowConsumer(t *testing.T) {
+	b := NewMemoryBroker()
+	const limit = 8 << 10
+	h := startHub(t, b, HubConfig{QueueBytes: limit, Tick: time.Nanosecond, HeartbeatInterval: time.Hour})
+	slow, fast := newFake(true), newFake(false)
+	ctx := context.Background()
+	var unblock sync.Once
+	release := func() { unblock.Do(func() { close(slow.block) }) }
+	t.Cleanup(release)
+	cs, cf := h.Attach(ctx, slow, 0), h.Attach(ctx, fast, 0)
+	cs.Subscribe(ctx, QueueTopic(1))
+	cf.Subscribe(ctx, QueueTopic(1))
+	payload := fmt.Appendf(nil, `{"type":"queue","pad":%q}`, strings.Repeat("x", 200))
+	const n = 200
+	for i := 0; i < n; i++ {
+		b.Publish(ctx, QueueTopic(1), payload)
+		time.Sleep(100 * time.Microsecond) // past the tick: no coalescing
+	}
+	for i := 0; i < n; i++ {
+		fast.next(t)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.Stats().SlowClosed == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if h.Stats().SlowClosed != 1 {
+		t.Fatalf("slow sockets closed: %d, want 1", h.Stats().SlowClosed)
+	}
+	release()
+	<-cs.Done()
+	slow.mu.Lock()
+	code := slow.code
+	last := string(slow.frames[len(slow.frames)-1])
+	slow.mu.Unlock()
+	if code != CloseSlowConsumer {
+		t.Errorf("close code %d, want %d", code, CloseSlowConsumer)
+	}
+	if want := string(ResyncFrame(QueueTopic(1))); last != want {
+		t.Errorf("last frame before close %s, want %s", last, want)
+	}
+	if m := h.Stats().MaxQueued; m > limit {
+		t.Errorf("queue reached %d bytes, bound %d", m, limit)
+	}
+	select {
+	case <-cf.Done():
+		t.Error("the fast socket was closed too")
+	default:
+	}
+}
+
+// TestResyncOnBrokerLoss: HandleResync sends a resync frame per topic.
+func TestResyncOnBrokerLoss(t *testing.T) {
+	h := startHub(t, NewMemoryBroker(), HubConfig{HeartbeatInterval: time.Hour})
+	ft := newFake(false)
+	c := h.Attach(context.Background(), ft, 0)
+	c.Subscribe(context.Background(), SeatsTopic(3))
+	h.HandleResync()
+	if m := ft.next(t); m["type"] != "resync" || m["topic"] != SeatsTopic(3) {
+		t.Fatalf("got %v", m)
+	}
+}
+
+// TestFramesPublishers: the queue, stats and admitted publishers reach the
+// sockets of their topics only; admitted goes to that account alone.
+func TestFramesPublishers(t *testing.T) {
+	b := NewMemoryBroker()
+	h := startHub(t, b, HubConfig{HeartbeatInterval: time.Hour})
+	ctx := context.Background()
+	fan, other := newFake(false), newFake(false)
+	c1 := h.Attach(ctx, fan, 11)
+	h.Attach(ctx, other, 12)
+	c1.Subscribe(ctx, QueueTopic(5))
+	c1.Subscribe(ctx, StatsTopic(5))
+	p := NewFrames(b)
+	if err := p.PublishQueue(ctx, 5, QueueFrame{Serving: 100, AdmitRate: 2.5, QueueLength: 900}); err != nil {
+		t.Fatal(err)
+	}
+	if m := fan.next(t); m["type"] != "queue" || m["event"] != "5" || m["serving"] != 100.0 || m["queue_length"] != 900.0 {
+		t.Errorf("queue frame %v", m)
+	}
+	time.Sleep(60 * time.Millisecond)
+	p.PublishStats(ctx, 5, map[string]any{"sold": 10})
+	if m := fan.next(t); m["type"] != "stats" || m["sold"] != 10.0 {
+		t.Errorf("stats frame %v", m)
+	}
+	p.PublishAdmitted(ctx, 11, 5, AdmittedFrame{AdmissionToken: "tok", ExpiresAt: time.Unix(0, 0).UTC()})
+	if m := fan.next(t); m["type"] != "admitted" || m["admission_token"] != "tok" || m["event"] != "5" {
+		t.Errorf("admitted frame %v", m)
+	}
+	select {
+	case b := <-other.got:
+		t.Errorf("account 12 got %s", b)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// TestUnsubscribeStopsDelivery, releases the node's subscription and
+// forgets the topic.
+func TestUnsubscribeStopsDelivery(t *testing.T) {
+	b := NewMemoryBroker()
+	h := startHub(t, b, HubConfig{HeartbeatInterval: time.Hour})
+	ctx := context.Background()
+	ft := newFake(false)
+	c := h.Attach(ctx, ft, 0)
+	c.Subscribe(ctx, QueueTopic(1))
+	c.Unsubscribe(QueueTopic(1))
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		b.mu.Lock()
+		n := len(b.subs[QueueTopic(1)])
+		b.mu.Unlock()
+		h.mu.Lock()
+		_, kept := h.topics[QueueTopic(1)]
+		h.mu.Unlock()
+		if n == 0 && !kept {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("node still subscribed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.Publish(ctx, QueueTopic(1), []byte(`{"type":"queue"}`))
+	select {
+	case f := <-ft.got:
+		t.Errorf("got %s after unsubscribe", f)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// TestPingsAndShutdown: the hub pings idle sockets, and closing the hub
+// closes every socket with 1001.
+func TestPingsAndShutdown(t *testing.T) {
+	h := NewHub(NewMemoryBroker(), HubConfig{PingInterval: 10 * time.Millisecond, HeartbeatInterval: time.Hour})
+	h.Start()
+	ft := newFake(false)
+	c := h.Attach(context.Background(), ft, 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ft.mu.Lock()
+		n := ft.pings
+		ft.mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no pings")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	closed := make(chan struct{})
+	go func() { h.Close(); close(closed) }()
+	for {
+		ft.mu.Lock()
+		code := ft.code
+		ft.mu.Unlock()
+		if code == CloseGoingAway {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("close code %d, want %d", code, CloseGoingAway)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c.ReaderDone() // as a client answering the close would
+	<-closed
+	<-c.Done()
+	if h.Stats().Conns != 0 {
+		t.Errorf("%d sockets open after Close", h.Stats().Conns)
+	}
+	if h.Attach(context.Background(), newFake(false), 0) != nil {
+		t.Error("Attach after Close returned a socket")
+	}
+}
