@@ -105,6 +105,13 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if req.WaitingRoom != nil && req.WaitingRoom.Enabled {
+		// Commit the shuffle's seed now, long before the sale opens, so the
+		// published commitment can prove the order was not chosen later.
+		if _, err := s.deps.Queue.Fairness(c.UserContext(), id); err != nil {
+			return err
+		}
+	}
 	ev, err := s.deps.Seats.Event(c.UserContext(), id)
 	if err != nil {
 		return err

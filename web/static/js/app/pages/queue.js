@@ -22,14 +22,18 @@ export async function render(main, [eventId], ctx) {
   const tokenKey = `admission:${eventId}`;
 
   async function join() {
-    let me = await get(`/api/events/${eventId}/queue/me`).catch(() => null);
-    if (!me || me.state === 'expired' || me.state === 'none') {
+    // Ask for our place only if this browser joined before (asking when we
+    // never joined would be a 404); joining again returns the same place.
+    const joinedKey = `queued:${eventId}`;
+    let me = sessionStorage.getItem(joinedKey) ? await get(`/api/events/${eventId}/queue/me`).catch(() => null) : null;
+    if (!me || me.state === 'expired') {
       state.textContent = 'Proving you are a person (a few seconds of work for your device)…';
       // Progress of the proof of work fills the first 30% of the bar: about
       // 2^difficulty tries are expected (a surge may raise the difficulty,
       // then the bar waits at 30%).
       const expected = 2 ** ((ev.waiting_room && ev.waiting_room.pow_difficulty) || 16);
       me = await joinQueue(eventId, { onProgress: (tried) => setProgress(30 * Math.min(1, tried / expected)) });
+      sessionStorage.setItem(joinedKey, '1');
     }
     poll(me);
   }
