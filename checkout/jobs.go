@@ -40,6 +40,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 		}
 		return s.SendConfirmation(ctx, j.OrderID)
 	})
+	r.Register(JobNotice, s.sendNotice)
 	r.Register(JobCapture, func(ctx context.Context, raw json.RawMessage) error {
 		var j paymentJob
 		if err := json.Unmarshal(raw, &j); err != nil {
