@@ -76,7 +76,9 @@ func (s *Service) ListTicket(ctx context.Context, accountID int64, ticketID stri
 		if _, err := NextState(t.Status, MoveList); err != nil {
 			return err
 		}
-		version, o, err := s.seats.ListSeat(ctx, tx, t.eventID, t.seatID, accountID)
+		l = Listing{ID: uuid.NewString(), TicketID: ticketID, Event: t.Event, Seat: t.Seat, PriceCents: priceCents,
+			Currency: l.Currency, Status: "active"}
+		o, err := s.seats.ListSeat(ctx, tx, t.eventID, t.seatID, accountID, l.ID)
 		if errors.Is(err, seatmap.ErrSeatNotOwned) {
 			return moveError(ctx, tx, accountID, ticketID, MoveList)
 		}
@@ -87,12 +89,10 @@ func (s *Service) ListTicket(ctx context.Context, accountID int64, ticketID stri
 		if err := moveTicket(ctx, tx, accountID, ticketID, MoveList, ""); err != nil {
 			return err
 		}
-		l = Listing{ID: uuid.NewString(), TicketID: ticketID, Event: t.Event, Seat: t.Seat, PriceCents: priceCents,
-			Currency: l.Currency, Status: "active"}
 		return tx.QueryRow(ctx, `
-			INSERT INTO listings (id, ticket_id, event_id, seat_id, seller_account_id, price_cents, currency, seat_version, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active') RETURNING created_at, (SELECT idx FROM seats WHERE id = $4)`,
-			l.ID, ticketID, t.eventID, t.seatID, accountID, priceCents, l.Currency, version).Scan(&l.CreatedAt, &l.Idx)
+			INSERT INTO listings (id, ticket_id, event_id, seat_id, seller_account_id, price_cents, currency, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'active') RETURNING created_at, (SELECT idx FROM seats WHERE id = $4)`,
+			l.ID, ticketID, t.eventID, t.seatID, accountID, priceCents, l.Currency).Scan(&l.CreatedAt, &l.Idx)
 	})
 	if err != nil {
 		return Listing{}, err
@@ -111,18 +111,18 @@ func (s *Service) WithdrawListing(ctx context.Context, accountID int64, ticketID
 	var out seatmap.Outcome
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 		var listingID string
-		var eventID, seatID, version int64
+		var eventID, seatID int64
 		err := tx.QueryRow(ctx, `
-			SELECT id, event_id, seat_id, seat_version FROM listings
+			SELECT id, event_id, seat_id FROM listings
 			WHERE ticket_id = $1 AND seller_account_id = $2 AND status = 'active'`, ticketID, accountID).
-			Scan(&listingID, &eventID, &seatID, &version)
+			Scan(&listingID, &eventID, &seatID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return moveError(ctx, tx, accountID, ticketID, MoveUnlist)
 		}
 		if err != nil {
 			return fmt.Errorf("checkout: listing of %s: %w", ticketID, err)
 		}
-		out, err = s.seats.UnlistSeat(ctx, tx, eventID, seatID, accountID, version)
+		out, err = s.seats.UnlistSeat(ctx, tx, eventID, seatID, accountID, listingID)
 		if errors.Is(err, seatmap.ErrSeatNotOwned) {
 			return ErrListingHeld
 		}
@@ -147,18 +147,18 @@ func (s *Service) WithdrawListing(ctx context.Context, accountID int64, ticketID
 
 const listingSelect = `
 	SELECT l.id, l.event_id::text, s.id::text, s.section, s.row_label, s.number, s.price_cents, s.idx,
-	       l.price_cents, l.currency, l.status, l.created_at, l.seller_account_id, l.seat_id, l.seat_version, l.event_id
+	       l.price_cents, l.currency, l.status, l.created_at, l.seller_account_id, l.seat_id, l.event_id
 	FROM listings l JOIN seats s ON s.id = l.seat_id `
 
 type listingRow struct {
 	Listing
-	seller, seatID, seatVersion, eventID int64
+	seller, seatID, eventID int64
 }
 
 func scanListing(r pgx.Row) (listingRow, error) {
 	var l listingRow
 	err := r.Scan(&l.ID, &l.Event, &l.Seat.ID, &l.Seat.Section, &l.Seat.Row, &l.Seat.Number, &l.Seat.PriceCents, &l.Idx,
-		&l.PriceCents, &l.Currency, &l.Status, &l.CreatedAt, &l.seller, &l.seatID, &l.seatVersion, &l.eventID)
+		&l.PriceCents, &l.Currency, &l.Status, &l.CreatedAt, &l.seller, &l.seatID, &l.eventID)
 	return l, err
 }
 
@@ -166,7 +166,7 @@ func scanListing(r pgx.Row) (listingRow, error) {
 // no other buyer holds the seat), cheapest first.
 func (s *Service) Listings(ctx context.Context, eventID int64) ([]Listing, error) {
 	rows, err := s.db.Query(ctx, listingSelect+`
-		WHERE l.event_id = $1 AND l.status = 'active' AND s.status = 'resale' AND s.version = l.seat_version
+		WHERE l.event_id = $1 AND l.status = 'active' AND s.status = 'resale' AND s.listing_id = l.id
 		ORDER BY l.price_cents, s.idx LIMIT 1000`, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("checkout: listings of %d: %w", eventID, err)
@@ -206,7 +206,7 @@ func (s *Service) HoldListing(ctx context.Context, buyer int64, listingID string
 		return seatmap.Hold{}, seatmap.ErrListingUnavailable
 	}
 	return s.seats.HoldResale(ctx, seatmap.ResaleHoldRequest{EventID: l.eventID, AccountID: buyer, ListingID: l.ID,
-		SeatID: l.seatID, Seller: l.seller, SeatVersion: l.seatVersion, PriceCents: l.PriceCents})
+		SeatID: l.seatID, Seller: l.seller, PriceCents: l.PriceCents})
 }
 
 // completeResale is the resale part of the conversion transaction, before

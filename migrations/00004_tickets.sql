@@ -16,9 +16,14 @@ ALTER TABLE tickets ADD COLUMN checked_in_by bigint REFERENCES accounts;
 
 -- A sold seat whose ticket is listed is 'resale' (the availability letter
 -- x): it counts as sold for conservation, and only a resale hold takes it.
+-- listing_id names the listing the seat is offered under: the fence of a
+-- resale hold (a withdrawn and relisted seat has a new listing id). Like the
+-- other columns a transition changes, it has no index, so updates stay HOT.
 ALTER TABLE seats DROP CONSTRAINT seats_status_check;
 ALTER TABLE seats ADD CONSTRAINT seats_status_check
     CHECK (status IN ('available', 'held', 'sold', 'reserved', 'resale'));
+ALTER TABLE seats ADD COLUMN listing_id uuid;
+ALTER TABLE seats ADD CONSTRAINT seats_resale_listing_check CHECK (status <> 'resale' OR listing_id IS NOT NULL);
 
 -- A resale hold (listing_id set) holds one resale seat; prior_hold_id and
 -- prior_account_id are what the seat returns to (status resale, hold_id,
@@ -46,8 +51,7 @@ CREATE TABLE transfers (
 CREATE UNIQUE INDEX transfers_pending_key ON transfers (ticket_id) WHERE status = 'pending';
 CREATE INDEX transfers_to_idx ON transfers (to_account, created_at DESC);
 
--- A resale listing. seat_version is the version the seat got when listed:
--- the fence of a resale hold. hold_id is the buyer's hold while one is live.
+-- A resale listing; the seat's listing_id points back at the active one.
 CREATE TABLE listings (
     id                uuid PRIMARY KEY,
     ticket_id         uuid NOT NULL REFERENCES tickets,
@@ -56,7 +60,6 @@ CREATE TABLE listings (
     seller_account_id bigint NOT NULL REFERENCES accounts,
     price_cents       bigint NOT NULL CHECK (price_cents > 0),
     currency          text NOT NULL,
-    seat_version      bigint NOT NULL,
     status            text NOT NULL CHECK (status IN ('active', 'sold', 'withdrawn')),
     created_at        timestamptz NOT NULL DEFAULT now(),
     ended_at          timestamptz
@@ -90,6 +93,8 @@ ALTER TABLE events DROP COLUMN resale_cap_percent;
 ALTER TABLE holds DROP COLUMN prior_account_id;
 ALTER TABLE holds DROP COLUMN prior_hold_id;
 ALTER TABLE holds DROP COLUMN listing_id;
+ALTER TABLE seats DROP CONSTRAINT seats_resale_listing_check;
+ALTER TABLE seats DROP COLUMN listing_id;
 ALTER TABLE seats DROP CONSTRAINT seats_status_check;
 ALTER TABLE seats ADD CONSTRAINT seats_status_check
     CHECK (status IN ('available', 'held', 'sold', 'reserved'));

@@ -74,7 +74,8 @@ func (s *Service) endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL strin
 		WITH locked AS MATERIALIZED (
 			SELECT id FROM seats WHERE id = ANY($2::bigint[]) ORDER BY id FOR UPDATE)
 		UPDATE seats s SET status = CASE WHEN h.listing_id IS NULL THEN 'available' ELSE 'resale' END,
-		       hold_id = h.prior_hold_id, holder_account_id = h.prior_account_id, version = s.version + 1
+		       hold_id = h.prior_hold_id, holder_account_id = h.prior_account_id, listing_id = h.listing_id,
+		       version = s.version + 1
 		FROM locked, holds h
 		WHERE s.id = locked.id AND s.status = 'held' AND s.hold_id = ANY($1::uuid[]) AND h.id = s.hold_id
 		RETURNING s.event_id, s.idx, s.version, s.status`, holdIDs, seatIDs)

@@ -16,11 +16,12 @@ import (
 // Resale and transfer of sold seats.
 //
 // A sold seat whose ticket is listed for resale has status 'resale' (the
-// availability letter x). It still belongs to its owner (hold_id names the
-// hold that sold it, holder_account_id the owner) and counts as sold for
-// conservation. Listing and unlisting are conditional updates sold ↔ resale
-// fenced by the owner and, for unlisting, by the version the seat got when
-// listed, so a seat a buyer holds cannot be unlisted under them.
+// availability letter x) and names its listing in listing_id. It still
+// belongs to its owner (hold_id names the hold that sold it,
+// holder_account_id the owner) and counts as sold for conservation. Listing
+// and unlisting are conditional updates sold ↔ resale fenced by the owner
+// and the listing id; a seat a buyer holds is 'held', so it cannot be
+// unlisted under them.
 //
 // A resale hold is an ordinary hold row (status active → payment_pending →
 // converted, the same sweeper, StartPayment, Convert and FailPayment) over
@@ -29,26 +30,29 @@ import (
 // ends without a sale. Taking it is one statement like holdSQL and in the
 // same lock order (seats by id, then the buyer's counter):
 //
-//   - the seat must be 'resale' at the listed version and owned by the
-//     seller, and the buyer must not be the seller;
+//   - the seat must be 'resale' under this listing id and owned by the
+//     seller, and the buyer must not be the seller (a seat withdrawn and
+//     listed again has a new listing id, so an old listing cannot be held);
 //   - the buyer's counter takes one seat under the event's cap (the cap
 //     rule applies to resale purchases like any other);
 //   - the seat becomes 'held' by the new hold (version + 1), so a second
 //     buyer's statement, which waits on the row lock, finds it held and
 //     gets ErrListingUnavailable: two racing buyers, one hold;
-//   - the hold row records the seat's previous hold and owner.
+//   - the hold row records the listing and the seat's previous hold and
+//     owner. The seat keeps its listing_id while held.
 //
 // The gate (Redis) is not consulted: resale seats stay marked sold there,
 // so normal holds keep stopping at Redis, and resale holds are rare enough
 // to go to Postgres directly. Nothing here writes an event-wide row.
 //
 // Convert needs no special case for the seats: the seat is 'held' by the
-// hold at the versions it recorded, becomes 'sold' and keeps the buyer as
-// holder. It additionally gives the seller's counter its seat back (the seat
+// hold at the versions it recorded, becomes 'sold' (listing_id cleared) and
+// keeps the buyer as holder. It additionally gives the seller's counter its seat back (the seat
 // left the seller) — the counter is the last lock, as always. When a resale
 // hold ends without a sale (release, expiry, failed payment), endHolds puts
 // the seat back to 'resale' with its prior hold and owner instead of
-// freeing it, and the buyer's counter is returned as for any hold.
+// freeing it (same listing id, a new version), and the buyer's counter is
+// returned as for any hold.
 //
 // A transfer moves a sold seat's holder from one account to another and
 // moves one seat between their counters (no cap: a gift is not a purchase).
@@ -84,26 +88,22 @@ func moveSeat(ctx context.Context, tx pgx.Tx, state byte, sql string, args ...an
 	return Outcome{moved: []SeatMove{m}}, nil
 }
 
-// ListSeat marks a sold seat of owner as resale inside tx and returns the
-// seat's new version (the listing's fence) and the Outcome to publish.
-func (s *Service) ListSeat(ctx context.Context, tx pgx.Tx, eventID, seatID, owner int64) (int64, Outcome, error) {
-	out, err := moveSeat(ctx, tx, StateResale, `
-		UPDATE seats SET status = 'resale', version = version + 1
+// ListSeat offers a sold seat of owner for resale under listingID inside
+// tx and returns the Outcome to publish (x).
+func (s *Service) ListSeat(ctx context.Context, tx pgx.Tx, eventID, seatID, owner int64, listingID string) (Outcome, error) {
+	return moveSeat(ctx, tx, StateResale, `
+		UPDATE seats SET status = 'resale', listing_id = $4, version = version + 1
 		WHERE event_id = $1 AND id = $2 AND status = 'sold' AND holder_account_id = $3
-		RETURNING event_id, idx, version`, eventID, seatID, owner)
-	if err != nil {
-		return 0, Outcome{}, err
-	}
-	return out.moved[0].Version, out, nil
+		RETURNING event_id, idx, version`, eventID, seatID, owner, listingID)
 }
 
 // UnlistSeat puts a resale seat back to sold inside tx, only if it is still
-// at the version it got when listed (no buyer holds it).
-func (s *Service) UnlistSeat(ctx context.Context, tx pgx.Tx, eventID, seatID, owner, listedVersion int64) (Outcome, error) {
+// offered under listingID and no buyer holds it.
+func (s *Service) UnlistSeat(ctx context.Context, tx pgx.Tx, eventID, seatID, owner int64, listingID string) (Outcome, error) {
 	return moveSeat(ctx, tx, StateSold, `
-		UPDATE seats SET status = 'sold', version = version + 1
-		WHERE event_id = $1 AND id = $2 AND status = 'resale' AND holder_account_id = $3 AND version = $4
-		RETURNING event_id, idx, version`, eventID, seatID, owner, listedVersion)
+		UPDATE seats SET status = 'sold', listing_id = NULL, version = version + 1
+		WHERE event_id = $1 AND id = $2 AND status = 'resale' AND holder_account_id = $3 AND listing_id = $4
+		RETURNING event_id, idx, version`, eventID, seatID, owner, listingID)
 }
 
 // TransferSeat moves a sold seat from one account to another inside tx, and
@@ -136,13 +136,12 @@ func (s *Service) TransferSeat(ctx context.Context, tx pgx.Tx, eventID, seatID, 
 // ResaleHoldRequest asks for the seat of a listing. The listing itself
 // belongs to checkout; it passes what the hold is fenced by.
 type ResaleHoldRequest struct {
-	EventID     int64
-	AccountID   int64 // the buyer
-	ListingID   string
-	SeatID      int64
-	Seller      int64
-	SeatVersion int64 // the version the seat got when listed
-	PriceCents  int64
+	EventID    int64
+	AccountID  int64 // the buyer
+	ListingID  string
+	SeatID     int64
+	Seller     int64
+	PriceCents int64
 }
 
 // holdResaleSQL takes a resale hold in one statement; see the comment at
@@ -150,9 +149,9 @@ type ResaleHoldRequest struct {
 // locked's row lock keeps the status it read current.
 const holdResaleSQL = `
 WITH locked AS MATERIALIZED (
-	SELECT id, status, version, hold_id, holder_account_id FROM seats WHERE event_id = $1 AND id = $2 FOR UPDATE),
+	SELECT id, status, listing_id, hold_id, holder_account_id FROM seats WHERE event_id = $1 AND id = $2 FOR UPDATE),
 ok AS (
-	SELECT 1 FROM locked WHERE status = 'resale' AND version = $3 AND holder_account_id = $4 AND holder_account_id <> $5),
+	SELECT 1 FROM locked WHERE status = 'resale' AND listing_id = $3 AND holder_account_id = $4 AND holder_account_id <> $5),
 cap AS (
 	INSERT INTO account_event_seats AS c (account_id, event_id, seats)
 	SELECT $5, $1, 1 FROM ok
@@ -166,7 +165,7 @@ ins AS (
 	INSERT INTO holds (id, event_id, account_id, status, seat_ids, seat_versions, total_cents, currency, expires_at,
 	                   listing_id, prior_hold_id, prior_account_id)
 	SELECT $6, $1, $5, 'active', ARRAY[id], ARRAY[version], $8, $9, now() + make_interval(secs => $10),
-	       $11, prior_hold, $4
+	       $3, prior_hold, $4
 	FROM upd
 	RETURNING created_at, expires_at, seat_versions)
 SELECT EXISTS (SELECT 1 FROM ok), (SELECT created_at FROM ins), (SELECT expires_at FROM ins), (SELECT seat_versions FROM ins)`
@@ -196,8 +195,8 @@ func (s *Service) HoldResale(ctx context.Context, req ResaleHoldRequest) (Hold, 
 	err = pg.Retry(ctx, func() error {
 		var okSeat bool
 		var createdAt, expiresAt *time.Time
-		err := s.db.QueryRow(ctx, holdResaleSQL, ev.ID, req.SeatID, req.SeatVersion, req.Seller, req.AccountID, h.ID,
-			ev.MaxSeatsPerAccount, req.PriceCents, ev.Currency, s.cfg.HoldTTL.Seconds(), req.ListingID).
+		err := s.db.QueryRow(ctx, holdResaleSQL, ev.ID, req.SeatID, req.ListingID, req.Seller, req.AccountID, h.ID,
+			ev.MaxSeatsPerAccount, req.PriceCents, ev.Currency, s.cfg.HoldTTL.Seconds()).
 			Scan(&okSeat, &createdAt, &expiresAt, &h.versions)
 		switch {
 		case err != nil:

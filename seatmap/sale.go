@@ -150,7 +150,7 @@ func (s *Service) Convert(ctx context.Context, tx pgx.Tx, holdID string) (Sale, 
 	rows, err := tx.Query(ctx, `
 		WITH locked AS MATERIALIZED (
 			SELECT id FROM seats WHERE event_id = $1 AND id = ANY($3) ORDER BY id FOR UPDATE)
-		UPDATE seats s SET status = 'sold', version = s.version + 1
+		UPDATE seats s SET status = 'sold', listing_id = NULL, version = s.version + 1
 		FROM locked, unnest($3::bigint[], $4::bigint[]) AS f(id, version)
 		WHERE s.id = locked.id AND s.id = f.id AND s.version = f.version
 		  AND s.status = 'held' AND s.hold_id = $2
