@@ -187,7 +187,8 @@ func TestResaleEndToEnd(t *testing.T) {
 	}
 }
 
-// TestResaleWithdrawAndExpiry: a withdrawn listing is gone (the seat is s
+// TestResaleWithdrawAndExpiry: the cap follows the event's
+// resale_cap_percent; a withdrawn listing is gone (the seat is s
 // again, the ticket valid and scannable); a resale hold that expires puts
 // the seat back on resale for the seller (x), the listing can be held
 // again, and the counters and invariants hold throughout (checked at
@@ -198,7 +199,12 @@ func TestResaleWithdrawAndExpiry(t *testing.T) {
 	event, seats := e.event(1, 1, 4)
 	alice, bob := e.fan("alice"), e.fan("bob")
 	ticket := e.buy(event, seats[0], alice.token)
-	l := e.list(ticket, alice.token, 1000)
+	// The cap is per event: at 150% of 42.00, 63.01 is too much, 63.00 not.
+	if _, err := e.db().Exec(ctx, `UPDATE events SET resale_cap_percent = 150 WHERE id = $1`, event); err != nil {
+		t.Fatal(err)
+	}
+	e.wantErr(e.do("POST", "/api/tickets/"+ticket+"/listing", alice.token, map[string]int64{"price_cents": 6301}), 422, "price_above_cap", "above a 150% cap")
+	l := e.list(ticket, alice.token, 6300)
 	if r := e.do("DELETE", "/api/tickets/"+ticket+"/listing", alice.token, nil); r.status != 204 {
 		t.Fatalf("withdraw: %d %s", r.status, r.body)
 	}

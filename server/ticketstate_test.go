@@ -65,8 +65,12 @@ func TestTicketMovesOverHTTP(t *testing.T) {
 		"offer": {"offer_transfer", func(tk ticketInState) resp {
 			return e.do("POST", "/api/tickets/"+tk.id+"/transfers", owner.token, map[string]string{"to_email": other.email})
 		}},
-		"accept":  {"accept_transfer", func(tk ticketInState) resp { return e.do("POST", "/api/transfers/"+tk.transfer+"/accept", other.token, nil) }},
-		"decline": {"decline_transfer", func(tk ticketInState) resp { return e.do("POST", "/api/transfers/"+tk.transfer+"/decline", other.token, nil) }},
+		"accept": {"accept_transfer", func(tk ticketInState) resp {
+			return e.do("POST", "/api/transfers/"+tk.transfer+"/accept", other.token, nil)
+		}},
+		"decline": {"decline_transfer", func(tk ticketInState) resp {
+			return e.do("POST", "/api/transfers/"+tk.transfer+"/decline", other.token, nil)
+		}},
 		"cancel":  {"cancel_transfer", func(tk ticketInState) resp { return e.do("DELETE", "/api/transfers/"+tk.transfer, owner.token, nil) }},
 		"checkin": {"check_in", func(tk ticketInState) resp { return e.checkIn(sc.token, tk.static) }},
 	}
