@@ -76,6 +76,9 @@ func (s *Service) SendConfirmation(ctx context.Context, orderID string) error {
 	if err != nil {
 		return err
 	}
+	// A confirmation delayed past a transfer or resale carries only what
+	// the buyer still owns.
+	o.Tickets = o.ownedTickets()
 	pdf, err := s.ticketsPDF(o.Tickets)
 	if err != nil {
 		return err

@@ -258,12 +258,30 @@ func (s *Service) TicketPDF(ctx context.Context, accountID int64, ticketID strin
 	return s.ticketsPDF([]Ticket{t})
 }
 
-// OrderPDF renders every ticket of an order of the account, one page each,
-// as the confirmation email attaches it.
+// OrderPDF renders the tickets of an order of the account, one page each,
+// as the confirmation email attaches it: only those the account still owns
+// and that are not void, so a ticket given away or resold never reaches its
+// previous owner with a current code. An order with none left is
+// ErrTicketNotFound.
 func (s *Service) OrderPDF(ctx context.Context, accountID int64, orderID string) ([]byte, error) {
 	o, err := s.Order(ctx, accountID, orderID)
 	if err != nil {
 		return nil, err
 	}
-	return s.ticketsPDF(o.Tickets)
+	ts := o.ownedTickets()
+	if len(ts) == 0 {
+		return nil, ErrTicketNotFound
+	}
+	return s.ticketsPDF(ts)
+}
+
+// ownedTickets are the order's tickets its account still owns, not void.
+func (o Order) ownedTickets() []Ticket {
+	var out []Ticket
+	for _, t := range o.Tickets {
+		if t.accountID == o.accountID && t.Status != TicketVoid {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -152,6 +152,11 @@ func TestResaleEndToEnd(t *testing.T) {
 	}
 	e.wantErr(e.checkIn(sc.token, oldRotating), 404, "invalid_code", "alice's rotating code after the resale")
 	e.wantErr(e.checkIn(sc.token, oldStatic), 404, "invalid_code", "alice's static code after the resale")
+	var voided struct {
+		OrderID string `json:"order_id"`
+	}
+	e.do("GET", "/api/tickets/"+ticket, alice.token, nil).json(t, &voided)
+	e.wantErr(e.do("GET", "/api/orders/"+voided.OrderID+"/pdf", alice.token, nil), 404, "ticket_not_found", "alice's order PDF after the resale")
 	var order struct {
 		TotalCents int64 `json:"total_cents"`
 		Tickets    []struct{ ID string }

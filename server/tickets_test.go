@@ -250,6 +250,11 @@ func TestTransferKillsOldCodes(t *testing.T) {
 	e.wantErr(e.do("GET", "/api/tickets/"+ticket, alice.token, nil), 404, "ticket_not_found", "alice reading bob's ticket")
 	e.wantErr(e.checkIn(sc.token, oldRotating), 404, "invalid_code", "alice's old rotating code")
 	e.wantErr(e.checkIn(sc.token, oldStatic), 404, "invalid_code", "alice's old static code")
+	var bobs struct {
+		OrderID string `json:"order_id"`
+	}
+	e.do("GET", "/api/tickets/"+ticket, bob.token, nil).json(t, &bobs)
+	e.wantErr(e.do("GET", "/api/orders/"+bobs.OrderID+"/pdf", alice.token, nil), 404, "ticket_not_found", "alice's order PDF after giving its only ticket away")
 	newRotating, newStatic := e.codes(ticket, bob.token)
 	if newStatic == oldStatic {
 		t.Error("the static code did not change")
