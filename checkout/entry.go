@@ -74,12 +74,17 @@ func (s *Service) CheckIn(ctx context.Context, scannerID int64, code string) (Ad
 	if errors.Is(err, pgx.ErrNoRows) {
 		var status string
 		var current int64
-		err := s.db.QueryRow(ctx, `SELECT status, version FROM tickets WHERE id = $1`, id).Scan(&status, &current)
+		var at *time.Time
+		err := s.db.QueryRow(ctx, `SELECT status, version, checked_in_at FROM tickets WHERE id = $1`, id).Scan(&status, &current, &at)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows), err == nil && (current != version || status == TicketVoid):
 			return Admission{}, ErrInvalidCode
 		case err != nil:
 			return Admission{}, fmt.Errorf("checkout: check-in state of %s: %w", id, err)
+		}
+		if status == TicketCheckedIn && at != nil {
+			// The scanner can tell a door-hopper from its own retry.
+			return Admission{}, ErrAlreadyCheckedIn.With("checked_in_at", at.UTC().Format(time.RFC3339))
 		}
 		_, err = NextState(status, MoveCheckIn)
 		if err == nil {

@@ -33,7 +33,8 @@ export async function render(main, _params, ctx) {
     } catch (e) {
       const why = { already_checked_in: 'Already checked in', invalid_code: 'Not a valid ticket (unknown, expired or transferred)',
         ticket_listed: 'Listed for resale: not valid for entry', transfer_pending: 'Transfer pending: not valid for entry' }[e.code] || e.message;
-      result.replaceChildren(h('p', { class: 'scan-bad' }, `✗ ${why}`));
+      result.replaceChildren(h('p', { class: 'scan-bad' }, `✗ ${why}`),
+        e.details?.checked_in_at ? h('p', {}, `Checked in at ${new Date(e.details.checked_in_at).toLocaleTimeString()}`) : '');
     } finally {
       busy = false;
       input.value = '';
