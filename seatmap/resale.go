@@ -191,7 +191,8 @@ func (s *Service) HoldResale(ctx context.Context, req ResaleHoldRequest) (Hold, 
 	if !ok {
 		return Hold{}, ErrListingUnavailable
 	}
-	h := Hold{ID: uuid.NewString(), EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: req.AccountID}
+	h := Hold{ID: uuid.NewString(), EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: req.AccountID,
+		ListingID: req.ListingID}
 	err = pg.Retry(ctx, func() error {
 		var okSeat bool
 		var createdAt, expiresAt *time.Time

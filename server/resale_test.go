@@ -127,11 +127,12 @@ func TestResaleEndToEnd(t *testing.T) {
 	e.wantErr(race[loser.email], 409, "listing_unavailable", "the race's loser")
 	var hold struct {
 		ID         string
-		TotalCents int64 `json:"total_cents"`
+		TotalCents int64  `json:"total_cents"`
+		ListingID  string `json:"listing_id"`
 	}
 	race[winner.email].json(t, &hold)
-	if hold.TotalCents != 4000 {
-		t.Errorf("hold total %d, want the listing price 4000", hold.TotalCents)
+	if hold.TotalCents != 4000 || hold.ListingID != l.ID {
+		t.Errorf("hold total %d listing %q, want the listing price 4000 and %s", hold.TotalCents, hold.ListingID, l.ID)
 	}
 	if av := e.freshAvailability(event); av[1] != 'h' {
 		t.Errorf("seat shows %q while held, want h", av[1])

@@ -1,7 +1,7 @@
 // After the purchase in a real browser: a fan's ticket shows its rotating
 // QR code under My tickets, the fan lists it for resale there, the seat
 // turns resale on another fan's map, and clicking it offers the listing and
-// holds it on to checkout.
+// holds it on to checkout. Staff admit a ticket on the scan page once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, apiAs, signUpAPI, BASE } from './helpers.mjs';
@@ -10,6 +10,22 @@ const EVENT = process.env.BOXOFFICE_EVENT;
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
+
+// buySeat buys the last available seat through the API, as a script
+// would, and returns its idx and the ticket id.
+async function buySeat(fan) {
+  const av = await (await fetch(`${BASE}/api/events/${EVENT}/availability`)).json();
+  const layout = await (await fetch(`${BASE}/api/events/${EVENT}/seatmap`)).json();
+  const idx = av.statuses.lastIndexOf('a');
+  assert.ok(idx >= 0, 'an available seat');
+  const hold = await apiAs(fan.token, 'POST', `/api/events/${EVENT}/holds`, { seat_ids: [layout.seats[idx].id] });
+  assert.equal(hold.status, 201);
+  const pay = await apiAs(fan.token, 'POST', `/api/holds/${hold.body.id}/checkout`);
+  const paid = await apiAs(fan.token, 'POST', `/api/payments/${pay.body.payment.id}/confirm`, { card_number: '4242424242424242' });
+  assert.equal(paid.body.status, 'succeeded');
+  const order = await apiAs(fan.token, 'GET', `/api/orders/${paid.body.order_id}`);
+  return { idx, ticket: order.body.tickets[0].id };
+}
 
 async function signIn(page, who) {
   await page.goto('/signin');
@@ -21,16 +37,7 @@ async function signIn(page, who) {
 
 test('my tickets: QR code, sell on resale; another fan buys it from the map', async () => {
   const seller = await signUpAPI('seller');
-  // Buy the last available seat through the API, as a script would.
-  const av = await (await fetch(`${BASE}/api/events/${EVENT}/availability`)).json();
-  const layout = await (await fetch(`${BASE}/api/events/${EVENT}/seatmap`)).json();
-  const idx = av.statuses.lastIndexOf('a');
-  assert.ok(idx >= 0, 'an available seat');
-  const hold = await apiAs(seller.token, 'POST', `/api/events/${EVENT}/holds`, { seat_ids: [layout.seats[idx].id] });
-  assert.equal(hold.status, 201);
-  const pay = await apiAs(seller.token, 'POST', `/api/holds/${hold.body.id}/checkout`);
-  const paid = await apiAs(seller.token, 'POST', `/api/payments/${pay.body.payment.id}/confirm`, { card_number: '4242424242424242' });
-  assert.equal(paid.body.status, 'succeeded');
+  const { idx } = await buySeat(seller);
 
   const page = await newPage(browser);
   await signIn(page, seller);
@@ -56,4 +63,24 @@ test('my tickets: QR code, sell on resale; another fan buys it from the map', as
   await page2.waitForURL(/\/checkout\//);
   await page2.shot('resale-checkout');
   page2.assertClean();
+});
+
+test('scan page: a code admits once', async () => {
+  const fan = await signUpAPI('fan');
+  const { ticket } = await buySeat(fan);
+  const code = (await apiAs(fan.token, 'GET', `/api/tickets/${ticket}/code`)).body.code;
+  const page = await newPage(browser);
+  await signIn(page, { email: process.env.BOXOFFICE_SCANNER_EMAIL });
+  await page.goto('/scan');
+  await page.getByLabel('Ticket code').fill(code);
+  await page.getByRole('button', { name: 'Check in' }).click();
+  await page.getByText('✓ Admitted').waitFor();
+  await page.getByText(/Section .* Row .* Seat/).waitFor();
+  await page.shot('scan-admitted');
+  page.assertClean();
+  // The second scan is a 409, which Chromium logs as a failed resource.
+  await page.getByLabel('Ticket code').fill(code + ' ');
+  await page.getByRole('button', { name: 'Check in' }).click();
+  await page.getByText('✗ Already checked in').waitFor();
+  await page.getByText(/^Checked in at /).waitFor();
 });

@@ -18,11 +18,11 @@ export async function render(main, _params, ctx) {
   const camBtn = h('button', { type: 'button', class: 'secondary' }, 'Use camera');
   let busy = false, last = '', lastAt = 0, stream = null, timer = null;
 
-  async function check(code) {
+  async function check(code, fromCamera = false) {
     code = code.trim();
     if (!code || busy) return;
     // The camera sees the same code many times a second: ask once.
-    if (code === last && Date.now() - lastAt < 3000) return;
+    if (fromCamera && code === last && Date.now() - lastAt < 3000) return;
     busy = true; last = code; lastAt = Date.now();
     try {
       const a = await post('/api/checkins', { code });
@@ -53,7 +53,7 @@ export async function render(main, _params, ctx) {
       const loop = async () => {
         try {
           const found = await detector.detect(video);
-          if (found.length) await check(found[0].rawValue);
+          if (found.length) await check(found[0].rawValue, true);
         } catch { /* a frame that could not be read */ }
         timer = setTimeout(loop, 300);
       };
