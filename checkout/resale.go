@@ -184,6 +184,23 @@ func (s *Service) Listings(ctx context.Context, eventID int64) ([]Listing, error
 	return out, nil
 }
 
+// ListingEvent returns the event of a listing, for the checks a hold
+// needs before it is taken (the waiting room's admission).
+func (s *Service) ListingEvent(ctx context.Context, listingID string) (int64, error) {
+	if !validUUID(listingID) {
+		return 0, ErrListingNotFound
+	}
+	var eventID int64
+	err := s.db.QueryRow(ctx, `SELECT event_id FROM listings WHERE id = $1`, listingID).Scan(&eventID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrListingNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("checkout: listing %s: %w", listingID, err)
+	}
+	return eventID, nil
+}
+
 // HoldListing holds a listing's seat for the buyer (seatmap.HoldResale);
 // the hold is then checked out like any other. The seller cannot buy their
 // own listing (ErrOwnListing, 403); a listing another buyer holds, or that

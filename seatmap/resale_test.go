@@ -14,13 +14,13 @@ import (
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
-// recorder is a Publisher that keeps every change, by idx.
-type recorder struct {
+// seatRecorder is a Publisher that keeps every change, by idx.
+type seatRecorder struct {
 	mu      sync.Mutex
 	changes map[int32][]byte
 }
 
-func (r *recorder) PublishSeats(_ context.Context, _ int64, cs []seatmap.SeatChange) error {
+func (r *seatRecorder) PublishSeats(_ context.Context, _ int64, cs []seatmap.SeatChange) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range cs {
@@ -29,11 +29,11 @@ func (r *recorder) PublishSeats(_ context.Context, _ int64, cs []seatmap.SeatCha
 	return nil
 }
 
-func (r *recorder) Position(context.Context, int64) (seatmap.Position, error) {
+func (r *seatRecorder) Position(context.Context, int64) (seatmap.Position, error) {
 	return seatmap.Position{}, nil
 }
 
-func (r *recorder) last(idx int32) byte {
+func (r *seatRecorder) last(idx int32) byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cs := r.changes[idx]
@@ -114,7 +114,7 @@ func (f *fixture) counter(acct int64) int {
 // listing id cannot hold a relisted seat. Invariants hold at every step's
 // end (cleanup).
 func TestResaleHold(t *testing.T) {
-	rec := &recorder{changes: map[int32][]byte{}}
+	rec := &seatRecorder{changes: map[int32][]byte{}}
 	f := newFixture(t, fixtureOpts{pub: rec, layout: smallLayout(1, 1, 4)})
 	ctx := context.Background()
 	accts := f.accounts(22)

@@ -135,13 +135,15 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 }
 
 type releaseRequest struct {
-	SeatIDs []ID   `json:"seat_ids" validate:"omitempty,max=100000"`
-	Section string `json:"section" validate:"max=64"`
-	Count   int    `json:"count" validate:"omitempty,min=1,max=100000"`
+	SeatIDs []ID       `json:"seat_ids" validate:"omitempty,max=100000"`
+	Section string     `json:"section" validate:"max=64"`
+	Count   int        `json:"count" validate:"omitempty,min=1,max=100000"`
+	At      *time.Time `json:"at"`
 }
 
 // releaseInventory: POST /api/admin/events/:event/inventory/release puts
-// held-back seats on sale now.
+// held-back seats on sale now (200 {released}), or at `at` (202 {scheduled}),
+// when a job releases exactly the seats picked now.
 func (s *Server) releaseInventory(c *fiber.Ctx) error {
 	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
 	if err != nil {
@@ -157,6 +159,13 @@ func (s *Server) releaseInventory(c *fiber.Ctx) error {
 	rr := seatmap.ReleaseRequest{EventID: id, Section: req.Section, Count: req.Count}
 	for _, sid := range req.SeatIDs {
 		rr.SeatIDs = append(rr.SeatIDs, int64(sid))
+	}
+	if req.At != nil && req.At.After(time.Now()) {
+		sched, err := s.deps.Seats.ScheduleRelease(c.UserContext(), rr, *req.At)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"scheduled": sched})
 	}
 	n, err := s.deps.Seats.ReleaseReserved(c.UserContext(), rr)
 	if err != nil {

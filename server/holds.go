@@ -62,6 +62,7 @@ func (s *Server) createHold(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.recordHold(c, eventID, acct.ID)
 	return c.Status(fiber.StatusCreated).JSON(hold)
 }
 

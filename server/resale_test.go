@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/seatmap"
+	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 type listingBody struct {
@@ -256,5 +258,24 @@ func TestResaleWithdrawAndExpiry(t *testing.T) {
 	}
 	if _, static := e.codes(ticket, alice.token); e.checkIn(e.scanner().token, static).status != 200 {
 		t.Error("the withdrawn ticket does not admit")
+	}
+}
+
+// TestListingHoldNeedsAdmission: while the event's waiting room is on, a
+// listing is held like any seat only with an admission token for that
+// event and account (403 not_admitted without one).
+func TestListingHoldNeedsAdmission(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	event, seats := e.event(1, 1, 4)
+	alice, bob := e.fan("alice"), e.fan("bob")
+	l := e.list(e.buy(event, seats[0], alice.token), alice.token, 1000)
+	if err := e.queue.Configure(context.Background(), eventID(t, event), waitingroom.Settings{Enabled: true, PowDifficulty: 6}); err != nil {
+		t.Fatal(err)
+	}
+	e.wantErr(e.do("POST", "/api/listings/"+l.ID+"/holds", bob.token, nil), 403, "not_admitted", "a listing hold without admission")
+	bobID := eventID(t, bob.id)
+	token := mint(t, e.queue, bobID, eventID(t, event), time.Now().Add(time.Minute))
+	if r := e.do("POST", "/api/listings/"+l.ID+"/holds", bob.token, nil, "X-Admission-Token", token); r.status != 201 {
+		t.Errorf("admitted listing hold: %d %s", r.status, r.body)
 	}
 }

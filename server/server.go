@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/seatmap"
+	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 // Config is what the HTTP layer needs to know about its deployment.
@@ -31,6 +33,13 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token /metrics requires
 	// (METRICS_TOKEN).
 	MetricsToken string
+	// RateLimits per rate-limited route (RATE_LIMITS; default
+	// DefaultRateLimits()). They apply when Deps.Limiter is set.
+	RateLimits map[string]RouteLimits
+	// TrustedProxies are the networks of reverse proxies (TRUSTED_PROXIES);
+	// from them, the client address for rate limits is X-Real-IP. Without
+	// it every fan behind nginx would share nginx's address.
+	TrustedProxies []netip.Prefix
 }
 
 // Checker reports whether a dependency is reachable, for /readyz.
@@ -43,6 +52,11 @@ type Deps struct {
 	Seats    *seatmap.Service
 	// Checkout sells held seats; nil answers its routes with 503.
 	Checkout *checkout.Service
+	// Queue is the waiting room: its routes, and the admission check on
+	// holds while an event's room is on. Required.
+	Queue *waitingroom.Service
+	// Limiter enforces RateLimits; nil turns rate limiting off.
+	Limiter Limiter
 	// Web is the browser app's files, served at /.
 	Web fs.FS
 	// Postgres and Redis are checked by /readyz; Redis failing means
@@ -67,6 +81,9 @@ type Server struct {
 func New(cfg Config, deps Deps) *Server {
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RateLimits == nil {
+		cfg.RateLimits = DefaultRateLimits()
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, validate: validator.New(validator.WithRequiredStructEnabled())}
 	s.origins = make(map[string]bool)
@@ -111,8 +128,8 @@ type route struct {
 func (s *Server) apiRoutes() []route {
 	auth, admin, scanner := s.requireAccount, s.requireRole(account.RoleAdmin), s.requireRole(account.RoleScanner)
 	return []route{
-		{"POST", "/api/accounts", h(s.signUp)},
-		{"POST", "/api/sessions", h(s.signIn)},
+		{"POST", "/api/accounts", h(s.limit(LimitAuth), s.signUp)},
+		{"POST", "/api/sessions", h(s.limit(LimitAuth), s.signIn)},
 		{"DELETE", "/api/sessions", h(s.signOut)},
 		{"GET", "/api/me", h(auth, s.me)},
 
@@ -121,10 +138,16 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/events/:event/seatmap", h(s.getSeatmap)},
 		{"GET", "/api/events/:event/availability", h(s.getAvailability)},
 
-		{"POST", "/api/events/:event/holds", h(auth, s.createHold)},
+		{"GET", "/api/events/:event/queue/challenge", h(s.limit(LimitChallenge), auth, s.queueChallenge)},
+		{"POST", "/api/events/:event/queue", h(s.limit(LimitJoin), auth, s.joinQueue)},
+		{"GET", "/api/events/:event/queue/me", h(auth, s.queueMe)},
+		{"GET", "/api/events/:event/queue/fairness", h(s.queueFairness)},
+		{"PUT", "/api/admin/events/:event/queue", h(s.requireRole(account.RoleAdmin), s.configureQueue)},
+
+		{"POST", "/api/events/:event/holds", h(s.limit(LimitHolds), auth, s.admitted, s.createHold)},
 		{"GET", "/api/holds/:hold", h(auth, s.getHold)},
 		{"DELETE", "/api/holds/:hold", h(auth, s.releaseHold)},
-		{"POST", "/api/holds/:hold/checkout", h(auth, s.checkout)},
+		{"POST", "/api/holds/:hold/checkout", h(s.limit(LimitCheckout), auth, s.checkout)},
 		{"POST", "/api/payments/:payment/confirm", h(auth, s.confirmPayment)},
 		{"POST", "/api/webhooks/stripe", h(s.stripeWebhook)},
 		{"GET", "/api/orders", h(auth, s.listOrders)},
@@ -143,7 +166,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/tickets/:ticket/listing", h(auth, s.listTicket)},
 		{"DELETE", "/api/tickets/:ticket/listing", h(auth, s.withdrawListing)},
 		{"GET", "/api/events/:event/listings", h(s.eventListings)},
-		{"POST", "/api/listings/:listing/holds", h(auth, s.holdListing)},
+		{"POST", "/api/listings/:listing/holds", h(s.limit(LimitHolds), auth, s.holdListing)},
 		{"POST", "/api/checkins", h(scanner, s.checkIn)},
 
 		{"POST", "/api/admin/venues", h(admin, s.createVenue)},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -21,11 +22,13 @@ import (
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
+	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 // env is a real server on a loopback port over the test database and Redis.
 type env struct {
 	t      testing.TB
+	queue  *waitingroom.Service
 	pool   *pgxpool.Pool
 	noInv  map[string]bool
 	base   string
@@ -45,7 +48,15 @@ type envOpts struct {
 	// mailer and webhookSecret configure checkout (nil: no email sent).
 	mailer        checkout.Mailer
 	webhookSecret string
+	// limits turns rate limiting on with these limits; limitPrefix, when
+	// set, is the limiter's key prefix (two envs sharing it are two nodes).
+	limits         map[string]server.RouteLimits
+	limitPrefix    string
+	trustedProxies []netip.Prefix
 }
+
+// testSecret signs the waiting room's challenges and tokens in tests.
+var testSecret = []byte("server-test-secret-0123456789abcdef")
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
@@ -62,11 +73,30 @@ func newEnv(t testing.TB, o envOpts) *env {
 	proc := checkout.NewTestProcessor()
 	co := checkout.New(db, seats, proc, o.mailer, log, checkout.Config{SecretKey: []byte("server-test-secret-key-of-32-bytes"),
 		WebhookSecret: o.webhookSecret, BaseURL: "http://app.test"})
-	srv := server.New(server.Config{BaseURL: "http://app.test"}, server.Deps{
+	queue := waitingroom.New(db, rdb, nil, nil, waitingroom.Config{SecretKey: testSecret, Prefix: prefix,
+		SettingsTTL: time.Millisecond})
+	var limiter server.Limiter
+	if o.limits != nil {
+		lp := o.limitPrefix
+		if lp == "" {
+			lp = prefix
+		}
+		limiter = server.NewRedisLimiter(rdb, lp)
+		t.Cleanup(func() { // redis_rate puts "rate:" before our prefix
+			ctx := context.Background()
+			iter := rdb.Scan(ctx, 0, "rate:"+lp+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+		})
+	}
+	srv := server.New(server.Config{BaseURL: "http://app.test", RateLimits: o.limits, TrustedProxies: o.trustedProxies}, server.Deps{
 		Log:      log,
 		Accounts: accts,
 		Seats:    seats,
 		Checkout: co,
+		Queue:    queue,
+		Limiter:  limiter,
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,
 	})
@@ -80,7 +110,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return &env{t: t, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, accts: accts, srv: srv,
+	return &env{t: t, queue: queue, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, accts: accts, srv: srv,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 300}},
 		proc:   proc, checkout: co, logs: logs}
 }

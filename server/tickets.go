@@ -193,7 +193,10 @@ func (s *Server) eventListings(c *fiber.Ctx) error {
 }
 
 // holdListing: POST /api/listings/:listing/holds → 201 hold, then the same
-// checkout as any hold.
+// checkout as any hold. The rules of a hold apply: the rate limit, the
+// waiting room's admission token (the event comes from the listing, so the
+// check runs here rather than as the event route's middleware), the
+// per-account cap (seatmap) and the review signals.
 func (s *Server) holdListing(c *fiber.Ctx) error {
 	svc, err := s.checkoutSvc()
 	if err != nil {
@@ -203,9 +206,17 @@ func (s *Server) holdListing(c *fiber.Ctx) error {
 		return err
 	}
 	acct, _ := currentAccount(c)
+	eventID, err := svc.ListingEvent(c.UserContext(), c.Params("listing"))
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Queue.CheckAdmission(c.UserContext(), eventID, acct.ID, c.Get(HeaderAdmissionToken)); err != nil {
+		return err
+	}
 	h, err := svc.HoldListing(c.UserContext(), acct.ID, c.Params("listing"))
 	if err != nil {
 		return err
 	}
+	s.recordHold(c, eventID, acct.ID)
 	return c.Status(fiber.StatusCreated).JSON(h)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/pg"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
+	"github.com/boxoffice/boxoffice/waitingroom"
 	"github.com/boxoffice/boxoffice/web"
 )
 
@@ -39,6 +40,7 @@ type App struct {
 	Seats    *seatmap.Service
 	Checkout *checkout.Service
 	Jobs     *jobs.Runner
+	Queue    *waitingroom.Service
 	Server   *server.Server
 	Metrics  *prometheus.Registry
 	// WebDir, when set, serves the browser app from disk (the -dev flag).
@@ -105,6 +107,13 @@ func (a *App) Open(ctx context.Context) error {
 	})
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
 	a.Checkout.RegisterJobs(a.Jobs)
+	a.Seats.RegisterJobs(a.Jobs)
+	// The realtime hub is wired in as the queue's Publisher when it lands;
+	// until then fans learn their admission by polling /queue/me.
+	a.Queue = waitingroom.New(db, a.Redis, nil, a.Log, waitingroom.Config{
+		SecretKey: a.Config.SecretKey,
+		Prefix:    a.Config.RedisPrefix,
+	})
 	return nil
 }
 
@@ -126,16 +135,24 @@ func (a *App) Run(ctx context.Context) error {
 	if err := pg.Migrate(ctx, a.DB, a.Log); err != nil {
 		return err
 	}
+	var limiter server.Limiter
+	if a.Config.RateLimits != nil {
+		limiter = server.NewRedisLimiter(a.Redis, a.Config.RedisPrefix)
+	}
 	a.Server = server.New(server.Config{
 		BaseURL:        a.Config.BaseURL,
 		AllowedOrigins: a.Config.AllowedOrigins,
 		SecureCookies:  len(a.Config.BaseURL) > 8 && a.Config.BaseURL[:8] == "https://",
 		MetricsToken:   a.Config.MetricsToken,
+		RateLimits:     a.Config.RateLimits,
+		TrustedProxies: a.Config.TrustedProxies,
 	}, server.Deps{
 		Log:      a.Log,
 		Accounts: a.Accounts,
 		Seats:    a.Seats,
 		Checkout: a.Checkout,
+		Queue:    a.Queue,
+		Limiter:  limiter,
 		Web:      a.webFS(),
 		Postgres: func(ctx context.Context) error { return a.DB.Ping(ctx) },
 		Redis:    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
@@ -148,10 +165,14 @@ func (a *App) Run(ctx context.Context) error {
 	a.ln = ln
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
-	a.wg.Add(4)
+	a.wg.Add(6)
 	go func() { defer a.wg.Done(); a.Seats.RunSweeper(bg) }()
+	go func() { defer a.wg.Done(); a.Seats.RunLifecycle(bg, 2*time.Second) }()
 	go func() { defer a.wg.Done(); a.Jobs.Run(bg) }()
 	go func() { defer a.wg.Done(); a.Checkout.RunReconciler(bg) }()
+	// Every node runs an admitter per enabled room; a Redis lease lets
+	// exactly one of them admit at a time.
+	go func() { defer a.wg.Done(); a.Queue.RunAdmitters(bg) }()
 	go func() {
 		defer a.wg.Done()
 		if err := a.Server.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {

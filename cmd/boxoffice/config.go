@@ -5,10 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/boxoffice/boxoffice/server"
 )
 
 // Config is everything the binary reads from the environment (API.md,
@@ -34,6 +37,12 @@ type Config struct {
 	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
 	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis
 	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly
+	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
+	// like holds.ip=1200/m:300,join.account=5/m, or off (nil).
+	RateLimits map[string]server.RouteLimits
+	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs [none]): from
+	// these peers the client address for rate limits is X-Real-IP.
+	TrustedProxies []netip.Prefix
 }
 
 // configError names the variable that stopped the start.
@@ -104,6 +113,12 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 			}
 			c.AllowedOrigins = append(c.AllowedOrigins, o)
 		}
+	}
+	if c.RateLimits, err = server.ParseRateLimits(getenv("RATE_LIMITS")); err != nil {
+		return c, &configError{"RATE_LIMITS", getenv("RATE_LIMITS"), err.Error()}
+	}
+	if c.TrustedProxies, err = server.ParseTrustedProxies(getenv("TRUSTED_PROXIES")); err != nil {
+		return c, &configError{"TRUSTED_PROXIES", getenv("TRUSTED_PROXIES"), err.Error()}
 	}
 	if key := getenv("SECRET_KEY"); key != "" {
 		if b, err := hex.DecodeString(key); err == nil && len(b) >= 32 {

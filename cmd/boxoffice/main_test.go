@@ -31,6 +31,8 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{map[string]string{"SECRET_KEY": "short"}, "SECRET_KEY"},
 		{map[string]string{"ALLOWED_ORIGINS": "https://a.example/path"}, "ALLOWED_ORIGINS"},
 		{map[string]string{"LOG_LEVEL": "chatty"}, "LOG_LEVEL"},
+		{map[string]string{"RATE_LIMITS": "holds.ip=lots"}, "RATE_LIMITS"},
+		{map[string]string{"TRUSTED_PROXIES": "nginx"}, "TRUSTED_PROXIES"},
 	}
 	for _, tt := range tests {
 		_, err := loadConfig(func(k string) string { return tt.env[k] }, 2)
@@ -44,6 +46,12 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	c, err := loadConfig(func(string) string { return "" }, 2)
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
+	}
+	if c.RateLimits == nil {
+		t.Error("rate limits are off by default; want the defaults")
+	}
+	if off, _ := loadConfig(func(k string) string { return map[string]string{"RATE_LIMITS": "off"}[k] }, 2); off.RateLimits != nil {
+		t.Error("RATE_LIMITS=off left limits on")
 	}
 	if c.ListenAddr != ":8080" || c.HoldTTL != 10*time.Minute || c.MaxSeatsPerAccount != 8 || c.DBMaxConns != 24 || !c.SecretGenerated || len(c.SecretKey) != 32 {
 		t.Errorf("defaults = %+v", c)
@@ -135,6 +143,7 @@ func TestServeOnPortZero(t *testing.T) {
 	}
 	code, body := get("/api/events", "")
 	var events []struct {
+		ID           string `json:"id"`
 		Name, Status string
 		Capacity     int
 		Available    int
@@ -149,6 +158,12 @@ func TestServeOnPortZero(t *testing.T) {
 	}
 	if events[0].Status != "on_sale" || events[1].Status != "upcoming" {
 		t.Errorf("demo statuses %q, %q; want on_sale then upcoming", events[0].Status, events[1].Status)
+	}
+	// The waiting-room event is admitted by this node's admitter and
+	// publishes its fairness commitment before the sale opens.
+	if code, body := get("/api/events/"+events[1].ID+"/queue/fairness", ""); code != 200 ||
+		!bytes.Contains(body, []byte(`"seed_commitment":"`)) || bytes.Contains(body, []byte(`"seed":`)) {
+		t.Errorf("fairness of the waiting-room event: %d %s", code, body)
 	}
 	if code, body := get("/api/me", token); code != 200 || !bytes.Contains(body, []byte(`"role":"admin"`)) {
 		t.Errorf("me as the granted admin: %d %s", code, body)

@@ -69,12 +69,15 @@ func (c *Config) setDefaults() {
 }
 
 // Job is a job to enqueue. DedupeKey, when set, makes enqueueing idempotent:
-// a second job with the same key is not added. Delay postpones the first run.
+// a second job with the same key is not added. Delay postpones the first run;
+// At, when set, is the first run's time instead (scheduled work an admin
+// named a time for).
 type Job struct {
 	Kind      string
 	DedupeKey string
 	Payload   any
 	Delay     time.Duration
+	At        time.Time
 }
 
 // Enqueue adds a job inside the caller's transaction (or on any Querier), so
@@ -89,9 +92,14 @@ func Enqueue(ctx context.Context, q pg.Querier, j Job) (bool, error) {
 	if j.DedupeKey != "" {
 		key = &j.DedupeKey
 	}
+	var at *time.Time
+	if !j.At.IsZero() {
+		at = &j.At
+	}
 	tag, err := q.Exec(ctx, `
-		INSERT INTO jobs (kind, dedupe_key, payload, run_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))
-		ON CONFLICT (dedupe_key) DO NOTHING`, j.Kind, key, payload, j.Delay.Seconds())
+		INSERT INTO jobs (kind, dedupe_key, payload, run_at)
+		VALUES ($1, $2, $3, coalesce($5, now() + make_interval(secs => $4)))
+		ON CONFLICT (dedupe_key) DO NOTHING`, j.Kind, key, payload, j.Delay.Seconds(), at)
 	if err != nil {
 		return false, fmt.Errorf("jobs: enqueue %s: %w", j.Kind, err)
 	}

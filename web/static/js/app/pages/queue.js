@@ -1,7 +1,8 @@
 // The waiting room: solve the proof of work (in a Web Worker, with progress),
 // join, watch the line move, and go to the seat map when admitted.
-import { get, post } from '../api.js';
+import { get } from '../api.js';
 import { h, dateTime } from '../format.js';
+import { joinQueue } from '../../queue.js';
 
 export async function render(main, [eventId], ctx) {
   if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, true); return; }
@@ -24,9 +25,11 @@ export async function render(main, [eventId], ctx) {
     let me = await get(`/api/events/${eventId}/queue/me`).catch(() => null);
     if (!me || me.state === 'expired' || me.state === 'none') {
       state.textContent = 'Proving you are a person (a few seconds of work for your device)…';
-      const ch = await get(`/api/events/${eventId}/queue/challenge`);
-      const solution = await solve(ch, (pct) => setProgress(pct * 0.3));
-      me = await post(`/api/events/${eventId}/queue`, { challenge: ch.challenge, signature: ch.signature, solution });
+      // Progress of the proof of work fills the first 30% of the bar: about
+      // 2^difficulty tries are expected (a surge may raise the difficulty,
+      // then the bar waits at 30%).
+      const expected = 2 ** ((ev.waiting_room && ev.waiting_room.pow_difficulty) || 16);
+      me = await joinQueue(eventId, { onProgress: (tried) => setProgress(30 * Math.min(1, tried / expected)) });
     }
     poll(me);
   }
@@ -63,17 +66,4 @@ export async function render(main, [eventId], ctx) {
 
   join().catch((err) => { state.className = 'error'; state.textContent = `Could not join the waiting room: ${err.message}`; });
   return () => { stopped = true; clearTimeout(timer); };
-}
-
-// solve finds a nonce in a Web Worker so the page stays responsive.
-function solve(ch, onProgress) {
-  return new Promise((resolve, reject) => {
-    const w = new Worker('/js/app/pow-worker.js', { type: 'module' });
-    w.onmessage = (e) => {
-      if (e.data.progress != null) onProgress(e.data.progress);
-      if (e.data.solution != null) { w.terminate(); resolve(e.data.solution); }
-    };
-    w.onerror = (e) => { w.terminate(); reject(new Error(e.message || 'proof of work failed')); };
-    w.postMessage({ challenge: ch.challenge, difficulty: ch.difficulty });
-  });
 }

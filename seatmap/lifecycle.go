@@ -1,0 +1,51 @@
+package seatmap
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Lifecycle moves events along by time and inventory, outside the hot path:
+// upcoming → on_sale once sale_opens has passed; on_sale → sold_out when no
+// seat is available or held; sold_out → on_sale when seats come back
+// (released holds, released inventory). Each step is one conditional UPDATE,
+// so every node may run it and they agree.
+func (s *Service) Lifecycle(ctx context.Context) (int, error) {
+	tag, err := s.db.Exec(ctx, `
+		UPDATE events e SET status = CASE
+			WHEN e.status = 'upcoming' THEN 'on_sale'
+			WHEN e.status = 'on_sale' THEN 'sold_out'
+			ELSE 'on_sale' END
+		WHERE (e.status = 'upcoming' AND e.sale_opens <= now())
+		   OR (e.status = 'on_sale' AND e.sale_opens <= now() AND NOT EXISTS (
+				SELECT 1 FROM seats s WHERE s.event_id = e.id AND s.status IN ('available', 'held')))
+		   OR (e.status = 'sold_out' AND EXISTS (
+				SELECT 1 FROM seats s WHERE s.event_id = e.id AND s.status IN ('available', 'held')))`)
+	if err != nil {
+		return 0, fmt.Errorf("seatmap: lifecycle: %w", err)
+	}
+	if n := int(tag.RowsAffected()); n > 0 {
+		s.mu.Lock()
+		clear(s.events) // statuses changed: reread them
+		s.mu.Unlock()
+		return n, nil
+	}
+	return 0, nil
+}
+
+// RunLifecycle runs Lifecycle every interval until ctx ends.
+func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Lifecycle(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("seatmap: lifecycle failed", "err", err)
+			}
+		}
+	}
+}

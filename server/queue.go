@@ -1,0 +1,147 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/boxoffice/boxoffice/seatmap"
+	"github.com/boxoffice/boxoffice/waitingroom"
+)
+
+// HeaderAdmissionToken carries the waiting room's admission token on holds.
+const HeaderAdmissionToken = "X-Admission-Token"
+
+// admitted refuses a hold with 403 not_admitted while the event's waiting
+// room is on, unless X-Admission-Token admits this account to this event.
+// It costs no round trip (settings are cached per node, the token is a
+// signed JWT), so seatmap never needs to know about the waiting room.
+func (s *Server) admitted(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	if err := s.deps.Queue.CheckAdmission(c.UserContext(), eventID, acct.ID, c.Get(HeaderAdmissionToken)); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// requestFingerprint hashes the request's stable headers for the velocity
+// and fingerprint signals (a weak signal: review, never refusal).
+func requestFingerprint(c *fiber.Ctx) string {
+	return waitingroom.Fingerprint(c.Get(fiber.HeaderUserAgent), c.Get(fiber.HeaderAcceptLanguage),
+		c.Get(fiber.HeaderAcceptEncoding), c.Get("Sec-CH-UA"), c.Get("Sec-CH-UA-Platform"))
+}
+
+// recordHold feeds a successful hold to the review signals (holds per
+// minute, accounts per fingerprint) off the request path: the fingerprint
+// is computed now (Fiber reuses the request's memory), the Redis write runs
+// in the background with a short timeout, so a slow or absent Redis never
+// delays a hold. A failure is logged: the signals are only weaker.
+func (s *Server) recordHold(c *fiber.Ctx, eventID, accountID int64) {
+	fp := requestFingerprint(c)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), signalTimeout)
+		defer cancel()
+		if err := s.deps.Queue.RecordHold(ctx, eventID, accountID, fp); err != nil {
+			s.log.Warn("record hold for review signals", "event", eventID, "err", err)
+		}
+	}()
+}
+
+// signalTimeout bounds the background write of the review signals.
+const signalTimeout = 250 * time.Millisecond
+
+// queueChallenge: GET /api/events/:event/queue/challenge.
+func (s *Server) queueChallenge(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	ch, err := s.deps.Queue.Challenge(c.UserContext(), eventID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(ch)
+}
+
+// joinRequest is the body of POST /api/events/:event/queue.
+type joinRequest struct {
+	Challenge string `json:"challenge" validate:"required,max=128"`
+	Signature string `json:"signature" validate:"required,max=64"`
+	Solution  string `json:"solution" validate:"required,max=20"`
+}
+
+// joinQueue: POST /api/events/:event/queue → 201 with the fan's place
+// (the same place when the account joined before).
+func (s *Server) joinQueue(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	var req joinRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	st, err := s.deps.Queue.Join(c.UserContext(), eventID, acct.ID,
+		waitingroom.Solution{Challenge: req.Challenge, Signature: req.Signature, Solution: req.Solution})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(st)
+}
+
+// queueMe: GET /api/events/:event/queue/me; polling it is a heartbeat.
+func (s *Server) queueMe(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	st, err := s.deps.Queue.Me(c.UserContext(), eventID, acct.ID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(st)
+}
+
+// queueFairness: GET /api/events/:event/queue/fairness.
+func (s *Server) queueFairness(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	f, err := s.deps.Queue.Fairness(c.UserContext(), eventID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(f)
+}
+
+// configureQueue: PUT /api/admin/events/:event/queue stores the room's
+// settings (admin only).
+func (s *Server) configureQueue(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	var set waitingroom.Settings
+	if err := decodeJSON(c.Body(), &set); err != nil {
+		return err
+	}
+	if err := s.deps.Queue.Configure(c.UserContext(), eventID, set); err != nil {
+		return err
+	}
+	s.deps.Seats.ForgetEvent(eventID)
+	stored, err := s.deps.Queue.Settings(c.UserContext(), eventID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(stored)
+}

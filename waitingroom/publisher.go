@@ -1,0 +1,49 @@
+package waitingroom
+
+import (
+	"context"
+	"time"
+)
+
+// QueueFrame is the cursor broadcast on topic event:{e}:queue, once per
+// admitter tick whatever the queue's length (API.md). A fan computes
+// position = number - Serving and eta = position / AdmitRate.
+type QueueFrame struct {
+	Type  string `json:"type"` // "queue"
+	Event int64  `json:"event,string"`
+	// Serving is the cursor: every number up to it was admitted or skipped.
+	Serving int64 `json:"serving"`
+	// AdmitRate is the smoothed observed admission rate, fans per second.
+	AdmitRate float64 `json:"admit_rate"`
+	// QueueLength is how many numbers are past the cursor.
+	QueueLength int64 `json:"queue_length"`
+}
+
+// AdmittedFrame goes to one admitted fan's own channel.
+type AdmittedFrame struct {
+	Type           string    `json:"type"` // "admitted"
+	Event          int64     `json:"event,string"`
+	AdmissionToken string    `json:"admission_token"`
+	ExpiresAt      time.Time `json:"expires_at"`
+}
+
+// Publisher carries the admitter's frames to fans; realtime satisfies it
+// without waitingroom importing realtime. Calls must not block for long: they
+// run inside the tick. Errors are logged; fans also poll /queue/me.
+type Publisher interface {
+	// PublishQueue broadcasts the cursor on event:{e}:queue.
+	PublishQueue(ctx context.Context, eventID int64, frame QueueFrame) error
+	// PublishAdmitted sends an admission to one account.
+	PublishAdmitted(ctx context.Context, accountID, eventID int64, frame AdmittedFrame) error
+}
+
+// NopPublisher publishes nothing (one node without sockets, tests).
+type NopPublisher struct{}
+
+// PublishQueue does nothing.
+func (NopPublisher) PublishQueue(context.Context, int64, QueueFrame) error { return nil }
+
+// PublishAdmitted does nothing.
+func (NopPublisher) PublishAdmitted(context.Context, int64, int64, AdmittedFrame) error { return nil }
+
+var _ Publisher = NopPublisher{}

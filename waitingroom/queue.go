@@ -1,0 +1,268 @@
+package waitingroom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Fan states (API.md).
+const (
+	StatePrequeue = "prequeue" // joined before the shuffle; no number yet
+	StateWaiting  = "waiting"  // numbered, behind the cursor
+	StateAdmitted = "admitted" // holds a live admission token
+	StateExpired  = "expired"  // passed: admitted and expired/finished, or skipped without heartbeat
+)
+
+// Status is a fan's place: the body of POST /queue (201) and GET /queue/me.
+type Status struct {
+	State string `json:"state"`
+	// Number is the fan's fixed queue number (0 in the pre-queue).
+	Number int64 `json:"number"`
+	// Position is number - cursor while waiting; null in the pre-queue.
+	Position *int64 `json:"position"`
+	// ETASeconds is position ÷ the smoothed observed admit rate.
+	ETASeconds *int64 `json:"eta_seconds"`
+	// AdmissionToken and AdmissionExpiresAt are set once admitted.
+	AdmissionToken     string     `json:"admission_token,omitempty"`
+	AdmissionExpiresAt *time.Time `json:"admission_expires_at,omitempty"`
+}
+
+// statusLua computes a fan's status from the queue keys; it is shared by the
+// join and me scripts. KEYS: q pre seq cursor adm rate. It returns
+// {state, number, cursor, admission expiry ms, rate}.
+const statusLua = `
+local function status(acct, now)
+  local cursor = tonumber(redis.call('GET', KEYS[4]) or '0')
+  local rate = redis.call('GET', KEYS[6]) or '-1'
+  local num = redis.call('ZSCORE', KEYS[1], acct)
+  if not num then
+    if redis.call('ZSCORE', KEYS[2], acct) then return {'prequeue', 0, cursor, '0', rate} end
+    return {'none', 0, cursor, '0', rate}
+  end
+  num = tonumber(num)
+  if num > cursor then return {'waiting', num, cursor, '0', rate} end
+  local exp = redis.call('ZSCORE', KEYS[5], acct)
+  if exp and tonumber(exp) > tonumber(now) then return {'admitted', num, cursor, exp, rate} end
+  return {'expired', num, cursor, '0', rate}
+end
+`
+
+// joinScript takes a place for ARGV[1] unless it has one: in the pre-queue
+// until the shuffle, else the next number. It counts joins per second and
+// records a heartbeat and the first join time (for the velocity signals).
+// KEYS: q pre seq cursor adm rate opened hb jps jt.
+var joinScript = redis.NewScript(statusLua + `
+local acct, now = ARGV[1], ARGV[2]
+if not redis.call('ZSCORE', KEYS[1], acct) and not redis.call('ZSCORE', KEYS[2], acct) then
+  if redis.call('EXISTS', KEYS[7]) == 1 then
+    redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[3]), acct)
+  else
+    redis.call('ZADD', KEYS[2], now, acct)
+  end
+  redis.call('INCR', KEYS[9])
+  redis.call('EXPIRE', KEYS[9], 5)
+  redis.call('HSETNX', KEYS[10], acct, now)
+end
+redis.call('ZADD', KEYS[8], now, acct)
+return status(acct, now)
+`)
+
+// meScript records a heartbeat of a fan in the queue and returns its
+// status. KEYS: q pre seq cursor adm rate hb.
+var meScript = redis.NewScript(statusLua + `
+local acct, now = ARGV[1], ARGV[2]
+local st = status(acct, now)
+if st[1] ~= 'none' then redis.call('ZADD', KEYS[7], now, acct) end
+return st
+`)
+
+func (s *Service) statusKeys(k keys) []string {
+	return []string{k.q, k.pre, k.seq, k.cursor, k.adm, k.rate}
+}
+
+// Join takes a place in the event's queue for account after checking and
+// using up its proof of work. Joining again returns the same place.
+func (s *Service) Join(ctx context.Context, eventID, accountID int64, sol Solution) (Status, error) {
+	r, err := s.room(ctx, eventID)
+	if err != nil {
+		return Status{}, err
+	}
+	if !r.Enabled {
+		return Status{}, ErrRoomOff
+	}
+	if err := s.useSolution(ctx, eventID, sol); err != nil {
+		return Status{}, err
+	}
+	return s.join(ctx, r, accountID)
+}
+
+// join is Join after the proof of work.
+func (s *Service) join(ctx context.Context, r room, accountID int64) (Status, error) {
+	k := s.keys(r.EventID)
+	now := s.cfg.Now()
+	jps := k.base + "jps:" + strconv.FormatInt(now.Unix(), 10)
+	res, err := joinScript.Run(ctx, s.rdb, append(s.statusKeys(k), k.opened, k.hb, jps, k.base+"jt"),
+		accountID, now.UnixMilli()).Slice()
+	if err != nil {
+		return Status{}, fmt.Errorf("waitingroom: join event %d: %w", r.EventID, err)
+	}
+	return s.status(r, accountID, res)
+}
+
+// Me returns the fan's place and counts as a heartbeat.
+func (s *Service) Me(ctx context.Context, eventID, accountID int64) (Status, error) {
+	r, err := s.room(ctx, eventID)
+	if err != nil {
+		return Status{}, err
+	}
+	k := s.keys(eventID)
+	res, err := meScript.Run(ctx, s.rdb, append(s.statusKeys(k), k.hb), accountID, s.cfg.Now().UnixMilli()).Slice()
+	if err != nil {
+		return Status{}, fmt.Errorf("waitingroom: status in event %d: %w", eventID, err)
+	}
+	return s.status(r, accountID, res)
+}
+
+// Heartbeat records that a fan is still there (the socket layer calls it;
+// /queue/me polls count too). Fans without one for HeartbeatWindow are
+// skipped when their turn comes.
+func (s *Service) Heartbeat(ctx context.Context, eventID, accountID int64) error {
+	if err := s.rdb.ZAdd(ctx, s.keys(eventID).hb, redis.Z{Score: float64(s.cfg.Now().UnixMilli()), Member: accountID}).Err(); err != nil {
+		return fmt.Errorf("waitingroom: heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Release ends an account's admission at once, freeing its active-shopper
+// place: checkout calls it when the purchase completes or is abandoned.
+// Until checkout exists, admissions end when their token expires. The token
+// itself stays valid until its expiry (it is stateless); the per-account seat
+// cap bounds what it can still do.
+func (s *Service) Release(ctx context.Context, eventID, accountID int64) error {
+	if err := s.rdb.ZRem(ctx, s.keys(eventID).adm, accountID).Err(); err != nil {
+		return fmt.Errorf("waitingroom: release admission: %w", err)
+	}
+	return nil
+}
+
+// status turns a status script's reply into a Status.
+func (s *Service) status(r room, accountID int64, res []any) (Status, error) {
+	if len(res) != 5 {
+		return Status{}, fmt.Errorf("waitingroom: status reply %v", res)
+	}
+	state, _ := res[0].(string)
+	number, _ := res[1].(int64)
+	cursor, _ := res[2].(int64)
+	expMS, _ := strconv.ParseInt(fmt.Sprint(res[3]), 10, 64)
+	rate, _ := strconv.ParseFloat(fmt.Sprint(res[4]), 64)
+	if rate <= 0 {
+		rate = float64(r.AdmitPerMinute) / 60
+	}
+	st := Status{State: state, Number: number}
+	switch state {
+	case "none":
+		return Status{}, ErrNotInQueue
+	case StateWaiting:
+		pos := number - cursor
+		eta := int64(math.Ceil(float64(pos) / rate))
+		st.Position, st.ETASeconds = &pos, &eta
+	case StateAdmitted:
+		zero := int64(0)
+		st.Position, st.ETASeconds = &zero, &zero
+		exp := time.UnixMilli(expMS).UTC()
+		tok, err := s.MintToken(accountID, r.EventID, exp)
+		if err != nil {
+			return Status{}, fmt.Errorf("waitingroom: mint token: %w", err)
+		}
+		st.AdmissionToken, st.AdmissionExpiresAt = tok, &exp
+	}
+	return st, nil
+}
+
+// openScript numbers the shuffled pre-queue 1..n and opens the queue, unless
+// it is open already (-1) or the pre-queue changed since it was read (-2).
+// KEYS: q pre seq opened. ARGV: expected size, then accounts in order.
+var openScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+if redis.call('ZCARD', KEYS[2]) ~= tonumber(ARGV[1]) then return -2 end
+local n = 0
+local batch = {}
+for i = 2, #ARGV do
+  n = n + 1
+  batch[#batch + 1] = n
+  batch[#batch + 1] = ARGV[i]
+  if #batch >= 1000 then
+    redis.call('ZADD', KEYS[1], unpack(batch))
+    batch = {}
+  end
+end
+if #batch > 0 then redis.call('ZADD', KEYS[1], unpack(batch)) end
+redis.call('SET', KEYS[3], n)
+redis.call('SET', KEYS[4], n)
+redis.call('DEL', KEYS[2])
+return n
+`)
+
+// open shuffles the pre-queue with the event's seed and numbers it, once;
+// then records in Postgres that the seed may be revealed. Joins racing with
+// it land in the pre-queue and make the script retry with them included.
+func (s *Service) open(ctx context.Context, eventID int64) error {
+	k := s.keys(eventID)
+	seed, err := s.seed(ctx, eventID)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		size, err := s.rdb.Get(ctx, k.opened).Int()
+		if err == nil {
+			return s.markOpened(ctx, eventID, size)
+		}
+		if !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("waitingroom: read opened flag: %w", err)
+		}
+		members, err := s.rdb.ZRange(ctx, k.pre, 0, -1).Result()
+		if err != nil {
+			return fmt.Errorf("waitingroom: read pre-queue: %w", err)
+		}
+		ids := make([]int64, 0, len(members))
+		for _, m := range members {
+			id, err := strconv.ParseInt(m, 10, 64)
+			if err != nil {
+				return fmt.Errorf("waitingroom: pre-queue member %q: %w", m, err)
+			}
+			ids = append(ids, id)
+		}
+		order := Shuffle(seed, ids)
+		args := make([]any, 0, len(order)+1)
+		args = append(args, len(order))
+		for _, id := range order {
+			args = append(args, id)
+		}
+		n, err := openScript.Run(ctx, s.rdb, []string{k.q, k.pre, k.seq, k.opened}, args...).Int()
+		if err != nil {
+			return fmt.Errorf("waitingroom: open queue of event %d: %w", eventID, err)
+		}
+		if n >= 0 {
+			s.log.Info("waiting room opened", "event", eventID, "prequeue", n)
+			return s.markOpened(ctx, eventID, n)
+		}
+		if attempt > 20 {
+			return fmt.Errorf("waitingroom: open queue of event %d: pre-queue keeps changing", eventID)
+		}
+	}
+}
+
+func (s *Service) markOpened(ctx context.Context, eventID int64, size int) error {
+	_, err := s.db.Exec(ctx, `UPDATE waiting_room_seeds SET opened_at = now(), prequeue_size = $2
+		WHERE event_id = $1 AND opened_at IS NULL`, eventID, size)
+	if err != nil {
+		return fmt.Errorf("waitingroom: mark event %d opened: %w", eventID, err)
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package waitingroom
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/boxoffice/boxoffice/internal/apperr"
+)
+
+// Settings are an event's waiting-room settings, stored as the JSON object
+// events.waiting_room (API.md: the admin event body and PUT .../queue).
+// Missing fields take the defaults named.
+type Settings struct {
+	// Enabled turns the room on: joining needs proof of work and holds need
+	// an admission token.
+	Enabled bool `json:"enabled"`
+	// AdmitPerMinute is the admission rate (default 600).
+	AdmitPerMinute int `json:"admit_per_minute,omitempty"`
+	// ActiveLimit caps fans holding a live admission at once (default 2000).
+	ActiveLimit int `json:"active_limit,omitempty"`
+	// Paused stops admission; the queue keeps growing.
+	Paused bool `json:"paused"`
+	// PowDifficulty is the proof-of-work difficulty in leading zero bits
+	// (default DefaultDifficulty; 0 is the default, a load test sets 1).
+	PowDifficulty int `json:"pow_difficulty,omitempty"`
+	// AdmissionTTLSeconds is how long an admission lasts (default 600).
+	AdmissionTTLSeconds int `json:"admission_ttl_seconds,omitempty"`
+}
+
+// Defaults of Settings.
+const (
+	DefaultAdmitPerMinute = 600
+	DefaultActiveLimit    = 2000
+	DefaultAdmissionTTL   = 10 * time.Minute
+	// DefaultDifficulty: about 65,000 hashes, a fraction of a second in a
+	// browser worker and milliseconds to verify (README, "Waiting room").
+	DefaultDifficulty = 16
+	// MaxDifficulty bounds per-event and surge difficulties.
+	MaxDifficulty = 28
+)
+
+func (s Settings) withDefaults() Settings {
+	if s.AdmitPerMinute <= 0 {
+		s.AdmitPerMinute = DefaultAdmitPerMinute
+	}
+	if s.ActiveLimit <= 0 {
+		s.ActiveLimit = DefaultActiveLimit
+	}
+	if s.PowDifficulty <= 0 {
+		s.PowDifficulty = DefaultDifficulty
+	}
+	if s.PowDifficulty > MaxDifficulty {
+		s.PowDifficulty = MaxDifficulty
+	}
+	if s.AdmissionTTLSeconds <= 0 {
+		s.AdmissionTTLSeconds = int(DefaultAdmissionTTL / time.Second)
+	}
+	return s
+}
+
+// AdmissionTTL is how long an admission lasts.
+func (s Settings) AdmissionTTL() time.Duration {
+	return time.Duration(s.withDefaults().AdmissionTTLSeconds) * time.Second
+}
+
+// Validate refuses settings an admin should not be able to store.
+func (s Settings) Validate() error {
+	bad := map[string]string{}
+	if s.AdmitPerMinute < 0 || s.AdmitPerMinute > 10_000_000 {
+		bad["admit_per_minute"] = "must be between 1 and 10000000 (0: the default)"
+	}
+	if s.ActiveLimit < 0 || s.ActiveLimit > 10_000_000 {
+		bad["active_limit"] = "must be between 1 and 10000000"
+	}
+	if s.PowDifficulty < 0 || s.PowDifficulty > MaxDifficulty {
+		bad["pow_difficulty"] = fmt.Sprintf("must be between 1 and %d", MaxDifficulty)
+	}
+	if s.AdmissionTTLSeconds < 0 || s.AdmissionTTLSeconds > 3600 {
+		bad["admission_ttl_seconds"] = "must be between 1 and 3600 (0: the default, 600)"
+	}
+	if len(bad) > 0 {
+		return apperr.E(apperr.Invalid, "validation_failed", "some fields are invalid").With("fields", bad)
+	}
+	return nil
+}
+
+// room is what the service knows of one event: its settings and sale time.
+type room struct {
+	Settings
+	EventID   int64
+	SaleOpens time.Time
+	stopped   bool // the event is paused, cancelled or sold out
+	fetched   time.Time
+}
+
+// room returns an event's settings, cached per node for Config.SettingsTTL
+// (holds consult it on every request).
+func (s *Service) room(ctx context.Context, eventID int64) (room, error) {
+	now := time.Now()
+	s.mu.Lock()
+	r, ok := s.rooms[eventID]
+	s.mu.Unlock()
+	if ok && now.Sub(r.fetched) < s.cfg.SettingsTTL {
+		return r, nil
+	}
+	v, err, _ := s.flight.Do(fmt.Sprint(eventID), func() (any, error) {
+		var raw []byte
+		var stopped bool
+		r := room{EventID: eventID, fetched: now}
+		// A paused, cancelled or sold-out event admits nobody, whatever the
+		// room's own settings say (DESIGN.md §6: pause stops admissions).
+		err := s.db.QueryRow(ctx, `SELECT sale_opens, waiting_room, paused OR status IN ('cancelled', 'sold_out')
+			FROM events WHERE id = $1`, eventID).Scan(&r.SaleOpens, &raw, &stopped)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return room{}, ErrEventNotFound
+		}
+		if err != nil {
+			return room{}, fmt.Errorf("waitingroom: read event %d: %w", eventID, err)
+		}
+		if len(raw) > 0 {
+			if err := json.Unmarshal(raw, &r.Settings); err != nil {
+				return room{}, fmt.Errorf("waitingroom: decode settings of event %d: %w", eventID, err)
+			}
+		}
+		r.Settings = r.Settings.withDefaults()
+		r.stopped = stopped
+		s.mu.Lock()
+		s.rooms[eventID] = r
+		s.mu.Unlock()
+		return r, nil
+	})
+	if err != nil {
+		return room{}, err
+	}
+	return v.(room), nil
+}
+
+// Settings returns an event's settings with defaults filled in.
+func (s *Service) Settings(ctx context.Context, eventID int64) (Settings, error) {
+	r, err := s.room(ctx, eventID)
+	return r.Settings, err
+}
+
+// Configure stores an event's settings. Enabling the room commits to the
+// fairness seed at once, so the commitment is public before the sale opens.
+func (s *Service) Configure(ctx context.Context, eventID int64, set Settings) error {
+	if err := set.Validate(); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(set)
+	if err != nil {
+		return fmt.Errorf("waitingroom: encode settings: %w", err)
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE events SET waiting_room = $2 WHERE id = $1`, eventID, raw)
+	if err != nil {
+		return fmt.Errorf("waitingroom: store settings of event %d: %w", eventID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrEventNotFound
+	}
+	s.forget(eventID)
+	if set.Enabled {
+		if _, err := s.commitment(ctx, eventID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forget drops the cached settings of an event on this node.
+func (s *Service) forget(eventID int64) {
+	s.mu.Lock()
+	delete(s.rooms, eventID)
+	s.mu.Unlock()
+}
+
+// EnabledEvents lists the events whose room is on and whose date has not
+// passed, for the admitter runner.
+func (s *Service) EnabledEvents(ctx context.Context) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `
+		SELECT id FROM events
+		WHERE waiting_room @> '{"enabled": true}' AND status <> 'cancelled' AND event_date > now()
+		ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("waitingroom: list enabled events: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("waitingroom: list enabled events: %w", err)
+	}
+	return ids, nil
+}

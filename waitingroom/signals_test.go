@@ -1,0 +1,59 @@
+package waitingroom
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestReviewSignals: each velocity or fingerprint signal sends an order to
+// review on its own, and a human-paced purchase trips none.
+func TestReviewSignals(t *testing.T) {
+	f := newFixture(t, false)
+	s := f.service(nil, nil) // default thresholds: 3 s, 15 s, 6 holds/min, 5 accounts
+	ctx := context.Background()
+	ev := f.event(time.Now().Add(-time.Minute), Settings{Enabled: true})
+	bulkJoin(t, s, ev, []int64{1, 2, 3})
+	joined := f.clock.Now()
+	human := Fingerprint("Mozilla/5.0 human", "en", "gzip")
+	farm := Fingerprint("Mozilla/5.0 farm", "en", "gzip")
+
+	if err := s.RecordHold(ctx, ev, 1, human); err != nil {
+		t.Fatal(err)
+	}
+	for acct := int64(10); acct < 16; acct++ { // six accounts, one fingerprint
+		if err := s.RecordHold(ctx, ev, acct, farm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 7 {
+		if err := s.RecordHold(ctx, ev, 3, human); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(d time.Duration) time.Time { return joined.Add(d) }
+	tests := []struct {
+		name string
+		in   ReviewInput
+		want []string
+	}{
+		{"human", ReviewInput{ev, 1, human, at(20 * time.Second), at(60 * time.Second)}, nil},
+		{"join to hold too fast", ReviewInput{ev, 1, human, at(time.Second), at(60 * time.Second)}, []string{ReasonJoinToHold}},
+		{"hold to pay too fast", ReviewInput{ev, 2, human, at(20 * time.Second), at(25 * time.Second)}, []string{ReasonHoldToPay}},
+		{"holds per minute", ReviewInput{ev, 3, human, f.clock.Now(), f.clock.Now().Add(time.Minute)}, []string{ReasonJoinToHold, ReasonHoldsPerMinute}},
+		{"shared fingerprint", ReviewInput{ev, 10, farm, at(20 * time.Second), at(60 * time.Second)}, []string{ReasonSharedFingerprint}},
+	}
+	for _, tt := range tests {
+		got, err := s.Review(ctx, tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: reasons %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if Fingerprint("a", "b") == Fingerprint("ab", "") {
+		t.Error("fingerprint fields run together")
+	}
+}
