@@ -69,6 +69,7 @@ type createEventRequest struct {
 	MaxSeatsPerAccount int                  `json:"max_seats_per_account" validate:"omitempty,min=1,max=8"`
 	Currency           string               `json:"currency" validate:"omitempty,len=3,lowercase"`
 	WaitingRoom        *waitingRoomSettings `json:"waiting_room"`
+	ResaleCapPercent   int                  `json:"resale_cap_percent" validate:"omitempty,min=1,max=1000"`
 }
 
 // defaultReserveShare is held back when an event does not say (DESIGN.md §6).
@@ -86,7 +87,7 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	spec := seatmap.EventSpec{
 		VenueID: int64(req.VenueID), Name: req.Name, EventDate: req.EventDate.UTC(), SaleOpens: req.SaleOpens.UTC(),
 		Prices: req.Prices, Currency: req.Currency, ReserveShare: defaultReserveShare,
-		MaxSeatsPerAccount: req.MaxSeatsPerAccount,
+		MaxSeatsPerAccount: req.MaxSeatsPerAccount, ResaleCapPercent: req.ResaleCapPercent,
 	}
 	if req.ReserveShare != nil {
 		spec.ReserveShare = *req.ReserveShare

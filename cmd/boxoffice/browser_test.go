@@ -79,13 +79,26 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("no on-sale demo event: %v", err)
 	}
 	roomEvent := waitingRoomEvent(t, app)
+	// A scanner account for the scan page: signed up over HTTP, granted the
+	// role with the admin command as an operator would.
+	scanner := "scanner-" + testkit.RandomHex(4) + "@example.test"
+	res, err = http.Post(base+"/api/accounts", "application/json",
+		strings.NewReader(`{"email":"`+scanner+`","password":"browser-test-1","name":"Gate 3"}`))
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("scanner sign-up: %v %v", res, err)
+	}
+	res.Body.Close()
+	if code := run(ctx, []string{"admin", "grant", scanner, "scanner"}, getenv, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("admin grant: exit %d", code)
+	}
 	artifacts := filepath.Join(t.TempDir(), "artifacts")
 	if dir := os.Getenv("BOXOFFICE_ARTIFACTS"); dir != "" {
 		artifacts = dir
 	}
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "--test-concurrency=1", "test/")
 	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "BOXOFFICE_URL="+base, "BOXOFFICE_EVENT="+events[0].ID, "BOXOFFICE_ROOM_EVENT="+strconv.FormatInt(roomEvent, 10), "BOXOFFICE_ARTIFACTS="+artifacts)
+	cmd.Env = append(os.Environ(), "BOXOFFICE_URL="+base, "BOXOFFICE_EVENT="+events[0].ID, "BOXOFFICE_ARTIFACTS="+artifacts,
+		"BOXOFFICE_ROOM_EVENT="+strconv.FormatInt(roomEvent, 10), "BOXOFFICE_SCANNER_EMAIL="+scanner)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()

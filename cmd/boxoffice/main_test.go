@@ -148,8 +148,19 @@ func TestServeOnPortZero(t *testing.T) {
 		Capacity     int
 		Available    int
 	}
-	if err := json.Unmarshal(body, &events); code != 200 || err != nil || len(events) != 2 {
+	if err := json.Unmarshal(body, &events); code != 200 || err != nil {
 		t.Fatalf("events: %d %s", code, body)
+	}
+	// Other tests of this package add events to the same database: keep
+	// the demo's two, by their seeded names.
+	demo := events[:0]
+	for _, ev := range events {
+		if strings.Contains(ev.Name, "Midnight Echoes") || strings.Contains(ev.Name, "Aurora Lights") {
+			demo = append(demo, ev)
+		}
+	}
+	if events = demo; len(events) != 2 {
+		t.Fatalf("demo events: %+v, want the two seeded ones", events)
 	}
 	for _, ev := range events {
 		if ev.Capacity < 45000 || ev.Available < ev.Capacity*85/100 {

@@ -10,6 +10,7 @@ const routes = [
   [/^\/checkout\/([0-9a-f-]{36})$/, () => import('./pages/checkout.js')],
   [/^\/orders\/([^/]+)$/, () => import('./pages/order.js')],
   [/^\/tickets$/, () => import('./pages/tickets.js')],
+  [/^\/scan$/, () => import('./pages/scan.js')],
   [/^\/signin$/, () => import('./pages/auth.js').then((m) => ({ render: m.signIn }))],
   [/^\/signup$/, () => import('./pages/auth.js').then((m) => ({ render: m.signUp }))],
 ];
