@@ -88,6 +88,7 @@ test('sign up, live seat map, select and hold', async () => {
   await page.getByRole('button', { name: 'Hold 2 seats' }).click();
   await page.waitForURL(/\/checkout\//);
   await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+  assert.equal(await page.locator('#toast .msg').count(), 0, 'our own hold is not announced as seats taken by someone else');
   await page.shot('checkout');
 
   // Pay with Stripe's success test card; the order page, then My tickets

@@ -133,14 +133,20 @@ export async function render(main, [eventId], ctx) {
     live.textContent = `${view.describe(i)}: resale for ${money(listing.price_cents, listing.currency)}`;
   }
 
+  // Seats of a hold request in flight: the socket may report them held
+  // (by us) before the response arrives, which is no reason to alarm.
+  const pending = new Set();
+
   async function hold(body) {
     if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`); return; }
     err.textContent = '';
+    for (const i of selected) pending.add(i);
     const headers = {};
     const token = sessionStorage.getItem(tokenKey);
     if (token) headers['X-Admission-Token'] = token;
     try {
       const held = await post(`/api/events/${eventId}/holds`, body, headers);
+      selected.clear();
       view.applyChanges(held.seats.map((s) => [s.idx, 'h']));
       ctx.navigate(`/checkout/${held.id}`);
     } catch (e) {
@@ -156,6 +162,8 @@ export async function render(main, [eventId], ctx) {
       } else {
         err.textContent = e.message;
       }
+    } finally {
+      pending.clear();
     }
   }
   holdBtn.addEventListener('click', async () => {
@@ -178,7 +186,7 @@ export async function render(main, [eventId], ctx) {
     onChanges: (changes) => {
       view.applyChanges(changes);
       let lost = false;
-      for (const [i, st] of changes) if (st !== 'a' && selected.delete(i)) lost = true;
+      for (const [i, st] of changes) if (st !== 'a' && !pending.has(i) && selected.delete(i)) lost = true;
       if (lost) { view.setSelected(selected); renderSelection(); toast('A seat you picked was just taken.'); }
     },
   });
