@@ -115,7 +115,7 @@ func TestBrowser(t *testing.T) {
 }
 
 // waitingRoomEvent creates a small on-sale event behind a waiting room that
-// admits one fan a second, with six fans already in line, so a fan who
+// admits two fans a second, with 30 fans already in line, so a fan who
 // joins from the browser sees a position that falls and then gets in.
 func waitingRoomEvent(t *testing.T, app *App) int64 {
 	t.Helper()
@@ -137,10 +137,10 @@ func waitingRoomEvent(t *testing.T, app *App) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := app.Queue.Configure(ctx, id, waitingroom.Settings{Enabled: true, AdmitPerMinute: 60, ActiveLimit: 100, PowDifficulty: 8}); err != nil {
+	if err := app.Queue.Configure(ctx, id, waitingroom.Settings{Enabled: true, AdmitPerMinute: 120, ActiveLimit: 100, PowDifficulty: 8}); err != nil {
 		t.Fatal(err)
 	}
-	fans, err := app.Accounts.SeedFans(ctx, "queue-"+testkit.RandomHex(3), 6, "queue-fan-password")
+	fans, err := app.Accounts.SeedFans(ctx, "queue-"+testkit.RandomHex(3), 30, "queue-fan-password")
 	if err != nil {
 		t.Fatal(err)
 	}

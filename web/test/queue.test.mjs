@@ -27,7 +27,7 @@ test('waiting room: position, moving progress bar, admission, seat map', { skip:
     first, { timeout: 20000, polling: 100 });
   const moved = Number(await bar.getAttribute('aria-valuenow'));
   console.log(`METRIC queue_progress_from=${first} to=${moved}`);
-  await page.waitForURL(new RegExp(`/events/${ROOM}$`), { timeout: 30000 });
+  await page.waitForURL(new RegExp(`/events/${ROOM}$`), { timeout: 45000 });
   await page.waitForFunction(() => window.__boxoffice && window.__boxoffice.view.stateOf(0) !== '?');
   assert.ok(await page.evaluate((e) => Boolean(sessionStorage.getItem(`admission:${e}`)), ROOM), 'the admission token is kept');
   await page.shot('queue-admitted-seatmap');

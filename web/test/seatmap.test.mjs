@@ -102,5 +102,9 @@ test('sign up, live seat map, select and hold', async () => {
   await page.waitForFunction(() => document.querySelectorAll('img.qr').length >= 2, null, { timeout: 10000 });
   assert.ok(await page.locator('img.qr').first().evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR code image loaded');
   await page.shot('tickets');
+  await page.getByRole('link', { name: 'My orders' }).click();
+  await page.getByRole('heading', { name: 'My orders' }).waitFor();
+  await page.locator('tbody tr').first().waitFor();
+  assert.equal(await page.locator('tbody tr').count(), 1, 'the order is listed');
   page.assertClean();
 });
