@@ -126,7 +126,13 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
 	}
-	ev, err := s.deps.Seats.ChangeStatus(c.UserContext(), id, req.Status)
+	var ev seatmap.EventDetail
+	if req.Status == seatmap.ActionCancel && s.deps.Checkout != nil {
+		// Voids the tickets and enqueues the refunds with the status change.
+		ev, err = s.deps.Checkout.CancelEvent(c.UserContext(), id)
+	} else {
+		ev, err = s.deps.Seats.ChangeStatus(c.UserContext(), id, req.Status)
+	}
 	if err != nil {
 		return err
 	}
