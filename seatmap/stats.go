@@ -226,3 +226,21 @@ func (s *Service) HoldFigures(eventID int64) HoldFigures {
 	}
 	return out
 }
+
+// EventState is the part of an event the dashboard shows every tick, read
+// from the per-node event cache (no snapshot, no seat scan).
+type EventState struct {
+	Status   string `json:"status"`
+	Paused   bool   `json:"paused"`
+	Currency string `json:"currency"`
+}
+
+// EventState returns an event's status as clients see it.
+func (s *Service) EventState(ctx context.Context, eventID int64) (EventState, error) {
+	e, err := s.event(ctx, eventID)
+	if err != nil {
+		return EventState{}, err
+	}
+	return EventState{Status: effectiveStatus(e.storedStatus, e.paused, e.SaleOpens, time.Now()),
+		Paused: e.paused, Currency: e.Currency}, nil
+}

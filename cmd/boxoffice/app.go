@@ -174,7 +174,7 @@ func (a *App) Run(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.Hub.Start()
-	a.wg.Add(6)
+	a.wg.Add(7)
 	go func() { defer a.wg.Done(); a.Seats.RunSweeper(bg) }()
 	go func() { defer a.wg.Done(); a.Seats.RunLifecycle(bg, 2*time.Second) }()
 	go func() { defer a.wg.Done(); a.Jobs.Run(bg) }()
@@ -182,6 +182,9 @@ func (a *App) Run(ctx context.Context) error {
 	// Every node runs an admitter per enabled room; a Redis lease lets
 	// exactly one of them admit at a time.
 	go func() { defer a.wg.Done(); a.Queue.RunAdmitters(bg) }()
+	// The admin dashboard's figures: a stats frame a second per event an
+	// admin watches on this node, and per-event Prometheus figures.
+	go func() { defer a.wg.Done(); a.Server.RunStats(bg, a.Frames) }()
 	go func() {
 		defer a.wg.Done()
 		if err := a.Server.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
