@@ -74,13 +74,22 @@ func TestBrowser(t *testing.T) {
 	if err != nil || len(events) == 0 {
 		t.Fatalf("no on-sale demo event: %v", err)
 	}
+	// An admin for the dashboard test (web/test/admin.test.mjs).
+	adminEmail, adminPassword := "admin-"+testkit.RandomHex(4)+"@example.test", "browser-admin-1"
+	if _, _, err := app.Accounts.SignUp(ctx, adminEmail, adminPassword, "Browser Admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Accounts.Grant(ctx, adminEmail, "admin"); err != nil {
+		t.Fatal(err)
+	}
 	artifacts := filepath.Join(t.TempDir(), "artifacts")
 	if dir := os.Getenv("BOXOFFICE_ARTIFACTS"); dir != "" {
 		artifacts = dir
 	}
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "--test-concurrency=1", "test/")
 	cmd.Dir = webDir
-	cmd.Env = append(os.Environ(), "BOXOFFICE_URL="+base, "BOXOFFICE_EVENT="+events[0].ID, "BOXOFFICE_ARTIFACTS="+artifacts)
+	cmd.Env = append(os.Environ(), "BOXOFFICE_URL="+base, "BOXOFFICE_EVENT="+events[0].ID, "BOXOFFICE_ARTIFACTS="+artifacts,
+		"BOXOFFICE_ADMIN_EMAIL="+adminEmail, "BOXOFFICE_ADMIN_PASSWORD="+adminPassword)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
