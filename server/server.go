@@ -173,6 +173,7 @@ func (s *Server) apiRoutes() []route {
 		{"PATCH", "/api/admin/events/:event", h(admin, s.changeEvent)},
 		{"POST", "/api/admin/events/:event/inventory/release", h(admin, s.releaseInventory)},
 		{"GET", "/api/admin/events/:event/stats", h(admin, s.getStats)},
+		{"GET", "/api/admin/events/:event/orders", h(admin, s.searchOrders)},
 
 		{"GET", "/api/openapi.json", h(s.openAPI)},
 	}
