@@ -76,6 +76,11 @@ test('dashboard: live figures during a small sale, pause takes effect', async ()
   assert.match(await tile(page, 'revenue'), /100/, 'revenue shows the two 50.00 seats');
   await page.shot('admin-during');
 
+  // Order search finds the paying fan's order.
+  await page.getByLabel('Search orders').fill(fans[0].email.slice(0, 12));
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.getByRole('cell', { name: fans[0].email }).waitFor();
+
   // Pause from the dashboard: the status tile follows and a hold is refused.
   await page.getByRole('button', { name: 'Pause' }).click();
   await waitTile(page, 'status', (t) => t === 'Paused', 'Paused');

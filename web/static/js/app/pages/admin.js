@@ -117,10 +117,29 @@ export async function renderEvent(main, [id], ctx) {
       h('label', { for: 'cancel-confirm' }, `Type “${event.name}” to cancel the event (tickets void, every order refunded)`),
       confirmName, cancelBtn));
 
+  // Order search: by the buyer's email or the start of the order id.
+  const q = h('input', { id: 'order-q', type: 'search', placeholder: 'email or order id' });
+  const orderBody = h('tbody');
+  const search = async () => {
+    try {
+      const orders = await get(`/api/admin/events/${id}/orders?q=${encodeURIComponent(q.value)}`);
+      orderBody.replaceChildren(...(orders.length ? orders.map((o) => h('tr', {},
+        h('td', {}, o.id.slice(0, 8)), h('td', {}, o.email), h('td', {}, o.status), h('td', {}, String(o.tickets)),
+        h('td', {}, money(o.total_cents, o.currency)), h('td', {}, dateTime(o.created_at))))
+        : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No orders match.'))]));
+    } catch (e) { toast(`Search: ${e.message}`); }
+  };
+  const orders = h('section', { class: 'card' }, h('h2', {}, 'Orders'),
+    h('form', { class: 'row', role: 'search', onsubmit: (e) => { e.preventDefault(); search(); } },
+      h('label', { for: 'order-q' }, 'Search orders'), q, h('button', { type: 'submit' }, 'Search')),
+    h('table', { class: 'admin-table' },
+      h('thead', {}, h('tr', {}, ['Order', 'Email', 'Status', 'Tickets', 'Total', 'Placed'].map((t) => h('th', {}, t)))),
+      orderBody));
+
   main.append(title, updated, tileGrid,
     h('section', { class: 'card' }, h('h2', {}, 'Holds and sales per second'), canvas, chart.legend()),
-    controls, h('section', { class: 'card' }, h('h2', {}, 'Sections'), sections),
-    h('p', { class: 'muted' }, 'Order search and the review queue for flagged orders are not built yet.'));
+    controls, h('section', { class: 'card' }, h('h2', {}, 'Sections'), sections), orders,
+    h('p', { class: 'muted' }, 'The review queue for flagged orders is not built yet.'));
 
   await refresh();
   const stop = followStats(id, (s) => show(s, true));
