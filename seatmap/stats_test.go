@@ -88,3 +88,18 @@ func BenchmarkStatsFrame(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStatsRecount is the approach the counter avoids, for contrast:
+// counting every seat's status each tick grows with the seat count.
+func BenchmarkStatsRecount(b *testing.B) {
+	for _, n := range []int{2000, 50000} {
+		b.Run(fmt.Sprintf("seats=%d", n), func(b *testing.B) {
+			l, statuses := statsLayout(n, 40), []byte(strings.Repeat("a", n))
+			for b.Loop() {
+				if _, err := json.Marshal(newSeatCounter(1, l, Position{}, statuses).Figures()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
