@@ -173,7 +173,9 @@ const statsIdle = time.Minute
 // Run ticks every second until ctx ends: it publishes a stats frame for
 // every event an admin socket on this node follows, and keeps the figures
 // of on-sale events current for /metrics. Only nodes with an admin watching
-// publish, so an unwatched sale costs no broker traffic.
+// publish, so an unwatched sale costs no broker traffic; cmd's publisher
+// takes a short Redis lease per event so that admins on several nodes get
+// one frame a second, not one per node.
 func (t *statsTracker) Run(ctx context.Context, pub StatsPublisher) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
