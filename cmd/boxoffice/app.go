@@ -184,7 +184,10 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer a.wg.Done(); a.Queue.RunAdmitters(bg) }()
 	// The admin dashboard's figures: a stats frame a second per event an
 	// admin watches on this node, and per-event Prometheus figures.
-	go func() { defer a.wg.Done(); a.Server.RunStats(bg, statsPublisher{a.Frames, a.Redis, a.Config.RedisPrefix}) }()
+	go func() {
+		defer a.wg.Done()
+		a.Server.RunStats(bg, statsPublisher{a.Frames, a.Redis, a.Config.RedisPrefix})
+	}()
 	go func() {
 		defer a.wg.Done()
 		if err := a.Server.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
