@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,8 +14,19 @@ import (
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
-// JobRefund refunds one paid order of a cancelled event.
-const JobRefund = "checkout.refund"
+// Outbox jobs of an event's cancellation.
+const (
+	// JobRefund refunds one paid order of a cancelled event.
+	JobRefund = "checkout.refund"
+	// JobCancelSweep catches orders converted after the cancel committed
+	// (a payment that was in flight): it runs once every such payment must
+	// have settled, and refunds them like the others.
+	JobCancelSweep = "checkout.cancel_sweep"
+)
+
+type eventJob struct {
+	EventID int64 `json:"event_id"`
+}
 
 // Order statuses (the orders table).
 const (
@@ -29,30 +41,69 @@ const (
 // run as outbox jobs (RefundOrder). It returns the event as it now is.
 func (s *Service) CancelEvent(ctx context.Context, eventID int64) (seatmap.EventDetail, error) {
 	return s.seats.ChangeStatusWith(ctx, eventID, seatmap.ActionCancel, func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE tickets SET status = 'void', version = version + 1
-			WHERE event_id = $1 AND status <> 'void'`, eventID); err != nil {
-			return fmt.Errorf("checkout: void tickets of event %d: %w", eventID, err)
-		}
-		rows, err := tx.Query(ctx, `SELECT id FROM orders WHERE event_id = $1 AND status = 'paid' ORDER BY id`, eventID)
+		n, err := s.enqueueRefunds(ctx, tx, eventID)
 		if err != nil {
-			return fmt.Errorf("checkout: orders of event %d: %w", eventID, err)
+			return err
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("checkout: orders of event %d: %w", eventID, err)
+		// A payment in flight may still convert its hold after this commit
+		// (the sale path does not read the event's row: no hot row). Every
+		// such payment settles by its hold's hard deadline; the sweep runs
+		// after that and refunds what converted late.
+		settle := s.seats.Config().HoldTTL + s.cfg.PaymentGrace + time.Minute
+		if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobCancelSweep, DedupeKey: fmt.Sprintf("cancel-sweep:%d", eventID),
+			Payload: eventJob{EventID: eventID}, Delay: settle}); err != nil {
+			return err
 		}
-		for _, id := range ids {
-			if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobRefund, DedupeKey: "refund:order:" + id,
-				Payload: orderJob{OrderID: id}}); err != nil {
-				return err
-			}
-		}
-		s.log.Info("checkout: event cancelled", "event", eventID, "orders_to_refund", len(ids))
+		s.log.Info("checkout: event cancelled", "event", eventID, "orders_to_refund", n)
 		return nil
 	})
 }
 
-// registerRefund adds the refund job's handler to r.
+// enqueueRefunds voids the event's live tickets and enqueues a refund job
+// for each paid order (once per order, whatever the number of calls).
+func (s *Service) enqueueRefunds(ctx context.Context, tx pgx.Tx, eventID int64) (int, error) {
+	if _, err := tx.Exec(ctx, `UPDATE tickets SET status = 'void', version = version + 1
+		WHERE event_id = $1 AND status <> 'void'`, eventID); err != nil {
+		return 0, fmt.Errorf("checkout: void tickets of event %d: %w", eventID, err)
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM orders WHERE event_id = $1 AND status = 'paid' ORDER BY id`, eventID)
+	if err != nil {
+		return 0, fmt.Errorf("checkout: orders of event %d: %w", eventID, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("checkout: orders of event %d: %w", eventID, err)
+	}
+	for _, id := range ids {
+		if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobRefund, DedupeKey: "refund:order:" + id,
+			Payload: orderJob{OrderID: id}}); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// SweepCancelled voids the tickets and enqueues the refunds of orders of a
+// cancelled event that converted after the cancel (JobCancelSweep). It
+// does nothing for an event that is not cancelled.
+func (s *Service) SweepCancelled(ctx context.Context, eventID int64) error {
+	return pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM events WHERE id = $1`, eventID).Scan(&status); err != nil {
+			return fmt.Errorf("checkout: cancel sweep of event %d: %w", eventID, err)
+		}
+		if status != seatmap.StatusCancelled {
+			return nil
+		}
+		n, err := s.enqueueRefunds(ctx, tx, eventID)
+		if err == nil && n > 0 {
+			s.log.Warn("checkout: orders converted after the event was cancelled; refunding", "event", eventID, "orders", n)
+		}
+		return err
+	})
+}
+
+// registerRefund adds the cancellation jobs' handlers (refund, sweep) to r.
 func (s *Service) registerRefund(r *jobs.Runner) {
 	r.Register(JobRefund, func(ctx context.Context, raw json.RawMessage) error {
 		var j orderJob
@@ -60,6 +111,13 @@ func (s *Service) registerRefund(r *jobs.Runner) {
 			return err
 		}
 		return s.RefundOrder(ctx, j.OrderID)
+	})
+	r.Register(JobCancelSweep, func(ctx context.Context, raw json.RawMessage) error {
+		var j eventJob
+		if err := json.Unmarshal(raw, &j); err != nil {
+			return err
+		}
+		return s.SweepCancelled(ctx, j.EventID)
 	})
 }
 

@@ -3,6 +3,7 @@ package checkout_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/boxoffice/boxoffice/checkout"
@@ -84,5 +85,40 @@ func TestCancelEventRefundsEachOrderOnce(t *testing.T) {
 	}
 	if n := f.count(`SELECT count(*) FROM tickets WHERE event_id = $1 AND status = 'void'`, f.event); n != orders {
 		t.Errorf("void tickets = %d, want %d", n, orders)
+	}
+}
+
+// TestCancelSweepRefundsLateConversions: a payment in flight when the event
+// is cancelled still converts its hold (the sale path reads no event row);
+// the sweep that runs once such payments settled voids its tickets and
+// refunds it like the others.
+func TestCancelSweepRefundsLateConversions(t *testing.T) {
+	f := newFixture(t, checkout.Config{})
+	ctx := context.Background()
+	acct := f.account("late")
+	p := f.checkout(acct, f.hold(acct, 0, 1).ID)
+	must(f.svc.CancelEvent(ctx, f.event))(t)
+	res := must(f.svc.Confirm(ctx, acct, p.ID, visa()))(t)
+	if res.OrderID == "" {
+		t.Skipf("the conversion after cancel was refused (%+v): nothing to sweep", res)
+	}
+	if n := f.count(`SELECT count(*) FROM jobs WHERE kind = $1 AND payload->>'order_id' = $2`, checkout.JobRefund, res.OrderID); n != 0 {
+		t.Fatalf("a refund job exists before the sweep: %d", n)
+	}
+	// The sweep job is due later; run it now.
+	if _, err := f.db.Exec(ctx, `UPDATE jobs SET run_at = now() WHERE kind = $1 AND dedupe_key = $2`,
+		checkout.JobCancelSweep, fmt.Sprintf("cancel-sweep:%d", f.event)); err != nil {
+		t.Fatal(err)
+	}
+	f.drainJobs(f.svc.RegisterJobs)
+	f.drainJobs(f.svc.RegisterJobs) // the refund job the sweep enqueued, if not run already
+	if got := f.proc.Stats().Refunds; got != 1 {
+		t.Errorf("refunds = %d, want 1", got)
+	}
+	if n := f.count(`SELECT count(*) FROM orders WHERE id = $1 AND status = 'refunded'`, res.OrderID); n != 1 {
+		t.Error("the late order is not refunded")
+	}
+	if n := f.count(`SELECT count(*) FROM tickets WHERE order_id = $1 AND status <> 'void'`, res.OrderID); n != 0 {
+		t.Errorf("%d live tickets of the late order", n)
 	}
 }
