@@ -30,13 +30,19 @@ type fixture struct {
 
 func newFixture(t *testing.T, cfg checkout.Config) *fixture {
 	t.Helper()
+	return newFixtureSeats(t, cfg, 10)
+}
+
+// newFixtureSeats is newFixture with nSeats seats in one row.
+func newFixtureSeats(t *testing.T, cfg checkout.Config, nSeats int) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	db := testkit.DB(t)
 	rdb, prefix := testkit.Redis(t)
 	seats := seatmap.New(db, seatmap.NewRedisGate(rdb, prefix), nil, nil, seatmap.Config{})
 	var l seatmap.Layout
 	l.Sections = []seatmap.Section{{ID: "A", Name: "A", Tier: "t", Rank: 0}}
-	for n := 1; n <= 10; n++ {
+	for n := 1; n <= nSeats; n++ {
 		l.Seats = append(l.Seats, seatmap.SeatSpec{Section: "A", Row: "1", Number: n, X: float64(n * 10), Y: 0,
 			Type: seatmap.SeatStandard, Rank: n})
 	}

@@ -48,6 +48,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 		}
 		return s.capture(ctx, j.PaymentID)
 	})
+	s.registerRefund(r)
 }
 
 // errNoMailer keeps confirmation jobs queued while no mailer is configured.

@@ -542,3 +542,27 @@ func (s *shard) remove(topic string, c *Conn) {
 	}
 	s.mu.Unlock()
 }
+
+// Subscribers is how many of this node's sockets follow topic.
+func (h *Hub) Subscribers(topic string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t := h.topics[topic]; t != nil {
+		return t.refs
+	}
+	return 0
+}
+
+// TopicsOf lists the events that have at least one socket on this node
+// following a topic of the kind (KindStats: events an admin watches here).
+func (h *Hub) TopicsOf(kind string) []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []int64
+	for _, t := range h.topics {
+		if t.kind == kind && t.refs > 0 {
+			out = append(out, t.event)
+		}
+	}
+	return out
+}

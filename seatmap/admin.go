@@ -41,6 +41,15 @@ const (
 // a pause, cancel ends the event for good. It returns the event as it now is.
 // Cancel's refunds are the checkout's job, triggered by the caller.
 func (s *Service) ChangeStatus(ctx context.Context, eventID int64, action string) (EventDetail, error) {
+	return s.ChangeStatusWith(ctx, eventID, action, nil)
+}
+
+// ChangeStatusWith is ChangeStatus with then run inside the same transaction
+// after the status changed (and only if it did): cancelling an event voids
+// its tickets and enqueues its refunds atomically with the status, so a
+// cancelled event never lacks its refund jobs. seatmap does not know checkout;
+// checkout passes then. An error from then rolls the change back.
+func (s *Service) ChangeStatusWith(ctx context.Context, eventID int64, action string, then func(ctx context.Context, tx pgx.Tx) error) (EventDetail, error) {
 	var sql string
 	switch action {
 	case ActionOpen:
@@ -55,12 +64,23 @@ func (s *Service) ChangeStatus(ctx context.Context, eventID int64, action string
 	default:
 		return EventDetail{}, ErrUnknownAction
 	}
-	tag, err := s.db.Exec(ctx, sql, eventID)
+	var changed bool
+	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, sql, eventID)
+		if err != nil {
+			return fmt.Errorf("seatmap: %s event %d: %w", action, eventID, err)
+		}
+		changed = tag.RowsAffected() > 0
+		if changed && then != nil {
+			return then(ctx, tx)
+		}
+		return nil
+	})
 	if err != nil {
-		return EventDetail{}, fmt.Errorf("seatmap: %s event %d: %w", action, eventID, err)
+		return EventDetail{}, err
 	}
 	s.ForgetEvent(eventID)
-	if tag.RowsAffected() == 0 {
+	if !changed {
 		if _, err := s.event(ctx, eventID); err != nil {
 			return EventDetail{}, err
 		}

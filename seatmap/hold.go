@@ -75,7 +75,10 @@ type Hold struct {
 
 // Hold takes seats for an account, all or nothing.
 func (s *Service) Hold(ctx context.Context, req HoldRequest) (h Hold, err error) {
-	defer func(start time.Time) { s.m.observeHold(start, err) }(time.Now())
+	defer func(start time.Time) {
+		result := s.m.observeHold(start, err)
+		s.holds.observe(req.EventID, time.Since(start), result)
+	}(time.Now())
 	return s.hold(ctx, req)
 }
 

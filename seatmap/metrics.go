@@ -48,8 +48,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// observeHold counts one hold request by the class of its outcome.
-func (m *metrics) observeHold(start time.Time, err error) {
+// observeHold counts one hold request by the class of its outcome, which
+// it returns.
+func (m *metrics) observeHold(start time.Time, err error) string {
 	m.holdSeconds.Observe(time.Since(start).Seconds())
 	result := resultOK
 	switch {
@@ -64,6 +65,7 @@ func (m *metrics) observeHold(start time.Time, err error) {
 		result = resultError
 	}
 	m.holds.WithLabelValues(result).Inc()
+	return result
 }
 
 func isErr(err error, target error) bool { return errors.Is(err, target) }

@@ -65,6 +65,9 @@ type Service struct {
 	log  *slog.Logger
 	cfg  Config
 	m    *metrics
+	// holds are this node's per-event hold latency and results, for the
+	// admin dashboard.
+	holds holdStats
 
 	// layouts caches each event's static seats, which never change after
 	// the event is created.

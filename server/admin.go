@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -134,7 +135,13 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
 	}
-	ev, err := s.deps.Seats.ChangeStatus(c.UserContext(), id, req.Status)
+	var ev seatmap.EventDetail
+	if req.Status == seatmap.ActionCancel && s.deps.Checkout != nil {
+		// Voids the tickets and enqueues the refunds with the status change.
+		ev, err = s.deps.Checkout.CancelEvent(c.UserContext(), id)
+	} else {
+		ev, err = s.deps.Seats.ChangeStatus(c.UserContext(), id, req.Status)
+	}
 	if err != nil {
 		return err
 	}
@@ -179,4 +186,28 @@ func (s *Server) releaseInventory(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"released": n})
+}
+
+// searchOrders: GET /api/admin/events/:event/orders?q= lists the event's
+// newest orders whose buyer's email contains q or whose id starts with it.
+func (s *Server) searchOrders(c *fiber.Ctx) error {
+	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	if s.deps.Checkout == nil {
+		return errCheckoutOff
+	}
+	q := c.Query("q")
+	if len(q) > 200 {
+		return apperr.E(apperr.Invalid, "invalid_query", "q is at most 200 characters")
+	}
+	if _, err := s.deps.Seats.EventState(c.UserContext(), id); err != nil {
+		return err
+	}
+	orders, err := s.deps.Checkout.SearchOrders(c.UserContext(), id, strings.Clone(q))
+	if err != nil {
+		return err
+	}
+	return c.JSON(orders)
 }

@@ -80,6 +80,7 @@ type Server struct {
 	log      *slog.Logger
 	validate *validator.Validate
 	origins  map[string]bool
+	stats    *statsTracker
 }
 
 // New builds the app and registers every route.
@@ -109,6 +110,10 @@ func New(cfg Config, deps Deps) *Server {
 		IdleTimeout:    120 * time.Second,
 		ReadBufferSize: 16 << 10,
 	})
+	s.stats = newStatsTracker(s)
+	if deps.Metrics != nil {
+		deps.Metrics.MustRegister(s.stats)
+	}
 	s.routes()
 	return s
 }
@@ -179,6 +184,8 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/events", h(admin, s.createEvent)},
 		{"PATCH", "/api/admin/events/:event", h(admin, s.changeEvent)},
 		{"POST", "/api/admin/events/:event/inventory/release", h(admin, s.releaseInventory)},
+		{"GET", "/api/admin/events/:event/stats", h(admin, s.getStats)},
+		{"GET", "/api/admin/events/:event/orders", h(admin, s.searchOrders)},
 
 		{"GET", "/api/openapi.json", h(s.openAPI)},
 	}

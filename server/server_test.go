@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
@@ -65,6 +66,8 @@ type envOpts struct {
 	prefix string
 	// wrapPub wraps the seat publisher (to time publishes).
 	wrapPub func(seatmap.Publisher) seatmap.Publisher
+	// metrics serves /metrics from a fresh registry.
+	metrics bool
 }
 
 // testSecret signs the waiting room's challenges and tokens in tests.
@@ -133,6 +136,9 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	if hub != nil {
 		deps.Hub, deps.Diffs = hub, stream
+	}
+	if o.metrics {
+		deps.Metrics = prometheus.NewRegistry()
 	}
 	srv := server.New(server.Config{BaseURL: "http://app.test", RateLimits: o.limits, TrustedProxies: o.trustedProxies}, deps)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -177,7 +177,7 @@ func (a *App) Run(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.Hub.Start()
-	a.wg.Add(6)
+	a.wg.Add(7)
 	go func() { defer a.wg.Done(); a.Seats.RunSweeper(bg) }()
 	go func() { defer a.wg.Done(); a.Seats.RunLifecycle(bg, 2*time.Second) }()
 	go func() { defer a.wg.Done(); a.Jobs.Run(bg) }()
@@ -185,6 +185,12 @@ func (a *App) Run(ctx context.Context) error {
 	// Every node runs an admitter per enabled room; a Redis lease lets
 	// exactly one of them admit at a time.
 	go func() { defer a.wg.Done(); a.Queue.RunAdmitters(bg) }()
+	// The admin dashboard's figures: a stats frame a second per event an
+	// admin watches on this node, and per-event Prometheus figures.
+	go func() {
+		defer a.wg.Done()
+		a.Server.RunStats(bg, statsPublisher{a.Frames, a.Redis, a.Config.RedisPrefix})
+	}()
 	go func() {
 		defer a.wg.Done()
 		if err := a.Server.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {

@@ -91,6 +91,14 @@ func TestBrowser(t *testing.T) {
 	if code := run(ctx, []string{"admin", "grant", scanner, "scanner"}, getenv, io.Discard, io.Discard); code != 0 {
 		t.Fatalf("admin grant: exit %d", code)
 	}
+	// An admin for the dashboard test (web/test/admin.test.mjs).
+	adminEmail, adminPassword := "admin-"+testkit.RandomHex(4)+"@example.test", "browser-admin-1"
+	if _, _, err := app.Accounts.SignUp(ctx, adminEmail, adminPassword, "Browser Admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Accounts.Grant(ctx, adminEmail, "admin"); err != nil {
+		t.Fatal(err)
+	}
 	artifacts := filepath.Join(t.TempDir(), "artifacts")
 	if dir := os.Getenv("BOXOFFICE_ARTIFACTS"); dir != "" {
 		artifacts = dir
@@ -98,7 +106,8 @@ func TestBrowser(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "--test-concurrency=1", "test/")
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(), "BOXOFFICE_URL="+base, "BOXOFFICE_EVENT="+events[0].ID, "BOXOFFICE_ARTIFACTS="+artifacts,
-		"BOXOFFICE_ROOM_EVENT="+strconv.FormatInt(roomEvent, 10), "BOXOFFICE_SCANNER_EMAIL="+scanner)
+		"BOXOFFICE_ROOM_EVENT="+strconv.FormatInt(roomEvent, 10), "BOXOFFICE_SCANNER_EMAIL="+scanner,
+		"BOXOFFICE_ADMIN_EMAIL="+adminEmail, "BOXOFFICE_ADMIN_PASSWORD="+adminPassword)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()

@@ -142,33 +142,36 @@ func TestServeOnPortZero(t *testing.T) {
 		t.Errorf("readyz: %d %s", code, body)
 	}
 	code, body := get("/api/events", "")
-	var events []struct {
+	var all []struct {
 		ID           string `json:"id"`
 		Name, Status string
+		Venue        struct{ Name string }
 		Capacity     int
 		Available    int
 	}
-	if err := json.Unmarshal(body, &events); code != 200 || err != nil {
+	if err := json.Unmarshal(body, &all); code != 200 || err != nil {
 		t.Fatalf("events: %d %s", code, body)
 	}
-	// Other tests of this package add events to the same database: keep
-	// the demo's two, by their seeded names.
-	demo := events[:0]
-	for _, ev := range events {
-		if strings.Contains(ev.Name, "Midnight Echoes") || strings.Contains(ev.Name, "Aurora Lights") {
-			demo = append(demo, ev)
+	// The test binary shares one database: TestBrowser's dashboard test
+	// adds an event of its own on another venue.
+	events := all[:0]
+	for _, ev := range all {
+		if ev.Venue.Name == "Demo Stadium" {
+			events = append(events, ev)
 		}
 	}
-	if events = demo; len(events) != 2 {
-		t.Fatalf("demo events: %+v, want the two seeded ones", events)
+	if len(events) != 2 {
+		t.Fatalf("demo events: %d %s", code, body)
 	}
 	for _, ev := range events {
 		if ev.Capacity < 45000 || ev.Available < ev.Capacity*85/100 {
 			t.Errorf("demo event %+v: want a ~50,000-seat stadium with 10%% held back", ev)
 		}
 	}
-	if events[0].Status != "on_sale" || events[1].Status != "upcoming" {
-		t.Errorf("demo statuses %q, %q; want on_sale then upcoming", events[0].Status, events[1].Status)
+	// The second event opens two minutes after the package's first seed, so
+	// on a slow run it may already be on sale.
+	if events[0].Status != "on_sale" || events[1].Status != "upcoming" && events[1].Status != "on_sale" {
+		t.Errorf("demo statuses %q, %q; want on_sale then upcoming (or on sale once its two minutes passed)", events[0].Status, events[1].Status)
 	}
 	// The waiting-room event is admitted by this node's admitter and
 	// publishes its fairness commitment before the sale opens.

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -53,4 +56,30 @@ func (p queuePublisher) PublishAdmitted(ctx context.Context, accountID, eventID 
 	return p.frames.PublishAdmitted(ctx, accountID, eventID, realtime.AdmittedFrame{
 		Event: strconv.FormatInt(eventID, 10), AdmissionToken: f.AdmissionToken, ExpiresAt: f.ExpiresAt,
 	})
+}
+
+// statsPublisher sends the admin stats frames with a short Redis lease per
+// event: every node with an admin watching builds the frame each second,
+// and the first to take the lease in a tick publishes it, so admins on
+// several nodes get one frame a second, not one per node. When Redis does
+// not answer the frame goes out anyway (the broker is Redis too, so it
+// likely fails the same way).
+type statsPublisher struct {
+	frames *realtime.Frames
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// statsLease is a little under the 1 s tick, so the holder's next tick
+// finds it free and keeps publishing; another node takes over within a
+// tick when the holder stops.
+const statsLease = 900 * time.Millisecond
+
+// PublishStats publishes unless another node published this tick.
+func (p statsPublisher) PublishStats(ctx context.Context, eventID int64, stats map[string]any) error {
+	key := p.prefix + "ev:{" + strconv.FormatInt(eventID, 10) + "}:statslease"
+	if ok, err := p.rdb.SetNX(ctx, key, "1", statsLease).Result(); err == nil && !ok {
+		return nil
+	}
+	return p.frames.PublishStats(ctx, eventID, stats)
 }

@@ -14,6 +14,8 @@ const routes = [
   [/^\/scan$/, () => import('./pages/scan.js')],
   [/^\/signin$/, () => import('./pages/auth.js').then((m) => ({ render: m.signIn }))],
   [/^\/signup$/, () => import('./pages/auth.js').then((m) => ({ render: m.signUp }))],
+  [/^\/admin$/, () => import('./pages/admin.js').then((m) => ({ render: m.renderList }))],
+  [/^\/admin\/events\/(\d+)$/, () => import('./pages/admin.js').then((m) => ({ render: m.renderEvent }))],
 ];
 
 const ctx = {
@@ -27,6 +29,7 @@ const ctx = {
     for (const el of document.querySelectorAll('[data-auth]')) {
       el.hidden = (el.dataset.auth === 'in') !== Boolean(ctx.account);
     }
+    for (const el of document.querySelectorAll('[data-role]')) el.hidden = ctx.account?.role !== el.dataset.role;
     return ctx.account;
   },
 };

@@ -1,0 +1,167 @@
+// admin.js: the admin dashboard. /admin lists events; /admin/events/{id}
+// shows the live figures (GET .../stats once, then the 1 Hz stats frames on
+// event:{id}:stats over /ws), a chart of holds and sales per second, and the
+// sale's controls. Everything goes through the same admin API as scripts.
+import { api, get } from '../api.js';
+import { h, money, dateTime, statusLabel, toast } from '../format.js';
+import { LineChart } from '../chart.js';
+
+function needAdmin(main, ctx) {
+  if (ctx.account?.role === 'admin') return false;
+  main.append(h('h1', {}, 'Admin'),
+    h('p', { class: 'error' }, ctx.account ? 'This page is for admins.' : 'Sign in as an admin to see this page.'),
+    ctx.account ? null : h('p', {}, h('a', { href: '/signin', 'data-link': true }, 'Sign in')));
+  return true;
+}
+
+// renderList: /admin.
+export async function renderList(main, _params, ctx) {
+  if (needAdmin(main, ctx)) return;
+  const events = await get('/api/events');
+  main.append(h('h1', {}, 'Admin: events'),
+    h('table', { class: 'admin-table' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Date'), h('th', {}, 'Status'), h('th', {}, 'Available'))),
+      h('tbody', {}, events.map((e) => h('tr', {},
+        h('td', {}, h('a', { href: `/admin/events/${e.id}`, 'data-link': true }, e.name)),
+        h('td', {}, dateTime(e.event_date)),
+        h('td', {}, statusLabel[e.status] || e.status),
+        h('td', {}, String(e.available)))))));
+}
+
+const tiles = [
+  ['status', 'Status', (s) => statusLabel[s.status] || s.status],
+  ['available', 'Available', (s) => s.totals.available],
+  ['held', 'Held', (s) => s.totals.held],
+  ['sold', 'Sold', (s) => s.totals.sold],
+  ['reserved', 'Held back', (s) => s.totals.reserved],
+  ['revenue', 'Revenue', (s) => money(s.revenue_cents, s.currency || 'usd')],
+  ['holds_per_second', 'Holds/s', (s) => s.holds_per_second.toFixed(1)],
+  ['sales_per_second', 'Sales/s', (s) => s.sales_per_second.toFixed(1)],
+  ['queue_length', 'Queue', (s) => s.queue_length],
+  ['cursor', 'Cursor', (s) => s.cursor],
+  ['admit_rate', 'Admit rate/s', (s) => s.admit_rate.toFixed(1)],
+  ['active_shoppers', 'Active shoppers', (s) => s.active_shoppers],
+  ['sockets', 'Sockets (node)', (s) => s.sockets],
+  ['p99', 'p99 hold (node)', (s) => `${s.p99_hold_ms.toFixed(1)} ms`],
+  ['errors', 'Errors (node)', (s) => s.errors],
+];
+
+// renderEvent: /admin/events/{id}.
+export async function renderEvent(main, [id], ctx) {
+  if (needAdmin(main, ctx)) return;
+  let event = await get(`/api/events/${id}`);
+  const title = h('h1', {}, `Admin: ${event.name}`);
+  const updated = h('p', { class: 'muted', 'data-testid': 'updated' }, 'Loading…');
+  const tileEls = {};
+  const tileGrid = h('div', { class: 'tiles' }, tiles.map(([key, label]) => {
+    tileEls[key] = h('strong', { 'data-tile': key }, '–');
+    return h('div', { class: 'tile card' }, h('span', { class: 'muted' }, label), tileEls[key]);
+  }));
+  const canvas = h('canvas', { width: 640, height: 180, class: 'chart', 'aria-label': 'Holds and sales per second' });
+  const chart = new LineChart(canvas, [{ label: 'holds/s', color: '#0072B2' }, { label: 'sales/s', color: '#D55E00' }]);
+  const sectionBody = h('tbody');
+  const sections = h('table', { class: 'admin-table' },
+    h('thead', {}, h('tr', {}, ['Section', 'Available', 'Held', 'Sold', 'Held back', 'Resale'].map((t) => h('th', {}, t)))),
+    sectionBody);
+
+  let last = null;
+  const show = (s, live = false) => {
+    last = s;
+    for (const [key, , fmt] of tiles) tileEls[key].textContent = String(fmt(s));
+    updated.textContent = `Updated ${new Date(s.at).toLocaleTimeString()} · seq ${s.seq}`;
+    if (live) chart.push([s.holds_per_second, s.sales_per_second]); // one point per 1 Hz frame
+    sectionBody.replaceChildren(...s.sections.map((sec) => h('tr', {}, h('td', {}, sec.name),
+      ['available', 'held', 'sold', 'reserved', 'resale'].map((k) => h('td', {}, String(sec.counts[k] ?? 0))))));
+  };
+  const refresh = async () => show(await get(`/api/admin/events/${id}/stats`));
+
+  // Controls.
+  const act = async (label, fn) => {
+    try { await fn(); toast(`${label}: done`); await refresh(); } catch (e) { toast(`${label}: ${e.message}`); }
+  };
+  const patch = (status) => act(status, async () => { event = await api('PATCH', `/api/admin/events/${id}`, { status }); });
+  const room = event.waiting_room || {};
+  const rate = h('input', { type: 'number', min: 1, id: 'admit-rate', value: room.admit_per_minute || 600 });
+  const limit = h('input', { type: 'number', min: 1, id: 'active-limit', value: room.active_limit || 2000 });
+  const roomOn = h('input', { type: 'checkbox', id: 'room-on', checked: Boolean(room.enabled) });
+  const secSelect = h('select', { id: 'release-section' }, h('option', { value: '' }, 'Any section'),
+    (event.sections || []).map((s) => h('option', { value: s.id }, s.name)));
+  const count = h('input', { type: 'number', min: 1, value: 10, id: 'release-count' });
+  const at = h('input', { type: 'datetime-local', id: 'release-at' });
+  const confirmName = h('input', { id: 'cancel-confirm', autocomplete: 'off' });
+  const cancelBtn = h('button', { type: 'submit', class: 'danger', disabled: true }, 'Cancel event and refund');
+  confirmName.addEventListener('input', () => { cancelBtn.disabled = confirmName.value !== event.name; });
+
+  const controls = h('section', { class: 'card controls' }, h('h2', {}, 'Controls'),
+    h('div', { class: 'row' },
+      h('button', { type: 'button', onclick: () => patch('open') }, 'Open sale'),
+      h('button', { type: 'button', onclick: () => patch('pause') }, 'Pause'),
+      h('button', { type: 'button', onclick: () => patch('resume') }, 'Resume')),
+    h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); act('Waiting room', () => api('PUT', `/api/admin/events/${id}/queue`, {
+      ...room, enabled: roomOn.checked, admit_per_minute: Number(rate.value), active_limit: Number(limit.value) })); } },
+    h('label', {}, roomOn, ' Waiting room on'),
+    h('label', { for: 'admit-rate' }, 'Admit per minute'), rate,
+    h('label', { for: 'active-limit' }, 'Active limit'), limit,
+    h('button', { type: 'submit' }, 'Save')),
+    h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); act('Release', () => {
+      const body = { count: Number(count.value) };
+      if (secSelect.value) body.section = secSelect.value;
+      if (at.value) body.at = new Date(at.value).toISOString();
+      return api('POST', `/api/admin/events/${id}/inventory/release`, body);
+    }); } },
+    h('label', { for: 'release-section' }, 'Release held-back seats'), secSelect,
+    h('label', { for: 'release-count' }, 'Count'), count,
+    h('label', { for: 'release-at' }, 'At (empty: now)'), at,
+    h('button', { type: 'submit' }, 'Release')),
+    h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); if (confirmName.value === event.name) patch('cancel'); } },
+      h('label', { for: 'cancel-confirm' }, `Type “${event.name}” to cancel the event (tickets void, every order refunded)`),
+      confirmName, cancelBtn));
+
+  // Order search: by the buyer's email or the start of the order id.
+  const q = h('input', { id: 'order-q', type: 'search', placeholder: 'email or order id' });
+  const orderBody = h('tbody');
+  const search = async () => {
+    try {
+      const orders = await get(`/api/admin/events/${id}/orders?q=${encodeURIComponent(q.value)}`);
+      orderBody.replaceChildren(...(orders.length ? orders.map((o) => h('tr', {},
+        h('td', {}, o.id.slice(0, 8)), h('td', {}, o.email), h('td', {}, o.status), h('td', {}, String(o.tickets)),
+        h('td', {}, money(o.total_cents, o.currency)), h('td', {}, dateTime(o.created_at))))
+        : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No orders match.'))]));
+    } catch (e) { toast(`Search: ${e.message}`); }
+  };
+  const orders = h('section', { class: 'card' }, h('h2', {}, 'Orders'),
+    h('form', { class: 'row', role: 'search', onsubmit: (e) => { e.preventDefault(); search(); } },
+      h('label', { for: 'order-q' }, 'Search orders'), q, h('button', { type: 'submit' }, 'Search')),
+    h('table', { class: 'admin-table' },
+      h('thead', {}, h('tr', {}, ['Order', 'Email', 'Status', 'Tickets', 'Total', 'Placed'].map((t) => h('th', {}, t)))),
+      orderBody));
+
+  main.append(title, updated, tileGrid,
+    h('section', { class: 'card' }, h('h2', {}, 'Holds and sales per second'), canvas, chart.legend()),
+    controls, h('section', { class: 'card' }, h('h2', {}, 'Sections'), sections), orders,
+    h('p', { class: 'muted' }, 'The review queue for flagged orders is not built yet.'));
+
+  await refresh();
+  const stop = followStats(id, (s) => show(s, true));
+  window.__boxofficeAdmin = { get last() { return last; } };
+  return stop;
+}
+
+// followStats subscribes to the event's stats frames and reconnects after
+// a drop; it returns the function that stops it.
+function followStats(id, onStats) {
+  let ws = null, stopped = false, timer = null;
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+  const connect = () => {
+    ws = new WebSocket(url);
+    ws.onopen = () => ws.send(JSON.stringify({ op: 'subscribe', topic: `event:${id}:stats` }));
+    ws.onmessage = (m) => {
+      let f;
+      try { f = JSON.parse(m.data); } catch { return; }
+      if (f.type === 'stats' && f.event === String(id)) onStats(f);
+    };
+    ws.onclose = () => { if (!stopped) timer = setTimeout(connect, 2000); };
+  };
+  connect();
+  return () => { stopped = true; clearTimeout(timer); ws?.close(1000); };
+}
