@@ -657,9 +657,11 @@ func (d *driver) fan(ctx context.Context, i int, token string, bot bool) {
 		return
 	}
 	n := d.quantity(rng, bot)
-	attempts := 3
+	// A fan who lost a seat looks again after a moment (the map has moved
+	// on by then); a bot retries at once and more often.
+	attempts, backoff := 5, 300*time.Millisecond
 	if bot {
-		attempts = 6
+		attempts, backoff = 8, 30*time.Millisecond
 	}
 	var hold struct {
 		ID    string `json:"id"`
@@ -669,12 +671,21 @@ func (d *driver) fan(ctx context.Context, i int, token string, bot bool) {
 	}
 	held := false
 	for a := 0; a < attempts && !held; a++ {
+		if a > 0 {
+			select {
+			case <-time.After(backoff/2 + rand.N(backoff)):
+			case <-ctx.Done():
+				return
+			}
+		}
 		if d.stopped() || ctx.Err() != nil {
 			return
 		}
 		var body any
 		var picked []int
-		if !bot && rng.Float64() < d.cfg.BestAvailable {
+		// The last attempt asks for best available: a fan whose picks keep
+		// losing takes what is left, as people do.
+		if a == attempts-1 || (!bot && rng.Float64() < d.cfg.BestAvailable) {
 			body = map[string]any{"best_available": map[string]int{"quantity": n}}
 		} else {
 			picked = d.pick(rng, n, bot || rng.Float64() < d.cfg.HotBias)
