@@ -130,7 +130,7 @@ func TestFlashSale(t *testing.T) {
 	if code := run(context.Background(), []string{"seed", "fans", "300", "-tokens", tokens}, getenv, io.Discard, io.Discard); code != 0 {
 		t.Fatalf("seed fans: exit %d", code)
 	}
-	rep, _ := flashsale(t, getenv, "-url", base, "-event", event, "-fans", "220", "-tokens", tokens,
+	rep, _ := flashsale(t, getenv, "-url", base, "-event", event, "-fans", "300", "-tokens", tokens,
 		"-watchers", "3", "-bots", "0.1", "-decline", "0.1", "-duration", "20s", "-concurrency", "64")
 	checkReport(t, rep)
 	if rep.Declines == 0 {
