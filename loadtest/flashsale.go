@@ -113,6 +113,7 @@ type Report struct {
 	SoldOut        bool    `json:"sold_out"`
 	SellOutSeconds float64 `json:"sell_out_seconds,omitempty"`
 	CappedByTime   bool    `json:"capped_by_time"`
+	Interrupted    bool    `json:"interrupted"`
 	FansDone       int64   `json:"fans_done"`
 	Orders         int64   `json:"orders"`
 	Declines       int64   `json:"declines"`
@@ -347,7 +348,8 @@ launch:
 		}(i)
 	}
 	fwg.Wait()
-	rep.CappedByTime = runCtx.Err() != nil && soldAt.Load() == 0
+	rep.Interrupted = ctx.Err() != nil
+	rep.CappedByTime = runCtx.Err() != nil && soldAt.Load() == 0 && !rep.Interrupted
 	rep.Elapsed = time.Since(d.start).Seconds()
 	d.stop()
 	cancel()
@@ -358,6 +360,10 @@ launch:
 		rep.SellOutSeconds = time.Duration(at).Seconds()
 	}
 
+	// What follows runs even after an interrupt: the report and the
+	// invariants matter most then.
+	ctx, cancelAfter := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancelAfter()
 	// Let the last diffs arrive and the availability cache (about a second)
 	// turn over, then check every measuring watcher against the truth.
 	if cfg.Watchers > 0 {
@@ -936,6 +942,8 @@ func (r *Report) WriteSummary(w io.Writer) {
 	switch {
 	case r.SoldOut:
 		fmt.Fprintf(w, "  sold out in %.2f s\n", r.SellOutSeconds)
+	case r.Interrupted:
+		fmt.Fprintf(w, "  NOT sold out: interrupted after %.2f s\n", r.Elapsed)
 	case r.CappedByTime:
 		fmt.Fprintf(w, "  NOT sold out: stopped by the time cap after %.2f s\n", r.Elapsed)
 	default:
