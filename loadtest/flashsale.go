@@ -255,7 +255,7 @@ type driver struct {
 	seats    []seat
 	byID     map[string]int
 	hot      []int // seat indexes in hot sections
-	view     []atomic.Uint32
+	view     []atomicState
 	room     bool
 	rec      *recorder
 	stopNew  chan struct{}
@@ -457,7 +457,7 @@ func (d *driver) load(ctx context.Context) error {
 			d.hot = append(d.hot, i)
 		}
 	}
-	d.view = make([]atomic.Uint32, len(d.seats))
+	d.view = make([]atomicState, len(d.seats))
 	statuses, _, err := d.availability(ctx)
 	if err != nil {
 		return err
@@ -995,3 +995,6 @@ func (r *Report) WriteSummary(w io.Writer) {
 			verdict, i.Capacity, i.Available, i.Held, i.Sold, i.Reserved, i.Oversold, i.DoubleCaptures, i.DanglingAuthorize)
 	}
 }
+
+// atomicState is one seat's status letter in the driver's shared view.
+type atomicState = atomic.Uint32
