@@ -804,7 +804,7 @@ func (d *driver) queue(ctx context.Context, token string) (string, bool) {
 	for me.AdmissionToken == "" {
 		select {
 		case <-ctx.Done():
-			d.rec.fail("admission", 0, "time_cap")
+			d.rec.fail("admission", 0, "stopped")
 			return "", false
 		case <-d.stopNew:
 			return "", false
