@@ -151,8 +151,9 @@ func TestFlashSale(t *testing.T) {
 }
 
 // TestFlashSaleWaitingRoom: the same driver through the waiting room
-// (proof of work at difficulty 1, a fast admit rate); fans sign up
-// themselves, so the signup path is exercised too.
+// (proof of work at difficulty 4, a fast admit rate). Most fans are seeded;
+// the last two sign up themselves, so the signup path runs too (few:
+// password hashing is slow on purpose, and slower still under -race).
 func TestFlashSaleWaitingRoom(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a load run")
@@ -160,7 +161,11 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 	getenv, app, base := testApp(t)
 	event := smallEvent(t, app, "flash sale room test", 2, 4, 10,
 		`{"enabled": true, "admit_per_minute": 3000, "active_limit": 500, "pow_difficulty": 4}`)
-	rep, _ := flashsale(t, getenv, "-url", base, "-event", event, "-fans", "40", "-watchers", "1",
+	tokens := filepath.Join(t.TempDir(), "fans.tokens")
+	if code := run(context.Background(), []string{"seed", "fans", "38", "-tokens", tokens}, getenv, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("seed fans: exit %d", code)
+	}
+	rep, _ := flashsale(t, getenv, "-url", base, "-event", event, "-fans", "40", "-tokens", tokens, "-watchers", "1",
 		"-decline", "0.1", "-duration", "20s", "-queue-poll", "200ms")
 	checkReport(t, rep)
 	if !rep.Config.WaitingRoom {

@@ -148,7 +148,17 @@ func TestServeOnPortZero(t *testing.T) {
 		Capacity     int
 		Available    int
 	}
-	if err := json.Unmarshal(body, &events); code != 200 || err != nil || len(events) != 2 {
+	err = json.Unmarshal(body, &events)
+	// The package's database is shared: other tests (the flash sale, the k6
+	// scenarios) add small events of their own, so look at the demo ones.
+	demo := events[:0]
+	for _, ev := range events {
+		if ev.Capacity >= 45000 {
+			demo = append(demo, ev)
+		}
+	}
+	events = demo
+	if code != 200 || err != nil || len(events) != 2 {
 		t.Fatalf("events: %d %s", code, body)
 	}
 	for _, ev := range events {
