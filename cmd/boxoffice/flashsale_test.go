@@ -151,7 +151,8 @@ func TestFlashSale(t *testing.T) {
 }
 
 // TestFlashSaleWaitingRoom: the same driver through the waiting room
-// (proof of work at difficulty 4, a fast admit rate). Most fans are seeded;
+// (proof of work at difficulty 4, a fast admit rate, fewer active-shopper
+// places than fans). Most fans are seeded;
 // the last two sign up themselves, so the signup path runs too (few:
 // password hashing is slow on purpose, and slower still under -race).
 func TestFlashSaleWaitingRoom(t *testing.T) {
@@ -160,7 +161,7 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 	}
 	getenv, app, base := testApp(t)
 	event := smallEvent(t, app, "flash sale room test", 2, 4, 10,
-		`{"enabled": true, "admit_per_minute": 3000, "active_limit": 500, "pow_difficulty": 4}`)
+		`{"enabled": true, "admit_per_minute": 3000, "active_limit": 20, "pow_difficulty": 4}`)
 	tokens := filepath.Join(t.TempDir(), "fans.tokens")
 	if code := run(context.Background(), []string{"seed", "fans", "38", "-tokens", tokens}, getenv, io.Discard, io.Discard); code != 0 {
 		t.Fatalf("seed fans: exit %d", code)
@@ -170,6 +171,11 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 	checkReport(t, rep)
 	if !rep.Config.WaitingRoom {
 		t.Fatal("the driver did not see the waiting room")
+	}
+	// 40 fans through 20 active-shopper places: only buyers releasing their
+	// place (checkout.Config.Admissions) lets everyone in.
+	if got := rep.Steps["admission_wait"].N; got != 40 {
+		t.Errorf("%d of 40 fans admitted through 20 active places", got)
 	}
 	for _, step := range []string{"challenge", "pow", "join", "admission_wait", "signup"} {
 		if rep.Steps[step].N == 0 {
