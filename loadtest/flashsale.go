@@ -102,11 +102,18 @@ type Report struct {
 	Started time.Time `json:"started"`
 	Elapsed float64   `json:"elapsed_seconds"`
 	Config  struct {
-		Fans, Watchers, Concurrency, BotSeats int
-		Bots, HotBias, Decline, BestAvailable float64
-		Think, Duration                       string
-		SeatWeights                           []float64
-		WaitingRoom                           bool
+		Fans          int       `json:"fans"`
+		Watchers      int       `json:"watchers"`
+		Concurrency   int       `json:"concurrency"`
+		BotSeats      int       `json:"bot_seats"`
+		Bots          float64   `json:"bots"`
+		HotBias       float64   `json:"hot_bias"`
+		Decline       float64   `json:"decline"`
+		BestAvailable float64   `json:"best_available"`
+		Think         string    `json:"think"`
+		Duration      string    `json:"duration"`
+		SeatWeights   []float64 `json:"seat_weights"`
+		WaitingRoom   bool      `json:"waiting_room"`
 	} `json:"config"`
 	Capacity int `json:"capacity"`
 	// SoldOut: no seat available or held; SellOutSeconds from start.
