@@ -173,9 +173,10 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 		t.Fatal("the driver did not see the waiting room")
 	}
 	// 40 fans through 20 active-shopper places: only buyers releasing their
-	// place (checkout.Config.Admissions) lets everyone in.
-	if got := rep.Steps["admission_wait"].N; got != 40 {
-		t.Errorf("%d of 40 fans admitted through 20 active places", got)
+	// place (checkout.Config.Admissions) lets more than 20 in. (Not all 40:
+	// fans still waiting at the sell-out stop.)
+	if got := rep.Steps["admission_wait"].N; got <= 20 {
+		t.Errorf("%d of 40 fans admitted through 20 active places: buyers did not free theirs", got)
 	}
 	for _, step := range []string{"challenge", "pow", "join", "admission_wait", "signup"} {
 		if rep.Steps[step].N == 0 {
