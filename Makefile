@@ -21,7 +21,7 @@ SERVICES = services_env="$$(bash scripts/services.sh)"; eval "$$services_env"
 # and loads their URLs (STRIPE_MOCK_URL, MAILPIT_URL, MAILPIT_SMTP_URL).
 PEERS = peers_env="$$(bash scripts/testpeers.sh)"; eval "$$peers_env"
 
-.PHONY: services build run test lint bench bench-holds bench-fanout
+.PHONY: services build run test lint bench bench-holds bench-fanout bench-flashsale
 
 services:
 	@bash scripts/services.sh
@@ -65,3 +65,11 @@ bench-fanout: build
 	ulimit -n 65536 2>/dev/null || ulimit -n "$$(ulimit -Hn)"; \
 	go build -o bin/fanoutbench ./loadtest/fanoutbench; \
 	bin/fanoutbench -bin bin/boxoffice -sockets 1000,5000,10000 -duration 10s
+
+# A flash sale of the demo stadium (about 49,000 seats) on this machine: a
+# fresh database, one server with RATE_LIMITS=off, FANS seeded fans through
+# the waiting room and WATCHERS sockets, invariants checked in Postgres.
+# Two to three minutes; figures in docs/benchmarks.md. Knobs: FANS [20000],
+# WATCHERS [1000], ROOM [on], DURATION [150s], CONCURRENCY [256].
+bench-flashsale:
+	@bash scripts/bench-flashsale.sh

@@ -3,6 +3,7 @@ package checkout_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -364,5 +365,39 @@ func TestCaptureTimeoutRetried(t *testing.T) {
 	}
 	if st := f.proc.Stats(); st.Captures != 1 || st.CapturedCents != 2500 {
 		t.Errorf("stats %+v, want one capture of 2500", st)
+	}
+}
+
+// admissions records the waiting-room releases checkout asks for.
+type admissions struct {
+	mu    sync.Mutex
+	calls [][2]int64
+}
+
+func (a *admissions) Release(_ context.Context, eventID, accountID int64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, [2]int64{eventID, accountID})
+	return nil
+}
+
+// TestOrderReleasesAdmission: a completed purchase frees the buyer's
+// active-shopper place at once; a decline does not (the fan may try again
+// within the admission).
+func TestOrderReleasesAdmission(t *testing.T) {
+	adm := &admissions{}
+	f := newFixture(t, checkout.Config{Admissions: adm})
+	ctx := context.Background()
+	fan, other := f.account("fan"), f.account("other")
+	p := f.checkout(other, f.hold(other, 2).ID)
+	if res := must(f.svc.Confirm(ctx, other, p.ID, checkout.Method{CardNumber: "4000000000000002"}))(t); res.Status != checkout.StatusDeclined {
+		t.Fatalf("decline card: %+v", res)
+	}
+	p = f.checkout(fan, f.hold(fan, 0, 1).ID)
+	must(f.svc.Confirm(ctx, fan, p.ID, visa()))(t)
+	must(f.svc.Confirm(ctx, fan, p.ID, visa()))(t) // settled already: no second release
+	want := [][2]int64{{f.event, fan}}
+	if fmt.Sprint(adm.calls) != fmt.Sprint(want) {
+		t.Errorf("releases = %v, want %v", adm.calls, want)
 	}
 }

@@ -45,8 +45,20 @@ type Config struct {
 	// of a percent of the price (default 1000: 10%; RESALE_FEE_BPS); the
 	// seller's payout is the price minus it. Negative means no fee.
 	ResaleFeeBasisPoints int
+	// Admissions, when set, ends the buyer's waiting-room admission once an
+	// order is written, freeing an active-shopper place for the next fan
+	// (nil: admissions end when their token expires, which with the default
+	// 10-minute TTL lets at most active_limit fans buy per 10 minutes).
+	Admissions Admissions
 	// Hooks inject failures in tests; nil in production.
 	Hooks *Hooks
+}
+
+// Admissions is the waiting room as checkout sees it;
+// waitingroom.Service satisfies it.
+type Admissions interface {
+	// Release ends an account's admission to an event.
+	Release(ctx context.Context, eventID, accountID int64) error
 }
 
 // Hooks are test-only crash points.
@@ -402,6 +414,7 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 	var orderID string
 	var outcome seatmap.Outcome
 	var lost, already bool
+	var buyerEvent, buyer int64
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 		orderID, lost, already = "", false, false
 		if _, err := recordEvent(ctx, tx, eventID, "payment_intent.authorized"); err != nil {
@@ -431,6 +444,7 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 				return err
 			}
 		}
+		buyerEvent, buyer = p.eventID, p.accountID
 		orderID, err = writeOrder(ctx, tx, p, sale)
 		if err != nil {
 			return err
@@ -476,6 +490,13 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 	if !already {
 		s.seats.AfterCommit(ctx, outcome)
 		s.log.Info("checkout: order written", "payment", paymentID, "order", orderID)
+		// The purchase is done: free the buyer's place among the active
+		// shoppers. A failure only delays that until the admission expires.
+		if s.cfg.Admissions != nil {
+			if err := s.cfg.Admissions.Release(ctx, buyerEvent, buyer); err != nil {
+				s.log.Warn("checkout: release admission", "event", buyerEvent, "account", buyer, "err", err)
+			}
+		}
 	}
 	if err := s.capture(ctx, paymentID); err != nil {
 		s.log.Warn("checkout: capture failed; the capture job retries", "payment", paymentID, "err", err)

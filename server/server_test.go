@@ -104,11 +104,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 	accts := account.NewService(db, account.Config{HashCost: bcrypt.MinCost})
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	proc := checkout.NewTestProcessor()
-	co := checkout.New(db, seats, proc, o.mailer, log, checkout.Config{SecretKey: []byte("server-test-secret-key-of-32-bytes"),
-		WebhookSecret: o.webhookSecret, BaseURL: "http://app.test"})
 	queue := waitingroom.New(db, rdb, nil, nil, waitingroom.Config{SecretKey: testSecret, Prefix: prefix,
 		SettingsTTL: time.Millisecond})
+	proc := checkout.NewTestProcessor()
+	co := checkout.New(db, seats, proc, o.mailer, log, checkout.Config{SecretKey: []byte("server-test-secret-key-of-32-bytes"),
+		WebhookSecret: o.webhookSecret, BaseURL: "http://app.test", Admissions: queue})
 	var limiter server.Limiter
 	if o.limits != nil {
 		lp := o.limitPrefix

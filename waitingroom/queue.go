@@ -140,8 +140,9 @@ func (s *Service) Heartbeat(ctx context.Context, eventID, accountID int64) error
 }
 
 // Release ends an account's admission at once, freeing its active-shopper
-// place: checkout calls it when the purchase completes or is abandoned.
-// Until checkout exists, admissions end when their token expires. The token
+// place: checkout calls it when an order is written (checkout.Config.
+// Admissions); otherwise, and after a decline, the admission ends when its
+// token expires, so the fan may still try again within it. The token
 // itself stays valid until its expiry (it is stateless); the per-account seat
 // cap bounds what it can still do.
 func (s *Service) Release(ctx context.Context, eventID, accountID int64) error {

@@ -109,7 +109,13 @@ func (a *App) Open(ctx context.Context) error {
 		mailer = &checkout.DirMailer{Dir: dir, Log: a.Log}
 		a.Log.Info("no SMTP_URL: confirmation emails are written as .eml files", "dir", dir)
 	}
+	a.Queue = waitingroom.New(db, a.Redis, queuePublisher{a.Frames}, a.Log, waitingroom.Config{
+		SecretKey: a.Config.SecretKey,
+		Prefix:    a.Config.RedisPrefix,
+	})
 	a.Checkout = checkout.New(db, a.Seats, payments, mailer, a.Log, checkout.Config{
+		// A buyer's place among the active shoppers is freed at once.
+		Admissions:    a.Queue,
 		SecretKey:     a.Config.SecretKey,
 		WebhookSecret: a.Config.StripeWebhookKey,
 		BaseURL:       a.Config.BaseURL,
@@ -119,10 +125,6 @@ func (a *App) Open(ctx context.Context) error {
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
 	a.Checkout.RegisterJobs(a.Jobs)
 	a.Seats.RegisterJobs(a.Jobs)
-	a.Queue = waitingroom.New(db, a.Redis, queuePublisher{a.Frames}, a.Log, waitingroom.Config{
-		SecretKey: a.Config.SecretKey,
-		Prefix:    a.Config.RedisPrefix,
-	})
 	return nil
 }
 

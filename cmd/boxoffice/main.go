@@ -30,6 +30,7 @@ Usage:
   boxoffice seed demo [-opens-in D]  a demo stadium with two events (idempotent)
   boxoffice seed fans N              N fan accounts with sessions, for load tests
   boxoffice admin grant EMAIL ROLE   give an account the admin or scanner role
+  boxoffice flashsale -event ID ...  the flash-sale load driver (loopback targets only)
 
 Run 'boxoffice COMMAND --help' for a command's flags. Configuration comes
 from the environment: LISTEN_ADDR, DATABASE_URL, REDIS_URL, BASE_URL,
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdSeed(ctx, args, getenv, stdout, stderr)
 	case "admin":
 		err = cmdAdmin(ctx, args, getenv, stdout, stderr)
+	case "flashsale":
+		err = cmdFlashsale(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -33,18 +33,36 @@ export async function flashSale(c, cfg) {
   }
   await c.sleep(cfg.thinkSeconds || 0);
   const holdHeaders = admission ? { ...headers, 'X-Admission-Token': admission } : headers;
-  const t0 = c.now();
-  const held = await c.post(path('hold', { event: cfg.event }), { best_available: { quantity: cfg.seats || 2 } }, holdHeaders, 'hold');
-  c.metric('hold_ms', c.now() - t0, { status: String(held.status) });
+  // Fans asking for best available at the same moment are offered the same
+  // seats (the server picks from a snapshot about a second old), so a 409
+  // is normal in a spike: like a person, try again after a moment.
+  let held;
+  for (let attempt = 0; attempt < (cfg.holdAttempts || 4); attempt++) {
+    if (attempt > 0) await c.sleep(0.2 + Math.random() * 0.4);
+    const t0 = c.now();
+    held = await c.post(path('hold', { event: cfg.event }), { best_available: { quantity: cfg.seats || 2 } }, holdHeaders, 'hold');
+    c.metric('hold_ms', c.now() - t0, { status: String(held.status) });
+    if (held.status !== 409) break;
+    c.metric('hold_conflicts', 1, {});
+  }
   if (held.status !== 201) return fail(c, 'hold', held.status);
   await c.sleep(cfg.thinkSeconds || 0);
   const co = await c.post(path('checkout', { hold: held.json.id }), {}, headers, 'checkout');
   if (co.status !== 201) return fail(c, 'checkout', co.status);
   const card = Math.random() < (cfg.decline || 0) ? '4000000000000002' : '4242424242424242';
   const paid = await c.post(path('confirm', { payment: co.json.payment.id }), { card_number: card }, headers, 'confirm');
-  const ok = paid.status === 200 && Boolean(paid.json && paid.json.order_id);
-  c.metric(ok ? 'orders' : 'declines', 1, {});
-  return ok;
+  // A decline is 200 {status: "declined"} (the seats are released), not an
+  // error status; anything else without an order is a failure.
+  if (paid.status !== 200 || !paid.json) return fail(c, 'confirm', paid.status);
+  if (paid.json.order_id) {
+    c.metric('orders', 1, {});
+    return true;
+  }
+  if (paid.json.status === 'declined') {
+    c.metric('declines', 1, {});
+    return false;
+  }
+  return fail(c, 'confirm', `200 ${paid.json.status}`);
 }
 
 // waitTurn solves the proof of work, joins the queue and polls until

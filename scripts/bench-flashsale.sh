@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench-flashsale.sh runs one flash sale of the demo stadium (about 49,000
+# seats, 10% held back) on this machine: a fresh database, one
+# `boxoffice serve` with RATE_LIMITS=off, FANS seeded fans (bulk accounts
+# with sessions) and WATCHERS sockets, then `boxoffice flashsale` with the
+# invariants checked in Postgres. The server and the driver share the
+# machine, so the driver's own CPU (proof of work, JSON, sockets) is part of
+# the figures. Results go to docs/benchmarks.md by hand.
+#
+# Usage: scripts/bench-flashsale.sh   (env: FANS [20000] WATCHERS [1000]
+#        ROOM [on|off, default on] DURATION [150s] CONCURRENCY [256]
+#        ADMIT_PER_MINUTE [120000] ACTIVE_LIMIT [5000] OUT [bench-flashsale.json])
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fans=${FANS:-20000}
+watchers=${WATCHERS:-1000}
+room=${ROOM:-on}
+duration=${DURATION:-150s}
+concurrency=${CONCURRENCY:-256}
+admit=${ADMIT_PER_MINUTE:-120000}
+# The room's active-shopper limit (a buyer's place is freed when the order
+# is written; a fan who lost or was declined keeps it until the admission
+# expires).
+active=${ACTIVE_LIMIT:-5000}
+out=${OUT:-bench-flashsale.json}
+eval "$(bash scripts/services.sh)"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+db="boxoffice_flashbench_$$"
+base_url=$DATABASE_URL
+bench_url=$(sed -E "s#/[^/?]+(\?|$)#/$db\1#" <<<"$DATABASE_URL")
+tmp=$(mktemp -d)
+server=
+cleanup() {
+	[[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+	psql -X -q "$base_url" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+psql -X -q -v ON_ERROR_STOP=1 "$base_url" -c "CREATE DATABASE $db" >/dev/null
+
+go build -o bin/boxoffice ./cmd/boxoffice
+export DATABASE_URL=$bench_url REDIS_PREFIX="fb$$:" LOG_LEVEL=error RATE_LIMITS=off PAYMENTS=test \
+	SECRET_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') DB_MAX_CONNS=${DB_MAX_CONNS:-40}
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export LISTEN_ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port
+
+echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+bin/boxoffice seed demo -opens-in 0s
+if [[ $room == on ]]; then
+	key=demo-waiting-room
+	psql -X -q -v ON_ERROR_STOP=1 "$bench_url" -c "UPDATE events SET waiting_room = '{\"enabled\": true, \"admit_per_minute\": $admit, \"active_limit\": $active, \"pow_difficulty\": 12}' WHERE seed_key = '$key'" >/dev/null
+else
+	key=demo-on-sale
+fi
+event=$(psql -X -At "$bench_url" -c "SELECT id FROM events WHERE seed_key = '$key'")
+echo "== seeding $fans fans"
+start=$(date +%s.%N)
+bin/boxoffice seed fans "$fans" -tokens "$tmp/fans.tokens" >/dev/null
+echo "   $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s"
+bin/boxoffice serve >"$tmp/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do curl -fs "$BASE_URL/healthz" >/dev/null && break; sleep 0.1; done
+echo "== flash sale: event $event (waiting room $room), $fans fans, $watchers watchers, cap $duration"
+bin/boxoffice flashsale -url "$BASE_URL" -event "$event" -fans "$fans" -tokens "$tmp/fans.tokens" \
+	-watchers "$watchers" -measuring-watchers 20 -bots 0.05 -decline 0.05 -duration "$duration" \
+	-concurrency "$concurrency" -queue-poll 500ms -database-url "$bench_url" -report "$out" || status=$?
+echo "== report: $out; server log tail:"
+tail -5 "$tmp/server.log"
+exit "${status:-0}"
