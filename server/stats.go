@@ -200,11 +200,8 @@ func (t *statsTracker) Run(ctx context.Context, pub StatsPublisher) {
 		if t.s.deps.Hub != nil {
 			watched = t.s.deps.Hub.TopicsOf(realtime.KindStats)
 		}
-		for _, id := range onSale {
-			if _, err := t.Figures(ctx, id); err != nil && ctx.Err() == nil {
-				t.s.log.Warn("stats: figures", "event", id, "err", err)
-			}
-		}
+		// Watched events first: an admin's frame must not wait behind the
+		// /metrics upkeep of every other event on sale.
 		for _, id := range watched {
 			st, err := t.Figures(ctx, id)
 			if err != nil {
@@ -217,6 +214,11 @@ func (t *statsTracker) Run(ctx context.Context, pub StatsPublisher) {
 				if err := pub.PublishStats(ctx, id, st.frame()); err != nil {
 					t.s.log.Warn("stats: publish", "event", id, "err", err)
 				}
+			}
+		}
+		for _, id := range onSale {
+			if _, err := t.Figures(ctx, id); err != nil && ctx.Err() == nil {
+				t.s.log.Warn("stats: figures", "event", id, "err", err)
 			}
 		}
 		t.forgetIdle()

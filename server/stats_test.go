@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/boxoffice/boxoffice/realtime"
 )
@@ -101,15 +102,29 @@ func TestAdminStats(t *testing.T) {
 		t.Errorf("stats frame %s", f.raw)
 	}
 
-	m := e.do("GET", "/metrics", "", nil)
-	for _, want := range []string{
+	// A scrape skips an event whose figures are being recomputed at that
+	// instant (it never waits on the tracker), so scrape until the event
+	// shows, for a few seconds at most.
+	wants := []string{
 		`boxoffice_event_seats{event="` + event + `",section="S1",status="held"} 2`,
 		`boxoffice_event_revenue_cents{event="` + event + `"} 4200`,
 		`boxoffice_event_holds_total{event="` + event + `",result="conflict"} 1`,
-	} {
-		if !strings.Contains(string(m.body), want) {
-			t.Errorf("/metrics lacks %s", want)
+	}
+	var missing []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		m := e.do("GET", "/metrics", "", nil)
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(string(m.body), want) {
+				missing = append(missing, want)
+			}
 		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("/metrics lacks %s", want)
 	}
 }
 
