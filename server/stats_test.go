@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/boxoffice/boxoffice/realtime"
 )
@@ -83,7 +84,14 @@ func TestAdminStats(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go e.srv.RunStats(ctx, realtime.NewFrames(hubBroker{e.hub}))
-	f := ws.next("stats")
+	var f frame
+	for f.Type != "stats" {
+		select {
+		case f = <-ws.frames:
+		case <-time.After(15 * time.Second):
+			t.Fatalf("no stats frame within 15 s; server log:\n%s", e.logs.String())
+		}
+	}
 	var fs statsBody
 	if err := json.Unmarshal(f.raw, &fs); err != nil {
 		t.Fatal(err)
