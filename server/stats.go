@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -200,11 +201,8 @@ func (t *statsTracker) Run(ctx context.Context, pub StatsPublisher) {
 		if t.s.deps.Hub != nil {
 			watched = t.s.deps.Hub.TopicsOf(realtime.KindStats)
 		}
-		for _, id := range onSale {
-			if _, err := t.Figures(ctx, id); err != nil && ctx.Err() == nil {
-				t.s.log.Warn("stats: figures", "event", id, "err", err)
-			}
-		}
+		// Watched events first: their frames must not wait for the first
+		// load of every on-sale event's counter.
 		for _, id := range watched {
 			st, err := t.Figures(ctx, id)
 			if err != nil {
@@ -217,6 +215,14 @@ func (t *statsTracker) Run(ctx context.Context, pub StatsPublisher) {
 				if err := pub.PublishStats(ctx, id, st.frame()); err != nil {
 					t.s.log.Warn("stats: publish", "event", id, "err", err)
 				}
+			}
+		}
+		for _, id := range onSale {
+			if slices.Contains(watched, id) {
+				continue
+			}
+			if _, err := t.Figures(ctx, id); err != nil && ctx.Err() == nil {
+				t.s.log.Warn("stats: figures", "event", id, "err", err)
 			}
 		}
 		t.forgetIdle()
