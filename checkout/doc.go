@@ -1,8 +1,11 @@
 // Package checkout sells held seats: payments (Stripe or the built-in test
 // processor), orders and tickets, the confirmation email with a PDF, the
-// Stripe webhook and the reconciler. It owns the payments, orders, tickets
-// and webhook_events tables; seat and hold transitions belong to seatmap and
-// run inside checkout's transactions.
+// Stripe webhook and the reconciler; and what follows the purchase: rotating
+// entry codes and check-in (entry.go), transfers (transfer.go) and capped
+// resale with a payout ledger (resale.go), all following one ticket state
+// machine (ticketstate.go). It owns the payments, orders, tickets,
+// webhook_events, transfers, listings and payouts tables; seat and hold
+// transitions belong to seatmap and run inside checkout's transactions.
 //
 // The order of a sale (DESIGN.md §1): the payment row is written with the
 // hold's move to payment_pending, before the provider is called; the
@@ -14,7 +17,10 @@
 // carries an idempotency key derived from the hold or the payment.
 //
 // Concurrency: every decision is taken under the payment row's lock (FOR
-// UPDATE), which is always taken before seatmap's locks (hold rows, account
-// counters, seats by id). Any number of requests, webhooks and reconcilers
+// UPDATE), which is always taken before seatmap's locks (hold rows, seats by
+// id, account counters); listing, ticket and transfer rows come after
+// seatmap's (accepting a transfer locks its transfer row first: no other
+// path locks a transfer row and then something else). Every ticket move is
+// one conditional UPDATE whose WHERE names the states it may start from. Any number of requests, webhooks and reconcilers
 // may work one payment at once; exactly one converts it and captures it.
 package checkout

@@ -8,9 +8,13 @@ import (
 // CheckInvariants checks the money side of the hard rule for one event and
 // returns the broken rules (empty: all hold): every converted hold has
 // exactly one order, whose payment is capturing or succeeded, with one live
-// ticket per seat of the hold (until it is refunded); no other hold has an order; no payment that
-// took money lacks an order; no seat has two live tickets. Tests run it with
-// seatmap's CheckInvariants after every scenario.
+// ticket per seat of the hold; no other hold has an order; no payment that
+// took money lacks an order; no seat has two live tickets; every live ticket
+// is owned by the seat's owner (a listed one: the seat is resale, or held by
+// a resale hold bought from the ticket's owner); every sold listing has one
+// payout and a void seller ticket; a refunded order may have a
+// cancelled payment. Tests run it with seatmap's
+// CheckInvariants after every scenario.
 func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string, error) {
 	checks := []struct{ name, sql string }{
 		{"converted hold without exactly one order", `
@@ -24,8 +28,8 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string,
 			WHERE o.event_id = $1 AND o.status = 'paid' AND p.status NOT IN ('capturing', 'succeeded')`},
 		{"order whose tickets differ from its hold's seats", `
 			SELECT count(*) FROM orders o JOIN holds h ON h.id = o.hold_id
-			WHERE o.event_id = $1 AND o.status = 'paid' AND (SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t
-				WHERE t.order_id = o.id AND t.status <> 'void') IS DISTINCT FROM
+			WHERE o.event_id = $1 AND (SELECT array_agg(t.seat_id ORDER BY t.seat_id) FROM tickets t
+				WHERE t.order_id = o.id) IS DISTINCT FROM
 				(SELECT array_agg(x ORDER BY x) FROM unnest(h.seat_ids) x)`},
 		{"captured or capturing payment without an order", `
 			SELECT count(*) FROM payments p WHERE p.event_id = $1 AND p.status IN ('capturing', 'succeeded')
@@ -35,7 +39,22 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string,
 			WHERE p.event_id = $1 AND p.status IN ('declined', 'voiding', 'canceled') AND o.status = 'paid'`},
 		{"ticket for a seat that is not sold to its holder", `
 			SELECT count(*) FROM tickets t JOIN seats s ON s.id = t.seat_id
-			WHERE t.event_id = $1 AND t.status <> 'void' AND (s.status <> 'sold' OR s.holder_account_id <> t.account_id)`},
+			WHERE t.event_id = $1 AND t.status <> 'void' AND NOT (
+				(t.status <> 'listed' AND s.status = 'sold' AND s.holder_account_id = t.account_id) OR
+				(t.status = 'listed' AND s.status = 'resale' AND s.holder_account_id = t.account_id) OR
+				(t.status = 'listed' AND s.status = 'held' AND EXISTS (
+					SELECT 1 FROM holds h WHERE h.id = s.hold_id AND h.prior_account_id = t.account_id)))`},
+		{"listed ticket without exactly one active listing", `
+			SELECT count(*) FROM tickets t WHERE t.event_id = $1 AND t.status = 'listed'
+			AND (SELECT count(*) FROM listings l WHERE l.ticket_id = t.id AND l.status = 'active') <> 1`},
+		{"sold listing without one payout or with a live seller ticket", `
+			SELECT count(*) FROM listings l WHERE l.event_id = $1 AND l.status = 'sold' AND (
+				(SELECT count(*) FROM payouts p WHERE p.listing_id = l.id) <> 1 OR
+				EXISTS (SELECT 1 FROM tickets t WHERE t.id = l.ticket_id AND t.status <> 'void'))`},
+		{"ticket transfer_pending without one pending transfer", `
+			SELECT count(*) FROM tickets t WHERE t.event_id = $1
+			AND (t.status = 'transfer_pending') <> EXISTS (
+				SELECT 1 FROM transfers x WHERE x.ticket_id = t.id AND x.status = 'pending')`},
 	}
 	var out []string
 	for _, c := range checks {

@@ -40,6 +40,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 		}
 		return s.SendConfirmation(ctx, j.OrderID)
 	})
+	r.Register(JobNotice, s.sendNotice)
 	r.Register(JobCapture, func(ctx context.Context, raw json.RawMessage) error {
 		var j paymentJob
 		if err := json.Unmarshal(raw, &j); err != nil {
@@ -76,6 +77,9 @@ func (s *Service) SendConfirmation(ctx context.Context, orderID string) error {
 	if err != nil {
 		return err
 	}
+	// A confirmation delayed past a transfer or resale carries only what
+	// the buyer still owns.
+	o.Tickets = o.ownedTickets()
 	pdf, err := s.ticketsPDF(o.Tickets)
 	if err != nil {
 		return err

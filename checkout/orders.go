@@ -40,7 +40,20 @@ type Ticket struct {
 	Status     string     `json:"status"`
 	OrderID    string     `json:"order_id"`
 	HolderName string     `json:"holder_name"`
+	// Listing is the ticket's active resale listing, if any.
+	Listing *TicketListing `json:"listing,omitempty"`
+	// TransferID is the ticket's pending transfer, if any.
+	TransferID string `json:"transfer_id,omitempty"`
 	version    int64
+	accountID  int64
+	seatID     int64
+	eventID    int64
+}
+
+// TicketListing is a ticket's active resale listing.
+type TicketListing struct {
+	ID         string `json:"id"`
+	PriceCents int64  `json:"price_cents"`
 }
 
 // TicketSeat is the seat a ticket admits to.
@@ -84,14 +97,25 @@ func writeOrder(ctx context.Context, tx pgx.Tx, p Payment, sale seatmap.Sale) (s
 
 const ticketSelect = `
 	SELECT t.id, t.event_id::text, e.name, e.event_date, s.id::text, s.section, s.row_label, s.number, s.price_cents,
-	       t.status, t.order_id, t.holder_name, t.version
-	FROM tickets t JOIN seats s ON s.id = t.seat_id JOIN events e ON e.id = t.event_id `
+	       t.status, t.order_id, t.holder_name, t.version, t.account_id, t.seat_id, t.event_id,
+	       l.id::text, l.price_cents,
+	       (SELECT x.id::text FROM transfers x WHERE x.ticket_id = t.id AND x.status = 'pending')
+	FROM tickets t LEFT JOIN listings l ON l.ticket_id = t.id AND l.status = 'active' JOIN seats s ON s.id = t.seat_id JOIN events e ON e.id = t.event_id `
 
 func scanTickets(rows pgx.Rows) ([]Ticket, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) {
 		var t Ticket
+		var listingID, transferID *string
+		var listingPrice *int64
 		err := r.Scan(&t.ID, &t.Event, &t.EventName, &t.EventDate, &t.Seat.ID, &t.Seat.Section, &t.Seat.Row,
-			&t.Seat.Number, &t.Seat.PriceCents, &t.Status, &t.OrderID, &t.HolderName, &t.version)
+			&t.Seat.Number, &t.Seat.PriceCents, &t.Status, &t.OrderID, &t.HolderName, &t.version, &t.accountID,
+			&t.seatID, &t.eventID, &listingID, &listingPrice, &transferID)
+		if listingID != nil && listingPrice != nil {
+			t.Listing = &TicketListing{ID: *listingID, PriceCents: *listingPrice}
+		}
+		if transferID != nil {
+			t.TransferID = *transferID
+		}
 		return t, err
 	})
 }
@@ -209,6 +233,22 @@ func (s *Service) Ticket(ctx context.Context, accountID int64, ticketID string) 
 	return ts[0], nil
 }
 
+// ticketByID loads any ticket, whoever owns it.
+func (s *Service) ticketByID(ctx context.Context, q pg.Querier, ticketID string) (Ticket, error) {
+	rows, err := q.Query(ctx, ticketSelect+`WHERE t.id = $1`, ticketID)
+	if err != nil {
+		return Ticket{}, fmt.Errorf("checkout: load ticket: %w", err)
+	}
+	ts, err := scanTickets(rows)
+	if err != nil {
+		return Ticket{}, fmt.Errorf("checkout: load ticket: %w", err)
+	}
+	if len(ts) == 0 {
+		return Ticket{}, ErrTicketNotFound
+	}
+	return ts[0], nil
+}
+
 // TicketPDF renders one ticket of the account as a PDF with its QR code.
 func (s *Service) TicketPDF(ctx context.Context, accountID int64, ticketID string) ([]byte, error) {
 	t, err := s.Ticket(ctx, accountID, ticketID)
@@ -218,12 +258,30 @@ func (s *Service) TicketPDF(ctx context.Context, accountID int64, ticketID strin
 	return s.ticketsPDF([]Ticket{t})
 }
 
-// OrderPDF renders every ticket of an order of the account, one page each,
-// as the confirmation email attaches it.
+// OrderPDF renders the tickets of an order of the account, one page each,
+// as the confirmation email attaches it: only those the account still owns
+// and that are not void, so a ticket given away or resold never reaches its
+// previous owner with a current code. An order with none left is
+// ErrTicketNotFound.
 func (s *Service) OrderPDF(ctx context.Context, accountID int64, orderID string) ([]byte, error) {
 	o, err := s.Order(ctx, accountID, orderID)
 	if err != nil {
 		return nil, err
 	}
-	return s.ticketsPDF(o.Tickets)
+	ts := o.ownedTickets()
+	if len(ts) == 0 {
+		return nil, ErrTicketNotFound
+	}
+	return s.ticketsPDF(ts)
+}
+
+// ownedTickets are the order's tickets its account still owns, not void.
+func (o Order) ownedTickets() []Ticket {
+	var out []Ticket
+	for _, t := range o.Tickets {
+		if t.accountID == o.accountID && t.Status != TicketVoid {
+			out = append(out, t)
+		}
+	}
+	return out
 }

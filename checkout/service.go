@@ -41,6 +41,10 @@ type Config struct {
 	MailFrom string
 	// BaseURL is the public address, for links in emails.
 	BaseURL string
+	// ResaleFeeBasisPoints is the platform's fee on a resale, in hundredths
+	// of a percent of the price (default 1000: 10%; RESALE_FEE_BPS); the
+	// seller's payout is the price minus it. Negative means no fee.
+	ResaleFeeBasisPoints int
 	// Hooks inject failures in tests; nil in production.
 	Hooks *Hooks
 }
@@ -74,6 +78,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Hooks == nil {
 		c.Hooks = &Hooks{}
+	}
+	if c.ResaleFeeBasisPoints == 0 {
+		c.ResaleFeeBasisPoints = 1000
+	}
+	if c.ResaleFeeBasisPoints < 0 {
+		c.ResaleFeeBasisPoints = 0
 	}
 }
 
@@ -414,9 +424,21 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 			return err
 		}
 		outcome = out
+		if sale.ListingID != "" {
+			// A resale: the seller's ticket dies before the buyer's is
+			// written (one live ticket per seat).
+			if _, err := completeResale(ctx, tx, sale); err != nil {
+				return err
+			}
+		}
 		orderID, err = writeOrder(ctx, tx, p, sale)
 		if err != nil {
 			return err
+		}
+		if sale.ListingID != "" {
+			if err := s.recordPayout(ctx, tx, sale, orderID); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'capturing', updated_at = now() WHERE id = $1`, p.ID); err != nil {
 			return fmt.Errorf("checkout: mark capturing: %w", err)

@@ -56,6 +56,7 @@ var (
 	ErrForbidden    = &OpError{"forbidden", "your account may not subscribe to this topic"}
 	ErrTooMany      = &OpError{"too_many_topics", "too many subscriptions on this socket"}
 	ErrUnavailable  = &OpError{"unavailable", "live updates are unavailable right now; try again"}
+	ErrRateLimited  = &OpError{"rate_limited", "too many messages on this socket; slow down"}
 	errTrailingData = errors.New("trailing data")
 )
 

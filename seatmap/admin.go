@@ -123,11 +123,11 @@ func (s *Service) ReleaseReserved(ctx context.Context, req ReleaseRequest) (int,
 				ORDER BY rank, id LIMIT $3 FOR UPDATE SKIP LOCKED`, []any{req.EventID, req.Section, req.Count}
 		}
 		var err error
-		changes, err = setSeats(ctx, tx, StateAvailable, fmt.Sprintf(`
+		changes, err = setSeats(ctx, tx, fmt.Sprintf(`
 			WITH picked AS MATERIALIZED (%s)
 			UPDATE seats s SET status = 'available', reserved_reason = NULL, version = s.version + 1
 			FROM picked WHERE s.id = picked.id AND s.status = 'reserved'
-			RETURNING s.event_id, s.idx, s.version`, pick), args...)
+			RETURNING s.event_id, s.idx, s.version, s.status`, pick), args...)
 		return err
 	})
 	if err != nil {

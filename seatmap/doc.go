@@ -1,6 +1,7 @@
 // Package seatmap owns venues, events and the seat inventory: creating an
 // event's seats from a layout, holding, releasing and expiring seats, the
-// availability snapshot and best-available selection.
+// availability snapshot and best-available selection, and the seat side of
+// resale and transfer (resale.go: resale seats, resale holds, owner moves).
 //
 // The hard rule lives here: a seat is never held or sold twice. Postgres is
 // the source of truth and every transition is a conditional UPDATE fenced by

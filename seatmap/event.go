@@ -122,6 +122,9 @@ type EventSpec struct {
 	MaxSeatsPerAccount int
 	// WaitingRoom settings as JSON; nil means {}.
 	WaitingRoom json.RawMessage
+	// ResaleCapPercent caps resale prices at this percentage of face value
+	// (0 means the default, 100: face value).
+	ResaleCapPercent int
 	// SeedKey, when set, makes creation idempotent: an event with the same
 	// key is returned instead of creating another.
 	SeedKey string
@@ -187,10 +190,10 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		}
 		err = tx.QueryRow(ctx, `
 			INSERT INTO events (venue_id, name, seed_key, event_date, sale_opens, currency, capacity,
-			                    max_seats_per_account, reserve_share, waiting_room)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			                    max_seats_per_account, reserve_share, waiting_room, resale_cap_percent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(nullif($11, 0), 100)) RETURNING id`,
 			spec.VenueID, spec.Name, seedKey, spec.EventDate, spec.SaleOpens, spec.Currency,
-			len(layout.Seats), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom).Scan(&eventID)
+			len(layout.Seats), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom, spec.ResaleCapPercent).Scan(&eventID)
 		if err != nil {
 			return fmt.Errorf("seatmap: insert event: %w", err)
 		}

@@ -66,8 +66,11 @@ type Hold struct {
 	Currency   string     `json:"currency"`
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  time.Time  `json:"expires_at"`
-	accountID  int64
-	versions   []int64
+	// ListingID is set on a resale hold (HoldResale): its total is the
+	// listing's price, not the seat's face value.
+	ListingID string `json:"listing_id,omitempty"`
+	accountID int64
+	versions  []int64
 }
 
 // Hold takes seats for an account, all or nothing.
@@ -255,9 +258,10 @@ func (s *Service) GetHold(ctx context.Context, accountID int64, holdID string) (
 	err := s.db.QueryRow(ctx, `
 		SELECT id, event_id, account_id,
 		       CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END,
-		       seat_ids, seat_versions, total_cents, currency, created_at, expires_at
+		       seat_ids, seat_versions, total_cents, currency, created_at, expires_at, coalesce(listing_id::text, '')
 		FROM holds WHERE id = $1 AND account_id = $2`, holdID, accountID).Scan(
-		&h.ID, &h.EventID, &h.accountID, &h.Status, &ids, &h.versions, &h.TotalCents, &h.Currency, &h.CreatedAt, &h.ExpiresAt)
+		&h.ID, &h.EventID, &h.accountID, &h.Status, &ids, &h.versions, &h.TotalCents, &h.Currency, &h.CreatedAt, &h.ExpiresAt,
+		&h.ListingID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Hold{}, ErrHoldNotFound
 	}

@@ -15,6 +15,8 @@ type Invariants struct {
 	Held      int `json:"held"`
 	Sold      int `json:"sold"`
 	Reserved  int `json:"reserved"`
+	// Resale counts sold seats whose ticket is listed for resale.
+	Resale int `json:"resale"`
 	// Violations lists every broken rule; empty means all hold.
 	Violations []string `json:"violations"`
 }
@@ -31,12 +33,16 @@ func (inv Invariants) Err() error {
 }
 
 // CheckInvariants reads an event in one repeatable-read snapshot and checks:
-// conservation (available + held + sold + reserved = capacity); every held
-// seat belongs to exactly one live hold that lists it; every live hold holds
-// all its seats; no seat is in two live holds; every sold seat belongs to
-// the converted hold that sold it and every converted hold's seats are sold;
-// and each account's counter equals its seats in live holds plus its sold
-// seats.
+// conservation (available + held + sold + reserved + resale = capacity);
+// every held seat belongs to exactly one live hold that lists it; every live
+// hold holds all its seats; no seat is in two live holds; every sold or
+// resale seat belongs to the converted hold that sold it, and every
+// converted hold's seats are sold (or resale) by it or were resold by a
+// later resale hold; every resale hold's seat was resale when held; and
+// each account's counter equals its seats in live holds plus the seats it
+// owns (sold or resale, and resale seats a buyer holds at the moment).
+// Ownership moves by transfer, so the owner of a sold seat is not compared
+// with its hold's account here; checkout compares it with the live ticket.
 func (s *Service) CheckInvariants(ctx context.Context, eventID int64) (Invariants, error) {
 	var inv Invariants
 	tx, err := s.db.BeginTx(ctx, txRepeatableRead)
@@ -49,13 +55,14 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) (Invariant
 		       count(*) FILTER (WHERE s.status = 'available'),
 		       count(*) FILTER (WHERE s.status = 'held'),
 		       count(*) FILTER (WHERE s.status = 'sold'),
-		       count(*) FILTER (WHERE s.status = 'reserved')
+		       count(*) FILTER (WHERE s.status = 'reserved'),
+		       count(*) FILTER (WHERE s.status = 'resale')
 		FROM events e JOIN seats s ON s.event_id = e.id WHERE e.id = $1 GROUP BY e.capacity`,
-		eventID).Scan(&inv.Capacity, &inv.Available, &inv.Held, &inv.Sold, &inv.Reserved)
+		eventID).Scan(&inv.Capacity, &inv.Available, &inv.Held, &inv.Sold, &inv.Reserved, &inv.Resale)
 	if err != nil {
 		return inv, fmt.Errorf("seatmap: invariants of %d: %w", eventID, err)
 	}
-	if sum := inv.Available + inv.Held + inv.Sold + inv.Reserved; sum != inv.Capacity {
+	if sum := inv.Available + inv.Held + inv.Sold + inv.Reserved + inv.Resale; sum != inv.Capacity {
 		inv.Violations = append(inv.Violations, fmt.Sprintf("conservation: %d seats counted, capacity %d", sum, inv.Capacity))
 	}
 	checks := []struct{ name, sql string }{
@@ -73,22 +80,34 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) (Invariant
 				WHERE h.event_id = $1 AND h.status IN ('active', 'payment_pending')
 				GROUP BY sid HAVING count(*) > 1) d`},
 		{"sold seat without a converted hold listing it", `
-			SELECT count(*) FROM seats s WHERE s.event_id = $1 AND s.status = 'sold' AND NOT EXISTS (
+			SELECT count(*) FROM seats s WHERE s.event_id = $1 AND s.status IN ('sold', 'resale') AND NOT EXISTS (
 				SELECT 1 FROM holds h WHERE h.id = s.hold_id AND h.event_id = s.event_id
-				AND h.status = 'converted' AND s.id = ANY(h.seat_ids) AND h.account_id = s.holder_account_id)`},
+				AND h.status = 'converted' AND s.id = ANY(h.seat_ids))`},
 		{"converted hold with a seat not sold by it", `
 			SELECT count(*) FROM holds h, unnest(h.seat_ids) AS sid
 			WHERE h.event_id = $1 AND h.status = 'converted' AND NOT EXISTS (
-				SELECT 1 FROM seats s WHERE s.id = sid AND s.status = 'sold' AND s.hold_id = h.id)`},
+				SELECT 1 FROM seats s WHERE s.id = sid AND (
+					(s.status IN ('sold', 'resale') AND s.hold_id = h.id) OR EXISTS (
+						SELECT 1 FROM holds r WHERE r.id = s.hold_id AND r.listing_id IS NOT NULL
+						AND r.created_at >= h.created_at)))`},
+		{"resale hold whose seat was not owned by its seller", `
+			SELECT count(*) FROM holds h WHERE h.event_id = $1 AND h.listing_id IS NOT NULL
+			AND (cardinality(h.seat_ids) <> 1 OR h.prior_hold_id IS NULL OR h.prior_account_id IS NULL
+			     OR h.prior_account_id = h.account_id)`},
 		{"account counter differs from its held and sold seats", `
 			WITH live AS (
 				SELECT account_id, sum(cardinality(seat_ids))::int AS n FROM holds
 				WHERE event_id = $1 AND status IN ('active', 'payment_pending') GROUP BY account_id),
 			sold AS (
 				SELECT holder_account_id AS account_id, count(*)::int AS n FROM seats
-				WHERE event_id = $1 AND status = 'sold' GROUP BY holder_account_id),
+				WHERE event_id = $1 AND status IN ('sold', 'resale') GROUP BY holder_account_id),
+			reselling AS (
+				SELECT prior_account_id AS account_id, count(*)::int AS n FROM holds
+				WHERE event_id = $1 AND status IN ('active', 'payment_pending') AND listing_id IS NOT NULL
+				GROUP BY prior_account_id),
 			want AS (
-				SELECT account_id, sum(n)::int AS n FROM (SELECT * FROM live UNION ALL SELECT * FROM sold) u
+				SELECT account_id, sum(n)::int AS n FROM (
+					SELECT * FROM live UNION ALL SELECT * FROM sold UNION ALL SELECT * FROM reselling) u
 				GROUP BY account_id)
 			SELECT count(*) FROM (
 				SELECT coalesce(c.account_id, w.account_id) FROM

@@ -11,6 +11,21 @@ const (
 	StateResale    byte = 'x'
 )
 
+// stateLetter is the availability letter of a seats.status value.
+func stateLetter(status string) byte {
+	switch status {
+	case "available":
+		return StateAvailable
+	case "held":
+		return StateHeld
+	case "sold":
+		return StateSold
+	case "resale":
+		return StateResale
+	}
+	return StateReserved
+}
+
 // SeatChange is the absolute new state of one seat after a committed
 // transition. Receivers keep the change with the higher Version, so changes
 // may arrive out of order or twice.

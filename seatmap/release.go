@@ -67,12 +67,18 @@ func (s *Service) endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL strin
 	// Seats are found by id (no index on hold_id: see the schema); the
 	// hold id fences them, and the hold rows locked above keep anyone else
 	// from moving these seats meanwhile.
-	out.changes, err = setSeats(ctx, tx, StateAvailable, `
+	// A resale hold's seat goes back to resale with its prior hold and
+	// owner (resale.go); every other seat becomes available. The hold rows
+	// are read under the locks taken above.
+	out.changes, err = setSeats(ctx, tx, `
 		WITH locked AS MATERIALIZED (
 			SELECT id FROM seats WHERE id = ANY($2::bigint[]) ORDER BY id FOR UPDATE)
-		UPDATE seats s SET status = 'available', hold_id = NULL, holder_account_id = NULL, version = s.version + 1
-		FROM locked WHERE s.id = locked.id AND s.status = 'held' AND s.hold_id = ANY($1::uuid[])
-		RETURNING s.event_id, s.idx, s.version`, holdIDs, seatIDs)
+		UPDATE seats s SET status = CASE WHEN h.listing_id IS NULL THEN 'available' ELSE 'resale' END,
+		       hold_id = h.prior_hold_id, holder_account_id = h.prior_account_id, listing_id = h.listing_id,
+		       version = s.version + 1
+		FROM locked, holds h
+		WHERE s.id = locked.id AND s.status = 'held' AND s.hold_id = ANY($1::uuid[]) AND h.id = s.hold_id
+		RETURNING s.event_id, s.idx, s.version, s.status`, holdIDs, seatIDs)
 	if err != nil {
 		return ended{}, err
 	}
@@ -85,9 +91,9 @@ func (s *Service) endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL strin
 	return out, nil
 }
 
-// setSeats runs an UPDATE of seats that returns (event_id, idx, version) and
-// turns its rows into changes to state, by event.
-func setSeats(ctx context.Context, tx pgx.Tx, state byte, sql string, args ...any) (map[int64][]SeatChange, error) {
+// setSeats runs an UPDATE of seats that returns (event_id, idx, version,
+// status) and turns its rows into changes, by event.
+func setSeats(ctx context.Context, tx pgx.Tx, sql string, args ...any) (map[int64][]SeatChange, error) {
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("seatmap: update seats: %w", err)
@@ -95,10 +101,12 @@ func setSeats(ctx context.Context, tx pgx.Tx, state byte, sql string, args ...an
 	out := make(map[int64][]SeatChange)
 	for rows.Next() {
 		var eventID int64
-		c := SeatChange{State: state}
-		if err := rows.Scan(&eventID, &c.Idx, &c.Version); err != nil {
+		var status string
+		var c SeatChange
+		if err := rows.Scan(&eventID, &c.Idx, &c.Version, &status); err != nil {
 			return nil, fmt.Errorf("seatmap: update seats: %w", err)
 		}
+		c.State = stateLetter(status)
 		out[eventID] = append(out[eventID], c)
 	}
 	if err := rows.Err(); err != nil {

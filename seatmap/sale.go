@@ -88,6 +88,10 @@ type Sale struct {
 	TotalCents int64
 	Currency   string
 	Seats      []SoldSeat
+	// ListingID is set when the hold was a resale hold (HoldResale);
+	// Seller is then the account the seat was bought from.
+	ListingID string
+	Seller    int64
 }
 
 // Outcome is the after-commit work of a sale transition; pass it to
@@ -95,6 +99,27 @@ type Sale struct {
 type Outcome struct {
 	sold  *Sale
 	ended ended
+	moved []SeatMove
+}
+
+// Join returns an Outcome that does the work of both.
+func (o Outcome) Join(p Outcome) Outcome {
+	if o.sold == nil {
+		o.sold = p.sold
+	}
+	o.ended.holds = append(o.ended.holds, p.ended.holds...)
+	if len(p.ended.changes) > 0 {
+		m := make(map[int64][]SeatChange)
+		for k, v := range o.ended.changes {
+			m[k] = append(m[k], v...)
+		}
+		for k, v := range p.ended.changes {
+			m[k] = append(m[k], v...)
+		}
+		o.ended.changes = m
+	}
+	o.moved = append(o.moved, p.moved...)
+	return o
 }
 
 // Convert sells the seats of a payment_pending hold inside tx: the hold
@@ -103,15 +128,19 @@ type Outcome struct {
 // changes nothing and returns ErrHoldLost (the caller must roll back). The
 // account counter already counts the seats (held and sold count alike), so
 // it is not written. Sold seats keep hold_id and holder_account_id: they say
-// which sale and which account own the seat.
+// which sale and which account own the seat. A resale hold (see resale.go)
+// also gives the seller's counter back the seat that left them.
 func (s *Service) Convert(ctx context.Context, tx pgx.Tx, holdID string) (Sale, Outcome, error) {
 	var sale Sale
 	var ids, versions []int64
+	var seller *int64
 	err := tx.QueryRow(ctx, `
 		UPDATE holds SET status = 'converted', ended_at = now()
 		WHERE id = $1 AND status = 'payment_pending'
-		RETURNING id, event_id, account_id, seat_ids, seat_versions, total_cents, currency`, holdID).Scan(
-		&sale.HoldID, &sale.EventID, &sale.AccountID, &ids, &versions, &sale.TotalCents, &sale.Currency)
+		RETURNING id, event_id, account_id, seat_ids, seat_versions, total_cents, currency,
+		          coalesce(listing_id::text, ''), prior_account_id`, holdID).Scan(
+		&sale.HoldID, &sale.EventID, &sale.AccountID, &ids, &versions, &sale.TotalCents, &sale.Currency,
+		&sale.ListingID, &seller)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Sale{}, Outcome{}, ErrHoldLost
 	}
@@ -121,7 +150,7 @@ func (s *Service) Convert(ctx context.Context, tx pgx.Tx, holdID string) (Sale, 
 	rows, err := tx.Query(ctx, `
 		WITH locked AS MATERIALIZED (
 			SELECT id FROM seats WHERE event_id = $1 AND id = ANY($3) ORDER BY id FOR UPDATE)
-		UPDATE seats s SET status = 'sold', version = s.version + 1
+		UPDATE seats s SET status = 'sold', listing_id = NULL, version = s.version + 1
 		FROM locked, unnest($3::bigint[], $4::bigint[]) AS f(id, version)
 		WHERE s.id = locked.id AND s.id = f.id AND s.version = f.version
 		  AND s.status = 'held' AND s.hold_id = $2
@@ -142,6 +171,13 @@ func (s *Service) Convert(ctx context.Context, tx pgx.Tx, holdID string) (Sale, 
 	}
 	if len(got) != len(ids) {
 		return Sale{}, Outcome{}, ErrHoldLost
+	}
+	if seller != nil {
+		sale.Seller = *seller
+		if _, err := tx.Exec(ctx, `UPDATE account_event_seats SET seats = seats - $3 WHERE account_id = $1 AND event_id = $2`,
+			sale.Seller, sale.EventID, len(ids)); err != nil {
+			return Sale{}, Outcome{}, fmt.Errorf("seatmap: seller counter of %s: %w", holdID, err)
+		}
 	}
 	l, err := s.layout(ctx, sale.EventID)
 	if err != nil {
@@ -187,4 +223,7 @@ func (s *Service) AfterCommit(ctx context.Context, o Outcome) {
 		s.publish(ctx, sale.EventID, changes)
 	}
 	s.publishEnded(ctx, HoldReleased, o.ended)
+	for _, m := range o.moved {
+		s.publish(ctx, m.EventID, []SeatChange{{Idx: m.Idx, State: m.State, Version: m.Version}})
+	}
 }

@@ -64,7 +64,7 @@ func (s *Service) takeSnapshot(ctx context.Context, eventID int64) (*Snapshot, e
 	var statuses []byte
 	err = s.db.QueryRow(ctx, `
 		SELECT coalesce(string_agg(CASE status WHEN 'available' THEN 'a' WHEN 'held' THEN 'h'
-		                                       WHEN 'sold' THEN 's' ELSE 'r' END, '' ORDER BY idx), '')
+		                                       WHEN 'sold' THEN 's' WHEN 'resale' THEN 'x' ELSE 'r' END, '' ORDER BY idx), '')
 		FROM seats WHERE event_id = $1`, eventID).Scan(&statuses)
 	if err != nil {
 		return nil, fmt.Errorf("seatmap: snapshot of %d: %w", eventID, err)

@@ -70,6 +70,7 @@ type createEventRequest struct {
 	MaxSeatsPerAccount int                  `json:"max_seats_per_account" validate:"omitempty,min=1,max=8"`
 	Currency           string               `json:"currency" validate:"omitempty,len=3,lowercase"`
 	WaitingRoom        *waitingRoomSettings `json:"waiting_room"`
+	ResaleCapPercent   int                  `json:"resale_cap_percent" validate:"omitempty,min=1,max=1000"`
 }
 
 // defaultReserveShare is held back when an event does not say (DESIGN.md §6).
@@ -87,7 +88,7 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	spec := seatmap.EventSpec{
 		VenueID: int64(req.VenueID), Name: req.Name, EventDate: req.EventDate.UTC(), SaleOpens: req.SaleOpens.UTC(),
 		Prices: req.Prices, Currency: req.Currency, ReserveShare: defaultReserveShare,
-		MaxSeatsPerAccount: req.MaxSeatsPerAccount,
+		MaxSeatsPerAccount: req.MaxSeatsPerAccount, ResaleCapPercent: req.ResaleCapPercent,
 	}
 	if req.ReserveShare != nil {
 		spec.ReserveShare = *req.ReserveShare
@@ -105,6 +106,13 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	id, err := s.deps.Seats.CreateEvent(c.UserContext(), spec)
 	if err != nil {
 		return err
+	}
+	if req.WaitingRoom != nil && req.WaitingRoom.Enabled {
+		// Commit the shuffle's seed now, long before the sale opens, so the
+		// published commitment can prove the order was not chosen later.
+		if _, err := s.deps.Queue.Fairness(c.UserContext(), id); err != nil {
+			return err
+		}
 	}
 	ev, err := s.deps.Seats.Event(c.UserContext(), id)
 	if err != nil {

@@ -75,6 +75,11 @@ func (s *Server) confirmPayment(c *fiber.Ctx) error {
 	if res.Status == "processing" {
 		return c.Status(fiber.StatusAccepted).JSON(res)
 	}
+	if res.OrderID != "" {
+		if p, err := svc.GetPayment(c.UserContext(), acct.ID, c.Params("payment")); err == nil {
+			s.releaseAdmission(c.UserContext(), acct.ID, p.HoldID)
+		}
+	}
 	return c.JSON(res)
 }
 

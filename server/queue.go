@@ -52,6 +52,24 @@ func (s *Server) recordHold(c *fiber.Ctx, eventID, accountID int64) {
 	}()
 }
 
+// releaseAdmission ends the fan's admission once their purchase completed,
+// so the active-shopper count falls and the admitter lets the next fan in
+// without waiting for the token to expire. It runs in the background (the
+// order is already safe) and a failure only delays that until expiry.
+func (s *Server) releaseAdmission(ctx context.Context, accountID int64, holdID string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		h, err := s.deps.Seats.GetHold(ctx, accountID, holdID)
+		if err == nil {
+			err = s.deps.Queue.Release(ctx, h.EventID, accountID)
+		}
+		if err != nil {
+			s.log.Warn("release admission after purchase", "hold", holdID, "err", err)
+		}
+	}()
+}
+
 // signalTimeout bounds the background write of the review signals.
 const signalTimeout = 250 * time.Millisecond
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,8 +125,27 @@ func TestHoldsNeedAdmission(t *testing.T) {
 	if r := hold(otherEv, fan, st.AdmissionToken, seats[1]); r.status != 403 {
 		t.Errorf("the token on another event: %d %s", r.status, r.body)
 	}
-	if r := hold(ev, fan, st.AdmissionToken, seats[0]); r.status != 201 {
-		t.Fatalf("hold with the admission token: %d %s", r.status, r.body)
+	hr := hold(ev, fan, st.AdmissionToken, seats[0])
+	if hr.status != 201 {
+		t.Fatalf("hold with the admission token: %d %s", hr.status, hr.body)
+	}
+	// Paying ends the admission, so the active-shopper count falls before
+	// the token would expire.
+	var held struct{ ID string }
+	hr.json(t, &held)
+	var co struct{ Payment struct{ ID string } }
+	e.do("POST", "/api/holds/"+held.ID+"/checkout", fan, map[string]any{}).json(t, &co)
+	if r := e.do("POST", "/api/payments/"+co.Payment.ID+"/confirm", fan, map[string]string{"card_number": "4242424242424242"}); r.status != 200 || !strings.Contains(string(r.body), "order_id") {
+		t.Fatalf("pay: %d %s", r.status, r.body)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		me, err := e.queue.Me(ctx, eventID(t, ev), acct)
+		if err == nil && me.State != "admitted" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the purchase the fan is still %q (%v): the admission was not released", me.State, err)
+		}
 	}
 	// The hold fed the review signals: a purchase paid a second later is
 	// faster than a human.

@@ -136,7 +136,7 @@ type route struct {
 
 // apiRoutes lists every API route with its middleware, in one place.
 func (s *Server) apiRoutes() []route {
-	auth, admin := s.requireAccount, s.requireRole(account.RoleAdmin)
+	auth, admin, scanner := s.requireAccount, s.requireRole(account.RoleAdmin), s.requireRole(account.RoleScanner)
 	return []route{
 		{"POST", "/api/accounts", h(s.limit(LimitAuth), s.signUp)},
 		{"POST", "/api/sessions", h(s.limit(LimitAuth), s.signIn)},
@@ -167,6 +167,18 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/tickets", h(auth, s.listTickets)},
 		{"GET", "/api/tickets/:ticket", h(auth, s.getTicket)},
 		{"GET", "/api/tickets/:ticket/pdf", h(auth, s.ticketPDF)},
+		{"GET", "/api/tickets/:ticket/code", h(auth, s.ticketCode)},
+		{"POST", "/api/tickets/:ticket/transfers", h(auth, s.offerTransfer)},
+		{"GET", "/api/transfers", h(auth, s.listTransfers)},
+		{"POST", "/api/transfers/:transfer/accept", h(auth, s.acceptTransfer)},
+		{"POST", "/api/transfers/:transfer/decline", h(auth, s.declineTransfer)},
+		{"POST", "/api/transfers/:transfer/cancel", h(auth, s.cancelTransfer)},
+		{"DELETE", "/api/transfers/:transfer", h(auth, s.cancelTransfer)},
+		{"POST", "/api/tickets/:ticket/listing", h(auth, s.listTicket)},
+		{"DELETE", "/api/tickets/:ticket/listing", h(auth, s.withdrawListing)},
+		{"GET", "/api/events/:event/listings", h(s.eventListings)},
+		{"POST", "/api/listings/:listing/holds", h(s.limit(LimitHolds), auth, s.holdListing)},
+		{"POST", "/api/checkins", h(scanner, s.checkIn)},
 
 		{"POST", "/api/admin/venues", h(admin, s.createVenue)},
 		{"POST", "/api/admin/events", h(admin, s.createEvent)},

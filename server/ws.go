@@ -30,6 +30,10 @@ const (
 	wsMaxBadOps = 10
 	// wsSubscribeTimeout bounds waiting for the node's broker subscription.
 	wsSubscribeTimeout = 5 * time.Second
+	// wsOpsPerSecond bounds a socket's ops (a subscribe may cost a Redis
+	// SUBSCRIBE); past it ops are refused with rate_limited, which counts
+	// as a bad op.
+	wsOpsPerSecond = 20
 )
 
 var (
@@ -101,6 +105,7 @@ func (s *Server) wsHandler(conn *fiberws.Conn) {
 	_ = conn.SetReadDeadline(time.Now().Add(wsReadTimeout))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsReadTimeout)) })
 	bad := 0
+	window, ops := time.Now(), 0
 	for {
 		mt, data, err := conn.ReadMessage()
 		if err != nil {
@@ -111,7 +116,14 @@ func (s *Server) wsHandler(conn *fiberws.Conn) {
 			rc.CloseWith(realtime.CloseUnsupportedData, "text frames only")
 			continue
 		}
+		if now := time.Now(); now.Sub(window) >= time.Second {
+			window, ops = now, 0
+		}
+		ops++
 		op, err := realtime.DecodeOp(data)
+		if err == nil && ops > wsOpsPerSecond {
+			err = realtime.ErrRateLimited
+		}
 		if err == nil {
 			err = s.wsOp(rc, acct, op)
 		}

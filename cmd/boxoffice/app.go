@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -112,6 +113,8 @@ func (a *App) Open(ctx context.Context) error {
 		SecretKey:     a.Config.SecretKey,
 		WebhookSecret: a.Config.StripeWebhookKey,
 		BaseURL:       a.Config.BaseURL,
+		// 0 would mean the default; no fee is a negative value to checkout.
+		ResaleFeeBasisPoints: cmp.Or(a.Config.ResaleFeeBPS, -1),
 	})
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
 	a.Checkout.RegisterJobs(a.Jobs)

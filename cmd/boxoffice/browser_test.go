@@ -10,10 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/boxoffice/boxoffice/internal/testkit"
+	"github.com/boxoffice/boxoffice/seatmap"
+	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 // TestBrowser starts the real app with the demo stadium and runs the browser
@@ -74,6 +78,19 @@ func TestBrowser(t *testing.T) {
 	if err != nil || len(events) == 0 {
 		t.Fatalf("no on-sale demo event: %v", err)
 	}
+	roomEvent := waitingRoomEvent(t, app)
+	// A scanner account for the scan page: signed up over HTTP, granted the
+	// role with the admin command as an operator would.
+	scanner := "scanner-" + testkit.RandomHex(4) + "@example.test"
+	res, err = http.Post(base+"/api/accounts", "application/json",
+		strings.NewReader(`{"email":"`+scanner+`","password":"browser-test-1","name":"Gate 3"}`))
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("scanner sign-up: %v %v", res, err)
+	}
+	res.Body.Close()
+	if code := run(ctx, []string{"admin", "grant", scanner, "scanner"}, getenv, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("admin grant: exit %d", code)
+	}
 	// An admin for the dashboard test (web/test/admin.test.mjs).
 	adminEmail, adminPassword := "admin-"+testkit.RandomHex(4)+"@example.test", "browser-admin-1"
 	if _, _, err := app.Accounts.SignUp(ctx, adminEmail, adminPassword, "Browser Admin"); err != nil {
@@ -89,6 +106,7 @@ func TestBrowser(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "--test-concurrency=1", "test/")
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(), "BOXOFFICE_URL="+base, "BOXOFFICE_EVENT="+events[0].ID, "BOXOFFICE_ARTIFACTS="+artifacts,
+		"BOXOFFICE_ROOM_EVENT="+strconv.FormatInt(roomEvent, 10), "BOXOFFICE_SCANNER_EMAIL="+scanner,
 		"BOXOFFICE_ADMIN_EMAIL="+adminEmail, "BOXOFFICE_ADMIN_PASSWORD="+adminPassword)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -103,4 +121,50 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("browser tests failed (screenshots in %s):\n%s", artifacts, out.String())
 	}
 	t.Logf("browser tests passed; screenshots in %s", artifacts)
+}
+
+// waitingRoomEvent creates a small on-sale event behind a waiting room that
+// admits two fans a second, with 30 fans already in line, so a fan who
+// joins from the browser sees a position that falls and then gets in.
+func waitingRoomEvent(t *testing.T, app *App) int64 {
+	t.Helper()
+	ctx := context.Background()
+	layout := seatmap.Layout{Sections: []seatmap.Section{{ID: "A", Name: "Section A", Tier: "floor"}}}
+	for row := 1; row <= 4; row++ {
+		for n := 1; n <= 20; n++ {
+			layout.Seats = append(layout.Seats, seatmap.SeatSpec{Section: "A", Row: strconv.Itoa(row), Number: n,
+				X: float64(10 + n*12), Y: float64(10 + row*12), Type: seatmap.SeatStandard, Rank: row*100 + n})
+		}
+	}
+	v, err := app.Seats.CreateVenue(ctx, "Queue Club "+testkit.RandomHex(3), layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := app.Seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: v.ID, Name: "Waiting Room Night",
+		EventDate: time.Now().Add(48 * time.Hour), SaleOpens: time.Now().Add(-time.Minute),
+		Prices: map[string]int64{"default": 3500}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Queue.Configure(ctx, id, waitingroom.Settings{Enabled: true, AdmitPerMinute: 120, ActiveLimit: 100, PowDifficulty: 8}); err != nil {
+		t.Fatal(err)
+	}
+	fans, err := app.Accounts.SeedFans(ctx, "queue-"+testkit.RandomHex(3), 30, "queue-fan-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fans {
+		ch, err := app.Queue.Challenge(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonce, err := waitingroom.Solve(ctx, ch.Challenge, ch.Difficulty)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.Queue.Join(ctx, id, f.ID, waitingroom.Solution{Challenge: ch.Challenge, Signature: ch.Signature, Solution: nonce}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id
 }

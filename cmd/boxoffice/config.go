@@ -31,6 +31,7 @@ type Config struct {
 	SMTPURL            string        // SMTP_URL; empty writes mail as .eml files
 	HoldTTL            time.Duration // HOLD_TTL [10m]
 	MaxSeatsPerAccount int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
+	ResaleFeeBPS       int           // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
 	DBMaxConns         int32         // DB_MAX_CONNS [4 × CPUs + 16]
 	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
 	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
@@ -93,6 +94,9 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	}
 	if c.MaxSeatsPerAccount, err = strconv.Atoi(get("MAX_SEATS_PER_ACCOUNT", "8")); err != nil || c.MaxSeatsPerAccount < 1 || c.MaxSeatsPerAccount > 8 {
 		return c, &configError{"MAX_SEATS_PER_ACCOUNT", getenv("MAX_SEATS_PER_ACCOUNT"), "a whole number from 1 to 8"}
+	}
+	if c.ResaleFeeBPS, err = strconv.Atoi(get("RESALE_FEE_BPS", "1000")); err != nil || c.ResaleFeeBPS < 0 || c.ResaleFeeBPS > 10000 {
+		return c, &configError{"RESALE_FEE_BPS", getenv("RESALE_FEE_BPS"), "a whole number of basis points from 0 to 10000"}
 	}
 	conns, err := strconv.Atoi(get("DB_MAX_CONNS", strconv.Itoa(4*numCPU+16)))
 	if err != nil || conns < 2 || conns > 10000 {

@@ -35,7 +35,7 @@ Run 'boxoffice COMMAND --help' for a command's flags. Configuration comes
 from the environment: LISTEN_ADDR, DATABASE_URL, REDIS_URL, BASE_URL,
 SECRET_KEY, PAYMENTS, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET,
 STRIPE_API_BASE, SMTP_URL, HOLD_TTL, MAX_SEATS_PER_ACCOUNT, DB_MAX_CONNS,
-ALLOWED_ORIGINS, LOG_LEVEL (see README.md).
+ALLOWED_ORIGINS, LOG_LEVEL, RESALE_FEE_BPS (see README.md).
 `
 
 // errUsage means the arguments were wrong and usage was printed.

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/boxoffice/boxoffice/seatmap"
+	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 // seedDemo creates the demo stadium and its two events once; later runs find
@@ -55,6 +56,11 @@ func seedDemo(ctx context.Context, a *App, opensIn time.Duration, out io.Writer)
 		spec.ReserveShare = 0.1
 		id, err := a.Seats.CreateEvent(ctx, spec)
 		if err != nil {
+			return fmt.Errorf("seed: %s: %w", spec.Name, err)
+		}
+		// The waiting room's seed is committed (its hash published) at
+		// once, before the sale opens.
+		if _, err := a.Queue.Fairness(ctx, id); err != nil && !errors.Is(err, waitingroom.ErrRoomOff) {
 			return fmt.Errorf("seed: %s: %w", spec.Name, err)
 		}
 		fmt.Fprintf(out, "event %d: %s\n", id, spec.Name)

@@ -24,7 +24,10 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 		return fmt.Errorf("pg: migration lock: %w", err)
 	}
 	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
-		goose.WithSessionLocker(locker))
+		goose.WithSessionLocker(locker),
+		// Branches add numbered migrations independently (00003 and 00004
+		// were written side by side): apply a lower one merged later.
+		goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("pg: migrations: %w", err)
 	}

@@ -88,6 +88,23 @@ test('sign up, live seat map, select and hold', async () => {
   await page.getByRole('button', { name: 'Hold 2 seats' }).click();
   await page.waitForURL(/\/checkout\//);
   await page.getByRole('heading', { name: 'Checkout' }).waitFor();
+  assert.equal(await page.locator('#toast .msg').count(), 0, 'our own hold is not announced as seats taken by someone else');
   await page.shot('checkout');
+
+  // Pay with Stripe's success test card; the order page, then My tickets
+  // with a QR entry code for each of the two seats.
+  await page.getByLabel('Card number').fill('4242 4242 4242 4242');
+  await page.getByRole('button', { name: /^Pay / }).click();
+  await page.getByRole('heading', { name: 'Thank you!' }).waitFor();
+  await page.shot('order');
+  await page.getByRole('link', { name: 'See your tickets' }).click();
+  await page.getByRole('heading', { name: 'My tickets' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('img.qr').length >= 2, null, { timeout: 10000 });
+  assert.ok(await page.locator('img.qr').first().evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR code image loaded');
+  await page.shot('tickets');
+  await page.getByRole('link', { name: 'My orders' }).click();
+  await page.getByRole('heading', { name: 'My orders' }).waitFor();
+  await page.locator('tbody tr').first().waitFor();
+  assert.equal(await page.locator('tbody tr').count(), 1, 'the order is listed');
   page.assertClean();
 });

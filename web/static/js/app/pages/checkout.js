@@ -30,7 +30,10 @@ export async function render(main, [holdId], ctx) {
       h('section', { class: 'card' },
         h('h2', {}, 'Your seats'),
         h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Seat'), h('th', {}, 'Type'), h('th', {}, 'Price'))),
-          h('tbody', {}, ...hold.seats.map((s) => h('tr', {}, h('td', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`), h('td', {}, s.type), h('td', {}, money(s.price_cents, hold.currency)))))),
+          h('tbody', {}, ...hold.seats.map((s) => h('tr', {}, h('td', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`),
+            // A resale hold is one seat at the listing's price.
+            h('td', {}, hold.listing_id ? `${s.type} · resale` : s.type),
+            h('td', {}, money(hold.listing_id ? hold.total_cents : s.price_cents, hold.currency)))))),
         h('p', {}, h('strong', {}, `Total ${money(hold.total_cents, hold.currency)}`))),
       h('aside', { class: 'panel' }, h('div', { class: 'card' },
         h('p', {}, 'Seats held for ', clock), payArea, msg))));

@@ -30,6 +30,8 @@ export async function render(main, [eventId], ctx) {
   const list = h('ul', { class: 'selection', 'aria-live': 'polite' });
   const total = h('p', {});
   const err = h('p', { class: 'error', role: 'alert' });
+  // A resale seat (x) is bought through its listing, one seat at a time.
+  const resale = h('div', { class: 'card', hidden: true, 'aria-live': 'polite' });
   const holdBtn = h('button', { type: 'button', disabled: true }, 'Hold seats');
   const qty = h('select', { name: 'quantity', 'aria-label': 'Number of seats' }, ...Array.from({ length: cap }, (_, i) => h('option', { value: i + 1 }, i + 1)));
   const section = h('select', { name: 'section', 'aria-label': 'Section' }, h('option', { value: '' }, 'Any section'),
@@ -45,6 +47,7 @@ export async function render(main, [eventId], ctx) {
       h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend),
       h('aside', { class: 'panel' },
         h('div', { class: 'card' }, h('h2', {}, 'Your selection'), list, total, holdBtn, err),
+        resale,
         h('form', { class: 'card stack', onsubmit: holdBest }, h('h2', {}, 'Best available'),
           h('label', {}, 'Seats', qty), h('label', {}, 'Section', section), h('label', {}, 'Max price per seat ($)', maxPrice), bestBtn))));
 
@@ -69,6 +72,7 @@ export async function render(main, [eventId], ctx) {
 
   function toggle(i) {
     err.textContent = '';
+    if (!selected.has(i) && view.stateOf(i) === 'x') { offerResale(i); return; }
     if (selected.has(i)) selected.delete(i);
     else if (view.stateOf(i) !== 'a') { live.textContent = `${view.describe(i)}: not available`; return; }
     else if (selected.size >= cap) { err.textContent = `You can pick up to ${cap} seats.`; return; }
@@ -88,14 +92,61 @@ export async function render(main, [eventId], ctx) {
   }
   renderSelection();
 
+  // offerResale shows the listing of a resale seat with a button to hold it.
+  async function offerResale(i) {
+    const s = layout.seats[i];
+    resale.hidden = false;
+    resale.replaceChildren(h('h2', {}, 'Resale ticket'), h('p', { class: 'muted' }, 'Looking up the listing…'));
+    let listing;
+    try {
+      listing = (await get(`/api/events/${eventId}/listings`)).find((l) => l.idx === i);
+    } catch (e) {
+      resale.replaceChildren(h('h2', {}, 'Resale ticket'), h('p', { class: 'error' }, e.message));
+      return;
+    }
+    if (!listing) {
+      resale.replaceChildren(h('h2', {}, 'Resale ticket'), h('p', { class: 'muted' }, 'This resale seat was just taken or withdrawn.'));
+      return;
+    }
+    const buy = h('button', { type: 'button' }, `Buy for ${money(listing.price_cents, listing.currency)}`);
+    const note = h('p', { class: 'error', role: 'alert' });
+    buy.addEventListener('click', async () => {
+      if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`); return; }
+      buy.disabled = true;
+      const headers = {};
+      const token = sessionStorage.getItem(tokenKey);
+      if (token) headers['X-Admission-Token'] = token;
+      try {
+        const held = await post(`/api/listings/${listing.id}/holds`, undefined, headers);
+        view.applyChanges([[i, 'h']]);
+        ctx.navigate(`/checkout/${held.id}`);
+      } catch (e) {
+        note.textContent = e.code === 'listing_unavailable' ? 'Someone was faster for this resale ticket.'
+          : e.code === 'own_listing' ? 'This is your own listing; withdraw it under My tickets.' : e.message;
+        buy.disabled = false;
+      }
+    });
+    resale.replaceChildren(h('h2', {}, 'Resale ticket'),
+      h('p', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`),
+      h('p', { class: 'muted' }, `Sold by another fan at ${money(listing.price_cents, listing.currency)} (face value ${money(s.price_cents, ev.currency)}).`),
+      buy, note);
+    live.textContent = `${view.describe(i)}: resale for ${money(listing.price_cents, listing.currency)}`;
+  }
+
+  // Seats of a hold request in flight: the socket may report them held
+  // (by us) before the response arrives, which is no reason to alarm.
+  const pending = new Set();
+
   async function hold(body) {
     if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`); return; }
     err.textContent = '';
+    for (const i of selected) pending.add(i);
     const headers = {};
     const token = sessionStorage.getItem(tokenKey);
     if (token) headers['X-Admission-Token'] = token;
     try {
       const held = await post(`/api/events/${eventId}/holds`, body, headers);
+      selected.clear();
       view.applyChanges(held.seats.map((s) => [s.idx, 'h']));
       ctx.navigate(`/checkout/${held.id}`);
     } catch (e) {
@@ -111,6 +162,8 @@ export async function render(main, [eventId], ctx) {
       } else {
         err.textContent = e.message;
       }
+    } finally {
+      pending.clear();
     }
   }
   holdBtn.addEventListener('click', async () => {
@@ -133,7 +186,7 @@ export async function render(main, [eventId], ctx) {
     onChanges: (changes) => {
       view.applyChanges(changes);
       let lost = false;
-      for (const [i, st] of changes) if (st !== 'a' && selected.delete(i)) lost = true;
+      for (const [i, st] of changes) if (st !== 'a' && !pending.has(i) && selected.delete(i)) lost = true;
       if (lost) { view.setSelected(selected); renderSelection(); toast('A seat you picked was just taken.'); }
     },
   });

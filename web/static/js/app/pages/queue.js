@@ -2,7 +2,7 @@
 // join, watch the line move, and go to the seat map when admitted.
 import { get } from '../api.js';
 import { h, dateTime } from '../format.js';
-import { joinQueue } from '../../queue.js';
+import { joinQueue, etaFromFrame } from '../../queue.js';
 
 export async function render(main, [eventId], ctx) {
   if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, true); return; }
@@ -18,24 +18,54 @@ export async function render(main, [eventId], ctx) {
   main.append(h('h1', {}, ev.name), h('div', { class: 'card' }, h('h2', {}, 'Waiting room'), state, progress, detail));
   const setProgress = (pct) => { bar.style.width = `${pct}%`; progress.setAttribute('aria-valuenow', Math.round(pct)); };
 
-  let stopped = false, timer = null, firstPosition = null;
+  let stopped = false, timer = null, firstPosition = null, number = null, ws = null, done = false;
   const tokenKey = `admission:${eventId}`;
 
   async function join() {
-    let me = await get(`/api/events/${eventId}/queue/me`).catch(() => null);
-    if (!me || me.state === 'expired' || me.state === 'none') {
+    // Ask for our place only if this browser joined before (asking when we
+    // never joined would be a 404); joining again returns the same place.
+    const joinedKey = `queued:${eventId}`;
+    let me = sessionStorage.getItem(joinedKey) ? await get(`/api/events/${eventId}/queue/me`).catch(() => null) : null;
+    if (!me || me.state === 'expired') {
       state.textContent = 'Proving you are a person (a few seconds of work for your device)…';
       // Progress of the proof of work fills the first 30% of the bar: about
       // 2^difficulty tries are expected (a surge may raise the difficulty,
       // then the bar waits at 30%).
       const expected = 2 ** ((ev.waiting_room && ev.waiting_room.pow_difficulty) || 16);
       me = await joinQueue(eventId, { onProgress: (tried) => setProgress(30 * Math.min(1, tried / expected)) });
+      sessionStorage.setItem(joinedKey, '1');
     }
+    number = me.number || null;
+    listen();
     poll(me);
   }
 
+  // listen follows the serving cursor over the socket: one frame per
+  // admitter tick for everyone, from which the page computes its own
+  // position and ETA; an `admitted` frame on the fan's own channel lets it
+  // in at once. /queue/me polls (slower) keep the heartbeat and cover a
+  // socket that cannot connect.
+  function listen() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    try { ws = new WebSocket(`${proto}//${location.host}/ws`); } catch { return; }
+    ws.onopen = () => ws.send(JSON.stringify({ op: 'subscribe', topic: `event:${eventId}:queue` }));
+    ws.onmessage = (e) => {
+      let f;
+      try { f = JSON.parse(e.data); } catch { return; }
+      if (f.type === 'admitted' && String(f.event) === String(eventId)) {
+        show({ state: 'admitted', admission_token: f.admission_token });
+      } else if (f.type === 'queue' && number) {
+        const { position, etaSeconds } = etaFromFrame(number, f);
+        if (position > 0) show({ state: 'waiting', position, eta_seconds: etaSeconds });
+      }
+    };
+    ws.onclose = () => { ws = null; };
+  }
+
   function show(me) {
+    if (done) return true;
     if (me.state === 'admitted' && me.admission_token) {
+      done = true;
       sessionStorage.setItem(tokenKey, me.admission_token);
       setProgress(100);
       state.textContent = "You're in! Taking you to the seat map…";
@@ -61,9 +91,9 @@ export async function render(main, [eventId], ctx) {
     timer = setTimeout(async () => {
       const next = await get(`/api/events/${eventId}/queue/me`).catch(() => me);
       poll(next);
-    }, 2000);
+    }, 5000);
   }
 
   join().catch((err) => { state.className = 'error'; state.textContent = `Could not join the waiting room: ${err.message}`; });
-  return () => { stopped = true; clearTimeout(timer); };
+  return () => { stopped = true; clearTimeout(timer); ws?.close(); };
 }

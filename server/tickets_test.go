@@ -1,0 +1,289 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/boxoffice/boxoffice/account"
+	"github.com/boxoffice/boxoffice/checkout"
+	"github.com/boxoffice/boxoffice/internal/jobs"
+	"github.com/boxoffice/boxoffice/internal/testkit"
+)
+
+// The secret the env's checkout signs barcodes with (newEnv).
+var envKey = []byte("server-test-secret-key-of-32-bytes")
+
+// fan is a signed-up account.
+type fan struct{ id, token, email string }
+
+func (e *env) fan(name string) fan {
+	e.t.Helper()
+	email := name + "-" + testkit.RandomHex(4) + "@example.test"
+	r := e.do("POST", "/api/accounts", "", map[string]string{"email": email, "password": "correct horse", "name": name})
+	if r.status != 201 {
+		e.t.Fatalf("sign up: %d %s", r.status, r.body)
+	}
+	var out struct{ ID, Token string }
+	r.json(e.t, &out)
+	return fan{out.ID, out.Token, email}
+}
+
+// scanner signs up an account with the scanner role.
+func (e *env) scanner() fan {
+	e.t.Helper()
+	f := e.fan("scanner")
+	if err := e.accts.Grant(context.Background(), f.email, account.RoleScanner); err != nil {
+		e.t.Fatal(err)
+	}
+	return f
+}
+
+// pay checks a hold out and pays it with 4242; it returns the order id.
+func (e *env) pay(holdID, token string) string {
+	e.t.Helper()
+	p := e.startCheckout(holdID, token)
+	r := e.do("POST", "/api/payments/"+p.Payment.ID+"/confirm", token, map[string]string{"card_number": "4242424242424242"})
+	var res struct {
+		Status  string
+		OrderID string `json:"order_id"`
+	}
+	r.json(e.t, &res)
+	if r.status != 200 || res.Status != "succeeded" {
+		e.t.Fatalf("confirm: %d %s", r.status, r.body)
+	}
+	return res.OrderID
+}
+
+// buy buys one seat and returns the ticket id.
+func (e *env) buy(event, seat, token string) string {
+	e.t.Helper()
+	orderID := e.pay(e.holdSeats(event, token, seat), token)
+	var o struct{ Tickets []struct{ ID string } }
+	e.do("GET", "/api/orders/"+orderID, token, nil).json(e.t, &o)
+	if len(o.Tickets) != 1 {
+		e.t.Fatalf("order %s has %d tickets", orderID, len(o.Tickets))
+	}
+	return o.Tickets[0].ID
+}
+
+// codes returns a ticket's current rotating code and its static barcode
+// (as the PDF carries it).
+func (e *env) codes(ticket, token string) (rotating, static string) {
+	e.t.Helper()
+	r := e.do("GET", "/api/tickets/"+ticket+"/code", token, nil)
+	var c struct {
+		Code      string `json:"code"`
+		ExpiresAt string `json:"expires_at"`
+		QRPNG     string `json:"qr_png"`
+	}
+	r.json(e.t, &c)
+	if r.status != 200 || c.Code == "" || c.ExpiresAt == "" || !strings.HasPrefix(c.QRPNG, "data:image/png;base64,") {
+		e.t.Fatalf("code of %s: %d %.200s", ticket, r.status, r.body)
+	}
+	return c.Code, checkout.Barcode(envKey, ticket, e.ticketVersion(ticket))
+}
+
+func (e *env) ticketVersion(ticket string) int64 {
+	e.t.Helper()
+	var v int64
+	if err := e.db().QueryRow(context.Background(), `SELECT version FROM tickets WHERE id = $1`, ticket).Scan(&v); err != nil {
+		e.t.Fatal(err)
+	}
+	return v
+}
+
+func (e *env) checkIn(scanner, code string) resp {
+	e.t.Helper()
+	return e.do("POST", "/api/checkins", scanner, map[string]string{"code": code})
+}
+
+func (e *env) wantErr(r resp, status int, code, what string) {
+	e.t.Helper()
+	if r.status != status || r.errCode(e.t) != code {
+		e.t.Errorf("%s: %d %s, want %d %s", what, r.status, r.body, status, code)
+	}
+}
+
+func (e *env) drainJobs() {
+	e.t.Helper()
+	runner := jobs.NewRunner(e.db(), nil, jobs.Config{})
+	e.checkout.RegisterJobs(runner)
+	if _, err := runner.Drain(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	var dead int
+	if err := e.db().QueryRow(context.Background(), `SELECT count(*) FROM jobs WHERE done_at IS NULL`).Scan(&dead); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// mailSubjects returns the subjects of every message mailpit holds for addr.
+func mailSubjects(t *testing.T, api, addr string) []string {
+	t.Helper()
+	var list struct {
+		Messages []struct{ Subject string }
+	}
+	raw := httpGet(t, api+"/api/v1/search?query="+url.QueryEscape(`to:"`+addr+`"`))
+	if err := json.Unmarshal(raw, &list); err != nil {
+		t.Fatalf("mailpit search: %v: %s", err, raw)
+	}
+	var out []string
+	for _, m := range list.Messages {
+		out = append(out, m.Subject)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func hasSubject(subjects []string, part string) bool {
+	for _, s := range subjects {
+		if strings.Contains(s, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCheckInExactlyOnce: 50 concurrent scans of one rotating code admit
+// exactly once (one 200 naming seat and holder, 49 409
+// already_checked_in); the static barcode of the same ticket is then 409
+// too; a forged or unknown code is 404 invalid_code; a fan without the
+// scanner role gets 403, an admin may scan.
+func TestCheckInExactlyOnce(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	event, seats := e.event(1, 1, 4)
+	alice := e.fan("alice")
+	ticket := e.buy(event, seats[0], alice.token)
+	rotating, static := e.codes(ticket, alice.token)
+	sc := e.scanner()
+
+	e.wantErr(e.checkIn(alice.token, rotating), 403, "forbidden", "a fan scanning")
+	e.wantErr(e.checkIn(sc.token, rotating[:len(rotating)-2]+"xx"), 404, "invalid_code", "a forged code")
+	e.wantErr(e.checkIn(sc.token, checkout.Barcode(envKey, "3f1c1f57-8c5b-4c3e-9d59-000000000000", 1)), 404, "invalid_code", "an unknown ticket")
+	e.wantErr(e.checkIn(sc.token, "hello"), 404, "invalid_code", "junk")
+
+	const scans = 50
+	var wg sync.WaitGroup
+	results := make([]resp, scans)
+	for i := range scans {
+		wg.Add(1)
+		go func() { defer wg.Done(); results[i] = e.checkIn(sc.token, rotating) }()
+	}
+	wg.Wait()
+	ok, again := 0, 0
+	for _, r := range results {
+		switch {
+		case r.status == 200:
+			ok++
+			var a struct {
+				Ticket string
+				Holder string
+				Seat   struct{ ID string }
+			}
+			r.json(t, &a)
+			if a.Ticket != ticket || a.Holder != "alice" || a.Seat.ID != seats[0] {
+				t.Errorf("admission %s", r.body)
+			}
+		case r.status == 409 && r.errCode(t) == "already_checked_in":
+			again++
+		default:
+			t.Errorf("scan: %d %s", r.status, r.body)
+		}
+	}
+	if ok != 1 || again != scans-1 {
+		t.Errorf("%d admitted and %d already checked in of %d scans, want 1 and %d", ok, again, scans, scans-1)
+	}
+	e.wantErr(e.checkIn(e.admin(), static), 409, "already_checked_in", "the static barcode after check-in (admin)")
+	e.wantErr(e.do("GET", "/api/tickets/"+ticket+"/code", alice.token, nil), 409, "already_checked_in", "code of a checked-in ticket")
+}
+
+// TestTransferKillsOldCodes: alice offers her ticket to bob (he is
+// emailed and sees it incoming); while pending it cannot be listed or
+// scanned; bob accepts: the ticket is his, alice's rotating and static codes
+// are 404 invalid_code, bob's work; both are emailed. A second transfer is
+// declined (the sender keeps it) and a third cancelled by the sender
+// (DELETE), and the other side cannot do what is not theirs.
+func TestTransferKillsOldCodes(t *testing.T) {
+	mailAPI, smtpURL := testkit.Mailpit(t)
+	mailer, err := checkout.NewSMTPMailer(smtpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOpts{mailer: mailer})
+	event, seats := e.event(1, 1, 4)
+	alice, bob := e.fan("alice"), e.fan("bob")
+	sc := e.scanner()
+	ticket := e.buy(event, seats[0], alice.token)
+	oldRotating, oldStatic := e.codes(ticket, alice.token)
+
+	e.wantErr(e.do("POST", "/api/tickets/"+ticket+"/transfers", alice.token, map[string]string{"to_email": "nobody-" + testkit.RandomHex(4) + "@example.test"}),
+		422, "unknown_recipient", "transfer to an unknown email")
+	e.wantErr(e.do("POST", "/api/tickets/"+ticket+"/transfers", alice.token, map[string]string{"to_email": alice.email}), 422, "self_transfer", "transfer to oneself")
+	e.wantErr(e.do("POST", "/api/tickets/"+ticket+"/transfers", bob.token, map[string]string{"to_email": alice.email}), 404, "ticket_not_found", "bob offering alice's ticket")
+
+	r := e.do("POST", "/api/tickets/"+ticket+"/transfers", alice.token, map[string]string{"to_email": strings.ToUpper(bob.email)})
+	var tr struct{ ID, Status string }
+	r.json(t, &tr)
+	if r.status != 201 || tr.Status != "pending" || tr.ID == "" {
+		t.Fatalf("offer: %d %s", r.status, r.body)
+	}
+	var incoming []struct{ ID, Direction, TicketID string }
+	e.do("GET", "/api/transfers", bob.token, nil).json(t, &incoming)
+	if len(incoming) != 1 || incoming[0].ID != tr.ID || incoming[0].Direction != "incoming" {
+		t.Errorf("bob's transfers %+v", incoming)
+	}
+	e.wantErr(e.do("POST", "/api/tickets/"+ticket+"/listing", alice.token, map[string]int{"price_cents": 1000}), 409, "transfer_pending", "listing while transfer pending")
+	e.wantErr(e.checkIn(sc.token, oldStatic), 409, "transfer_pending", "check-in while transfer pending")
+	e.wantErr(e.do("POST", "/api/transfers/"+tr.ID+"/accept", alice.token, nil), 403, "forbidden", "the sender accepting")
+	e.wantErr(e.do("DELETE", "/api/transfers/"+tr.ID, bob.token, nil), 403, "forbidden", "the recipient cancelling")
+
+	r = e.do("POST", "/api/transfers/"+tr.ID+"/accept", bob.token, nil)
+	if r.status != 200 {
+		t.Fatalf("accept: %d %s", r.status, r.body)
+	}
+	e.wantErr(e.do("POST", "/api/transfers/"+tr.ID+"/accept", bob.token, nil), 409, "transfer_not_pending", "accepting twice")
+	e.wantErr(e.do("GET", "/api/tickets/"+ticket, alice.token, nil), 404, "ticket_not_found", "alice reading bob's ticket")
+	e.wantErr(e.checkIn(sc.token, oldRotating), 404, "invalid_code", "alice's old rotating code")
+	e.wantErr(e.checkIn(sc.token, oldStatic), 404, "invalid_code", "alice's old static code")
+	var bobs struct {
+		OrderID string `json:"order_id"`
+	}
+	e.do("GET", "/api/tickets/"+ticket, bob.token, nil).json(t, &bobs)
+	e.wantErr(e.do("GET", "/api/orders/"+bobs.OrderID+"/pdf", alice.token, nil), 404, "ticket_not_found", "alice's order PDF after giving its only ticket away")
+	newRotating, newStatic := e.codes(ticket, bob.token)
+	if newStatic == oldStatic {
+		t.Error("the static code did not change")
+	}
+
+	// Bob gives it back; alice declines; bob keeps it. Then bob offers it
+	// again and cancels.
+	r = e.do("POST", "/api/tickets/"+ticket+"/transfers", bob.token, map[string]string{"to_email": alice.email})
+	r.json(t, &tr)
+	if r := e.do("POST", "/api/transfers/"+tr.ID+"/decline", alice.token, nil); r.status != 200 {
+		t.Errorf("decline: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/api/tickets/"+ticket+"/transfers", bob.token, map[string]string{"to_email": alice.email})
+	r.json(t, &tr)
+	if r := e.do("DELETE", "/api/transfers/"+tr.ID, bob.token, nil); r.status != 204 {
+		t.Errorf("cancel: %d %s", r.status, r.body)
+	}
+	e.wantErr(e.do("POST", "/api/transfers/"+tr.ID+"/accept", alice.token, nil), 409, "transfer_not_pending", "accepting a cancelled transfer")
+	if r := e.checkIn(sc.token, newRotating); r.status != 200 {
+		t.Errorf("bob's rotating code: %d %s", r.status, r.body)
+	}
+	_ = newStatic
+
+	e.drainJobs()
+	aliceMail, bobMail := mailSubjects(t, mailAPI, alice.email), mailSubjects(t, mailAPI, bob.email)
+	if !hasSubject(bobMail, "is waiting for you") || !hasSubject(bobMail, "Your ticket for") || !hasSubject(bobMail, "declined") {
+		t.Errorf("bob's emails %q", bobMail)
+	}
+	if !hasSubject(aliceMail, "transfer was accepted") || !hasSubject(aliceMail, "Your tickets for") {
+		t.Errorf("alice's emails %q", aliceMail)
+	}
+}
