@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -200,8 +201,8 @@ func (t *statsTracker) Run(ctx context.Context, pub StatsPublisher) {
 		if t.s.deps.Hub != nil {
 			watched = t.s.deps.Hub.TopicsOf(realtime.KindStats)
 		}
-		// Watched events first: an admin's frame must not wait behind the
-		// /metrics upkeep of every other event on sale.
+		// Watched events first: their frames must not wait for the first
+		// load of every on-sale event's counter.
 		for _, id := range watched {
 			st, err := t.Figures(ctx, id)
 			if err != nil {
@@ -217,6 +218,9 @@ func (t *statsTracker) Run(ctx context.Context, pub StatsPublisher) {
 			}
 		}
 		for _, id := range onSale {
+			if slices.Contains(watched, id) {
+				continue
+			}
 			if _, err := t.Figures(ctx, id); err != nil && ctx.Err() == nil {
 				t.s.log.Warn("stats: figures", "event", id, "err", err)
 			}

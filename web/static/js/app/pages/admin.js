@@ -143,7 +143,7 @@ export async function renderEvent(main, [id], ctx) {
 
   await refresh();
   const stop = followStats(id, (s) => show(s, true));
-  window.__boxofficeAdmin = { get last() { return last; } };
+  window.__boxofficeAdmin = { chart, get last() { return last; } };
   return stop;
 }
 
