@@ -6,18 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/boxoffice/boxoffice/checkout"
-	"github.com/boxoffice/boxoffice/internal/apperr"
 )
-
-var errCheckoutOff = apperr.E(apperr.Unavailable, "checkout_unavailable", "checkout is not available on this node")
-
-// checkoutSvc returns the checkout service or a 503.
-func (s *Server) checkoutSvc() (*checkout.Service, error) {
-	if s.deps.Checkout == nil {
-		return nil, errCheckoutOff
-	}
-	return s.deps.Checkout, nil
-}
 
 // noBody refuses any field in a body that takes none: an amount, price or
 // status sent by a client is refused, never trusted.
@@ -31,10 +20,7 @@ func (s *Server) noBody(c *fiber.Ctx) error {
 
 // checkout: POST /api/holds/:hold/checkout → 201 {payment}.
 func (s *Server) checkout(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	if err := s.noBody(c); err != nil {
 		return err
 	}
@@ -55,10 +41,7 @@ type confirmRequest struct {
 
 // confirmPayment: POST /api/payments/:payment/confirm (test processor only).
 func (s *Server) confirmPayment(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	if svc.Provider() != "test" {
 		return checkout.ErrConfirmNotAllowed
 	}
@@ -81,10 +64,7 @@ func (s *Server) confirmPayment(c *fiber.Ctx) error {
 // stripeWebhook: POST /api/webhooks/stripe. The signature covers the raw
 // body, so the body is passed on byte for byte (copied: Fiber reuses it).
 func (s *Server) stripeWebhook(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	body := bytes.Clone(c.Body())
 	res, err := svc.HandleStripeWebhook(c.UserContext(), body, c.Get("Stripe-Signature"))
 	if err != nil {
@@ -95,10 +75,7 @@ func (s *Server) stripeWebhook(c *fiber.Ctx) error {
 
 // listOrders: GET /api/orders.
 func (s *Server) listOrders(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	acct, _ := currentAccount(c)
 	orders, err := svc.Orders(c.UserContext(), acct.ID)
 	if err != nil {
@@ -109,10 +86,7 @@ func (s *Server) listOrders(c *fiber.Ctx) error {
 
 // getOrder: GET /api/orders/:order; another account's order is 404.
 func (s *Server) getOrder(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	acct, _ := currentAccount(c)
 	o, err := svc.Order(c.UserContext(), acct.ID, c.Params("order"))
 	if err != nil {
@@ -123,10 +97,7 @@ func (s *Server) getOrder(c *fiber.Ctx) error {
 
 // listTickets: GET /api/tickets.
 func (s *Server) listTickets(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	acct, _ := currentAccount(c)
 	ts, err := svc.Tickets(c.UserContext(), acct.ID)
 	if err != nil {
@@ -137,10 +108,7 @@ func (s *Server) listTickets(c *fiber.Ctx) error {
 
 // getTicket: GET /api/tickets/:ticket; another account's ticket is 404.
 func (s *Server) getTicket(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	acct, _ := currentAccount(c)
 	t, err := svc.Ticket(c.UserContext(), acct.ID, c.Params("ticket"))
 	if err != nil {
@@ -151,10 +119,7 @@ func (s *Server) getTicket(c *fiber.Ctx) error {
 
 // ticketPDF: GET /api/tickets/:ticket/pdf; another account's ticket is 404.
 func (s *Server) ticketPDF(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	acct, _ := currentAccount(c)
 	pdf, err := svc.TicketPDF(c.UserContext(), acct.ID, c.Params("ticket"))
 	if err != nil {
@@ -166,10 +131,7 @@ func (s *Server) ticketPDF(c *fiber.Ctx) error {
 // orderPDF: GET /api/orders/:order/pdf, every ticket of the order (the
 // email's attachment); another account's order is 404.
 func (s *Server) orderPDF(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	acct, _ := currentAccount(c)
 	pdf, err := svc.OrderPDF(c.UserContext(), acct.ID, c.Params("order"))
 	if err != nil {

@@ -51,7 +51,7 @@ type Deps struct {
 	Log      *slog.Logger
 	Accounts *account.Service
 	Seats    *seatmap.Service
-	// Checkout sells held seats; nil answers its routes with 503.
+	// Checkout sells held seats, and owns orders and tickets. Required.
 	Checkout *checkout.Service
 	// Queue is the waiting room: its routes, and the admission check on
 	// holds while an event's room is on. Required.

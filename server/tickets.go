@@ -12,10 +12,7 @@ import (
 
 // ticketCode: GET /api/tickets/:ticket/code → {code, expires_at, qr_png}.
 func (s *Server) ticketCode(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	acct, _ := currentAccount(c)
 	code, err := svc.TicketCode(c.UserContext(), acct.ID, c.Params("ticket"))
 	if err != nil {
@@ -31,10 +28,7 @@ type checkInRequest struct {
 
 // checkIn: POST /api/checkins (scanner or admin) → 200 {ticket, seat, holder}.
 func (s *Server) checkIn(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	var req checkInRequest
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
@@ -53,10 +47,7 @@ type transferRequest struct {
 
 // offerTransfer: POST /api/tickets/:ticket/transfers → 201 transfer.
 func (s *Server) offerTransfer(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	var req transferRequest
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
@@ -71,10 +62,7 @@ func (s *Server) offerTransfer(c *fiber.Ctx) error {
 
 // listTransfers: GET /api/transfers, the caller's pending transfers both ways.
 func (s *Server) listTransfers(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	acct, _ := currentAccount(c)
 	ts, err := svc.Transfers(c.UserContext(), acct.ID)
 	if err != nil {
@@ -85,10 +73,7 @@ func (s *Server) listTransfers(c *fiber.Ctx) error {
 
 // acceptTransfer: POST /api/transfers/:transfer/accept → 200 the ticket.
 func (s *Server) acceptTransfer(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	if err := s.noBody(c); err != nil {
 		return err
 	}
@@ -102,10 +87,7 @@ func (s *Server) acceptTransfer(c *fiber.Ctx) error {
 
 // declineTransfer: POST /api/transfers/:transfer/decline → 200.
 func (s *Server) declineTransfer(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	if err := s.noBody(c); err != nil {
 		return err
 	}
@@ -119,10 +101,7 @@ func (s *Server) declineTransfer(c *fiber.Ctx) error {
 // cancelTransfer: POST /api/transfers/:transfer/cancel → 200, or
 // DELETE /api/transfers/:transfer → 204; only the sender, while pending.
 func (s *Server) cancelTransfer(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	if err := s.noBody(c); err != nil {
 		return err
 	}
@@ -142,10 +121,7 @@ type listingRequest struct {
 
 // listTicket: POST /api/tickets/:ticket/listing → 201 listing; 422 above the cap.
 func (s *Server) listTicket(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	var req listingRequest
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
@@ -160,10 +136,7 @@ func (s *Server) listTicket(c *fiber.Ctx) error {
 
 // withdrawListing: DELETE /api/tickets/:ticket/listing → 204.
 func (s *Server) withdrawListing(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	acct, _ := currentAccount(c)
 	if err := svc.WithdrawListing(c.UserContext(), acct.ID, c.Params("ticket")); err != nil {
 		return err
@@ -174,10 +147,7 @@ func (s *Server) withdrawListing(c *fiber.Ctx) error {
 // eventListings: GET /api/events/:event/listings, the listings a buyer can
 // hold now.
 func (s *Server) eventListings(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
 	if err != nil {
 		return err
@@ -198,10 +168,7 @@ func (s *Server) eventListings(c *fiber.Ctx) error {
 // check runs here rather than as the event route's middleware), the
 // per-account cap (seatmap) and the review signals.
 func (s *Server) holdListing(c *fiber.Ctx) error {
-	svc, err := s.checkoutSvc()
-	if err != nil {
-		return err
-	}
+	svc := s.deps.Checkout
 	if err := s.noBody(c); err != nil {
 		return err
 	}
