@@ -31,13 +31,13 @@
 // changes nothing. Service is safe for concurrent use; an Admitter runs one
 // goroutine (Run) and its Tick must not be called concurrently with itself.
 //
-// Integration. realtime satisfies Publisher (cursor frames on
-// event:{e}:queue, admitted frames on the fan's own channel) and should call
-// Service.Heartbeat for a fan whose socket is subscribed to the queue topic;
-// /queue/me polls count as heartbeats already. Checkout calls
-// Service.Release when a purchase completes or is abandoned (until then an
-// admission ends when its token expires) and Service.Review for the
-// velocity and fingerprint signals.
+// Integration. realtime carries the Publisher's frames (cursor frames on
+// event:{e}:queue, admitted frames on the fan's own channel; cmd adapts the
+// frame types). Heartbeats come from /queue/me polls, which the fan's page
+// keeps making beside the socket. Checkout calls Service.Release once an
+// order is written (otherwise an admission ends when its token expires).
+// Service.Review computes the velocity and fingerprint signals; nothing marks
+// orders for review with them yet.
 //
 // Admission tokens are stateless: a token is a function of (account, event,
 // expiry), so any node can mint the same token again from the adm set and a
