@@ -4,11 +4,17 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 )
 
 // bestAttempts bounds how often best-available retries when the seats it
 // picked from a slightly stale snapshot were taken meanwhile.
-const bestAttempts = 4
+const bestAttempts = 6
+
+// retrySpread is how many of the best blocks a retry chooses among at
+// random: fans who lost the same block at the same moment would otherwise
+// all retry for the same next-best block and collide again.
+const retrySpread = 8
 
 // holdBest picks the best seats from the node's snapshot and holds them,
 // picking again without the seats it lost when another fan was faster.
@@ -22,8 +28,12 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 		return Hold{}, err
 	}
 	exclude := make(map[int32]bool)
-	for range bestAttempts {
-		picked := pickBest(l, snap.Statuses, *b, exclude)
+	for attempt := range bestAttempts {
+		spread := 1
+		if attempt > 0 {
+			spread = retrySpread
+		}
+		picked := pickBest(l, snap.Statuses, *b, exclude, spread)
 		if picked == nil {
 			return Hold{}, ErrNoSeatsFound
 		}
@@ -49,9 +59,10 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 //  2. failing that, the best adjacent block even if it leaves an orphan;
 //  3. failing that, the best seats of the best section that has enough.
 //
-// "Best" is the lowest sum of seat ranks. It returns nil when nothing fits.
-// It is pure and costs one pass over the seats.
-func pickBest(l *eventLayout, statuses []byte, b BestRequest, exclude map[int32]bool) []int32 {
+// "Best" is the lowest sum of seat ranks; with spread > 1 step 1 picks at
+// random among the spread best blocks. It returns nil when nothing fits. It
+// costs one pass over the seats.
+func pickBest(l *eventLayout, statuses []byte, b BestRequest, exclude map[int32]bool, spread int) []int32 {
 	q := b.Quantity
 	ok := func(i int) bool {
 		if i >= len(statuses) || statuses[i] != StateAvailable || exclude[int32(i)] {
@@ -60,8 +71,10 @@ func pickBest(l *eventLayout, statuses []byte, b BestRequest, exclude map[int32]
 		st := &l.seats[i]
 		return (b.Section == "" || st.Section == b.Section) && (b.MaxPriceCents <= 0 || st.PriceCents <= b.MaxPriceCents)
 	}
-	bestClean, bestAny := -1, -1
-	cleanScore, anyScore := math.MaxInt, math.MaxInt
+	bestAny, anyScore := -1, math.MaxInt
+	// clean holds the spread best orphan-free blocks, best first.
+	type block struct{ start, score int }
+	clean := make([]block, 0, spread)
 	// Walk maximal runs of adjacent available seats in one row.
 	for i := 0; i < len(l.seats); {
 		if !ok(i) {
@@ -82,15 +95,23 @@ func pickBest(l *eventLayout, statuses []byte, b BestRequest, exclude map[int32]
 				bestAny, anyScore = start, score
 			}
 			left, right := start-i, j-(start+q)
-			if left != 1 && right != 1 && score < cleanScore {
-				bestClean, cleanScore = start, score
+			if left == 1 || right == 1 || (len(clean) == spread && score >= clean[len(clean)-1].score) {
+				continue
 			}
+			if len(clean) < spread {
+				clean = append(clean, block{})
+			}
+			k := len(clean) - 1
+			for ; k > 0 && clean[k-1].score > score; k-- {
+				clean[k] = clean[k-1]
+			}
+			clean[k] = block{start, score}
 		}
 		i = j
 	}
-	start := bestClean
-	if start < 0 {
-		start = bestAny
+	start := bestAny
+	if len(clean) > 0 {
+		start = clean[rand.IntN(len(clean))].start
 	}
 	if start >= 0 {
 		out := make([]int32, q)

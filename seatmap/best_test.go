@@ -44,7 +44,7 @@ func TestPickBest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l, st := rowLayout(tt.rows...)
-			got := pickBest(l, st, tt.req, nil)
+			got := pickBest(l, st, tt.req, nil, 1)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("pickBest = %v, want %v", got, tt.want)
 			}
@@ -54,7 +54,7 @@ func TestPickBest(t *testing.T) {
 
 func TestPickBestExcludes(t *testing.T) {
 	l, st := rowLayout("aaaaaa")
-	got := pickBest(l, st, BestRequest{Quantity: 2}, map[int32]bool{0: true, 1: true})
+	got := pickBest(l, st, BestRequest{Quantity: 2}, map[int32]bool{0: true, 1: true}, 1)
 	if want := []int32{2, 3}; !slices.Equal(got, want) {
 		t.Errorf("pickBest excluding 0,1 = %v, want %v", got, want)
 	}
@@ -78,7 +78,7 @@ func BenchmarkPickBestStadium(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if pickBest(l, st, BestRequest{Quantity: 2}, nil) == nil {
+		if pickBest(l, st, BestRequest{Quantity: 2}, nil, 1) == nil {
 			b.Fatal("nothing picked")
 		}
 	}
