@@ -219,23 +219,17 @@ func (s *Service) Ticket(ctx context.Context, accountID int64, ticketID string) 
 	if !validUUID(ticketID) {
 		return Ticket{}, ErrTicketNotFound
 	}
-	rows, err := s.db.Query(ctx, ticketSelect+`WHERE t.id = $1 AND t.account_id = $2`, ticketID, accountID)
-	if err != nil {
-		return Ticket{}, fmt.Errorf("checkout: load ticket: %w", err)
-	}
-	ts, err := scanTickets(rows)
-	if err != nil {
-		return Ticket{}, fmt.Errorf("checkout: load ticket: %w", err)
-	}
-	if len(ts) == 0 {
-		return Ticket{}, ErrTicketNotFound
-	}
-	return ts[0], nil
+	return oneTicket(ctx, s.db, `WHERE t.id = $1 AND t.account_id = $2`, ticketID, accountID)
 }
 
 // ticketByID loads any ticket, whoever owns it.
 func (s *Service) ticketByID(ctx context.Context, q pg.Querier, ticketID string) (Ticket, error) {
-	rows, err := q.Query(ctx, ticketSelect+`WHERE t.id = $1`, ticketID)
+	return oneTicket(ctx, q, `WHERE t.id = $1`, ticketID)
+}
+
+// oneTicket loads the ticket a WHERE clause names, or ErrTicketNotFound.
+func oneTicket(ctx context.Context, q pg.Querier, where string, args ...any) (Ticket, error) {
+	rows, err := q.Query(ctx, ticketSelect+where, args...)
 	if err != nil {
 		return Ticket{}, fmt.Errorf("checkout: load ticket: %w", err)
 	}

@@ -36,16 +36,5 @@ func (s *Service) Lifecycle(ctx context.Context) (int, error) {
 
 // RunLifecycle runs Lifecycle every interval until ctx ends.
 func (s *Service) RunLifecycle(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Lifecycle(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("seatmap: lifecycle failed", "err", err)
-			}
-		}
-	}
+	s.every(ctx, interval, "lifecycle", s.Lifecycle)
 }

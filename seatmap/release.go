@@ -177,19 +177,25 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 // RunSweeper sweeps every SweepInterval until ctx ends. Errors are logged
 // and the next tick tries again.
 func (s *Service) RunSweeper(ctx context.Context) {
-	t := time.NewTicker(s.cfg.SweepInterval)
+	s.every(ctx, s.cfg.SweepInterval, "sweep", s.Sweep)
+}
+
+// every runs step every interval until ctx ends, logging failures (the next
+// tick tries again) and, at debug level, how much each tick changed.
+func (s *Service) every(ctx context.Context, interval time.Duration, name string, step func(context.Context) (int, error)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.Sweep(ctx)
+			n, err := step(ctx)
 			if err != nil && ctx.Err() == nil {
-				s.log.Error("seatmap: sweep failed", "err", err)
+				s.log.Error("seatmap: "+name+" failed", "err", err)
 			}
 			if n > 0 {
-				s.log.Debug("seatmap: holds expired", "count", n)
+				s.log.Debug("seatmap: "+name, "changed", n)
 			}
 		}
 	}

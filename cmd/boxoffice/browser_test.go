@@ -55,19 +55,7 @@ func TestBrowser(t *testing.T) {
 	if code := run(ctx, []string{"seed", "demo"}, getenv, io.Discard, io.Discard); code != 0 {
 		t.Fatalf("seed demo: exit %d", code)
 	}
-	cfg, err := loadConfig(getenv, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &App{Config: cfg, Log: newLogger(io.Discard, cfg.LogLevel)}
-	if err := app.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	if err := app.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + app.Addr()
+	app, base := runApp(t, getenv)
 	res, err := http.Get(base + "/api/events?status=on_sale")
 	if err != nil {
 		t.Fatal(err)

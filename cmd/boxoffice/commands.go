@@ -25,6 +25,20 @@ func openApp(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	return a, nil
 }
 
+// openMigrated opens the app's connections and applies pending migrations,
+// for commands that write to the database before (or without) serving.
+func openMigrated(ctx context.Context, getenv func(string) string, stderr io.Writer) (*App, error) {
+	a, err := openApp(ctx, getenv, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if err := pg.Migrate(ctx, a.DB, a.Log); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", `Usage: boxoffice serve [-dev]
 
@@ -68,14 +82,11 @@ run from several nodes at once (an advisory lock serialises them).
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, getenv, stderr)
+	a, err := openMigrated(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := pg.Migrate(ctx, a.DB, a.Log); err != nil {
-		return err
-	}
 	fmt.Fprintln(stdout, "migrations: up to date")
 	return nil
 }
@@ -123,14 +134,11 @@ func cmdSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, getenv, stderr)
+	a, err := openMigrated(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := pg.Migrate(ctx, a.DB, a.Log); err != nil {
-		return err
-	}
 	if what == "demo" {
 		return seedDemo(ctx, a, *opensIn, stdout)
 	}

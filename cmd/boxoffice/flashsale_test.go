@@ -27,12 +27,21 @@ func testApp(t *testing.T) (getenv func(string) string, app *App, base string) {
 		"SECRET_KEY": strings.Repeat("ef", 32), "RATE_LIMITS": "off", "DB_MAX_CONNS": "24",
 	}
 	getenv = func(k string) string { return env[k] }
+	app, base = runApp(t, getenv)
+	return getenv, app, base
+}
+
+// runApp starts the real app with the configuration getenv gives (listen
+// on port 0) and stops it when the test ends; it returns the app and its
+// base URL. Every test that needs a running node starts it here.
+func runApp(t *testing.T, getenv func(string) string) (*App, string) {
+	t.Helper()
 	cfg, err := loadConfig(getenv, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	app = &App{Config: cfg, Log: newLogger(io.Discard, cfg.LogLevel)}
+	app := &App{Config: cfg, Log: newLogger(io.Discard, cfg.LogLevel)}
 	if err := app.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +49,7 @@ func testApp(t *testing.T) (getenv func(string) string, app *App, base string) {
 	if err := app.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return getenv, app, "http://" + app.Addr()
+	return app, "http://" + app.Addr()
 }
 
 // smallEvent creates an on-sale event of sections × rows × perRow seats,

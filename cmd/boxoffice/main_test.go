@@ -109,19 +109,7 @@ func TestServeOnPortZero(t *testing.T) {
 		t.Errorf("admin grant to an unknown email: exit %d, want 1", code)
 	}
 
-	cfg, err := loadConfig(getenv, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &App{Config: cfg, Log: newLogger(io.Discard, cfg.LogLevel)}
-	if err := app.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	if err := app.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + app.Addr()
+	_, base := runApp(t, getenv)
 	get := func(path, token string) (int, []byte) {
 		req, _ := http.NewRequest("GET", base+path, nil)
 		if token != "" {
