@@ -32,6 +32,12 @@ type eventJob struct {
 const (
 	OrderPaid     = "paid"
 	OrderRefunded = "refunded"
+	// OrderReview waits for an admin: seats sold, tickets and capture held
+	// back (review.go).
+	OrderReview = "review"
+	// OrderRejected was refused on review: authorization cancelled, seats
+	// back on sale, tickets void.
+	OrderRejected = "rejected"
 )
 
 // CancelEvent cancels an event for good: in one transaction with the status
@@ -60,13 +66,14 @@ func (s *Service) CancelEvent(ctx context.Context, eventID int64) (seatmap.Event
 }
 
 // enqueueRefunds voids the event's live tickets and enqueues a refund job
-// for each paid order (once per order, whatever the number of calls).
+// for each paid order and each order under review (once per order,
+// whatever the number of calls).
 func (s *Service) enqueueRefunds(ctx context.Context, tx pgx.Tx, eventID int64) (int, error) {
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET status = 'void', version = version + 1
 		WHERE event_id = $1 AND status <> 'void'`, eventID); err != nil {
 		return 0, fmt.Errorf("checkout: void tickets of event %d: %w", eventID, err)
 	}
-	rows, err := tx.Query(ctx, `SELECT id FROM orders WHERE event_id = $1 AND status = 'paid' ORDER BY id`, eventID)
+	rows, err := tx.Query(ctx, `SELECT id FROM orders WHERE event_id = $1 AND status IN ('paid', 'review') ORDER BY id`, eventID)
 	if err != nil {
 		return 0, fmt.Errorf("checkout: orders of event %d: %w", eventID, err)
 	}
@@ -126,7 +133,8 @@ func (s *Service) registerRefund(r *jobs.Runner) {
 // payment's idempotency key (the same key the void path uses), so a repeat
 // after a crash between the provider's answer and the record replays the
 // first refund instead of making a second one. A payment whose capture was
-// still outstanding is cancelled instead (nobody was charged).
+// still outstanding (an order under review, or a capture not yet done) is
+// cancelled instead: nobody was charged.
 func (s *Service) RefundOrder(ctx context.Context, orderID string) error {
 	var status, paymentID string
 	err := s.db.QueryRow(ctx, `SELECT status, payment_id FROM orders WHERE id = $1`, orderID).Scan(&status, &paymentID)
@@ -136,7 +144,7 @@ func (s *Service) RefundOrder(ctx context.Context, orderID string) error {
 	if err != nil {
 		return fmt.Errorf("checkout: refund order %s: %w", orderID, err)
 	}
-	if status != OrderPaid {
+	if status != OrderPaid && status != OrderReview {
 		return nil
 	}
 	p, err := payment(ctx, s.db, `p.id = $1`, false, paymentID)
@@ -183,7 +191,7 @@ func (s *Service) recordRefund(ctx context.Context, orderID, paymentID, final st
 		if _, err := tx.Exec(ctx, `UPDATE payments SET status = $2, updated_at = now() WHERE id = $1`, paymentID, final); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE orders SET status = 'refunded' WHERE id = $1 AND status = 'paid'`, orderID)
+		_, err := tx.Exec(ctx, `UPDATE orders SET status = 'refunded' WHERE id = $1 AND status IN ('paid', 'review')`, orderID)
 		return err
 	})
 	if err != nil {

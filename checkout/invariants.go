@@ -13,7 +13,9 @@ import (
 // is owned by the seat's owner (a listed one: the seat is resale, or held by
 // a resale hold bought from the ticket's owner); every sold listing has one
 // payout and a void seller ticket; a refunded order may have a
-// cancelled payment. Tests run it with seatmap's
+// cancelled payment; an order under review has its payment in review (and
+// only such an order has); a rejected order's hold was released, its
+// tickets are void and its payment took no money. Tests run it with seatmap's
 // CheckInvariants after every scenario.
 func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string, error) {
 	checks := []struct{ name, sql string }{
@@ -22,7 +24,20 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string,
 			AND (SELECT count(*) FROM orders o WHERE o.hold_id = h.id) <> 1`},
 		{"order of a hold that is not converted", `
 			SELECT count(*) FROM orders o JOIN holds h ON h.id = o.hold_id
-			WHERE o.event_id = $1 AND h.status <> 'converted'`},
+			WHERE o.event_id = $1 AND h.status <> 'converted' AND NOT (o.status = 'rejected' AND h.status = 'released')`},
+		{"rejected order whose hold is not released", `
+			SELECT count(*) FROM orders o JOIN holds h ON h.id = o.hold_id
+			WHERE o.event_id = $1 AND o.status = 'rejected' AND h.status <> 'released'`},
+		{"order in review whose payment is not held for review, or the reverse", `
+			SELECT count(*) FROM orders o JOIN payments p ON p.id = o.payment_id
+			WHERE o.event_id = $1 AND (o.status = 'review') <> (p.status = 'review')`},
+		{"rejected order with a live ticket or a payment that kept money", `
+			SELECT count(*) FROM orders o JOIN payments p ON p.id = o.payment_id
+			WHERE o.event_id = $1 AND o.status = 'rejected' AND (p.status NOT IN ('voiding', 'canceled', 'refunded')
+				OR EXISTS (SELECT 1 FROM tickets t WHERE t.order_id = o.id AND t.status <> 'void'))`},
+		{"ticket in review outside an order in review", `
+			SELECT count(*) FROM tickets t JOIN orders o ON o.id = t.order_id
+			WHERE t.event_id = $1 AND (t.status = 'review') AND o.status <> 'review'`},
 		{"order whose payment is not captured or capturing", `
 			SELECT count(*) FROM orders o JOIN payments p ON p.id = o.payment_id
 			WHERE o.event_id = $1 AND o.status = 'paid' AND p.status NOT IN ('capturing', 'succeeded')`},

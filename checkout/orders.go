@@ -66,17 +66,24 @@ type TicketSeat struct {
 }
 
 // writeOrder writes the order and one ticket per sold seat inside the
-// conversion transaction.
-func writeOrder(ctx context.Context, tx pgx.Tx, p Payment, sale seatmap.Sale) (string, error) {
+// conversion transaction: paid with valid tickets, or, with review reasons,
+// under review with tickets held back.
+func writeOrder(ctx context.Context, tx pgx.Tx, p Payment, sale seatmap.Sale, reviewReasons []string) (string, error) {
+	orderStatus, ticketStatus := OrderPaid, TicketValid
+	if len(reviewReasons) > 0 {
+		orderStatus, ticketStatus = OrderReview, TicketReview
+	} else {
+		reviewReasons = []string{}
+	}
 	var holder string
 	if err := tx.QueryRow(ctx, `SELECT name FROM accounts WHERE id = $1`, sale.AccountID).Scan(&holder); err != nil {
 		return "", fmt.Errorf("checkout: holder of %s: %w", sale.HoldID, err)
 	}
 	orderID := uuid.NewString()
 	_, err := tx.Exec(ctx, `
-		INSERT INTO orders (id, account_id, event_id, hold_id, payment_id, total_cents, currency)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		orderID, sale.AccountID, sale.EventID, sale.HoldID, p.ID, sale.TotalCents, sale.Currency)
+		INSERT INTO orders (id, account_id, event_id, hold_id, payment_id, total_cents, currency, status, review_reasons)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		orderID, sale.AccountID, sale.EventID, sale.HoldID, p.ID, sale.TotalCents, sale.Currency, orderStatus, reviewReasons)
 	if err != nil {
 		return "", fmt.Errorf("checkout: write order for %s: %w", sale.HoldID, err)
 	}
@@ -86,9 +93,9 @@ func writeOrder(ctx context.Context, tx pgx.Tx, p Payment, sale seatmap.Sale) (s
 		ids[i], seatIDs[i] = uuid.NewString(), st.ID
 	}
 	_, err = tx.Exec(ctx, `
-		INSERT INTO tickets (id, order_id, event_id, seat_id, account_id, holder_name)
-		SELECT t.id, $1, $2, t.seat_id, $3, $4 FROM unnest($5::uuid[], $6::bigint[]) AS t(id, seat_id)`,
-		orderID, sale.EventID, sale.AccountID, holder, ids, seatIDs)
+		INSERT INTO tickets (id, order_id, event_id, seat_id, account_id, holder_name, status)
+		SELECT t.id, $1, $2, t.seat_id, $3, $4, $7 FROM unnest($5::uuid[], $6::bigint[]) AS t(id, seat_id)`,
+		orderID, sale.EventID, sale.AccountID, holder, ids, seatIDs, ticketStatus)
 	if err != nil {
 		return "", fmt.Errorf("checkout: write tickets for %s: %w", sale.HoldID, err)
 	}
@@ -249,6 +256,9 @@ func (s *Service) TicketPDF(ctx context.Context, accountID int64, ticketID strin
 	if err != nil {
 		return nil, err
 	}
+	if t.Status == TicketReview {
+		return nil, ErrTicketInReview
+	}
 	return s.ticketsPDF([]Ticket{t})
 }
 
@@ -261,6 +271,9 @@ func (s *Service) OrderPDF(ctx context.Context, accountID int64, orderID string)
 	o, err := s.Order(ctx, accountID, orderID)
 	if err != nil {
 		return nil, err
+	}
+	if o.Status == OrderReview {
+		return nil, ErrTicketInReview
 	}
 	ts := o.ownedTickets()
 	if len(ts) == 0 {

@@ -50,6 +50,11 @@ type Config struct {
 	// (nil: admissions end when their token expires, which with the default
 	// 10-minute TTL lets at most active_limit fans buy per 10 minutes).
 	Admissions Admissions
+	// Screen, when set, judges each purchase once its payment is
+	// authorized; a purchase it gives reasons against is written as an
+	// order under review (review.go) instead of being captured and
+	// confirmed. nil confirms every purchase.
+	Screen Screen
 	// Hooks inject failures in tests; nil in production.
 	Hooks *Hooks
 }
@@ -59,6 +64,13 @@ type Config struct {
 type Admissions interface {
 	// Release ends an account's admission to an event.
 	Release(ctx context.Context, eventID, accountID int64) error
+}
+
+// Screen judges a purchase whose payment is authorized: reasons (none
+// means confirm) send the order to review. waitingroom.Service satisfies it
+// with its velocity and fingerprint signals.
+type Screen interface {
+	Review(ctx context.Context, eventID, accountID int64, holdCreated, paidAt time.Time) ([]string, error)
 }
 
 // Hooks are test-only crash points.
@@ -134,6 +146,9 @@ const (
 	StatusVoiding               = "voiding"
 	StatusCanceled              = "canceled"
 	StatusRefunded              = "refunded"
+	// StatusReview: authorized, order written under review, capture
+	// withheld until an admin approves (capturing) or rejects (voiding).
+	StatusReview = "review"
 )
 
 // openBeforeAuth are the statuses of a payment not yet known to be
@@ -193,7 +208,7 @@ func payment(ctx context.Context, q pg.Querier, where string, lock bool, args ..
 	if err != nil {
 		return Payment{}, fmt.Errorf("checkout: load payment: %w", err)
 	}
-	if lock && p.OrderID == "" && (p.Status == StatusCapturing || p.Status == StatusSucceeded) {
+	if lock && p.OrderID == "" && (p.Status == StatusCapturing || p.Status == StatusSucceeded || p.Status == StatusReview) {
 		// After waiting for the lock, Postgres re-checks only the locked
 		// row: the join may miss an order written by the transaction it
 		// waited for. A fresh statement sees it.
@@ -346,6 +361,8 @@ func settledResult(p Payment) (ConfirmResult, bool, error) {
 	switch p.Status {
 	case StatusCapturing, StatusSucceeded:
 		return ConfirmResult{Status: StatusSucceeded, OrderID: p.OrderID}, true, nil
+	case StatusReview:
+		return ConfirmResult{Status: StatusReview, OrderID: p.OrderID}, true, nil
 	case StatusDeclined:
 		return ConfirmResult{}, true, ErrPaymentDeclined.With("decline_code", p.DeclineCode)
 	case StatusVoiding, StatusCanceled, StatusRefunded:
@@ -408,15 +425,18 @@ func recordEvent(ctx context.Context, tx pgx.Tx, id, typ string) (bool, error) {
 // (fenced by hold id and seat versions), writes the order and tickets and
 // enqueues the confirmation email and a capture job; after the commit the
 // payment is captured. If the hold was lost, the authorization is voided and
-// the caller gets ErrHoldLost: nobody pays for seats they did not get.
+// the caller gets ErrHoldLost: nobody pays for seats they did not get. A
+// purchase the screen flags is written the same way but under review: its
+// seats sold, its tickets and capture held back (review.go).
 func (s *Service) settle(ctx context.Context, paymentID string, in Intent, eventID string) (ConfirmResult, error) {
 	s.markStatus(ctx, paymentID, StatusAuthorized, openBeforeAuth)
+	reasons := s.screen(ctx, paymentID)
 	var orderID string
 	var outcome seatmap.Outcome
-	var lost, already bool
+	var lost, already, review bool
 	var buyerEvent, buyer int64
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
-		orderID, lost, already = "", false, false
+		orderID, lost, already, review = "", false, false, false
 		if _, err := recordEvent(ctx, tx, eventID, "payment_intent.authorized"); err != nil {
 			return err
 		}
@@ -425,8 +445,8 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 			return err
 		}
 		switch p.Status {
-		case StatusCapturing, StatusSucceeded:
-			orderID, already = p.OrderID, true
+		case StatusCapturing, StatusSucceeded, StatusReview:
+			orderID, already, review = p.OrderID, true, p.Status == StatusReview
 			return nil
 		case StatusVoiding, StatusCanceled, StatusDeclined, StatusRefunded:
 			lost = true
@@ -445,25 +465,29 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 			}
 		}
 		buyerEvent, buyer = p.eventID, p.accountID
-		orderID, err = writeOrder(ctx, tx, p, sale)
-		if err != nil {
-			return err
-		}
-		if sale.ListingID != "" {
-			if err := s.recordPayout(ctx, tx, sale, orderID); err != nil {
+		// A resale is never held for review: the seller's ticket is
+		// already gone and the price is capped, so there is little for a
+		// bot to gain and nothing clean to undo.
+		if len(reasons) > 0 && sale.ListingID == "" {
+			review = true
+			if orderID, err = writeOrder(ctx, tx, p, sale, reasons); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'capturing', updated_at = now() WHERE id = $1`, p.ID); err != nil {
-			return fmt.Errorf("checkout: mark capturing: %w", err)
-		}
-		if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobConfirmation, DedupeKey: "confirmation:" + orderID,
-			Payload: orderJob{OrderID: orderID}}); err != nil {
-			return err
-		}
-		if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobCapture, DedupeKey: "capture:" + p.ID,
-			Payload: paymentJob{PaymentID: p.ID}, Delay: s.cfg.CaptureRetryDelay}); err != nil {
-			return err
+			if err := s.holdForReview(ctx, tx, p, orderID); err != nil {
+				return err
+			}
+		} else {
+			if orderID, err = writeOrder(ctx, tx, p, sale, nil); err != nil {
+				return err
+			}
+			if sale.ListingID != "" {
+				if err := s.recordPayout(ctx, tx, sale, orderID); err != nil {
+					return err
+				}
+			}
+			if err := s.confirmOrder(ctx, tx, p.ID, orderID); err != nil {
+				return err
+			}
 		}
 		if hook := s.cfg.Hooks.BeforeConvertCommit; hook != nil {
 			return hook(p.ID)
@@ -489,7 +513,7 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 	}
 	if !already {
 		s.seats.AfterCommit(ctx, outcome)
-		s.log.Info("checkout: order written", "payment", paymentID, "order", orderID)
+		s.log.Info("checkout: order written", "payment", paymentID, "order", orderID, "review", reasons)
 		// The purchase is done: free the buyer's place among the active
 		// shoppers. A failure only delays that until the admission expires.
 		if s.cfg.Admissions != nil {
@@ -498,10 +522,29 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 			}
 		}
 	}
+	if review {
+		return ConfirmResult{Status: StatusReview, OrderID: orderID}, nil
+	}
 	if err := s.capture(ctx, paymentID); err != nil {
 		s.log.Warn("checkout: capture failed; the capture job retries", "payment", paymentID, "err", err)
 	}
 	return ConfirmResult{Status: StatusSucceeded, OrderID: orderID}, nil
+}
+
+// confirmOrder moves a payment whose order is written to capturing and
+// enqueues the order's confirmation email and the capture job (a safety
+// net behind the capture right after the commit), inside tx.
+func (s *Service) confirmOrder(ctx context.Context, tx pgx.Tx, paymentID, orderID string) error {
+	if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'capturing', updated_at = now() WHERE id = $1`, paymentID); err != nil {
+		return fmt.Errorf("checkout: mark capturing: %w", err)
+	}
+	if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobConfirmation, DedupeKey: "confirmation:" + orderID,
+		Payload: orderJob{OrderID: orderID}}); err != nil {
+		return err
+	}
+	_, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobCapture, DedupeKey: "capture:" + paymentID,
+		Payload: paymentJob{PaymentID: paymentID}, Delay: s.cfg.CaptureRetryDelay})
+	return err
 }
 
 // abandon gives up a payment that is not yet converted: it moves to status

@@ -11,10 +11,14 @@ const (
 	TicketTransferPending = "transfer_pending"
 	TicketCheckedIn       = "checked_in"
 	TicketVoid            = "void"
+	// TicketReview is a ticket of an order under review: written with its
+	// seat sold, but with no code, PDF, transfer or listing until an admin
+	// approves the order.
+	TicketReview = "review"
 )
 
 // TicketStates are every ticket state, for tests and documentation.
-var TicketStates = []string{TicketValid, TicketListed, TicketTransferPending, TicketCheckedIn, TicketVoid}
+var TicketStates = []string{TicketValid, TicketListed, TicketTransferPending, TicketCheckedIn, TicketVoid, TicketReview}
 
 // Move is a ticket transition.
 type Move string
@@ -31,12 +35,14 @@ const (
 	MoveDeclineTransfer Move = "decline_transfer" // transfer_pending → valid
 	MoveCancelTransfer  Move = "cancel_transfer"  // transfer_pending → valid
 	MoveCheckIn         Move = "check_in"         // valid → checked_in
-	MoveVoid            Move = "void"             // valid, listed, transfer_pending → void (event cancelled)
+	MoveVoid            Move = "void"             // valid, listed, transfer_pending, review → void (event cancelled)
+	MoveApprove         Move = "approve"          // review → valid (an admin approved the order)
+	MoveReject          Move = "reject"           // review → void (an admin rejected the order)
 )
 
 // Moves are every move, for tests.
 var Moves = []Move{MoveList, MoveUnlist, MoveSell, MoveOfferTransfer, MoveAcceptTransfer, MoveDeclineTransfer,
-	MoveCancelTransfer, MoveCheckIn, MoveVoid}
+	MoveCancelTransfer, MoveCheckIn, MoveVoid, MoveApprove, MoveReject}
 
 // ticketMoves is the state machine: for each move, the states it may start
 // from and the state it ends in. Anything not listed is illegal. A checked-in
@@ -53,7 +59,9 @@ var ticketMoves = map[Move]struct {
 	MoveDeclineTransfer: {[]string{TicketTransferPending}, TicketValid},
 	MoveCancelTransfer:  {[]string{TicketTransferPending}, TicketValid},
 	MoveCheckIn:         {[]string{TicketValid}, TicketCheckedIn},
-	MoveVoid:            {[]string{TicketValid, TicketListed, TicketTransferPending}, TicketVoid},
+	MoveVoid:            {[]string{TicketValid, TicketListed, TicketTransferPending, TicketReview}, TicketVoid},
+	MoveApprove:         {[]string{TicketReview}, TicketValid},
+	MoveReject:          {[]string{TicketReview}, TicketVoid},
 }
 
 // Errors of ticket moves.
@@ -62,6 +70,7 @@ var (
 	ErrAlreadyCheckedIn = apperr.E(apperr.Conflict, "already_checked_in", "this ticket has already been checked in")
 	ErrTicketListed     = apperr.E(apperr.Conflict, "ticket_listed", "the ticket is listed for resale; withdraw the listing first")
 	ErrTransferPending  = apperr.E(apperr.Conflict, "transfer_pending", "the ticket has a pending transfer; cancel it first")
+	ErrTicketInReview   = apperr.E(apperr.Conflict, "order_in_review", "the order of this ticket is being reviewed; the ticket becomes usable once it is approved")
 )
 
 // MoveFrom returns the states a move may start from.
@@ -91,6 +100,8 @@ func illegal(from string, m Move) error {
 		return ErrTicketListed.With("move", string(m))
 	case from == TicketTransferPending && m != MoveAcceptTransfer && m != MoveDeclineTransfer && m != MoveCancelTransfer:
 		return ErrTransferPending.With("move", string(m))
+	case from == TicketReview:
+		return ErrTicketInReview.With("move", string(m))
 	}
 	return ErrIllegalMove.With("status", from).With("move", string(m))
 }

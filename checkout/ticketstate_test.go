@@ -23,6 +23,7 @@ func TestTicketStateMachine(t *testing.T) {
 		pending = checkout.TicketTransferPending
 		in      = checkout.TicketCheckedIn
 		void    = checkout.TicketVoid
+		review  = checkout.TicketReview
 	)
 	legal := map[string]map[checkout.Move]string{
 		valid: {checkout.MoveList: listed, checkout.MoveOfferTransfer: pending, checkout.MoveCheckIn: in,
@@ -30,8 +31,9 @@ func TestTicketStateMachine(t *testing.T) {
 		listed: {checkout.MoveUnlist: valid, checkout.MoveSell: void, checkout.MoveVoid: void},
 		pending: {checkout.MoveAcceptTransfer: valid, checkout.MoveDeclineTransfer: valid,
 			checkout.MoveCancelTransfer: valid, checkout.MoveVoid: void},
-		in:   {},
-		void: {},
+		in:     {},
+		void:   {},
+		review: {checkout.MoveApprove: valid, checkout.MoveReject: void, checkout.MoveVoid: void},
 	}
 	wantCode := func(from string, m checkout.Move) string {
 		switch {
@@ -41,10 +43,12 @@ func TestTicketStateMachine(t *testing.T) {
 			return "ticket_listed"
 		case from == pending:
 			return "transfer_pending"
+		case from == review:
+			return "order_in_review"
 		}
 		return "illegal_ticket_move"
 	}
-	if len(checkout.TicketStates) != 5 || len(checkout.Moves) != 9 {
+	if len(checkout.TicketStates) != 6 || len(checkout.Moves) != 11 {
 		t.Fatalf("%d states and %d moves; update this table", len(checkout.TicketStates), len(checkout.Moves))
 	}
 	for _, from := range checkout.TicketStates {

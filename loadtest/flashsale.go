@@ -123,6 +123,10 @@ type Report struct {
 	Interrupted    bool    `json:"interrupted"`
 	FansDone       int64   `json:"fans_done"`
 	Orders         int64   `json:"orders"`
+	// OrdersInReview are the orders the server's review signals held back
+	// (counted in Orders too): a bot-speed run against a deployment with
+	// REVIEW_SIGNALS on sends most of its purchases there.
+	OrdersInReview int64   `json:"orders_in_review"`
 	Declines       int64   `json:"declines"`
 	SeatsBought    int64   `json:"seats_bought"`
 	BotSeats       int64   `json:"bot_seats"`
@@ -229,8 +233,8 @@ type recorder struct {
 	errors map[string]int64
 	holds  []holdMark
 
-	accepted, rejected, orders, declines, seatsBought, botSeats, fansDone atomic.Int64
-	frames, gaps, watchErrs                                               atomic.Int64
+	accepted, rejected, orders, reviews, declines, seatsBought, botSeats, fansDone atomic.Int64
+	frames, gaps, watchErrs                                                        atomic.Int64
 }
 
 // holdMark is one accepted hold, for the diff latency.
@@ -770,6 +774,9 @@ func (d *driver) fan(ctx context.Context, i int, token string, bot bool) {
 	switch {
 	case res.OrderID != "":
 		d.rec.orders.Add(1)
+		if res.Status == "review" {
+			d.rec.reviews.Add(1)
+		}
 		d.rec.seatsBought.Add(int64(len(hold.Seats)))
 		if bot {
 			d.rec.botSeats.Add(int64(len(hold.Seats)))
@@ -887,7 +894,7 @@ func (d *driver) pick(rng *rand.Rand, n int, hot bool) []int {
 func (d *driver) summarize(rep *Report, watchers []*watcher) {
 	r := d.rec
 	rep.FansDone = r.fansDone.Load()
-	rep.Orders, rep.Declines = r.orders.Load(), r.declines.Load()
+	rep.Orders, rep.OrdersInReview, rep.Declines = r.orders.Load(), r.reviews.Load(), r.declines.Load()
 	rep.SeatsBought, rep.BotSeats = r.seatsBought.Load(), r.botSeats.Load()
 	if rep.SeatsBought > 0 {
 		rep.BotShare = float64(rep.BotSeats) / float64(rep.SeatsBought)
@@ -956,8 +963,8 @@ func (r *Report) WriteSummary(w io.Writer) {
 	default:
 		fmt.Fprintf(w, "  NOT sold out: every fan was done after %.2f s\n", r.Elapsed)
 	}
-	fmt.Fprintf(w, "  fans done %d, orders %d, declines %d, seats bought %d, bots' share of seats %.1f%%\n",
-		r.FansDone, r.Orders, r.Declines, r.SeatsBought, r.BotShare*100)
+	fmt.Fprintf(w, "  fans done %d, orders %d (%d under review), declines %d, seats bought %d, bots' share of seats %.1f%%\n",
+		r.FansDone, r.Orders, r.OrdersInReview, r.Declines, r.SeatsBought, r.BotShare*100)
 	fmt.Fprintf(w, "  holds accepted %d (%.1f/s), rejected %d (%.1f/s)\n", r.HoldsAccepted, r.HoldsPerSec, r.HoldsRejected, r.RejectsPerSec)
 	names := make([]string, 0, len(r.Steps))
 	for k := range r.Steps {

@@ -20,6 +20,9 @@ type Gate interface {
 	// MarkSold marks the seats as sold without expiry: sold seats keep
 	// being turned away at the gate.
 	MarkSold(ctx context.Context, eventID int64, seatIDs []int64) error
+	// ReturnSold removes the sold marks of seats that went back on sale
+	// (an order rejected on review).
+	ReturnSold(ctx context.Context, eventID int64, seatIDs []int64) error
 	// Healthy reports whether the gate's backend answers.
 	Healthy(ctx context.Context) error
 }
@@ -32,6 +35,7 @@ func (openGate) Acquire(context.Context, int64, []int64, string, time.Duration) 
 }
 func (openGate) Release(context.Context, int64, []int64, string) error { return nil }
 func (openGate) MarkSold(context.Context, int64, []int64) error        { return nil }
+func (openGate) ReturnSold(context.Context, int64, []int64) error      { return nil }
 func (openGate) Healthy(context.Context) error                         { return nil }
 
 var _ Gate = openGate{}

@@ -99,5 +99,14 @@ func (g *RedisGate) MarkSold(ctx context.Context, eventID int64, seatIDs []int64
 	return nil
 }
 
+// ReturnSold implements Gate: the release script, matching the sold mark
+// instead of a hold id, so a key some hold took since is left alone.
+func (g *RedisGate) ReturnSold(ctx context.Context, eventID int64, seatIDs []int64) error {
+	if err := releaseScript.Run(ctx, g.rdb, g.keys(eventID, seatIDs), soldMark).Err(); err != nil {
+		return fmt.Errorf("seatmap: gate return sold: %w", err)
+	}
+	return nil
+}
+
 // Healthy implements Gate.
 func (g *RedisGate) Healthy(ctx context.Context) error { return g.rdb.Ping(ctx).Err() }

@@ -227,3 +227,49 @@ func (s *Service) AfterCommit(ctx context.Context, o Outcome) {
 		s.publish(ctx, m.EventID, []SeatChange{{Idx: m.Idx, State: m.State, Version: m.Version}})
 	}
 }
+
+// Unsell puts the seats of a converted hold back on sale inside tx: the
+// order it paid for was rejected on review. The hold becomes released, its
+// seats (still sold by it to its account: tickets under review cannot move)
+// become available, the account gets its allowance back, and the seats'
+// sold marks leave the gate while the rows are locked (as endHolds does).
+// A hold that is not converted, or a seat that moved on, is an error and
+// changes nothing once the caller rolls back.
+func (s *Service) Unsell(ctx context.Context, tx pgx.Tx, holdID string) (Outcome, error) {
+	var h endedHold
+	err := tx.QueryRow(ctx, `
+		UPDATE holds SET status = 'released', ended_at = now()
+		WHERE id = $1 AND status = 'converted'
+		RETURNING id, event_id, account_id, seat_ids`, holdID).Scan(&h.ID, &h.EventID, &h.AccountID, &h.SeatIDs)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Outcome{}, ErrHoldNotActive.With("hold", holdID)
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("seatmap: unsell %s: %w", holdID, err)
+	}
+	changes, err := setSeats(ctx, tx, `
+		WITH locked AS MATERIALIZED (
+			SELECT id FROM seats WHERE event_id = $1 AND id = ANY($3::bigint[]) ORDER BY id FOR UPDATE)
+		UPDATE seats s SET status = 'available', hold_id = NULL, holder_account_id = NULL, listing_id = NULL,
+		       version = s.version + 1
+		FROM locked
+		WHERE s.id = locked.id AND s.status = 'sold' AND s.hold_id = $2 AND s.holder_account_id = $4
+		RETURNING s.event_id, s.idx, s.version, s.status`, h.EventID, holdID, h.SeatIDs, h.AccountID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if n := len(changes[h.EventID]); n != len(h.SeatIDs) {
+		return Outcome{}, fmt.Errorf("seatmap: unsell %s: %d of its %d seats are still sold by it", holdID, n, len(h.SeatIDs))
+	}
+	if err := returnAllowances(ctx, tx, []endedHold{h}); err != nil {
+		return Outcome{}, err
+	}
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.GateTimeout)
+	defer cancel()
+	if err := s.gate.ReturnSold(gctx, h.EventID, h.SeatIDs); err != nil {
+		// Until the marks go, the gate turns fans away from these seats:
+		// refuse rather than put seats on sale that nobody can hold.
+		return Outcome{}, fmt.Errorf("seatmap: unsell %s: %w", holdID, err)
+	}
+	return Outcome{ended: ended{holds: []endedHold{h}, changes: changes}}, nil
+}

@@ -1,13 +1,16 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
@@ -207,4 +210,51 @@ func (s *Server) searchOrders(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(orders)
+}
+
+// reviewQueue: GET /api/admin/reviews[?event=], the orders waiting for a
+// review decision, oldest first.
+func (s *Server) reviewQueue(c *fiber.Ctx) error {
+	var eventID int64
+	if raw := c.Query("event"); raw != "" {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id <= 0 {
+			return seatmap.ErrEventNotFound
+		}
+		if _, err := s.deps.Seats.EventState(c.UserContext(), id); err != nil {
+			return err
+		}
+		eventID = id
+	}
+	items, err := s.deps.Checkout.ReviewQueue(c.UserContext(), eventID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(items)
+}
+
+// reviewDecision is the answer of an approve or reject.
+type reviewDecision struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+// approveOrder: POST /api/admin/orders/:order/approve.
+func (s *Server) approveOrder(c *fiber.Ctx) error {
+	return s.decideReview(c, s.deps.Checkout.ApproveOrder, checkout.OrderPaid)
+}
+
+// rejectOrder: POST /api/admin/orders/:order/reject.
+func (s *Server) rejectOrder(c *fiber.Ctx) error {
+	return s.decideReview(c, s.deps.Checkout.RejectOrder, checkout.OrderRejected)
+}
+
+// decideReview runs one review decision by the signed-in admin.
+func (s *Server) decideReview(c *fiber.Ctx, decide func(ctx context.Context, orderID string, adminID int64) error, status string) error {
+	admin, _ := currentAccount(c)
+	id := strings.Clone(c.Params("order"))
+	if err := decide(c.UserContext(), id, admin.ID); err != nil {
+		return err
+	}
+	return c.JSON(reviewDecision{ID: id, Status: status})
 }

@@ -149,8 +149,7 @@ func TestHoldsNeedAdmission(t *testing.T) {
 	}
 	// The hold fed the review signals: a purchase paid a second later is
 	// faster than a human.
-	reasons, err := e.queue.Review(ctx, waitingroom.ReviewInput{EventID: eventID(t, ev), AccountID: acct,
-		HoldCreated: time.Now(), PaidAt: time.Now().Add(time.Second)})
+	reasons, err := e.queue.Review(ctx, eventID(t, ev), acct, time.Now(), time.Now().Add(time.Second))
 	if err != nil || len(reasons) != 2 || reasons[0] != waitingroom.ReasonJoinToHold || reasons[1] != waitingroom.ReasonHoldToPay {
 		t.Errorf("review reasons %v %v, want join-to-hold and hold-to-pay too fast", reasons, err)
 	}

@@ -186,6 +186,9 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/events/:event/inventory/release", h(admin, s.releaseInventory)},
 		{"GET", "/api/admin/events/:event/stats", h(admin, s.getStats)},
 		{"GET", "/api/admin/events/:event/orders", h(admin, s.searchOrders)},
+		{"GET", "/api/admin/reviews", h(admin, s.reviewQueue)},
+		{"POST", "/api/admin/orders/:order/approve", h(admin, s.approveOrder)},
+		{"POST", "/api/admin/orders/:order/reject", h(admin, s.rejectOrder)},
 
 		{"GET", "/api/openapi.json", h(s.openAPI)},
 	}

@@ -68,6 +68,9 @@ type envOpts struct {
 	wrapPub func(seatmap.Publisher) seatmap.Publisher
 	// metrics serves /metrics from a fresh registry.
 	metrics bool
+	// review screens purchases with the waiting room's signals (checkout
+	// Config.Screen), as the binary does.
+	review bool
 }
 
 // testSecret signs the waiting room's challenges and tokens in tests.
@@ -107,8 +110,12 @@ func newEnv(t testing.TB, o envOpts) *env {
 	queue := waitingroom.New(db, rdb, nil, nil, waitingroom.Config{SecretKey: testSecret, Prefix: prefix,
 		SettingsTTL: time.Millisecond})
 	proc := checkout.NewTestProcessor()
-	co := checkout.New(db, seats, proc, o.mailer, log, checkout.Config{SecretKey: []byte("server-test-secret-key-of-32-bytes"),
-		WebhookSecret: o.webhookSecret, BaseURL: "http://app.test", Admissions: queue})
+	coCfg := checkout.Config{SecretKey: []byte("server-test-secret-key-of-32-bytes"),
+		WebhookSecret: o.webhookSecret, BaseURL: "http://app.test", Admissions: queue}
+	if o.review {
+		coCfg.Screen = queue
+	}
+	co := checkout.New(db, seats, proc, o.mailer, log, coCfg)
 	var limiter server.Limiter
 	if o.limits != nil {
 		lp := o.limitPrefix

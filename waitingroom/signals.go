@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,7 +21,8 @@ type Signals struct {
 	// faster than a human (default 3 s).
 	MinJoinToHold time.Duration
 	// MinHoldToPay: paying sooner than this after the hold is faster than
-	// a human typing a card (default 15 s).
+	// a human typing a card (default 10 s; a browser's card autofill still
+	// takes a few seconds of clicking).
 	MinHoldToPay time.Duration
 	// MaxHoldsPerMinute per account and event (default 6).
 	MaxHoldsPerMinute int
@@ -34,7 +36,7 @@ func (c *Signals) setDefaults() {
 		c.MinJoinToHold = 3 * time.Second
 	}
 	if c.MinHoldToPay <= 0 {
-		c.MinHoldToPay = 15 * time.Second
+		c.MinHoldToPay = 10 * time.Second
 	}
 	if c.MaxHoldsPerMinute <= 0 {
 		c.MaxHoldsPerMinute = 6
@@ -65,20 +67,24 @@ func Fingerprint(stableHeaders ...string) string {
 }
 
 // RecordHold notes a successful hold for the signals, in one pipelined
-// round trip: the account's holds this minute and the fingerprint's
-// accounts. The server calls it after each hold; an error only weakens the
-// signals.
+// round trip: the account's holds this minute, the fingerprint's accounts,
+// and the account's latest fingerprint (which Review looks up, so a payment
+// settled by a webhook, with no fan request in sight, is still judged). The
+// server calls it after each hold; an error only weakens the signals.
 func (s *Service) RecordHold(ctx context.Context, eventID, accountID int64, fingerprint string) error {
 	k := s.keys(eventID)
 	now := s.cfg.Now()
+	acct := strconv.FormatInt(accountID, 10)
 	pipe := s.rdb.Pipeline()
-	hpm := k.base + "hpm:" + strconv.FormatInt(accountID, 10) + ":" + strconv.FormatInt(now.Unix()/60, 10)
+	hpm := k.base + "hpm:" + acct + ":" + strconv.FormatInt(now.Unix()/60, 10)
 	pipe.Incr(ctx, hpm)
 	pipe.Expire(ctx, hpm, 2*time.Minute)
 	if fingerprint != "" {
 		fp := k.base + "fp:" + fingerprint
 		pipe.SAdd(ctx, fp, accountID)
 		pipe.Expire(ctx, fp, 24*time.Hour)
+		pipe.HSet(ctx, k.base+"afp", acct, fingerprint)
+		pipe.Expire(ctx, k.base+"afp", 24*time.Hour)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("waitingroom: record hold: %w", err)
@@ -86,40 +92,40 @@ func (s *Service) RecordHold(ctx context.Context, eventID, accountID int64, fing
 	return nil
 }
 
-// ReviewInput is what checkout knows when a payment succeeds.
-type ReviewInput struct {
-	EventID, AccountID int64
-	Fingerprint        string
-	HoldCreated        time.Time
-	PaidAt             time.Time
-}
-
-// Review returns why an order should go to review instead of being
-// confirmed; none means confirm. Checkout calls it once the payment is
-// authorized (it owns orders and their review status).
-func (s *Service) Review(ctx context.Context, in ReviewInput) ([]string, error) {
+// Review returns why a purchase should go to review instead of being
+// confirmed; none means confirm. Checkout calls it once a payment is
+// authorized (it owns orders and their review status), with when the hold
+// was made and when it was paid. The signals judge the rush a waiting room
+// exists for: an event whose room is not enabled has none. The reasons come
+// in a fixed order (join to hold, hold to pay, holds per minute,
+// fingerprint).
+func (s *Service) Review(ctx context.Context, eventID, accountID int64, holdCreated, paidAt time.Time) ([]string, error) {
+	r, err := s.room(ctx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Enabled {
+		return nil, nil
+	}
 	sig := s.cfg.Signals
-	k := s.keys(in.EventID)
-	acct := strconv.FormatInt(in.AccountID, 10)
+	k := s.keys(eventID)
+	acct := strconv.FormatInt(accountID, 10)
 	pipe := s.rdb.Pipeline()
 	joined := pipe.HGet(ctx, k.base+"jt", acct)
-	minute := in.HoldCreated.Unix() / 60
+	fingerprint := pipe.HGet(ctx, k.base+"afp", acct)
+	minute := holdCreated.Unix() / 60
 	holds := []*redis.StringCmd{
 		pipe.Get(ctx, k.base+"hpm:"+acct+":"+strconv.FormatInt(minute, 10)),
 		pipe.Get(ctx, k.base+"hpm:"+acct+":"+strconv.FormatInt(minute-1, 10)),
-	}
-	var accounts *redis.IntCmd
-	if in.Fingerprint != "" {
-		accounts = pipe.SCard(ctx, k.base+"fp:"+in.Fingerprint)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("waitingroom: review signals: %w", err)
 	}
 	var reasons []string
-	if ms, err := joined.Int64(); err == nil && in.HoldCreated.Sub(time.UnixMilli(ms)) < sig.MinJoinToHold {
+	if ms, err := joined.Int64(); err == nil && holdCreated.Sub(time.UnixMilli(ms)) < sig.MinJoinToHold {
 		reasons = append(reasons, ReasonJoinToHold)
 	}
-	if !in.PaidAt.IsZero() && in.PaidAt.Sub(in.HoldCreated) < sig.MinHoldToPay {
+	if !paidAt.IsZero() && paidAt.Sub(holdCreated) < sig.MinHoldToPay {
 		reasons = append(reasons, ReasonHoldToPay)
 	}
 	for _, h := range holds {
@@ -128,8 +134,63 @@ func (s *Service) Review(ctx context.Context, in ReviewInput) ([]string, error) 
 			break
 		}
 	}
-	if accounts != nil && accounts.Val() > int64(sig.MaxAccountsPerFingerprint) {
-		reasons = append(reasons, ReasonSharedFingerprint)
+	if fp := fingerprint.Val(); fp != "" {
+		n, err := s.rdb.SCard(ctx, k.base+"fp:"+fp).Result()
+		if err != nil {
+			return nil, fmt.Errorf("waitingroom: review fingerprint: %w", err)
+		}
+		if n > int64(sig.MaxAccountsPerFingerprint) {
+			reasons = append(reasons, ReasonSharedFingerprint)
+		}
 	}
 	return reasons, nil
+}
+
+// ParseSignals reads the review thresholds from their configuration text
+// (REVIEW_SIGNALS): empty takes the defaults, "off" turns screening off
+// (nil), and comma-separated overrides like
+// "join_to_hold=2s,hold_to_pay=8s,holds_per_minute=10,accounts_per_fingerprint=3"
+// change the thresholds named and keep the defaults of the others.
+func ParseSignals(text string) (*Signals, error) {
+	text = strings.TrimSpace(text)
+	if text == "off" {
+		return nil, nil
+	}
+	var sig Signals
+	for _, part := range strings.Split(text, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not name=value", part)
+		}
+		switch name {
+		case "join_to_hold", "hold_to_pay":
+			d, err := time.ParseDuration(value)
+			if err != nil || d <= 0 || d > time.Hour {
+				return nil, fmt.Errorf("%s: a duration above 0 and at most 1h, like 3s", name)
+			}
+			if name == "join_to_hold" {
+				sig.MinJoinToHold = d
+			} else {
+				sig.MinHoldToPay = d
+			}
+		case "holds_per_minute", "accounts_per_fingerprint":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 || n > 1_000_000 {
+				return nil, fmt.Errorf("%s: a whole number from 1 to 1000000", name)
+			}
+			if name == "holds_per_minute" {
+				sig.MaxHoldsPerMinute = n
+			} else {
+				sig.MaxAccountsPerFingerprint = n
+			}
+		default:
+			return nil, fmt.Errorf("unknown signal %q (join_to_hold, hold_to_pay, holds_per_minute, accounts_per_fingerprint; or off)", name)
+		}
+	}
+	sig.setDefaults()
+	return &sig, nil
 }

@@ -11,7 +11,7 @@ import (
 // review on its own, and a human-paced purchase trips none.
 func TestReviewSignals(t *testing.T) {
 	f := newFixture(t, false)
-	s := f.service(nil, nil) // default thresholds: 3 s, 15 s, 6 holds/min, 5 accounts
+	s := f.service(nil, nil) // default thresholds: 3 s, 10 s, 6 holds/min, 5 accounts
 	ctx := context.Background()
 	ev := f.event(time.Now().Add(-time.Minute), Settings{Enabled: true})
 	bulkJoin(t, s, ev, []int64{1, 2, 3})
@@ -34,24 +34,30 @@ func TestReviewSignals(t *testing.T) {
 	}
 	at := func(d time.Duration) time.Time { return joined.Add(d) }
 	tests := []struct {
-		name string
-		in   ReviewInput
-		want []string
+		name       string
+		acct       int64
+		hold, paid time.Time
+		want       []string
 	}{
-		{"human", ReviewInput{ev, 1, human, at(20 * time.Second), at(60 * time.Second)}, nil},
-		{"join to hold too fast", ReviewInput{ev, 1, human, at(time.Second), at(60 * time.Second)}, []string{ReasonJoinToHold}},
-		{"hold to pay too fast", ReviewInput{ev, 2, human, at(20 * time.Second), at(25 * time.Second)}, []string{ReasonHoldToPay}},
-		{"holds per minute", ReviewInput{ev, 3, human, f.clock.Now(), f.clock.Now().Add(time.Minute)}, []string{ReasonJoinToHold, ReasonHoldsPerMinute}},
-		{"shared fingerprint", ReviewInput{ev, 10, farm, at(20 * time.Second), at(60 * time.Second)}, []string{ReasonSharedFingerprint}},
+		{"human", 1, at(20 * time.Second), at(60 * time.Second), nil},
+		{"join to hold too fast", 1, at(time.Second), at(60 * time.Second), []string{ReasonJoinToHold}},
+		{"hold to pay too fast", 2, at(20 * time.Second), at(25 * time.Second), []string{ReasonHoldToPay}},
+		{"holds per minute", 3, f.clock.Now(), f.clock.Now().Add(time.Minute), []string{ReasonJoinToHold, ReasonHoldsPerMinute}},
+		{"shared fingerprint", 10, at(20 * time.Second), at(60 * time.Second), []string{ReasonSharedFingerprint}},
 	}
 	for _, tt := range tests {
-		got, err := s.Review(ctx, tt.in)
+		got, err := s.Review(ctx, ev, tt.acct, tt.hold, tt.paid)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s: reasons %v, want %v", tt.name, got, tt.want)
 		}
+	}
+	// Without the room the rush the signals judge does not exist.
+	closed := f.event(time.Now().Add(-time.Minute), Settings{})
+	if got, err := s.Review(ctx, closed, 3, f.clock.Now(), f.clock.Now()); err != nil || got != nil {
+		t.Errorf("an event without a room: reasons %v, %v; want none", got, err)
 	}
 	if Fingerprint("a", "b") == Fingerprint("ab", "") {
 		t.Error("fingerprint fields run together")

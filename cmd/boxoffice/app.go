@@ -109,11 +109,20 @@ func (a *App) Open(ctx context.Context) error {
 		mailer = &checkout.DirMailer{Dir: dir, Log: a.Log}
 		a.Log.Info("no SMTP_URL: confirmation emails are written as .eml files", "dir", dir)
 	}
-	a.Queue = waitingroom.New(db, a.Redis, queuePublisher{a.Frames}, a.Log, waitingroom.Config{
+	roomCfg := waitingroom.Config{
 		SecretKey: a.Config.SecretKey,
 		Prefix:    a.Config.RedisPrefix,
-	})
+	}
+	if a.Config.ReviewSignals != nil {
+		roomCfg.Signals = *a.Config.ReviewSignals
+	}
+	a.Queue = waitingroom.New(db, a.Redis, queuePublisher{a.Frames}, a.Log, roomCfg)
+	var screen checkout.Screen
+	if a.Config.ReviewSignals != nil {
+		screen = a.Queue // purchases on events with a room are screened
+	}
 	a.Checkout = checkout.New(db, a.Seats, payments, mailer, a.Log, checkout.Config{
+		Screen: screen,
 		// A buyer's place among the active shoppers is freed at once.
 		Admissions:    a.Queue,
 		SecretKey:     a.Config.SecretKey,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/boxoffice/boxoffice/server"
+	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 // Config is everything the binary reads from the environment (API.md,
@@ -43,6 +44,11 @@ type Config struct {
 	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs [none]): from
 	// these peers the client address for rate limits is X-Real-IP.
 	TrustedProxies []netip.Prefix
+	// ReviewSignals (REVIEW_SIGNALS [defaults]) are the thresholds that send
+	// a purchase on an event with a waiting room to review: overrides like
+	// join_to_hold=3s,hold_to_pay=10s,holds_per_minute=6,accounts_per_fingerprint=5,
+	// or off (nil: every purchase is confirmed at once).
+	ReviewSignals *waitingroom.Signals
 }
 
 // configError names the variable that stopped the start.
@@ -119,6 +125,9 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	}
 	if c.TrustedProxies, err = server.ParseTrustedProxies(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, &configError{"TRUSTED_PROXIES", getenv("TRUSTED_PROXIES"), err.Error()}
+	}
+	if c.ReviewSignals, err = waitingroom.ParseSignals(getenv("REVIEW_SIGNALS")); err != nil {
+		return c, &configError{"REVIEW_SIGNALS", getenv("REVIEW_SIGNALS"), err.Error()}
 	}
 	if key := getenv("SECRET_KEY"); key != "" {
 		if b, err := hex.DecodeString(key); err == nil && len(b) >= 32 {

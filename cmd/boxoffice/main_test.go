@@ -33,6 +33,8 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{map[string]string{"LOG_LEVEL": "chatty"}, "LOG_LEVEL"},
 		{map[string]string{"RATE_LIMITS": "holds.ip=lots"}, "RATE_LIMITS"},
 		{map[string]string{"TRUSTED_PROXIES": "nginx"}, "TRUSTED_PROXIES"},
+		{map[string]string{"REVIEW_SIGNALS": "hold_to_pay=fast"}, "REVIEW_SIGNALS"},
+		{map[string]string{"REVIEW_SIGNALS": "captcha=1"}, "REVIEW_SIGNALS"},
 	}
 	for _, tt := range tests {
 		_, err := loadConfig(func(k string) string { return tt.env[k] }, 2)
@@ -52,6 +54,17 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	}
 	if off, _ := loadConfig(func(k string) string { return map[string]string{"RATE_LIMITS": "off"}[k] }, 2); off.RateLimits != nil {
 		t.Error("RATE_LIMITS=off left limits on")
+	}
+	if c.ReviewSignals == nil || c.ReviewSignals.MinHoldToPay != 10*time.Second {
+		t.Errorf("review signals by default: %+v, want on with the defaults", c.ReviewSignals)
+	}
+	tuned, err := loadConfig(func(k string) string { return map[string]string{"REVIEW_SIGNALS": "hold_to_pay=4s, holds_per_minute=20"}[k] }, 2)
+	if err != nil || tuned.ReviewSignals.MinHoldToPay != 4*time.Second || tuned.ReviewSignals.MaxHoldsPerMinute != 20 ||
+		tuned.ReviewSignals.MinJoinToHold != 3*time.Second {
+		t.Errorf("REVIEW_SIGNALS overrides: %+v %v", tuned.ReviewSignals, err)
+	}
+	if off, _ := loadConfig(func(k string) string { return map[string]string{"REVIEW_SIGNALS": "off"}[k] }, 2); off.ReviewSignals != nil {
+		t.Error("REVIEW_SIGNALS=off left screening on")
 	}
 	if c.ListenAddr != ":8080" || c.HoldTTL != 10*time.Minute || c.MaxSeatsPerAccount != 8 || c.DBMaxConns != 24 || !c.SecretGenerated || len(c.SecretKey) != 32 {
 		t.Errorf("defaults = %+v", c)

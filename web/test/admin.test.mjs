@@ -5,7 +5,9 @@
 // touch the demo event the other browser tests use.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { launch, newPage, apiAs, signUpAPI, BASE } from './helpers.mjs';
+import { solve } from '../../loadtest/k6/lib/pow.js';
 
 const EMAIL = process.env.BOXOFFICE_ADMIN_EMAIL;
 const PASSWORD = process.env.BOXOFFICE_ADMIN_PASSWORD;
@@ -27,28 +29,39 @@ async function waitTile(page, key, ok, what) {
   });
 }
 
-test('dashboard: live figures during a small sale, pause takes effect', async () => {
+// adminEvent signs the admin in over the API and creates a fresh on-sale
+// theater event; it returns the admin's token, the event id and name.
+async function adminEvent(label) {
   assert.ok(EMAIL && PASSWORD, 'the Go test passes an admin account');
   const session = await fetch(BASE + '/api/sessions', {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
   }).then((r) => r.json());
   const admin = session.token;
-  const venue = await apiAs(admin, 'POST', '/api/admin/venues', { name: `Dashboard theater ${Date.now()}`, preset: 'theater' });
+  const venue = await apiAs(admin, 'POST', '/api/admin/venues', { name: `${label} theater ${Date.now()}`, preset: 'theater' });
   assert.equal(venue.status, 201, JSON.stringify(venue.body));
-  const name = `Dashboard test ${Date.now()}`;
+  const name = `${label} test ${Date.now()}`;
   const ev = await apiAs(admin, 'POST', '/api/admin/events', {
     venue_id: venue.body.id, name, prices: { default: 5000 }, reserve_share: 0.1,
     sale_opens: new Date(Date.now() - 60000).toISOString(), event_date: new Date(Date.now() + 86400000).toISOString(),
   });
   assert.equal(ev.status, 201, JSON.stringify(ev.body));
-  const id = ev.body.id;
+  return { admin, id: ev.body.id, name };
+}
 
+// signInPage opens a page signed in as the admin.
+async function signInPage() {
   const page = await newPage(browser);
   await page.goto('/signin');
   await page.getByLabel('Email').fill(EMAIL);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Events' }).waitFor();
+  return page;
+}
+
+test('dashboard: live figures during a small sale, pause takes effect', async () => {
+  const { admin, id, name } = await adminEvent('Dashboard');
+  const page = await signInPage();
 
   await page.goto('/admin');
   await page.getByRole('link', { name }).click();
@@ -97,4 +110,84 @@ test('dashboard: live figures during a small sale, pause takes effect', async ()
   assert.ok(await cancel.isEnabled());
   await page.shot('admin-paused');
   page.assertClean();
+});
+
+// buyAtBotSpeed takes a fan through the waiting room and buys one seat as
+// fast as a script can: the review signals hold the order back.
+async function buyAtBotSpeed(id, name) {
+  const fan = await signUpAPI(name);
+  const ch = await apiAs(fan.token, 'GET', `/api/events/${id}/queue/challenge`);
+  assert.equal(ch.status, 200, JSON.stringify(ch.body));
+  const solution = solve(ch.body.challenge, ch.body.difficulty, (s) => createHash('sha256').update(s).digest('hex'));
+  const joined = await apiAs(fan.token, 'POST', `/api/events/${id}/queue`, { challenge: ch.body.challenge, signature: ch.body.signature, solution });
+  assert.equal(joined.status, 201, JSON.stringify(joined.body));
+  let me;
+  for (let i = 0; i < 100; i++) { // the admitter ticks once a second
+    me = await apiAs(fan.token, 'GET', `/api/events/${id}/queue/me`);
+    if (me.body?.admission_token) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(me.body?.admission_token, `never admitted: ${JSON.stringify(me.body)}`);
+  const res = await fetch(`${BASE}/api/events/${id}/holds`, {
+    method: 'POST', body: JSON.stringify({ best_available: { quantity: 1 } }),
+    headers: { Authorization: `Bearer ${fan.token}`, 'Content-Type': 'application/json', 'X-Admission-Token': me.body.admission_token },
+  });
+  const hold = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(hold));
+  const co = await apiAs(fan.token, 'POST', `/api/holds/${hold.id}/checkout`);
+  const paid = await apiAs(fan.token, 'POST', `/api/payments/${co.body.payment.id}/confirm`, { card_number: '4242424242424242' });
+  assert.equal(paid.body.status, 'review', JSON.stringify(paid.body));
+  return { fan, order: paid.body.order_id, seat: hold.seats[0] };
+}
+
+test('review queue: flagged purchases wait; approve sends the tickets, reject frees the seat', async () => {
+  const { admin, id, name } = await adminEvent('Review');
+  const room = await apiAs(admin, 'PUT', `/api/admin/events/${id}/queue`, { enabled: true, admit_per_minute: 6000, active_limit: 100, pow_difficulty: 4 });
+  assert.equal(room.status, 200, JSON.stringify(room.body));
+  const keep = await buyAtBotSpeed(id, 'review-keep');
+  const drop = await buyAtBotSpeed(id, 'review-drop');
+
+  const page = await signInPage();
+  await page.goto(`/admin/events/${id}`);
+  await page.getByRole('heading', { name: `Admin: ${name}` }).waitFor();
+  const keepRow = page.locator(`tr[data-order="${keep.order}"]`);
+  const dropRow = page.locator(`tr[data-order="${drop.order}"]`);
+  await keepRow.waitFor();
+  await dropRow.waitFor();
+  assert.match(await keepRow.textContent(), /paid too soon after holding/);
+  assert.equal((await page.getByTestId('review-count').textContent()).trim(), '2 waiting');
+  await page.shot('admin-review-queue');
+
+  await keepRow.getByRole('button', { name: 'Approve' }).click();
+  await keepRow.waitFor({ state: 'detached' });
+  const approved = await apiAs(keep.fan.token, 'GET', `/api/orders/${keep.order}`);
+  assert.equal(approved.body.status, 'paid');
+  assert.equal(approved.body.tickets[0].status, 'valid');
+
+  // Reject asks twice: the first click only arms the button.
+  await dropRow.getByRole('button', { name: 'Reject' }).click();
+  await dropRow.getByRole('button', { name: 'Confirm reject' }).click();
+  await dropRow.waitFor({ state: 'detached' });
+  await page.getByText('No orders waiting for review.').waitFor();
+  const rejected = await apiAs(drop.fan.token, 'GET', `/api/orders/${drop.order}`);
+  assert.equal(rejected.body.status, 'rejected');
+  const avail = await apiAs(admin, 'GET', `/api/events/${id}/availability`);
+  const seatmap = await apiAs(admin, 'GET', `/api/events/${id}/seatmap`);
+  const seat = seatmap.body.seats.find((s) => String(s.id) === String(drop.seat.id));
+  assert.ok(seat, 'the rejected seat is on the map');
+  assert.equal(avail.body.statuses[seat.idx], 'a', 'the rejected seat is available again');
+  page.assertClean();
+
+  // The fan whose order was rejected sees why, in words.
+  const fanPage = await newPage(browser);
+  await fanPage.goto('/signin');
+  await fanPage.getByLabel('Email').fill(drop.fan.email);
+  await fanPage.getByLabel('Password').fill('browser-test-1');
+  await fanPage.getByRole('button', { name: 'Sign in' }).click();
+  await fanPage.getByRole('heading', { name: 'Events' }).waitFor();
+  await fanPage.goto(`/orders/${drop.order}`);
+  await fanPage.getByRole('heading', { name: 'Order not confirmed' }).waitFor();
+  await fanPage.getByText('You were not charged.').waitFor();
+  await fanPage.shot('order-rejected');
+  fanPage.assertClean();
 });

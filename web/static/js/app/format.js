@@ -28,6 +28,11 @@ export const statusLabel = {
   upcoming: 'Upcoming', on_sale: 'On sale', paused: 'Paused', sold_out: 'Sold out', cancelled: 'Cancelled',
 };
 
+// orderStatusLabel names an order's status for fans and admins.
+export const orderStatusLabel = {
+  paid: 'Paid', review: 'Being checked', rejected: 'Not confirmed', refunded: 'Refunded',
+};
+
 // countdown renders mm:ss until `until` into el and calls onZero once.
 export function countdown(el, until, onZero) {
   let done = false;

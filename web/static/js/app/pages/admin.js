@@ -1,9 +1,21 @@
 // admin.js: the admin dashboard. /admin lists events; /admin/events/{id}
 // shows the live figures (GET .../stats once, then the 1 Hz stats frames on
-// event:{id}:stats over /ws), a chart of holds and sales per second, and the
-// sale's controls. Everything goes through the same admin API as scripts.
+// event:{id}:stats over /ws), a chart of holds and sales per second, the
+// sale's controls, order search and the review queue of flagged orders.
+// Everything goes through the same admin API as scripts.
 import { api, get } from '../api.js';
-import { h, money, dateTime, statusLabel, toast } from '../format.js';
+import { h, money, dateTime, statusLabel, orderStatusLabel, toast } from '../format.js';
+
+// reasonText says in words why the review signals flagged an order.
+const reasonText = {
+  join_to_hold_too_fast: 'held seats too soon after joining the queue',
+  hold_to_pay_too_fast: 'paid too soon after holding',
+  too_many_holds_per_minute: 'too many holds in a minute',
+  too_many_accounts_per_fingerprint: 'one device behind many accounts',
+};
+
+// reviewRefresh is how often the review queue reloads on its own.
+const reviewRefreshMs = 5000;
 import { LineChart } from '../chart.js';
 
 function needAdmin(main, ctx) {
@@ -124,7 +136,7 @@ export async function renderEvent(main, [id], ctx) {
     try {
       const orders = await get(`/api/admin/events/${id}/orders?q=${encodeURIComponent(q.value)}`);
       orderBody.replaceChildren(...(orders.length ? orders.map((o) => h('tr', {},
-        h('td', {}, o.id.slice(0, 8)), h('td', {}, o.email), h('td', {}, o.status), h('td', {}, String(o.tickets)),
+        h('td', {}, o.id.slice(0, 8)), h('td', {}, o.email), h('td', {}, orderStatusLabel[o.status] || o.status), h('td', {}, String(o.tickets)),
         h('td', {}, money(o.total_cents, o.currency)), h('td', {}, dateTime(o.created_at))))
         : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No orders match.'))]));
     } catch (e) { toast(`Search: ${e.message}`); }
@@ -136,15 +148,71 @@ export async function renderEvent(main, [id], ctx) {
       h('thead', {}, h('tr', {}, ['Order', 'Email', 'Status', 'Tickets', 'Total', 'Placed'].map((t) => h('th', {}, t)))),
       orderBody));
 
+  const review = reviewQueue(id);
+
   main.append(title, updated, tileGrid,
     h('section', { class: 'card' }, h('h2', {}, 'Holds and sales per second'), canvas, chart.legend()),
-    controls, h('section', { class: 'card' }, h('h2', {}, 'Sections'), sections), orders,
-    h('p', { class: 'muted' }, 'The review queue for flagged orders is not built yet.'));
+    controls, review.el, h('section', { class: 'card' }, h('h2', {}, 'Sections'), sections), orders);
 
   await refresh();
-  const stop = followStats(id, (s) => show(s, true));
+  const stopStats = followStats(id, (s) => show(s, true));
   window.__boxofficeAdmin = { chart, get last() { return last; } };
-  return stop;
+  return () => { stopStats(); review.stop(); };
+}
+
+// reviewQueue is the event's orders held back by the review signals, oldest
+// first, each with why and its seats: approve captures the payment and
+// sends the tickets; reject (asked twice, since it cannot be undone)
+// cancels the authorization and puts the seats back on sale. It reloads
+// every few seconds and after each decision.
+function reviewQueue(id) {
+  const body = h('tbody');
+  const count = h('span', { class: 'muted', 'data-testid': 'review-count' }, '');
+  let timer = null, stopped = false;
+  const load = async () => {
+    clearTimeout(timer);
+    try {
+      const items = await get(`/api/admin/reviews?event=${id}`);
+      count.textContent = items.length ? `${items.length} waiting` : 'none waiting';
+      body.replaceChildren(...(items.length ? items.map(row)
+        : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No orders waiting for review.'))]));
+    } catch (e) { count.textContent = `could not load: ${e.message}`; }
+    if (!stopped) timer = setTimeout(load, reviewRefreshMs);
+  };
+  const decide = async (o, action, btn) => {
+    btn.disabled = true;
+    try {
+      await api('POST', `/api/admin/orders/${o.id}/${action}`);
+      toast(`Order ${o.id.slice(0, 8)} ${action === 'approve' ? 'approved: tickets sent' : 'rejected: seats released, nobody charged'}`);
+    } catch (e) { toast(`${action}: ${e.message}`); }
+    await load();
+  };
+  const row = (o) => {
+    const approve = h('button', { type: 'button' }, 'Approve');
+    approve.addEventListener('click', () => decide(o, 'approve', approve));
+    const reject = h('button', { type: 'button', class: 'danger' }, 'Reject');
+    reject.addEventListener('click', () => {
+      if (reject.dataset.armed) return decide(o, 'reject', reject);
+      reject.dataset.armed = '1';
+      reject.textContent = 'Confirm reject';
+      setTimeout(() => { delete reject.dataset.armed; reject.textContent = 'Reject'; }, 5000);
+    });
+    return h('tr', { 'data-order': o.id },
+      h('td', {}, o.id.slice(0, 8), h('br'), h('span', { class: 'muted' }, dateTime(o.created_at))),
+      h('td', {}, o.email),
+      h('td', {}, o.seats.join(', ')),
+      h('td', {}, money(o.total_cents, o.currency)),
+      h('td', {}, o.reasons.map((r) => reasonText[r] || r).join('; ')),
+      h('td', {}, h('div', { class: 'row' }, approve, reject)));
+  };
+  load();
+  const el = h('section', { class: 'card', 'aria-labelledby': 'review-title' },
+    h('h2', { id: 'review-title' }, 'Review queue ', count),
+    h('p', { class: 'muted' }, 'Purchases the velocity and device signals held back. Their seats stay sold and the card authorized, uncaptured, until you decide.'),
+    h('table', { class: 'admin-table' },
+      h('thead', {}, h('tr', {}, ['Order', 'Email', 'Seats', 'Total', 'Why', ''].map((t) => h('th', {}, t)))),
+      body));
+  return { el, stop: () => { stopped = true; clearTimeout(timer); } };
 }
 
 // followStats subscribes to the event's stats frames and reconnects after

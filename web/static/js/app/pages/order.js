@@ -1,6 +1,13 @@
-// An order: what was bought, with links to the tickets and the PDF.
+// An order: what was bought, with links to the tickets and the PDF. An
+// order the review signals held back says what happens next instead.
 import { get } from '../api.js';
-import { h, money } from '../format.js';
+import { h, money, orderStatusLabel } from '../format.js';
+
+// reviewText explains the orders that have no tickets to show yet, or any more.
+const reviewText = {
+  review: 'We are checking this purchase, usually within a day. Your seats are kept for you and your card is authorized but not charged. Your tickets arrive by email once the order is confirmed; if it is not, the authorization is released and you pay nothing.',
+  rejected: 'We could not confirm this order, so it was cancelled and the seats released. You were not charged.',
+};
 
 export async function render(main, [orderId], ctx) {
   if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, true); return; }
@@ -11,10 +18,12 @@ export async function render(main, [orderId], ctx) {
     main.append(h('h1', {}, 'Order'), h('p', { class: 'error' }, err.status === 404 ? 'There is no such order.' : err.message));
     return;
   }
+  const usable = order.status === 'paid';
   main.append(
-    h('h1', {}, 'Thank you!'),
-    h('p', {}, `Order ${order.id} · ${order.status} · ${money(order.total_cents, order.currency || 'usd')}`),
+    h('h1', {}, order.status === 'review' ? 'Order received' : order.status === 'rejected' ? 'Order not confirmed' : 'Thank you!'),
+    h('p', { 'data-testid': 'order-status' }, `Order ${order.id} · ${orderStatusLabel[order.status] || order.status} · ${money(order.total_cents, order.currency || 'usd')}`),
+    reviewText[order.status] ? h('p', { class: order.status === 'rejected' ? 'error' : 'notice' }, reviewText[order.status]) : null,
     h('ul', {}, ...(order.tickets || []).map((t) => h('li', {}, t.seat ? `${t.seat.section} · Row ${t.seat.row} · Seat ${t.seat.number}` : t.id))),
-    h('p', {}, h('a', { class: 'button', href: '/tickets', 'data-link': true }, 'See your tickets'), ' ',
-      h('a', { class: 'button secondary', href: `/api/orders/${order.id}/pdf` }, 'Download PDF')));
+    usable ? h('p', {}, h('a', { class: 'button', href: '/tickets', 'data-link': true }, 'See your tickets'), ' ',
+      h('a', { class: 'button secondary', href: `/api/orders/${order.id}/pdf` }, 'Download PDF')) : null);
 }

@@ -1,6 +1,6 @@
 // My orders: every order of the signed-in fan, newest first.
 import { get } from '../api.js';
-import { h, money, dateTime } from '../format.js';
+import { h, money, dateTime, orderStatusLabel } from '../format.js';
 
 export async function render(main, _params, ctx) {
   if (!ctx.account) { ctx.navigate('/signin?next=/orders', true); return; }
@@ -23,5 +23,5 @@ export async function render(main, _params, ctx) {
       h('td', {}, o.event?.name || o.event_name || ''),
       h('td', {}, String((o.tickets || []).length)),
       h('td', {}, money(o.total_cents, o.currency || 'usd')),
-      h('td', {}, o.status))))));
+      h('td', {}, orderStatusLabel[o.status] || o.status))))));
 }

@@ -7,6 +7,7 @@ import { h, money, toast } from '../format.js';
 
 const statusText = {
   valid: 'Valid', listed: 'Listed for resale', transfer_pending: 'Transfer pending', checked_in: 'Checked in', void: 'No longer valid',
+  review: 'Waiting for the order check',
 };
 
 export async function render(main, _params, ctx) {
