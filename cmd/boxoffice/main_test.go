@@ -58,7 +58,9 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	if c.ReviewSignals == nil || c.ReviewSignals.MinHoldToPay != 10*time.Second {
 		t.Errorf("review signals by default: %+v, want on with the defaults", c.ReviewSignals)
 	}
-	tuned, err := loadConfig(func(k string) string { return map[string]string{"REVIEW_SIGNALS": "hold_to_pay=4s, holds_per_minute=20"}[k] }, 2)
+	tuned, err := loadConfig(func(k string) string {
+		return map[string]string{"REVIEW_SIGNALS": "hold_to_pay=4s, holds_per_minute=20"}[k]
+	}, 2)
 	if err != nil || tuned.ReviewSignals.MinHoldToPay != 4*time.Second || tuned.ReviewSignals.MaxHoldsPerMinute != 20 ||
 		tuned.ReviewSignals.MinJoinToHold != 3*time.Second {
 		t.Errorf("REVIEW_SIGNALS overrides: %+v %v", tuned.ReviewSignals, err)
