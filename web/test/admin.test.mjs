@@ -156,6 +156,7 @@ test('review queue: flagged purchases wait; approve sends the tickets, reject fr
   await dropRow.waitFor();
   assert.match(await keepRow.textContent(), /paid too soon after holding/);
   assert.equal((await page.getByTestId('review-count').textContent()).trim(), '2 waiting');
+  await page.getByRole('heading', { name: /Review queue/ }).scrollIntoViewIfNeeded();
   await page.shot('admin-review-queue');
 
   await keepRow.getByRole('button', { name: 'Approve' }).click();
