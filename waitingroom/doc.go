@@ -36,8 +36,9 @@
 // frame types). Heartbeats come from /queue/me polls, which the fan's page
 // keeps making beside the socket. Checkout calls Service.Release once an
 // order is written (otherwise an admission ends when its token expires).
-// Service.Review computes the velocity and fingerprint signals; nothing marks
-// orders for review with them yet.
+// Checkout's Screen is Service.Review: the velocity and fingerprint signals
+// of a purchase on an event with the room on, which send the order to an
+// admin's review queue instead of confirming it.
 //
 // Admission tokens are stateless: a token is a function of (account, event,
 // expiry), so any node can mint the same token again from the adm set and a
