@@ -124,10 +124,12 @@ func (w *wsConn) send(s string) {
 	}
 }
 
-// next returns the next frame whose type is in types (all when empty).
+// next returns the next frame whose type is in types (all when empty). It
+// waits up to 30 s: a bound for a hung server, generous enough for a
+// machine whose two cores run several suites at once.
 func (w *wsConn) next(types ...string) frame {
 	w.t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(30 * time.Second)
 	for {
 		select {
 		case f := <-w.frames:
@@ -140,7 +142,7 @@ func (w *wsConn) next(types ...string) frame {
 			}
 			w.t.Fatalf("socket closed (%d) while waiting for %v", w.closeCode, types)
 		case <-timeout:
-			w.t.Fatalf("no %v frame within 10 s", types)
+			w.t.Fatalf("no %v frame within 30 s", types)
 		}
 	}
 }
