@@ -53,9 +53,10 @@ type App struct {
 	// WebDir, when set, serves the browser app from disk (the -dev flag).
 	WebDir string
 
-	ln     net.Listener
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ln      net.Listener
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closers []func() error // side listeners (the profiler)
 }
 
 // newLogger builds the JSON logger every component receives.
@@ -185,6 +186,10 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
 	a.ln = ln
+	if err := a.servePprof(); err != nil {
+		ln.Close()
+		return fmt.Errorf("PPROF_ADDR: %w", err)
+	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.Hub.Start()
@@ -227,6 +232,9 @@ func (a *App) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = a.Server.Shutdown(ctx)
 		cancel()
+	}
+	for _, c := range a.closers {
+		_ = c()
 	}
 	if a.cancel != nil {
 		a.cancel()

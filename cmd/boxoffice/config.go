@@ -38,6 +38,7 @@ type Config struct {
 	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
 	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis
 	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly
+	PprofAddr          string        // PPROF_ADDR: when set, Go's profiler listens there (keep it on loopback)
 	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
 	// like holds.ip=1200/m:300,join.account=5/m, or off (nil).
 	RateLimits map[string]server.RouteLimits
@@ -78,6 +79,7 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 		SMTPURL:          getenv("SMTP_URL"),
 		RedisPrefix:      get("REDIS_PREFIX", "bo:"),
 		MetricsToken:     getenv("METRICS_TOKEN"),
+		PprofAddr:        getenv("PPROF_ADDR"),
 	}
 	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"REDIS_URL", c.RedisURL}, {"BASE_URL", c.BaseURL}} {
 		p, err := url.Parse(u.value)

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+)
+
+// servePprof serves Go's profiler on PPROF_ADDR, a separate listener so
+// profiles never share the public port (keep it on loopback): operators
+// profile a node under a load test with
+// `go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=30`.
+// The listener closes with the app.
+func (a *App) servePprof() error {
+	if a.Config.PprofAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.Config.PprofAddr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	a.closers = append(a.closers, srv.Close)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Log.Error("pprof server stopped", "err", err)
+		}
+	}()
+	a.Log.Info("profiler listening", "addr", ln.Addr().String())
+	return nil
+}
