@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // bestAttempts bounds how often best-available retries when the seats it
@@ -27,13 +28,15 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 	if err != nil {
 		return Hold{}, err
 	}
-	exclude := make(map[int32]bool)
+	// A private copy of the statuses: seats lost to a faster fan are marked
+	// held in it, so the next pick skips them at no extra cost per seat.
+	avail := slices.Clone(snap.Statuses)
 	for attempt := range bestAttempts {
 		spread := 1
 		if attempt > 0 {
 			spread = retrySpread
 		}
-		picked := pickBest(l, snap.Statuses, *b, exclude, spread)
+		picked := pickBest(l, avail, *b, spread)
 		if picked == nil {
 			return Hold{}, ErrNoSeatsFound
 		}
@@ -46,14 +49,14 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 			return h, err
 		}
 		for _, idx := range picked {
-			exclude[idx] = true
+			avail[idx] = StateHeld
 		}
 	}
 	return Hold{}, ErrSeatUnavailable
 }
 
 // pickBest chooses b.Quantity seats by idx from the available ones
-// (statuses in idx order), skipping exclude:
+// (statuses in idx order):
 //  1. the best block of adjacent seats in one row that leaves no single
 //     seat alone beside it (an orphan nobody buys);
 //  2. failing that, the best adjacent block even if it leaves an orphan;
@@ -61,51 +64,72 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 //
 // "Best" is the lowest sum of seat ranks; with spread > 1 step 1 picks at
 // random among the spread best blocks. It returns nil when nothing fits. It
-// costs one pass over the seats.
-func pickBest(l *eventLayout, statuses []byte, b BestRequest, exclude map[int32]bool, spread int) []int32 {
+// costs one pass over the seats that reads a few bytes per seat (the
+// status and the layout's compact row index), no strings, no map look-ups,
+// no walk over the 100-byte SeatInfo records: it runs on every
+// best-available hold, over every seat of a stadium.
+func pickBest(l *eventLayout, statuses []byte, b BestRequest, spread int) []int32 {
 	q := b.Quantity
-	ok := func(i int) bool {
-		if i >= len(statuses) || statuses[i] != StateAvailable || exclude[int32(i)] {
-			return false
+	ix := l.rowIndex()
+	follows, rank := ix.follows, ix.rank
+	n := min(len(l.seats), len(statuses))
+	if b.Section != "" || b.MaxPriceCents > 0 {
+		// A filter becomes a private status copy with the seats it
+		// excludes marked held, so the walk below tests one byte per seat.
+		mask := make([]byte, n)
+		for i := range n {
+			st := &l.seats[i]
+			if statuses[i] == StateAvailable && (b.Section == "" || st.Section == b.Section) &&
+				(b.MaxPriceCents <= 0 || st.PriceCents <= b.MaxPriceCents) {
+				mask[i] = StateAvailable
+			} else {
+				mask[i] = StateHeld
+			}
 		}
-		st := &l.seats[i]
-		return (b.Section == "" || st.Section == b.Section) && (b.MaxPriceCents <= 0 || st.PriceCents <= b.MaxPriceCents)
+		statuses = mask
 	}
+	statuses = statuses[:n]
+	ok := func(i int) bool { return i < n && statuses[i] == StateAvailable }
 	bestAny, anyScore := -1, math.MaxInt
 	// clean holds the spread best orphan-free blocks, best first.
 	type block struct{ start, score int }
 	clean := make([]block, 0, spread)
 	// Walk maximal runs of adjacent available seats in one row.
-	for i := 0; i < len(l.seats); {
-		if !ok(i) {
+	for i := 0; i < n; {
+		if statuses[i] != StateAvailable {
 			i++
 			continue
 		}
 		j := i + 1
-		for j < len(l.seats) && ok(j) && adjacent(&l.seats[j-1], &l.seats[j]) {
+		for j < n && follows[j] && statuses[j] == StateAvailable {
 			j++
 		}
-		// Run is [i, j). Try each window of q seats in it.
-		for start := i; start+q <= j; start++ {
+		// Run is [i, j). Slide a window of q seats along it.
+		if j-i >= q {
 			score := 0
-			for k := start; k < start+q; k++ {
-				score += l.seats[k].Rank
+			for k := i; k < i+q; k++ {
+				score += int(rank[k])
 			}
-			if score < anyScore {
-				bestAny, anyScore = start, score
+			for start := i; ; start++ {
+				if score < anyScore {
+					bestAny, anyScore = start, score
+				}
+				left, right := start-i, j-(start+q)
+				if left != 1 && right != 1 && (len(clean) < spread || score < clean[len(clean)-1].score) {
+					if len(clean) < spread {
+						clean = append(clean, block{})
+					}
+					k := len(clean) - 1
+					for ; k > 0 && clean[k-1].score > score; k-- {
+						clean[k] = clean[k-1]
+					}
+					clean[k] = block{start, score}
+				}
+				if start+q >= j {
+					break
+				}
+				score += int(rank[start+q]) - int(rank[start])
 			}
-			left, right := start-i, j-(start+q)
-			if left == 1 || right == 1 || (len(clean) == spread && score >= clean[len(clean)-1].score) {
-				continue
-			}
-			if len(clean) < spread {
-				clean = append(clean, block{})
-			}
-			k := len(clean) - 1
-			for ; k > 0 && clean[k-1].score > score; k-- {
-				clean[k] = clean[k-1]
-			}
-			clean[k] = block{start, score}
 		}
 		i = j
 	}
@@ -123,21 +147,54 @@ func pickBest(l *eventLayout, statuses []byte, b BestRequest, exclude map[int32]
 	return pickScattered(l, q, ok)
 }
 
-// adjacent reports whether b sits right next to a in the same row.
-func adjacent(a, b *SeatInfo) bool {
-	return a.Section == b.Section && a.Row == b.Row && b.Number == a.Number+1
+// rowIndex is what best-available reads per seat, by idx, in compact
+// arrays that stay in cache: whether the seat sits right after the one
+// before it in the same row (same section and row, next number), its rank,
+// and its section's position in l.sections (best first; -1 if unknown).
+type rowIndex struct {
+	follows []bool
+	rank    []int32
+	section []int32
 }
 
-// pickScattered takes the q best available seats of the best-ranked section
-// that has q of them.
-func pickScattered(l *eventLayout, q int, ok func(int) bool) []int32 {
-	for _, sec := range l.sections {
-		var cand []int32
+// rowIndex builds the layout's row index once, on first use.
+func (l *eventLayout) rowIndex() *rowIndex {
+	l.rowsOnce.Do(func() {
+		n := len(l.seats)
+		ix := &rowIndex{follows: make([]bool, n), rank: make([]int32, n), section: make([]int32, n)}
+		secPos := make(map[string]int32, len(l.sections))
+		for i, sec := range l.sections {
+			secPos[sec.ID] = int32(i)
+		}
 		for i := range l.seats {
-			if l.seats[i].Section == sec.ID && ok(i) {
-				cand = append(cand, int32(i))
+			b := &l.seats[i]
+			ix.rank[i] = int32(b.Rank)
+			if p, ok := secPos[b.Section]; ok {
+				ix.section[i] = p
+			} else {
+				ix.section[i] = -1
+			}
+			if i > 0 {
+				a := &l.seats[i-1]
+				ix.follows[i] = a.Section == b.Section && a.Row == b.Row && b.Number == a.Number+1
 			}
 		}
+		l.rows = ix
+	})
+	return l.rows
+}
+
+// pickScattered takes the q best available seats (ok) of the best-ranked
+// section that has q of them, in one pass over the seats.
+func pickScattered(l *eventLayout, q int, ok func(int) bool) []int32 {
+	ix := l.rowIndex()
+	bySection := make([][]int32, len(l.sections))
+	for i := range l.seats {
+		if ok(i) && ix.section[i] >= 0 {
+			bySection[ix.section[i]] = append(bySection[ix.section[i]], int32(i))
+		}
+	}
+	for _, cand := range bySection {
 		if len(cand) < q {
 			continue
 		}
@@ -145,7 +202,7 @@ func pickScattered(l *eventLayout, q int, ok func(int) bool) []int32 {
 		for k := 0; k < q; k++ {
 			m := k
 			for c := k + 1; c < len(cand); c++ {
-				if l.seats[cand[c]].Rank < l.seats[cand[m]].Rank {
+				if ix.rank[cand[c]] < ix.rank[cand[m]] {
 					m = c
 				}
 			}

@@ -2,6 +2,7 @@ package seatmap
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -44,7 +45,7 @@ func TestPickBest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l, st := rowLayout(tt.rows...)
-			got := pickBest(l, st, tt.req, nil, 1)
+			got := pickBest(l, st, tt.req, 1)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("pickBest = %v, want %v", got, tt.want)
 			}
@@ -52,12 +53,81 @@ func TestPickBest(t *testing.T) {
 	}
 }
 
-func TestPickBestExcludes(t *testing.T) {
-	l, st := rowLayout("aaaaaa")
-	got := pickBest(l, st, BestRequest{Quantity: 2}, map[int32]bool{0: true, 1: true}, 1)
-	if want := []int32{2, 3}; !slices.Equal(got, want) {
-		t.Errorf("pickBest excluding 0,1 = %v, want %v", got, want)
+// TestPickBestRowBreaks: seats next to each other by idx but in another
+// row, another section or with a gap in the numbers are not a block.
+func TestPickBestRowBreaks(t *testing.T) {
+	l, st := rowLayout("aaa", "aaa")
+	l.seats[2].Number = 5 // a gap (an aisle) before seat 3 of row 1
+	l.seats[5].Section = "B"
+	if got, want := pickBest(l, st, BestRequest{Quantity: 3}, 1), []int32{0, 1, 3}; slices.Equal(got, want) || got == nil {
+		t.Errorf("pickBest across a gap = %v", got)
 	}
+	if got, want := pickBest(l, st, BestRequest{Quantity: 2}, 1), []int32{0, 1}; !slices.Equal(got, want) {
+		t.Errorf("pickBest = %v, want %v", got, want)
+	}
+}
+
+// TestPickBestMatchesNaive compares pickBest with a direct search (every
+// window of every row, scored from scratch) on random busy layouts.
+func TestPickBestMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 300 {
+		rows := make([]string, 1+rng.IntN(5))
+		for r := range rows {
+			b := make([]byte, 1+rng.IntN(12))
+			for i := range b {
+				b[i] = "aaah"[rng.IntN(4)]
+			}
+			rows[r] = string(b)
+		}
+		l, st := rowLayout(rows...)
+		q := 1 + rng.IntN(4)
+		got := pickBest(l, st, BestRequest{Quantity: q}, 1)
+		want := naiveBest(l, st, q)
+		if want != nil && (got == nil || score(l, got) != score(l, want)) {
+			t.Fatalf("round %d rows %v q %d: pickBest %v (score %d), naive %v (score %d)", round, rows, q, got, score(l, got), want, score(l, want))
+		}
+	}
+}
+
+func score(l *eventLayout, idx []int32) int {
+	s := 0
+	for _, i := range idx {
+		s += l.seats[i].Rank
+	}
+	return s
+}
+
+// naiveBest is the best orphan-free block, else the best block, by brute
+// force (nil when no block fits; scattered picks are not compared).
+func naiveBest(l *eventLayout, st []byte, q int) []int32 {
+	var clean, any []int32
+	for start := range l.seats {
+		var blk []int32
+		for k := start; k < start+q && k < len(l.seats) && st[k] == StateAvailable; k++ {
+			if k > start && !(l.seats[k].Row == l.seats[k-1].Row && l.seats[k].Number == l.seats[k-1].Number+1) {
+				break
+			}
+			blk = append(blk, int32(k))
+		}
+		if len(blk) != q {
+			continue
+		}
+		free := func(i int) bool {
+			return i >= 0 && i < len(l.seats) && st[i] == StateAvailable && l.seats[i].Row == l.seats[start].Row
+		}
+		orphan := (free(start-1) && !free(start-2)) || (free(start+q) && !free(start+q+1))
+		if any == nil || score(l, blk) < score(l, any) {
+			any = blk
+		}
+		if !orphan && (clean == nil || score(l, blk) < score(l, clean)) {
+			clean = blk
+		}
+	}
+	if clean != nil {
+		return clean
+	}
+	return any
 }
 
 func BenchmarkPickBestStadium(b *testing.B) {
@@ -78,7 +148,7 @@ func BenchmarkPickBestStadium(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if pickBest(l, st, BestRequest{Quantity: 2}, nil, 1) == nil {
+		if pickBest(l, st, BestRequest{Quantity: 2}, 1) == nil {
 			b.Fatal("nothing picked")
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,10 @@ type eventLayout struct {
 	json     []byte
 	gzip     []byte
 	etag     string
+	// rows is best-available's compact per-seat index (best.go), built
+	// on first use.
+	rows     *rowIndex
+	rowsOnce sync.Once
 }
 
 // SeatInfo is the static description of one seat of an event.
