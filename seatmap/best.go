@@ -1,6 +1,7 @@
 package seatmap
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -89,7 +90,6 @@ func pickBest(l *eventLayout, statuses []byte, b BestRequest, spread int) []int3
 		statuses = mask
 	}
 	statuses = statuses[:n]
-	ok := func(i int) bool { return i < n && statuses[i] == StateAvailable }
 	bestAny, anyScore := -1, math.MaxInt
 	// clean holds the spread best orphan-free blocks, best first.
 	type block struct{ start, score int }
@@ -97,8 +97,13 @@ func pickBest(l *eventLayout, statuses []byte, b BestRequest, spread int) []int3
 	// Walk maximal runs of adjacent available seats in one row.
 	for i := 0; i < n; {
 		if statuses[i] != StateAvailable {
-			i++
-			continue
+			// Jump to the next available seat (a vectorised search: late
+			// in a sale most seats are gone).
+			k := bytes.IndexByte(statuses[i:], StateAvailable)
+			if k < 0 {
+				break
+			}
+			i += k
 		}
 		j := i + 1
 		for j < n && follows[j] && statuses[j] == StateAvailable {
@@ -144,7 +149,7 @@ func pickBest(l *eventLayout, statuses []byte, b BestRequest, spread int) []int3
 		}
 		return out
 	}
-	return pickScattered(l, q, ok)
+	return pickScattered(l, q, statuses)
 }
 
 // rowIndex is what best-available reads per seat, by idx, in compact
@@ -184,14 +189,19 @@ func (l *eventLayout) rowIndex() *rowIndex {
 	return l.rows
 }
 
-// pickScattered takes the q best available seats (ok) of the best-ranked
-// section that has q of them, in one pass over the seats.
-func pickScattered(l *eventLayout, q int, ok func(int) bool) []int32 {
+// pickScattered takes the q best available seats of the best-ranked
+// section that has q of them, in one pass over the available seats.
+func pickScattered(l *eventLayout, q int, statuses []byte) []int32 {
 	ix := l.rowIndex()
 	bySection := make([][]int32, len(l.sections))
-	for i := range l.seats {
-		if ok(i) && ix.section[i] >= 0 {
-			bySection[ix.section[i]] = append(bySection[ix.section[i]], int32(i))
+	for i := 0; i < len(statuses); i++ {
+		k := bytes.IndexByte(statuses[i:], StateAvailable)
+		if k < 0 {
+			break
+		}
+		i += k
+		if sec := ix.section[i]; sec >= 0 {
+			bySection[sec] = append(bySection[sec], int32(i))
 		}
 	}
 	for _, cand := range bySection {
