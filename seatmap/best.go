@@ -29,9 +29,11 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 	if err != nil {
 		return Hold{}, err
 	}
-	// A private copy of the statuses: seats lost to a faster fan are marked
-	// held in it, so the next pick skips them at no extra cost per seat.
+	// A private copy of the statuses: seats this node held since the
+	// snapshot, and seats lost to a faster fan, are marked held in it, so
+	// the picks skip them at no extra cost per seat.
 	avail := slices.Clone(snap.Statuses)
+	s.recent.mark(ev.ID, snap.taken, avail)
 	for attempt := range bestAttempts {
 		spread := 1
 		if attempt > 0 {

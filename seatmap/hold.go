@@ -78,6 +78,13 @@ func (s *Service) Hold(ctx context.Context, req HoldRequest) (h Hold, err error)
 	defer func(start time.Time) {
 		result := s.m.observeHold(start, err)
 		s.holds.observe(req.EventID, time.Since(start), result)
+		if err == nil {
+			idx := make([]int32, len(h.Seats))
+			for i, st := range h.Seats {
+				idx[i] = st.Idx
+			}
+			s.recent.add(req.EventID, time.Now(), idx, 2*s.cfg.SnapshotTTL)
+		}
 	}(time.Now())
 	return s.hold(ctx, req)
 }

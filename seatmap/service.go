@@ -68,6 +68,9 @@ type Service struct {
 	// holds are this node's per-event hold latency and results, for the
 	// admin dashboard.
 	holds holdStats
+	// recent are the seats this node held since its snapshots were taken
+	// (recent.go), for best-available.
+	recent recentHolds
 
 	// layouts caches each event's static seats, which never change after
 	// the event is created.
