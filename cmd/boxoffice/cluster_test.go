@@ -25,7 +25,7 @@ import (
 // B's GCRA rate limit answers 429; and the flash-sale driver takes fans
 // through the waiting room (challenge, proof of work, join, the admitter's
 // lease and script, admission) to checkout on node A with every invariant
-// holding.
+// holding. Then the whole cluster is killed and holds still work.
 func TestRedisCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Redis Cluster and a load run")
@@ -138,6 +138,33 @@ func TestRedisCluster(t *testing.T) {
 			if rep.Steps[step].N == 0 {
 				t.Errorf("step %s never ran: %+v", step, rep.Steps)
 			}
+		}
+	})
+
+	// Last: Redis is an accelerator. With the whole cluster gone, a hold
+	// and its release still go through Postgres, and the node says it is
+	// degraded, not down.
+	t.Run("cluster down", func(t *testing.T) {
+		event := smallEvent(t, appA, "cluster down", 1, 1, 4, `{"enabled": false}`)
+		var layout struct {
+			Seats []struct {
+				ID string `json:"id"`
+			} `json:"seats"`
+		}
+		call(t, "GET", a+"/api/events/"+event+"/seatmap", "", nil, 200, &layout)
+		var fan struct{ Token string }
+		call(t, "POST", a+"/api/accounts", "", map[string]string{"email": "c4-" + testkit.RandomHex(4) + "@example.test",
+			"password": "correct horse", "name": "fan"}, 201, &fan)
+		cluster.Stop()
+		var hold struct{ ID string }
+		start := time.Now()
+		call(t, "POST", a+"/api/events/"+event+"/holds", fan.Token, map[string]any{"seat_ids": []string{layout.Seats[0].ID}}, 201, &hold)
+		t.Logf("hold with the Redis Cluster down: %v", time.Since(start).Round(time.Millisecond))
+		call(t, "DELETE", a+"/api/holds/"+hold.ID, fan.Token, nil, 204, nil)
+		var ready struct{ Status string }
+		call(t, "GET", a+"/readyz", "", nil, 200, &ready)
+		if ready.Status != "degraded" {
+			t.Errorf("readyz with the Redis Cluster down: %q, want degraded", ready.Status)
 		}
 	})
 }

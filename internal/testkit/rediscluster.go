@@ -20,6 +20,7 @@ import (
 type RedisCluster struct {
 	t     testing.TB
 	Addrs []string
+	cmds  []*exec.Cmd
 }
 
 // StartRedisCluster starts the cluster, waits for cluster_state:ok on every
@@ -36,6 +37,7 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 		unavailable(t, "redis-cli binary", err)
 	}
 	c := &RedisCluster{t: t}
+	t.Cleanup(c.Stop)
 	// Each node needs a client port and a cluster-bus port; the bus port is
 	// given explicitly (cluster-port) because port+10000, the default, may
 	// be taken or past 65535.
@@ -48,7 +50,7 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("testkit: start redis-server (cluster node %d): %v", i, err)
 		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		c.cmds = append(c.cmds, cmd)
 		c.Addrs = append(c.Addrs, fmt.Sprintf("127.0.0.1:%d", port))
 	}
 	for _, addr := range c.Addrs {
@@ -66,6 +68,15 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 		})
 	}
 	return c
+}
+
+// Stop kills every node, as a crash of the whole cluster would.
+func (c *RedisCluster) Stop() {
+	for _, cmd := range c.cmds {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	c.cmds = nil
 }
 
 // waitNode polls the node at addr until ok says it is ready (10 s at most).
