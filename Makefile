@@ -45,11 +45,13 @@ test: check-deploy
 
 # The deployment files, checked without a Docker engine (none runs here;
 # README, "Scale-out"): docker-compose.yml parses with Debian's
-# docker-compose 1.x (installed if missing), and deploy/nginx.conf passes
-# nginx -t once adapted to loopback.
+# docker-compose 1.x (installed if missing) and loads with compose-go, the
+# library of `docker compose` v2, declaring three app replicas; and
+# deploy/nginx.conf passes nginx -t once adapted to loopback.
 check-deploy:
 	@bash scripts/services.sh need docker-compose=docker-compose
 	docker-compose -f docker-compose.yml config -q
+	cd deploy/composecheck && go run . ../../docker-compose.yml app=3
 	@bash scripts/cluster.sh nginx-check
 
 # docker-compose.yml's topology on loopback without Docker: a three-master
