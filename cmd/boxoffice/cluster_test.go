@@ -37,7 +37,7 @@ func TestRedisCluster(t *testing.T) {
 		env := map[string]string{
 			"DATABASE_URL": dbURL, "REDIS_URL": cluster.URL(), "LISTEN_ADDR": "127.0.0.1:0",
 			"REDIS_PREFIX": prefix, "LOG_LEVEL": "error", "SECRET_KEY": strings.Repeat("c1", 32),
-			"RATE_LIMITS": rateLimits, "DB_MAX_CONNS": "16",
+			"RATE_LIMITS": rateLimits, "DB_MAX_CONNS": "8", // small: other packages share Postgres
 		}
 		getenv := func(k string) string { return env[k] }
 		app, base := runApp(t, getenv)
