@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
-# The boxoffice binary in a small Debian image. `serve` (the default command)
-# applies the embedded migrations before it listens, so no separate step runs.
+# The boxoffice binary in a small Debian image, run as an unprivileged user.
+# `serve` (the default command) applies the embedded migrations before it
+# listens, so no separate step runs. Built and started nowhere in this
+# repository's tests (no Docker engine there): see README, "Scale-out".
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
@@ -22,5 +24,9 @@ USER boxoffice
 WORKDIR /var/lib/boxoffice
 ENV LISTEN_ADDR=:8080
 EXPOSE 8080
+# The image has no curl: the binary asks its own /readyz (200 when Postgres
+# answers, even with Redis down; see `boxoffice healthcheck --help`).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+	CMD ["boxoffice", "healthcheck"]
 ENTRYPOINT ["boxoffice"]
 CMD ["serve"]

@@ -21,7 +21,7 @@ SERVICES = services_env="$$(bash scripts/services.sh)"; eval "$$services_env"
 # and loads their URLs (STRIPE_MOCK_URL, MAILPIT_URL, MAILPIT_SMTP_URL).
 PEERS = peers_env="$$(bash scripts/testpeers.sh)"; eval "$$peers_env"
 
-.PHONY: services build run test lint bench bench-holds bench-fanout bench-flashsale
+.PHONY: services build run test check-deploy cluster cluster-check lint bench bench-holds bench-fanout bench-flashsale
 
 services:
 	@bash scripts/services.sh
@@ -35,13 +35,35 @@ run:
 	go run ./cmd/boxoffice seed demo; \
 	exec go run ./cmd/boxoffice serve
 
-test:
+test: check-deploy
 	@$(SERVICES); $(PEERS); \
 	bash scripts/browser.sh; \
 	go test -race -count=1 -timeout 10m ./...
 	@# The browser tests in web/test need the server that TestBrowser (go
 	@# test, above) starts for them; here only the pure module tests run.
 	node --test web/test/seatsync.test.mjs
+
+# The deployment files, checked without a Docker engine (none runs here;
+# README, "Scale-out"): docker-compose.yml parses with Debian's
+# docker-compose 1.x (installed if missing) and loads with compose-go, the
+# library of `docker compose` v2, declaring three app replicas; and
+# deploy/nginx.conf passes nginx -t once adapted to loopback.
+check-deploy:
+	@bash scripts/services.sh need docker-compose=docker-compose
+	docker-compose -f docker-compose.yml config -q
+	cd deploy/composecheck && go run . ../../docker-compose.yml app=3
+	@bash scripts/cluster.sh nginx-check
+
+# docker-compose.yml's topology on loopback without Docker: a three-master
+# Redis Cluster, three app nodes and nginx on http://127.0.0.1:8090 (ports
+# and knobs: scripts/cluster.sh --help). Ctrl-C stops it all.
+cluster:
+	@bash scripts/cluster.sh run
+
+# The same topology, started, checked (a hold on each node reaches a socket
+# opened through nginx: TestClusterThroughNginx) and stopped.
+cluster-check:
+	@bash scripts/cluster.sh check
 
 lint:
 	@unformatted="$$(gofmt -l .)"; \

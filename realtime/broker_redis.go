@@ -20,8 +20,16 @@ import (
 // go-redis resubscribes by itself after its connection drops; the read loop
 // notices the drop (a read error) and, once messages flow again, tells the
 // handler to resync, since anything published in between is lost.
+//
+// rdb may be a Redis Cluster client: classic PUBLISH is broadcast over the
+// cluster bus to every node, so the one subscription connection (on the
+// master go-redis picks for the first channel) hears every event. Sharded
+// pub/sub (SSUBSCRIBE) would keep an event's messages on its shard, but a
+// go-redis PubSub is one connection to one node, so it would take a
+// subscription per shard, moved on every resharding; with a few masters the
+// broadcast costs little, so classic pub/sub it is.
 type RedisBroker struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	log    *slog.Logger
 	ps     *redis.PubSub
@@ -36,7 +44,7 @@ type RedisBroker struct {
 var _ Broker = (*RedisBroker)(nil)
 
 // NewRedisBroker returns a broker over rdb with channel names under prefix.
-func NewRedisBroker(rdb *redis.Client, prefix string, log *slog.Logger) *RedisBroker {
+func NewRedisBroker(rdb redis.UniversalClient, prefix string, log *slog.Logger) *RedisBroker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

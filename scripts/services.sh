@@ -11,6 +11,9 @@
 #                                           (default 6379) unless one answers there
 #   scripts/services.sh redis-stop [PORT]   stop it (SHUTDOWN NOSAVE: like a crash,
 #                                           unsaved data is lost); no-op if none
+#   scripts/services.sh need CMD=PACKAGE... install each Debian PACKAGE whose
+#                                           CMD is not on PATH (as root on Debian;
+#                                           elsewhere say what to install)
 #
 # Order of preference, for each service:
 #   1. DATABASE_URL / REDIS_URL from the environment, if they answer.
@@ -316,6 +319,19 @@ redis-start)
 redis-stop)
 	port_arg "${2:-}"
 	redis_stop "$port"
+	;;
+need)
+	shift
+	missing=()
+	for pair in "$@"; do
+		[[ $pair == ?*=?* ]] || die "need: want CMD=PACKAGE, got $pair"
+		command -v "${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
+	done
+	if ((${#missing[@]})); then
+		can_provision || die "missing ${missing[*]}: install them (Debian packages) and run again"
+		take_lock
+		apt_install "${missing[@]}"
+	fi
 	;;
 -h | --help | help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" ;;
 *) die "unknown command: $1 (try --help)" ;;

@@ -129,7 +129,7 @@ type RedisLimiter struct {
 }
 
 // NewRedisLimiter returns a limiter whose keys start with prefix.
-func NewRedisLimiter(rdb *redis.Client, prefix string) *RedisLimiter {
+func NewRedisLimiter(rdb redis.UniversalClient, prefix string) *RedisLimiter {
 	return &RedisLimiter{l: redis_rate.NewLimiter(rdb), prefix: prefix}
 }
 

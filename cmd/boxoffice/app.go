@@ -36,7 +36,7 @@ type App struct {
 	Config   Config
 	Log      *slog.Logger
 	DB       *pgxpool.Pool
-	Redis    *redis.Client
+	Redis    redis.UniversalClient // a *redis.ClusterClient for a redis+cluster:// REDIS_URL
 	Accounts *account.Service
 	Seats    *seatmap.Service
 	Checkout *checkout.Service
@@ -72,12 +72,9 @@ func (a *App) Open(ctx context.Context) error {
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	a.DB = db
-	opt, err := redis.ParseURL(a.Config.RedisURL)
-	if err != nil {
+	if a.Redis, err = newRedis(a.Config.RedisURL); err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
-	a.Redis = redis.NewClient(opt)
 	if err := a.Redis.Ping(ctx).Err(); err != nil {
 		a.Log.Warn("redis unreachable at start: holds go through Postgres alone until it answers", "err", err)
 	}

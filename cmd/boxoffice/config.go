@@ -21,7 +21,7 @@ import (
 type Config struct {
 	ListenAddr         string        // LISTEN_ADDR [:8080]
 	DatabaseURL        string        // DATABASE_URL [postgres://boxoffice:boxoffice@localhost:5432/boxoffice], as `make services` sets it up
-	RedisURL           string        // REDIS_URL [redis://localhost:6379/0]
+	RedisURL           string        // REDIS_URL [redis://localhost:6379/0], or redis+cluster://host:port,host:port,... for a Redis Cluster (redis.go)
 	BaseURL            string        // BASE_URL [http://localhost:8080]
 	SecretKey          []byte        // SECRET_KEY (hex or text, ≥ 32 bytes); generated in dev
 	SecretGenerated    bool          // SECRET_KEY was not set and one was made up for this run
@@ -36,7 +36,7 @@ type Config struct {
 	DBMaxConns         int32         // DB_MAX_CONNS [4 × CPUs + 16]
 	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
 	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
-	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis
+	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis; no { or }: keys carry their own hash tags
 	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly
 	PprofAddr          string        // PPROF_ADDR: when set, Go's profiler listens there (keep it on loopback)
 	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
@@ -81,11 +81,19 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 		MetricsToken:     getenv("METRICS_TOKEN"),
 		PprofAddr:        getenv("PPROF_ADDR"),
 	}
-	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"REDIS_URL", c.RedisURL}, {"BASE_URL", c.BaseURL}} {
+	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"BASE_URL", c.BaseURL}} {
 		p, err := url.Parse(u.value)
 		if err != nil || p.Scheme == "" || p.Host == "" {
 			return c, &configError{u.name, u.value, "not a URL with a scheme and host"}
 		}
+	}
+	if _, _, err := parseRedisURL(c.RedisURL); err != nil {
+		return c, &configError{"REDIS_URL", c.RedisURL, err.Error()}
+	}
+	// A brace in the prefix would become every key's hash tag and put the
+	// whole deployment on one cluster slot.
+	if strings.ContainsAny(c.RedisPrefix, "{}") {
+		return c, &configError{"REDIS_PREFIX", c.RedisPrefix, "must not contain { or }: the keys carry their own hash tags"}
 	}
 	switch c.Payments {
 	case "test":

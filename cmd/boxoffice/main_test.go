@@ -28,6 +28,10 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{map[string]string{"PAYMENTS": "stripe"}, "STRIPE_SECRET_KEY"},
 		{map[string]string{"DATABASE_URL": "not a url"}, "DATABASE_URL"},
 		{map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL"},
+		{map[string]string{"REDIS_URL": "redis+cluster://10.0.0.1,10.0.0.2:6379"}, "REDIS_URL"},
+		{map[string]string{"REDIS_URL": "redis+cluster://10.0.0.1:6379/1"}, "REDIS_URL"},
+		{map[string]string{"REDIS_URL": "redis+cluster://10.0.0.1:6379?frobs=3"}, "REDIS_URL"},
+		{map[string]string{"REDIS_PREFIX": "bo:{x}:"}, "REDIS_PREFIX"},
 		{map[string]string{"SECRET_KEY": "short"}, "SECRET_KEY"},
 		{map[string]string{"ALLOWED_ORIGINS": "https://a.example/path"}, "ALLOWED_ORIGINS"},
 		{map[string]string{"LOG_LEVEL": "chatty"}, "LOG_LEVEL"},
@@ -74,7 +78,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 }
 
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"seed", "--help"}, {"seed", "demo", "--help"}, {"seed", "fans", "3", "--help"}, {"admin", "--help"}, {"flashsale", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"seed", "--help"}, {"seed", "demo", "--help"}, {"seed", "fans", "3", "--help"}, {"admin", "--help"}, {"flashsale", "--help"}, {"healthcheck", "--help"}} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), args, func(string) string { return "" }, &out, &errb)
 		if code != 0 || !strings.Contains(out.String()+errb.String(), "Usage") {
@@ -143,6 +147,16 @@ func TestServeOnPortZero(t *testing.T) {
 	}
 	if code, body := get("/readyz", ""); code != 200 || !bytes.Contains(body, []byte(`"ok"`)) {
 		t.Errorf("readyz: %d %s", code, body)
+	}
+	// The container's HEALTHCHECK: the port from LISTEN_ADDR (a wildcard
+	// host means loopback), and exit 1 where nothing answers.
+	port := base[strings.LastIndexByte(base, ':'):]
+	hcEnv := func(k string) string { return map[string]string{"LISTEN_ADDR": port}[k] }
+	if code := run(ctx, []string{"healthcheck"}, hcEnv, &out, &errb); code != 0 {
+		t.Errorf("healthcheck on LISTEN_ADDR=%s: exit %d %s", port, code, errb.String())
+	}
+	if code := run(ctx, []string{"healthcheck", "-url", "http://127.0.0.1:1/readyz", "-timeout", "2s"}, getenv, &out, &errb); code != 1 {
+		t.Errorf("healthcheck of a closed port: exit %d, want 1", code)
 	}
 	code, body := get("/api/events", "")
 	var events []struct {

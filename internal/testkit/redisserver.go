@@ -3,7 +3,6 @@ package testkit
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -29,13 +28,7 @@ func StartRedisServer(t testing.TB) *RedisServer {
 	if err != nil {
 		unavailable(t, "redis-server binary", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("testkit: free port: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &RedisServer{t: t, Port: port, bin: bin}
+	s := &RedisServer{t: t, Port: freePorts(t, 1)[0], bin: bin}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
