@@ -180,12 +180,15 @@ pg_provision() {
 	read -r v c status <<<"$line"
 
 	if [[ $status != online* ]]; then
-		# Loopback only. Written only while the cluster is down, so a running
-		# cluster that someone else uses is never restarted by this script.
+		# Loopback only, and room for the test suite: `go test ./...` runs
+		# two packages at once, each with pools of its own and a few real
+		# app nodes (the default 100 connections ran out). Written only
+		# while the cluster is down, so a running cluster that someone else
+		# uses is never restarted by this script.
 		conf=/etc/postgresql/$v/$c/conf.d/boxoffice.conf
-		if [[ -d ${conf%/*} ]] && ! grep -qs "^listen_addresses = '127.0.0.1'" "$conf"; then
-			printf '%s\n' "# Written by boxoffice scripts/services.sh: listen on loopback only." \
-				"listen_addresses = '127.0.0.1'" >"$conf"
+		if [[ -d ${conf%/*} ]] && ! grep -qs "^max_connections = 300" "$conf"; then
+			printf '%s\n' "# Written by boxoffice scripts/services.sh: loopback only, room for the tests." \
+				"listen_addresses = '127.0.0.1'" "max_connections = 300" >"$conf"
 		fi
 		log "starting PostgreSQL $v/$c (pg_ctlcluster $v $c start)"
 		detached pg_ctlcluster "$v" "$c" start >&2 || die "pg_ctlcluster $v $c start failed; see /var/log/postgresql/postgresql-$v-$c.log"
