@@ -37,8 +37,8 @@ type Config struct {
 	// refuses every webhook.
 	WebhookSecret string
 	// PublishableKey is Stripe's publishable key (STRIPE_PUBLISHABLE_KEY),
-	// returned with each payment so the browser can load Stripe.js and turn
-	// the card into a payment method id; empty with the test processor.
+	// which the checkout page loads Stripe.js with to turn the card into a
+	// payment method id (ClientConfig); unused with the test processor.
 	PublishableKey string
 	// MailFrom is the confirmation email's sender (default
 	// tickets@boxoffice.localhost).
@@ -126,6 +126,23 @@ func New(db *pgxpool.Pool, seats *seatmap.Service, payments Payments, mailer Mai
 // Provider names the payment provider in use.
 func (s *Service) Provider() string { return s.payments.Provider() }
 
+// ClientConfig is what the checkout page needs before it shows a card
+// form: the provider and, for Stripe, the publishable key to load Stripe.js
+// with. All of it is public.
+type ClientConfig struct {
+	Provider       string `json:"provider"`
+	PublishableKey string `json:"publishable_key,omitempty"`
+}
+
+// ClientConfig returns the payment settings for the browser.
+func (s *Service) ClientConfig() ClientConfig {
+	c := ClientConfig{Provider: s.payments.Provider()}
+	if c.Provider == "stripe" {
+		c.PublishableKey = s.cfg.PublishableKey
+	}
+	return c
+}
+
 // Payment statuses (the payments table).
 const (
 	StatusPending               = "pending"
@@ -168,12 +185,9 @@ type Payment struct {
 	DeclineCode  string    `json:"decline_code,omitempty"`
 	OrderID      string    `json:"order_id,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
-	// PublishableKey is set on a Stripe payment returned by Checkout: the
-	// key Stripe.js needs to collect the card in the browser.
-	PublishableKey string `json:"publishable_key,omitempty"`
-	eventID        int64
-	accountID      int64
-	intentID       string
+	eventID      int64
+	accountID    int64
+	intentID     string
 }
 
 const paymentCols = `p.id, p.hold_id, p.provider, p.status, p.amount_cents, p.currency, coalesce(p.client_secret, ''),
@@ -253,9 +267,6 @@ func (s *Service) Checkout(ctx context.Context, accountID int64, holdID string) 
 		if err := s.createIntent(ctx, &p); err != nil {
 			return Payment{}, err
 		}
-	}
-	if p.Provider == "stripe" {
-		p.PublishableKey = s.cfg.PublishableKey
 	}
 	return p, nil
 }

@@ -32,6 +32,14 @@ func (s *Server) checkout(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"payment": p})
 }
 
+// paymentsConfig: GET /api/payments/config → {provider, publishable_key?},
+// read by the checkout page to choose its card form (Stripe.js Elements or
+// the test processor's card number field).
+func (s *Server) paymentsConfig(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "public, max-age=60")
+	return c.JSON(s.deps.Checkout.ClientConfig())
+}
+
 // confirmRequest is the body of POST /api/payments/:payment/confirm: a
 // payment method id (Stripe.js makes one in the browser) or, with the test
 // processor only, a test card number, which is never logged or stored and
