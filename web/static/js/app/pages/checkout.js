@@ -79,6 +79,7 @@ export async function render(main, [holdId], ctx) {
   }
 
   function expired() {
+    dropCard();
     msg.className = 'error';
     msg.textContent = 'Your hold expired and the seats went back on sale.';
     payArea.replaceChildren(retryButton());
@@ -203,6 +204,13 @@ export async function render(main, [holdId], ctx) {
     }
   }
 
+  // dropCard destroys Stripe's card element (its iframe and listeners)
+  // once the form that showed it is gone.
+  function dropCard() {
+    cardElement?.destroy();
+    cardElement = null;
+  }
+
   function testCards(title, cards) {
     return h('details', {}, h('summary', {}, title), h('ul', {}, ...cards.map(([n, what]) => h('li', {}, h('code', {}, n), ` ${what}`))));
   }
@@ -216,8 +224,7 @@ export async function render(main, [holdId], ctx) {
     clock.textContent = '—';
     msg.className = 'error';
     msg.textContent = `Payment declined${reason ? ` (${reason})` : ''}. Your seats were released so others can buy them.`;
-    cardElement?.destroy();
-    cardElement = null;
+    dropCard();
     payArea.replaceChildren(retryButton());
   }
 
@@ -227,5 +234,5 @@ export async function render(main, [holdId], ctx) {
     ctx.navigate(`/events/${hold.event_id}`);
   }
 
-  return () => { stopClock(); cardElement?.destroy(); };
+  return () => { stopClock(); dropCard(); };
 }
