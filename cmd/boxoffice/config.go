@@ -18,35 +18,36 @@ import (
 // "Command line and configuration"). Each field names its variable and
 // default.
 type Config struct {
-	ListenAddr      string // LISTEN_ADDR [:8080]
-	DatabaseURL     string // DATABASE_URL [postgres://boxoffice:boxoffice@localhost:5432/boxoffice], as `make services` sets it up
-	RedisURL        string // REDIS_URL [redis://localhost:6379/0]
-	BaseURL         string // BASE_URL [http://localhost:8080]
-	SecretKey       []byte // SECRET_KEY (hex or text, ≥ 32 bytes); generated in dev
-	SecretGenerated bool   // SECRET_KEY was not set and one was made up for this run
-	Payments        string // PAYMENTS [test] test | stripe
-	StripeSecretKey string // STRIPE_SECRET_KEY
-	// StripePublishableKey (STRIPE_PUBLISHABLE_KEY, pk_..., required with
-	// PAYMENTS=stripe) is handed to the browser with each Stripe payment so
-	// Stripe.js collects the card: card numbers never reach this server.
-	StripePublishableKey string
-	StripeWebhookKey     string        // STRIPE_WEBHOOK_SECRET
-	StripeAPIBase        string        // STRIPE_API_BASE (stripe-mock in tests)
-	SMTPURL              string        // SMTP_URL; empty writes mail as .eml files
-	HoldTTL              time.Duration // HOLD_TTL [10m]
-	MaxSeatsPerAccount   int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
-	ResaleFeeBPS         int           // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
-	DBMaxConns           int32         // DB_MAX_CONNS [4 × CPUs + 16]
-	AllowedOrigins       []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
-	LogLevel             slog.Level    // LOG_LEVEL [info] debug | info | warn | error
-	RedisPrefix          string        // REDIS_PREFIX [bo:] key prefix, to share one Redis
-	MetricsToken         string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly
+	ListenAddr         string        // LISTEN_ADDR [:8080]
+	DatabaseURL        string        // DATABASE_URL [postgres://boxoffice:boxoffice@localhost:5432/boxoffice], as `make services` sets it up
+	RedisURL           string        // REDIS_URL [redis://localhost:6379/0]
+	BaseURL            string        // BASE_URL [http://localhost:8080]
+	SecretKey          []byte        // SECRET_KEY (hex or text, ≥ 32 bytes); generated in dev
+	SecretGenerated    bool          // SECRET_KEY was not set and one was made up for this run
+	Payments           string        // PAYMENTS [test] test | stripe
+	StripeSecretKey    string        // STRIPE_SECRET_KEY
+	StripeWebhookKey   string        // STRIPE_WEBHOOK_SECRET
+	StripeAPIBase      string        // STRIPE_API_BASE (stripe-mock in tests)
+	SMTPURL            string        // SMTP_URL; empty writes mail as .eml files
+	HoldTTL            time.Duration // HOLD_TTL [10m]
+	MaxSeatsPerAccount int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
+	ResaleFeeBPS       int           // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
+	DBMaxConns         int32         // DB_MAX_CONNS [4 × CPUs + 16]
+	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
+	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
+	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis
+	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly
 	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
 	// like holds.ip=1200/m:300,join.account=5/m, or off (nil).
 	RateLimits map[string]server.RouteLimits
 	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs [none]): from
 	// these peers the client address for rate limits is X-Real-IP.
 	TrustedProxies []netip.Prefix
+	// StripePublishableKey (STRIPE_PUBLISHABLE_KEY, pk_..., required with
+	// PAYMENTS=stripe, read only then) is served to the checkout page
+	// (GET /api/payments/config) for Stripe.js, which collects the card:
+	// card numbers never reach this server.
+	StripePublishableKey string
 }
 
 // configError names the variable that stopped the start.
@@ -65,18 +66,17 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 		return def
 	}
 	c := Config{
-		ListenAddr:           get("LISTEN_ADDR", ":8080"),
-		DatabaseURL:          get("DATABASE_URL", "postgres://boxoffice:boxoffice@localhost:5432/boxoffice"),
-		RedisURL:             get("REDIS_URL", "redis://localhost:6379/0"),
-		BaseURL:              strings.TrimRight(get("BASE_URL", "http://localhost:8080"), "/"),
-		Payments:             get("PAYMENTS", "test"),
-		StripeSecretKey:      getenv("STRIPE_SECRET_KEY"),
-		StripePublishableKey: strings.TrimSpace(getenv("STRIPE_PUBLISHABLE_KEY")),
-		StripeWebhookKey:     getenv("STRIPE_WEBHOOK_SECRET"),
-		StripeAPIBase:        getenv("STRIPE_API_BASE"),
-		SMTPURL:              getenv("SMTP_URL"),
-		RedisPrefix:          get("REDIS_PREFIX", "bo:"),
-		MetricsToken:         getenv("METRICS_TOKEN"),
+		ListenAddr:       get("LISTEN_ADDR", ":8080"),
+		DatabaseURL:      get("DATABASE_URL", "postgres://boxoffice:boxoffice@localhost:5432/boxoffice"),
+		RedisURL:         get("REDIS_URL", "redis://localhost:6379/0"),
+		BaseURL:          strings.TrimRight(get("BASE_URL", "http://localhost:8080"), "/"),
+		Payments:         get("PAYMENTS", "test"),
+		StripeSecretKey:  getenv("STRIPE_SECRET_KEY"),
+		StripeWebhookKey: getenv("STRIPE_WEBHOOK_SECRET"),
+		StripeAPIBase:    getenv("STRIPE_API_BASE"),
+		SMTPURL:          getenv("SMTP_URL"),
+		RedisPrefix:      get("REDIS_PREFIX", "bo:"),
+		MetricsToken:     getenv("METRICS_TOKEN"),
 	}
 	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"REDIS_URL", c.RedisURL}, {"BASE_URL", c.BaseURL}} {
 		p, err := url.Parse(u.value)
@@ -92,6 +92,7 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 		}
 		// A secret key here would be sent to every browser: only pk_ passes,
 		// and a wrong value is not echoed (it may be a secret key).
+		c.StripePublishableKey = strings.TrimSpace(getenv("STRIPE_PUBLISHABLE_KEY"))
 		if !strings.HasPrefix(c.StripePublishableKey, "pk_") {
 			return c, &configError{"STRIPE_PUBLISHABLE_KEY", "(hidden)",
 				"required when PAYMENTS=stripe: the publishable key (pk_test_... or pk_live_...) Stripe.js uses in the browser"}
