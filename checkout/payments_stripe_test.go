@@ -181,3 +181,80 @@ func TestStripeErrorMapping(t *testing.T) {
 		})
 	}
 }
+
+// TestConfirmStripePaymentMethod runs checkout's Confirm on StripePayments
+// with the payment method ids Stripe.js makes in the browser, through
+// stripe-mock (which checks each request) behind testkit.StripeTestCards
+// (which gives intents Stripe's test-mode outcomes): pm_card_visa buys the
+// seats and is captured; a decline releases them at once; a card that asks
+// for 3-D Secure, not supported yet, is cancelled at Stripe and released as
+// an authentication_required decline; a raw card number is refused before
+// anything reaches Stripe.
+func TestConfirmStripePaymentMethod(t *testing.T) {
+	f := newFixture(t, checkout.Config{})
+	sp := checkout.NewStripePayments(checkout.StripeConfig{SecretKey: "sk_test_123", APIBase: testkit.StripeTestCards(t), NoRetries: true})
+	svc := checkout.New(f.db, f.seats, sp, nil, nil, checkout.Config{SecretKey: testKey, PublishableKey: "pk_test_123"})
+	ctx := context.Background()
+	if got, want := svc.ClientConfig(), (checkout.ClientConfig{Provider: "stripe", PublishableKey: "pk_test_123"}); got != want {
+		t.Errorf("client config = %+v, want %+v", got, want)
+	}
+	for i, tc := range []struct {
+		method, wantStatus, wantCode, wantSeat, wantPayment string
+	}{
+		{"pm_card_visa", checkout.StatusSucceeded, "", "sold", checkout.StatusSucceeded},
+		{"pm_card_chargeDeclined", checkout.StatusDeclined, "generic_decline", "available", checkout.StatusDeclined},
+		{"pm_card_chargeDeclinedInsufficientFunds", checkout.StatusDeclined, "insufficient_funds", "available", checkout.StatusDeclined},
+		{"pm_card_threeDSecure2Required", checkout.StatusDeclined, checkout.DeclineAuthenticationRequired, "available", checkout.StatusDeclined},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			fan := f.account("fan")
+			h := f.hold(fan, i)
+			p, err := svc.Checkout(ctx, fan, h.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Provider != "stripe" || p.ClientSecret == "" || p.AmountCents != 2500 {
+				t.Errorf("payment = %+v", p)
+			}
+			res, err := svc.Confirm(ctx, fan, p.ID, checkout.Method{PaymentMethod: tc.method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != tc.wantStatus || res.DeclineCode != tc.wantCode || (res.OrderID != "") != (tc.wantSeat == "sold") {
+				t.Errorf("confirm = %+v, want status %s, decline code %q", res, tc.wantStatus, tc.wantCode)
+			}
+			if got := f.seatStatus(i); got != tc.wantSeat {
+				t.Errorf("seat is %s, want %s", got, tc.wantSeat)
+			}
+			if got := f.paymentStatus(p.ID); got != tc.wantPayment {
+				t.Errorf("payment is %s, want %s", got, tc.wantPayment)
+			}
+			var intentID string
+			if err := f.db.QueryRow(ctx, `SELECT intent_id FROM payments WHERE id = $1`, p.ID).Scan(&intentID); err != nil {
+				t.Fatal(err)
+			}
+			in, err := sp.Get(ctx, intentID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"sold": checkout.IntentSucceeded, "available": checkout.IntentRequiresPaymentMethod}[tc.wantSeat]
+			if tc.wantCode == checkout.DeclineAuthenticationRequired {
+				want = checkout.IntentCanceled
+			}
+			if in.Status != want {
+				t.Errorf("intent at Stripe is %s, want %s", in.Status, want)
+			}
+		})
+	}
+	t.Run("card number", func(t *testing.T) {
+		fan := f.account("fan")
+		h := f.hold(fan, 5)
+		p, err := svc.Checkout(ctx, fan, h.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Confirm(ctx, fan, p.ID, checkout.Method{CardNumber: "4242424242424242"}); !errors.Is(err, checkout.ErrInvalidMethod) {
+			t.Errorf("confirm with a card number: %v, want ErrInvalidMethod", err)
+		}
+	})
+}

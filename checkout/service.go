@@ -36,6 +36,10 @@ type Config struct {
 	// WebhookSecret verifies Stripe webhooks (STRIPE_WEBHOOK_SECRET); empty
 	// refuses every webhook.
 	WebhookSecret string
+	// PublishableKey is Stripe's publishable key (STRIPE_PUBLISHABLE_KEY),
+	// which the checkout page loads Stripe.js with to turn the card into a
+	// payment method id (ClientConfig); unused with the test processor.
+	PublishableKey string
 	// MailFrom is the confirmation email's sender (default
 	// tickets@boxoffice.localhost).
 	MailFrom string
@@ -134,6 +138,23 @@ func New(db *pgxpool.Pool, seats *seatmap.Service, payments Payments, mailer Mai
 // Provider names the payment provider in use.
 func (s *Service) Provider() string { return s.payments.Provider() }
 
+// ClientConfig is what the checkout page needs before it shows a card
+// form: the provider and, for Stripe, the publishable key to load Stripe.js
+// with. All of it is public.
+type ClientConfig struct {
+	Provider       string `json:"provider"`
+	PublishableKey string `json:"publishable_key,omitempty"`
+}
+
+// ClientConfig returns the payment settings for the browser.
+func (s *Service) ClientConfig() ClientConfig {
+	c := ClientConfig{Provider: s.payments.Provider()}
+	if c.Provider == "stripe" {
+		c.PublishableKey = s.cfg.PublishableKey
+	}
+	return c
+}
+
 // Payment statuses (the payments table).
 const (
 	StatusPending               = "pending"
@@ -160,12 +181,11 @@ var convertible = []string{StatusPending, StatusRequiresPaymentMethod, StatusUnk
 
 // Errors of checkout.
 var (
-	ErrPaymentNotFound   = apperr.E(apperr.NotFound, "payment_not_found", "no such payment")
-	ErrOrderNotFound     = apperr.E(apperr.NotFound, "order_not_found", "no such order")
-	ErrTicketNotFound    = apperr.E(apperr.NotFound, "ticket_not_found", "no such ticket")
-	ErrPaymentDeclined   = apperr.E(apperr.Conflict, "payment_declined", "this payment was declined and its seats released; hold seats again to retry")
-	ErrConfirmNotAllowed = apperr.E(apperr.NotFound, "not_found", "confirming over the API is only available with the test processor")
-	ErrNoMethod          = apperr.E(apperr.Invalid, "invalid_payment_method", "send exactly one of card_number or payment_method")
+	ErrPaymentNotFound = apperr.E(apperr.NotFound, "payment_not_found", "no such payment")
+	ErrOrderNotFound   = apperr.E(apperr.NotFound, "order_not_found", "no such order")
+	ErrTicketNotFound  = apperr.E(apperr.NotFound, "ticket_not_found", "no such ticket")
+	ErrPaymentDeclined = apperr.E(apperr.Conflict, "payment_declined", "this payment was declined and its seats released; hold seats again to retry")
+	ErrNoMethod        = apperr.E(apperr.Invalid, "invalid_payment_method", "send exactly one of card_number or payment_method")
 )
 
 // Payment is a payment as the API shows it.
@@ -300,6 +320,11 @@ func (s *Service) GetPayment(ctx context.Context, accountID int64, paymentID str
 	return payment(ctx, s.db, `p.id = $1 AND p.account_id = $2`, false, paymentID, accountID)
 }
 
+// DeclineAuthenticationRequired is the decline code (Stripe's own) of a
+// payment whose card asked for 3-D Secure, which checkout does not support
+// yet.
+const DeclineAuthenticationRequired = "authentication_required"
+
 // ConfirmResult is the outcome of a confirmation.
 type ConfirmResult struct {
 	Status      string `json:"status"`
@@ -307,11 +332,17 @@ type ConfirmResult struct {
 	DeclineCode string `json:"decline_code,omitempty"`
 }
 
-// Confirm pays a payment of the account with a test card or payment method
-// (the test processor's stand-in for Stripe.js), then settles it: a decline
-// releases the seats at once; an authorization converts the hold and
-// captures, or, if the hold was lost, is cancelled. Many concurrent
-// confirmations of one payment settle it once.
+// Confirm pays a payment of the account with a payment method id (made by
+// Stripe.js in the browser, or pm_card_visa and the like with the test
+// processor) or, with the test processor only, a test card number; then
+// settles it: a decline releases the seats at once; an authorization
+// converts the hold and captures, or, if the hold was lost, is cancelled.
+// Many concurrent confirmations of one payment settle it once.
+//
+// 3-D Secure is not supported yet: an intent that comes back
+// requires_action is cancelled and the payment ends as a decline with code
+// authentication_required, so the seats go back on sale at once instead of
+// staying pinned until the payment deadline.
 func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string, m Method) (ConfirmResult, error) {
 	if (m.CardNumber == "") == (m.PaymentMethod == "") {
 		return ConfirmResult{}, ErrNoMethod
@@ -338,6 +369,14 @@ func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string
 	}
 	if err != nil {
 		return ConfirmResult{}, err
+	}
+	if in.Status == IntentRequiresAction {
+		// Cancelled so that the intent can never be authorized later,
+		// behind a payment already settled as declined.
+		if _, err := s.payments.Cancel(ctx, p.intentID, "cancel:"+p.ID); err != nil {
+			s.log.Warn("checkout: cancel of an intent that asked for 3-D Secure failed", "payment", p.ID, "err", err)
+		}
+		in = Intent{ID: in.ID, Status: IntentRequiresPaymentMethod, DeclineCode: DeclineAuthenticationRequired}
 	}
 	if in.Status == IntentRequiresCapture || in.Status == IntentSucceeded {
 		if err := s.cfg.Hooks.AfterAuthorized; err != nil {

@@ -32,19 +32,26 @@ func (s *Server) checkout(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"payment": p})
 }
 
-// confirmRequest is the body of POST /api/payments/:payment/confirm. The
-// card number is handed to the test processor and never logged or stored.
+// paymentsConfig: GET /api/payments/config → {provider, publishable_key?},
+// read by the checkout page to choose its card form (Stripe.js Elements or
+// the test processor's card number field).
+func (s *Server) paymentsConfig(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "public, max-age=60")
+	return c.JSON(s.deps.Checkout.ClientConfig())
+}
+
+// confirmRequest is the body of POST /api/payments/:payment/confirm: a
+// payment method id (Stripe.js makes one in the browser) or, with the test
+// processor only, a test card number, which is never logged or stored and
+// which StripePayments refuses before calling Stripe.
 type confirmRequest struct {
 	CardNumber    string `json:"card_number" validate:"max=32"`
 	PaymentMethod string `json:"payment_method" validate:"max=128"`
 }
 
-// confirmPayment: POST /api/payments/:payment/confirm (test processor only).
+// confirmPayment: POST /api/payments/:payment/confirm.
 func (s *Server) confirmPayment(c *fiber.Ctx) error {
 	svc := s.deps.Checkout
-	if svc.Provider() != "test" {
-		return checkout.ErrConfirmNotAllowed
-	}
 	var req confirmRequest
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err

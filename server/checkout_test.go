@@ -299,6 +299,16 @@ func TestDeclineOverHTTP(t *testing.T) {
 	assertNoCardNumbers(t, e.logs.String())
 }
 
+// TestPaymentsConfig: the checkout page learns the provider without signing
+// in; the test processor has no publishable key to give.
+func TestPaymentsConfig(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	r := e.do("GET", "/api/payments/config", "", nil)
+	if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"provider":"test"}` {
+		t.Errorf("config: %d %s", r.status, r.body)
+	}
+}
+
 // TestCheckoutExpiredHoldIs410: checking out a hold past its expiry is 410.
 func TestCheckoutExpiredHoldIs410(t *testing.T) {
 	e := newEnv(t, envOpts{})

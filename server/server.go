@@ -159,6 +159,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/holds/:hold", h(auth, s.getHold)},
 		{"DELETE", "/api/holds/:hold", h(auth, s.releaseHold)},
 		{"POST", "/api/holds/:hold/checkout", h(s.limit(LimitCheckout), auth, s.checkout)},
+		{"GET", "/api/payments/config", h(s.paymentsConfig)},
 		{"POST", "/api/payments/:payment/confirm", h(auth, s.confirmPayment)},
 		{"POST", "/api/webhooks/stripe", h(s.stripeWebhook)},
 		{"GET", "/api/orders", h(auth, s.listOrders)},

@@ -125,7 +125,9 @@ func (a *App) Open(ctx context.Context) error {
 		Admissions:    a.Queue,
 		SecretKey:     a.Config.SecretKey,
 		WebhookSecret: a.Config.StripeWebhookKey,
-		BaseURL:       a.Config.BaseURL,
+		// Empty unless PAYMENTS=stripe (loadConfig requires it then).
+		PublishableKey: a.Config.StripePublishableKey,
+		BaseURL:        a.Config.BaseURL,
 		// 0 would mean the default; no fee is a negative value to checkout.
 		ResaleFeeBasisPoints: cmp.Or(a.Config.ResaleFeeBPS, -1),
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -67,6 +68,17 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("no on-sale demo event: %v", err)
 	}
 	roomEvent := waitingRoomEvent(t, app)
+	// A second node with PAYMENTS=stripe for web/test/stripe.test.mjs, on
+	// the same database and Redis: stripe-mock (behind StripeTestCards, for
+	// Stripe's test-mode outcomes) is its Stripe API. Each node's
+	// reconciler may look at the other's open payments: the Stripe ones
+	// settle at once, and a test payment looked up at stripe-mock stays open
+	// (stripe-mock answers requires_payment_method), so neither disturbs the
+	// other.
+	stripeEnv := map[string]string{"PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_test_123",
+		"STRIPE_PUBLISHABLE_KEY": "pk_test_boxoffice", "STRIPE_API_BASE": testkit.StripeTestCards(t)}
+	stripeApp, stripeBase := runApp(t, func(k string) string { return cmp.Or(stripeEnv[k], env[k]) })
+	stripeEvent := smallEvent(t, stripeApp, "Stripe Night "+testkit.RandomHex(3), 1, 2, 10, `{"enabled": false}`)
 	// A scanner account for the scan page: signed up over HTTP, granted the
 	// role with the admin command as an operator would.
 	scanner := "scanner-" + testkit.RandomHex(4) + "@example.test"
@@ -95,7 +107,8 @@ func TestBrowser(t *testing.T) {
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(), "BOXOFFICE_URL="+base, "BOXOFFICE_EVENT="+events[0].ID, "BOXOFFICE_ARTIFACTS="+artifacts,
 		"BOXOFFICE_ROOM_EVENT="+strconv.FormatInt(roomEvent, 10), "BOXOFFICE_SCANNER_EMAIL="+scanner,
-		"BOXOFFICE_ADMIN_EMAIL="+adminEmail, "BOXOFFICE_ADMIN_PASSWORD="+adminPassword)
+		"BOXOFFICE_ADMIN_EMAIL="+adminEmail, "BOXOFFICE_ADMIN_PASSWORD="+adminPassword,
+		"BOXOFFICE_STRIPE_URL="+stripeBase, "BOXOFFICE_STRIPE_EVENT="+stripeEvent)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()

@@ -50,6 +50,11 @@ type Config struct {
 	// join_to_hold=3s,hold_to_pay=10s,holds_per_minute=6,accounts_per_fingerprint=5,
 	// or off (nil: every purchase is confirmed at once).
 	ReviewSignals *waitingroom.Signals
+	// StripePublishableKey (STRIPE_PUBLISHABLE_KEY, pk_..., required with
+	// PAYMENTS=stripe, read only then) is served to the checkout page
+	// (GET /api/payments/config) for Stripe.js, which collects the card:
+	// card numbers never reach this server.
+	StripePublishableKey string
 }
 
 // configError names the variable that stopped the start.
@@ -100,6 +105,13 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	case "stripe":
 		if c.StripeSecretKey == "" {
 			return c, &configError{"STRIPE_SECRET_KEY", "", "required when PAYMENTS=stripe"}
+		}
+		// A secret key here would be sent to every browser: only pk_ passes,
+		// and a wrong value is not echoed (it may be a secret key).
+		c.StripePublishableKey = strings.TrimSpace(getenv("STRIPE_PUBLISHABLE_KEY"))
+		if !strings.HasPrefix(c.StripePublishableKey, "pk_") {
+			return c, &configError{"STRIPE_PUBLISHABLE_KEY", "(hidden)",
+				"required when PAYMENTS=stripe: the publishable key (pk_test_... or pk_live_...) Stripe.js uses in the browser"}
 		}
 	default:
 		return c, &configError{"PAYMENTS", c.Payments, "must be test or stripe"}

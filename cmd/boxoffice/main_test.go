@@ -26,6 +26,8 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{map[string]string{"DB_MAX_CONNS": "-1"}, "DB_MAX_CONNS"},
 		{map[string]string{"PAYMENTS": "paypal"}, "PAYMENTS"},
 		{map[string]string{"PAYMENTS": "stripe"}, "STRIPE_SECRET_KEY"},
+		{map[string]string{"PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_test_1"}, "STRIPE_PUBLISHABLE_KEY"},
+		{map[string]string{"PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_PUBLISHABLE_KEY": "sk_test_1"}, "STRIPE_PUBLISHABLE_KEY"},
 		{map[string]string{"DATABASE_URL": "not a url"}, "DATABASE_URL"},
 		{map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL"},
 		{map[string]string{"REDIS_URL": "redis+cluster://10.0.0.1,10.0.0.2:6379"}, "REDIS_URL"},

@@ -21,8 +21,9 @@ export async function launch() {
 
 // newPage opens a page whose console errors and page errors are collected;
 // call page.assertClean() at the end of the test.
-export async function newPage(browser, viewport = { width: 1280, height: 900 }) {
-  const context = await browser.newContext({ viewport, baseURL: BASE });
+// base is the server the page opens (default BOXOFFICE_URL).
+export async function newPage(browser, viewport = { width: 1280, height: 900 }, base = BASE) {
+  const context = await browser.newContext({ viewport, baseURL: base });
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
@@ -41,6 +42,16 @@ export async function apiAs(token, method, p, body) {
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+// signIn signs who (an account with the password browser-test-1, as
+// signUpAPI makes) in through the sign-in page.
+export async function signIn(page, who) {
+  await page.goto('/signin');
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill('browser-test-1');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
 export async function signUpAPI(name) {

@@ -4,7 +4,7 @@
 // holds it on to checkout. Staff admit a ticket on the scan page once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, apiAs, signUpAPI, BASE } from './helpers.mjs';
+import { launch, newPage, apiAs, signIn, signUpAPI, BASE } from './helpers.mjs';
 
 const EVENT = process.env.BOXOFFICE_EVENT;
 let browser;
@@ -25,14 +25,6 @@ async function buySeat(fan) {
   assert.equal(paid.body.status, 'succeeded');
   const order = await apiAs(fan.token, 'GET', `/api/orders/${paid.body.order_id}`);
   return { idx, ticket: order.body.tickets[0].id };
-}
-
-async function signIn(page, who) {
-  await page.goto('/signin');
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill('browser-test-1');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
 test('my tickets: QR code, sell on resale; another fan buys it from the map', async () => {
