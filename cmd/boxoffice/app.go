@@ -116,6 +116,7 @@ func (a *App) Open(ctx context.Context) error {
 	a.Checkout = checkout.New(db, a.Seats, payments, mailer, a.Log, checkout.Config{
 		// A buyer's place among the active shoppers is freed at once.
 		Admissions:    a.Queue,
+		PaymentGrace:  a.Config.PaymentGrace,
 		SecretKey:     a.Config.SecretKey,
 		WebhookSecret: a.Config.StripeWebhookKey,
 		BaseURL:       a.Config.BaseURL,
