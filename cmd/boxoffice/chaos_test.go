@@ -363,6 +363,12 @@ func (s *sale) check(rep *loadtest.Report) {
 	if rep.Orders == 0 {
 		t.Errorf("nothing was bought: %+v", rep)
 	}
+	for k, n := range rep.Errors {
+		// A fault is a dependency failing: 503, never a 500.
+		if strings.Contains(k, ":500") {
+			t.Errorf("fans got %d × %s", n, k)
+		}
+	}
 	var found int
 	ctx := context.Background()
 	if err := s.d.db.QueryRow(ctx, `
