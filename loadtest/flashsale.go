@@ -152,7 +152,10 @@ type Report struct {
 	WatcherGaps            int64   `json:"watcher_gaps"`
 	WatchersConverged      int     `json:"watchers_converged"`
 	WatchersMeasured       int     `json:"watchers_measured"`
-	WatcherErrors          int64   `json:"watcher_errors"`
+	// Diverged are the seats (idx, at most maxDiverged) on which some
+	// measuring watcher's final view differs from the final snapshot.
+	Diverged      []int `json:"diverged_seats,omitempty"`
+	WatcherErrors int64 `json:"watcher_errors"`
 	// Reconnects counts watcher sockets that dropped and were opened again
 	// (on the next node); ReconnectLatency is the time from the drop to the
 	// resynced view.
@@ -408,6 +411,8 @@ launch:
 			rep.WatchersMeasured++
 			if err == nil && w.converged(truth) {
 				rep.WatchersConverged++
+			} else if err == nil {
+				rep.Diverged = w.diverged(truth, rep.Diverged)
 			}
 		}
 	}
@@ -804,7 +809,10 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 			ID string `json:"id"`
 		} `json:"payment"`
 	}
-	if _, _, ok := d.call(ctx, r, "checkout", "POST", "/api/holds/"+hold.ID+"/checkout", token, nil, nil, &co, 201); !ok {
+	if !d.again(ctx, func() (int, bool) {
+		st, _, ok := d.call(ctx, r, "checkout", "POST", "/api/holds/"+hold.ID+"/checkout", token, nil, nil, &co, 201)
+		return st, ok
+	}) {
 		return
 	}
 	card := "4242424242424242"
@@ -815,8 +823,11 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 		Status  string `json:"status"`
 		OrderID string `json:"order_id"`
 	}
-	if _, _, ok := d.call(ctx, r, "confirm", "POST", "/api/payments/"+co.Payment.ID+"/confirm", token, nil,
-		map[string]string{"card_number": card}, &res, 200); !ok {
+	if !d.again(ctx, func() (int, bool) {
+		st, _, ok := d.call(ctx, r, "confirm", "POST", "/api/payments/"+co.Payment.ID+"/confirm", token, nil,
+			map[string]string{"card_number": card}, &res, 200)
+		return st, ok
+	}) {
 		return
 	}
 	switch {
@@ -833,6 +844,25 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 		d.rec.declines.Add(1)
 	default:
 		d.rec.fail("confirm", 200, "status_"+res.Status)
+	}
+}
+
+// again sends a checkout or payment step, and sends it again after a 503
+// (a dependency down for a moment), as a fan clicking again would: both
+// are idempotent per hold and payment, and a confirmation the outage cut
+// after the card was authorized is settled by the next one. At most 5
+// tries, 100 ms to 1.6 s apart.
+func (d *driver) again(ctx context.Context, send func() (status int, ok bool)) bool {
+	for try, wait := 0, 100*time.Millisecond; ; try, wait = try+1, 2*wait {
+		st, ok := send()
+		if ok || st != 503 || try == 4 {
+			return ok
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
 	}
 }
 

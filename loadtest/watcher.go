@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -271,6 +272,25 @@ func (w *watcher) converged(truth string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.ok && string(w.view) == truth
+}
+
+// maxDiverged bounds Report.Diverged.
+const maxDiverged = 100
+
+// diverged adds to seats (sorted, no repeats, at most maxDiverged) the
+// seats on which the view differs from the truth.
+func (w *watcher) diverged(truth string, seats []int) []int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := 0; i < len(truth) && len(seats) < maxDiverged; i++ {
+		if i < len(w.view) && w.view[i] == truth[i] {
+			continue
+		}
+		if k, found := slices.BinarySearch(seats, i); !found {
+			seats = slices.Insert(seats, k, i)
+		}
+	}
+	return seats
 }
 
 // firstAfter is the first change of seat idx that arrived at or after t.
