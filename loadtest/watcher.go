@@ -34,13 +34,19 @@ type watcher struct {
 	arrivals map[int][]time.Time
 }
 
-// seatsFrame is a server frame; only seats frames are read in full.
+// seatsFrame is a server frame; only seats and heartbeat frames are read
+// in full.
 type seatsFrame struct {
 	Type  string  `json:"type"`
 	Epoch string  `json:"epoch"`
 	From  int64   `json:"from"`
 	To    int64   `json:"to"`
 	Seats [][]any `json:"seats"`
+	// Positions (heartbeats) are the stream positions of quiet topics.
+	Positions map[string]struct {
+		Epoch string `json:"epoch"`
+		Seq   int64  `json:"seq"`
+	} `json:"positions"`
 }
 
 // seatsPrefix starts every seats frame (realtime encodes type first).
@@ -162,6 +168,13 @@ func (w *watcher) session(ctx context.Context, synced func()) error {
 				continue
 			}
 			w.apply(ctx, f, now)
+		case "heartbeat":
+			// A heartbeat names the topic's latest position, so a last diff
+			// this node never delivered (its subscription was down, say)
+			// is noticed and fetched, as the browser does.
+			if p, ok := f.Positions[topic]; ok && subscribed && p.Epoch != "" {
+				w.fill(ctx, seatsFrame{Epoch: p.Epoch, From: p.Seq + 1, To: p.Seq})
+			}
 		case "resync":
 			d.rec.gaps.Add(1)
 			_ = w.sync(ctx)

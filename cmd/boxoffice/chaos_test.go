@@ -228,7 +228,6 @@ type drill struct {
 	t      *testing.T
 	sc     drillScale
 	bin    string
-	dbURL  string
 	db     *pgxpool.Pool
 	redis  *testkit.RedisServer
 	env    []string
@@ -243,7 +242,7 @@ func newDrill(t *testing.T, dbURL string) *drill {
 	if testing.Short() {
 		t.Skip("a fault drill: builds and runs the binary")
 	}
-	d := &drill{t: t, sc: chaosScale(), bin: boxofficeBinary(t), dbURL: dbURL, redis: testkit.StartRedisServer(t)}
+	d := &drill{t: t, sc: chaosScale(), bin: boxofficeBinary(t), redis: testkit.StartRedisServer(t)}
 	d.env = []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + d.redis.URL(), "SECRET_KEY=" + strings.Repeat("cd", 32),
 		"HOLD_TTL=" + holdTTL.String(), "PAYMENT_GRACE=1s", "RATE_LIMITS=off", "DB_MAX_CONNS=16"}
 	vars := map[string]string{"DATABASE_URL": dbURL, "LOG_LEVEL": "error"}
@@ -265,9 +264,7 @@ func (d *drill) node() *node { return startNode(d.t, d.bin, d.env...) }
 // event creates the drill's on-sale event and returns its id.
 func (d *drill) event(name string) (string, int64) {
 	id := smallEvent(d.t, d.seats, name, d.sc.sections, d.sc.rows, d.sc.perRow, `{"enabled": false}`)
-	var n int64
-	fmt.Sscan(id, &n)
-	return id, n
+	return id, mustAtoi(d.t, id)
 }
 
 // fans seeds n fan accounts and returns their bearer tokens.
