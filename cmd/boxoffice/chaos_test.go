@@ -182,8 +182,37 @@ func (n *node) kill() {
 	n.all.Write(n.logs.Bytes())
 }
 
-func (n *node) pause()  { _ = n.cmd.Process.Signal(syscall.SIGSTOP) }
+// pause stops the process with SIGSTOP and returns once every thread of it
+// has stopped: the signal is asynchronous, and a request sent a moment too
+// early would be served before the pause instead of after it.
+func (n *node) pause() {
+	n.t.Helper()
+	_ = n.cmd.Process.Signal(syscall.SIGSTOP)
+	waitFor(n.t, "node "+n.addr+" to stop", 10*time.Second, func() bool { return stopped(n.cmd.Process.Pid) })
+}
+
 func (n *node) resume() { _ = n.cmd.Process.Signal(syscall.SIGCONT) }
+
+// stopped reports whether every thread of process pid is stopped (state T
+// in /proc; Linux only, which is what the drills run on).
+func stopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		// pid (comm) state ...: comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
+}
 
 // stop ends the process with SIGTERM (after SIGCONT, in case it is paused)
 // and shows its logs when the test failed.
