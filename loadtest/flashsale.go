@@ -850,12 +850,12 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 // again sends a checkout or payment step, and sends it again after a 503
 // (a dependency down for a moment), as a fan clicking again would: both
 // are idempotent per hold and payment, and a confirmation the outage cut
-// after the card was authorized is settled by the next one. At most 5
-// tries, 100 ms to 1.6 s apart.
+// after the card was authorized is settled by the next one. At most 6
+// tries, 100 ms to 1.6 s apart (3.1 s of waiting in all).
 func (d *driver) again(ctx context.Context, send func() (status int, ok bool)) bool {
-	for try, wait := 0, 100*time.Millisecond; ; try, wait = try+1, 2*wait {
+	for try, wait := 0, 100*time.Millisecond; ; try, wait = try+1, min(2*wait, 1600*time.Millisecond) {
 		st, ok := send()
-		if ok || st != 503 || try == 4 {
+		if ok || st != 503 || try == 5 {
 			return ok
 		}
 		select {
