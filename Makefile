@@ -21,7 +21,7 @@ SERVICES = services_env="$$(bash scripts/services.sh)"; eval "$$services_env"
 # and loads their URLs (STRIPE_MOCK_URL, MAILPIT_URL, MAILPIT_SMTP_URL).
 PEERS = peers_env="$$(bash scripts/testpeers.sh)"; eval "$$peers_env"
 
-.PHONY: services build run test check-deploy cluster cluster-check lint bench bench-holds bench-fanout bench-flashsale
+.PHONY: services build run test check-deploy cluster cluster-check lint bench bench-holds bench-fanout bench-flashsale chaos
 
 services:
 	@bash scripts/services.sh
@@ -64,6 +64,15 @@ cluster:
 # opened through nginx: TestClusterThroughNginx) and stopped.
 cluster-check:
 	@bash scripts/cluster.sh check
+
+# Fault drills, long versions (not part of make test; several minutes):
+# longer sales with repeated faults (nodes killed and restarted, Redis and a
+# private Postgres stopped and started, a node paused past the hold TTL),
+# the hard rule checked in Postgres after each. The short versions of the
+# same tests run in make test. Figures in README.md, "Fault drills".
+chaos:
+	@$(SERVICES); \
+	CHAOS=long go test -race -count=1 -timeout 30m -v -run '^TestDrill' ./cmd/boxoffice
 
 lint:
 	@unformatted="$$(gofmt -l .)"; \

@@ -4,7 +4,9 @@
 //
 // Run drives one event over HTTP and WebSocket the way fans do: proof of
 // work, queue, admission, hold, checkout, pay; watchers follow the seat map
-// and time commit → socket. It is bounded in fans and in time, and refuses
+// and time commit → socket. Given several nodes (Config.Nodes), fans and
+// watchers spread over them and move on when one dies, as behind a load
+// balancer: the fault drills in cmd/boxoffice rely on it. It is bounded in fans and in time, and refuses
 // targets that are not on this machine unless told otherwise (Config.
 // AllowRemote), because pointed at someone else's site it is a denial of
 // service.

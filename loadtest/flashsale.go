@@ -25,6 +25,13 @@ import (
 type Config struct {
 	// BaseURL of the server, e.g. http://127.0.0.1:8080 (required).
 	BaseURL string
+	// Nodes are further base URLs of the same deployment (optional). Fans
+	// and watchers are spread over BaseURL and Nodes, and a caller whose
+	// node refuses connections moves to the next one, as a load balancer in
+	// front of the nodes would move it; a watcher whose socket drops
+	// reconnects to the next node. The fault drills use this to kill nodes
+	// mid-sale.
+	Nodes []string
 	// Event is the event id (required).
 	Event string
 	// Fans is how many fans take part (default 100). Tokens are used first;
@@ -142,16 +149,27 @@ type Report struct {
 	// DiffLatency: hold response received → the seat's diff frame at a
 	// watcher (0 when the frame came first); DiffLatencyFromRequest counts
 	// from the hold request's start (an upper bound on commit → socket).
-	DiffLatency            Latency     `json:"diff_latency"`
-	DiffLatencyFromRequest Latency     `json:"diff_latency_from_request"`
-	DiffMissed             int64       `json:"diff_missed"`
-	Frames                 int64       `json:"frames"`
-	WatcherGaps            int64       `json:"watcher_gaps"`
-	WatchersConverged      int         `json:"watchers_converged"`
-	WatchersMeasured       int         `json:"watchers_measured"`
-	WatcherErrors          int64       `json:"watcher_errors"`
-	Invariants             *Invariants `json:"invariants,omitempty"`
-	InvariantsError        string      `json:"invariants_error,omitempty"`
+	DiffLatency            Latency `json:"diff_latency"`
+	DiffLatencyFromRequest Latency `json:"diff_latency_from_request"`
+	DiffMissed             int64   `json:"diff_missed"`
+	Frames                 int64   `json:"frames"`
+	WatcherGaps            int64   `json:"watcher_gaps"`
+	WatchersConverged      int     `json:"watchers_converged"`
+	WatchersMeasured       int     `json:"watchers_measured"`
+	// Diverged are the seats (idx, at most maxDiverged) on which some
+	// measuring watcher's final view differs from the final snapshot.
+	Diverged      []int `json:"diverged_seats,omitempty"`
+	WatcherErrors int64 `json:"watcher_errors"`
+	// Reconnects counts watcher sockets that dropped and were opened again
+	// (on the next node); ReconnectLatency is the time from the drop to the
+	// resynced view.
+	Reconnects       int64   `json:"reconnects"`
+	ReconnectLatency Latency `json:"reconnect_latency"`
+	// OrderIDs are the orders the fans were told about by a successful
+	// confirmation, for drills that check each one exists in Postgres.
+	OrderIDs        []string    `json:"-"`
+	Invariants      *Invariants `json:"invariants,omitempty"`
+	InvariantsError string      `json:"invariants_error,omitempty"`
 }
 
 // OK reports whether the run broke nothing it can see: invariants hold
@@ -232,6 +250,10 @@ type recorder struct {
 	steps  map[string][]time.Duration
 	errors map[string]int64
 	holds  []holdMark
+	// orderIDs are the orders confirmations returned; reconnects the drop →
+	// resync time of each watcher reconnection.
+	orderIDs   []string
+	reconnects []time.Duration
 
 	accepted, rejected, orders, reviews, declines, seatsBought, botSeats, fansDone atomic.Int64
 	frames, gaps, watchErrs                                                        atomic.Int64
@@ -262,6 +284,7 @@ func (r *recorder) fail(step string, status int, code string) {
 // driver is one run's shared state.
 type driver struct {
 	cfg      Config
+	nodes    []string // BaseURL, then Nodes
 	http     *http.Client
 	seats    []seat
 	byID     map[string]int
@@ -280,15 +303,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Event == "" {
 		return nil, errors.New("loadtest: an event is required")
 	}
-	if err := CheckTarget(ctx, cfg.BaseURL, cfg.AllowRemote); err != nil {
-		return nil, err
+	var nodes []string
+	for _, u := range append([]string{cfg.BaseURL}, cfg.Nodes...) {
+		if err := CheckTarget(ctx, u, cfg.AllowRemote); err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, strings.TrimRight(u, "/"))
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	cfg.BaseURL = nodes[0]
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = cfg.Concurrency + 16
 	tr.MaxIdleConns = cfg.Concurrency + 16
 	d := &driver{
 		cfg:     cfg,
+		nodes:   nodes,
 		http:    &http.Client{Transport: tr, Timeout: 30 * time.Second},
 		rec:     &recorder{steps: map[string][]time.Duration{}, errors: map[string]int64{}},
 		stopNew: make(chan struct{}),
@@ -310,7 +338,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var wwg sync.WaitGroup
 	ready := make(chan struct{}, cfg.Watchers)
 	for i := range watchers {
-		w := &watcher{d: d, measure: i < cfg.MeasuringWatchers}
+		w := &watcher{d: d, measure: i < cfg.MeasuringWatchers, route: &route{i: i}}
 		watchers[i] = w
 		wwg.Add(1)
 		go func() { defer wwg.Done(); w.run(watchCtx, ready) }()
@@ -354,7 +382,7 @@ launch:
 		fwg.Add(1)
 		go func(i int) {
 			defer func() { <-sem; fwg.Done() }()
-			d.fan(runCtx, i, token, bot)
+			d.fan(runCtx, &route{i: i}, i, token, bot)
 			d.rec.fansDone.Add(1)
 		}(i)
 	}
@@ -379,7 +407,7 @@ launch:
 	// turn over, then check every measuring watcher against the truth.
 	if cfg.Watchers > 0 {
 		time.Sleep(1500 * time.Millisecond)
-		truth, _, err := d.availability(ctx)
+		truth, _, err := d.availability(ctx, &route{})
 		for _, w := range watchers {
 			if !w.measure {
 				continue
@@ -387,6 +415,8 @@ launch:
 			rep.WatchersMeasured++
 			if err == nil && w.converged(truth) {
 				rep.WatchersConverged++
+			} else if err == nil {
+				rep.Diverged = w.diverged(truth, rep.Diverged)
 			}
 		}
 	}
@@ -422,7 +452,8 @@ func (d *driver) load(ctx context.Context) error {
 			Enabled bool `json:"enabled"`
 		} `json:"waiting_room"`
 	}
-	if st, err := d.getJSON(ctx, "/api/events/"+d.cfg.Event, "", nil, &ev); err != nil || st != 200 {
+	r := &route{}
+	if st, err := d.getJSON(ctx, r, "/api/events/"+d.cfg.Event, "", nil, &ev); err != nil || st != 200 {
 		return fmt.Errorf("loadtest: event %s: status %d: %v", d.cfg.Event, st, err)
 	}
 	d.room = ev.WaitingRoom.Enabled
@@ -434,7 +465,7 @@ func (d *driver) load(ctx context.Context) error {
 			PriceCents int64  `json:"price_cents"`
 		} `json:"seats"`
 	}
-	if st, err := d.getJSON(ctx, "/api/events/"+d.cfg.Event+"/seatmap", "", nil, &layout); err != nil || st != 200 {
+	if st, err := d.getJSON(ctx, r, "/api/events/"+d.cfg.Event+"/seatmap", "", nil, &layout); err != nil || st != 200 {
 		return fmt.Errorf("loadtest: seat map of %s: status %d: %v", d.cfg.Event, st, err)
 	}
 	d.seats = make([]seat, len(layout.Seats))
@@ -469,7 +500,7 @@ func (d *driver) load(ctx context.Context) error {
 		}
 	}
 	d.view = make([]atomicState, len(d.seats))
-	statuses, _, err := d.availability(ctx)
+	statuses, _, err := d.availability(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -482,12 +513,12 @@ func (d *driver) load(ctx context.Context) error {
 }
 
 // availability fetches the snapshot: statuses and seq.
-func (d *driver) availability(ctx context.Context) (string, int64, error) {
+func (d *driver) availability(ctx context.Context, r *route) (string, int64, error) {
 	var a struct {
 		Seq      int64  `json:"seq"`
 		Statuses string `json:"statuses"`
 	}
-	st, err := d.getJSON(ctx, "/api/events/"+d.cfg.Event+"/availability", "", nil, &a)
+	st, err := d.getJSON(ctx, r, "/api/events/"+d.cfg.Event+"/availability", "", nil, &a)
 	if err != nil || st != 200 {
 		return "", 0, fmt.Errorf("loadtest: availability: status %d: %v", st, err)
 	}
@@ -499,6 +530,7 @@ func (d *driver) availability(ctx context.Context) (string, int64, error) {
 func (d *driver) monitor(ctx context.Context, soldAt *atomic.Int64) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	r := &route{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -507,7 +539,7 @@ func (d *driver) monitor(ctx context.Context, soldAt *atomic.Int64) {
 			return
 		case <-t.C:
 		}
-		s, _, err := d.availability(ctx)
+		s, _, err := d.availability(ctx, r)
 		if err != nil {
 			continue
 		}
@@ -565,33 +597,58 @@ func apiError(body []byte) string {
 	return ""
 }
 
-// do sends one request and decodes a JSON answer into out (when 2xx).
-// It returns the status and the body.
-func (d *driver) do(ctx context.Context, method, path, token string, headers map[string]string, body, out any) (int, []byte, error) {
-	var rd io.Reader
+// route is one caller's node: an index into driver.nodes that moves on to
+// the next node when a connection is refused. A refused connection means
+// the request reached no server, so sending it elsewhere is safe for every
+// method, which is what a load balancer in front of the nodes does.
+type route struct{ i int }
+
+func (d *driver) base(r *route) string { return d.nodes[r.i%len(d.nodes)] }
+
+// refused reports whether err is a failure to connect (nothing was sent).
+func refused(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// do sends one request to the caller's node and decodes a JSON answer into
+// out (when 2xx); a refused connection moves the caller to the next node and
+// tries there, once per node. It returns the status and the body.
+func (d *driver) do(ctx context.Context, r *route, method, path, token string, headers map[string]string, body, out any) (int, []byte, error) {
+	var payload []byte
 	if body != nil {
-		b, err := json.Marshal(body)
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return 0, nil, err
+		}
+	}
+	var res *http.Response
+	for try := 0; ; try++ {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(payload)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, d.base(r)+path, rd)
 		if err != nil {
 			return 0, nil, err
 		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, d.cfg.BaseURL+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	res, err := d.http.Do(req)
-	if err != nil {
-		return 0, nil, err
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		res, err = d.http.Do(req)
+		if err == nil {
+			break
+		}
+		if !refused(err) || try+1 >= len(d.nodes) {
+			return 0, nil, err
+		}
+		r.i++
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
@@ -606,15 +663,15 @@ func (d *driver) do(ctx context.Context, method, path, token string, headers map
 	return res.StatusCode, b, nil
 }
 
-func (d *driver) getJSON(ctx context.Context, path, token string, headers map[string]string, out any) (int, error) {
-	st, _, err := d.do(ctx, "GET", path, token, headers, nil, out)
+func (d *driver) getJSON(ctx context.Context, r *route, path, token string, headers map[string]string, out any) (int, error) {
+	st, _, err := d.do(ctx, r, "GET", path, token, headers, nil, out)
 	return st, err
 }
 
 // call is do with timing and error accounting under step.
-func (d *driver) call(ctx context.Context, step, method, path, token string, headers map[string]string, body, out any, want int) (int, string, bool) {
+func (d *driver) call(ctx context.Context, r *route, step, method, path, token string, headers map[string]string, body, out any, want int) (int, string, bool) {
 	t0 := time.Now()
-	st, b, err := d.do(ctx, method, path, token, headers, body, out)
+	st, b, err := d.do(ctx, r, method, path, token, headers, body, out)
 	d.rec.step(step, time.Since(t0))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -646,14 +703,14 @@ func (d *driver) think(ctx context.Context, rng *rand.Rand, bot bool) bool {
 }
 
 // fan is one fan's whole visit.
-func (d *driver) fan(ctx context.Context, i int, token string, bot bool) {
+func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot bool) {
 	rng := rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))
 	if token == "" {
 		var acct struct {
 			Token string `json:"token"`
 		}
 		email := fmt.Sprintf("flash-%d-%d-%d@example.test", time.Now().UnixNano(), i, rng.IntN(1e6))
-		if _, _, ok := d.call(ctx, "signup", "POST", "/api/accounts", "", nil,
+		if _, _, ok := d.call(ctx, r, "signup", "POST", "/api/accounts", "", nil,
 			map[string]string{"email": email, "password": "load-test-password", "name": "Flash fan"}, &acct, 201); !ok {
 			return
 		}
@@ -664,7 +721,7 @@ func (d *driver) fan(ctx context.Context, i int, token string, bot bool) {
 	}
 	var hdr map[string]string
 	if d.room {
-		adm, ok := d.queue(ctx, token)
+		adm, ok := d.queue(ctx, r, token)
 		if !ok {
 			return
 		}
@@ -717,7 +774,7 @@ func (d *driver) fan(ctx context.Context, i int, token string, bot bool) {
 			}
 		}
 		sent := time.Now()
-		st, code, ok := d.call(ctx, "hold", "POST", "/api/events/"+d.cfg.Event+"/holds", token, hdr, body, &hold, 201)
+		st, code, ok := d.call(ctx, r, "hold", "POST", "/api/events/"+d.cfg.Event+"/holds", token, hdr, body, &hold, 201)
 		recv := time.Now()
 		switch {
 		case ok:
@@ -756,7 +813,10 @@ func (d *driver) fan(ctx context.Context, i int, token string, bot bool) {
 			ID string `json:"id"`
 		} `json:"payment"`
 	}
-	if _, _, ok := d.call(ctx, "checkout", "POST", "/api/holds/"+hold.ID+"/checkout", token, nil, nil, &co, 201); !ok {
+	if !d.again(ctx, func() (int, bool) {
+		st, _, ok := d.call(ctx, r, "checkout", "POST", "/api/holds/"+hold.ID+"/checkout", token, nil, nil, &co, 201)
+		return st, ok
+	}) {
 		return
 	}
 	card := "4242424242424242"
@@ -767,8 +827,11 @@ func (d *driver) fan(ctx context.Context, i int, token string, bot bool) {
 		Status  string `json:"status"`
 		OrderID string `json:"order_id"`
 	}
-	if _, _, ok := d.call(ctx, "confirm", "POST", "/api/payments/"+co.Payment.ID+"/confirm", token, nil,
-		map[string]string{"card_number": card}, &res, 200); !ok {
+	if !d.again(ctx, func() (int, bool) {
+		st, _, ok := d.call(ctx, r, "confirm", "POST", "/api/payments/"+co.Payment.ID+"/confirm", token, nil,
+			map[string]string{"card_number": card}, &res, 200)
+		return st, ok
+	}) {
 		return
 	}
 	switch {
@@ -777,6 +840,9 @@ func (d *driver) fan(ctx context.Context, i int, token string, bot bool) {
 		if res.Status == "review" {
 			d.rec.reviews.Add(1)
 		}
+		d.rec.mu.Lock()
+		d.rec.orderIDs = append(d.rec.orderIDs, res.OrderID)
+		d.rec.mu.Unlock()
 		d.rec.seatsBought.Add(int64(len(hold.Seats)))
 		if bot {
 			d.rec.botSeats.Add(int64(len(hold.Seats)))
@@ -788,16 +854,35 @@ func (d *driver) fan(ctx context.Context, i int, token string, bot bool) {
 	}
 }
 
+// again sends a checkout or payment step, and sends it again after a 503
+// (a dependency down for a moment), as a fan clicking again would: both
+// are idempotent per hold and payment, and a confirmation the outage cut
+// after the card was authorized is settled by the next one. At most 6
+// tries, 100 ms to 1.6 s apart (3.1 s of waiting in all).
+func (d *driver) again(ctx context.Context, send func() (status int, ok bool)) bool {
+	for try, wait := 0, 100*time.Millisecond; ; try, wait = try+1, min(2*wait, 1600*time.Millisecond) {
+		st, ok := send()
+		if ok || st != 503 || try == 5 {
+			return ok
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+	}
+}
+
 // queue solves the proof of work, joins and waits for admission by polling
 // /queue/me; it returns the admission token.
-func (d *driver) queue(ctx context.Context, token string) (string, bool) {
+func (d *driver) queue(ctx context.Context, r *route, token string) (string, bool) {
 	var ch struct {
 		Challenge  string `json:"challenge"`
 		Difficulty int    `json:"difficulty"`
 		Signature  string `json:"signature"`
 	}
 	ev := "/api/events/" + d.cfg.Event
-	if _, _, ok := d.call(ctx, "challenge", "GET", ev+"/queue/challenge", token, nil, nil, &ch, 200); !ok {
+	if _, _, ok := d.call(ctx, r, "challenge", "GET", ev+"/queue/challenge", token, nil, nil, &ch, 200); !ok {
 		return "", false
 	}
 	t0 := time.Now()
@@ -810,7 +895,7 @@ func (d *driver) queue(ctx context.Context, token string) (string, bool) {
 		State          string `json:"state"`
 		AdmissionToken string `json:"admission_token"`
 	}
-	if _, _, ok := d.call(ctx, "join", "POST", ev+"/queue", token, nil,
+	if _, _, ok := d.call(ctx, r, "join", "POST", ev+"/queue", token, nil,
 		map[string]string{"challenge": ch.Challenge, "signature": ch.Signature, "solution": sol}, &me, 201); !ok {
 		return "", false
 	}
@@ -824,7 +909,7 @@ func (d *driver) queue(ctx context.Context, token string) (string, bool) {
 			return "", false
 		case <-time.After(d.cfg.QueuePoll):
 		}
-		if _, _, ok := d.call(ctx, "queue_me", "GET", ev+"/queue/me", token, nil, nil, &me, 200); !ok {
+		if _, _, ok := d.call(ctx, r, "queue_me", "GET", ev+"/queue/me", token, nil, nil, &me, 200); !ok {
 			return "", false
 		}
 		if me.State == "expired" {
@@ -916,6 +1001,9 @@ func (d *driver) summarize(rep *Report, watchers []*watcher) {
 	}
 	rep.Errors = r.errors
 	rep.Frames, rep.WatcherGaps, rep.WatcherErrors = r.frames.Load(), r.gaps.Load(), r.watchErrs.Load()
+	rep.OrderIDs = r.orderIDs
+	rep.Reconnects = int64(len(r.reconnects))
+	rep.ReconnectLatency = summarize(r.reconnects)
 	var fromResp, fromReq []time.Duration
 	for _, w := range watchers {
 		if !w.measure || !w.ok {
@@ -981,6 +1069,10 @@ func (r *Report) WriteSummary(w io.Writer) {
 			r.DiffLatencyFromRequest.P50, r.DiffLatencyFromRequest.P99, r.DiffMissed)
 		fmt.Fprintf(w, "  frames %d, gaps %d, watcher errors %d, watchers converged %d/%d\n",
 			r.Frames, r.WatcherGaps, r.WatcherErrors, r.WatchersConverged, r.WatchersMeasured)
+		if r.Reconnects > 0 {
+			fmt.Fprintf(w, "  watcher reconnects %d: drop → resynced p50 %.1f ms max %.1f\n",
+				r.Reconnects, r.ReconnectLatency.P50, r.ReconnectLatency.Max)
+		}
 	}
 	if len(r.Errors) > 0 {
 		keys := make([]string, 0, len(r.Errors))

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -98,5 +99,17 @@ func TestQuantity(t *testing.T) {
 	}
 	if got := d.quantity(rng, true); got != 6 {
 		t.Errorf("bot quantity = %d, want 6", got)
+	}
+}
+
+// TestDiverged: the seats where a view differs from the truth, merged over
+// watchers without repeats, in order.
+func TestDiverged(t *testing.T) {
+	w := &watcher{ok: true, view: []byte("aahs")}
+	got := w.diverged("ahhx", nil)
+	w2 := &watcher{ok: true, view: []byte("shhs")}
+	got = w2.diverged("ahhx", got)
+	if want := []int{0, 1, 3}; !slices.Equal(got, want) {
+		t.Errorf("diverged = %v, want %v", got, want)
 	}
 }

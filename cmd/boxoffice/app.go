@@ -123,6 +123,7 @@ func (a *App) Open(ctx context.Context) error {
 		Screen: screen,
 		// A buyer's place among the active shoppers is freed at once.
 		Admissions:    a.Queue,
+		PaymentGrace:  a.Config.PaymentGrace,
 		SecretKey:     a.Config.SecretKey,
 		WebhookSecret: a.Config.StripeWebhookKey,
 		// Empty unless PAYMENTS=stripe (loadConfig requires it then).

@@ -78,7 +78,7 @@ func TestBrowser(t *testing.T) {
 	stripeEnv := map[string]string{"PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_test_123",
 		"STRIPE_PUBLISHABLE_KEY": "pk_test_boxoffice", "STRIPE_API_BASE": testkit.StripeTestCards(t)}
 	stripeApp, stripeBase := runApp(t, func(k string) string { return cmp.Or(stripeEnv[k], env[k]) })
-	stripeEvent := smallEvent(t, stripeApp, "Stripe Night "+testkit.RandomHex(3), 1, 2, 10, `{"enabled": false}`)
+	stripeEvent := smallEvent(t, stripeApp.Seats, "Stripe Night "+testkit.RandomHex(3), 1, 2, 10, `{"enabled": false}`)
 	// A scanner account for the scan page: signed up over HTTP, granted the
 	// role with the admin command as an operator would.
 	scanner := "scanner-" + testkit.RandomHex(4) + "@example.test"

@@ -53,7 +53,7 @@ func TestRedisCluster(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("holds", func(t *testing.T) {
-		event := smallEvent(t, appA, "cluster holds", 1, 1, 10, `{"enabled": false}`)
+		event := smallEvent(t, appA.Seats, "cluster holds", 1, 1, 10, `{"enabled": false}`)
 		var layout struct {
 			Seats []struct {
 				ID string `json:"id"`
@@ -125,7 +125,7 @@ func TestRedisCluster(t *testing.T) {
 	})
 
 	t.Run("waiting room", func(t *testing.T) {
-		event := smallEvent(t, appA, "cluster room", 2, 2, 5,
+		event := smallEvent(t, appA.Seats, "cluster room", 2, 2, 5,
 			`{"enabled": true, "admit_per_minute": 3000, "active_limit": 8, "pow_difficulty": 4}`)
 		tokens := filepath.Join(t.TempDir(), "fans.tokens")
 		if code := run(ctx, []string{"seed", "fans", "12", "-tokens", tokens}, getenvA, io.Discard, io.Discard); code != 0 {
@@ -145,7 +145,7 @@ func TestRedisCluster(t *testing.T) {
 	// and its release still go through Postgres, and the node says it is
 	// degraded, not down.
 	t.Run("cluster down", func(t *testing.T) {
-		event := smallEvent(t, appA, "cluster down", 1, 1, 4, `{"enabled": false}`)
+		event := smallEvent(t, appA.Seats, "cluster down", 1, 1, 4, `{"enabled": false}`)
 		var layout struct {
 			Seats []struct {
 				ID string `json:"id"`

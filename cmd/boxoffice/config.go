@@ -31,6 +31,7 @@ type Config struct {
 	StripeAPIBase      string        // STRIPE_API_BASE (stripe-mock in tests)
 	SMTPURL            string        // SMTP_URL; empty writes mail as .eml files
 	HoldTTL            time.Duration // HOLD_TTL [10m]
+	PaymentGrace       time.Duration // PAYMENT_GRACE [5m] how long past a hold's expiry a started payment may still complete
 	MaxSeatsPerAccount int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
 	ResaleFeeBPS       int           // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
 	DBMaxConns         int32         // DB_MAX_CONNS [4 × CPUs + 16]
@@ -119,6 +120,9 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	var err error
 	if c.HoldTTL, err = time.ParseDuration(get("HOLD_TTL", "10m")); err != nil || c.HoldTTL < time.Second || c.HoldTTL > 24*time.Hour {
 		return c, &configError{"HOLD_TTL", getenv("HOLD_TTL"), "a duration between 1s and 24h, like 10m"}
+	}
+	if c.PaymentGrace, err = time.ParseDuration(get("PAYMENT_GRACE", "5m")); err != nil || c.PaymentGrace < time.Second || c.PaymentGrace > time.Hour {
+		return c, &configError{"PAYMENT_GRACE", getenv("PAYMENT_GRACE"), "a duration between 1s and 1h, like 5m"}
 	}
 	if c.MaxSeatsPerAccount, err = strconv.Atoi(get("MAX_SEATS_PER_ACCOUNT", "8")); err != nil || c.MaxSeatsPerAccount < 1 || c.MaxSeatsPerAccount > 8 {
 		return c, &configError{"MAX_SEATS_PER_ACCOUNT", getenv("MAX_SEATS_PER_ACCOUNT"), "a whole number from 1 to 8"}

@@ -54,7 +54,7 @@ func runApp(t *testing.T, getenv func(string) string) (*App, string) {
 
 // smallEvent creates an on-sale event of sections × rows × perRow seats,
 // section A priciest (the hot one).
-func smallEvent(t *testing.T, app *App, name string, sections, rows, perRow int, room string) string {
+func smallEvent(t *testing.T, seats *seatmap.Service, name string, sections, rows, perRow int, room string) string {
 	t.Helper()
 	l := seatmap.Layout{}
 	prices := map[string]int64{}
@@ -72,11 +72,11 @@ func smallEvent(t *testing.T, app *App, name string, sections, rows, perRow int,
 		}
 	}
 	ctx := context.Background()
-	v, err := app.Seats.CreateVenue(ctx, name, l)
+	v, err := seats.CreateVenue(ctx, name, l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := app.Seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: v.ID, Name: name,
+	id, err := seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: v.ID, Name: name,
 		EventDate: time.Now().Add(24 * time.Hour), SaleOpens: time.Now().Add(-time.Minute),
 		Prices: prices, ReserveShare: 0.05, WaitingRoom: json.RawMessage(room)})
 	if err != nil {
@@ -136,7 +136,7 @@ func TestFlashSale(t *testing.T) {
 		t.Skip("a load run")
 	}
 	getenv, app, base := testApp(t)
-	event := smallEvent(t, app, "flash sale test", 4, 5, 15, `{"enabled": false}`)
+	event := smallEvent(t, app.Seats, "flash sale test", 4, 5, 15, `{"enabled": false}`)
 	tokens := filepath.Join(t.TempDir(), "fans.tokens")
 	if code := run(context.Background(), []string{"seed", "fans", "300", "-tokens", tokens}, getenv, io.Discard, io.Discard); code != 0 {
 		t.Fatalf("seed fans: exit %d", code)
@@ -169,7 +169,7 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 		t.Skip("a load run")
 	}
 	getenv, app, base := testApp(t)
-	event := smallEvent(t, app, "flash sale room test", 2, 4, 10,
+	event := smallEvent(t, app.Seats, "flash sale room test", 2, 4, 10,
 		`{"enabled": true, "admit_per_minute": 3000, "active_limit": 20, "pow_difficulty": 4}`)
 	tokens := filepath.Join(t.TempDir(), "fans.tokens")
 	if code := run(context.Background(), []string{"seed", "fans", "38", "-tokens", tokens}, getenv, io.Discard, io.Discard); code != 0 {

@@ -45,7 +45,7 @@ func TestLoadScenarios(t *testing.T) {
 		{"waiting room", `{"enabled": true, "admit_per_minute": 3000, "active_limit": 500, "pow_difficulty": 8}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			event := smallEvent(t, app, "k6 scenarios "+tc.name, 2, 3, 10, tc.room)
+			event := smallEvent(t, app.Seats, "k6 scenarios "+tc.name, 2, 3, 10, tc.room)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, "node", "--experimental-websocket", filepath.Join(k6Dir, "node", "run.mjs"))

@@ -22,6 +22,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	}{
 		{map[string]string{"HOLD_TTL": "ten minutes"}, "HOLD_TTL"},
 		{map[string]string{"HOLD_TTL": "0s"}, "HOLD_TTL"},
+		{map[string]string{"PAYMENT_GRACE": "forever"}, "PAYMENT_GRACE"},
 		{map[string]string{"MAX_SEATS_PER_ACCOUNT": "9"}, "MAX_SEATS_PER_ACCOUNT"},
 		{map[string]string{"DB_MAX_CONNS": "-1"}, "DB_MAX_CONNS"},
 		{map[string]string{"PAYMENTS": "paypal"}, "PAYMENTS"},
@@ -74,7 +75,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	if off, _ := loadConfig(func(k string) string { return map[string]string{"REVIEW_SIGNALS": "off"}[k] }, 2); off.ReviewSignals != nil {
 		t.Error("REVIEW_SIGNALS=off left screening on")
 	}
-	if c.ListenAddr != ":8080" || c.HoldTTL != 10*time.Minute || c.MaxSeatsPerAccount != 8 || c.DBMaxConns != 24 || !c.SecretGenerated || len(c.SecretKey) != 32 {
+	if c.ListenAddr != ":8080" || c.HoldTTL != 10*time.Minute || c.PaymentGrace != 5*time.Minute || c.MaxSeatsPerAccount != 8 || c.DBMaxConns != 24 || !c.SecretGenerated || len(c.SecretKey) != 32 {
 		t.Errorf("defaults = %+v", c)
 	}
 }

@@ -5,14 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,13 +27,11 @@ func TestTwoProcesses(t *testing.T) {
 	}
 	dbURL := testkit.DBURL(t)
 	_, prefix := testkit.Redis(t)
-	bin := filepath.Join(t.TempDir(), "boxoffice")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	a := startNode(t, bin, dbURL, prefix)
-	b := startNode(t, bin, dbURL, prefix)
+	bin := boxofficeBinary(t)
+	// Many holds from one account: rate limits off.
+	env := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + testkit.RedisURL(), "REDIS_PREFIX=" + prefix, "RATE_LIMITS=off"}
+	a := startNode(t, bin, env...).base
+	b := startNode(t, bin, env...).base
 
 	ctx := context.Background()
 	seats := seatmap.New(testkit.DB(t), nil, nil, nil, seatmap.Config{})
@@ -97,52 +90,6 @@ func TestTwoProcesses(t *testing.T) {
 	slices.Sort(lat)
 	fmt.Printf("TestTwoProcesses: hold request on node B → frame on node A's socket over %d holds: p50 %v p99 %v\n",
 		len(lat), lat[len(lat)/2], lat[len(lat)*99/100])
-}
-
-// startNode runs `boxoffice serve` on a free port and returns its base URL.
-func startNode(t *testing.T, bin, dbURL, prefix string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DATABASE_URL="+dbURL, "REDIS_URL="+testkit.RedisURL(),
-		"REDIS_PREFIX="+prefix, "BASE_URL=http://"+addr, "LOG_LEVEL=warn",
-		"RATE_LIMITS=off") // the test measures latency with many holds from one account
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-			t.Errorf("node %s did not stop on SIGTERM", addr)
-		}
-		if t.Failed() {
-			t.Logf("node %s log:\n%s", addr, logs.String())
-		}
-	})
-	base := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if res, err := http.Get(base + "/healthz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return base
-			}
-		}
-	}
-	t.Fatalf("node %s did not start", addr)
-	return ""
 }
 
 func call(t *testing.T, method, url, token string, body any, want int, out any) {

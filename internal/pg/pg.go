@@ -12,7 +12,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -147,10 +150,31 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// IsUnavailable reports whether err means Postgres could not be reached or
-// did not answer in time (as opposed to refusing the statement), which the
-// server reports as 503 rather than 500.
+// IsUnavailable reports whether err means Postgres could not be reached,
+// went away, or did not answer in time (as opposed to refusing the
+// statement), which the server reports as 503 rather than 500: a failed
+// connect, a deadline, SQLSTATE classes 08 (connection exception), 53
+// (insufficient resources, such as too many connections) and 57 (operator
+// intervention: the server shutting down, crashed or still starting, which
+// is what every pooled connection reports when Postgres restarts), and a
+// connection cut mid-statement.
 func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
 	var connErr *pgconn.ConnectError
-	return errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)
+	if errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:min(2, len(pgErr.Code))] {
+		case "08", "53", "57":
+			return true
+		}
+		return false
+	}
+	var netErr net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.As(err, &netErr)
 }

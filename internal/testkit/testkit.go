@@ -1,7 +1,8 @@
 // Package testkit gives tests real Postgres and Redis: an isolated, migrated
 // database per test binary (so packages tested in parallel never see each
 // other's rows), a key prefix per test on the shared Redis, and private
-// redis-server processes for fault tests that stop, restart or flush Redis.
+// redis-server processes and Postgres clusters for fault tests that stop,
+// restart or flush them.
 //
 // Without the services a test is skipped on a developer machine but fails in
 // CI (CI=true), so a broken `make services` can never turn into a green run.
