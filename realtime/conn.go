@@ -38,6 +38,14 @@ type Transport interface {
 	Close() error
 }
 
+// BatchTransport is a Transport that writes several frames in one go (one
+// system call for the lot). A socket that fell behind drains its queue
+// with it: the backlog costs one write, not one per frame, which is when
+// the node is busiest.
+type BatchTransport interface {
+	WriteFrames(fs []*Frame, deadline time.Time) error
+}
+
 // Conn is one socket attached to the Hub: a bounded queue and the writer
 // goroutine that drains it. The socket's reader (in the server) decodes ops
 // and calls Subscribe, Unsubscribe and Send, then ReaderDone when it stops,
@@ -245,7 +253,16 @@ func (c *Conn) writer() {
 		if ping && c.t.WritePing(time.Now().Add(h.cfg.WriteTimeout)) != nil {
 			return
 		}
+		if bt, ok := c.t.(BatchTransport); ok && len(batch) > 1 {
+			if bt.WriteFrames(batch, time.Now().Add(h.cfg.WriteTimeout)) != nil {
+				return
+			}
+			clear(batch)
+		}
 		for i, f := range batch {
+			if f == nil {
+				break // written as a batch
+			}
 			if c.t.WriteFrame(f, time.Now().Add(h.cfg.WriteTimeout)) != nil {
 				return
 			}

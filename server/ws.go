@@ -211,14 +211,32 @@ func (t *wsTransport) setDeadline(d time.Time) {
 // WriteFrame writes one text frame.
 func (t *wsTransport) WriteFrame(f *realtime.Frame, deadline time.Time) error {
 	t.setDeadline(deadline)
-	var b []byte
-	if f.Shared() {
-		b = f.Prepared(frameText).([]byte)
-	} else {
-		b = wsFrame(0x81, f.Data)
-	}
-	_, err := t.nc.Write(b)
+	_, err := t.nc.Write(framed(f))
 	return err
+}
+
+var _ realtime.BatchTransport = (*wsTransport)(nil)
+
+// WriteFrames writes text frames in one vectored write (writev on a TCP
+// connection, which holds the connection's write lock throughout, so the
+// library's control frames still never land inside one of ours).
+func (t *wsTransport) WriteFrames(fs []*realtime.Frame, deadline time.Time) error {
+	t.setDeadline(deadline)
+	bufs := make(net.Buffers, len(fs))
+	for i, f := range fs {
+		bufs[i] = framed(f)
+	}
+	_, err := bufs.WriteTo(t.nc)
+	return err
+}
+
+// framed is a frame's bytes on the wire: framed once when the frame goes to
+// many sockets.
+func framed(f *realtime.Frame) []byte {
+	if f.Shared() {
+		return f.Prepared(frameText).([]byte)
+	}
+	return wsFrame(0x81, f.Data)
 }
 
 func frameText(p []byte) any { return wsFrame(0x81, p) }

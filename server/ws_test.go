@@ -659,3 +659,34 @@ func TestWSBrowserModule(t *testing.T) {
 type quietRedisLog struct{}
 
 func (quietRedisLog) Printf(context.Context, string, ...any) {}
+
+// TestWSBurstInOrder: a burst of frames published faster than the socket
+// writes them (its writer then drains its queue in vectored batches)
+// arrives whole and in order, with the socket's control frames (pongs to
+// the client's pings) in between, never inside a data frame.
+func TestWSBurstInOrder(t *testing.T) {
+	cfg := liveCfg()
+	cfg.Tick = time.Microsecond
+	e := newEnv(t, envOpts{live: cfg})
+	event, _ := e.event(1, 1, 2)
+	topic := "event:" + event + ":queue"
+	w := mustDialWS(t, e.base, "")
+	w.subscribe(topic)
+	const n = 500
+	for i := range n {
+		if i%50 == 0 {
+			w.send(`{"op":"ping"}`)
+		}
+		payload := fmt.Sprintf(`{"type":"queue","event":%q,"n":%d,"pad":%q}`, event, i, strings.Repeat("y", i%700))
+		if err := e.hub.Publish(context.Background(), topic, []byte(payload)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		f := w.next("queue")
+		var got struct{ N int }
+		if err := json.Unmarshal(f.raw, &got); err != nil || got.N != i {
+			t.Fatalf("frame %d: %v %.80s", i, err, f.raw)
+		}
+	}
+}
