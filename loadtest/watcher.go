@@ -171,8 +171,10 @@ func (w *watcher) session(ctx context.Context, synced func()) error {
 		case "heartbeat":
 			// A heartbeat names the topic's latest position, so a last diff
 			// this node never delivered (its subscription was down, say)
-			// is noticed and fetched, as the browser does.
-			if p, ok := f.Positions[topic]; ok && subscribed && p.Epoch != "" {
+			// is noticed and fetched, as the browser does. Only a watcher
+			// that keeps a view does: one that only counts frames has no
+			// position, and would fetch the whole stream on every beat.
+			if p, ok := f.Positions[topic]; ok && w.measure && subscribed && p.Epoch != "" {
 				w.fill(ctx, seatsFrame{Epoch: p.Epoch, From: p.Seq + 1, To: p.Seq})
 			}
 		case "resync":

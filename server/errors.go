@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/internal/pg"
@@ -60,8 +61,8 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			return writeError(c, fe.Code, code, fe.Message, nil)
 		}
 		e := apperr.As(err)
-		if e == nil && pg.IsUnavailable(err) {
-			log.Warn("request failed: database unavailable", slog.String("path", c.Path()), slog.String("err", err.Error()))
+		if e == nil && unavailable(err) {
+			log.Warn("request failed: a backing service is unavailable", slog.String("path", c.Path()), slog.String("err", err.Error()))
 			e = errUnavailable
 		}
 		if e == nil || e.Kind == apperr.Internal {
@@ -98,4 +99,11 @@ func writeError(c *fiber.Ctx, status int, code, message string, details map[stri
 	body["code"] = code
 	body["message"] = message
 	return c.Status(status).JSON(fiber.Map{"error": body})
+}
+
+// unavailable reports errors that mean "try again shortly" rather than a
+// bug: Postgres down or restarting, or every Redis connection busy (an
+// overloaded node), so clients get 503 and back off instead of a 500.
+func unavailable(err error) bool {
+	return pg.IsUnavailable(err) || errors.Is(err, redis.ErrPoolTimeout)
 }
