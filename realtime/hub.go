@@ -21,6 +21,14 @@ type HubConfig struct {
 	// unless it sent within the last Tick; then changes merge until the
 	// Tick ends. At most one frame per topic per Tick.
 	Tick time.Duration
+	// DeliveryBudget stretches the window of a topic with a large audience
+	// on this node: each frame costs one write per socket, so a topic sends
+	// at most about this many frame deliveries a second (default 50,000:
+	// 5,000 watchers get a frame every 100 ms instead of every 50 ms), up to
+	// MaxTick. It trades a little latency for the CPU a storm needs.
+	DeliveryBudget int
+	// MaxTick caps the stretched window (default 150 ms).
+	MaxTick time.Duration
 	// HeartbeatInterval is how often a seats topic's position is sent to
 	// its sockets when no data frame already told them (default 500 ms), so
 	// a client that lost the last diff notices within about a second.
@@ -48,6 +56,12 @@ func (c *HubConfig) setDefaults() {
 	}
 	if c.QueueBytes <= 0 {
 		c.QueueBytes = 256 << 10
+	}
+	if c.DeliveryBudget <= 0 {
+		c.DeliveryBudget = 50_000
+	}
+	if c.MaxTick <= 0 {
+		c.MaxTick = 150 * time.Millisecond
 	}
 	if c.Tick <= 0 {
 		c.Tick = 50 * time.Millisecond
@@ -274,6 +288,10 @@ func (h *Hub) HandleMessage(topic string, payload []byte) {
 	if t != nil && t.refs == 0 {
 		t = nil
 	}
+	var tick time.Duration
+	if t != nil {
+		tick = h.tickFor(t.refs)
+	}
 	h.mu.Unlock()
 	if t == nil {
 		return
@@ -293,7 +311,7 @@ func (h *Hub) HandleMessage(topic string, payload []byte) {
 		}
 	}
 	now := time.Now()
-	if t.kind == KindAccount || (t.pending == nil && now.Sub(t.lastSent) >= h.cfg.Tick) {
+	if t.kind == KindAccount || (t.pending == nil && now.Sub(t.lastSent) >= tick) {
 		// Quiet topic (or a message for one person): out at once.
 		t.sent(now, msgPos, hasPos)
 		h.emit(topic, payload)
@@ -311,9 +329,17 @@ func (h *Hub) HandleMessage(topic string, payload []byte) {
 		t.sentPos = msgPos
 	}
 	if t.timer == nil {
-		wait := max(t.lastSent.Add(h.cfg.Tick).Sub(now), 0)
+		wait := max(t.lastSent.Add(tick).Sub(now), 0)
 		t.timer = time.AfterFunc(wait, func() { h.flush(t) })
 	}
+}
+
+// tickFor is the coalescing window of a topic with this many sockets on
+// this node: Tick, stretched to keep its deliveries within DeliveryBudget a
+// second, at most MaxTick (never below Tick).
+func (h *Hub) tickFor(sockets int) time.Duration {
+	w := time.Duration(float64(time.Second) * float64(sockets) / float64(h.cfg.DeliveryBudget))
+	return max(h.cfg.Tick, min(w, h.cfg.MaxTick))
 }
 
 func (t *topicState) sent(now time.Time, pos Position, hasPos bool) {
