@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/boxoffice/boxoffice/account"
@@ -43,8 +46,9 @@ func benchEnv(b *testing.B) *env {
 }
 
 // stadium creates an on-sale event on the 49,208-seat demo stadium and
-// analyzes the tables: the event is seconds old here, while a real sale
-// opens long after autovacuum has given the planner its statistics.
+// vacuums and analyzes the tables: the event is seconds old here, while a
+// real sale opens long after autovacuum has been through its rows (set
+// their hint bits, given the planner its statistics).
 func (e *env) stadium(ctx context.Context) (string, []string) {
 	e.t.Helper()
 	layout, err := seatmap.Generate("stadium")
@@ -52,7 +56,7 @@ func (e *env) stadium(ctx context.Context) (string, []string) {
 		e.t.Fatal(err)
 	}
 	event, seats := e.eventFrom(ctx, layout, seatmap.DefaultPrices("stadium"))
-	if _, err := e.pool.Exec(ctx, "ANALYZE"); err != nil {
+	if _, err := e.pool.Exec(ctx, "VACUUM ANALYZE seats, holds, account_event_seats, accounts, sessions"); err != nil {
 		e.t.Fatal(err)
 	}
 	return event, seats
@@ -69,10 +73,15 @@ func (e *env) benchFans(ctx context.Context, n int) []account.Fan {
 }
 
 // runLoad resets the timer, runs op(0) … op(b.N-1) with benchInFlight
-// workers, and reports unit (per second) and the p50/p99 latency of op.
-// op returns an error for a wrong answer, which fails the benchmark.
-func runLoad(b *testing.B, unit string, op func(i int) error) {
+// workers, and reports unit (per second), the p50/p99 latency of op and the
+// CPU time one op cost this process (client and server) and Postgres. On a
+// machine shared with other work the rate moves with the load; the CPU
+// time per op barely does, and says what bounds the rate when the CPU is
+// the limit. op returns an error for a wrong answer, which fails the
+// benchmark.
+func runLoad(b *testing.B, e *env, unit string, op func(i int) error) {
 	lat := make([]time.Duration, b.N)
+	cpu, queries := e.startCPU(), e.pool.Stat().AcquireCount()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
@@ -94,11 +103,16 @@ func runLoad(b *testing.B, unit string, op func(i int) error) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	app, pg := cpu()
+	queries = e.pool.Stat().AcquireCount() - queries
 	slices.Sort(lat)
 	ms := func(q int) float64 { return float64(lat[(len(lat)-1)*q/100]) / float64(time.Millisecond) }
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), unit)
 	b.ReportMetric(ms(50), "p50-ms")
 	b.ReportMetric(ms(99), "p99-ms")
+	b.ReportMetric(app.Seconds()*1e3/float64(b.N), "app-cpu-ms/op")
+	b.ReportMetric(pg.Seconds()*1e3/float64(b.N), "pg-cpu-ms/op")
+	b.ReportMetric(float64(queries)/float64(b.N), "pg-queries/op")
 	b.ReportMetric(0, "ns/op") // the rate says it; ns/op of a parallel run misleads
 }
 
@@ -115,8 +129,9 @@ func BenchmarkHoldHTTP(b *testing.B) {
 	if 2*b.N > len(seats) {
 		b.Fatalf("out of seats: use -benchtime Nx with N ≤ %d", len(seats)/2)
 	}
+	e.warmSessions(fans)
 	path := "/api/events/" + event + "/holds"
-	runLoad(b, "holds/s", func(i int) error {
+	runLoad(b, e, "holds/s", func(i int) error {
 		r := e.do("POST", path, fans[i%len(fans)].Token, map[string]any{"seat_ids": seats[2*i : 2*i+2]})
 		if r.status != 201 {
 			return fmt.Errorf("hold %d: %d %s", i, r.status, r.body)
@@ -127,9 +142,8 @@ func BenchmarkHoldHTTP(b *testing.B) {
 
 // BenchmarkRejectHTTP measures contended rejections per second: 1,000 fans
 // ask for 2 of 512 seats that are already held, which the Redis gate turns
-// away with 409 seat_unavailable before Postgres. It reports the Postgres
-// queries the timed part made per request (pg-queries/op, from the pool's
-// acquire count; the caches are warmed first), which should stay near 0.
+// away with 409 seat_unavailable before Postgres: its pg-queries/op should
+// stay near 0.
 func BenchmarkRejectHTTP(b *testing.B) {
 	e := benchEnv(b)
 	ctx := context.Background()
@@ -157,14 +171,20 @@ func BenchmarkRejectHTTP(b *testing.B) {
 		}
 		return nil
 	}
-	for i := range fans { // warm the session cache: a storm of signed-in fans
-		if err := reject(i); err != nil {
-			b.Fatal(err)
+	e.warmSessions(fans)
+	runLoad(b, e, "rejections/s", reject)
+}
+
+// warmSessions signs every fan's session into the server's cache, as the
+// pages a fan loads before a hold do in a sale; otherwise the first
+// request of each fan in the timed part would read its session.
+func (e *env) warmSessions(fans []account.Fan) {
+	e.t.Helper()
+	for _, f := range fans {
+		if r := e.do("GET", "/api/me", f.Token, nil); r.status != 200 {
+			e.t.Fatalf("me: %d %s", r.status, r.body)
 		}
 	}
-	before := e.pool.Stat().AcquireCount()
-	runLoad(b, "rejections/s", reject)
-	b.ReportMetric(float64(e.pool.Stat().AcquireCount()-before)/float64(b.N), "pg-queries/op")
 }
 
 func mustID(b *testing.B, s string) int64 {
@@ -216,7 +236,7 @@ func BenchmarkSnapshotHTTP(b *testing.B) {
 	if err := json.Unmarshal(gunzip(b, first.body), &snap); err != nil || len(snap.Statuses) != len(seats) {
 		b.Fatalf("snapshot has %d statuses, want %d (%v)", len(snap.Statuses), len(seats), err)
 	}
-	runLoad(b, "snapshots/s", func(int) error {
+	runLoad(b, e, "snapshots/s", func(int) error {
 		_, err := get()
 		return err
 	})
@@ -235,8 +255,9 @@ func BenchmarkJoinHTTP(b *testing.B) {
 	ctx := context.Background()
 	event, _ := e.roomEvent(waitingroom.Settings{PowDifficulty: 1})
 	fans := e.benchFans(ctx, b.N)
+	e.warmSessions(fans)
 	challenge, join := "/api/events/"+event+"/queue/challenge", "/api/events/"+event+"/queue"
-	runLoad(b, "joins/s", func(i int) error {
+	runLoad(b, e, "joins/s", func(i int) error {
 		token := fans[i].Token
 		r := e.do("GET", challenge, token, nil)
 		var c waitingroom.Challenge
@@ -254,6 +275,58 @@ func BenchmarkJoinHTTP(b *testing.B) {
 		return nil
 	})
 }
+
+// startCPU starts measuring CPU time; the function it returns gives the
+// time used since by this process and by the Postgres backends of the test
+// database (read from /proc; backends that started meanwhile count whole).
+func (e *env) startCPU() func() (app, pg time.Duration) {
+	e.t.Helper()
+	app0, pg0 := processCPU(os.Getpid()), e.backendsCPU()
+	return func() (time.Duration, time.Duration) {
+		var pg time.Duration
+		for pid, t := range e.backendsCPU() {
+			pg += t - pg0[pid]
+		}
+		return processCPU(os.Getpid()) - app0, pg
+	}
+}
+
+func (e *env) backendsCPU() map[int]time.Duration {
+	e.t.Helper()
+	rows, err := e.pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cpu := make(map[int]time.Duration, len(pids))
+	for _, pid := range pids {
+		cpu[pid] = processCPU(pid)
+	}
+	return cpu
+}
+
+// processCPU is the user + system time of a process, 0 if it is gone or
+// not on this machine.
+func processCPU(pid int) time.Duration {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command: state is 3, utime 14, stime 15.
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
+const clockTicks = 100
 
 func gunzip(b *testing.B, gz []byte) []byte {
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
