@@ -99,6 +99,15 @@ runbench() {
 	grep -E "^$2.* p99-ms" "$tmp/run.log" | tail -1 || { echo "bench: $2 failed:" >&2; tail -30 "$tmp/run.log" >&2; exit 1; }
 }
 metric() { awk -v u="$2" '{ for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }' <<<"$1"; }
+# record KEY LINE: keep a benchmark's common figures under KEY.
+record() {
+	local u
+	for u in p50-ms p99-ms app-cpu-ms/op pg-cpu-ms/op pg-queries/op; do fig[$1.$u]=$(metric "$2" "$u"); done
+	fig[$1.load]=$(load)
+}
+# cpu KEY: the CPU time per operation, for the table.
+cpu() { printf 'CPU/op: app %.2f ms, Postgres %.2f ms (%.2f queries)' "${fig[$1.app-cpu-ms/op]}" "${fig[$1.pg-cpu-ms/op]}" "${fig[$1.pg-queries/op]}"; }
+lat() { printf 'p50 %.1f ms, p99 %.1f ms' "${fig[$1.p50-ms]}" "${fig[$1.p99-ms]}"; }
 
 echo "== boxoffice through HTTP ($clients in flight, client in the same process)"
 go test -c -o "$tmp/server.test" ./server
@@ -111,19 +120,22 @@ fi
 for bin in "${bins[@]}"; do
 	tag=$([[ $bin == "$tmp/base.test" ]] && echo "base" || echo "this")
 	line=$(runbench "$bin" BenchmarkHoldHTTP "${HOLDS:-20000}")
-	fig[$tag.holds]=$(metric "$line" holds/s) fig[$tag.holds.p50]=$(metric "$line" p50-ms) fig[$tag.holds.p99]=$(metric "$line" p99-ms) fig[$tag.holds.load]=$(load)
-	printf '   %-6s holds/s %10.0f   p50 %6.1f ms  p99 %6.1f ms   (load %s)\n' "$tag" "${fig[$tag.holds]}" "${fig[$tag.holds.p50]}" "${fig[$tag.holds.p99]}" "$(load)"
+	fig[$tag.holds]=$(metric "$line" holds/s)
+	record "$tag.holds" "$line"
+	printf '   %-4s holds/s %6.0f   %s   %s   (load %s)\n' "$tag" "${fig[$tag.holds]}" "$(lat "$tag.holds")" "$(cpu "$tag.holds")" "$(load)"
 	line=$(runbench "$bin" BenchmarkRejectHTTP "${REJECTS:-60000}")
-	fig[$tag.rej]=$(metric "$line" rejections/s) fig[$tag.rej.p50]=$(metric "$line" p50-ms) fig[$tag.rej.p99]=$(metric "$line" p99-ms) fig[$tag.rej.pg]=$(metric "$line" pg-queries/op) fig[$tag.rej.load]=$(load)
-	printf '   %-6s rejections/s %5.0f   p50 %6.1f ms  p99 %6.1f ms   Postgres queries/request %.3f   (load %s)\n' "$tag" "${fig[$tag.rej]}" "${fig[$tag.rej.p50]}" "${fig[$tag.rej.p99]}" "${fig[$tag.rej.pg]}" "$(load)"
+	fig[$tag.rej]=$(metric "$line" rejections/s)
+	record "$tag.rej" "$line"
+	printf '   %-4s rejections/s %6.0f   %s   %s   (load %s)\n' "$tag" "${fig[$tag.rej]}" "$(lat "$tag.rej")" "$(cpu "$tag.rej")" "$(load)"
 done
 line=$(runbench "$tmp/server.test" BenchmarkSnapshotHTTP "${SNAPSHOTS:-20000}")
 fig[snap.bytes]=$(metric "$line" gzip-bytes) fig[snap.seats]=$(metric "$line" seats) fig[snap.rate]=$(metric "$line" snapshots/s)
-fig[snap.p50]=$(metric "$line" p50-ms) fig[snap.p99]=$(metric "$line" p99-ms) fig[snap.load]=$(load)
-printf '   snapshot of %d seats: %d B gzip, %.0f/s   p50 %.2f ms  p99 %.2f ms   (load %s)\n' "${fig[snap.seats]}" "${fig[snap.bytes]}" "${fig[snap.rate]}" "${fig[snap.p50]}" "${fig[snap.p99]}" "$(load)"
+record snap "$line"
+printf '   snapshot of %d seats: %d B gzip, %.0f/s   %s   (load %s)\n' "${fig[snap.seats]}" "${fig[snap.bytes]}" "${fig[snap.rate]}" "$(lat snap)" "$(load)"
 line=$(runbench "$tmp/server.test" BenchmarkJoinHTTP "${JOINS:-15000}")
-fig[join.rate]=$(metric "$line" joins/s) fig[join.p50]=$(metric "$line" p50-ms) fig[join.p99]=$(metric "$line" p99-ms) fig[join.load]=$(load)
-printf '   joins/s %.0f   p50 %.1f ms  p99 %.1f ms   (load %s)\n' "${fig[join.rate]}" "${fig[join.p50]}" "${fig[join.p99]}" "$(load)"
+fig[join]=$(metric "$line" joins/s)
+record join "$line"
+printf '   joins/s %.0f   %s   %s   (load %s)\n' "${fig[join]}" "$(lat join)" "$(cpu join)" "$(load)"
 
 echo "== baselines (2/2)"
 base pg "pgbench conditional UPDATE, tps"
@@ -143,12 +155,14 @@ met() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { print ((dir == ">=" ? v >= 
 	echo "| redis-benchmark \`SET k v NX\` on $held set keys, $clients clients (before; after) | ${fig[nx.runs]/ /; } ops/s | | | |"
 	for tag in this base; do
 		[[ -n ${fig[$tag.holds]:-} ]] || continue
-		name=$([[ $tag == base ]] && echo " (${BASE_REV})" || echo "")
-		echo "| successful 2-seat holds through HTTP$name, load ${fig[$tag.holds.load]} | ${fig[$tag.holds]%.*}/s, p50 ${fig[$tag.holds.p50]} ms, p99 ${fig[$tag.holds.p99]} ms | $pg tps | **$(ratio "${fig[$tag.holds]}" "$pg")** | ≥ 0.5: $(met "$(ratio "${fig[$tag.holds]}" "$pg")" 0.5 '>='); p99 ≤ 50 ms: $(met "${fig[$tag.holds.p99]}" 50 '<=') |"
-		echo "| contended rejections through HTTP$name, load ${fig[$tag.rej.load]} | ${fig[$tag.rej]%.*}/s, p50 ${fig[$tag.rej.p50]} ms, p99 ${fig[$tag.rej.p99]} ms, ${fig[$tag.rej.pg]} Postgres queries/request | $nx ops/s | **$(ratio "${fig[$tag.rej]}" "$nx")** | ≥ 0.25: $(met "$(ratio "${fig[$tag.rej]}" "$nx")" 0.25 '>=') |"
+		name=$([[ $tag == base ]] && echo " ($BASE_REV)" || echo "")
+		r=$(ratio "${fig[$tag.holds]}" "$pg")
+		echo "| successful 2-seat holds through HTTP$name, load ${fig[$tag.holds.load]} | ${fig[$tag.holds]%.*}/s, $(lat "$tag.holds"); $(cpu "$tag.holds") | $pg tps | **$r** | ≥ 0.5: $(met "$r" 0.5 '>='); p99 ≤ 50 ms: $(met "${fig[$tag.holds.p99-ms]}" 50 '<=') |"
+		r=$(ratio "${fig[$tag.rej]}" "$nx")
+		echo "| contended rejections through HTTP$name, load ${fig[$tag.rej.load]} | ${fig[$tag.rej]%.*}/s, $(lat "$tag.rej"); $(cpu "$tag.rej") | $nx ops/s | **$r** | ≥ 0.25: $(met "$r" 0.25 '>=') |"
 	done
-	echo "| snapshot of ${fig[snap.seats]} seats, gzip on the wire, load ${fig[snap.load]} | ${fig[snap.bytes]} B; p50 ${fig[snap.p50]} ms, p99 ${fig[snap.p99]} ms from cache (${fig[snap.rate]%.*}/s) | | | ≤ 16 KB: $(met "${fig[snap.bytes]}" 16384 '<='); p99 ≤ 5 ms: $(met "${fig[snap.p99]}" 5 '<=') |"
-	echo "| waiting-room joins (challenge + PoW verify + join), load ${fig[join.load]} | ${fig[join.rate]%.*}/s, p50 ${fig[join.p50]} ms, p99 ${fig[join.p99]} ms | | | ≥ 5,000/s: $(met "${fig[join.rate]}" 5000 '>=') |"
+	echo "| snapshot of ${fig[snap.seats]} seats, gzip on the wire, load ${fig[snap.load]} | ${fig[snap.bytes]} B; $(lat snap) from cache (${fig[snap.rate]%.*}/s) | | | ≤ 16 KB: $(met "${fig[snap.bytes]}" 16384 '<='); p99 ≤ 5 ms: $(met "${fig[snap.p99-ms]}" 5 '<=') |"
+	echo "| waiting-room joins (challenge + PoW verify + join), load ${fig[join.load]} | ${fig[join]%.*}/s, $(lat join); $(cpu join) | | | ≥ 5,000/s: $(met "${fig[join]}" 5000 '>=') |"
 	echo
 	echo "Load average during the baselines: pgbench ${fig[pg.loads]}; redis-benchmark ${fig[nx.loads]}."
 } >"$tmp/table.md"
