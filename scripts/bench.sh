@@ -23,11 +23,12 @@
 # Redis can give to "is this seat taken". Both sides have 32 clients and no
 # pipelining.
 #
-# Usage: scripts/bench.sh   (env: SECS [10] pgbench/redis-benchmark seconds,
+# Usage: scripts/bench.sh   (env: SECS [10] pgbench and redis-benchmark seconds,
 #        HOLDS [20000] REJECTS [60000] SNAPSHOTS [20000] JOINS [15000]
 #        operations per benchmark, OUT [bin/bench-results.md],
-#        BASE_REV: also run the hold and rejection benchmarks of that git
-#        revision, for before/after ratios against the same baselines)
+#        BASE_REV: also run the benchmarks of that git revision, each right
+#        after this tree's, for before/after ratios against the same
+#        baselines; the revision needs these benchmarks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECS:-10}
@@ -110,32 +111,39 @@ cpu() { printf 'CPU/op: app %.2f ms, Postgres %.2f ms (%.2f queries)' "${fig[$1.
 lat() { printf 'p50 %.1f ms, p99 %.1f ms' "${fig[$1.p50-ms]}" "${fig[$1.p99-ms]}"; }
 
 echo "== boxoffice through HTTP ($clients in flight, client in the same process)"
-go test -c -o "$tmp/server.test" ./server
-bins=("$tmp/server.test")
+go test -c -o "$tmp/this.test" ./server
 if [[ -n ${BASE_REV:-} ]]; then
 	git worktree add --detach "$tmp/base" "$BASE_REV" >/dev/null 2>&1
 	(cd "$tmp/base" && go test -c -o "$tmp/base.test" ./server)
-	bins+=("$tmp/base.test")
 fi
-for bin in "${bins[@]}"; do
-	tag=$([[ $bin == "$tmp/base.test" ]] && echo "base" || echo "this")
-	line=$(runbench "$bin" BenchmarkHoldHTTP "${HOLDS:-20000}")
+# Each benchmark runs for this tree, then for BASE_REV if set, back to
+# back, so both see about the same machine.
+tags=(this)
+[[ -n ${BASE_REV:-} ]] && tags+=(base)
+for tag in "${tags[@]}"; do
+	line=$(runbench "$tmp/$tag.test" BenchmarkHoldHTTP "${HOLDS:-20000}")
 	fig[$tag.holds]=$(metric "$line" holds/s)
 	record "$tag.holds" "$line"
 	printf '   %-4s holds/s %6.0f   %s   %s   (load %s)\n' "$tag" "${fig[$tag.holds]}" "$(lat "$tag.holds")" "$(cpu "$tag.holds")" "$(load)"
-	line=$(runbench "$bin" BenchmarkRejectHTTP "${REJECTS:-60000}")
+done
+for tag in "${tags[@]}"; do
+	line=$(runbench "$tmp/$tag.test" BenchmarkRejectHTTP "${REJECTS:-60000}")
 	fig[$tag.rej]=$(metric "$line" rejections/s)
 	record "$tag.rej" "$line"
 	printf '   %-4s rejections/s %6.0f   %s   %s   (load %s)\n' "$tag" "${fig[$tag.rej]}" "$(lat "$tag.rej")" "$(cpu "$tag.rej")" "$(load)"
 done
-line=$(runbench "$tmp/server.test" BenchmarkSnapshotHTTP "${SNAPSHOTS:-20000}")
-fig[snap.bytes]=$(metric "$line" gzip-bytes) fig[snap.seats]=$(metric "$line" seats) fig[snap.rate]=$(metric "$line" snapshots/s)
-record snap "$line"
-printf '   snapshot of %d seats: %d B gzip, %.0f/s   %s   (load %s)\n' "${fig[snap.seats]}" "${fig[snap.bytes]}" "${fig[snap.rate]}" "$(lat snap)" "$(load)"
-line=$(runbench "$tmp/server.test" BenchmarkJoinHTTP "${JOINS:-15000}")
-fig[join]=$(metric "$line" joins/s)
-record join "$line"
-printf '   joins/s %.0f   %s   %s   (load %s)\n' "${fig[join]}" "$(lat join)" "$(cpu join)" "$(load)"
+for tag in "${tags[@]}"; do
+	line=$(runbench "$tmp/$tag.test" BenchmarkSnapshotHTTP "${SNAPSHOTS:-20000}")
+	fig[$tag.snap]=$(metric "$line" snapshots/s) fig[$tag.snap.bytes]=$(metric "$line" gzip-bytes) fig[$tag.snap.seats]=$(metric "$line" seats)
+	record "$tag.snap" "$line"
+	printf '   %-4s snapshot of %d seats: %d B gzip, %.0f/s   %s   (load %s)\n' "$tag" "${fig[$tag.snap.seats]}" "${fig[$tag.snap.bytes]}" "${fig[$tag.snap]}" "$(lat "$tag.snap")" "$(load)"
+done
+for tag in "${tags[@]}"; do
+	line=$(runbench "$tmp/$tag.test" BenchmarkJoinHTTP "${JOINS:-15000}")
+	fig[$tag.join]=$(metric "$line" joins/s)
+	record "$tag.join" "$line"
+	printf '   %-4s joins/s %.0f   %s   %s   (load %s)\n' "$tag" "${fig[$tag.join]}" "$(lat "$tag.join")" "$(cpu "$tag.join")" "$(load)"
+done
 
 echo "== baselines (2/2)"
 base pg "pgbench conditional UPDATE, tps"
@@ -153,16 +161,15 @@ met() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { print ((dir == ">=" ? v >= 
 	echo "|---|---|---|---|---|"
 	echo "| pgbench conditional UPDATE, $clients clients, ${secs} s (before; after) | ${fig[pg.runs]/ /; } tps | | | |"
 	echo "| redis-benchmark \`SET k v NX\` on $held set keys, $clients clients (before; after) | ${fig[nx.runs]/ /; } ops/s | | | |"
-	for tag in this base; do
-		[[ -n ${fig[$tag.holds]:-} ]] || continue
+	for tag in "${tags[@]}"; do
 		name=$([[ $tag == base ]] && echo " ($BASE_REV)" || echo "")
 		r=$(ratio "${fig[$tag.holds]}" "$pg")
 		echo "| successful 2-seat holds through HTTP$name, load ${fig[$tag.holds.load]} | ${fig[$tag.holds]%.*}/s, $(lat "$tag.holds"); $(cpu "$tag.holds") | $pg tps | **$r** | ≥ 0.5: $(met "$r" 0.5 '>='); p99 ≤ 50 ms: $(met "${fig[$tag.holds.p99-ms]}" 50 '<=') |"
 		r=$(ratio "${fig[$tag.rej]}" "$nx")
 		echo "| contended rejections through HTTP$name, load ${fig[$tag.rej.load]} | ${fig[$tag.rej]%.*}/s, $(lat "$tag.rej"); $(cpu "$tag.rej") | $nx ops/s | **$r** | ≥ 0.25: $(met "$r" 0.25 '>=') |"
+		echo "| snapshot of ${fig[$tag.snap.seats]} seats, gzip on the wire$name, load ${fig[$tag.snap.load]} | ${fig[$tag.snap.bytes]} B; $(lat "$tag.snap") from cache (${fig[$tag.snap]%.*}/s) | | | ≤ 16 KB: $(met "${fig[$tag.snap.bytes]}" 16384 '<='); p99 ≤ 5 ms: $(met "${fig[$tag.snap.p99-ms]}" 5 '<=') |"
+		echo "| waiting-room joins (challenge + PoW verify + join)$name, load ${fig[$tag.join.load]} | ${fig[$tag.join]%.*}/s, $(lat "$tag.join"); $(cpu "$tag.join") | | | ≥ 5,000/s: $(met "${fig[$tag.join]}" 5000 '>=') |"
 	done
-	echo "| snapshot of ${fig[snap.seats]} seats, gzip on the wire, load ${fig[snap.load]} | ${fig[snap.bytes]} B; $(lat snap) from cache (${fig[snap.rate]%.*}/s) | | | ≤ 16 KB: $(met "${fig[snap.bytes]}" 16384 '<='); p99 ≤ 5 ms: $(met "${fig[snap.p99-ms]}" 5 '<=') |"
-	echo "| waiting-room joins (challenge + PoW verify + join), load ${fig[join.load]} | ${fig[join]%.*}/s, $(lat join); $(cpu join) | | | ≥ 5,000/s: $(met "${fig[join]}" 5000 '>=') |"
 	echo
 	echo "Load average during the baselines: pgbench ${fig[pg.loads]}; redis-benchmark ${fig[nx.loads]}."
 } >"$tmp/table.md"
