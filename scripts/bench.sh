@@ -13,7 +13,9 @@
 #
 # Each baseline runs before and after the HTTP benchmarks; the ratio uses
 # their mean, and the two runs show how much the machine moved meanwhile.
-# The load average is printed with every figure. A few minutes in all.
+# The load average is printed with every figure, and each benchmark reports
+# the CPU time one operation cost the Go process and Postgres, which moves
+# far less with a busy machine than the rates do. A few minutes in all.
 #
 # The SET NX baseline: a contended rejection ends at the Redis gate finding
 # a seat key already set. redis-benchmark's own `-t set` never fails, so
@@ -41,9 +43,11 @@ for tool in pgbench redis-benchmark psql; do
 done
 
 tmp=$(mktemp -d)
+# Per-run names: other engineers may run this against the same services.
+table="bench_seats_$$"
 nxprefix="bench:nx:$$:"
 cleanup() {
-	psql -X -q "$DATABASE_URL" -c "DROP TABLE IF EXISTS bench_seats" >/dev/null 2>&1 || true
+	psql -X -q "$DATABASE_URL" -c "DROP TABLE IF EXISTS $table" >/dev/null 2>&1 || true
 	redis-cli -u "$REDIS_URL" --scan --pattern "$nxprefix*" 2>/dev/null | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
 	[[ -d $tmp/base ]] && git worktree remove --force "$tmp/base" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
@@ -53,15 +57,14 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "== machine: $machine; $(psql -X -At "$DATABASE_URL" -c 'SHOW server_version'), Redis $(redis-cli -u "$REDIS_URL" INFO server | awk -F: '/^redis_version/ {print $2}' | tr -d '\r'), $(go env GOVERSION); load $(load)"
 
-psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" >/dev/null 2>&1 <<'SQL'
-DROP TABLE IF EXISTS bench_seats;
-CREATE TABLE bench_seats (id bigint PRIMARY KEY, status text NOT NULL, version bigint NOT NULL, hold_id uuid);
-INSERT INTO bench_seats SELECT g, 'available', 1, NULL FROM generate_series(1, 1000000) g;
-VACUUM ANALYZE bench_seats;
+psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" >/dev/null <<SQL
+CREATE TABLE $table (id bigint PRIMARY KEY, status text NOT NULL, version bigint NOT NULL, hold_id uuid);
+INSERT INTO $table SELECT g, 'available', 1, NULL FROM generate_series(1, 1000000) g;
+VACUUM ANALYZE $table;
 SQL
-cat >"$tmp/update.sql" <<'SQL'
-\set id random(1, 1000000)
-UPDATE bench_seats SET status = 'held', version = version + 1, hold_id = gen_random_uuid() WHERE id = :id AND status = 'available';
+cat >"$tmp/update.sql" <<SQL
+\\set id random(1, 1000000)
+UPDATE $table SET status = 'held', version = version + 1, hold_id = gen_random_uuid() WHERE id = :id AND status = 'available';
 SQL
 # pgbench_tps prints the tps of one pgbench run (the table's 1,000,000
 # seats leave room for every run's updates to find most seats free).
