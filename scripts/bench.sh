@@ -46,8 +46,13 @@ tmp=$(mktemp -d)
 # Per-run names: other engineers may run this against the same services.
 table="bench_seats_$$"
 nxprefix="bench:nx:$$:"
+# The test binaries' databases, named as internal/testkit names them
+# (bo_test_<hash of the module root>_<binary>), each a stadium or two.
+modtag=$(printf %s "$PWD" | sha256sum | cut -c1-6)
+testdbs="bo_test_${modtag}_this bo_test_${modtag}_base"
 cleanup() {
 	psql -X -q "$DATABASE_URL" -c "DROP TABLE IF EXISTS $table" >/dev/null 2>&1 || true
+	for db in $testdbs; do psql -X -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true; done
 	redis-cli -u "$REDIS_URL" --scan --pattern "$nxprefix*" 2>/dev/null | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
 	[[ -d $tmp/base ]] && git worktree remove --force "$tmp/base" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
