@@ -21,7 +21,7 @@ SERVICES = services_env="$$(bash scripts/services.sh)"; eval "$$services_env"
 # and loads their URLs (STRIPE_MOCK_URL, MAILPIT_URL, MAILPIT_SMTP_URL).
 PEERS = peers_env="$$(bash scripts/testpeers.sh)"; eval "$$peers_env"
 
-.PHONY: services build run test check-deploy cluster cluster-check lint bench bench-holds bench-fanout bench-flashsale chaos
+.PHONY: services build run test check-deploy cluster cluster-check lint bench bench-fanout bench-flashsale chaos
 
 services:
 	@bash scripts/services.sh
@@ -80,15 +80,13 @@ lint:
 	go vet ./...
 	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-# Placeholder until the benchmark issue: every Benchmark* in the module.
+# The HTTP figures next to baselines measured in the same run, as ratios:
+# holds/s vs pgbench's conditional UPDATE, contended rejections/s vs
+# redis-benchmark SET NX, the snapshot's size and latency, waiting-room
+# joins/s. A few minutes; figures in docs/benchmarks.md. Knobs in the
+# script's header (BASE_REV=rev adds that revision's hold figures).
 bench:
-	@$(SERVICES); \
-	go test -run '^$$' -bench . -benchtime 2s ./...
-
-# Successful holds/s through HTTP next to pgbench's conditional-UPDATE tps,
-# measured in one run (README, "Benchmarks").
-bench-holds:
-	@bash scripts/bench-holds.sh
+	@bash scripts/bench.sh
 
 # WebSocket fan-out on one node (not part of make test; about a minute): a
 # server process and a separate client process with 1,000, 5,000 and 10,000

@@ -80,6 +80,9 @@ type Service struct {
 	mu        sync.Mutex
 	events    map[int64]cachedEvent
 	snapshots map[int64]*Snapshot
+	// refreshing marks the events whose snapshot is being read from
+	// Postgres; meanwhile other callers get the previous one (Snapshot).
+	refreshing map[int64]bool
 }
 
 // New returns a Service. gate may be nil (no Redis: Postgres alone) and pub
@@ -98,7 +101,7 @@ func New(db *pgxpool.Pool, gate Gate, pub Publisher, log *slog.Logger, cfg Confi
 	return &Service{
 		db: db, gate: gate, pub: pub, log: log, cfg: cfg, m: newMetrics(cfg.Metrics),
 		events:    make(map[int64]cachedEvent),
-		snapshots: make(map[int64]*Snapshot),
+		snapshots: make(map[int64]*Snapshot), refreshing: make(map[int64]bool),
 	}
 }
 

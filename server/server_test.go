@@ -71,6 +71,10 @@ type envOpts struct {
 	// review screens purchases with the waiting room's signals (checkout
 	// Config.Screen), as the binary does.
 	review bool
+	// settingsTTL is how long the waiting room caches an event's settings:
+	// 1 ms by default, so a test's change shows at once; the benchmarks
+	// use the server's default (1 s), or every hold would read Postgres.
+	settingsTTL time.Duration
 }
 
 // testSecret signs the waiting room's challenges and tokens in tests.
@@ -107,8 +111,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 	accts := account.NewService(db, account.Config{HashCost: bcrypt.MinCost})
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.settingsTTL == 0 {
+		o.settingsTTL = time.Millisecond
+	}
 	queue := waitingroom.New(db, rdb, nil, nil, waitingroom.Config{SecretKey: testSecret, Prefix: prefix,
-		SettingsTTL: time.Millisecond})
+		SettingsTTL: o.settingsTTL})
 	proc := checkout.NewTestProcessor()
 	coCfg := checkout.Config{SecretKey: []byte("server-test-secret-key-of-32-bytes"),
 		WebhookSecret: o.webhookSecret, BaseURL: "http://app.test", Admissions: queue}

@@ -159,24 +159,6 @@ func (s *Service) checkSolution(eventID int64, sol Solution) (parsedChallenge, e
 	return p, nil
 }
 
-// useSolution verifies a solution and marks its challenge used (single use
-// across all nodes: SET NX in Redis until the challenge expires).
-func (s *Service) useSolution(ctx context.Context, eventID int64, sol Solution) error {
-	p, err := s.checkSolution(eventID, sol)
-	if err != nil {
-		return err
-	}
-	ttl := p.expires.Sub(s.cfg.Now()) + time.Second
-	fresh, err := s.rdb.SetNX(ctx, s.keys(eventID).base+"pow:"+p.nonce, 1, ttl).Result()
-	if err != nil {
-		return fmt.Errorf("waitingroom: replay store: %w", err)
-	}
-	if !fresh {
-		return ErrPowReplayed
-	}
-	return nil
-}
-
 // Solve finds the smallest decimal nonce whose SHA-256(challenge ":" nonce)
 // has difficulty leading zero bits; the flash-sale driver uses it. It stops
 // with ctx.

@@ -143,8 +143,8 @@ func FuzzCheckSolution(f *testing.F) {
 }
 
 // BenchmarkVerifySolution is the CPU cost of checking one join's proof of
-// work at the default difficulty (the replay store's SET NX is one more
-// Redis round trip).
+// work at the default difficulty (spending the challenge is part of the
+// join script's round trip).
 func BenchmarkVerifySolution(b *testing.B) {
 	s := New(nil, nil, nil, nil, Config{SecretKey: testSecret})
 	c := challengeString(7, DefaultDifficulty, time.Now().Add(time.Hour), []byte("0123456789abcdef"))
@@ -205,8 +205,8 @@ console.log(etaFromFrame(125, {serving: 100, admit_rate: 10}).etaSeconds);`
 }
 
 // BenchmarkJoin is one join's full cost on the server side at the default
-// difficulty: verifying the proof of work, the replay store's SET NX and the
-// join script (Redis round trips included).
+// difficulty: verifying the proof of work and the join script, which spends
+// the challenge (its Redis round trip included).
 func BenchmarkJoin(b *testing.B) {
 	f := newFixture(b, false)
 	s := f.service(nil, nil)

@@ -56,9 +56,14 @@ end
 // joinScript takes a place for ARGV[1] unless it has one: in the pre-queue
 // until the shuffle, else the next number. It counts joins per second and
 // records a heartbeat and the first join time (for the velocity signals).
-// KEYS: q pre seq cursor adm rate opened hb jps jt.
+// KEYS: q pre seq cursor adm rate opened hb jps jt [pow]. With the eleventh
+// key, the proof of work's challenge, it first spends the challenge (SET NX
+// for ARGV[3] ms) and returns {'replayed'} if it was spent already: one
+// round trip per join instead of two, and a challenge is spent only with
+// the join it paid for.
 var joinScript = redis.NewScript(statusLua + `
 local acct, now = ARGV[1], ARGV[2]
+if KEYS[11] and not redis.call('SET', KEYS[11], 1, 'NX', 'PX', ARGV[3]) then return {'replayed'} end
 if not redis.call('ZSCORE', KEYS[1], acct) and not redis.call('ZSCORE', KEYS[2], acct) then
   if redis.call('EXISTS', KEYS[7]) == 1 then
     redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[3]), acct)
@@ -86,8 +91,9 @@ func (s *Service) statusKeys(k keys) []string {
 	return []string{k.q, k.pre, k.seq, k.cursor, k.adm, k.rate}
 }
 
-// Join takes a place in the event's queue for account after checking and
-// using up its proof of work. Joining again returns the same place.
+// Join takes a place in the event's queue for account after checking its
+// proof of work, and spends the challenge in the same Redis script. Joining
+// again returns the same place.
 func (s *Service) Join(ctx context.Context, eventID, accountID int64, sol Solution) (Status, error) {
 	r, err := s.room(ctx, eventID)
 	if err != nil {
@@ -96,21 +102,22 @@ func (s *Service) Join(ctx context.Context, eventID, accountID int64, sol Soluti
 	if !r.Enabled {
 		return Status{}, ErrRoomOff
 	}
-	if err := s.useSolution(ctx, eventID, sol); err != nil {
+	p, err := s.checkSolution(eventID, sol)
+	if err != nil {
 		return Status{}, err
 	}
-	return s.join(ctx, r, accountID)
-}
-
-// join is Join after the proof of work.
-func (s *Service) join(ctx context.Context, r room, accountID int64) (Status, error) {
-	k := s.keys(r.EventID)
+	// The challenge stays spent until it expires, on every node.
+	k := s.keys(eventID)
 	now := s.cfg.Now()
+	spent := p.expires.Sub(now) + time.Second
 	jps := k.base + "jps:" + strconv.FormatInt(now.Unix(), 10)
-	res, err := joinScript.Run(ctx, s.rdb, append(s.statusKeys(k), k.opened, k.hb, jps, k.base+"jt"),
-		accountID, now.UnixMilli()).Slice()
+	res, err := joinScript.Run(ctx, s.rdb, append(s.statusKeys(k), k.opened, k.hb, jps, k.base+"jt", k.base+"pow:"+p.nonce),
+		accountID, now.UnixMilli(), spent.Milliseconds()).Slice()
 	if err != nil {
-		return Status{}, fmt.Errorf("waitingroom: join event %d: %w", r.EventID, err)
+		return Status{}, fmt.Errorf("waitingroom: join event %d: %w", eventID, err)
+	}
+	if len(res) == 1 && res[0] == "replayed" {
+		return Status{}, ErrPowReplayed
 	}
 	return s.status(r, accountID, res)
 }
