@@ -9,7 +9,8 @@
 #
 # Usage: scripts/bench-flashsale.sh   (env: FANS [20000] WATCHERS [1000]
 #        ROOM [on|off, default on] DURATION [150s] CONCURRENCY [256]
-#        ADMIT_PER_MINUTE [120000] ACTIVE_LIMIT [5000] OUT [bench-flashsale.json])
+#        ADMIT_PER_MINUTE [120000] ACTIVE_LIMIT [5000] ADMISSION_TTL [120]
+#        OUT [bench-flashsale.json])
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fans=${FANS:-20000}
@@ -22,6 +23,11 @@ admit=${ADMIT_PER_MINUTE:-120000}
 # is written; a fan who lost or was declined keeps it until the admission
 # expires).
 active=${ACTIVE_LIMIT:-5000}
+# How long an admission lasts (the room's admission_ttl_seconds). A fan who
+# lost every seat they tried keeps an active-shopper place until it ends,
+# so with the 10-minute default the last seats of a sale wait for places to
+# free up; a flash sale runs shorter admissions.
+admission_ttl=${ADMISSION_TTL:-120}
 out=${OUT:-bench-flashsale.json}
 eval "$(bash scripts/services.sh)"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -52,7 +58,7 @@ echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/10485
 bin/boxoffice seed demo -opens-in 0s
 if [[ $room == on ]]; then
 	key=demo-waiting-room
-	psql -X -q -v ON_ERROR_STOP=1 "$bench_url" -c "UPDATE events SET waiting_room = '{\"enabled\": true, \"admit_per_minute\": $admit, \"active_limit\": $active, \"pow_difficulty\": 12}' WHERE seed_key = '$key'" >/dev/null
+	psql -X -q -v ON_ERROR_STOP=1 "$bench_url" -c "UPDATE events SET waiting_room = '{\"enabled\": true, \"admit_per_minute\": $admit, \"active_limit\": $active, \"pow_difficulty\": 12, \"admission_ttl_seconds\": $admission_ttl}' WHERE seed_key = '$key'" >/dev/null
 else
 	key=demo-on-sale
 fi
