@@ -23,6 +23,9 @@ type Gate interface {
 	// ReturnSold removes the sold marks of seats that went back on sale
 	// (an order rejected on review).
 	ReturnSold(ctx context.Context, eventID int64, seatIDs []int64) error
+	// Holders returns, by position, what marks each seat: a hold id, the
+	// sold mark, or "" when unmarked (gaterepair.go).
+	Holders(ctx context.Context, eventID int64, seatIDs []int64) ([]string, error)
 	// Healthy reports whether the gate's backend answers.
 	Healthy(ctx context.Context) error
 }
@@ -36,6 +39,9 @@ func (openGate) Acquire(context.Context, int64, []int64, string, time.Duration) 
 func (openGate) Release(context.Context, int64, []int64, string) error { return nil }
 func (openGate) MarkSold(context.Context, int64, []int64) error        { return nil }
 func (openGate) ReturnSold(context.Context, int64, []int64) error      { return nil }
-func (openGate) Healthy(context.Context) error                         { return nil }
+func (openGate) Holders(_ context.Context, _ int64, seatIDs []int64) ([]string, error) {
+	return make([]string, len(seatIDs)), nil
+}
+func (openGate) Healthy(context.Context) error { return nil }
 
 var _ Gate = openGate{}

@@ -108,5 +108,20 @@ func (g *RedisGate) ReturnSold(ctx context.Context, eventID int64, seatIDs []int
 	return nil
 }
 
+// Holders implements Gate: one MGET.
+func (g *RedisGate) Holders(ctx context.Context, eventID int64, seatIDs []int64) ([]string, error) {
+	vals, err := g.rdb.MGet(ctx, g.keys(eventID, seatIDs)...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: gate holders: %w", err)
+	}
+	out := make([]string, len(seatIDs))
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			out[i] = s
+		}
+	}
+	return out, nil
+}
+
 // Healthy implements Gate.
 func (g *RedisGate) Healthy(ctx context.Context) error { return g.rdb.Ping(ctx).Err() }

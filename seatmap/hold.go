@@ -189,6 +189,7 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 		s.m.gateErrors.Inc()
 		s.log.Warn("seatmap: gate unavailable, holding through Postgres alone", "event", ev.ID, "err", gateErr)
 	} else if len(taken) > 0 {
+		s.suspects.add(ev.ID, taken)
 		return Hold{}, ErrSeatUnavailable.With("seats", idStrings(taken))
 	}
 

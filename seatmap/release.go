@@ -3,6 +3,7 @@ package seatmap
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -174,10 +175,15 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	}
 }
 
-// RunSweeper sweeps every SweepInterval until ctx ends. Errors are logged
-// and the next tick tries again.
+// RunSweeper sweeps every SweepInterval until ctx ends, and repairs the
+// gate keys that outlived their holds (RepairGate). Errors are logged and
+// the next tick tries again.
 func (s *Service) RunSweeper(ctx context.Context) {
-	s.every(ctx, s.cfg.SweepInterval, "sweep", s.Sweep)
+	s.every(ctx, s.cfg.SweepInterval, "sweep", func(ctx context.Context) (int, error) {
+		n, err := s.Sweep(ctx)
+		m, rerr := s.RepairGate(ctx)
+		return n + m, errors.Join(err, rerr)
+	})
 }
 
 // every runs step every interval until ctx ends, logging failures (the next

@@ -71,6 +71,8 @@ type Service struct {
 	// recent are the seats this node held since its snapshots were taken
 	// (recent.go), for best-available.
 	recent recentHolds
+	// suspects are seats the gate refused, for the gate repair.
+	suspects gateSuspects
 
 	// layouts caches each event's static seats, which never change after
 	// the event is created.
