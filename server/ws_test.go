@@ -663,7 +663,9 @@ func (quietRedisLog) Printf(context.Context, string, ...any) {}
 // TestWSBurstInOrder: a burst of frames published faster than the socket
 // writes them (its writer then drains its queue in vectored batches)
 // arrives whole and in order, with the socket's control frames (pongs to
-// the client's pings) in between, never inside a data frame.
+// the client's pings) in between, never inside a data frame. A queue
+// topic's frames may coalesce (the latest cursor wins), so the test asks
+// for increasing numbers ending with the last, not for every one.
 func TestWSBurstInOrder(t *testing.T) {
 	cfg := liveCfg()
 	cfg.Tick = time.Microsecond
@@ -682,11 +684,15 @@ func TestWSBurstInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for i := range n {
+	last, frames := -1, 0
+	for last < n-1 {
 		f := w.next("queue")
 		var got struct{ N int }
-		if err := json.Unmarshal(f.raw, &got); err != nil || got.N != i {
-			t.Fatalf("frame %d: %v %.80s", i, err, f.raw)
+		if err := json.Unmarshal(f.raw, &got); err != nil || got.N <= last {
+			t.Fatalf("frame after %d: %v %.80s", last, err, f.raw)
 		}
+		last = got.N
+		frames++
 	}
+	t.Logf("%d publishes arrived as %d frames", n, frames)
 }

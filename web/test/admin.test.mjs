@@ -68,6 +68,10 @@ test('dashboard: live figures during a small sale, pause takes effect', async ()
   await page.getByRole('heading', { name: `Admin: ${name}` }).waitFor();
   await waitTile(page, 'held', (t) => t === '0', '0');
   assert.equal(await tile(page, 'sold'), '0');
+  // The first live frame: the socket is subscribed, so the frame of the
+  // tick the holds fall in reaches the chart (the tiles were filled by the
+  // page's GET, which can come first on a busy machine).
+  await page.waitForFunction(() => window.__boxofficeAdmin?.chart.points[0].length > 0, null, { timeout: 15000 });
   await page.shot('admin-before');
 
   // A small simulated sale: three fans hold two seats each, one pays.
