@@ -205,7 +205,7 @@ func (a *App) Run(ctx context.Context) error {
 	// admin watches on this node, and per-event Prometheus figures.
 	go func() {
 		defer a.wg.Done()
-		a.Server.RunStats(bg, statsPublisher{a.Frames, a.Redis, a.Config.RedisPrefix})
+		a.Server.RunStats(bg, newStatsPublisher(a.Frames, a.Redis, a.Config.RedisPrefix, nodeID()))
 	}()
 	go func() {
 		defer a.wg.Done()

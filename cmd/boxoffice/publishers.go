@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
 	"strconv"
 	"time"
 
@@ -58,28 +61,55 @@ func (p queuePublisher) PublishAdmitted(ctx context.Context, accountID, eventID 
 	})
 }
 
-// statsPublisher sends the admin stats frames with a short Redis lease per
-// event: every node with an admin watching builds the frame each second,
-// and the first to take the lease in a tick publishes it, so admins on
-// several nodes get one frame a second, not one per node. When Redis does
-// not answer the frame goes out anyway (the broker is Redis too, so it
-// likely fails the same way).
+// statsPublisher sends the admin stats frames under a Redis lease per
+// event held by one node: every node with an admin watching builds the
+// frame each second, and only the lease holder publishes it, so admins on
+// several nodes get one frame a second, not one per node. The holder keeps
+// the lease as long as it publishes (a late tick followed by a quick one
+// must not lose a frame: the lost frame was the one carrying the holds of
+// its second); another node takes over once the holder has been silent for
+// statsLease. When Redis does not answer the frame goes out anyway (the
+// broker is Redis too, so it likely fails the same way).
 type statsPublisher struct {
 	frames *realtime.Frames
 	rdb    redis.UniversalClient
 	prefix string
+	node   string // this node's lease value
+	lease  time.Duration
 }
 
-// statsLease is a little under the 1 s tick, so the holder's next tick
-// finds it free and keeps publishing; another node takes over within a
-// tick when the holder stops.
-const statsLease = 900 * time.Millisecond
+func newStatsPublisher(frames *realtime.Frames, rdb redis.UniversalClient, prefix, node string) statsPublisher {
+	return statsPublisher{frames: frames, rdb: rdb, prefix: prefix, node: node, lease: statsLease}
+}
 
-// PublishStats publishes unless another node published this tick.
+// statsLease is how long a silent holder keeps the lease: two ticks.
+const statsLease = 2 * time.Second
+
+// statsLeaseScript takes or renews the lease for ARGV[1]: 1 when this node
+// holds it now.
+var statsLeaseScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == false or v == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`)
+
+// PublishStats publishes when this node holds the event's lease.
 func (p statsPublisher) PublishStats(ctx context.Context, eventID int64, stats map[string]any) error {
 	key := p.prefix + "ev:{" + strconv.FormatInt(eventID, 10) + "}:statslease"
-	if ok, err := p.rdb.SetNX(ctx, key, "1", statsLease).Result(); err == nil && !ok {
+	if n, err := statsLeaseScript.Run(ctx, p.rdb, []string{key}, p.node, p.lease.Milliseconds()).Int(); err == nil && n == 0 {
 		return nil
 	}
 	return p.frames.PublishStats(ctx, eventID, stats)
+}
+
+// nodeID names this process among the nodes sharing a Redis: the host name
+// and a random suffix (two nodes may share a host).
+func nodeID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/realtime"
@@ -17,23 +18,38 @@ func (*countingBroker) Subscribe(context.Context, string) error         { return
 func (*countingBroker) Unsubscribe(context.Context, string) error       { return nil }
 func (*countingBroker) Run(context.Context, realtime.Handler) error     { return nil }
 
-// TestStatsPublisherOneNodePerTick: two nodes building the same event's
-// stats frame in one tick publish it once; another event is separate.
-func TestStatsPublisherOneNodePerTick(t *testing.T) {
+// TestStatsPublisherOneNode: of two nodes building the same event's stats
+// frames, only the lease holder publishes, every time it builds one (two
+// ticks close together both go out); the other takes over once the holder
+// has been silent for the lease; another event is separate.
+func TestStatsPublisherOneNode(t *testing.T) {
 	rdb, prefix := testkit.Redis(t)
 	b := &countingBroker{}
-	nodeA := statsPublisher{realtime.NewFrames(b), rdb, prefix}
-	nodeB := statsPublisher{realtime.NewFrames(b), rdb, prefix}
+	nodeA := newStatsPublisher(realtime.NewFrames(b), rdb, prefix, "a")
+	nodeB := newStatsPublisher(realtime.NewFrames(b), rdb, prefix, "b")
+	nodeA.lease, nodeB.lease = 300*time.Millisecond, 300*time.Millisecond
 	ctx := context.Background()
-	for _, p := range []statsPublisher{nodeA, nodeB, nodeA} {
-		if err := p.PublishStats(ctx, 7, map[string]any{"held": 1}); err != nil {
+	publish := func(p statsPublisher, event int64) int64 {
+		before := b.n.Load()
+		if err := p.PublishStats(ctx, event, map[string]any{"held": 1}); err != nil {
 			t.Fatal(err)
 		}
+		return b.n.Load() - before
 	}
-	if err := nodeB.PublishStats(ctx, 8, map[string]any{"held": 1}); err != nil {
-		t.Fatal(err)
+	for i, step := range []struct {
+		p     statsPublisher
+		event int64
+		want  int64
+	}{{nodeA, 7, 1}, {nodeB, 7, 0}, {nodeA, 7, 1}, {nodeA, 7, 1}, {nodeB, 8, 1}} {
+		if got := publish(step.p, step.event); got != step.want {
+			t.Errorf("step %d (%s, event %d): %d publishes, want %d", i, step.p.node, step.event, got, step.want)
+		}
 	}
-	if got := b.n.Load(); got != 2 {
-		t.Errorf("publishes = %d, want 2 (one per event in the tick)", got)
+	time.Sleep(400 * time.Millisecond) // A falls silent past its lease
+	if got := publish(nodeB, 7); got != 1 {
+		t.Errorf("B after A's lease ran out: %d publishes, want 1", got)
+	}
+	if got := publish(nodeA, 7); got != 0 {
+		t.Errorf("A after B took over: %d publishes, want 0", got)
 	}
 }
