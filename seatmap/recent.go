@@ -15,6 +15,9 @@ import (
 type recentHolds struct {
 	mu      sync.Mutex
 	byEvent map[int64][]recentHold
+	// last is when this node last held seats of each event (the stream
+	// repair follows those events).
+	last map[int64]time.Time
 }
 
 type recentHold struct {
@@ -28,13 +31,31 @@ func (r *recentHolds) add(eventID int64, at time.Time, idx []int32, keep time.Du
 	defer r.mu.Unlock()
 	if r.byEvent == nil {
 		r.byEvent = make(map[int64][]recentHold)
+		r.last = make(map[int64]time.Time)
 	}
+	r.last[eventID] = at
 	list := r.byEvent[eventID]
 	drop := 0
 	for drop < len(list) && at.Sub(list[drop].at) > keep {
 		drop++
 	}
 	r.byEvent[eventID] = append(list[drop:], recentHold{at, idx})
+}
+
+// activeSince returns the events this node held seats of since t, and
+// forgets the others.
+func (r *recentHolds) activeSince(t time.Time) map[int64]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[int64]bool)
+	for ev, at := range r.last {
+		if at.Before(t) {
+			delete(r.last, ev)
+			continue
+		}
+		out[ev] = true
+	}
+	return out
 }
 
 // mark sets to held, in avail, the seats of holds recorded at or after

@@ -176,13 +176,15 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 }
 
 // RunSweeper sweeps every SweepInterval until ctx ends, and repairs the
-// gate keys that outlived their holds (RepairGate). Errors are logged and
-// the next tick tries again.
+// gate keys that outlived their holds (RepairGate) and the seat changes the
+// stream missed (RepairStream). Errors are logged and the next tick tries
+// again.
 func (s *Service) RunSweeper(ctx context.Context) {
 	s.every(ctx, s.cfg.SweepInterval, "sweep", func(ctx context.Context) (int, error) {
 		n, err := s.Sweep(ctx)
-		m, rerr := s.RepairGate(ctx)
-		return n + m, errors.Join(err, rerr)
+		m, gerr := s.RepairGate(ctx)
+		k, serr := s.RepairStream(ctx)
+		return n + m + k, errors.Join(err, gerr, serr)
 	})
 }
 

@@ -32,6 +32,10 @@ type Config struct {
 	// GateTimeout bounds one call to the gate (default 250 ms); past it the
 	// hold goes on through Postgres alone.
 	GateTimeout time.Duration
+	// StreamCheck is how often a node compares the seat streams it follows
+	// with Postgres (default 10 s; streamrepair.go): a change the stream
+	// missed reaches browsers within about two of these.
+	StreamCheck time.Duration
 	// Metrics, when set, receives the inventory's Prometheus collectors.
 	Metrics prometheus.Registerer
 }
@@ -55,6 +59,9 @@ func (c *Config) setDefaults() {
 	if c.GateTimeout == 0 {
 		c.GateTimeout = 250 * time.Millisecond
 	}
+	if c.StreamCheck == 0 {
+		c.StreamCheck = 10 * time.Second
+	}
 }
 
 // Service is the seat inventory and catalog of every event.
@@ -73,6 +80,9 @@ type Service struct {
 	recent recentHolds
 	// suspects are seats the gate refused, for the gate repair.
 	suspects gateSuspects
+	// stream is this node's view of the seat streams it follows, for the
+	// stream repair (streamrepair.go).
+	stream streamFollower
 
 	// layouts caches each event's static seats, which never change after
 	// the event is created.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"strconv"
 	"time"
@@ -31,6 +32,27 @@ func (p seatPublisher) PublishSeats(ctx context.Context, eventID int64, changes 
 func (p seatPublisher) Position(ctx context.Context, eventID int64) (seatmap.Position, error) {
 	pos, err := p.stream.Position(ctx, eventID)
 	return seatmap.Position{Epoch: pos.Epoch, Seq: pos.Seq}, err
+}
+
+var _ seatmap.StreamReader = seatPublisher{}
+
+// Published reads back the changes after a position, merged per seat, for
+// seatmap's stream repair.
+func (p seatPublisher) Published(ctx context.Context, eventID int64, after seatmap.Position) ([]seatmap.SeatChange, seatmap.Position, error) {
+	d, err := p.stream.Diffs(ctx, eventID, after.Epoch, after.Seq)
+	if errors.Is(err, realtime.ErrDiffsGone) {
+		return nil, after, seatmap.ErrStreamGone
+	}
+	if err != nil {
+		return nil, after, err
+	}
+	out := make([]seatmap.SeatChange, 0, len(d.Seats))
+	for _, e := range d.Seats {
+		if len(e.State) == 1 {
+			out = append(out, seatmap.SeatChange{Idx: int32(e.Idx), State: e.State[0], Version: e.Version})
+		}
+	}
+	return out, seatmap.Position{Epoch: d.Epoch, Seq: d.To}, nil
 }
 
 func seatEntries(changes []seatmap.SeatChange) []realtime.SeatEntry {
