@@ -23,9 +23,13 @@ test('waiting room: position, moving progress bar, admission, seat map', { skip:
   const bar = page.getByRole('progressbar');
   const first = Number(await bar.getAttribute('aria-valuenow'));
   await page.shot('queue-waiting');
-  await page.waitForFunction((v) => Number(document.querySelector('[role=progressbar]').getAttribute('aria-valuenow')) > v,
-    first, { timeout: 20000, polling: 100 });
-  const moved = Number(await bar.getAttribute('aria-valuenow'));
+  // The bar moves with the cursor frames; a fan admitted between two polls
+  // has left for the seat map (the bar's end) before the poll sees it.
+  await page.waitForFunction(([v, room]) => {
+    const el = document.querySelector('[role=progressbar]');
+    return el ? Number(el.getAttribute('aria-valuenow')) > v : location.pathname === `/events/${room}`;
+  }, [first, ROOM], { timeout: 20000, polling: 100 });
+  const moved = await page.evaluate(() => Number(document.querySelector('[role=progressbar]')?.getAttribute('aria-valuenow') ?? 100));
   console.log(`METRIC queue_progress_from=${first} to=${moved}`);
   await page.waitForURL(new RegExp(`/events/${ROOM}$`), { timeout: 45000 });
   await page.waitForFunction(() => window.__boxoffice && window.__boxoffice.view.stateOf(0) !== '?');
