@@ -438,9 +438,10 @@ func (s *sale) check(rep *loadtest.Report) {
 
 // unpublished reports whether every diverged seat last changed just before
 // a kill, and logs them: a node commits a change and then publishes it, and
-// one killed in between leaves a change no socket ever receives, so views
-// stay stale on that seat until their next snapshot (a known gap: nothing
-// republishes it). Any other divergence is a failure.
+// one killed in between leaves a change no socket has received yet. The
+// survivors' stream repair (seatmap.RepairStream) publishes it again after
+// two of its checks (10 s each), later than this drill judges the views, at
+// the end of its sale. Any other divergence is a failure.
 func (s *sale) unpublished(seats []int) bool {
 	t := s.d.t
 	if len(s.kills) == 0 || len(seats) == 0 {
