@@ -176,7 +176,7 @@ func (a *App) Run(ctx context.Context) error {
 		Limiter:  limiter,
 		Web:      a.webFS(),
 		Postgres: func(ctx context.Context) error { return a.DB.Ping(ctx) },
-		Redis:    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
+		Redis:    a.pingRedis,
 		Metrics:  a.Metrics,
 		Hub:      a.Hub,
 		Diffs:    a.SeatStream,
@@ -215,6 +215,15 @@ func (a *App) Run(ctx context.Context) error {
 	}()
 	a.Log.Info("serving", "addr", ln.Addr().String(), "base_url", a.Config.BaseURL)
 	return nil
+}
+
+// pingRedis checks Redis for /readyz: on a Redis Cluster every master, since
+// each holds a share of the events' keys (a PING goes to one node only).
+func (a *App) pingRedis(ctx context.Context) error {
+	if c, ok := a.Redis.(*redis.ClusterClient); ok {
+		return c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.Ping(ctx).Err() })
+	}
+	return a.Redis.Ping(ctx).Err()
 }
 
 // Addr is the address the server listens on (useful with port 0).

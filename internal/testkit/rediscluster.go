@@ -72,11 +72,20 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 
 // Stop kills every node, as a crash of the whole cluster would.
 func (c *RedisCluster) Stop() {
-	for _, cmd := range c.cmds {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+	for i := range c.cmds {
+		c.Kill(i)
 	}
 	c.cmds = nil
+}
+
+// Kill kills node i (a master: the cluster has no replicas), as the crash of
+// one server would.
+func (c *RedisCluster) Kill(i int) {
+	if cmd := c.cmds[i]; cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		c.cmds[i] = nil
+	}
 }
 
 // waitNode polls the node at addr until ok says it is ready (10 s at most).
