@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Gate repair. A gate key outlives its hold when the call that should have
@@ -110,17 +112,8 @@ func (s *Service) RepairGate(ctx context.Context) (int, error) {
 		if err != nil {
 			return freed, fmt.Errorf("seatmap: gate repair: %w", err)
 		}
-		var ended []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return freed, fmt.Errorf("seatmap: gate repair: %w", err)
-			}
-			ended = append(ended, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		ended, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
 			return freed, fmt.Errorf("seatmap: gate repair: %w", err)
 		}
 		for _, h := range ended {

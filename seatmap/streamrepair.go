@@ -142,9 +142,10 @@ func (s *Service) repairEvent(ctx context.Context, reader StreamReader, eventID 
 	return len(repair), nil
 }
 
-// seatVersions reads every seat's version and state letter by idx.
+// seatVersions reads every seat's version and state letter by idx (idx
+// runs from 0 without gaps, as the layout relies on).
 func (s *Service) seatVersions(ctx context.Context, eventID int64) ([]int64, []byte, error) {
-	rows, err := s.db.Query(ctx, `SELECT idx, status, version FROM seats WHERE event_id = $1 ORDER BY idx`, eventID)
+	rows, err := s.db.Query(ctx, `SELECT status, version FROM seats WHERE event_id = $1 ORDER BY idx`, eventID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("seatmap: seat versions of %d: %w", eventID, err)
 	}
@@ -152,14 +153,10 @@ func (s *Service) seatVersions(ctx context.Context, eventID int64) ([]int64, []b
 	var versions []int64
 	var states []byte
 	for rows.Next() {
-		var idx int32
 		var status string
 		var v int64
-		if err := rows.Scan(&idx, &status, &v); err != nil {
+		if err := rows.Scan(&status, &v); err != nil {
 			return nil, nil, fmt.Errorf("seatmap: seat versions of %d: %w", eventID, err)
-		}
-		for int(idx) > len(versions) { // idx is dense; keep positions if not
-			versions, states = append(versions, 0), append(states, StateReserved)
 		}
 		versions, states = append(versions, v), append(states, stateLetter(status))
 	}
