@@ -32,21 +32,10 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
-// observe is the outermost middleware: it times the request and counts it
-// once its status is known (after the error handler ran).
-func (m *httpMetrics) observe(c *fiber.Ctx) error {
-	start := time.Now()
-	err := c.Next()
-	if err != nil {
-		if herr := c.App().ErrorHandler(c, err); herr != nil {
-			_ = c.SendStatus(fiber.StatusInternalServerError)
-		}
-	}
-	route := c.Route().Path
-	method := string(append([]byte(nil), c.Method()...)) // Fiber reuses the buffer
-	m.requests.WithLabelValues(method, route, strconv.Itoa(c.Response().StatusCode())).Inc()
-	m.seconds.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
-	return nil
+// observe counts one finished request.
+func (m *httpMetrics) observe(method, route string, status int, elapsed time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.seconds.WithLabelValues(method, route).Observe(elapsed.Seconds())
 }
 
 // metricsHandler serves Prometheus' text format, behind a bearer token when

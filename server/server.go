@@ -81,6 +81,8 @@ type Server struct {
 	validate *validator.Validate
 	origins  map[string]bool
 	stats    *statsTracker
+	// http counts requests when Deps.Metrics is set.
+	http *httpMetrics
 }
 
 // New builds the app and registers every route.
@@ -198,8 +200,9 @@ func (s *Server) apiRoutes() []route {
 func h(hs ...fiber.Handler) []fiber.Handler { return hs }
 
 func (s *Server) routes() {
+	s.app.Use(s.observe)
 	if s.deps.Metrics != nil {
-		s.app.Use(newHTTPMetrics(s.deps.Metrics).observe)
+		s.http = newHTTPMetrics(s.deps.Metrics)
 		s.app.Get("/metrics", s.metricsHandler(s.deps.Metrics))
 	}
 	s.app.Get("/healthz", s.healthz)

@@ -314,7 +314,7 @@ func (s *Server) getDiffs(c *fiber.Ctx) error {
 	case errors.Is(err, realtime.ErrDiffsGone):
 		return errDiffsGone
 	case err != nil:
-		s.log.Warn("diffs unavailable", "event", id, "err", err)
+		s.reqLog(c).Warn("diffs unavailable", "event", id, "err", err)
 		return errDiffsDown
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
