@@ -105,7 +105,7 @@ type Hub struct {
 	closed bool
 
 	stats struct {
-		conns, slow, frames, delivered, maxQueued atomic.Int64
+		conns, slow, frames, delivered, bytesOut, maxQueued atomic.Int64
 	}
 }
 
@@ -163,6 +163,9 @@ type HubStats struct {
 	Frames int64
 	// Delivered counts frames written to sockets.
 	Delivered int64
+	// BytesOut counts the payload bytes of the frames written to sockets
+	// (without the WebSocket framing).
+	BytesOut int64
 	// MaxQueued is the most bytes ever waiting for one socket.
 	MaxQueued int64
 }
@@ -171,7 +174,7 @@ type HubStats struct {
 func (h *Hub) Stats() HubStats {
 	return HubStats{
 		Conns: h.stats.conns.Load(), SlowClosed: h.stats.slow.Load(), Frames: h.stats.frames.Load(),
-		Delivered: h.stats.delivered.Load(), MaxQueued: h.stats.maxQueued.Load(),
+		Delivered: h.stats.delivered.Load(), BytesOut: h.stats.bytesOut.Load(), MaxQueued: h.stats.maxQueued.Load(),
 	}
 }
 
