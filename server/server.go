@@ -203,6 +203,9 @@ func (s *Server) routes() {
 	s.app.Use(s.observe)
 	if s.deps.Metrics != nil {
 		s.http = newHTTPMetrics(s.deps.Metrics)
+		if s.deps.Hub != nil {
+			registerHubMetrics(s.deps.Metrics, s.deps.Hub)
+		}
 		s.app.Get("/metrics", s.metricsHandler(s.deps.Metrics))
 	}
 	s.app.Get("/healthz", s.healthz)

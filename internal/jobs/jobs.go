@@ -114,6 +114,8 @@ type Runner struct {
 
 	mu       sync.RWMutex
 	handlers map[string]Handler
+
+	counts jobCounts // for Collector
 }
 
 // NewRunner returns a Runner; register handlers before Run.
@@ -122,7 +124,8 @@ func NewRunner(db *pgxpool.Pool, log *slog.Logger, cfg Config) *Runner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{db: db, log: log, cfg: cfg, handlers: make(map[string]Handler)}
+	return &Runner{db: db, log: log, cfg: cfg, handlers: make(map[string]Handler),
+		counts: jobCounts{running: make(map[string]int), runs: make(map[[2]string]int64)}}
 }
 
 // Register sets the handler of a kind of job.
@@ -207,20 +210,27 @@ func (r *Runner) RunOne(ctx context.Context) (bool, error) {
 	h := r.handlers[kind]
 	r.mu.RUnlock()
 	runErr := ErrNoHandler
+	r.counts.start(kind)
 	if h != nil {
 		runErr = r.call(ctx, h, payload)
 	}
+	outcome := "done"
 	ctx = context.WithoutCancel(ctx)
 	if runErr == nil {
 		_, err = tx.Exec(ctx, `UPDATE jobs SET done_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, id)
 	} else {
 		attempts++
 		dead := attempts >= r.cfg.MaxAttempts
+		outcome = "failed"
+		if dead {
+			outcome = "dead"
+		}
 		r.log.Warn("jobs: job failed", "id", id, "kind", kind, "attempt", attempts, "dead", dead, "err", runErr)
 		_, err = tx.Exec(ctx, `
 			UPDATE jobs SET attempts = $2, last_error = $3, dead = $4, run_at = now() + make_interval(secs => $5)
 			WHERE id = $1`, id, attempts, runErr.Error(), dead, r.Backoff(attempts).Seconds())
 	}
+	r.counts.finish(kind, outcome)
 	if err != nil {
 		return true, fmt.Errorf("jobs: record job %d: %w", id, err)
 	}
