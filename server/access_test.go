@@ -2,8 +2,11 @@ package server_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/boxoffice/boxoffice/realtime"
 )
 
 // TestRequestID: a valid X-Request-ID comes back in the response header,
@@ -68,4 +71,35 @@ func accessLine(t *testing.T, logs, id string) map[string]any {
 	}
 	t.Fatalf("no access log line with request_id %s in:\n%s", id, logs)
 	return nil
+}
+
+// TestSocketMetrics: after a socket received a seat frame, /metrics counts
+// the open socket and the frames and bytes written to it.
+func TestSocketMetrics(t *testing.T) {
+	e := newEnv(t, envOpts{live: liveCfg(), metrics: true})
+	event, seats := e.event(1, 1, 4)
+	_, fan := e.signUp("fan")
+	ws := mustDialWS(t, e.base, fan)
+	ws.subscribe(realtime.SeatsTopic(mustInt(t, event)))
+	e.holdSeats(event, fan, seats[0])
+	ws.next("seats")
+
+	body := string(e.do("GET", "/metrics", "", nil).body)
+	values := map[string]float64{}
+	for _, l := range strings.Split(body, "\n") {
+		if name, v, ok := strings.Cut(l, " "); ok && strings.HasPrefix(name, "boxoffice_ws_") {
+			values[name], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if values["boxoffice_ws_connections"] != 1 {
+		t.Errorf("boxoffice_ws_connections = %v, want 1", values["boxoffice_ws_connections"])
+	}
+	for _, name := range []string{"boxoffice_ws_frames_total", "boxoffice_ws_frames_out_total", "boxoffice_ws_bytes_out_total"} {
+		if values[name] < 1 {
+			t.Errorf("%s = %v after a seat frame, want > 0", name, values[name])
+		}
+	}
+	if _, ok := values["boxoffice_ws_slow_consumer_closes_total"]; !ok {
+		t.Errorf("/metrics lacks boxoffice_ws_slow_consumer_closes_total")
+	}
 }

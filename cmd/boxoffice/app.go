@@ -79,7 +79,8 @@ func (a *App) Open(ctx context.Context) error {
 		a.Log.Warn("redis unreachable at start: holds go through Postgres alone until it answers", "err", err)
 	}
 	a.Metrics = prometheus.NewRegistry()
-	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		poolCollector{db: db, rdb: a.Redis})
 	a.Accounts = account.NewService(db, account.Config{})
 	a.SeatStream = realtime.NewSeatStream(a.Redis, a.Config.RedisPrefix)
 	broker := realtime.NewRedisBroker(a.Redis, a.Config.RedisPrefix, a.Log)
@@ -97,6 +98,7 @@ func (a *App) Open(ctx context.Context) error {
 			a.Log.Warn("PAYMENTS=stripe without STRIPE_WEBHOOK_SECRET: webhooks are refused and payments settle only through the reconciler")
 		}
 	}
+	payments = checkout.NewMeteredPayments(payments, a.Metrics)
 	var mailer checkout.Mailer
 	if a.Config.SMTPURL != "" {
 		if mailer, err = checkout.NewSMTPMailer(a.Config.SMTPURL); err != nil {
@@ -133,6 +135,7 @@ func (a *App) Open(ctx context.Context) error {
 		ResaleFeeBasisPoints: cmp.Or(a.Config.ResaleFeeBPS, -1),
 	})
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
+	a.Metrics.MustRegister(a.Jobs.Collector())
 	a.Checkout.RegisterJobs(a.Jobs)
 	a.Seats.RegisterJobs(a.Jobs)
 	return nil

@@ -25,7 +25,7 @@ func main() {
 const usage = `boxoffice: concert on-sales that never oversell.
 
 Usage:
-  boxoffice [serve]                  HTTP, WebSocket, sweeper and workers (migrates first)
+  boxoffice serve [-dev]             HTTP, WebSocket, sweeper and workers (the default; migrates first)
   boxoffice migrate                  apply the embedded database migrations
   boxoffice seed demo [-opens-in D]  a demo stadium with two events (idempotent)
   boxoffice seed fans N              N fan accounts with sessions, for load tests
@@ -33,13 +33,13 @@ Usage:
   boxoffice flashsale -event ID ...  the flash-sale load driver (loopback targets only)
   boxoffice healthcheck [-url URL]   exit 0 when the local node is ready (container HEALTHCHECK)
 
-Run 'boxoffice COMMAND --help' for a command's flags. Configuration comes
+Run 'boxoffice COMMAND -h' for a command's help and flags. Configuration comes
 from the environment: LISTEN_ADDR, DATABASE_URL, REDIS_URL, BASE_URL,
 SECRET_KEY, PAYMENTS, STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY,
 STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE, SMTP_URL, HOLD_TTL, PAYMENT_GRACE,
 MAX_SEATS_PER_ACCOUNT, DB_MAX_CONNS, ALLOWED_ORIGINS, LOG_LEVEL,
 RESALE_FEE_BPS, REDIS_PREFIX, METRICS_TOKEN, PPROF_ADDR, RATE_LIMITS,
-TRUSTED_PROXIES, REVIEW_SIGNALS (see README.md).
+TRUSTED_PROXIES, REVIEW_SIGNALS (see docs/operations.md).
 `
 
 // errUsage means the arguments were wrong and usage was printed.
@@ -48,7 +48,9 @@ var errUsage = errors.New("usage")
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	if len(args) > 0 && isHelp(args[0]) {
+		cmd = "help" // the commands, not serve's flags
+	} else if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -65,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdFlashsale(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		err = cmdHealthcheck(ctx, args, getenv, stdout, stderr)
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
@@ -82,6 +84,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 }
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help" }
 
 // newFlags returns a flag set whose --help prints help and the flags.
 func newFlags(name, help string, stderr io.Writer) *flag.FlagSet {
