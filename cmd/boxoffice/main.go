@@ -86,7 +86,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // isHelp reports whether arg asks for help.
-func isHelp(arg string) bool { return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help" }
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
+}
 
 // newFlags returns a flag set whose --help prints help and the flags.
 func newFlags(name, help string, stderr io.Writer) *flag.FlagSet {
