@@ -41,6 +41,9 @@ type Config struct {
 	// from them, the client address for rate limits is X-Real-IP. Without
 	// it every fan behind nginx would share nginx's address.
 	TrustedProxies []netip.Prefix
+	// DevWeb serves Deps.Web as it is on each request, without hashed
+	// names or caching, so edits show on reload (the -dev flag).
+	DevWeb bool
 }
 
 // Checker reports whether a dependency is reachable, for /readyz.

@@ -170,6 +170,7 @@ func (a *App) Run(ctx context.Context) error {
 		MetricsToken:   a.Config.MetricsToken,
 		RateLimits:     a.Config.RateLimits,
 		TrustedProxies: a.Config.TrustedProxies,
+		DevWeb:         a.WebDir != "",
 	}, server.Deps{
 		Log:      a.Log,
 		Accounts: a.Accounts,
