@@ -99,9 +99,9 @@ func TestWebAssets(t *testing.T) {
 		{"/static/" + v + "/js/app/api.js", "gzip", "gzip", "public, max-age=31536000, immutable", js},
 		{"/static/" + v + "/js/app/api.js", "br;q=0, gzip;q=0", "", "public, max-age=31536000, immutable", js},
 		{"/static/" + v + "/js/pow-worker.js", "br", "", "public, max-age=31536000, immutable", "x"}, // too small to gain
-		{"/static/0123456789ab/js/app/api.js", "br", "br", "no-cache", js},                             // another node's version
-		{"/js/app/api.js", "br", "br", "no-cache", js},                                                 // an old link
-		{"/events/12", "", "", "no-cache", index},                                                      // an app route
+		{"/static/0123456789ab/js/app/api.js", "br", "br", "no-cache", js},                           // another node's version
+		{"/js/app/api.js", "br", "br", "no-cache", js},                                               // an old link
+		{"/events/12", "", "", "no-cache", index},                                                    // an app route
 	} {
 		status, h, body := webGet(t, srv, tc.path, "Accept-Encoding", tc.accept)
 		if status != 200 || h["Content-Encoding"] != tc.wantEnc || h["Cache-Control"] != tc.wantCache || body != tc.wantBody {
