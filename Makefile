@@ -46,12 +46,16 @@ test: check-deploy
 # The deployment files, checked without a Docker engine (none runs here;
 # README, "Scale-out"): docker-compose.yml parses with Debian's
 # docker-compose 1.x (installed if missing) and loads with compose-go, the
-# library of `docker compose` v2, declaring three app replicas; and
-# deploy/nginx.conf passes nginx -t once adapted to loopback.
+# library of `docker compose` v2, declaring three app replicas, with and
+# without the monitoring profile (Prometheus and Grafana, every bind-mounted
+# file present); and deploy/nginx.conf passes nginx -t once adapted to
+# loopback.
 check-deploy:
 	@bash scripts/services.sh need docker-compose=docker-compose
 	docker-compose -f docker-compose.yml config -q
+	docker-compose -f docker-compose.yml --profile monitoring config -q
 	cd deploy/composecheck && go run . ../../docker-compose.yml app=3
+	cd deploy/composecheck && COMPOSE_PROFILES=monitoring go run . ../../docker-compose.yml app=3 prometheus grafana
 	@bash scripts/cluster.sh nginx-check
 
 # docker-compose.yml's topology on loopback without Docker: a three-master

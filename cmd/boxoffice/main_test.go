@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -252,6 +253,19 @@ func TestServeOnPortZero(t *testing.T) {
 		`boxoffice_jobs{kind="`, `state="dead"}`, `boxoffice_payments_total{op="confirm",outcome="authorized",provider="test"} 0`} {
 		if code != 200 || !bytes.Contains(body, []byte(want)) {
 			t.Errorf("/metrics: %d, missing %q", code, want)
+		}
+	}
+	// Every metric the Grafana dashboard plots is one the app serves (the
+	// per-event ones appear once an event is tracked: their names are in
+	// server/stats.go).
+	dash, err := os.ReadFile("../../deploy/grafana/boxoffice.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`\bboxoffice_[a-z_]+`).FindAllString(string(dash), -1) {
+		name = strings.TrimSuffix(name, "_bucket")
+		if !strings.HasPrefix(name, "boxoffice_event_") && !bytes.Contains(body, []byte("# TYPE "+name+" ")) {
+			t.Errorf("the dashboard plots %s, which /metrics lacks", name)
 		}
 	}
 }

@@ -70,9 +70,22 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, row := range c.table() {
 		ch <- prometheus.MustNewConstMetric(descJobs, prometheus.GaugeValue, float64(row.n), row.kind, row.state)
 	}
+	// Every registered kind from zero, so rate() has a series before the
+	// first run; kinds run here without a handler (ErrNoHandler) too.
+	kinds := c.r.kinds()
 	cnt := &c.r.counts
 	cnt.mu.Lock()
 	defer cnt.mu.Unlock()
+	for _, kind := range kinds {
+		if _, ok := cnt.running[kind]; !ok {
+			cnt.running[kind] = 0
+		}
+		for _, outcome := range []string{"done", "failed", "dead"} {
+			if _, ok := cnt.runs[[2]string{kind, outcome}]; !ok {
+				cnt.runs[[2]string{kind, outcome}] = 0
+			}
+		}
+	}
 	for kind, n := range cnt.running {
 		ch <- prometheus.MustNewConstMetric(descRunning, prometheus.GaugeValue, float64(n), kind)
 	}

@@ -48,6 +48,7 @@ func TestCollector(t *testing.T) {
 	want := `
 # HELP boxoffice_job_runs_total Job runs on this node by kind and outcome: done, failed (retried later), dead.
 # TYPE boxoffice_job_runs_total counter
+boxoffice_job_runs_total{kind="KIND",outcome="dead"} 0
 boxoffice_job_runs_total{kind="KIND",outcome="done"} 1
 boxoffice_job_runs_total{kind="KIND",outcome="failed"} 1
 `
