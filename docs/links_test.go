@@ -62,7 +62,7 @@ func TestCheckLinks(t *testing.T) {
 			"[ok](docs/a.md) [ok](docs/a.md#the-hold-path) [ok](#box-office) [ok](https://example.com/x.md)\n" +
 			"[ok](docs/) [pending](docs/later.md) `[not a link](nowhere.md)`\n" +
 			"```\n[not a link](nowhere.md)\n```\n" +
-			"[gone](docs/gone.md) [bad heading](docs/a.md#no-such) [out](../shared/x.md) [abs](/docs/a.md)\n" +
+			"[gone](docs/gone.md) [bad heading](docs/a.md#no-such) [out](../elsewhere/x.md) [abs](/docs/a.md)\n" +
 			"[ref]: docs/missing.md\n")},
 		"docs/a.md": {Data: []byte("# A\n\n## The `hold` path\n\n[up](../README.md#box-office) [self](#a)\n")},
 	}
@@ -70,7 +70,7 @@ func TestCheckLinks(t *testing.T) {
 	want := []string{
 		"README.md:8: docs/gone.md: no such file",
 		"README.md:8: docs/a.md#no-such: no heading with that anchor in docs/a.md",
-		"README.md:8: ../shared/x.md: points outside the repository",
+		"README.md:8: ../elsewhere/x.md: points outside the repository",
 		"README.md:8: /docs/a.md: absolute path; link relative to the file",
 		"README.md:9: docs/missing.md: no such file",
 	}
