@@ -86,6 +86,8 @@ type Server struct {
 	stats    *statsTracker
 	// http counts requests when Deps.Metrics is set.
 	http *httpMetrics
+	// web is the browser app prepared for serving; nil with DevWeb.
+	web *webAssets
 }
 
 // New builds the app and registers every route.

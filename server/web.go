@@ -32,6 +32,7 @@ func (s *Server) webRoutes() {
 	if !s.cfg.DevWeb {
 		assets, err := newWebAssets(s.deps.Web)
 		if err == nil {
+			s.web = assets
 			s.app.Use("/", assets.serve)
 			return
 		}
@@ -56,7 +57,8 @@ func (s *Server) webRoutes() {
 type webAssets struct {
 	version string
 	files   map[string]*webFile // by path without the leading slash
-	sorted  []*webFile          // the files in path order
+	sorted  []*webFile          // the files but pages, in path order
+	pages   []*webFile          // the .html files, rewritten
 	index   *webFile
 }
 
@@ -71,29 +73,56 @@ type webFile struct {
 	br atomic.Pointer[[]byte]
 }
 
-// brotliCache holds each content's brotli encoding by its SHA-256, so a
-// process compresses a file once however many servers it builds (tests).
-var brotliCache sync.Map // [32]byte → *brotliResult
+// encodingCache holds each content's encodings by its SHA-256, so a
+// process compresses a file once however many servers it builds (tests
+// build many).
+var encodingCache sync.Map // [32]byte → *encodings
 
-type brotliResult struct {
-	once sync.Once
-	done atomic.Bool
-	b    []byte
+type encodings struct {
+	gzOnce, brOnce sync.Once
+	brDone         atomic.Bool
+	gz, br         []byte // nil when not worth it
 }
+
+func encodingsOf(sum [32]byte) *encodings {
+	v, _ := encodingCache.LoadOrStore(sum, &encodings{})
+	return v.(*encodings)
+}
+
+// compressGzip returns b's gzip encoding, or nil when it saves little.
+func compressGzip(sum [32]byte, b []byte) []byte {
+	e := encodingsOf(sum)
+	e.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if _, err := w.Write(b); err == nil && w.Close() == nil && worthIt(buf.Len(), len(b)) {
+			e.gz = buf.Bytes()
+		}
+	})
+	return e.gz
+}
+
+// brotliBestMax is the largest file compressed at brotli's best level,
+// which costs about a second per 100 KB; larger files (a vendored bundle)
+// get level 6, within a few percent of it at a small fraction of the CPU.
+const brotliBestMax = 256 << 10
 
 // compressBrotli returns b's brotli encoding, or nil when it saves little.
 func compressBrotli(sum [32]byte, b []byte) []byte {
-	v, _ := brotliCache.LoadOrStore(sum, &brotliResult{})
-	r := v.(*brotliResult)
-	r.once.Do(func() {
-		var buf bytes.Buffer
-		w := brotli.NewWriterLevel(&buf, brotli.BestCompression)
-		if _, err := w.Write(b); err == nil && w.Close() == nil && worthIt(buf.Len(), len(b)) {
-			r.b = buf.Bytes()
+	e := encodingsOf(sum)
+	e.brOnce.Do(func() {
+		level := brotli.BestCompression
+		if len(b) > brotliBestMax {
+			level = 6
 		}
-		r.done.Store(true)
+		var buf bytes.Buffer
+		w := brotli.NewWriterLevel(&buf, level)
+		if _, err := w.Write(b); err == nil && w.Close() == nil && worthIt(buf.Len(), len(b)) {
+			e.br = buf.Bytes()
+		}
+		e.brDone.Store(true)
 	})
-	return r.b
+	return e.br
 }
 
 // worthIt: a compressed encoding is kept when it saves a tenth or more.
@@ -134,25 +163,36 @@ func newWebAssets(fsys fs.FS) (*webAssets, error) {
 	}
 	a.version = hex.EncodeToString(h.Sum(nil))[:12]
 	for _, p := range names {
+		if path.Ext(p) == ".html" {
+			continue // below, once rewritten
+		}
 		if a.files[p], err = newWebFile(p, raw[p]); err != nil {
 			return nil, err
 		}
 		a.sorted = append(a.sorted, a.files[p])
 	}
-	index, ok := raw["index.html"]
-	if !ok {
+	if _, ok := raw["index.html"]; !ok {
 		return nil, fmt.Errorf("server: the browser app has no index.html")
 	}
-	index = webRef.ReplaceAllFunc(index, func(m []byte) []byte {
-		sub := webRef.FindSubmatch(m)
-		if _, ok := raw[string(sub[2])]; !ok {
-			return m // an app route like /orders, not a file
+	// The pages (index.html, api-docs.html) point at the versioned files
+	// and are themselves revalidated on each load.
+	for _, p := range names {
+		if path.Ext(p) != ".html" {
+			continue
 		}
-		return fmt.Appendf(nil, `%s="%s%s/%s"`, sub[1], webStaticPrefix, a.version, sub[2])
-	})
-	if a.index, err = newWebFile("index.html", index); err != nil {
-		return nil, err
+		page := webRef.ReplaceAllFunc(raw[p], func(m []byte) []byte {
+			sub := webRef.FindSubmatch(m)
+			if _, ok := raw[string(sub[2])]; !ok {
+				return m // an app route like /orders, not a file
+			}
+			return fmt.Appendf(nil, `%s="%s%s/%s"`, sub[1], webStaticPrefix, a.version, sub[2])
+		})
+		if a.files[p], err = newWebFile(p, page); err != nil {
+			return nil, err
+		}
+		a.pages = append(a.pages, a.files[p])
 	}
+	a.index = a.files["index.html"]
 	go a.compressAll() // a second of CPU, once; it ends by itself
 	return a, nil
 }
@@ -163,19 +203,9 @@ func newWebFile(p string, b []byte) (*webFile, error) {
 	if f.contentType == "" {
 		f.contentType = http.DetectContentType(b)
 	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	if _, err := zw.Write(b); err != nil {
-		return nil, fmt.Errorf("server: compress %s: %w", p, err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("server: compress %s: %w", p, err)
-	}
-	if worthIt(gz.Len(), len(b)) {
-		f.gz = gz.Bytes()
-	}
-	if v, ok := brotliCache.Load(sum); ok && v.(*brotliResult).done.Load() {
-		f.br.Store(&v.(*brotliResult).b) // compressed by an earlier server
+	f.gz = compressGzip(sum, b)
+	if e := encodingsOf(sum); e.brDone.Load() {
+		f.br.Store(&e.br) // compressed by an earlier server
 	}
 	return f, nil
 }
@@ -183,7 +213,7 @@ func newWebFile(p string, b []byte) (*webFile, error) {
 // compressAll encodes every file with brotli, one after another, off the
 // start path.
 func (a *webAssets) compressAll() {
-	for _, f := range append([]*webFile{a.index}, a.sorted...) {
+	for _, f := range append(a.pages, a.sorted...) {
 		if f.br.Load() != nil {
 			continue
 		}
@@ -204,7 +234,7 @@ func (a *webAssets) serve(c *fiber.Ctx) error {
 	if rest, ok := strings.CutPrefix(c.Path(), webStaticPrefix); ok {
 		version, file, _ := strings.Cut(rest, "/")
 		f := a.files[file]
-		if f == nil || file == "index.html" {
+		if f == nil || path.Ext(file) == ".html" {
 			return errRouteNotFound
 		}
 		if version == a.version {
