@@ -26,8 +26,9 @@ import (
 // Unpositioned data that itself starts with "__" goes behind "__r__", so
 // it is never read as a header. A stream that publishes from inside a
 // Redis script, to keep publish order and sequence order one (seatmap's
-// seat stream), writes the same header; TestSeatFramesThroughBroker in
-// cmd/boxoffice holds the two together.
+// seat stream), writes the same header; seatmap's TestRedisStreamFrames
+// pins what it writes, and the server's socket tests (TestWSConvergence)
+// read it back through this broker.
 //
 // go-redis resubscribes by itself after its connection drops; the read loop
 // notices the drop (a read error) and, once messages flow again, tells the
