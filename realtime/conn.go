@@ -253,7 +253,7 @@ func (c *Conn) writer() {
 		if ping && c.t.WritePing(time.Now().Add(h.cfg.WriteTimeout)) != nil {
 			return
 		}
-		n := 0 // bytes out, counted before the batch write clears batch
+		n := 0
 		for _, f := range batch {
 			n += len(f.Data)
 		}

@@ -183,8 +183,8 @@ type HubStats struct {
 	Frames int64
 	// Delivered counts frames written to sockets.
 	Delivered int64
-	// BytesOut counts the frame bytes written to sockets (payloads, not
-	// WebSocket headers).
+	// BytesOut counts the payload bytes of the frames written to sockets
+	// (without the WebSocket framing).
 	BytesOut int64
 	// MaxQueued is the most bytes ever waiting for one socket.
 	MaxQueued int64
