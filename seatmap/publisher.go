@@ -8,7 +8,8 @@ import (
 	"strconv"
 )
 
-// Availability letters, one per seat in the snapshot and in diffs (API.md).
+// Availability letters, one per seat in the snapshot and in diffs (the
+// statuses string of GET /api/events/{event}/availability).
 const (
 	StateAvailable byte = 'a'
 	StateHeld      byte = 'h'
