@@ -263,7 +263,12 @@ func measure(ctx context.Context, srv *server, rdb *redis.Client, prefix string,
 				dialErr.Store(err)
 				return
 			}
+			// A heartbeat of the topic may come before the ack (the
+			// socket joins the topic first): skip it.
 			_, ack, err := c.ReadMessage()
+			for err == nil && bytes.Contains(ack, []byte(`"heartbeat"`)) {
+				_, ack, err = c.ReadMessage()
+			}
 			if err != nil || !bytes.Contains(ack, []byte(`"subscribed"`)) {
 				dialErr.Store(fmt.Errorf("subscribe: %s %v", ack, err))
 				return
