@@ -231,6 +231,7 @@ export class Engine {
     this.registry = new Registry();
     this.shared = new Map();
     this.checks = new Map();
+    this.errorsSeen = new Map();
     this.vus = [];
     this.idle = [];
     this.iterationErrors = 0;
@@ -373,6 +374,7 @@ export class Engine {
     if (this.aborted) return this.abortCode;
     if (!ok) return EXIT.thresholds;
     if (this.iterationErrors && this.strict) {
+      for (const [msg, n] of this.errorsSeen) this.log('error', `${n} iteration(s): ${msg}`);
       this.log('error', `harness: ${this.iterationErrors} iteration(s) ended in an uncaught exception (k6 logs them and goes on; the harness fails the run)`);
       return EXIT.iterations;
     }
@@ -461,8 +463,11 @@ export class Engine {
     this.registry.add('iterations', 1, sampleTags);
     this.registry.add('iteration_duration', Date.now() - t0, sampleTags);
     if (r.error && !this.aborted) {
+      // k6 logs every one; the harness logs each distinct error once.
       this.iterationErrors++;
-      this.log('error', r.error.stack || r.error.message, { executor: sc.executor, scenario: sc.name, source: 'stacktrace' });
+      const seen = this.errorsSeen.get(r.error.message) || 0;
+      this.errorsSeen.set(r.error.message, seen + 1);
+      if (!seen) this.log('error', r.error.stack || r.error.message, { executor: sc.executor, scenario: sc.name, source: 'stacktrace' });
     }
   }
 
@@ -476,21 +481,22 @@ export class Engine {
     const running = new Set();
     const track = (p) => { running.add(p); p.finally(() => running.delete(p)); return p; };
     const stopped = () => this.aborted || Date.now() >= end;
+    // A VU whose worker died (stopped, or crashed) leaves its loop.
     let loops = [];
     switch (sc.executor) {
       case 'shared-iterations':
         loops = vus.map(async (vu) => {
-          while (!stopped() && count < sc.iterations) await track(this.iterate(vu, sc, count++));
+          while (!stopped() && !vu.dead && count < sc.iterations) await track(this.iterate(vu, sc, count++));
         });
         break;
       case 'per-vu-iterations':
         loops = vus.map(async (vu) => {
-          for (let i = 0; i < sc.iterations && !stopped(); i++) await track(this.iterate(vu, sc, count++));
+          for (let i = 0; i < sc.iterations && !stopped() && !vu.dead; i++) await track(this.iterate(vu, sc, count++));
         });
         break;
       case 'constant-vus':
         loops = vus.map(async (vu) => {
-          while (!stopped()) await track(this.iterate(vu, sc, count++));
+          while (!stopped() && !vu.dead) await track(this.iterate(vu, sc, count++));
         });
         break;
       case 'ramping-vus': {
@@ -507,7 +513,7 @@ export class Engine {
           return from;
         };
         loops = vus.map(async (vu, i) => {
-          while (!stopped()) {
+          while (!stopped() && !vu.dead) {
             if (i >= Math.round(target(Date.now() - sc.started))) await delay(50);
             else await track(this.iterate(vu, sc, count++));
           }

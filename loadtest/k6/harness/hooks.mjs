@@ -1,8 +1,8 @@
 // hooks.mjs: the module resolution a k6 script gets. The k6 modules the
 // harness stands in for resolve to ./k6/*.mjs; any other bare specifier
-// (Node built-ins, npm packages, k6 modules the harness lacks or k6 no
-// longer has, such as k6/experimental/websockets) and remote URLs fail as
-// they would in k6 or as the harness cannot honour them. The harness's own
+// (Node built-ins, npm packages, k6 modules the harness lacks) and remote
+// URLs fail, as they would in k6 or because the harness cannot honour
+// them. The harness's own
 // files resolve normally.
 const HERE = new URL('./', import.meta.url).href;
 
@@ -13,6 +13,7 @@ const MODULES = {
   'k6/data': 'data.mjs',
   'k6/crypto': 'crypto.mjs',
   'k6/websockets': 'websockets.mjs',
+  'k6/experimental/websockets': 'experimental-websockets.mjs',
   'k6/execution': 'execution.mjs',
   'k6/timers': 'timers.mjs',
 };

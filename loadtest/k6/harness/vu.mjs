@@ -11,6 +11,8 @@ register('./hooks.mjs', import.meta.url);
 
 const { rt, flush } = await import('./runtime.mjs');
 const timers = await import('./k6/timers.mjs');
+// Loaded before Node's WebSocket global is removed below: it keeps a reference.
+await import('./k6/websockets.mjs');
 const { AbortError } = await import('./k6/execution.mjs');
 
 const scriptDir = path.dirname(workerData.script);
@@ -40,7 +42,7 @@ Object.assign(globalThis, {
     throw new Error('harness: require() is not supported; use import');
   },
 });
-for (const g of ['fetch', 'Request', 'Response', 'Headers', 'FormData', 'WebSocket', 'Buffer', 'setImmediate', 'clearImmediate']) {
+for (const g of ['fetch', 'Request', 'Response', 'Headers', 'FormData', 'WebSocket']) {
   delete globalThis[g];
 }
 const log = (level) => (...args) => parentPort.postMessage({

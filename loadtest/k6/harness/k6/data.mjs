@@ -16,7 +16,7 @@ export class SharedArray {
       items = call('shared', { name, items: arr.map((x) => JSON.stringify(x)) });
     }
     const get = (i) => deepFreeze(JSON.parse(items[i]));
-    return new Proxy(Object.freeze([]), {
+    return new Proxy([], {
       get(_, key) {
         if (key === 'length') return items.length;
         if (key === Symbol.iterator) return function* () { for (let i = 0; i < items.length; i++) yield get(i); };
@@ -24,6 +24,8 @@ export class SharedArray {
         return Array.prototype[key];
       },
       set() { throw new TypeError('SharedArray is read-only'); },
+      defineProperty() { throw new TypeError('SharedArray is read-only'); },
+      deleteProperty() { throw new TypeError('SharedArray is read-only'); },
       has(_, key) { return key === 'length' || (typeof key === 'string' && /^\d+$/.test(key) && Number(key) < items.length); },
     });
   }
