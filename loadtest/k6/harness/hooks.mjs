@@ -20,7 +20,8 @@ const MODULES = {
 
 export async function resolve(specifier, context, next) {
   if (MODULES[specifier]) return { url: new URL(`./k6/${MODULES[specifier]}`, import.meta.url).href, shortCircuit: true };
-  const fromScript = context.parentURL && !context.parentURL.startsWith(HERE);
+  // The harness's own modules are the .mjs files here; scripts are .js.
+  const fromScript = context.parentURL && !(context.parentURL.startsWith(HERE) && context.parentURL.endsWith('.mjs'));
   if (fromScript) {
     if (/^https?:/.test(specifier)) {
       throw new Error(`harness: remote module ${specifier} is not loaded (k6 would fetch it; vendor it next to the script)`);
