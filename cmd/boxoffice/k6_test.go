@@ -91,7 +91,9 @@ func k6Run(t *testing.T, ctx context.Context, script, base, event string, env ..
 // the Node harness against the real app, with short stages through -e:
 // a watcher follows the seat map while fans arrive at a ramping rate, go
 // through the waiting room when it is on, hold, check out and pay (every
-// fourth with the declining card), and a browse run loads the catalog.
+// fourth with the declining card), and a browse run loads the catalog;
+// then `boxoffice check`, which the scripts' summary names, must find the
+// event's hard rule kept.
 // The harness enforces k6's rules (metrics and SharedArray at init,
 // synchronous HTTP, thresholds) and fails when an iteration throws. The
 // routes the scripts call must exist in /api/openapi.json. k6 itself is
@@ -173,6 +175,12 @@ func TestLoadScenarios(t *testing.T) {
 			if watch.count("seat_frames") == 0 {
 				t.Error("the watcher saw no seat frame during the sale")
 			}
+			// What the summary says to run afterwards.
+			var check bytes.Buffer
+			if code := run(ctx, []string{"check", "-event", event}, getenv, &check, &check); code != 0 || !strings.Contains(check.String(), "invariants OK") {
+				t.Errorf("boxoffice check -event %s: exit %d\n%s", event, code, check.String())
+			}
+			t.Log(strings.TrimSpace(check.String()))
 			if tc.room == `{"enabled": false}` {
 				browse, err := k6Run(t, ctx, "browse.js", base, event, "RATE=4", "DURATION=2s", "VISIT_SECONDS=1")
 				if err != nil {
