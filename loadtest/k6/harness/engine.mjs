@@ -450,7 +450,7 @@ export class Engine {
     const tags = { ...(this.options.tags || {}), ...sc.tags };
     vu.inScenario[sc.name] ??= 0;
     const r = await vu.run({
-      type: 'iteration', exec: sc.exec, tags,
+      type: 'iteration', exec: sc.exec, tags, env: Object.keys(sc.env).length ? sc.env : undefined,
       scenario: { name: sc.name, executor: sc.executor, startTime: sc.started, plannedMs: sc.duration || 1 },
       iteration: { inScenario, inVU: vu.iterations++, inVUScenario: vu.inScenario[sc.name]++ },
       instance: { startTime: this.testStart, vusActive: this.vus.filter((v) => v.busy).length, vusInitialized: this.vus.length },

@@ -124,6 +124,8 @@ parentPort.on('message', async (msg) => {
       rt.tags = msg.tags;
       rt.group = '';
       globalThis.__ITER = msg.iteration.inVU;
+      // A scenario's env is merged into __ENV for its iterations, as in k6.
+      globalThis.__ENV = msg.env ? { ...workerData.env, ...msg.env } : workerData.env;
       const { error } = await runFunction(msg.exec, setupData);
       flush();
       parentPort.postMessage({ type: 'done', error: error && describe(error) });
