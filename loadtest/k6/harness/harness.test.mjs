@@ -91,3 +91,10 @@ test('arrivals follow the rate: 10/s for 1s is 10 starts, a ramp 0→10 over 2s 
   assert.equal(at.length, 10);
   assert.ok(at[1] > 500 && at[9] > 1800, `starts ${at.map(Math.round)}`);
 });
+
+test('exec.test.abort() stops the test with exit 108 after teardown', async () => {
+  const { code, out } = await k6('abort.js');
+  assert.equal(code, 108, out);
+  assert.match(out, /test aborted: enough/);
+  assert.match(out, /teardown ran/);
+});
