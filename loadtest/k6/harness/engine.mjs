@@ -400,7 +400,8 @@ export class Engine {
     const { results } = this.registry.evaluate(Date.now() - this.testStart);
     for (const t of this.registry.thresholds) {
       for (const e of t.exprs) {
-        if (e.abortOnFail && !results[t.key][e.src].ok) {
+        const wait = e.delayAbortEval ? parseDuration(e.delayAbortEval, 'delayAbortEval') : 0;
+        if (e.abortOnFail && Date.now() - this.testStart >= wait && !results[t.key][e.src].ok) {
           this.log('error', `thresholds on metrics '${t.key}' were crossed; abortOnFail is set`);
           this.abort('threshold abortOnFail', EXIT.thresholds);
           return;

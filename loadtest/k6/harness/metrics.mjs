@@ -159,6 +159,7 @@ export class Registry {
           throw new ConfigError(`invalid threshold defined on ${key}; reason: the ${e.src.trim()} aggregation is not supported for a ${m.type} metric`);
         }
         e.abortOnFail = typeof t === 'object' && !!t.abortOnFail;
+        e.delayAbortEval = typeof t === 'object' ? t.delayAbortEval : undefined;
         return e;
       });
       let sink = m.sink;
