@@ -1,7 +1,7 @@
-// pow.js: the waiting room's proof of work: find a decimal nonce
+// pow.js: the waiting room's proof of work (docs/api.md, queue/challenge): find a decimal nonce
 // such that SHA-256(challenge + ":" + nonce) starts with `difficulty` zero
-// bits. sha256hex is the hash (k6/crypto in the scripts, node:crypto in
-// tests), passed in so this file needs no runtime of its own.
+// bits. sha256hex is the hash (k6/crypto's sha256 as hex), passed in so
+// this file imports no runtime module.
 export function solve(challenge, difficulty, sha256hex) {
   for (let nonce = 0; ; nonce++) {
     if (leadingZeroBits(sha256hex(`${challenge}:${nonce}`)) >= difficulty) return String(nonce);
