@@ -16,6 +16,7 @@ const env = (k, d) => (__ENV[k] === undefined || __ENV[k] === '' ? d : __ENV[k])
 // this script, as k6's open() resolves it.
 const tokens = new SharedArray('fan tokens', () => open(env('TOKENS', 'fans.tokens'))
   .split('\n').map((l) => l.trim().split(/\s+/)[1]).filter(Boolean));
+if (tokens.length === 0) throw new Error(`no "email token" lines in ${env('TOKENS', 'fans.tokens')}: make one with boxoffice seed fans N -tokens FILE`);
 
 const RATE = Number(env('RATE', 500));
 const THINK = Number(env('THINK', 2));

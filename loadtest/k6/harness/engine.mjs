@@ -225,7 +225,7 @@ class VU {
 
 export class Engine {
   // cfg: {script (absolute path), env, overrides {vus, duration,
-  // iterations}, strict, stdout, stderr, summaryExport}
+  // iterations}, strict, vuLimit, stdout, stderr, summaryExport}
   constructor(cfg) {
     Object.assign(this, cfg);
     this.registry = new Registry();
@@ -302,7 +302,15 @@ export class Engine {
     }
 
     // 2. The planned VUs, initialized before the test starts as in k6.
+    // Each is a Node worker, so the harness refuses a load it cannot carry.
     const planned = this.scenarios.reduce((a, sc) => a + sc.vus, 0);
+    const most = this.scenarios.reduce((a, sc) => a + Math.max(sc.vus, sc.maxVUs ?? 0), 0);
+    if (most > this.vuLimit) {
+      this.log('error', `harness: the scenarios ask for up to ${most} VUs; the harness runs at most ${this.vuLimit} ` +
+        '(each VU is a Node worker): shrink the load with the script\'s -e knobs or --vus, or raise --vu-limit');
+      await this.vu0.stop();
+      return EXIT.config;
+    }
     try {
       this.idle.push(...(await Promise.all(Array.from({ length: planned }, () => this.newVU()))));
     } catch (err) {
