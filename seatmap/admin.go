@@ -171,3 +171,19 @@ func (s *Service) EndSales(ctx context.Context, tx pgx.Tx, eventID int64) (Outco
 	}
 	return out, nil
 }
+
+// SetPrintAtHome sets which code admits at an event's door: on, the
+// static code of the PDF and email as well as the app's rotating code; off,
+// the rotating code only. It applies to every ticket of the event at once,
+// including tickets already sold.
+func (s *Service) SetPrintAtHome(ctx context.Context, eventID int64, on bool) error {
+	tag, err := s.db.Exec(ctx, `UPDATE events SET print_at_home = $2 WHERE id = $1`, eventID, on)
+	if err != nil {
+		return fmt.Errorf("seatmap: print_at_home of event %d: %w", eventID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrEventNotFound
+	}
+	s.ForgetEvent(eventID)
+	return nil
+}
