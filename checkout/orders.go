@@ -48,10 +48,10 @@ type Ticket struct {
 	// PDF admits as well as the app's rotating code; false, only the
 	// rotating code admits.
 	PrintAtHome bool `json:"print_at_home"`
-	version    int64
-	accountID  int64
-	seatID     int64
-	eventID    int64
+	version     int64
+	accountID   int64
+	seatID      int64
+	eventID     int64
 }
 
 // TicketListing is a ticket's active resale listing.
