@@ -98,8 +98,8 @@ func (m *MeteredPayments) Cancel(ctx context.Context, intentID, key string) (Int
 }
 
 // Refund counts refunds.
-func (m *MeteredPayments) Refund(ctx context.Context, intentID, key string) error {
-	err := m.Payments.Refund(ctx, intentID, key)
+func (m *MeteredPayments) Refund(ctx context.Context, intentID string, amountCents int64, key string) error {
+	err := m.Payments.Refund(ctx, intentID, amountCents, key)
 	m.count("refund", OutcomeRefunded, err)
 	return err
 }

@@ -38,7 +38,7 @@ func TestMeteredPayments(t *testing.T) {
 	if _, err := p.Capture(ctx, a.ID, "cap-a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Refund(ctx, a.ID, "ref-a"); err != nil {
+	if err := p.Refund(ctx, a.ID, 4200, "ref-a"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Cancel(ctx, c.ID, "can-c"); err != nil {
