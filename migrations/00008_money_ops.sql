@@ -14,13 +14,12 @@ ALTER TABLE payments ADD COLUMN reconcile_at timestamptz;
 ALTER TABLE payments ADD COLUMN reconcile_error text;
 ALTER TABLE payments ADD COLUMN stuck_at timestamptz;
 
--- The admin's views of the outbox: dead jobs, and jobs failing.
-CREATE INDEX jobs_dead_idx ON jobs (id) WHERE dead;
-CREATE INDEX jobs_failing_idx ON jobs (id) WHERE done_at IS NULL AND attempts > 0 AND NOT dead;
+-- The admin's views of the outbox (dead jobs, jobs failing) and the
+-- metrics that count them.
+CREATE INDEX jobs_trouble_idx ON jobs (kind, id) WHERE done_at IS NULL AND (dead OR last_error IS NOT NULL);
 
 -- +goose Down
-DROP INDEX jobs_failing_idx;
-DROP INDEX jobs_dead_idx;
+DROP INDEX jobs_trouble_idx;
 ALTER TABLE payments DROP COLUMN stuck_at;
 ALTER TABLE payments DROP COLUMN reconcile_error;
 ALTER TABLE payments DROP COLUMN reconcile_at;
