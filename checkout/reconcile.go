@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/internal/pg"
@@ -227,4 +228,26 @@ func (s *Service) StuckPayments(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("checkout: stuck payments: %w", err)
 	}
 	return n, nil
+}
+
+var stuckDesc = prometheus.NewDesc("boxoffice_payments_stuck",
+	"Payments the reconciler set aside after failing on them ReconcilePoisonAfter times in a row.", nil, nil)
+
+// Collector exports StuckPayments as the gauge boxoffice_payments_stuck,
+// read from Postgres at each scrape. Alert when it is above zero.
+func (s *Service) Collector() prometheus.Collector { return stuckCollector{s} }
+
+type stuckCollector struct{ s *Service }
+
+func (c stuckCollector) Describe(ch chan<- *prometheus.Desc) { ch <- stuckDesc }
+
+func (c stuckCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := c.s.StuckPayments(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(stuckDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(stuckDesc, prometheus.GaugeValue, float64(n))
 }

@@ -135,6 +135,7 @@ func (a *App) Open(ctx context.Context) error {
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
 	a.Checkout.RegisterJobs(a.Jobs)
 	a.Seats.RegisterJobs(a.Jobs)
+	a.Metrics.MustRegister(a.Jobs.Collector(), a.Checkout.Collector())
 	return nil
 }
 
@@ -180,6 +181,7 @@ func (a *App) Run(ctx context.Context) error {
 		Metrics:  a.Metrics,
 		Hub:      a.Hub,
 		Diffs:    a.SeatStream,
+		Jobs:     a.Jobs,
 	})
 	ln, err := net.Listen("tcp", a.Config.ListenAddr)
 	if err != nil {
