@@ -58,9 +58,9 @@ func (p watchedProcessor) Cancel(ctx context.Context, id, key string) (checkout.
 	return p.TestProcessor.Cancel(ctx, id, key)
 }
 
-func (p watchedProcessor) Refund(ctx context.Context, id, key string) error {
+func (p watchedProcessor) Refund(ctx context.Context, id string, amount int64, key string) error {
 	p.w.check(ctx, "refund")
-	return p.TestProcessor.Refund(ctx, id, key)
+	return p.TestProcessor.Refund(ctx, id, amount, key)
 }
 
 // TestJobHandlersHoldNoTransaction runs every checkout job that calls out

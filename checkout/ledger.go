@@ -138,10 +138,15 @@ func ledgerEntries(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, 
 		FROM payments p LEFT JOIN orders o ON o.payment_id = p.id
 		WHERE p.event_id = $1 AND p.status = ANY($2)
 		UNION ALL
+		SELECT 'refund', r.id::text, coalesce(r.order_id::text, ''), r.payment_id::text, r.account_id, r.reason, false,
+		       coalesce(r.refunded_at, r.created_at), 0, 0, r.amount_cents, 0
+		FROM refunds r WHERE r.event_id = $1 AND r.status = 'succeeded'
+		UNION ALL
+		-- A payment refunded before refunds had rows: its whole amount.
 		SELECT 'refund', p.id::text, coalesce(o.id::text, ''), p.id::text, p.account_id, p.status, false,
 		       p.updated_at, 0, 0, p.amount_cents, 0
 		FROM payments p LEFT JOIN orders o ON o.payment_id = p.id
-		WHERE p.event_id = $1 AND p.status = 'refunded'
+		WHERE p.event_id = $1 AND p.status = 'refunded' AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.payment_id = p.id)
 		UNION ALL
 		SELECT 'payout', po.id::text, po.order_id::text, o.payment_id::text, po.seller_account_id, po.status, false,
 		       po.created_at, 0, po.fee_cents, 0, po.net_cents
@@ -174,7 +179,8 @@ func ledgerOrders(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, e
 		SELECT o.id::text, o.payment_id::text, o.account_id, o.status, h.listing_id IS NOT NULL, p.stuck_at IS NOT NULL, o.created_at,
 		       CASE WHEN p.status = ANY($2) THEN p.amount_cents ELSE 0 END,
 		       coalesce(po.fee, 0),
-		       CASE WHEN p.status = 'refunded' THEN p.amount_cents ELSE 0 END,
+		       coalesce((SELECT sum(amount_cents) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded'),
+		                CASE WHEN p.status = 'refunded' THEN p.amount_cents ELSE 0 END),
 		       coalesce(po.net, 0)
 		FROM orders o JOIN payments p ON p.id = o.payment_id JOIN holds h ON h.id = o.hold_id
 		LEFT JOIN LATERAL (SELECT sum(fee_cents) AS fee, sum(net_cents) AS net FROM payouts
@@ -202,8 +208,9 @@ func ledgerOrders(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, e
 }
 
 // ledgerOpen lists what is still in flight or needs a person: payments
-// not settled (or stuck), outstanding refunds of a cancelled event, and
-// payouts still pending after a cancellation.
+// not settled (or stuck), orders of a cancelled event not refunded yet,
+// refunds not yet confirmed by the provider, and payouts still pending
+// after a cancellation.
 func ledgerOpen(ctx context.Context, tx pgx.Tx, eventID int64, cancelled bool) ([]string, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT 'payment ' || id || ' is ' || status || CASE WHEN stuck_at IS NOT NULL THEN ' (stuck: ' || coalesce(reconcile_error, '') || ')' ELSE '' END
@@ -212,6 +219,9 @@ func ledgerOpen(ctx context.Context, tx pgx.Tx, eventID int64, cancelled bool) (
 		UNION ALL
 		SELECT 'order ' || id || ' is ' || status || ' on a cancelled event' FROM orders
 		WHERE $2 AND event_id = $1 AND status IN ('paid', 'review')
+		UNION ALL
+		SELECT 'refund ' || id || ' of ' || amount_cents || ' cents is pending' FROM refunds
+		WHERE event_id = $1 AND status = 'pending'
 		UNION ALL
 		SELECT 'payout ' || id || ' is pending on a cancelled event' FROM payouts
 		WHERE $2 AND event_id = $1 AND status = 'pending'
