@@ -138,7 +138,7 @@ func ledgerEntries(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, 
 		FROM payments p LEFT JOIN orders o ON o.payment_id = p.id
 		WHERE p.event_id = $1 AND p.status = ANY($2)
 		UNION ALL
-		SELECT 'refund', r.id::text, coalesce(r.order_id::text, ''), r.payment_id::text, r.account_id, r.reason, false,
+		SELECT 'refund', r.id::text, coalesce(r.order_id::text, ''), r.payment_id::text, r.account_id, r.status, false,
 		       coalesce(r.refunded_at, r.created_at), 0, 0, r.amount_cents, 0
 		FROM refunds r WHERE r.event_id = $1 AND r.status = 'succeeded'
 		UNION ALL

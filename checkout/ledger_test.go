@@ -272,7 +272,8 @@ func (q *sequence) settle() {
 		q.confirm(p.acct, p.payment, cardOK)
 	}
 	q.inflight = nil
-	for range 3 {
+	// Twice: the sweep's refunds of late conversions need a second drain.
+	for range 2 {
 		if _, err := q.w.f.db.Exec(ctx, `UPDATE jobs SET run_at = now() WHERE done_at IS NULL AND NOT dead AND kind <> $1`,
 			checkout.JobCapture); err != nil {
 			q.w.t.Fatal(err)
