@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,9 +54,14 @@ func newLedgerWorld(t *testing.T) *ledgerWorld {
 	}
 	v := must(f.seats.CreateVenue(ctx, "ledger venue "+testkit.RandomHex(3), l))(t)
 	w := &ledgerWorld{t: t, f: f, venue: v.ID, emails: map[int64]string{}}
+	// ReconcileAfter is long so that the reconciler, run by every
+	// sequence, leaves the payments other sequences are paying alone (a
+	// voiding one it takes at once).
 	w.svc = checkout.New(f.db, f.seats, f.proc, discardMailer{}, nil, checkout.Config{SecretKey: testKey,
-		ReconcileAfter: time.Millisecond})
-	w.runner = jobs.NewRunner(f.db, nil, jobs.Config{BaseBackoff: time.Hour})
+		ReconcileAfter: time.Minute})
+	// Short backoffs: a refund that failed is soon due again, and one
+	// that keeps failing stops being due within a second (Drain returns).
+	w.runner = jobs.NewRunner(f.db, nil, jobs.Config{BaseBackoff: time.Millisecond, MaxBackoff: time.Second})
 	w.svc.RegisterJobs(w.runner)
 	for i := range 4 {
 		id := f.account(fmt.Sprintf("fan %d", i))
@@ -102,19 +108,28 @@ func (q *sequence) refused(step string, err error) bool {
 	return true
 }
 
+// fail records an unexpected error of the test's own plumbing.
+func (q *sequence) fail(err error) {
+	if q.bug == nil {
+		q.bug = err
+	}
+}
+
 func (q *sequence) fan() int64 { return q.w.fans[q.rng.IntN(len(q.w.fans))] }
 
 func (q *sequence) query(sql string, args ...any) [][2]string {
 	rows, err := q.w.f.db.Query(context.Background(), sql, args...)
 	if err != nil {
-		q.w.t.Fatal(err)
+		q.fail(err)
+		return nil
 	}
 	defer rows.Close()
 	var out [][2]string
 	for rows.Next() {
 		var a, b string
 		if err := rows.Scan(&a, &b); err != nil {
-			q.w.t.Fatal(err)
+			q.fail(err)
+			return nil
 		}
 		out = append(out, [2]string{a, b})
 	}
@@ -257,7 +272,7 @@ func (q *sequence) step() {
 		q.note("refund (run jobs)")
 		for range 3 {
 			if _, err := q.w.runner.RunOne(ctx); err != nil {
-				q.w.t.Fatal(err)
+				q.fail(err)
 			}
 		}
 	default:
@@ -265,7 +280,9 @@ func (q *sequence) step() {
 	}
 }
 
-// settle lets every payment, job and sweep finish, as time would.
+// settle lets every payment, job and sweep finish, as time would. Other
+// sequences run at once, and their workers may be running this event's
+// refunds: settle waits (a bounded while) until none is left.
 func (q *sequence) settle() {
 	ctx := context.Background()
 	for _, p := range q.inflight {
@@ -274,18 +291,76 @@ func (q *sequence) settle() {
 	q.inflight = nil
 	// Twice: the sweep's refunds of late conversions need a second drain.
 	for range 2 {
-		if _, err := q.w.f.db.Exec(ctx, `UPDATE jobs SET run_at = now() WHERE done_at IS NULL AND NOT dead AND kind <> $1`,
-			checkout.JobCapture); err != nil {
-			q.w.t.Fatal(err)
-		}
-		if _, err := q.w.runner.Drain(ctx); err != nil {
-			q.w.t.Fatal(err)
-		}
 		q.refused("sweep", q.w.svc.SweepCancelled(ctx, q.event))
 		if _, err := q.w.svc.Reconcile(ctx); err != nil {
-			q.w.t.Fatal(err)
+			q.fail(err)
+		}
+		for wait := 0; ; wait++ {
+			if _, err := q.w.runner.Drain(ctx); err != nil {
+				q.fail(err)
+				return
+			}
+			var left int
+			if err := q.w.f.db.QueryRow(ctx, `
+				SELECT count(*) FROM jobs WHERE done_at IS NULL AND NOT dead AND kind = $2
+				AND payload->>'order_id' IN (SELECT id::text FROM orders WHERE event_id = $1)`, q.event, checkout.JobRefund).
+				Scan(&left); err != nil {
+				q.fail(err)
+				return
+			}
+			if left == 0 || wait == 500 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
+}
+
+// outcome is one sequence's result.
+type outcome struct {
+	seed   uint64
+	report string // empty: balanced
+}
+
+// run plays the sequence of a seed on a fresh event and checks its ledger.
+func (w *ledgerWorld) run(seed uint64) outcome {
+	ctx := context.Background()
+	ev, err := w.f.seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: w.venue, Name: fmt.Sprintf("ledger %d", seed),
+		EventDate: time.Now().Add(72 * time.Hour), SaleOpens: time.Now().Add(-time.Hour), Prices: map[string]int64{"default": 2500}})
+	if err != nil {
+		return outcome{seed, "create event: " + err.Error()}
+	}
+	q := &sequence{w: w, rng: rand.New(rand.NewPCG(seed, 13)), event: ev}
+	for range 4 + q.rng.IntN(9) {
+		q.step()
+	}
+	if q.rng.IntN(2) == 0 {
+		q.note("cancel (end)")
+		_, err := w.svc.CancelEvent(ctx, ev)
+		q.refused("cancel", err)
+	}
+	q.settle()
+	l, err := w.svc.Ledger(ctx, ev)
+	if err != nil {
+		return outcome{seed, "ledger: " + err.Error()}
+	}
+	bad, err := w.svc.CheckInvariants(ctx, ev)
+	if err != nil {
+		return outcome{seed, "invariants: " + err.Error()}
+	}
+	if l.Balanced && len(bad) == 0 && q.bug == nil {
+		return outcome{seed: seed}
+	}
+	raw, _ := json.MarshalIndent(struct {
+		Totals      checkout.LedgerSums
+		Expected    int64
+		Residual    int64
+		Open        []string
+		Orders      []checkout.LedgerRow
+		EventStatus string
+	}{l.Totals, l.ExpectedNetCents, l.ResidualCents, l.Open, l.Orders, l.EventStatus}, "", "  ")
+	return outcome{seed, fmt.Sprintf("balanced=%v residual=%d invariants=%v error=%v\nsteps:\n%s\nledger: %s",
+		l.Balanced, l.ResidualCents, bad, q.bug, strings.Join(q.log, "\n"), raw)}
 }
 
 // TestLedgerBalancesProperty runs random sequences of buy, resell,
@@ -310,42 +385,38 @@ func TestLedgerBalancesProperty(t *testing.T) {
 	}
 	t.Logf("%d sequences from seed %d", n, base)
 	w := newLedgerWorld(t)
-	ctx := context.Background()
+	// Sequences run side by side (each on its own event): the work is
+	// mostly waiting for Postgres, and the services must hold under
+	// concurrency anyway.
+	const workers = 6
+	seeds := make(chan uint64)
+	results := make(chan outcome)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seed := range seeds {
+				results <- w.run(seed)
+			}
+		}()
+	}
+	go func() {
+		for i := range n {
+			seeds <- base + uint64(i)
+		}
+		close(seeds)
+		wg.Wait()
+		close(results)
+	}()
 	failures := 0
-	for i := range n {
-		seed := base + uint64(i)
-		ev := must(w.f.seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: w.venue, Name: fmt.Sprintf("ledger %d", seed),
-			EventDate: time.Now().Add(72 * time.Hour), SaleOpens: time.Now().Add(-time.Hour), Prices: map[string]int64{"default": 2500}}))(t)
-		q := &sequence{w: w, rng: rand.New(rand.NewPCG(seed, 13)), event: ev}
-		for range 4 + q.rng.IntN(9) {
-			q.step()
-		}
-		if q.rng.IntN(2) == 0 {
-			q.note("cancel (end)")
-			_, err := w.svc.CancelEvent(ctx, ev)
-			q.refused("cancel", err)
-		}
-		q.settle()
-		l := must(w.svc.Ledger(ctx, ev))(t)
-		bad, err := w.svc.CheckInvariants(ctx, ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if l.Balanced && len(bad) == 0 && q.bug == nil {
+	for o := range results {
+		if o.report == "" {
 			continue
 		}
 		failures++
 		if failures <= 5 {
-			raw, _ := json.MarshalIndent(struct {
-				Totals      checkout.LedgerSums
-				Expected    int64
-				Residual    int64
-				Open        []string
-				Orders      []checkout.LedgerRow
-				EventStatus string
-			}{l.Totals, l.ExpectedNetCents, l.ResidualCents, l.Open, l.Orders, l.EventStatus}, "", "  ")
-			t.Errorf("seed %d (replay: LEDGER_SEED=%d LEDGER_SEQUENCES=1): balanced=%v residual=%d invariants=%v error=%v\nsteps:\n%s\nledger: %s",
-				seed, seed, l.Balanced, l.ResidualCents, bad, q.bug, strings.Join(q.log, "\n"), raw)
+			t.Errorf("seed %d (replay: LEDGER_SEED=%d LEDGER_SEQUENCES=1): %s", o.seed, o.seed, o.report)
 		}
 	}
 	if failures > 0 {
