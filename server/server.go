@@ -200,6 +200,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/admin/events/:event/ledger.csv", h(admin, s.eventLedgerCSV)},
 
 		{"GET", "/api/openapi.json", h(s.openAPI)},
+		{"GET", "/api/docs", h(s.apiDocs)},
 	}
 }
 
