@@ -19,9 +19,9 @@ import (
 const (
 	// JobRefund refunds one paid order of a cancelled event.
 	JobRefund = "checkout.refund"
-	// JobCancelSweep catches orders converted after the cancel committed
-	// (a payment that was in flight): it runs once every such payment must
-	// have settled, and refunds them like the others.
+	// JobCancelSweep is a safety net behind CancelEvent, which ends every
+	// sale of the event in its own transaction: once every payment of the
+	// event must have settled, it refunds any order that still appeared.
 	JobCancelSweep = "checkout.cancel_sweep"
 )
 
@@ -140,9 +140,10 @@ func (s *Service) enqueueRefunds(ctx context.Context, tx pgx.Tx, eventID int64) 
 	return len(ids), nil
 }
 
-// SweepCancelled voids the tickets and enqueues the refunds of orders of a
-// cancelled event that converted after the cancel (JobCancelSweep). It
-// does nothing for an event that is not cancelled.
+// SweepCancelled voids the tickets and enqueues the refunds of any order
+// of a cancelled event not refunded yet (JobCancelSweep; nothing should be
+// left, since the cancel ends every sale). It does nothing for an event
+// that is not cancelled.
 func (s *Service) SweepCancelled(ctx context.Context, eventID int64) error {
 	return pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 		var status string

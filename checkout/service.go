@@ -561,8 +561,12 @@ func recordEvent(ctx context.Context, tx pgx.Tx, id, typ string) (bool, error) {
 // settle finishes an authorized payment: one transaction converts the hold
 // (fenced by hold id and seat versions), writes the order and tickets and
 // enqueues the confirmation email and a capture job; after the commit the
-// payment is captured. If the hold was lost, the authorization is voided and
-// the caller gets ErrHoldLost: nobody pays for seats they did not get. A
+// payment is captured. If the conversion cannot succeed (the hold was lost
+// or released with its cancelled event, the resold ticket or listing is
+// gone: any conflict), the authorization is voided, the hold released and
+// the caller told why (ErrHoldLost, ErrEventCancelled): nobody pays for
+// seats they did not get. An authorization that arrives for a payment
+// already declined or cancelled is voided the same way. A
 // purchase the screen flags is written the same way but under review: its
 // seats sold, its tickets and capture held back (review.go).
 func (s *Service) settle(ctx context.Context, paymentID string, in Intent, eventID string) (ConfirmResult, error) {

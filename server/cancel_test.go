@@ -65,7 +65,8 @@ func TestCancelOverAPI(t *testing.T) {
 // checkout started before it is paid after it. Both answer 409
 // event_cancelled, nothing is charged (the authorization is cancelled at
 // the provider), no ticket is written; the event's listings are gone and
-// cannot be held, and the resold ticket's seller cannot transfer it.
+// cannot be held, the seller cannot transfer the ticket, and the scanner
+// refuses it.
 func TestCancelEndsLiveSalesOverAPI(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	ctx := context.Background()
@@ -75,6 +76,7 @@ func TestCancelEndsLiveSalesOverAPI(t *testing.T) {
 	held := e.holdSeats(event, attacker.token, seats[0])
 	pay := e.startCheckout(e.holdSeats(event, payer.token, seats[1]), payer.token)
 	ticket := e.buy(event, seats[2], seller.token)
+	rotating, _ := e.codes(ticket, seller.token)
 	listing := e.list(ticket, seller.token, 2000)
 
 	if r := e.do("PATCH", "/api/admin/events/"+event, admin, map[string]string{"status": "cancel"}); r.status != 200 {
@@ -102,6 +104,7 @@ func TestCancelEndsLiveSalesOverAPI(t *testing.T) {
 	if r := e.do("POST", "/api/tickets/"+ticket+"/transfers", seller.token, map[string]string{"to_email": attacker.email}); r.status != 409 {
 		t.Errorf("transfer of a ticket of the cancelled event: %d %s, want 409", r.status, r.body)
 	}
+	e.wantErr(e.checkIn(e.scanner().token, event, rotating), 409, "event_cancelled", "a ticket of the cancelled event at the door")
 	var live int
 	if err := e.db().QueryRow(ctx, `SELECT count(*) FROM tickets t JOIN seats s ON s.id = t.seat_id
 		WHERE s.event_id = $1::bigint AND t.status <> 'void'`, event).Scan(&live); err != nil || live != 0 {

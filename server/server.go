@@ -18,6 +18,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/realtime"
+	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/waitingroom"
 )
@@ -70,7 +71,9 @@ type Deps struct {
 	// Hub serves GET /ws; without it the route answers 503.
 	Hub *realtime.Hub
 	// Diffs serves GET /api/events/{event}/diffs; without it 503.
-	Diffs DiffSource
+	Diffs seatmap.StreamReader
+	// Stats serves GET /api/admin/events/{event}/stats; without it 503.
+	Stats *salestats.Engine
 	// Jobs is the outbox, for the admin's dead-job list and retries;
 	// without it those routes answer 503.
 	Jobs *jobs.Runner
@@ -84,7 +87,6 @@ type Server struct {
 	log      *slog.Logger
 	validate *validator.Validate
 	origins  map[string]bool
-	stats    *statsTracker
 }
 
 // New builds the app and registers every route.
@@ -114,10 +116,6 @@ func New(cfg Config, deps Deps) *Server {
 		IdleTimeout:    120 * time.Second,
 		ReadBufferSize: 16 << 10,
 	})
-	s.stats = newStatsTracker(s)
-	if deps.Metrics != nil {
-		deps.Metrics.MustRegister(s.stats)
-	}
 	s.routes()
 	return s
 }
