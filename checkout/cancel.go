@@ -162,6 +162,8 @@ func (s *Service) SweepCancelled(ctx context.Context, eventID int64) error {
 }
 
 // registerRefund adds the cancellation jobs' handlers (refund, sweep) to r.
+// A refund never dies: it is retried until it succeeds or an admin acts,
+// and shows as failing (GET /api/admin/jobs?status=failing) meanwhile.
 func (s *Service) registerRefund(r *jobs.Runner) {
 	r.Register(JobRefund, func(ctx context.Context, raw json.RawMessage) error {
 		var j orderJob
@@ -169,7 +171,7 @@ func (s *Service) registerRefund(r *jobs.Runner) {
 			return err
 		}
 		return s.RefundOrder(ctx, j.OrderID)
-	})
+	}, jobs.RetryForever) // money owed back is never given up on
 	r.Register(JobCancelSweep, func(ctx context.Context, raw json.RawMessage) error {
 		var j eventJob
 		if err := json.Unmarshal(raw, &j); err != nil {

@@ -28,6 +28,15 @@ type Config struct {
 	// reconciler asks the provider about it (default 30 s), so it does not
 	// race requests and webhooks that are about to settle it.
 	ReconcileAfter time.Duration
+	// ReconcileBackoff is how long the reconciler leaves a payment alone
+	// after its first failed look (default 10 s); each further failure in
+	// a row doubles it, up to ReconcileMaxBackoff (default 1 hour).
+	ReconcileBackoff, ReconcileMaxBackoff time.Duration
+	// ReconcilePoisonAfter is how many failures in a row set a payment
+	// aside as stuck (default 10): it is then looked at every
+	// ReconcileMaxBackoff and shown to admins (the event's ledger, the
+	// boxoffice_payments_stuck metric) until someone finds out why.
+	ReconcilePoisonAfter int
 	// CaptureRetryDelay is when the outbox capture job first runs, as a
 	// safety net behind the capture right after conversion (default 30 s).
 	CaptureRetryDelay time.Duration
@@ -97,6 +106,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.ReconcileAfter == 0 {
 		c.ReconcileAfter = 30 * time.Second
+	}
+	if c.ReconcileBackoff == 0 {
+		c.ReconcileBackoff = 10 * time.Second
+	}
+	if c.ReconcileMaxBackoff == 0 {
+		c.ReconcileMaxBackoff = time.Hour
+	}
+	if c.ReconcilePoisonAfter == 0 {
+		c.ReconcilePoisonAfter = 10
 	}
 	if c.CaptureRetryDelay == 0 {
 		c.CaptureRetryDelay = 30 * time.Second

@@ -16,6 +16,7 @@ import (
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -76,6 +77,9 @@ type Deps struct {
 	Diffs seatmap.StreamReader
 	// Stats serves GET /api/admin/events/{event}/stats; without it 503.
 	Stats *salestats.Engine
+	// Jobs is the outbox, for the admin's dead-job list and retries;
+	// without it those routes answer 503.
+	Jobs *jobs.Runner
 }
 
 // Server is the Fiber app with its dependencies.
@@ -195,6 +199,10 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/admin/reviews", h(admin, s.reviewQueue)},
 		{"POST", "/api/admin/orders/:order/approve", h(admin, s.approveOrder)},
 		{"POST", "/api/admin/orders/:order/reject", h(admin, s.rejectOrder)},
+		{"GET", "/api/admin/jobs", h(admin, s.listJobs)},
+		{"POST", "/api/admin/jobs/:job/retry", h(admin, s.retryJob)},
+		{"GET", "/api/admin/events/:event/ledger", h(admin, s.eventLedger)},
+		{"GET", "/api/admin/events/:event/ledger.csv", h(admin, s.eventLedgerCSV)},
 
 		{"GET", "/api/openapi.json", h(s.openAPI)},
 		{"GET", "/api/docs", h(s.apiDocs)},

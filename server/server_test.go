@@ -21,6 +21,7 @@ import (
 
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/checkout"
+	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/salestats"
@@ -144,7 +145,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 			}
 		})
 	}
+	runner := jobs.NewRunner(db, nil, jobs.Config{})
+	co.RegisterJobs(runner)
+	seats.RegisterJobs(runner)
 	deps := server.Deps{
+		Jobs:     runner,
 		Log:      log,
 		Accounts: accts,
 		Seats:    seats,

@@ -160,6 +160,7 @@ func (a *App) Open(ctx context.Context) error {
 	a.Metrics.MustRegister(a.Jobs.Collector())
 	a.Checkout.RegisterJobs(a.Jobs)
 	a.Seats.RegisterJobs(a.Jobs)
+	a.Metrics.MustRegister(a.Jobs.Collector(), a.Checkout.Collector())
 	return nil
 }
 
@@ -207,6 +208,7 @@ func (a *App) Run(ctx context.Context) error {
 		Hub:      a.Hub,
 		Diffs:    a.SeatStream,
 		Stats:    a.Stats,
+		Jobs:     a.Jobs,
 	})
 	ln, err := net.Listen("tcp", a.Config.ListenAddr)
 	if err != nil {

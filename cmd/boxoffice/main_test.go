@@ -250,7 +250,8 @@ func TestServeOnPortZero(t *testing.T) {
 	for _, want := range []string{`boxoffice_http_requests_total{method="GET",route="/api/events",status="200"} 1`, "boxoffice_hold_seconds_bucket", "go_goroutines",
 		"boxoffice_ws_connections 0", "boxoffice_ws_slow_consumer_closes_total", "boxoffice_ws_frames_total", "boxoffice_ws_bytes_out_total",
 		"boxoffice_pg_pool_acquires_total", "boxoffice_pg_pool_acquired_conns", "boxoffice_redis_pool_hits_total",
-		`boxoffice_jobs{kind="`, `state="dead"}`, `boxoffice_payments_total{op="confirm",outcome="authorized",provider="test"} 0`} {
+		`boxoffice_jobs_dead{kind="checkout.refund"} 0`, `boxoffice_jobs_running{kind="checkout.refund"} 0`, "boxoffice_payments_stuck 0",
+		`boxoffice_payments_total{op="confirm",outcome="authorized",provider="test"} 0`} {
 		if code != 200 || !bytes.Contains(body, []byte(want)) {
 			t.Errorf("/metrics: %d, missing %q", code, want)
 		}
