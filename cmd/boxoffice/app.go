@@ -157,7 +157,6 @@ func (a *App) Open(ctx context.Context) error {
 	})
 	a.Metrics.MustRegister(a.Stats)
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
-	a.Metrics.MustRegister(a.Jobs.Collector())
 	a.Checkout.RegisterJobs(a.Jobs)
 	a.Seats.RegisterJobs(a.Jobs)
 	a.Metrics.MustRegister(a.Jobs.Collector(), a.Checkout.Collector())
