@@ -1,4 +1,4 @@
-# Developer commands. CI runs .ci/run, which is `make test`.
+# Developer commands. CI runs .ci/run, which is `make lint` then `make test`.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := build
@@ -8,9 +8,6 @@ SHELL := /bin/bash
 DATABASE_URL ?= postgres://boxoffice:boxoffice@127.0.0.1:5432/boxoffice?sslmode=disable
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export DATABASE_URL REDIS_URL
-
-# staticcheck 2026.x, which supports Go 1.26.
-STATICCHECK_VERSION := v0.8.2
 
 # SERVICES starts Postgres and Redis (installing them if needed) and loads the
 # URLs that scripts/services.sh prints into the recipe's shell. The assignment
@@ -60,12 +57,16 @@ k6-check:
 # The deployment files, checked without a Docker engine (none runs here;
 # docs/operations.md, "Scale-out"): docker-compose.yml parses with Debian's
 # docker-compose 1.x (installed if missing) and loads with compose-go, the
-# library of `docker compose` v2, declaring three app replicas; and
-# deploy/nginx.conf passes nginx -t once adapted to loopback.
+# library of `docker compose` v2, declaring three app replicas, with and
+# without the monitoring profile (Prometheus and Grafana, every bind-mounted
+# file present); and deploy/nginx.conf passes nginx -t once adapted to
+# loopback.
 check-deploy:
 	@bash scripts/services.sh need docker-compose=docker-compose
 	docker-compose -f docker-compose.yml config -q
+	docker-compose -f docker-compose.yml --profile monitoring config -q
 	cd deploy/composecheck && go run . ../../docker-compose.yml app=3
+	cd deploy/composecheck && COMPOSE_PROFILES=monitoring go run . ../../docker-compose.yml app=3 prometheus grafana
 	@bash scripts/cluster.sh nginx-check
 
 # docker-compose.yml's topology on loopback without Docker: a three-master
@@ -88,11 +89,12 @@ chaos:
 	@$(SERVICES); \
 	CHAOS=long go test -race -count=1 -timeout 30m -v -run '^TestDrill' ./cmd/boxoffice
 
+# golangci-lint v2 with the checked-in .golangci.yml (errcheck, govet,
+# staticcheck, gofmt, and depguard: only server imports Fiber, realtime
+# imports no domain package); the pinned version installs once
+# (scripts/lint.sh).
 lint:
-	@unformatted="$$(gofmt -l .)"; \
-	if [[ -n $$unformatted ]]; then echo "gofmt -l: not formatted:"; echo "$$unformatted"; exit 1; fi
-	go vet ./...
-	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	@bash scripts/lint.sh
 
 # The HTTP figures next to baselines measured in the same run, as ratios:
 # holds/s vs pgbench's conditional UPDATE, contended rejections/s vs

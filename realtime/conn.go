@@ -97,7 +97,11 @@ func (h *Hub) Attach(ctx context.Context, t Transport, accountID int64) *Conn {
 	c.shard.attach(c)
 	go c.writer()
 	if accountID != 0 {
-		c.subscribe(ctx, AccountTopic(accountID))
+		// Best effort: without it the socket misses its account's frames
+		// (admitted), which the page also learns by polling.
+		if err := c.subscribe(ctx, AccountTopic(accountID)); err != nil {
+			h.log.Warn("realtime: subscribe to the account topic", "account", accountID, "err", err)
+		}
 	}
 	return c
 }

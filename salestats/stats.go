@@ -309,11 +309,10 @@ func (t *Engine) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		g(descRevenue, float64(st.RevenueCents), e)
-		g(descHoldRate, st.HoldsPerSecond, e)
-		g(descSaleRate, st.SalesPerSecond, e)
+		ch <- prometheus.MustNewConstMetric(descSeatsHeld, prometheus.CounterValue, float64(st.SeatsHeldTotal), e)
+		ch <- prometheus.MustNewConstMetric(descSeatsSold, prometheus.CounterValue, float64(st.SeatsSoldTotal), e)
 		g(descQueueLength, float64(st.QueueLength), e)
 		g(descCursor, float64(st.Cursor), e)
-		g(descAdmitRate, st.AdmitRate, e)
 		g(descActive, float64(st.ActiveShoppers), e)
 		g(descEventSockets, float64(st.EventSockets), e)
 		g(descHoldP99, st.P99Ms/1000, e)
@@ -331,15 +330,16 @@ var (
 		[]string{"event", "section", "status"}, nil)
 	descRevenue = prometheus.NewDesc("boxoffice_event_revenue_cents", "Face value of an event's sold seats, in cents.",
 		[]string{"event"}, nil)
-	descHoldRate = prometheus.NewDesc("boxoffice_event_holds_per_second", "Seats that became held per second over the last tick.",
+	// Rates are PromQL's (rate(boxoffice_event_seats_sold_total[1m])): the
+	// counters restart from 0 when a node reloads an event's counter, which
+	// rate() reads as a counter reset.
+	descSeatsHeld = prometheus.NewDesc("boxoffice_event_seats_held_total", "Seats that became held since this node loaded the event's counter.",
 		[]string{"event"}, nil)
-	descSaleRate = prometheus.NewDesc("boxoffice_event_sales_per_second", "Seats that became sold per second over the last tick.",
+	descSeatsSold = prometheus.NewDesc("boxoffice_event_seats_sold_total", "Seats that became sold since this node loaded the event's counter.",
 		[]string{"event"}, nil)
 	descQueueLength = prometheus.NewDesc("boxoffice_event_queue_length", "Fans numbered behind the waiting room's cursor.",
 		[]string{"event"}, nil)
-	descCursor = prometheus.NewDesc("boxoffice_event_queue_cursor", "The waiting room's serving cursor.",
-		[]string{"event"}, nil)
-	descAdmitRate = prometheus.NewDesc("boxoffice_event_admit_rate", "Smoothed admissions per second.",
+	descCursor = prometheus.NewDesc("boxoffice_event_queue_cursor", "The waiting room's serving cursor: it only grows, so deriv() of it is the admissions per second.",
 		[]string{"event"}, nil)
 	descActive = prometheus.NewDesc("boxoffice_event_active_shoppers", "Fans holding an unexpired admission.",
 		[]string{"event"}, nil)

@@ -42,6 +42,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "boxoffice_gate_errors_total", Help: "Redis gate calls that failed; holds then went through Postgres alone.",
 		}),
 	}
+	// Every result from zero, so rate() has a series before the first one.
+	for _, r := range []string{resultOK, resultConflict, resultCap, resultInvalid, resultError} {
+		m.holds.WithLabelValues(r)
+	}
 	if reg != nil {
 		reg.MustRegister(m.holds, m.holdSeconds, m.ended, m.gateErrors)
 	}

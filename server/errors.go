@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/internal/logctx"
 	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
@@ -51,8 +52,9 @@ var (
 // the API's one error shape. Fiber's own errors
 // (unknown route, body too large, bad method) keep their status; internal
 // errors are logged with their detail and shown as "internal error".
-func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+func errorHandler(fallback *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		log := logctx.From(c.UserContext(), fallback)
 		var fe *fiber.Error
 		if errors.As(err, &fe) {
 			code := "http_" + strconv.Itoa(fe.Code)
@@ -99,6 +101,9 @@ func writeError(c *fiber.Ctx, status int, code, message string, details map[stri
 	}
 	body["code"] = code
 	body["message"] = message
+	if id := requestID(c); id != "" {
+		body["request_id"] = id // what a user quotes to find the log lines
+	}
 	return c.Status(status).JSON(fiber.Map{"error": body})
 }
 

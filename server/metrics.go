@@ -9,6 +9,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/boxoffice/boxoffice/realtime"
 )
 
 // httpMetrics count requests by route pattern (not raw path, which would
@@ -32,21 +34,31 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
-// observe is the outermost middleware: it times the request and counts it
-// once its status is known (after the error handler ran).
-func (m *httpMetrics) observe(c *fiber.Ctx) error {
-	start := time.Now()
-	err := c.Next()
-	if err != nil {
-		if herr := c.App().ErrorHandler(c, err); herr != nil {
-			_ = c.SendStatus(fiber.StatusInternalServerError)
-		}
+// observe counts one finished request.
+func (m *httpMetrics) observe(method, route string, status int, elapsed time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.seconds.WithLabelValues(method, route).Observe(elapsed.Seconds())
+}
+
+// registerHubMetrics reads the hub's counters at scrape time. Rates
+// (frames/s, bytes/s) are PromQL's: rate(boxoffice_ws_bytes_out_total[1m]).
+func registerHubMetrics(reg prometheus.Registerer, hub *realtime.Hub) {
+	counter := func(name, help string, v func(realtime.HubStats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(v(hub.Stats())) })
 	}
-	route := c.Route().Path
-	method := string(append([]byte(nil), c.Method()...)) // Fiber reuses the buffer
-	m.requests.WithLabelValues(method, route, strconv.Itoa(c.Response().StatusCode())).Inc()
-	m.seconds.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
-	return nil
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "boxoffice_ws_connections", Help: "Open WebSocket connections on this node."},
+			func() float64 { return float64(hub.Stats().Conns) }),
+		counter("boxoffice_ws_slow_consumer_closes_total", "Sockets closed as slow consumers (queue over its bound: resync, close 4008).",
+			func(s realtime.HubStats) int64 { return s.SlowClosed }),
+		counter("boxoffice_ws_frames_total", "Frames fanned out by this node's hub, each counted once however many sockets get it.",
+			func(s realtime.HubStats) int64 { return s.Frames }),
+		counter("boxoffice_ws_frames_out_total", "Frames written to sockets (one per socket per frame).",
+			func(s realtime.HubStats) int64 { return s.Delivered }),
+		counter("boxoffice_ws_bytes_out_total", "Payload bytes of the frames written to sockets, without WebSocket framing.",
+			func(s realtime.HubStats) int64 { return s.BytesOut }),
+	)
 }
 
 // metricsHandler serves Prometheus' text format, behind a bearer token when

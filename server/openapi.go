@@ -31,6 +31,11 @@ func (s *Server) apiDocs(c *fiber.Ctx) error {
 	if s.deps.Web == nil {
 		return errRouteNotFound
 	}
+	if s.web != nil { // the page pointing at the versioned files
+		if f := s.web.files[apiDocsPage]; f != nil {
+			return s.web.send(c, f, cacheRevalidate)
+		}
+	}
 	page, err := fs.ReadFile(s.deps.Web, apiDocsPage)
 	if err != nil {
 		return err

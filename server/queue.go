@@ -42,12 +42,12 @@ func requestFingerprint(c *fiber.Ctx) string {
 // in the background with a short timeout, so a slow or absent Redis never
 // delays a hold. A failure is logged: the signals are only weaker.
 func (s *Server) recordHold(c *fiber.Ctx, eventID, accountID int64) {
-	fp := requestFingerprint(c)
+	fp, log := requestFingerprint(c), s.reqLog(c)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), signalTimeout)
 		defer cancel()
 		if err := s.deps.Queue.RecordHold(ctx, eventID, accountID, fp); err != nil {
-			s.log.Warn("record hold for review signals", "event", eventID, "err", err)
+			log.Warn("record hold for review signals", "event", eventID, "err", err)
 		}
 	}()
 }

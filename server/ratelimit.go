@@ -181,7 +181,7 @@ func (s *Server) limit(route string) fiber.Handler {
 			allowed, retry, err := s.deps.Limiter.Allow(ctx, ch.key, ch.rate)
 			cancel()
 			if err != nil {
-				s.log.Warn("rate limiter unavailable; request let through", "err", err)
+				s.reqLog(c).Warn("rate limiter unavailable; request let through", "err", err)
 				continue
 			}
 			if !allowed {

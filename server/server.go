@@ -43,6 +43,9 @@ type Config struct {
 	// from them, the client address for rate limits is X-Real-IP. Without
 	// it every fan behind nginx would share nginx's address.
 	TrustedProxies []netip.Prefix
+	// DevWeb serves Deps.Web as it is on each request, without hashed
+	// names or caching, so edits show on reload (the -dev flag).
+	DevWeb bool
 }
 
 // Checker reports whether a dependency is reachable, for /readyz.
@@ -87,6 +90,10 @@ type Server struct {
 	log      *slog.Logger
 	validate *validator.Validate
 	origins  map[string]bool
+	// http counts requests when Deps.Metrics is set.
+	http *httpMetrics
+	// web is the browser app prepared for serving; nil with DevWeb.
+	web *webAssets
 }
 
 // New builds the app and registers every route.
@@ -205,8 +212,12 @@ func (s *Server) apiRoutes() []route {
 func h(hs ...fiber.Handler) []fiber.Handler { return hs }
 
 func (s *Server) routes() {
+	s.app.Use(s.observe)
 	if s.deps.Metrics != nil {
-		s.app.Use(newHTTPMetrics(s.deps.Metrics).observe)
+		s.http = newHTTPMetrics(s.deps.Metrics)
+		if s.deps.Hub != nil {
+			registerHubMetrics(s.deps.Metrics, s.deps.Hub)
+		}
 		s.app.Get("/metrics", s.metricsHandler(s.deps.Metrics))
 	}
 	s.app.Get("/healthz", s.healthz)

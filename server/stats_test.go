@@ -109,10 +109,12 @@ func TestAdminStats(t *testing.T) {
 		`boxoffice_event_seats{event="` + event + `",section="S1",status="held"} 2`,
 		`boxoffice_event_revenue_cents{event="` + event + `"} 4200`,
 		`boxoffice_event_holds_total{event="` + event + `",result="conflict"} 1`,
+		`boxoffice_event_seats_sold_total{event="` + event + `"} `,
 	}
 	var missing []string
+	var m resp
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		m := e.do("GET", "/metrics", "", nil)
+		m = e.do("GET", "/metrics", "", nil)
 		missing = missing[:0]
 		for _, want := range wants {
 			if !strings.Contains(string(m.body), want) {
@@ -125,6 +127,12 @@ func TestAdminStats(t *testing.T) {
 	}
 	for _, want := range missing {
 		t.Errorf("/metrics lacks %s", want)
+	}
+	// Rates are PromQL's, from the counters: none computed in the app.
+	for _, rate := range []string{"_per_second", "admit_rate"} {
+		if strings.Contains(string(m.body), rate) {
+			t.Errorf("/metrics has an app-computed rate (%s)", rate)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -91,6 +92,8 @@ func (s *Server) wsRecover(c *fiberws.Conn) {
 // writer for it is done, and never touches it after returning.
 func (s *Server) wsHandler(conn *fiberws.Conn) {
 	acct, _ := conn.Locals(localWSAccount).(account.Account)
+	id, _ := conn.Locals(localRequestID).(string) // the upgrade request's
+	log := s.log.With(slog.String("request_id", id))
 	tr := newWSTransport(conn.Conn)
 	rc := s.deps.Hub.Attach(context.Background(), tr, acct.ID)
 	if rc == nil {
@@ -134,7 +137,7 @@ func (s *Server) wsHandler(conn *fiberws.Conn) {
 		}
 		var oe *realtime.OpError
 		if !errors.As(err, &oe) {
-			s.log.Error("ws: op failed", "op", op.Op, "topic", op.Topic, "err", err)
+			log.Error("ws: op failed", "op", op.Op, "topic", op.Topic, "err", err)
 			oe = realtime.ErrUnavailable
 		}
 		rc.Send(realtime.ErrorFrame(op, oe))
@@ -309,7 +312,7 @@ func (s *Server) getDiffs(c *fiber.Ctx) error {
 	case errors.Is(err, seatmap.ErrStreamGone):
 		return errDiffsGone
 	case err != nil:
-		s.log.Warn("diffs unavailable", "event", id, "err", err)
+		s.reqLog(c).Warn("diffs unavailable", "event", id, "err", err)
 		return errDiffsDown
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")

@@ -129,7 +129,7 @@ func (s *Service) room(ctx context.Context, eventID int64) (room, error) {
 				return room{}, fmt.Errorf("waitingroom: decode settings of event %d: %w", eventID, err)
 			}
 		}
-		r.Settings = r.Settings.withDefaults()
+		r.Settings = r.withDefaults()
 		r.stopped = stopped
 		s.mu.Lock()
 		s.rooms[eventID] = r

@@ -84,7 +84,8 @@ func (a *App) Open(ctx context.Context) error {
 		a.Log.Warn("redis unreachable at start: holds go through Postgres alone until it answers", "err", err)
 	}
 	a.Metrics = prometheus.NewRegistry()
-	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		poolCollector{db: db, rdb: a.Redis})
 	a.Accounts = account.NewService(db, account.Config{})
 	broker := realtime.NewRedisBroker(a.Redis, a.Config.RedisPrefix, a.Log)
 	a.SeatStream = seatmap.NewRedisStream(a.Redis, a.Config.RedisPrefix,
@@ -112,6 +113,7 @@ func (a *App) Open(ctx context.Context) error {
 			a.Log.Warn("PAYMENTS=stripe without STRIPE_WEBHOOK_SECRET: webhooks are refused and payments settle only through the reconciler")
 		}
 	}
+	payments = checkout.NewMeteredPayments(payments, a.Metrics)
 	var mailer checkout.Mailer
 	if a.Config.SMTPURL != "" {
 		if mailer, err = checkout.NewSMTPMailer(a.Config.SMTPURL); err != nil {
@@ -190,6 +192,7 @@ func (a *App) Run(ctx context.Context) error {
 		MetricsToken:   a.Config.MetricsToken,
 		RateLimits:     a.Config.RateLimits,
 		TrustedProxies: a.Config.TrustedProxies,
+		DevWeb:         a.WebDir != "",
 	}, server.Deps{
 		Log:      a.Log,
 		Accounts: a.Accounts,

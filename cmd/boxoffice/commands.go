@@ -108,7 +108,7 @@ fans: creates N fan accounts in bulk for load tests, all with one password
 func cmdSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "demo" && args[0] != "fans") {
 		fmt.Fprint(stderr, seedHelp)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		if len(args) > 0 && isHelp(args[0]) {
 			return nil
 		}
 		return errUsage
@@ -151,7 +151,7 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 Gives the existing account EMAIL the role admin, scanner or fan.
 
 `
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+	if len(args) > 0 && isHelp(args[0]) {
 		fmt.Fprint(stderr, help)
 		return nil
 	}

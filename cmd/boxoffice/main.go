@@ -25,7 +25,7 @@ func main() {
 const usage = `boxoffice: concert on-sales that never oversell.
 
 Usage:
-  boxoffice [serve]                  HTTP, WebSocket, sweeper and workers (migrates first)
+  boxoffice serve [-dev]             HTTP, WebSocket, sweeper and workers (the default; migrates first)
   boxoffice migrate                  apply the embedded database migrations
   boxoffice seed demo [-opens-in D]  a demo stadium with two events (idempotent)
   boxoffice seed fans N              N fan accounts with sessions, for load tests
@@ -34,7 +34,7 @@ Usage:
   boxoffice check -event ID          check an event's hard rule in Postgres (after a load test)
   boxoffice healthcheck [-url URL]   exit 0 when the local node is ready (container HEALTHCHECK)
 
-Run 'boxoffice COMMAND --help' for a command's flags. Configuration comes
+Run 'boxoffice COMMAND -h' for a command's help and flags. Configuration comes
 from the environment: LISTEN_ADDR, DATABASE_URL, REDIS_URL, BASE_URL,
 SECRET_KEY, PAYMENTS, STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY,
 STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE, SMTP_URL, HOLD_TTL, PAYMENT_GRACE,
@@ -49,7 +49,9 @@ var errUsage = errors.New("usage")
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	if len(args) > 0 && isHelp(args[0]) {
+		cmd = "help" // the commands, not serve's flags
+	} else if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -68,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdCheck(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		err = cmdHealthcheck(ctx, args, getenv, stdout, stderr)
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
@@ -84,6 +86,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "boxoffice %s: %v\n", cmd, err)
 		return 1
 	}
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
 }
 
 // newFlags returns a flag set whose --help prints help and the flags.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -81,11 +82,29 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 }
 
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"seed", "--help"}, {"seed", "demo", "--help"}, {"seed", "fans", "3", "--help"}, {"admin", "--help"}, {"flashsale", "--help"}, {"check", "--help"}, {"healthcheck", "--help"}} {
+	// The top-level help lists every command, one line each, and is not
+	// serve's help.
+	for _, h := range []string{"--help", "-h", "help"} {
 		var out, errb bytes.Buffer
-		code := run(context.Background(), args, func(string) string { return "" }, &out, &errb)
-		if code != 0 || !strings.Contains(out.String()+errb.String(), "Usage") {
-			t.Errorf("%v: exit %d, output %q", args, code, out.String()+errb.String())
+		if code := run(context.Background(), []string{h}, func(string) string { return "" }, &out, &errb); code != 0 {
+			t.Errorf("%s: exit %d", h, code)
+		}
+		for _, cmd := range []string{"serve", "migrate", "seed demo", "seed fans", "admin grant", "flashsale", "check", "healthcheck"} {
+			if !strings.Contains(out.String(), "\n  boxoffice "+cmd) {
+				t.Errorf("%s: the command list lacks %q:\n%s", h, cmd, out.String())
+			}
+		}
+		if strings.Contains(out.String(), "Usage: boxoffice serve") {
+			t.Errorf("%s printed serve's flags:\n%s", h, out.String())
+		}
+	}
+	for _, args := range [][]string{{"serve"}, {"migrate"}, {"seed"}, {"seed", "demo"}, {"seed", "fans", "3"}, {"admin"}, {"flashsale"}, {"check"}, {"healthcheck"}} {
+		for _, h := range []string{"-h", "--help"} {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), append(args, h), func(string) string { return "" }, &out, &errb)
+			if code != 0 || !strings.Contains(out.String()+errb.String(), "Usage") {
+				t.Errorf("%v %s: exit %d, output %q", args, h, code, out.String()+errb.String())
+			}
 		}
 	}
 	var out, errb bytes.Buffer
@@ -147,6 +166,18 @@ func TestServeOnPortZero(t *testing.T) {
 	}
 	if code, _ := get("/healthz", ""); code != 200 {
 		t.Errorf("healthz: %d", code)
+	}
+	// A request id given is returned; the error body carries it too.
+	req, _ := http.NewRequest("GET", base+"/api/events/0", nil)
+	req.Header.Set("X-Request-ID", "serve-test-1")
+	if res, err := http.DefaultClient.Do(req); err != nil {
+		t.Error(err)
+	} else {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.Header.Get("X-Request-ID") != "serve-test-1" || !bytes.Contains(b, []byte(`"request_id":"serve-test-1"`)) {
+			t.Errorf("request id: header %q, body %s", res.Header.Get("X-Request-ID"), b)
+		}
 	}
 	if code, body := get("/readyz", ""); code != 200 || !bytes.Contains(body, []byte(`"ok"`)) {
 		t.Errorf("readyz: %d %s", code, body)
@@ -214,10 +245,28 @@ func TestServeOnPortZero(t *testing.T) {
 		t.Errorf("home page: %d", code)
 	}
 	code, body = get("/metrics", "")
+	// After that traffic, every family of figures is there: HTTP, sockets,
+	// pools, jobs and payments (docs/operations.md lists them).
 	for _, want := range []string{`boxoffice_http_requests_total{method="GET",route="/api/events",status="200"} 1`, "boxoffice_hold_seconds_bucket", "go_goroutines",
-		`boxoffice_jobs_dead{kind="checkout.refund"} 0`, "boxoffice_payments_stuck 0"} {
+		"boxoffice_ws_connections 0", "boxoffice_ws_slow_consumer_closes_total", "boxoffice_ws_frames_total", "boxoffice_ws_bytes_out_total",
+		"boxoffice_pg_pool_acquires_total", "boxoffice_pg_pool_acquired_conns", "boxoffice_redis_pool_hits_total",
+		`boxoffice_jobs_dead{kind="checkout.refund"} 0`, `boxoffice_jobs_running{kind="checkout.refund"} 0`, "boxoffice_payments_stuck 0",
+		`boxoffice_payments_total{op="confirm",outcome="authorized",provider="test"} 0`} {
 		if code != 200 || !bytes.Contains(body, []byte(want)) {
 			t.Errorf("/metrics: %d, missing %q", code, want)
+		}
+	}
+	// Every metric the Grafana dashboard plots is one the app serves (the
+	// per-event ones appear once an event is tracked: their names are in
+	// server/stats.go).
+	dash, err := os.ReadFile("../../deploy/grafana/boxoffice.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`\bboxoffice_[a-z_]+`).FindAllString(string(dash), -1) {
+		name = strings.TrimSuffix(name, "_bucket")
+		if !strings.HasPrefix(name, "boxoffice_event_") && !bytes.Contains(body, []byte("# TYPE "+name+" ")) {
+			t.Errorf("the dashboard plots %s, which /metrics lacks", name)
 		}
 	}
 }

@@ -6,10 +6,13 @@
 // (make check-deploy). It is its own module so that compose-go's
 // dependencies stay out of the app's go.mod.
 //
-// Usage: go run . FILE [SERVICE=REPLICAS...]
+// Usage: go run . FILE [SERVICE=REPLICAS...] [SERVICE...]
 //
 // Each SERVICE=REPLICAS argument also requires that service to declare that
-// many replicas (deploy.replicas).
+// many replicas (deploy.replicas); a bare SERVICE requires it to be enabled
+// (COMPOSE_PROFILES=monitoring enables the services of that profile, as
+// `docker compose --profile monitoring` does). Every bind mount's source must
+// exist, so a renamed file under deploy/ is caught here.
 package main
 
 import (
@@ -31,9 +34,9 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("usage: composecheck FILE [SERVICE=REPLICAS...]")
+		return fmt.Errorf("usage: composecheck FILE [SERVICE=REPLICAS...] [SERVICE...]")
 	}
-	opts, err := cli.NewProjectOptions(args[:1], cli.WithOsEnv, cli.WithName("boxoffice"))
+	opts, err := cli.NewProjectOptions(args[:1], cli.WithOsEnv, cli.WithDefaultProfiles(), cli.WithName("boxoffice"))
 	if err != nil {
 		return err
 	}
@@ -41,11 +44,27 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, s := range project.Services {
+		for _, v := range s.Volumes {
+			if v.Type != "bind" {
+				continue
+			}
+			if _, err := os.Stat(v.Source); err != nil {
+				return fmt.Errorf("service %s: bind mount source: %w", s.Name, err)
+			}
+		}
+	}
 	for _, want := range args[1:] {
 		name, n, ok := strings.Cut(want, "=")
+		if !ok {
+			if _, err := project.GetService(name); err != nil {
+				return fmt.Errorf("service %s: %w (is its profile enabled?)", name, err)
+			}
+			continue
+		}
 		replicas, err := strconv.Atoi(n)
-		if !ok || err != nil {
-			return fmt.Errorf("%q: want SERVICE=REPLICAS", want)
+		if err != nil {
+			return fmt.Errorf("%q: want SERVICE=REPLICAS or SERVICE", want)
 		}
 		s, err := project.GetService(name)
 		if err != nil {

@@ -140,7 +140,8 @@ func (r *Runner) Trouble(ctx context.Context) (Counts, error) {
 
 // Collector exports Trouble as Prometheus gauges, read from Postgres at
 // each scrape (one indexed query): boxoffice_jobs_dead and
-// boxoffice_jobs_failing, by kind. Alert on any dead job, and on a failing
+// boxoffice_jobs_failing, by kind; and this node's boxoffice_jobs_running
+// and boxoffice_job_runs_total{outcome}. Alert on any dead job, and on a failing
 // refund that stays failing.
 func (r *Runner) Collector() prometheus.Collector { return collector{r} }
 
@@ -151,9 +152,15 @@ var (
 
 type collector struct{ r *Runner }
 
-func (c collector) Describe(ch chan<- *prometheus.Desc) { ch <- deadDesc; ch <- failingDesc }
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- deadDesc
+	ch <- failingDesc
+	ch <- descRunning
+	ch <- descRuns
+}
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
+	c.r.counts.collect(ch, c.r.kinds())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	counts, err := c.r.Trouble(ctx)

@@ -125,6 +125,8 @@ type Runner struct {
 	mu       sync.RWMutex
 	handlers map[string]Handler
 	forever  map[string]bool // kinds that never die
+
+	counts jobCounts // this node's running jobs and runs, for Collector
 }
 
 // NewRunner returns a Runner; register handlers before Run.
@@ -133,7 +135,8 @@ func NewRunner(db *pgxpool.Pool, log *slog.Logger, cfg Config) *Runner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{db: db, log: log, cfg: cfg, handlers: make(map[string]Handler), forever: make(map[string]bool)}
+	return &Runner{db: db, log: log, cfg: cfg, handlers: make(map[string]Handler), forever: make(map[string]bool),
+		counts: jobCounts{running: make(map[string]int), runs: make(map[[2]string]int64)}}
 }
 
 // Option changes how a kind of job is run.
@@ -237,15 +240,21 @@ func (r *Runner) RunOne(ctx context.Context) (bool, error) {
 	forever := r.forever[kind]
 	r.mu.RUnlock()
 	runErr := ErrNoHandler
+	r.counts.start(kind)
 	if h != nil {
 		runErr = r.call(ctx, h, payload)
 	}
+	outcome := "done"
 	ctx = context.WithoutCancel(ctx)
 	var tag interface{ RowsAffected() int64 }
 	if runErr == nil {
 		tag, err = r.db.Exec(ctx, `UPDATE jobs SET done_at = now(), last_error = NULL WHERE id = $1 AND run_at = $2`, id, lease)
 	} else {
 		dead := attempts >= r.cfg.MaxAttempts && !forever
+		outcome = "failed"
+		if dead {
+			outcome = "dead"
+		}
 		r.log.Warn("jobs: job failed", "id", id, "kind", kind, "attempt", attempts, "dead", dead, "err", runErr)
 		if dead {
 			r.log.Error("jobs: job dead: an admin must retry it (GET /api/admin/jobs?status=dead)", "id", id, "kind", kind, "err", runErr)
@@ -254,6 +263,7 @@ func (r *Runner) RunOne(ctx context.Context) (bool, error) {
 			UPDATE jobs SET last_error = $3, dead = $4, run_at = now() + make_interval(secs => $5)
 			WHERE id = $1 AND run_at = $2`, id, lease, runErr.Error(), dead, r.Backoff(attempts).Seconds())
 	}
+	r.counts.finish(kind, outcome)
 	if err != nil {
 		return true, fmt.Errorf("jobs: record job %d: %w", id, err)
 	}

@@ -70,7 +70,7 @@ func StartPostgresServer(t testing.TB) *PostgresServer {
 		t.Fatalf("testkit: initdb: %v\n%s", err, out)
 	}
 	s.Start()
-	t.Cleanup(func() { s.stop("immediate") })
+	t.Cleanup(func() { _ = s.stop("immediate") })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, s.url("postgres"))

@@ -70,7 +70,7 @@ func StripeTestCards(t testing.TB) string {
 		var pi map[string]any
 		if res.StatusCode != http.StatusOK || !isIntent || json.Unmarshal(answer, &pi) != nil {
 			w.WriteHeader(res.StatusCode)
-			w.Write(answer)
+			_, _ = w.Write(answer)
 			return
 		}
 		mu.Lock()
@@ -94,7 +94,7 @@ func StripeTestCards(t testing.TB) string {
 			id, action, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
 			kept, ok := intents[id]
 			if !ok {
-				w.Write(answer)
+				_, _ = w.Write(answer)
 				return
 			}
 			reply = kept
@@ -145,7 +145,7 @@ func StripeTestCards(t testing.TB) string {
 		}
 		out, _ := json.Marshal(reply)
 		w.WriteHeader(status)
-		w.Write(out)
+		_, _ = w.Write(out)
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
