@@ -50,8 +50,8 @@ test: check-deploy
 # deploy/nginx.conf passes nginx -t once adapted to loopback.
 check-deploy:
 	@bash scripts/services.sh need docker-compose=docker-compose
-	docker-compose -f docker-compose.yml config -q
-	cd deploy/composecheck && go run . ../../docker-compose.yml app=3
+	SECRET_KEY=check-deploy-placeholder docker-compose -f docker-compose.yml config -q
+	cd deploy/composecheck && SECRET_KEY=check-deploy-placeholder go run . ../../docker-compose.yml app=3
 	@bash scripts/cluster.sh nginx-check
 
 # docker-compose.yml's topology on loopback without Docker: a three-master
