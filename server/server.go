@@ -15,7 +15,6 @@ import (
 
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/checkout"
-	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/waitingroom"
@@ -102,13 +101,20 @@ func New(cfg Config, deps Deps) *Server {
 		AppName:               "boxoffice",
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(deps.Log),
-		// An uploaded 100,000-seat layout is ~10 MB; smallBodies keeps every
-		// other route to 64 KB.
-		BodyLimit:      12 << 20,
-		ReadTimeout:    30 * time.Second,
-		WriteTimeout:   30 * time.Second,
-		IdleTimeout:    120 * time.Second,
-		ReadBufferSize: 16 << 10,
+		// The largest body of any route (the venue upload); limitBody
+		// holds every other route to its own, smaller limit, before the
+		// body is read: bodies are streamed to it.
+		BodyLimit:         maxUploadBody,
+		StreamRequestBody: true,
+		// X-Forwarded-Host and X-Forwarded-Proto count only from
+		// TRUSTED_PROXIES: otherwise any client could name the host the
+		// origin check compares with.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          prefixStrings(cfg.TrustedProxies),
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		ReadBufferSize:          16 << 10,
 	})
 	s.stats = newStatsTracker(s)
 	if deps.Metrics != nil {
@@ -198,6 +204,7 @@ func (s *Server) apiRoutes() []route {
 func h(hs ...fiber.Handler) []fiber.Handler { return hs }
 
 func (s *Server) routes() {
+	s.hardening()
 	if s.deps.Metrics != nil {
 		s.app.Use(newHTTPMetrics(s.deps.Metrics).observe)
 		s.app.Get("/metrics", s.metricsHandler(s.deps.Metrics))
@@ -205,25 +212,11 @@ func (s *Server) routes() {
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
 	s.wsRoute()
-	api := s.app.Group("/api", smallBodies, s.authenticate, s.csrf)
+	api := s.app.Group("/api", s.authenticate, s.csrf)
 	for _, r := range s.apiRoutes() {
 		path := strings.TrimPrefix(r.path, "/api")
 		api.Add(r.method, path, r.handlers...)
 	}
 	api.Use(func(c *fiber.Ctx) error { return errRouteNotFound })
 	s.webRoutes()
-}
-
-// maxBody bounds request bodies outside the admin API.
-const maxBody = 64 << 10
-
-var errBodyTooLarge = apperr.E(apperr.Malformed, "body_too_large", "the request body is too large")
-
-// smallBodies refuses large bodies on all but the admin routes, so only an
-// admin can make the server hold a large upload.
-func smallBodies(c *fiber.Ctx) error {
-	if len(c.Request().Body()) > maxBody && !strings.HasPrefix(c.Path(), "/api/admin/") {
-		return errBodyTooLarge
-	}
-	return c.Next()
 }

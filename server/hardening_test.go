@@ -1,0 +1,191 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/boxoffice/boxoffice/server"
+)
+
+// bareServer is the app without any backing service, serving on loopback:
+// enough for what runs before the handlers (headers, limits, recovery).
+func bareServer(t *testing.T, cfg server.Config) (base string) {
+	t.Helper()
+	srv := server.New(cfg, server.Deps{Log: slog.New(slog.DiscardHandler)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return ln.Addr().String()
+}
+
+// errorBody decodes the JSON error shape, failing when the body is not one.
+func errorBody(t *testing.T, status int, body []byte) string {
+	t.Helper()
+	return resp{status: status, body: body}.errCode(t)
+}
+
+func TestPanicAnswers500AndKeepsServing(t *testing.T) {
+	logs := &syncBuffer{}
+	srv := server.New(server.Config{}, server.Deps{Log: slog.New(slog.NewJSONHandler(logs, nil))})
+	srv.App().Get("/test/panic", func(*fiber.Ctx) error { panic("boom in a handler") })
+	for range 2 { // the second panic proves the first left the node serving
+		res, err := srv.App().Test(httptest.NewRequest("GET", "/test/panic", nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 500 || errorBody(t, res.StatusCode, body) != "internal" || strings.Contains(string(body), "boom") {
+			t.Fatalf("panic: %d %s, want 500 internal without the panic text", res.StatusCode, body)
+		}
+	}
+	res, err := srv.App().Test(httptest.NewRequest("GET", "/healthz", nil), -1)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("healthz after panics: %v %v", res, err)
+	}
+	if l := logs.String(); !strings.Contains(l, "handler panic") || !strings.Contains(l, "boom in a handler") || !strings.Contains(l, "goroutine") {
+		t.Errorf("the panic and its stack are not logged: %s", l)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	for _, tt := range []struct {
+		base string
+		hsts bool
+	}{{"http://app.test", false}, {"https://tickets.example", true}} {
+		base := bareServer(t, server.Config{BaseURL: tt.base})
+		for _, path := range []string{"/healthz", "/api/events/nope", "/no/such/page"} {
+			res, err := http.Get("http://" + base + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			h := res.Header
+			csp := h.Get("Content-Security-Policy")
+			for _, want := range []string{"default-src 'self'", "script-src 'self';", "frame-ancestors 'none'", "object-src 'none'", "frame-src 'none'"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("%s %s: CSP %q lacks %q", tt.base, path, csp, want)
+				}
+			}
+			if strings.Contains(csp, "stripe") || strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("CSP without Stripe allows more than the pages load: %q", csp)
+			}
+			if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("X-Frame-Options") != "DENY" {
+				t.Errorf("%s %s: headers %v", tt.base, path, h)
+			}
+			if got := h.Get("Strict-Transport-Security") != ""; got != tt.hsts {
+				t.Errorf("%s: HSTS sent = %v, want %v", tt.base, got, tt.hsts)
+			}
+		}
+	}
+}
+
+// rawRequest writes head on a fresh connection and returns the response,
+// which may come before the rest of a body was sent.
+func rawRequest(t *testing.T, addr, head string) (int, []byte) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no response: %v", err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, raw
+}
+
+func TestBodyLimits(t *testing.T) {
+	addr := bareServer(t, server.Config{BaseURL: "http://app.test"})
+	big := strings.Repeat("x", 65<<10)
+	post := func(path, body string) (int, []byte) {
+		res, err := http.Post("http://"+addr+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return res.StatusCode, raw
+	}
+	// 64 KB on every route, the API and the rest alike.
+	for _, path := range []string{"/api/sessions", "/api/nothing", "/healthz", "/ws"} {
+		if st, body := post(path, big); st != 413 || errorBody(t, st, body) != "body_too_large" {
+			t.Errorf("POST %s with 65 KB: %d %s, want 413 body_too_large", path, st, body)
+		}
+	}
+	if st, body := post("/api/nothing", `{"a":1}`); st != 404 {
+		t.Errorf("a small body: %d %s, want the route's own 404", st, body)
+	}
+	// The venue upload alone takes more: past the limit, the admin check.
+	if st, body := post("/api/admin/venues", strings.Repeat(" ", 2<<20)+"{}"); st != 401 {
+		t.Errorf("a 2 MB venue upload: %d %s, want it to reach the admin check (401)", st, body)
+	}
+	if st, _ := post("/api/admin/venues", strings.Repeat(" ", 13<<20)); st != 413 {
+		t.Errorf("a 13 MB venue upload: %d, want 413", st)
+	}
+	// Refused before the body is read: the answer comes though only the
+	// first 8 KB (what fasthttp reads ahead) is ever sent.
+	st, body := rawRequest(t, addr, "POST /api/sessions HTTP/1.1\r\nHost: app.test\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n"+
+		strings.Repeat("z", 8<<10))
+	if st != 413 || errorBody(t, st, body) != "body_too_large" {
+		t.Errorf("declared 10 MB, 8 KB sent: %d %s, want 413 at once", st, body)
+	}
+	// A chunked body is read up to the limit, not to its end: 72 KB, then
+	// the client stalls without the last chunk, as a slow-loris would.
+	var chunked strings.Builder
+	for range 9 {
+		fmt.Fprintf(&chunked, "%x\r\n%s\r\n", 8<<10, strings.Repeat("y", 8<<10))
+	}
+	st, body = rawRequest(t, addr, "POST /api/sessions HTTP/1.1\r\nHost: app.test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"+chunked.String())
+	if st != 413 || errorBody(t, st, body) != "body_too_large" {
+		t.Errorf("chunked 72 KB then a stall: %d %s, want 413", st, body)
+	}
+}
+
+// TestForwardedHostTrustedOnlyFromProxies: the origin check of cookie
+// requests and sockets compared the Origin with the request's host, which
+// Fiber took from a client-sent X-Forwarded-Host.
+func TestForwardedHostTrustedOnlyFromProxies(t *testing.T) {
+	e := newEnv(t, envOpts{live: liveCfg()})
+	_, token := e.signUp("forwarded")
+	evil := []string{"Cookie", "bo_session=" + token, "Origin", "http://evil.example", "X-Forwarded-Host", "evil.example"}
+	if r := e.do("DELETE", "/api/holds/00000000-0000-0000-0000-000000000000", "", nil, evil...); r.status != 403 || r.errCode(t) != "csrf" {
+		t.Errorf("cookie request from evil.example naming itself in X-Forwarded-Host: %d %s, want 403 csrf", r.status, r.body)
+	}
+	if _, res, err := dialWS(t, e.base, "", false, "Origin", "http://evil.example", "X-Forwarded-Host", "evil.example"); err == nil || res == nil || res.StatusCode != 403 {
+		t.Errorf("socket from evil.example with X-Forwarded-Host: err %v, want 403", err)
+	}
+	// From a trusted proxy the header counts (the proxy set it).
+	p := newEnv(t, envOpts{trustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	_, token = p.signUp("proxied")
+	r := p.do("DELETE", "/api/holds/00000000-0000-0000-0000-000000000000", "", nil,
+		"Cookie", "bo_session="+token, "Origin", "https://tickets.example", "X-Forwarded-Host", "tickets.example")
+	if r.status == 403 {
+		t.Errorf("behind a trusted proxy, same host: %d %s, want past the origin check", r.status, r.body)
+	}
+}
