@@ -123,7 +123,7 @@ func (s *Service) OfferTransfer(ctx context.Context, accountID int64, ticketID, 
 		}
 		return enqueueNotice(ctx, tx, to, "transfer-offer-"+v.ID, "A ticket for "+t.EventName+" is waiting for you",
 			fmt.Sprintf("%s wants to give you a ticket:\n\n%s\n%s\n\nAccept or decline it under My tickets%s.\n",
-				t.HolderName, t.EventName, seatLine(t.Seat), s.link("/tickets")))
+				oneLine(t.HolderName), oneLine(t.EventName), seatLine(t.Seat), s.link("/tickets")))
 	})
 	if err != nil {
 		return TransferView{}, err

@@ -7,7 +7,12 @@ import (
 	"net/netip"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
@@ -41,7 +46,16 @@ var errBodyTooLarge = apperr.E(apperr.TooLarge, "body_too_large", "the request b
 
 // hardening installs the edge middleware on every route.
 func (s *Server) hardening() {
-	s.app.Use(s.recoverer(), s.securityHeaders(), s.limitBody)
+	s.app.Use(s.recoverer(), s.securityHeaders(), s.limitBody, refuseNULQuery)
+}
+
+// refuseNULQuery refuses %00 in a query string, which Fiber decodes into
+// a NUL that Postgres cannot take (the admin order search, for one).
+func refuseNULQuery(c *fiber.Ctx) error {
+	if bytes.Contains(c.Request().URI().QueryString(), []byte("%00")) {
+		return errMalformedJSON.With("detail", "the query string may not contain the NUL character (%00)")
+	}
+	return c.Next()
 }
 
 // recoverer turns a handler's panic into the JSON 500 of the error handler
@@ -153,7 +167,7 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 		c.Context().SetConnectionClose()
 		return errBodyTooLarge
 	}
-	if stream := req.BodyStream(); stream != nil && req.Header.ContentLength() < 0 {
+	if stream := req.BodyStream(); stream != nil && req.Header.ContentLength() == -1 { // chunked
 		body, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
 		if err != nil {
 			return errMalformedJSON.With("detail", "the request body could not be read")
@@ -165,6 +179,41 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 		req.SetBodyStream(bytes.NewReader(body), len(body))
 	}
 	return c.Next()
+}
+
+// newValidator is the request validator with the checks struct tags use
+// beyond validator's own: maxbytes (bcrypt reads only 72 bytes of a
+// password, and validator's max counts characters) and name (a display
+// name lands in email headers and other fans' emails: something visible,
+// nothing that breaks a line).
+func newValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	must := func(err error) {
+		if err != nil {
+			panic(err) // a tag registered twice: a programming error
+		}
+	}
+	must(v.RegisterValidation("maxbytes", func(fl validator.FieldLevel) bool {
+		n, err := strconv.Atoi(fl.Param())
+		return err == nil && len(fl.Field().String()) <= n
+	}))
+	must(v.RegisterValidation("name", func(fl validator.FieldLevel) bool { return validName(fl.Field().String()) }))
+	return v
+}
+
+// validName: at least one visible character, and no control characters,
+// line or paragraph separators anywhere.
+func validName(s string) bool {
+	visible := false
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029', r == utf8.RuneError:
+			return false
+		case unicode.IsGraphic(r) && !unicode.IsSpace(r):
+			visible = true
+		}
+	}
+	return visible
 }
 
 // prefixStrings is TRUSTED_PROXIES in the form Fiber takes.

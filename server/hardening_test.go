@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/server"
 )
 
@@ -145,12 +146,14 @@ func TestBodyLimits(t *testing.T) {
 	if st, body := post("/api/admin/venues", strings.Repeat(" ", 2<<20)+"{}"); st != 401 {
 		t.Errorf("a 2 MB venue upload: %d %s, want it to reach the admin check (401)", st, body)
 	}
-	if st, _ := post("/api/admin/venues", strings.Repeat(" ", 13<<20)); st != 413 {
-		t.Errorf("a 13 MB venue upload: %d, want 413", st)
+	st, body := rawRequest(t, addr, "POST /api/admin/venues HTTP/1.1\r\nHost: app.test\r\nContent-Type: application/json\r\nContent-Length: 20000000\r\n\r\n"+
+		strings.Repeat(" ", 16<<10))
+	if st != 413 || errorBody(t, st, body) != "body_too_large" {
+		t.Errorf("a 20 MB venue upload, 16 KB sent: %d %s, want 413", st, body)
 	}
 	// Refused before the body is read: the answer comes though only the
 	// first 8 KB (what fasthttp reads ahead) is ever sent.
-	st, body := rawRequest(t, addr, "POST /api/sessions HTTP/1.1\r\nHost: app.test\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n"+
+	st, body = rawRequest(t, addr, "POST /api/sessions HTTP/1.1\r\nHost: app.test\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n"+
 		strings.Repeat("z", 8<<10))
 	if st != 413 || errorBody(t, st, body) != "body_too_large" {
 		t.Errorf("declared 10 MB, 8 KB sent: %d %s, want 413 at once", st, body)
@@ -187,5 +190,71 @@ func TestForwardedHostTrustedOnlyFromProxies(t *testing.T) {
 		"Cookie", "bo_session="+token, "Origin", "https://tickets.example", "X-Forwarded-Host", "tickets.example")
 	if r.status == 403 {
 		t.Errorf("behind a trusted proxy, same host: %d %s, want past the origin check", r.status, r.body)
+	}
+}
+
+// TestBadInputIs4xx: input that reached Postgres or bcrypt and came back
+// as a 500 is refused up front.
+func TestBadInputIs4xx(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	email := func() string { return "bad-" + testkit.RandomHex(4) + "@example.test" }
+	tests := []struct {
+		name   string
+		body   any
+		status int
+		code   string
+	}{
+		// 40 characters, 80 bytes: bcrypt refuses over 72 bytes (a 500).
+		{"password over 72 bytes", map[string]string{"email": email(), "password": strings.Repeat("é", 40), "name": "A"}, 422, "validation_failed"},
+		// Postgres cannot store a NUL in text (a 500).
+		{"NUL in a name", `{"email":"` + email() + `","password":"12345678","name":"A\u0000B"}`, 400, "malformed_json"},
+		{"NUL in an email", `{"email":"a\u0000` + email() + `","password":"12345678","name":"A"}`, 400, "malformed_json"},
+		{"name of spaces", map[string]string{"email": email(), "password": "12345678", "name": "   "}, 422, "validation_failed"},
+		{"name with a line break", map[string]string{"email": email(), "password": "12345678", "name": "Eve\r\nBcc: x@example.test"}, 422, "validation_failed"},
+		{"name of a control character", map[string]string{"email": email(), "password": "12345678", "name": "\u0007"}, 422, "validation_failed"},
+		{"name of a line separator", map[string]string{"email": email(), "password": "12345678", "name": "A\u2028B"}, 422, "validation_failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do("POST", "/api/accounts", "", tt.body)
+			if r.status != tt.status || r.errCode(t) != tt.code {
+				t.Errorf("got %d %s, want %d %s", r.status, r.body, tt.status, tt.code)
+			}
+		})
+	}
+	// A name with accents and inner spaces is fine; "\\u0000" as text too.
+	if r := e.do("POST", "/api/accounts", "", `{"email":"`+email()+`","password":"12345678","name":"Zoë  van \\u0000 Dijk"}`); r.status != 201 {
+		t.Errorf("an ordinary name: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/sessions", "", map[string]string{"email": email(), "password": strings.Repeat("é", 40)}); r.status != 422 {
+		t.Errorf("sign-in with an 80-byte password: %d %s, want 422", r.status, r.body)
+	}
+	admin := e.admin()
+	if r := e.do("GET", "/api/admin/events/1/orders?q=a%00b", admin, nil); r.status != 400 {
+		t.Errorf("NUL in a query string: %d %s, want 400", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/admin/venues", admin, map[string]string{"name": "\n", "preset": "theater"}); r.status != 422 {
+		t.Errorf("a venue named by a line break: %d %s, want 422", r.status, r.body)
+	}
+}
+
+// TestEmailLookalikesAreOneAccount: case and Unicode normal form do not
+// make a second account, and either spelling signs in.
+func TestEmailLookalikesAreOneAccount(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	local := "zo" + testkit.RandomHex(3)
+	composed := local + "\u00eb@example.test"                     // ë
+	decomposed := strings.ToUpper(local) + "E\u0308@EXAMPLE.test" // E + combining diaeresis, upper case
+	fullwidth := local + "\u00eb@\uff45xample.test"               // a fullwidth e in the domain
+	if r := e.do("POST", "/api/accounts", "", map[string]string{"email": composed, "password": "12345678", "name": "Zoë"}); r.status != 201 {
+		t.Fatalf("sign up: %d %s", r.status, r.body)
+	}
+	for _, other := range []string{decomposed, fullwidth} {
+		if r := e.do("POST", "/api/accounts", "", map[string]string{"email": other, "password": "12345678", "name": "Twin"}); r.status != 409 {
+			t.Errorf("sign up as %q: %d %s, want 409 email_taken", other, r.status, r.body)
+		}
+		if r := e.do("POST", "/api/sessions", "", map[string]string{"email": other, "password": "12345678"}); r.status != 200 {
+			t.Errorf("sign in as %q: %d %s, want the one account", other, r.status, r.body)
+		}
 	}
 }

@@ -90,7 +90,7 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.RateLimits == nil {
 		cfg.RateLimits = DefaultRateLimits()
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Log, validate: validator.New(validator.WithRequiredStructEnabled())}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, validate: newValidator()}
 	s.origins = make(map[string]bool)
 	for _, o := range append([]string{cfg.BaseURL}, cfg.AllowedOrigins...) {
 		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
