@@ -42,6 +42,9 @@ func (s *Server) signIn(c *fiber.Ctx) error {
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
 	}
+	if err := s.throttleSignIn(c, req.Email); err != nil {
+		return err
+	}
 	acct, token, err := s.deps.Accounts.SignIn(c.UserContext(), req.Email, req.Password)
 	if err != nil {
 		return err

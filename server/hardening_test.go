@@ -258,3 +258,62 @@ func TestEmailLookalikesAreOneAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInThrottledPerAccount: guesses at one account are limited by
+// its email, whatever address they come from, and other accounts are not
+// affected.
+func TestSignInThrottledPerAccount(t *testing.T) {
+	e := newEnv(t, envOpts{limits: map[string]server.RouteLimits{
+		server.LimitSignIn: {PerIP: server.Rate{N: 1000, Per: time.Minute, Burst: 1000}, PerAccount: server.Rate{N: 5, Per: time.Minute, Burst: 5}},
+	}})
+	victim := "victim-" + testkit.RandomHex(4) + "@example.test"
+	if r := e.do("POST", "/api/accounts", "", map[string]string{"email": victim, "password": "right password", "name": "V"}); r.status != 201 {
+		t.Fatal(r.status)
+	}
+	for i := range 5 {
+		if r := e.do("POST", "/api/sessions", "", map[string]string{"email": victim, "password": fmt.Sprint("guess ", i)}); r.status != 401 {
+			t.Fatalf("guess %d: %d %s, want 401", i, r.status, r.body)
+		}
+	}
+	// The next guess, even with another case of the email, waits.
+	r := e.do("POST", "/api/sessions", "", map[string]string{"email": strings.ToUpper(victim), "password": "guess 6"})
+	if r.status != 429 || r.errCode(t) != "rate_limited" || r.header.Get("Retry-After") == "" {
+		t.Errorf("sixth guess: %d %s, want 429 with Retry-After", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/sessions", "", map[string]string{"email": "other-" + testkit.RandomHex(4) + "@example.test", "password": "whatever1"}); r.status != 401 {
+		t.Errorf("another account: %d %s, want 401 (not throttled)", r.status, r.body)
+	}
+}
+
+// TestLimitsHoldWithoutRedis: with the limiter's Redis down, limits are
+// kept per node instead of letting everything through.
+func TestLimitsHoldWithoutRedis(t *testing.T) {
+	e := newEnv(t, envOpts{limiterDown: true, limits: map[string]server.RouteLimits{
+		server.LimitAuth: {PerIP: server.Rate{N: 2, Per: time.Minute, Burst: 2}},
+	}})
+	var last resp
+	for range 3 {
+		last = e.do("POST", "/api/accounts", "", map[string]string{"email": "nr-" + testkit.RandomHex(4) + "@example.test", "password": "12345678", "name": "N"})
+	}
+	if last.status != 429 {
+		t.Errorf("third sign-up in a minute with a burst of 2, Redis down: %d %s, want 429", last.status, last.body)
+	}
+	if !strings.Contains(e.logs.String(), "limits are per node") {
+		t.Error("the fallback is not logged")
+	}
+}
+
+// TestTransferOffersRateLimited: each offer emails another fan.
+func TestTransferOffersRateLimited(t *testing.T) {
+	e := newEnv(t, envOpts{limits: map[string]server.RouteLimits{
+		server.LimitTransfer: {PerIP: server.Rate{N: 1000, Per: time.Minute, Burst: 1000}, PerAccount: server.Rate{N: 1, Per: time.Hour, Burst: 1}},
+	}})
+	_, token := e.signUp("sender")
+	body := map[string]string{"to_email": "nobody-" + testkit.RandomHex(4) + "@example.test"}
+	if r := e.do("POST", "/api/tickets/00000000-0000-0000-0000-000000000000/transfers", token, body); r.status == 429 {
+		t.Fatalf("first offer: %d", r.status)
+	}
+	if r := e.do("POST", "/api/tickets/00000000-0000-0000-0000-000000000000/transfers", token, body); r.status != 429 {
+		t.Errorf("second offer in an hour with a budget of 1: %d %s, want 429", r.status, r.body)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-playground/validator/v10"
@@ -80,6 +81,9 @@ type Server struct {
 	validate *validator.Validate
 	origins  map[string]bool
 	stats    *statsTracker
+	// limiterWarned is when (Unix s) a failing limiter store was last
+	// logged.
+	limiterWarned atomic.Int64
 }
 
 // New builds the app and registers every route.
@@ -145,7 +149,7 @@ func (s *Server) apiRoutes() []route {
 	auth, admin, scanner := s.requireAccount, s.requireRole(account.RoleAdmin), s.requireRole(account.RoleScanner)
 	return []route{
 		{"POST", "/api/accounts", h(s.limit(LimitAuth), s.signUp)},
-		{"POST", "/api/sessions", h(s.limit(LimitAuth), s.signIn)},
+		{"POST", "/api/sessions", h(s.limit(LimitSignIn), s.signIn)},
 		{"DELETE", "/api/sessions", h(s.signOut)},
 		{"GET", "/api/me", h(auth, s.me)},
 
@@ -175,7 +179,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/tickets/:ticket", h(auth, s.getTicket)},
 		{"GET", "/api/tickets/:ticket/pdf", h(auth, s.ticketPDF)},
 		{"GET", "/api/tickets/:ticket/code", h(auth, s.ticketCode)},
-		{"POST", "/api/tickets/:ticket/transfers", h(auth, s.offerTransfer)},
+		{"POST", "/api/tickets/:ticket/transfers", h(auth, s.limit(LimitTransfer), s.offerTransfer)},
 		{"GET", "/api/transfers", h(auth, s.listTransfers)},
 		{"POST", "/api/transfers/:transfer/accept", h(auth, s.acceptTransfer)},
 		{"POST", "/api/transfers/:transfer/decline", h(auth, s.declineTransfer)},
