@@ -317,3 +317,38 @@ func TestTransferOffersRateLimited(t *testing.T) {
 		t.Errorf("second offer in an hour with a budget of 1: %d %s, want 429", r.status, r.body)
 	}
 }
+
+// TestWSSocketCaps: sockets per account are capped (429 at the upgrade),
+// and a closed socket frees its slot.
+func TestWSSocketCaps(t *testing.T) {
+	e := newEnv(t, envOpts{live: liveCfg(), limits: server.DefaultRateLimits()})
+	_, token := e.signUp("tabs")
+	var open []*wsConn
+	for i := range server.DefaultWSMaxPerAccount {
+		ws, _, err := dialWS(t, e.base, token, false)
+		if err != nil {
+			t.Fatalf("socket %d: %v", i, err)
+		}
+		open = append(open, ws)
+	}
+	_, res, err := dialWS(t, e.base, token, false)
+	if err == nil || res == nil || res.StatusCode != 429 {
+		t.Fatalf("socket past the cap: err %v, want 429", err)
+	}
+	open[0].c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ws, _, err := dialWS(t, e.base, token, false)
+		if err == nil {
+			ws.c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the closed socket's slot was not freed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, ws := range open[1:] {
+		ws.c.Close()
+	}
+}

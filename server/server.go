@@ -41,6 +41,12 @@ type Config struct {
 	// from them, the client address for rate limits is X-Real-IP. Without
 	// it every fan behind nginx would share nginx's address.
 	TrustedProxies []netip.Prefix
+	// WSMaxPerIP and WSMaxPerAccount cap the open sockets of one client
+	// address and of one account on this node (WS_MAX_PER_IP [200],
+	// WS_MAX_PER_ACCOUNT [10]); past them /ws answers 429. Off with the
+	// rate limits (Deps.Limiter nil, RATE_LIMITS=off).
+	WSMaxPerIP      int
+	WSMaxPerAccount int
 }
 
 // Checker reports whether a dependency is reachable, for /readyz.
@@ -81,6 +87,7 @@ type Server struct {
 	validate *validator.Validate
 	origins  map[string]bool
 	stats    *statsTracker
+	wsSlots  wsSlots
 	// limiterWarned is when (Unix s) a failing limiter store was last
 	// logged.
 	limiterWarned atomic.Int64
@@ -94,7 +101,14 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.RateLimits == nil {
 		cfg.RateLimits = DefaultRateLimits()
 	}
+	if cfg.WSMaxPerIP <= 0 {
+		cfg.WSMaxPerIP = DefaultWSMaxPerIP
+	}
+	if cfg.WSMaxPerAccount <= 0 {
+		cfg.WSMaxPerAccount = DefaultWSMaxPerAccount
+	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, validate: newValidator()}
+	s.wsSlots = wsSlots{byIP: map[string]int{}, byID: map[int64]int{}}
 	s.origins = make(map[string]bool)
 	for _, o := range append([]string{cfg.BaseURL}, cfg.AllowedOrigins...) {
 		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {

@@ -161,12 +161,14 @@ func (a *App) Run(ctx context.Context) error {
 		limiter = server.NewRedisLimiter(a.Redis, a.Config.RedisPrefix)
 	}
 	a.Server = server.New(server.Config{
-		BaseURL:        a.Config.BaseURL,
-		AllowedOrigins: a.Config.AllowedOrigins,
-		SecureCookies:  len(a.Config.BaseURL) > 8 && a.Config.BaseURL[:8] == "https://",
-		MetricsToken:   a.Config.MetricsToken,
-		RateLimits:     a.Config.RateLimits,
-		TrustedProxies: a.Config.TrustedProxies,
+		BaseURL:         a.Config.BaseURL,
+		AllowedOrigins:  a.Config.AllowedOrigins,
+		SecureCookies:   len(a.Config.BaseURL) > 8 && a.Config.BaseURL[:8] == "https://",
+		MetricsToken:    a.Config.MetricsToken,
+		RateLimits:      a.Config.RateLimits,
+		TrustedProxies:  a.Config.TrustedProxies,
+		WSMaxPerIP:      a.Config.WSMaxPerIP,
+		WSMaxPerAccount: a.Config.WSMaxPerAccount,
 	}, server.Deps{
 		Log:      a.Log,
 		Accounts: a.Accounts,

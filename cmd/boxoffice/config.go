@@ -47,6 +47,10 @@ type Config struct {
 	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs [none]): from
 	// these peers the client address for rate limits is X-Real-IP.
 	TrustedProxies []netip.Prefix
+	// WSMaxPerIP and WSMaxPerAccount (WS_MAX_PER_IP [200],
+	// WS_MAX_PER_ACCOUNT [10]) cap the open sockets of one client address
+	// and one account per node; off with RATE_LIMITS=off.
+	WSMaxPerIP, WSMaxPerAccount int
 	// ReviewSignals (REVIEW_SIGNALS [defaults]) are the thresholds that send
 	// a purchase on an event with a waiting room to review: overrides like
 	// join_to_hold=3s,hold_to_pay=10s,holds_per_minute=6,accounts_per_fingerprint=5,
@@ -154,6 +158,12 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	}
 	if c.TrustedProxies, err = server.ParseTrustedProxies(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, &configError{"TRUSTED_PROXIES", getenv("TRUSTED_PROXIES"), err.Error()}
+	}
+	if c.WSMaxPerIP, err = strconv.Atoi(get("WS_MAX_PER_IP", strconv.Itoa(server.DefaultWSMaxPerIP))); err != nil || c.WSMaxPerIP < 1 {
+		return c, &configError{"WS_MAX_PER_IP", getenv("WS_MAX_PER_IP"), "a whole number from 1"}
+	}
+	if c.WSMaxPerAccount, err = strconv.Atoi(get("WS_MAX_PER_ACCOUNT", strconv.Itoa(server.DefaultWSMaxPerAccount))); err != nil || c.WSMaxPerAccount < 1 {
+		return c, &configError{"WS_MAX_PER_ACCOUNT", getenv("WS_MAX_PER_ACCOUNT"), "a whole number from 1"}
 	}
 	if c.ReviewSignals, err = waitingroom.ParseSignals(getenv("REVIEW_SIGNALS")); err != nil {
 		return c, &configError{"REVIEW_SIGNALS", getenv("REVIEW_SIGNALS"), err.Error()}
