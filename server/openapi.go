@@ -2,12 +2,14 @@ package server
 
 import (
 	_ "embed"
+	"io/fs"
 
 	"github.com/gofiber/fiber/v2"
 )
 
-// openAPIDoc is the HTTP contract of API.md as OpenAPI 3, kept beside the
-// routes; TestOpenAPICoversRoutes fails when a registered route is missing.
+// openAPIDoc is the HTTP contract as OpenAPI 3, kept beside the routes;
+// TestOpenAPICoversRoutes fails when a registered route is missing, and
+// docs/api.md is generated from it (`go generate ./docs`).
 //
 //go:embed openapi.json
 var openAPIDoc []byte
@@ -17,4 +19,23 @@ func (s *Server) openAPI(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
 	return c.Send(openAPIDoc)
+}
+
+// apiDocsPage is the web app's file that renders openapi.json with the
+// vendored Swagger UI.
+const apiDocsPage = "api-docs.html"
+
+// apiDocs: GET /api/docs, the interactive API reference, served from the
+// browser app's files so that -dev serves it from disk like the rest.
+func (s *Server) apiDocs(c *fiber.Ctx) error {
+	if s.deps.Web == nil {
+		return errRouteNotFound
+	}
+	page, err := fs.ReadFile(s.deps.Web, apiDocsPage)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(page)
 }

@@ -31,6 +31,7 @@ Usage:
   boxoffice seed fans N              N fan accounts with sessions, for load tests
   boxoffice admin grant EMAIL ROLE   give an account the admin or scanner role
   boxoffice flashsale -event ID ...  the flash-sale load driver (loopback targets only)
+  boxoffice check -event ID          check an event's hard rule in Postgres (after a load test)
   boxoffice healthcheck [-url URL]   exit 0 when the local node is ready (container HEALTHCHECK)
 
 Run 'boxoffice COMMAND --help' for a command's flags. Configuration comes
@@ -40,7 +41,7 @@ STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE, SMTP_URL, HOLD_TTL, PAYMENT_GRACE,
 MAX_SEATS_PER_ACCOUNT, DB_MAX_CONNS, ALLOWED_ORIGINS, LOG_LEVEL,
 RESALE_FEE_BPS, REDIS_PREFIX, METRICS_TOKEN, PPROF_ADDR, RATE_LIMITS,
 TRUSTED_PROXIES, REVIEW_SIGNALS, WS_MAX_PER_IP, WS_MAX_PER_ACCOUNT,
-BOXOFFICE_ENV (see README.md and docs/security.md).
+BOXOFFICE_ENV (see docs/operations.md and docs/security.md).
 `
 
 // errUsage means the arguments were wrong and usage was printed.
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdAdmin(ctx, args, getenv, stdout, stderr)
 	case "flashsale":
 		err = cmdFlashsale(ctx, args, getenv, stdout, stderr)
+	case "check":
+		err = cmdCheck(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		err = cmdHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
