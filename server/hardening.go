@@ -178,6 +178,12 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 		}
 		req.SetBodyStream(bytes.NewReader(body), len(body))
 	}
+	// A body within its limit is read whole now, as without streaming: a
+	// handler that answers without reading it (a 401) must not leave the
+	// rest of it on the connection.
+	if req.Header.ContentLength() > 0 {
+		_ = req.Body()
+	}
 	return c.Next()
 }
 
