@@ -118,7 +118,7 @@ func (s *Service) SignUp(ctx context.Context, email, password, name string) (Acc
 // NormalizeEmail is the one form an email is stored and looked up in:
 // trimmed, Unicode NFKC (so a composed and a decomposed é, or a fullwidth
 // letter and its plain form, are one address) and lower case (as the
-// unique index, on lower(email), already compared). Migration 00007 put
+// unique index, on lower(email), already compared). Migration 00009 put
 // existing rows in this form.
 func NormalizeEmail(email string) string {
 	return strings.ToLower(norm.NFKC.String(strings.TrimSpace(email)))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/internal/pg"
@@ -22,8 +23,10 @@ type ReconcileStats struct {
 	Released int
 	// Resolved is how many open payments were looked up at the provider.
 	Resolved int
-	// Failed is how many lookups failed (retried on the next pass).
+	// Failed is how many lookups failed (each retried after its backoff).
 	Failed int
+	// Stuck is how many payments this pass set aside as stuck.
+	Stuck int
 }
 
 // Reconcile settles what requests and webhooks left open. First, holds
@@ -42,12 +45,17 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileStats, error) {
 	if err != nil {
 		return st, err
 	}
+	// Due payments only, each at its own pace: one that failed waits
+	// ReconcileBackoff doubled per failure in a row (at most
+	// ReconcileMaxBackoff), so a batch of payments failing on every pass
+	// cannot starve the others.
 	rows, err := s.db.Query(ctx, `
 		SELECT id FROM payments
-		WHERE status = 'voiding'
-		   OR (status IN ('pending', 'requires_payment_method', 'unknown', 'authorized', 'capturing')
-		       AND updated_at <= now() - make_interval(secs => $1))
-		ORDER BY updated_at LIMIT $2`, s.cfg.ReconcileAfter.Seconds(), reconcileBatch)
+		WHERE (status = 'voiding'
+		       OR (status IN ('pending', 'requires_payment_method', 'unknown', 'authorized', 'capturing')
+		           AND updated_at <= now() - make_interval(secs => $1)))
+		  AND (reconcile_at IS NULL OR reconcile_at <= now())
+		ORDER BY coalesce(reconcile_at, updated_at) LIMIT $2`, s.cfg.ReconcileAfter.Seconds(), reconcileBatch)
 	if err != nil {
 		return st, fmt.Errorf("checkout: reconcile: %w", err)
 	}
@@ -60,12 +68,54 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileStats, error) {
 			return st, ctx.Err()
 		}
 		st.Resolved++
-		if err := s.resolve(ctx, id); err != nil {
+		err := s.resolve(ctx, id)
+		if err != nil {
 			st.Failed++
-			s.log.Warn("checkout: reconcile payment failed", "payment", id, "err", err)
+		}
+		if stuck := s.recordReconcile(ctx, id, err); stuck {
+			st.Stuck++
 		}
 	}
 	return st, nil
+}
+
+// recordReconcile notes the outcome of one look at a payment: a success
+// clears its failures; a failure counts, backs the payment off and, at
+// ReconcilePoisonAfter failures in a row, sets it aside as stuck (retried
+// every ReconcileMaxBackoff, shown to admins). It reports whether the
+// payment just became stuck.
+func (s *Service) recordReconcile(ctx context.Context, paymentID string, failure error) bool {
+	if failure == nil {
+		_, err := s.db.Exec(ctx, `
+			UPDATE payments SET reconcile_failures = 0, reconcile_at = NULL, reconcile_error = NULL, stuck_at = NULL
+			WHERE id = $1 AND (reconcile_failures > 0 OR stuck_at IS NOT NULL)`, paymentID)
+		if err != nil {
+			s.log.Error("checkout: record reconcile", "payment", paymentID, "err", err)
+		}
+		return false
+	}
+	var failures int
+	var stuckNow bool
+	err := s.db.QueryRow(ctx, `
+		UPDATE payments SET reconcile_failures = reconcile_failures + 1, reconcile_error = $2,
+		       reconcile_at = now() + make_interval(secs => CASE WHEN reconcile_failures + 1 >= $5 THEN $4
+		           ELSE least($3 * power(2, least(reconcile_failures, 30)), $4) END),
+		       stuck_at = CASE WHEN reconcile_failures + 1 >= $5 THEN coalesce(stuck_at, now()) END
+		WHERE id = $1
+		RETURNING reconcile_failures, stuck_at IS NOT NULL AND reconcile_failures = $5`,
+		paymentID, failure.Error(), s.cfg.ReconcileBackoff.Seconds(), s.cfg.ReconcileMaxBackoff.Seconds(),
+		s.cfg.ReconcilePoisonAfter).Scan(&failures, &stuckNow)
+	if err != nil {
+		s.log.Error("checkout: record reconcile failure", "payment", paymentID, "err", err)
+		return false
+	}
+	if stuckNow {
+		s.log.Error("checkout: payment stuck: the reconciler failed on it too often; set aside",
+			"payment", paymentID, "failures", failures, "err", failure)
+	} else {
+		s.log.Warn("checkout: reconcile payment failed", "payment", paymentID, "failures", failures, "err", failure)
+	}
+	return stuckNow
 }
 
 // ReleaseOverdue releases the payment_pending holds past their payment
@@ -168,4 +218,36 @@ func (s *Service) RunReconciler(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// StuckPayments counts the payments the reconciler set aside as stuck
+// (ReconcilePoisonAfter failures in a row), for metrics and the admin.
+func (s *Service) StuckPayments(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM payments WHERE stuck_at IS NOT NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("checkout: stuck payments: %w", err)
+	}
+	return n, nil
+}
+
+var stuckDesc = prometheus.NewDesc("boxoffice_payments_stuck",
+	"Payments the reconciler set aside after failing on them ReconcilePoisonAfter times in a row.", nil, nil)
+
+// Collector exports StuckPayments as the gauge boxoffice_payments_stuck,
+// read from Postgres at each scrape. Alert when it is above zero.
+func (s *Service) Collector() prometheus.Collector { return stuckCollector{s} }
+
+type stuckCollector struct{ s *Service }
+
+func (c stuckCollector) Describe(ch chan<- *prometheus.Desc) { ch <- stuckDesc }
+
+func (c stuckCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := c.s.StuckPayments(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(stuckDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(stuckDesc, prometheus.GaugeValue, float64(n))
 }

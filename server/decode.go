@@ -75,6 +75,21 @@ func refuseNUL(body []byte) error {
 	}
 }
 
+// refuseNulls refuses a JSON object body with a null member: in a partial
+// update a null would read as "not named" and silently change nothing.
+func refuseNulls(body []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil // not an object: decodeJSON says why
+	}
+	for name, v := range fields {
+		if string(bytes.TrimSpace(v)) == "null" {
+			return errValidation.With("fields", map[string]string{name: "must not be null"})
+		}
+	}
+	return nil
+}
+
 var errValidation = apperr.E(apperr.Invalid, "validation_failed", "some fields are invalid")
 
 // validationError turns validator's errors into a 422 naming each field.

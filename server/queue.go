@@ -124,24 +124,25 @@ func (s *Server) queueFairness(c *fiber.Ctx) error {
 	return c.JSON(f)
 }
 
-// configureQueue: PUT /api/admin/events/:event/queue stores the room's
-// settings (admin only).
+// configureQueue: PUT /api/admin/events/:event/queue changes the room's
+// settings that the body names and leaves the others as they are (admin
+// only): a body with admit_per_minute alone must not switch the room off.
 func (s *Server) configureQueue(c *fiber.Ctx) error {
 	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
 	if err != nil {
 		return err
 	}
-	var set waitingroom.Settings
-	if err := decodeJSON(c.Body(), &set); err != nil {
+	if err := refuseNulls(c.Body()); err != nil {
 		return err
 	}
-	if err := s.deps.Queue.Configure(c.UserContext(), eventID, set); err != nil {
+	var patch waitingroom.SettingsPatch
+	if err := decodeJSON(c.Body(), &patch); err != nil {
 		return err
 	}
-	s.deps.Seats.ForgetEvent(eventID)
-	stored, err := s.deps.Queue.Settings(c.UserContext(), eventID)
+	stored, err := s.deps.Queue.Update(c.UserContext(), eventID, patch)
 	if err != nil {
 		return err
 	}
+	s.deps.Seats.ForgetEvent(eventID)
 	return c.JSON(stored)
 }

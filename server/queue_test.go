@@ -275,3 +275,52 @@ func TestRateLimitPerClientBehindProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuePartialUpdate: PUT .../queue with some fields changes those
+// fields only. A live attack sent {"admit_per_minute": N} alone and the
+// room switched off mid-sale, its other settings reset to defaults.
+func TestQueuePartialUpdate(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.admin()
+	ev, _ := e.roomEvent(waitingroom.Settings{AdmitPerMinute: 6000, ActiveLimit: 50, PowDifficulty: 6, AdmissionTTLSeconds: 120})
+	put := func(body any) waitingroom.Settings {
+		t.Helper()
+		r := e.do("PUT", "/api/admin/events/"+ev+"/queue", admin, body)
+		if r.status != 200 {
+			t.Fatalf("PUT %v: %d %s", body, r.status, r.body)
+		}
+		var got waitingroom.Settings
+		r.json(t, &got)
+		return got
+	}
+	got := put(map[string]any{"admit_per_minute": 1200})
+	want := waitingroom.Settings{Enabled: true, AdmitPerMinute: 1200, ActiveLimit: 50, PowDifficulty: 6, AdmissionTTLSeconds: 120}
+	if got != want {
+		t.Errorf("after admit_per_minute only: got %+v, want %+v", got, want)
+	}
+	stored, err := e.queue.Settings(context.Background(), eventID(t, ev))
+	if err != nil || stored != want {
+		t.Errorf("stored %+v %v, want %+v", stored, err, want)
+	}
+	got = put(map[string]any{"paused": true})
+	want.Paused = true
+	if got != want {
+		t.Errorf("after paused only: got %+v, want %+v", got, want)
+	}
+	// Naming a field switches it, off included.
+	got = put(map[string]any{"enabled": false, "paused": false})
+	want.Enabled, want.Paused = false, false
+	if got != want {
+		t.Errorf("after enabled false: got %+v, want %+v", got, want)
+	}
+	// Bad values and unknown fields change nothing.
+	for _, body := range []any{map[string]any{"admit_per_minute": -1}, map[string]any{"admit_per_minute": "fast"},
+		map[string]any{"enabled": true, "bogus": 1}, map[string]any{"enabled": nil}} {
+		if r := e.do("PUT", "/api/admin/events/"+ev+"/queue", admin, body); r.status < 400 || r.status >= 500 {
+			t.Errorf("PUT %v: %d %s, want a 4xx", body, r.status, r.body)
+		}
+	}
+	if stored, _ := e.queue.Settings(context.Background(), eventID(t, ev)); stored != want {
+		t.Errorf("after refused updates: %+v, want %+v", stored, want)
+	}
+}

@@ -16,7 +16,9 @@ import (
 
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/checkout"
+	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/realtime"
+	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/waitingroom"
 )
@@ -75,7 +77,12 @@ type Deps struct {
 	// Hub serves GET /ws; without it the route answers 503.
 	Hub *realtime.Hub
 	// Diffs serves GET /api/events/{event}/diffs; without it 503.
-	Diffs DiffSource
+	Diffs seatmap.StreamReader
+	// Stats serves GET /api/admin/events/{event}/stats; without it 503.
+	Stats *salestats.Engine
+	// Jobs is the outbox, for the admin's dead-job list and retries;
+	// without it those routes answer 503.
+	Jobs *jobs.Runner
 }
 
 // Server is the Fiber app with its dependencies.
@@ -86,7 +93,6 @@ type Server struct {
 	log      *slog.Logger
 	validate *validator.Validate
 	origins  map[string]bool
-	stats    *statsTracker
 	wsSlots  wsSlots
 	// limiterWarned is when (Unix s) a failing limiter store was last
 	// logged.
@@ -134,10 +140,6 @@ func New(cfg Config, deps Deps) *Server {
 		IdleTimeout:             120 * time.Second,
 		ReadBufferSize:          16 << 10,
 	})
-	s.stats = newStatsTracker(s)
-	if deps.Metrics != nil {
-		deps.Metrics.MustRegister(s.stats)
-	}
 	s.routes()
 	return s
 }
@@ -214,6 +216,10 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/admin/reviews", h(admin, s.reviewQueue)},
 		{"POST", "/api/admin/orders/:order/approve", h(admin, s.approveOrder)},
 		{"POST", "/api/admin/orders/:order/reject", h(admin, s.rejectOrder)},
+		{"GET", "/api/admin/jobs", h(admin, s.listJobs)},
+		{"POST", "/api/admin/jobs/:job/retry", h(admin, s.retryJob)},
+		{"GET", "/api/admin/events/:event/ledger", h(admin, s.eventLedger)},
+		{"GET", "/api/admin/events/:event/ledger.csv", h(admin, s.eventLedgerCSV)},
 
 		{"GET", "/api/openapi.json", h(s.openAPI)},
 		{"GET", "/api/docs", h(s.apiDocs)},

@@ -214,7 +214,8 @@ func TestServeOnPortZero(t *testing.T) {
 		t.Errorf("home page: %d", code)
 	}
 	code, body = get("/metrics", "")
-	for _, want := range []string{`boxoffice_http_requests_total{method="GET",route="/api/events",status="200"} 1`, "boxoffice_hold_seconds_bucket", "go_goroutines"} {
+	for _, want := range []string{`boxoffice_http_requests_total{method="GET",route="/api/events",status="200"} 1`, "boxoffice_hold_seconds_bucket", "go_goroutines",
+		`boxoffice_jobs_dead{kind="checkout.refund"} 0`, "boxoffice_payments_stuck 0"} {
 		if code != 200 || !bytes.Contains(body, []byte(want)) {
 			t.Errorf("/metrics: %d, missing %q", code, want)
 		}

@@ -3,12 +3,22 @@
 // transaction as the state change that calls for them, then worked by any
 // number of workers on any number of nodes.
 //
-// Concurrency: a worker claims one due job with FOR UPDATE SKIP LOCKED and
-// keeps the row locked while the handler runs, so no two workers run the same
-// job at once and a worker that dies releases the job for another. Delivery is
-// at least once: a handler must be idempotent (check whether its effect is
-// already done before doing it again). A failed job is retried with
-// exponential backoff until MaxAttempts, then marked dead.
+// Concurrency: a worker claims one due job (FOR UPDATE SKIP LOCKED) by
+// moving its run_at to the end of a lease (Timeout plus a margin) and
+// commits at once: the handler runs outside any transaction, so a slow SMTP
+// server or payment provider never holds a row lock or a connection in a
+// transaction. No other worker takes the job before the lease ends (the
+// handler is cancelled at Timeout); a worker that dies leaves it to be
+// claimed again when the lease ends. The result is recorded only by the
+// worker whose lease it still is. Delivery is at least once: a handler must
+// be idempotent (check whether its effect is already done before doing it
+// again).
+//
+// A failed job is retried with exponential backoff until MaxAttempts, then
+// marked dead: listed for admins (List), counted (Collector) and retried on
+// request (Retry). A kind registered with RetryForever (refunds) never
+// dies: past MaxAttempts it keeps being retried every MaxBackoff and shows
+// as failing until it succeeds or an admin acts.
 package jobs
 
 import (
@@ -114,6 +124,7 @@ type Runner struct {
 
 	mu       sync.RWMutex
 	handlers map[string]Handler
+	forever  map[string]bool // kinds that never die
 }
 
 // NewRunner returns a Runner; register handlers before Run.
@@ -122,14 +133,25 @@ func NewRunner(db *pgxpool.Pool, log *slog.Logger, cfg Config) *Runner {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{db: db, log: log, cfg: cfg, handlers: make(map[string]Handler)}
+	return &Runner{db: db, log: log, cfg: cfg, handlers: make(map[string]Handler), forever: make(map[string]bool)}
 }
 
+// Option changes how a kind of job is run.
+type Option func(r *Runner, kind string)
+
+// RetryForever keeps a kind's jobs from ever dying: past MaxAttempts they
+// are retried every MaxBackoff until they succeed or an admin acts. For
+// work that must happen whatever it takes, such as giving money back.
+func RetryForever(r *Runner, kind string) { r.forever[kind] = true }
+
 // Register sets the handler of a kind of job.
-func (r *Runner) Register(kind string, h Handler) {
+func (r *Runner) Register(kind string, h Handler, opts ...Option) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.handlers[kind] = h
+	for _, o := range opts {
+		o(r, kind)
+	}
 }
 
 // kinds lists the registered kinds: a worker only claims jobs it can run, so
@@ -176,6 +198,10 @@ func (r *Runner) work(ctx context.Context) {
 // ErrNoHandler is recorded on a claimed job whose kind lost its handler.
 var ErrNoHandler = errors.New("jobs: no handler")
 
+// leaseMargin is added to Timeout for a claim's lease: the time the
+// handler gets plus time to record its result.
+const leaseMargin = 30 * time.Second
+
 // RunOne claims one due job, runs it and records the result. It reports
 // whether a job was run; handler failures are recorded on the job, not
 // returned.
@@ -184,19 +210,22 @@ func (r *Runner) RunOne(ctx context.Context) (bool, error) {
 	if len(kinds) == 0 {
 		return false, nil
 	}
-	tx, err := r.db.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("jobs: begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
 	var id int64
 	var kind string
 	var payload json.RawMessage
 	var attempts int
-	err = tx.QueryRow(ctx, `
-		SELECT id, kind, payload, attempts FROM jobs
-		WHERE done_at IS NULL AND NOT dead AND run_at <= now() AND kind = ANY($1)
-		ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED`, kinds).Scan(&id, &kind, &payload, &attempts)
+	var lease time.Time
+	// The claim is its own short transaction: it moves run_at to the end
+	// of the lease (no other worker sees the job as due until then) and
+	// counts the attempt, so a job that kills its worker still dies in the
+	// end. run_at is then the lease's token.
+	err := r.db.QueryRow(ctx, `
+		UPDATE jobs SET run_at = now() + make_interval(secs => $2), attempts = attempts + 1
+		WHERE id = (SELECT id FROM jobs
+		            WHERE done_at IS NULL AND NOT dead AND run_at <= now() AND kind = ANY($1)
+		            ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING id, kind, payload, attempts, run_at`, kinds, (r.cfg.Timeout+leaseMargin).Seconds()).
+		Scan(&id, &kind, &payload, &attempts, &lease)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -205,27 +234,33 @@ func (r *Runner) RunOne(ctx context.Context) (bool, error) {
 	}
 	r.mu.RLock()
 	h := r.handlers[kind]
+	forever := r.forever[kind]
 	r.mu.RUnlock()
 	runErr := ErrNoHandler
 	if h != nil {
 		runErr = r.call(ctx, h, payload)
 	}
 	ctx = context.WithoutCancel(ctx)
+	var tag interface{ RowsAffected() int64 }
 	if runErr == nil {
-		_, err = tx.Exec(ctx, `UPDATE jobs SET done_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, id)
+		tag, err = r.db.Exec(ctx, `UPDATE jobs SET done_at = now(), last_error = NULL WHERE id = $1 AND run_at = $2`, id, lease)
 	} else {
-		attempts++
-		dead := attempts >= r.cfg.MaxAttempts
+		dead := attempts >= r.cfg.MaxAttempts && !forever
 		r.log.Warn("jobs: job failed", "id", id, "kind", kind, "attempt", attempts, "dead", dead, "err", runErr)
-		_, err = tx.Exec(ctx, `
-			UPDATE jobs SET attempts = $2, last_error = $3, dead = $4, run_at = now() + make_interval(secs => $5)
-			WHERE id = $1`, id, attempts, runErr.Error(), dead, r.Backoff(attempts).Seconds())
+		if dead {
+			r.log.Error("jobs: job dead: an admin must retry it (GET /api/admin/jobs?status=dead)", "id", id, "kind", kind, "err", runErr)
+		}
+		tag, err = r.db.Exec(ctx, `
+			UPDATE jobs SET last_error = $3, dead = $4, run_at = now() + make_interval(secs => $5)
+			WHERE id = $1 AND run_at = $2`, id, lease, runErr.Error(), dead, r.Backoff(attempts).Seconds())
 	}
 	if err != nil {
 		return true, fmt.Errorf("jobs: record job %d: %w", id, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return true, fmt.Errorf("jobs: record job %d: %w", id, err)
+	if tag.RowsAffected() == 0 {
+		// The lease ended (the handler outlived it) or an admin retried the
+		// job meanwhile: the result belongs to whoever runs it now.
+		r.log.Warn("jobs: result of a job whose lease ended was dropped", "id", id, "kind", kind)
 	}
 	return true, nil
 }

@@ -64,8 +64,14 @@ test('dashboard: live figures during a small sale, pause takes effect', async ()
   const page = await signInPage();
 
   await page.goto('/admin');
+  // The background-jobs card counts dead jobs and failing refunds.
+  await page.getByRole('heading', { name: 'Background jobs' }).waitFor();
+  await waitTile(page, 'dead_jobs', (t) => /^\d+$/.test(t), 'a count');
+  await waitTile(page, 'failing_refunds', (t) => /^\d+$/.test(t), 'a count');
+  await page.shot('admin-jobs');
   await page.getByRole('link', { name }).click();
   await page.getByRole('heading', { name: `Admin: ${name}` }).waitFor();
+  assert.ok(await page.getByRole('link', { name: 'CSV' }).getAttribute('href'), 'the ledger link');
   await waitTile(page, 'held', (t) => t === '0', '0');
   assert.equal(await tile(page, 'sold'), '0');
   // The first live frame: the socket is subscribed, so the frame of the

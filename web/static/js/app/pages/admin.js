@@ -1,4 +1,6 @@
-// admin.js: the admin dashboard. /admin lists events; /admin/events/{id}
+// admin.js: the admin dashboard. /admin lists events and the background
+// jobs (dead ones with Retry, failing refunds); /admin/events/{id} links the
+// event's ledger (CSV, JSON) and
 // shows the live figures (GET .../stats once, then the 1 Hz stats frames on
 // event:{id}:stats over /ws), a chart of holds and sales per second, the
 // sale's controls, order search and the review queue of flagged orders.
@@ -37,7 +39,44 @@ export async function renderList(main, _params, ctx) {
         h('td', {}, h('a', { href: `/admin/events/${e.id}`, 'data-link': true }, e.name)),
         h('td', {}, dateTime(e.event_date)),
         h('td', {}, statusLabel[e.status] || e.status),
-        h('td', {}, String(e.available)))))));
+        h('td', {}, String(e.available)))))),
+    jobsPanel());
+}
+
+// jobsPanel is the outbox as an admin needs it: tiles counting the dead
+// jobs (out of attempts: emails, captures, releases that gave up) and the
+// failing refunds (retried until they succeed), and the dead jobs with
+// their last error and a Retry button (POST /api/admin/jobs/{job}/retry).
+function jobsPanel() {
+  const dead = h('strong', { 'data-tile': 'dead_jobs' }, '–');
+  const refunds = h('strong', { 'data-tile': 'failing_refunds' }, '–');
+  const body = h('tbody');
+  const sum = (m) => Object.values(m || {}).reduce((a, b) => a + b, 0);
+  const load = async () => {
+    try {
+      const list = await get('/api/admin/jobs?status=dead');
+      dead.textContent = String(sum(list.counts.dead));
+      refunds.textContent = String(list.counts.failing['checkout.refund'] || 0);
+      body.replaceChildren(...(list.jobs.length ? list.jobs.map((j) => {
+        const retry = h('button', { type: 'button' }, 'Retry');
+        retry.addEventListener('click', async () => {
+          retry.disabled = true;
+          try { await api('POST', `/api/admin/jobs/${j.id}/retry`); toast(`Job ${j.id} queued again`); } catch (e) { toast(`Retry: ${e.message}`); }
+          await load();
+        });
+        return h('tr', { 'data-job': String(j.id) }, h('td', {}, String(j.id)), h('td', {}, j.kind), h('td', {}, String(j.attempts)),
+          h('td', {}, j.last_error || ''), h('td', {}, dateTime(j.run_at)), h('td', {}, retry));
+      }) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No dead jobs.'))]));
+    } catch (e) { dead.textContent = '?'; toast(`Jobs: ${e.message}`); }
+  };
+  load();
+  return h('section', { class: 'card', 'aria-labelledby': 'jobs-title' }, h('h2', { id: 'jobs-title' }, 'Background jobs'),
+    h('div', { class: 'tiles' },
+      h('div', { class: 'tile card' }, h('span', { class: 'muted' }, 'Dead jobs'), dead),
+      h('div', { class: 'tile card' }, h('span', { class: 'muted' }, 'Failing refunds'), refunds)),
+    h('table', { class: 'admin-table' },
+      h('thead', {}, h('tr', {}, ['Job', 'Kind', 'Attempts', 'Last error', 'Last run', ''].map((t) => h('th', {}, t)))),
+      body));
 }
 
 const tiles = [
@@ -96,6 +135,7 @@ export async function renderEvent(main, [id], ctx) {
   const rate = h('input', { type: 'number', min: 1, id: 'admit-rate', value: room.admit_per_minute || 600 });
   const limit = h('input', { type: 'number', min: 1, id: 'active-limit', value: room.active_limit || 2000 });
   const roomOn = h('input', { type: 'checkbox', id: 'room-on', checked: Boolean(room.enabled) });
+  const printOn = h('input', { type: 'checkbox', id: 'print-at-home', checked: Boolean(event.print_at_home) });
   const secSelect = h('select', { id: 'release-section' }, h('option', { value: '' }, 'Any section'),
     (event.sections || []).map((s) => h('option', { value: s.id }, s.name)));
   const count = h('input', { type: 'number', min: 1, value: 10, id: 'release-count' });
@@ -114,6 +154,10 @@ export async function renderEvent(main, [id], ctx) {
     h('label', {}, roomOn, ' Waiting room on'),
     h('label', { for: 'admit-rate' }, 'Admit per minute'), rate,
     h('label', { for: 'active-limit' }, 'Active limit'), limit,
+    h('button', { type: 'submit' }, 'Save')),
+    h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); act('Entry rule', async () => {
+      event = await api('PATCH', `/api/admin/events/${id}`, { print_at_home: printOn.checked }); }); } },
+    h('label', {}, printOn, ' Printed tickets admit (print at home); off: only the rotating code in the app'),
     h('button', { type: 'submit' }, 'Save')),
     h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); act('Release', () => {
       const body = { count: Number(count.value) };
@@ -150,7 +194,9 @@ export async function renderEvent(main, [id], ctx) {
 
   const review = reviewQueue(id);
 
-  main.append(title, updated, tileGrid,
+  const ledger = h('p', {}, 'Ledger: ', h('a', { href: `/api/admin/events/${id}/ledger.csv`, download: '' }, 'CSV'), ' · ',
+    h('a', { href: `/api/admin/events/${id}/ledger`, target: '_blank', rel: 'noopener' }, 'JSON'));
+  main.append(title, updated, ledger, tileGrid,
     h('section', { class: 'card' }, h('h2', {}, 'Holds and sales per second'), canvas, chart.legend()),
     controls, review.el, h('section', { class: 'card' }, h('h2', {}, 'Sections'), sections), orders);
 

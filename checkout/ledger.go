@@ -1,0 +1,268 @@
+package checkout
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/boxoffice/boxoffice/seatmap"
+)
+
+// Ledger is an event's money as an accountant reads it: every movement
+// (a payment taken, a refund given, a payout owed to a reseller) and, per
+// order, what it brought in and gave back. Amounts are in cents of the
+// event's currency; see docs/ledger.md.
+//
+// Net is what the event keeps: gross - refunds - payouts. It must equal
+// ExpectedNet, what the event is owed by its orders as they stand: the
+// total of every primary order still paid, plus the platform's fee on
+// every resale still paid; after a cancellation nothing, since every fan
+// must end even. Residual is the difference, and Balanced says it is zero
+// with nothing left open (after a cancellation, no money in flight).
+type Ledger struct {
+	EventID          int64       `json:"event"`
+	EventName        string      `json:"event_name"`
+	EventStatus      string      `json:"event_status"`
+	Currency         string      `json:"currency"`
+	Totals           LedgerSums  `json:"totals"`
+	ExpectedNetCents int64       `json:"expected_net_cents"`
+	ResidualCents    int64       `json:"residual_cents"`
+	Balanced         bool        `json:"balanced"`
+	Open             []string    `json:"open"`
+	Orders           []LedgerRow `json:"orders"`
+	Entries          []LedgerRow `json:"entries"`
+}
+
+// LedgerSums are the money columns of a row or of the whole event.
+type LedgerSums struct {
+	GrossCents  int64 `json:"gross_cents"`
+	FeeCents    int64 `json:"fee_cents"`
+	RefundCents int64 `json:"refund_cents"`
+	PayoutCents int64 `json:"payout_cents"`
+	NetCents    int64 `json:"net_cents"`
+}
+
+func (s *LedgerSums) add(o LedgerSums) {
+	s.GrossCents += o.GrossCents
+	s.FeeCents += o.FeeCents
+	s.RefundCents += o.RefundCents
+	s.PayoutCents += o.PayoutCents
+	s.NetCents += o.NetCents
+}
+
+// Ledger row kinds.
+const (
+	LedgerOrder   = "order"
+	LedgerPayment = "payment"
+	LedgerRefund  = "refund"
+	LedgerPayout  = "payout"
+)
+
+// LedgerRow is one line of the ledger. An entry (payment, refund, payout)
+// is one movement of money; an order row sums its order's movements.
+type LedgerRow struct {
+	Kind      string    `json:"kind"`
+	ID        string    `json:"id"`
+	OrderID   string    `json:"order_id,omitempty"`
+	PaymentID string    `json:"payment_id,omitempty"`
+	AccountID int64     `json:"account_id"`
+	Status    string    `json:"status"`
+	Resale    bool      `json:"resale,omitempty"`
+	Stuck     bool      `json:"stuck,omitempty"`
+	At        time.Time `json:"at"`
+	LedgerSums
+}
+
+// capturedStatuses are the payment statuses whose money was taken (or is
+// being taken: the order is written and the capture is under way).
+var capturedStatuses = []string{StatusCapturing, StatusSucceeded, StatusRefunded}
+
+// Ledger returns an event's ledger (ErrEventNotFound for no such event).
+// It reads one snapshot (a repeatable-read transaction), so a ledger read
+// while money moves is still consistent.
+func (s *Service) Ledger(ctx context.Context, eventID int64) (Ledger, error) {
+	var l Ledger
+	tx, err := s.db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return l, fmt.Errorf("checkout: ledger of %d: %w", eventID, err)
+	}
+	defer tx.Rollback(ctx)
+	err = tx.QueryRow(ctx, `SELECT id, name, status, currency FROM events WHERE id = $1`, eventID).
+		Scan(&l.EventID, &l.EventName, &l.EventStatus, &l.Currency)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, seatmap.ErrEventNotFound
+	}
+	if err != nil {
+		return l, fmt.Errorf("checkout: ledger of %d: %w", eventID, err)
+	}
+	if l.Entries, err = ledgerEntries(ctx, tx, eventID); err != nil {
+		return l, err
+	}
+	if l.Orders, err = ledgerOrders(ctx, tx, eventID); err != nil {
+		return l, err
+	}
+	if l.Open, err = ledgerOpen(ctx, tx, eventID, l.EventStatus == seatmap.StatusCancelled); err != nil {
+		return l, err
+	}
+	for _, e := range l.Entries {
+		l.Totals.add(e.LedgerSums)
+	}
+	if l.EventStatus != seatmap.StatusCancelled {
+		for _, o := range l.Orders {
+			if o.Status != OrderPaid {
+				continue
+			}
+			if o.Resale {
+				l.ExpectedNetCents += o.FeeCents
+			} else {
+				l.ExpectedNetCents += o.GrossCents
+			}
+		}
+	}
+	l.ResidualCents = l.Totals.NetCents - l.ExpectedNetCents
+	l.Balanced = l.ResidualCents == 0 && (l.EventStatus != seatmap.StatusCancelled || len(l.Open) == 0)
+	return l, nil
+}
+
+// ledgerEntries reads every movement of an event's money, oldest first.
+func ledgerEntries(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT 'payment', p.id::text, coalesce(o.id::text, ''), p.id::text, p.account_id, p.status, p.stuck_at IS NOT NULL,
+		       p.created_at, p.amount_cents, 0::bigint, 0::bigint, 0::bigint
+		FROM payments p LEFT JOIN orders o ON o.payment_id = p.id
+		WHERE p.event_id = $1 AND p.status = ANY($2)
+		UNION ALL
+		SELECT 'refund', r.id::text, coalesce(r.order_id::text, ''), r.payment_id::text, r.account_id, r.status, false,
+		       coalesce(r.refunded_at, r.created_at), 0, 0, r.amount_cents, 0
+		FROM refunds r WHERE r.event_id = $1 AND r.status = 'succeeded'
+		UNION ALL
+		-- A payment refunded before refunds had rows: its whole amount.
+		SELECT 'refund', p.id::text, coalesce(o.id::text, ''), p.id::text, p.account_id, p.status, false,
+		       p.updated_at, 0, 0, p.amount_cents, 0
+		FROM payments p LEFT JOIN orders o ON o.payment_id = p.id
+		WHERE p.event_id = $1 AND p.status = 'refunded' AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.payment_id = p.id)
+		UNION ALL
+		SELECT 'payout', po.id::text, po.order_id::text, o.payment_id::text, po.seller_account_id, po.status, false,
+		       po.created_at, 0, po.fee_cents, 0, po.net_cents
+		FROM payouts po JOIN orders o ON o.id = po.order_id
+		WHERE po.event_id = $1 AND po.status IN ('pending', 'paid')
+		ORDER BY 8, 1, 2`, eventID, capturedStatuses)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: ledger entries of %d: %w", eventID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LedgerRow, error) {
+		var e LedgerRow
+		err := r.Scan(&e.Kind, &e.ID, &e.OrderID, &e.PaymentID, &e.AccountID, &e.Status, &e.Stuck, &e.At,
+			&e.GrossCents, &e.FeeCents, &e.RefundCents, &e.PayoutCents)
+		e.NetCents = e.GrossCents - e.RefundCents - e.PayoutCents
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checkout: ledger entries of %d: %w", eventID, err)
+	}
+	if out == nil {
+		out = []LedgerRow{}
+	}
+	return out, nil
+}
+
+// ledgerOrders sums each order's movements: what its payment took, what was
+// refunded, and (for a resale) the seller's payout and the platform's fee.
+func ledgerOrders(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT o.id::text, o.payment_id::text, o.account_id, o.status, h.listing_id IS NOT NULL, p.stuck_at IS NOT NULL, o.created_at,
+		       CASE WHEN p.status = ANY($2) THEN p.amount_cents ELSE 0 END,
+		       coalesce(po.fee, 0),
+		       coalesce((SELECT sum(amount_cents) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded'),
+		                CASE WHEN p.status = 'refunded' THEN p.amount_cents ELSE 0 END),
+		       coalesce(po.net, 0)
+		FROM orders o JOIN payments p ON p.id = o.payment_id JOIN holds h ON h.id = o.hold_id
+		LEFT JOIN LATERAL (SELECT sum(fee_cents) AS fee, sum(net_cents) AS net FROM payouts
+		                   WHERE order_id = o.id AND status IN ('pending', 'paid')) po ON true
+		WHERE o.event_id = $1
+		ORDER BY o.created_at, o.id`, eventID, capturedStatuses)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: ledger orders of %d: %w", eventID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LedgerRow, error) {
+		e := LedgerRow{Kind: LedgerOrder}
+		err := r.Scan(&e.ID, &e.PaymentID, &e.AccountID, &e.Status, &e.Resale, &e.Stuck, &e.At,
+			&e.GrossCents, &e.FeeCents, &e.RefundCents, &e.PayoutCents)
+		e.OrderID = e.ID
+		e.NetCents = e.GrossCents - e.RefundCents - e.PayoutCents
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checkout: ledger orders of %d: %w", eventID, err)
+	}
+	if out == nil {
+		out = []LedgerRow{}
+	}
+	return out, nil
+}
+
+// ledgerOpen lists what is still in flight or needs a person: payments
+// not settled (or stuck), orders of a cancelled event not refunded yet,
+// refunds not yet confirmed by the provider, and payouts still pending
+// after a cancellation.
+func ledgerOpen(ctx context.Context, tx pgx.Tx, eventID int64, cancelled bool) ([]string, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT 'payment ' || id || ' is ' || status || CASE WHEN stuck_at IS NOT NULL THEN ' (stuck: ' || coalesce(reconcile_error, '') || ')' ELSE '' END
+		FROM payments WHERE event_id = $1 AND (stuck_at IS NOT NULL OR status IN ('unknown', 'authorized', 'capturing', 'voiding')
+		      OR ($2 AND status IN ('pending', 'requires_payment_method')))
+		UNION ALL
+		SELECT 'order ' || id || ' is ' || status || ' on a cancelled event' FROM orders
+		WHERE $2 AND event_id = $1 AND status IN ('paid', 'review')
+		UNION ALL
+		SELECT 'refund ' || id || ' of ' || amount_cents || ' cents is pending' FROM refunds
+		WHERE event_id = $1 AND status = 'pending'
+		UNION ALL
+		SELECT 'payout ' || id || ' is pending on a cancelled event' FROM payouts
+		WHERE $2 AND event_id = $1 AND status = 'pending'
+		ORDER BY 1`, eventID, cancelled)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: open money of %d: %w", eventID, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("checkout: open money of %d: %w", eventID, err)
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
+
+// WriteCSV writes the ledger as CSV: a header, the entries, the orders,
+// then a totals line and a check line (expected net, residual, balanced).
+// Amounts are integer cents of the currency column.
+func (l Ledger) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	cents := func(n int64) string { return strconv.FormatInt(n, 10) }
+	row := func(r LedgerRow) []string {
+		return []string{r.Kind, r.ID, r.OrderID, r.PaymentID, strconv.FormatInt(r.AccountID, 10), r.Status,
+			strconv.FormatBool(r.Resale), r.At.UTC().Format(time.RFC3339), l.Currency,
+			cents(r.GrossCents), cents(r.FeeCents), cents(r.RefundCents), cents(r.PayoutCents), cents(r.NetCents)}
+	}
+	_ = cw.Write([]string{"kind", "id", "order_id", "payment_id", "account_id", "status", "resale", "at", "currency",
+		"gross_cents", "fee_cents", "refund_cents", "payout_cents", "net_cents"})
+	for _, r := range l.Entries {
+		_ = cw.Write(row(r))
+	}
+	for _, r := range l.Orders {
+		_ = cw.Write(row(r))
+	}
+	t := l.Totals
+	_ = cw.Write([]string{"total", strconv.FormatInt(l.EventID, 10), "", "", "", l.EventStatus, "", "", l.Currency,
+		cents(t.GrossCents), cents(t.FeeCents), cents(t.RefundCents), cents(t.PayoutCents), cents(t.NetCents)})
+	_ = cw.Write([]string{"check", strconv.FormatInt(l.EventID, 10), "", "", "", "balanced=" + strconv.FormatBool(l.Balanced), "", "", l.Currency,
+		"expected_net=" + cents(l.ExpectedNetCents), "", "", "", "residual=" + cents(l.ResidualCents)})
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,103 @@
+package server
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/internal/jobs"
+	"github.com/boxoffice/boxoffice/seatmap"
+)
+
+var errNoJobs = apperr.E(apperr.Unavailable, "jobs_unavailable", "the job queue is not available on this node")
+
+// jobList is the body of GET /api/admin/jobs.
+type jobList struct {
+	Jobs []jobs.Info `json:"jobs"`
+	// Counts are the dead and failing jobs by kind, whatever the filter:
+	// the dashboard's tile.
+	Counts jobs.Counts `json:"counts"`
+}
+
+// listJobs: GET /api/admin/jobs[?status=dead|failing|pending|done][&kind=K][&limit=N]
+// lists outbox jobs, newest first (status defaults to dead).
+func (s *Server) listJobs(c *fiber.Ctx) error {
+	if s.deps.Jobs == nil {
+		return errNoJobs
+	}
+	state := c.Query("status", jobs.StateDead)
+	limit := 100
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return errValidation.With("fields", map[string]string{"limit": "must be between 1 and 1000"})
+		}
+		limit = n
+	}
+	kind := c.Query("kind")
+	if len(kind) > 100 {
+		return errValidation.With("fields", map[string]string{"kind": "must be at most 100 characters"})
+	}
+	list, err := s.deps.Jobs.List(c.UserContext(), state, kind, limit)
+	if err != nil {
+		return err
+	}
+	counts, err := s.deps.Jobs.Trouble(c.UserContext())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(jobList{Jobs: list, Counts: counts})
+}
+
+// retryJob: POST /api/admin/jobs/:job/retry makes a dead or failing job due
+// now (404 job_not_found, 409 job_done).
+func (s *Server) retryJob(c *fiber.Ctx) error {
+	if s.deps.Jobs == nil {
+		return errNoJobs
+	}
+	id, err := pathID(c, "job", jobs.ErrJobNotFound)
+	if err != nil {
+		return err
+	}
+	j, err := s.deps.Jobs.Retry(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	s.log.Info("admin retried a job", "job", id, "kind", j.Kind, "admin", acct.ID)
+	return c.JSON(j)
+}
+
+// eventLedger: GET /api/admin/events/:event/ledger.
+func (s *Server) eventLedger(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	l, err := s.deps.Checkout.Ledger(c.UserContext(), eventID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(l)
+}
+
+// eventLedgerCSV: GET /api/admin/events/:event/ledger.csv, the same ledger
+// as a spreadsheet.
+func (s *Server) eventLedgerCSV(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	l, err := s.deps.Checkout.Ledger(c.UserContext(), eventID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="ledger-event-%d.csv"`, eventID))
+	return l.WriteCSV(c.Response().BodyWriter())
+}
