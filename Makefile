@@ -61,6 +61,9 @@ k6-check:
 # without the monitoring profile (Prometheus and Grafana, every bind-mounted
 # file present); and deploy/nginx.conf passes nginx -t once adapted to
 # loopback.
+# The compose file requires SECRET_KEY (no default secret); a placeholder
+# lets it load here.
+check-deploy: export SECRET_KEY = check-deploy-placeholder
 check-deploy:
 	@bash scripts/services.sh need docker-compose=docker-compose
 	docker-compose -f docker-compose.yml config -q

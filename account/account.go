@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/internal/pg"
@@ -101,7 +102,7 @@ func (s *Service) SignUp(ctx context.Context, email, password, name string) (Acc
 		err := tx.QueryRow(ctx, `
 			INSERT INTO accounts (email, name, password_hash) VALUES ($1, $2, $3)
 			RETURNING id, email, name, role`,
-			strings.TrimSpace(email), strings.TrimSpace(name), string(hash)).Scan(&a.ID, &a.Email, &a.Name, &a.Role)
+			NormalizeEmail(email), strings.TrimSpace(name), string(hash)).Scan(&a.ID, &a.Email, &a.Name, &a.Role)
 		if pg.IsUniqueViolation(err, "accounts_email_key") {
 			return ErrEmailTaken
 		}
@@ -114,6 +115,15 @@ func (s *Service) SignUp(ctx context.Context, email, password, name string) (Acc
 	return a, token, err
 }
 
+// NormalizeEmail is the one form an email is stored and looked up in:
+// trimmed, Unicode NFKC (so a composed and a decomposed é, or a fullwidth
+// letter and its plain form, are one address) and lower case (as the
+// unique index, on lower(email), already compared). Migration 00009 put
+// existing rows in this form.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(norm.NFKC.String(strings.TrimSpace(email)))
+}
+
 // dummyHash is compared against when the email is unknown, so a sign-in
 // takes as long for a missing account as for a wrong password.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("boxoffice-timing-equaliser"), bcrypt.DefaultCost)
@@ -124,7 +134,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Account, 
 	var hash string
 	err := s.db.QueryRow(ctx, `
 		SELECT id, email, name, role, password_hash FROM accounts WHERE lower(email) = lower($1)`,
-		strings.TrimSpace(email)).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &hash)
+		NormalizeEmail(email)).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return Account{}, "", ErrBadCredentials
@@ -208,7 +218,7 @@ func (s *Service) Grant(ctx context.Context, email, role string) error {
 	default:
 		return ErrBadRole
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE accounts SET role = $2 WHERE lower(email) = lower($1)`, email, role)
+	tag, err := s.db.Exec(ctx, `UPDATE accounts SET role = $2 WHERE lower(email) = lower($1)`, NormalizeEmail(email), role)
 	if err != nil {
 		return fmt.Errorf("account: grant %s to %s: %w", role, email, err)
 	}

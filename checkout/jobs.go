@@ -88,7 +88,7 @@ func (s *Service) SendConfirmation(ctx context.Context, orderID string) error {
 	if err := m.From(s.cfg.MailFrom); err != nil {
 		return fmt.Errorf("checkout: sender: %w", err)
 	}
-	if err := m.AddToFormat(name, email); err != nil {
+	if err := setRecipient(m, name, email); err != nil {
 		return fmt.Errorf("checkout: recipient of %s: %w", orderID, err)
 	}
 	m.SetMessageIDWithValue("order-" + o.ID + "@boxoffice")

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/wneessen/go-mail"
 )
@@ -68,6 +70,29 @@ func (m *SMTPMailer) Send(ctx context.Context, msg *mail.Msg) error {
 		return fmt.Errorf("checkout: SMTP send: %w", err)
 	}
 	return nil
+}
+
+// setRecipient addresses m to an account. The name is made one line and
+// net/mail writes it (RFC 2047 for anything but plain ASCII, quoted
+// specials): a name is whatever a fan typed, and once built into the
+// header by hand a quote or a line break failed the message, or made a
+// header of its own.
+func setRecipient(m *mail.Msg, name, email string) error {
+	addr, err := netmail.ParseAddress(email)
+	if err != nil {
+		return fmt.Errorf("checkout: recipient address: %w", err)
+	}
+	addr.Name = oneLine(name)
+	m.ToMailAddress(addr)
+	return nil
+}
+
+// oneLine is s with every run of spaces, control characters and line
+// breaks made one space: names and other user text quoted in an email.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+	}), " ")
 }
 
 // DirMailer writes each message as an .eml file into a folder and logs its

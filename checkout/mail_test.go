@@ -72,6 +72,42 @@ func TestConfirmationWithoutSMTP(t *testing.T) {
 	}
 }
 
+// TestConfirmationToAnOddName: a display name with a line break and quotes
+// (an account made before names were checked) made every confirmation
+// email of its account fail on each retry. Now the name is made one line
+// and encoded in the To header, and the email goes out.
+func TestConfirmationToAnOddName(t *testing.T) {
+	f := newFixture(t, checkout.Config{})
+	ctx := context.Background()
+	dir := t.TempDir()
+	f.svc = checkout.New(f.db, f.seats, f.proc, &checkout.DirMailer{Dir: dir}, nil, checkout.Config{SecretKey: testKey})
+	fan := f.account("odd")
+	if _, err := f.db.Exec(ctx, `UPDATE accounts SET name = $2 WHERE id = $1`, fan, "Zoë \"Z\"\r\nBcc: victim@example.test"); err != nil {
+		t.Fatal(err)
+	}
+	p := f.checkout(fan, f.hold(fan, 0).ID)
+	res := must(f.svc.Confirm(ctx, fan, p.ID, visa()))(t)
+	f.drainJobs(f.svc.RegisterJobs)
+	files, _ := filepath.Glob(filepath.Join(dir, "*"+res.OrderID+"*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("%d .eml files for the order, want 1: the confirmation failed", len(files))
+	}
+	eml, _ := os.ReadFile(files[0])
+	head, _, _ := bytes.Cut(eml, []byte("\r\n\r\n"))
+	if bytes.Contains(head, []byte("Bcc:")) && !bytes.Contains(head, []byte("=?")) {
+		t.Errorf("the name's line break made a header:\n%s", head)
+	}
+	var to string
+	for _, line := range strings.Split(string(head), "\r\n") {
+		if strings.HasPrefix(line, "To: ") {
+			to = line
+		}
+	}
+	if !strings.Contains(strings.ToLower(to), "=?utf-8?") {
+		t.Errorf("To header %q, want the name RFC 2047-encoded on one line", to)
+	}
+}
+
 // TestConfirmationSaysWhichCodeAdmits: at an event where only the app's
 // rotating code admits (print_at_home off, the default), the confirmation
 // email says so and that the PDF does not admit; with print_at_home on it

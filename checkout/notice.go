@@ -49,7 +49,7 @@ func (s *Service) sendNotice(ctx context.Context, raw json.RawMessage) error {
 	if err := m.From(s.cfg.MailFrom); err != nil {
 		return fmt.Errorf("checkout: sender: %w", err)
 	}
-	if err := m.AddToFormat(name, email); err != nil {
+	if err := setRecipient(m, name, email); err != nil {
 		return fmt.Errorf("checkout: notice recipient: %w", err)
 	}
 	m.SetMessageIDWithValue("notice-" + sanitizeFile(j.Key) + "@boxoffice")

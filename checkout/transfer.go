@@ -34,8 +34,10 @@ const (
 var (
 	ErrTransferNotFound   = apperr.E(apperr.NotFound, "transfer_not_found", "no such transfer")
 	ErrTransferNotPending = apperr.E(apperr.Conflict, "transfer_not_pending", "the transfer is no longer pending")
-	ErrUnknownRecipient   = apperr.E(apperr.Invalid, "unknown_recipient", "no account has this email address")
-	ErrSelfTransfer       = apperr.E(apperr.Invalid, "self_transfer", "you cannot transfer a ticket to yourself")
+	// ErrUnknownRecipient does not say that no account exists, only what
+	// the offer needs; offers are rate-limited (server LimitTransfer).
+	ErrUnknownRecipient = apperr.E(apperr.Invalid, "unknown_recipient", "the ticket could not be offered to this address: the recipient must be signed up with exactly this email")
+	ErrSelfTransfer     = apperr.E(apperr.Invalid, "self_transfer", "you cannot transfer a ticket to yourself")
 )
 
 // TransferView is a transfer as the API shows it.
@@ -123,7 +125,7 @@ func (s *Service) OfferTransfer(ctx context.Context, accountID int64, ticketID, 
 		}
 		return enqueueNotice(ctx, tx, to, "transfer-offer-"+v.ID, "A ticket for "+t.EventName+" is waiting for you",
 			fmt.Sprintf("%s wants to give you a ticket:\n\n%s\n%s\n\nAccept or decline it under My tickets%s.\n",
-				t.HolderName, t.EventName, seatLine(t.Seat), s.link("/tickets")))
+				oneLine(t.HolderName), oneLine(t.EventName), seatLine(t.Seat), s.link("/tickets")))
 	})
 	if err != nil {
 		return TransferView{}, err

@@ -10,13 +10,13 @@ import (
 
 type signUpRequest struct {
 	Email    string `json:"email" validate:"required,email,max=254"`
-	Password string `json:"password" validate:"required,min=8,max=72"`
-	Name     string `json:"name" validate:"required,min=1,max=100"`
+	Password string `json:"password" validate:"required,min=8,maxbytes=72"`
+	Name     string `json:"name" validate:"required,name,max=100"`
 }
 
 type signInRequest struct {
 	Email    string `json:"email" validate:"required,max=254"`
-	Password string `json:"password" validate:"required,max=72"`
+	Password string `json:"password" validate:"required,maxbytes=72"`
 }
 
 // signUp: POST /api/accounts.
@@ -40,6 +40,9 @@ func (s *Server) signUp(c *fiber.Ctx) error {
 func (s *Server) signIn(c *fiber.Ctx) error {
 	var req signInRequest
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	if err := s.throttleSignIn(c, req.Email); err != nil {
 		return err
 	}
 	acct, token, err := s.deps.Accounts.SignIn(c.UserContext(), req.Email, req.Password)

@@ -23,7 +23,7 @@ var (
 )
 
 type createVenueRequest struct {
-	Name   string          `json:"name" validate:"required,max=100"`
+	Name   string          `json:"name" validate:"required,name,max=100"`
 	Preset string          `json:"preset" validate:"omitempty,oneof=stadium arena theater"`
 	Layout *seatmap.Layout `json:"layout"`
 }
@@ -65,7 +65,7 @@ type waitingRoomSettings struct {
 
 type createEventRequest struct {
 	VenueID            ID                   `json:"venue_id" validate:"required"`
-	Name               string               `json:"name" validate:"required,max=200"`
+	Name               string               `json:"name" validate:"required,name,max=200"`
 	EventDate          time.Time            `json:"event_date" validate:"required"`
 	SaleOpens          time.Time            `json:"sale_opens" validate:"required"`
 	Prices             map[string]int64     `json:"prices" validate:"required,min=1,max=1000,dive,keys,min=1,max=64,endkeys,min=0,max=100000000"`

@@ -25,6 +25,9 @@ func (s *Server) decodeStrict(body []byte, dst any) error {
 }
 
 func decodeJSON(body []byte, dst any) error {
+	if err := refuseNUL(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -50,6 +53,26 @@ func decodeJSON(body []byte, dst any) error {
 		return errMalformedJSON.With("detail", "extra data after the JSON value")
 	}
 	return nil
+}
+
+// refuseNUL refuses a body with a NUL character in any string: Postgres
+// cannot store one in text and would answer with an error (a 500). Raw NUL
+// bytes are not valid JSON anyway; the escape \u0000 is, and is found by
+// walking the tokens, so a literal "\\u0000" (an escaped backslash) passes.
+func refuseNUL(body []byte) error {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // not JSON: the strict decode says why
+		}
+		if str, ok := tok.(string); ok && strings.ContainsRune(str, 0) {
+			return errMalformedJSON.With("detail", "strings may not contain the NUL character (\\u0000)")
+		}
+	}
 }
 
 // refuseNulls refuses a JSON object body with a null member: in a partial
@@ -124,6 +147,10 @@ func describe(fe validator.FieldError) string {
 		return "must be at most " + fe.Param()
 	case "oneof":
 		return "must be one of " + fe.Param()
+	case "maxbytes":
+		return "must be at most " + fe.Param() + " bytes"
+	case "name":
+		return "must have a visible character and no control characters or line breaks"
 	}
 	return "is invalid (" + fe.Tag() + ")"
 }

@@ -34,6 +34,8 @@ func statusOf(k apperr.Kind) int {
 		return fiber.StatusTooManyRequests
 	case apperr.Unavailable:
 		return fiber.StatusServiceUnavailable
+	case apperr.TooLarge:
+		return fiber.StatusRequestEntityTooLarge
 	}
 	return fiber.StatusInternalServerError
 }
@@ -56,6 +58,9 @@ func errorHandler(fallback *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		log := logctx.From(c.UserContext(), fallback)
 		var fe *fiber.Error
+		if errors.As(err, &fe) && fe.Code == fiber.StatusRequestEntityTooLarge {
+			err = errBodyTooLarge // over the server-wide limit, refused by fasthttp
+		}
 		if errors.As(err, &fe) {
 			code := "http_" + strconv.Itoa(fe.Code)
 			if fe.Code == fiber.StatusNotFound {

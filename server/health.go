@@ -20,14 +20,18 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	defer cancel()
 	checks := fiber.Map{}
 	status, code := "ok", fiber.StatusOK
+	// The answer names the failing dependency, never its error text (an
+	// address or a driver message is for the log, not for anyone asking).
 	if err := check(ctx, s.deps.Postgres); err != nil {
-		checks["postgres"] = err.Error()
+		s.log.Warn("readyz: postgres unavailable", "err", err)
+		checks["postgres"] = "unavailable"
 		status, code = "unavailable", fiber.StatusServiceUnavailable
 	} else {
 		checks["postgres"] = "ok"
 	}
 	if err := check(ctx, s.deps.Redis); err != nil {
-		checks["redis"] = err.Error()
+		s.log.Warn("readyz: redis unavailable", "err", err)
+		checks["redis"] = "unavailable"
 		if status == "ok" {
 			status = "degraded"
 		}

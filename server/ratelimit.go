@@ -2,17 +2,22 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
 
+	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/internal/apperr"
 )
 
@@ -50,6 +55,11 @@ const (
 	LimitJoin      = "join"
 	LimitHolds     = "holds"
 	LimitCheckout  = "checkout"
+	// LimitSignIn is per client IP and per email signed in to (whether or
+	// not it has an account, so the limit says nothing about that).
+	LimitSignIn = "signin"
+	// LimitTransfer guards transfer offers, each an email to another fan.
+	LimitTransfer = "transfer"
 )
 
 // DefaultRateLimits are generous for fans (a browser solves one challenge
@@ -62,8 +72,17 @@ func DefaultRateLimits() map[string]RouteLimits {
 		LimitJoin:      {PerIP: Rate{120, time.Minute, 60}, PerAccount: Rate{10, time.Minute, 5}},
 		LimitHolds:     {PerIP: Rate{600, time.Minute, 200}, PerAccount: Rate{30, time.Minute, 10}},
 		LimitCheckout:  {PerIP: Rate{300, time.Minute, 100}, PerAccount: Rate{10, time.Minute, 5}},
+		// Per email: 5 tries at once, then one each 12 s; signInSlowTier
+		// stretches that to one each 2 minutes past 10 more.
+		LimitSignIn:   {PerIP: Rate{300, time.Minute, 60}, PerAccount: Rate{5, time.Minute, 5}},
+		LimitTransfer: {PerIP: Rate{60, time.Minute, 20}, PerAccount: Rate{20, time.Hour, 5}},
 	}
 }
+
+// signInSlowTier is the second, slower budget of sign-ins per email: the
+// wait between guesses grows from 12 s to 2 minutes, so a guesser gets
+// about 30 passwords an hour at one account.
+var signInSlowTier = Rate{30, time.Hour, 15}
 
 // ParseRateLimits applies RATE_LIMITS overrides to the defaults: a
 // comma-separated list of ROUTE.SCOPE=N/UNIT[:BURST] (scope ip or account,
@@ -83,7 +102,7 @@ func ParseRateLimits(spec string) (map[string]RouteLimits, error) {
 		route, scope, ok2 := strings.Cut(name, ".")
 		rl, known := limits[route]
 		if !ok || !ok2 || !known || (scope != "ip" && scope != "account") {
-			return nil, fmt.Errorf("%q: want ROUTE.SCOPE=N/UNIT[:BURST] with ROUTE one of challenge, join, holds, checkout and SCOPE ip or account", item)
+			return nil, fmt.Errorf("%q: want ROUTE.SCOPE=N/UNIT[:BURST] with ROUTE one of auth, signin, challenge, join, holds, checkout, transfer and SCOPE ip or account", item)
 		}
 		r, err := parseRate(value)
 		if err != nil {
@@ -123,17 +142,22 @@ type Limiter interface {
 }
 
 // RedisLimiter is the GCRA limiter shared by every node through Redis.
+// When Redis fails it decides with an in-process limiter of the same rates
+// instead (each node then allows the full rate on its own): an outage
+// must not turn every limit off, sign-in guessing included.
 type RedisLimiter struct {
 	l      *redis_rate.Limiter
 	prefix string
+	local  *LocalLimiter
 }
 
 // NewRedisLimiter returns a limiter whose keys start with prefix.
 func NewRedisLimiter(rdb redis.UniversalClient, prefix string) *RedisLimiter {
-	return &RedisLimiter{l: redis_rate.NewLimiter(rdb), prefix: prefix}
+	return &RedisLimiter{l: redis_rate.NewLimiter(rdb), prefix: prefix, local: NewLocalLimiter()}
 }
 
-// Allow implements Limiter.
+// Allow implements Limiter. An error means Redis failed: ok and the wait
+// are then the in-process limiter's decision.
 func (r *RedisLimiter) Allow(ctx context.Context, key string, rate Rate) (bool, time.Duration, error) {
 	burst := rate.Burst
 	if burst <= 0 {
@@ -141,55 +165,121 @@ func (r *RedisLimiter) Allow(ctx context.Context, key string, rate Rate) (bool, 
 	}
 	res, err := r.l.Allow(ctx, r.prefix+key, redis_rate.Limit{Rate: rate.N, Burst: burst, Period: rate.Per})
 	if err != nil {
-		return true, 0, fmt.Errorf("ratelimit %s: %w", key, err)
+		ok, wait, _ := r.local.Allow(ctx, key, rate)
+		return ok, wait, fmt.Errorf("ratelimit %s (decided in process): %w", key, err)
 	}
 	return res.Allowed > 0, res.RetryAfter, nil
 }
 
+// LocalLimiter is a token-bucket limiter of one process
+// (golang.org/x/time/rate), the fallback of RedisLimiter.
+type LocalLimiter struct {
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+// NewLocalLimiter returns an empty LocalLimiter.
+func NewLocalLimiter() *LocalLimiter { return &LocalLimiter{m: make(map[string]*rate.Limiter)} }
+
+// localKeys bounds a LocalLimiter's memory: past it every bucket starts
+// afresh, which only ever lets more through.
+const localKeys = 100_000
+
+// Allow implements Limiter; it never fails.
+func (l *LocalLimiter) Allow(_ context.Context, key string, r Rate) (bool, time.Duration, error) {
+	burst := r.Burst
+	if burst <= 0 {
+		burst = r.N
+	}
+	key = fmt.Sprintf("%s|%d/%v:%d", key, r.N, r.Per, burst)
+	now := time.Now()
+	l.mu.Lock()
+	lim, ok := l.m[key]
+	if !ok {
+		if len(l.m) >= localKeys {
+			clear(l.m)
+		}
+		lim = rate.NewLimiter(rate.Limit(float64(r.N)/r.Per.Seconds()), burst)
+		l.m[key] = lim
+	}
+	res := lim.ReserveN(now, 1)
+	l.mu.Unlock()
+	if wait := res.DelayFrom(now); wait > 0 {
+		res.CancelAt(now)
+		return false, wait, nil
+	}
+	return true, 0, nil
+}
+
+var _ Limiter = (*LocalLimiter)(nil)
+
 var _ Limiter = (*RedisLimiter)(nil)
 
 // limiterTimeout bounds one limiter check, so a slow or absent Redis adds
-// at most this to a request (which then goes through unlimited).
+// at most this to a request (which the in-process limiter then decides).
 const limiterTimeout = 150 * time.Millisecond
 
 var errRateLimited = apperr.E(apperr.RateLimited, "rate_limited", "too many requests: slow down and retry later")
 
 // limit is the middleware of a rate-limited route: one check per client IP
-// and one per signed-in account. When Redis fails the request goes on (holds
-// must work without Redis); the error is logged.
+// and one per signed-in account.
 func (s *Server) limit(route string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		rl, ok := s.cfg.RateLimits[route]
 		if s.deps.Limiter == nil || !ok {
 			return c.Next()
 		}
-		checks := []struct {
-			key  string
-			rate Rate
-		}{{"rl:" + route + ":ip:" + s.clientIP(c), rl.PerIP}}
-		if a, ok := currentAccount(c); ok {
-			checks = append(checks, struct {
-				key  string
-				rate Rate
-			}{"rl:" + route + ":acct:" + strconv.FormatInt(a.ID, 10), rl.PerAccount})
+		if err := s.allow(c, "rl:"+route+":ip:"+s.clientIP(c), rl.PerIP); err != nil {
+			return err
 		}
-		for _, ch := range checks {
-			if ch.rate.N <= 0 {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(c.UserContext(), limiterTimeout)
-			allowed, retry, err := s.deps.Limiter.Allow(ctx, ch.key, ch.rate)
-			cancel()
-			if err != nil {
-				s.reqLog(c).Warn("rate limiter unavailable; request let through", "err", err)
-				continue
-			}
-			if !allowed {
-				return errRateLimited.With("retry_after_seconds", max(1, int(math.Ceil(retry.Seconds()))))
+		if a, ok := currentAccount(c); ok {
+			if err := s.allow(c, "rl:"+route+":acct:"+strconv.FormatInt(a.ID, 10), rl.PerAccount); err != nil {
+				return err
 			}
 		}
 		return c.Next()
 	}
+}
+
+// throttleSignIn limits sign-ins per email (the account signed in to,
+// found or not), on top of the per-IP limit: a guesser spread over many
+// addresses still gets a few passwords an hour at one account, each
+// after a longer wait.
+func (s *Server) throttleSignIn(c *fiber.Ctx, email string) error {
+	rl, ok := s.cfg.RateLimits[LimitSignIn]
+	if s.deps.Limiter == nil || !ok {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(account.NormalizeEmail(email)))
+	key := "rl:" + LimitSignIn + ":email:" + hex.EncodeToString(sum[:12])
+	if err := s.allow(c, key, rl.PerAccount); err != nil {
+		return err
+	}
+	if rl.PerAccount.N > 0 {
+		return s.allow(c, key+":slow", signInSlowTier)
+	}
+	return nil
+}
+
+// allow checks one budget; a zero rate is no limit. When Redis fails the
+// limiter decides in process, and that is logged at most every few
+// seconds.
+func (s *Server) allow(c *fiber.Ctx, key string, rate Rate) error {
+	if rate.N <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), limiterTimeout)
+	allowed, retry, err := s.deps.Limiter.Allow(ctx, key, rate)
+	cancel()
+	if err != nil {
+		if now := time.Now().Unix(); s.limiterWarned.Swap(now) < now-10 {
+			s.reqLog(c).Warn("rate limiter store unavailable; limits are per node until it is back", "err", err)
+		}
+	}
+	if !allowed {
+		return errRateLimited.With("retry_after_seconds", max(1, int(math.Ceil(retry.Seconds()))))
+	}
+	return nil
 }
 
 // clientIP is the address rate limits key on: the peer, or X-Real-IP when

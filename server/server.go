@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-playground/validator/v10"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/checkout"
-	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/salestats"
@@ -46,6 +46,12 @@ type Config struct {
 	// DevWeb serves Deps.Web as it is on each request, without hashed
 	// names or caching, so edits show on reload (the -dev flag).
 	DevWeb bool
+	// WSMaxPerIP and WSMaxPerAccount cap the open sockets of one client
+	// address and of one account on this node (WS_MAX_PER_IP [200],
+	// WS_MAX_PER_ACCOUNT [10]); past them /ws answers 429. Off with the
+	// rate limits (Deps.Limiter nil, RATE_LIMITS=off).
+	WSMaxPerIP      int
+	WSMaxPerAccount int
 }
 
 // Checker reports whether a dependency is reachable, for /readyz.
@@ -93,7 +99,11 @@ type Server struct {
 	// http counts requests when Deps.Metrics is set.
 	http *httpMetrics
 	// web is the browser app prepared for serving; nil with DevWeb.
-	web *webAssets
+	web     *webAssets
+	wsSlots wsSlots
+	// limiterWarned is when (Unix s) a failing limiter store was last
+	// logged.
+	limiterWarned atomic.Int64
 }
 
 // New builds the app and registers every route.
@@ -104,7 +114,14 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.RateLimits == nil {
 		cfg.RateLimits = DefaultRateLimits()
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Log, validate: validator.New(validator.WithRequiredStructEnabled())}
+	if cfg.WSMaxPerIP <= 0 {
+		cfg.WSMaxPerIP = DefaultWSMaxPerIP
+	}
+	if cfg.WSMaxPerAccount <= 0 {
+		cfg.WSMaxPerAccount = DefaultWSMaxPerAccount
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, validate: newValidator()}
+	s.wsSlots = wsSlots{byIP: map[string]int{}, byID: map[int64]int{}}
 	s.origins = make(map[string]bool)
 	for _, o := range append([]string{cfg.BaseURL}, cfg.AllowedOrigins...) {
 		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
@@ -115,13 +132,20 @@ func New(cfg Config, deps Deps) *Server {
 		AppName:               "boxoffice",
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(deps.Log),
-		// An uploaded 100,000-seat layout is ~10 MB; smallBodies keeps every
-		// other route to 64 KB.
-		BodyLimit:      12 << 20,
-		ReadTimeout:    30 * time.Second,
-		WriteTimeout:   30 * time.Second,
-		IdleTimeout:    120 * time.Second,
-		ReadBufferSize: 16 << 10,
+		// The largest body of any route (the venue upload); limitBody
+		// holds every other route to its own, smaller limit, before the
+		// body is read: bodies are streamed to it.
+		BodyLimit:         maxUploadBody,
+		StreamRequestBody: true,
+		// X-Forwarded-Host and X-Forwarded-Proto count only from
+		// TRUSTED_PROXIES: otherwise any client could name the host the
+		// origin check compares with.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          prefixStrings(cfg.TrustedProxies),
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		ReadBufferSize:          16 << 10,
 	})
 	s.routes()
 	return s
@@ -148,7 +172,7 @@ func (s *Server) apiRoutes() []route {
 	auth, admin, scanner := s.requireAccount, s.requireRole(account.RoleAdmin), s.requireRole(account.RoleScanner)
 	return []route{
 		{"POST", "/api/accounts", h(s.limit(LimitAuth), s.signUp)},
-		{"POST", "/api/sessions", h(s.limit(LimitAuth), s.signIn)},
+		{"POST", "/api/sessions", h(s.limit(LimitSignIn), s.signIn)},
 		{"DELETE", "/api/sessions", h(s.signOut)},
 		{"GET", "/api/me", h(auth, s.me)},
 
@@ -178,7 +202,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/tickets/:ticket", h(auth, s.getTicket)},
 		{"GET", "/api/tickets/:ticket/pdf", h(auth, s.ticketPDF)},
 		{"GET", "/api/tickets/:ticket/code", h(auth, s.ticketCode)},
-		{"POST", "/api/tickets/:ticket/transfers", h(auth, s.offerTransfer)},
+		{"POST", "/api/tickets/:ticket/transfers", h(auth, s.limit(LimitTransfer), s.offerTransfer)},
 		{"GET", "/api/transfers", h(auth, s.listTransfers)},
 		{"POST", "/api/transfers/:transfer/accept", h(auth, s.acceptTransfer)},
 		{"POST", "/api/transfers/:transfer/decline", h(auth, s.declineTransfer)},
@@ -212,7 +236,9 @@ func (s *Server) apiRoutes() []route {
 func h(hs ...fiber.Handler) []fiber.Handler { return hs }
 
 func (s *Server) routes() {
+	// The access log and request id wrap everything, the recovered panic too.
 	s.app.Use(s.observe)
+	s.hardening()
 	if s.deps.Metrics != nil {
 		s.http = newHTTPMetrics(s.deps.Metrics)
 		if s.deps.Hub != nil {
@@ -223,25 +249,11 @@ func (s *Server) routes() {
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
 	s.wsRoute()
-	api := s.app.Group("/api", smallBodies, s.authenticate, s.csrf)
+	api := s.app.Group("/api", s.authenticate, s.csrf)
 	for _, r := range s.apiRoutes() {
 		path := strings.TrimPrefix(r.path, "/api")
 		api.Add(r.method, path, r.handlers...)
 	}
 	api.Use(func(c *fiber.Ctx) error { return errRouteNotFound })
 	s.webRoutes()
-}
-
-// maxBody bounds request bodies outside the admin API.
-const maxBody = 64 << 10
-
-var errBodyTooLarge = apperr.E(apperr.Malformed, "body_too_large", "the request body is too large")
-
-// smallBodies refuses large bodies on all but the admin routes, so only an
-// admin can make the server hold a large upload.
-func smallBodies(c *fiber.Ctx) error {
-	if len(c.Request().Body()) > maxBody && !strings.HasPrefix(c.Path(), "/api/admin/") {
-		return errBodyTooLarge
-	}
-	return c.Next()
 }

@@ -57,8 +57,10 @@ type envOpts struct {
 	webhookSecret string
 	// limits turns rate limiting on with these limits; limitPrefix, when
 	// set, is the limiter's key prefix (two envs sharing it are two nodes).
-	limits         map[string]server.RouteLimits
-	limitPrefix    string
+	limits      map[string]server.RouteLimits
+	limitPrefix string
+	// limiterDown points the rate limiter at a Redis that does not answer.
+	limiterDown    bool
 	trustedProxies []netip.Prefix
 	// live, when set, runs the real-time side: a RedisBroker and a Hub with
 	// this config, and the RedisStream as seatmap's publisher, wired as cmd
@@ -137,6 +139,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 			lp = prefix
 		}
 		limiter = server.NewRedisLimiter(rdb, lp)
+		if o.limiterDown {
+			dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+			t.Cleanup(func() { dead.Close() })
+			limiter = server.NewRedisLimiter(dead, lp)
+		}
 		t.Cleanup(func() { // redis_rate puts "rate:" before our prefix
 			ctx := context.Background()
 			iter := rdb.Scan(ctx, 0, "rate:"+lp+"*", 1000).Iterator()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
@@ -59,7 +60,7 @@ func (s *Server) offerTransfer(c *fiber.Ctx) error {
 		return err
 	}
 	acct, _ := currentAccount(c)
-	t, err := svc.OfferTransfer(c.UserContext(), acct.ID, c.Params("ticket"), req.ToEmail)
+	t, err := svc.OfferTransfer(c.UserContext(), acct.ID, c.Params("ticket"), account.NormalizeEmail(req.ToEmail))
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,65 @@ const (
 	// SUBSCRIBE); past it ops are refused with rate_limited, which counts
 	// as a bad op.
 	wsOpsPerSecond = 20
+	// wsIdleTimeout closes a socket that follows no topic for this long
+	// (just opened, or everything unsubscribed): pongs alone keep a
+	// socket alive, and would hold a slot for nothing.
+	wsIdleTimeout = 2 * time.Minute
 )
+
+// Default caps on open sockets (Config.WSMaxPerIP, WSMaxPerAccount). Fans
+// behind one NAT (a venue, a campus) share an address, so the per-IP cap
+// is high; one fan needs a socket per tab.
+const (
+	DefaultWSMaxPerIP      = 200
+	DefaultWSMaxPerAccount = 10
+)
+
+var errTooManySockets = apperr.E(apperr.RateLimited, "too_many_sockets", "too many open live-update connections from this address or account: close some tabs")
+
+// wsSlots counts the open sockets per client IP and per account.
+type wsSlots struct {
+	mu   sync.Mutex
+	byIP map[string]int
+	byID map[int64]int
+}
+
+// take reserves a slot for ip and account (0: anonymous), or reports that
+// a cap is reached.
+func (w *wsSlots) take(ip string, acct int64, maxIP, maxAcct int) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byIP[ip] >= maxIP || (acct != 0 && w.byID[acct] >= maxAcct) {
+		return false
+	}
+	w.byIP[ip]++
+	if acct != 0 {
+		w.byID[acct]++
+	}
+	return true
+}
+
+func (w *wsSlots) release(ip string, acct int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byIP[ip]--; w.byIP[ip] <= 0 {
+		delete(w.byIP, ip)
+	}
+	if acct != 0 {
+		if w.byID[acct]--; w.byID[acct] <= 0 {
+			delete(w.byID, acct)
+		}
+	}
+}
+
+// localWSSlot carries the reserved slot into the socket handler, which
+// frees it when the socket ends.
+const localWSSlot = "ws_slot"
+
+type wsSlot struct {
+	ip   string
+	acct int64
+}
 
 var (
 	errOrigin     = apperr.E(apperr.Forbidden, "origin_not_allowed", "WebSocket connections are accepted from the site's own origins only")
@@ -76,10 +134,25 @@ func (s *Server) wsGate(c *fiber.Ctx) error {
 	if origin := c.Get(fiber.HeaderOrigin); origin != "" && !s.origins[origin] && !sameHost(origin, c) {
 		return errOrigin
 	}
-	if a, ok := currentAccount(c); ok {
+	a, ok := currentAccount(c)
+	if ok {
 		c.Locals(localWSAccount, a) // a copy: plain values, no Fiber strings
 	}
-	return c.Next()
+	if s.deps.Limiter == nil { // rate limits off (RATE_LIMITS=off): no caps
+		return c.Next()
+	}
+	slot := wsSlot{ip: s.clientIP(c), acct: a.ID}
+	if !s.wsSlots.take(slot.ip, slot.acct, s.cfg.WSMaxPerIP, s.cfg.WSMaxPerAccount) {
+		return errTooManySockets
+	}
+	c.Locals(localWSSlot, slot)
+	// The handler frees the slot when the socket ends; a failed upgrade
+	// never reaches it.
+	if err := c.Next(); err != nil {
+		s.wsSlots.release(slot.ip, slot.acct)
+		return err
+	}
+	return nil
 }
 
 func (s *Server) wsRecover(c *fiberws.Conn) {
@@ -94,6 +167,9 @@ func (s *Server) wsHandler(conn *fiberws.Conn) {
 	acct, _ := conn.Locals(localWSAccount).(account.Account)
 	id, _ := conn.Locals(localRequestID).(string) // the upgrade request's
 	log := s.log.With(slog.String("request_id", id))
+	if slot, ok := conn.Locals(localWSSlot).(wsSlot); ok {
+		defer s.wsSlots.release(slot.ip, slot.acct)
+	}
 	tr := newWSTransport(conn.Conn)
 	rc := s.deps.Hub.Attach(context.Background(), tr, acct.ID)
 	if rc == nil {
@@ -107,6 +183,10 @@ func (s *Server) wsHandler(conn *fiberws.Conn) {
 	conn.SetReadLimit(realtime.MaxOpSize)
 	_ = conn.SetReadDeadline(time.Now().Add(wsReadTimeout))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsReadTimeout)) })
+	// A socket following nothing is closed after wsIdleTimeout.
+	topics := map[string]bool{}
+	idle := time.AfterFunc(wsIdleTimeout, func() { rc.CloseWith(realtime.CloseGoingAway, "idle: no subscription") })
+	defer idle.Stop()
 	bad := 0
 	window, ops := time.Now(), 0
 	for {
@@ -132,6 +212,18 @@ func (s *Server) wsHandler(conn *fiberws.Conn) {
 		}
 		if err == nil {
 			bad = 0
+			switch op.Op {
+			case realtime.OpUnsubscribe:
+				delete(topics, op.Topic)
+			case realtime.OpPing:
+			default:
+				topics[op.Topic] = true
+			}
+			if len(topics) == 0 {
+				idle.Reset(wsIdleTimeout)
+			} else {
+				idle.Stop()
+			}
 			rc.Send(realtime.AckFrame(op))
 			continue
 		}

@@ -186,13 +186,15 @@ func (a *App) Run(ctx context.Context) error {
 		limiter = server.NewRedisLimiter(a.Redis, a.Config.RedisPrefix)
 	}
 	a.Server = server.New(server.Config{
-		BaseURL:        a.Config.BaseURL,
-		AllowedOrigins: a.Config.AllowedOrigins,
-		SecureCookies:  len(a.Config.BaseURL) > 8 && a.Config.BaseURL[:8] == "https://",
-		MetricsToken:   a.Config.MetricsToken,
-		RateLimits:     a.Config.RateLimits,
-		TrustedProxies: a.Config.TrustedProxies,
-		DevWeb:         a.WebDir != "",
+		BaseURL:         a.Config.BaseURL,
+		AllowedOrigins:  a.Config.AllowedOrigins,
+		SecureCookies:   len(a.Config.BaseURL) > 8 && a.Config.BaseURL[:8] == "https://",
+		MetricsToken:    a.Config.MetricsToken,
+		RateLimits:      a.Config.RateLimits,
+		TrustedProxies:  a.Config.TrustedProxies,
+		WSMaxPerIP:      a.Config.WSMaxPerIP,
+		WSMaxPerAccount: a.Config.WSMaxPerAccount,
+		DevWeb:          a.WebDir != "",
 	}, server.Deps{
 		Log:      a.Log,
 		Accounts: a.Accounts,

@@ -17,6 +17,11 @@ func openApp(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	return openConfigured(ctx, cfg, stderr)
+}
+
+// openConfigured opens the connections of an app with a loaded config.
+func openConfigured(ctx context.Context, cfg Config, stderr io.Writer) (*App, error) {
 	a := &App{Config: cfg, Log: newLogger(stderr, cfg.LogLevel)}
 	if err := a.Open(ctx); err != nil {
 		a.Close()
@@ -51,7 +56,14 @@ or SIGTERM, finishing requests in flight.
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, getenv, stderr)
+	cfg, err := loadConfig(getenv, numCPU())
+	if err != nil {
+		return err
+	}
+	if err := cfg.productionChecks(); err != nil {
+		return err
+	}
+	a, err := openConfigured(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}

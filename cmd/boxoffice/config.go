@@ -38,7 +38,8 @@ type Config struct {
 	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
 	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
 	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis; no { or }: keys carry their own hash tags
-	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly
+	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly (refused in production)
+	Production         bool          // BOXOFFICE_ENV=production, or BASE_URL is https: productionChecks apply
 	PprofAddr          string        // PPROF_ADDR: when set, Go's profiler listens there (keep it on loopback)
 	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
 	// like holds.ip=1200/m:300,join.account=5/m, or off (nil).
@@ -46,6 +47,10 @@ type Config struct {
 	// TrustedProxies (TRUSTED_PROXIES, comma-separated CIDRs [none]): from
 	// these peers the client address for rate limits is X-Real-IP.
 	TrustedProxies []netip.Prefix
+	// WSMaxPerIP and WSMaxPerAccount (WS_MAX_PER_IP [200],
+	// WS_MAX_PER_ACCOUNT [10]) cap the open sockets of one client address
+	// and one account per node; off with RATE_LIMITS=off.
+	WSMaxPerIP, WSMaxPerAccount int
 	// ReviewSignals (REVIEW_SIGNALS [defaults]) are the thresholds that send
 	// a purchase on an event with a waiting room to review: overrides like
 	// join_to_hold=3s,hold_to_pay=10s,holds_per_minute=6,accounts_per_fingerprint=5,
@@ -56,6 +61,8 @@ type Config struct {
 	// (GET /api/payments/config) for Stripe.js, which collects the card:
 	// card numbers never reach this server.
 	StripePublishableKey string
+	// secretWellKnown: SECRET_KEY is a published example or a pattern.
+	secretWellKnown bool
 }
 
 // configError names the variable that stopped the start.
@@ -152,6 +159,12 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	if c.TrustedProxies, err = server.ParseTrustedProxies(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, &configError{"TRUSTED_PROXIES", getenv("TRUSTED_PROXIES"), err.Error()}
 	}
+	if c.WSMaxPerIP, err = strconv.Atoi(get("WS_MAX_PER_IP", strconv.Itoa(server.DefaultWSMaxPerIP))); err != nil || c.WSMaxPerIP < 1 {
+		return c, &configError{"WS_MAX_PER_IP", getenv("WS_MAX_PER_IP"), "a whole number from 1"}
+	}
+	if c.WSMaxPerAccount, err = strconv.Atoi(get("WS_MAX_PER_ACCOUNT", strconv.Itoa(server.DefaultWSMaxPerAccount))); err != nil || c.WSMaxPerAccount < 1 {
+		return c, &configError{"WS_MAX_PER_ACCOUNT", getenv("WS_MAX_PER_ACCOUNT"), "a whole number from 1"}
+	}
 	if c.ReviewSignals, err = waitingroom.ParseSignals(getenv("REVIEW_SIGNALS")); err != nil {
 		return c, &configError{"REVIEW_SIGNALS", getenv("REVIEW_SIGNALS"), err.Error()}
 	}
@@ -168,5 +181,73 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 		_, _ = rand.Read(c.SecretKey)
 		c.SecretGenerated = true
 	}
+	switch env := get("BOXOFFICE_ENV", ""); env {
+	case "production":
+		c.Production = true
+	case "", "development":
+		c.Production = strings.HasPrefix(c.BaseURL, "https://")
+	default:
+		return c, &configError{"BOXOFFICE_ENV", env, "must be production or development (or unset)"}
+	}
+	c.secretWellKnown = c.SecretKey != nil && !c.SecretGenerated && wellKnownKey(getenv("SECRET_KEY"))
 	return c, nil
+}
+
+// productionChecks refuse a public deployment that runs on dev defaults: a
+// site on https (or BOXOFFICE_ENV=production) must take real payments, sign
+// with a key of its own that every node shares, and not publish its metrics.
+// Each refusal names the variable to set.
+// Only serve applies them: a one-off migrate or admin command may run
+// with less.
+func (c Config) productionChecks() error {
+	if !c.Production {
+		return nil
+	}
+	const why = " (required because BASE_URL is https or BOXOFFICE_ENV=production)"
+	if c.Payments != "stripe" {
+		return &configError{"PAYMENTS", c.Payments, "must be stripe: the test processor accepts any card" + why}
+	}
+	if c.SecretGenerated {
+		return &configError{"SECRET_KEY", "", "must be set, at least 32 random bytes shared by every node" + why}
+	}
+	if c.secretWellKnown {
+		return &configError{"SECRET_KEY", "(hidden)", "is a published example or a guessable pattern: generate one with `openssl rand -hex 32`" + why}
+	}
+	if c.MetricsToken == "" {
+		return &configError{"METRICS_TOKEN", "", "must be set, or /metrics is open to anyone" + why}
+	}
+	if len(c.MetricsToken) < 16 {
+		return &configError{"METRICS_TOKEN", "(hidden)", "at least 16 characters" + why}
+	}
+	return nil
+}
+
+// knownKeys are secrets printed in this repository's docs, compose file and
+// tests, or in common examples: anyone can read them, so they sign nothing.
+var knownKeys = []string{
+	"insecure-dev-only-secret-change-me-now",
+	"server-test-secret-key-of-32-bytes",
+	"server-test-secret-0123456789abcdef",
+}
+
+// wellKnownKey reports a SECRET_KEY that is public or guessable: a known
+// example, a placeholder word, or too few distinct characters (a repeated
+// or counting pattern like cdcd... or 0123...).
+func wellKnownKey(key string) bool {
+	k := strings.ToLower(strings.TrimSpace(key))
+	for _, known := range knownKeys {
+		if k == known {
+			return true
+		}
+	}
+	for _, word := range []string{"change", "insecure", "example", "secret", "password", "changeme", "dev-only", "test", "boxoffice", "0123456789", "abcdef0123"} {
+		if strings.Contains(k, word) {
+			return true
+		}
+	}
+	distinct := map[rune]bool{}
+	for _, r := range k {
+		distinct[r] = true
+	}
+	return len(distinct) < 10
 }

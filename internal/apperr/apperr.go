@@ -24,6 +24,7 @@ const (
 	Invalid                     // 422: parsed but fails validation or a business limit
 	RateLimited                 // 429: too many requests
 	Unavailable                 // 503: overloaded or a dependency is down
+	TooLarge                    // 413: the request body is over the route's limit
 )
 
 // Error is an error that is safe to show: Code is stable for clients, Message

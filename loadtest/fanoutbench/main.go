@@ -169,7 +169,9 @@ func startServer(bin, dbURL, redisURL, prefix string) (*server, error) {
 	l.Close()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,
-		"REDIS_PREFIX="+prefix, "BASE_URL=http://"+addr, "LOG_LEVEL=warn")
+		"REDIS_PREFIX="+prefix, "BASE_URL=http://"+addr, "LOG_LEVEL=warn",
+		// Every socket comes from this machine's one address.
+		"WS_MAX_PER_IP=1000000")
 	logf, err := os.CreateTemp("", "fanoutbench-server-*.log")
 	if err != nil {
 		return nil, err
