@@ -6,8 +6,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// openAPIDoc is the HTTP contract of API.md as OpenAPI 3, kept beside the
-// routes; TestOpenAPICoversRoutes fails when a registered route is missing.
+// openAPIDoc is the HTTP contract as OpenAPI 3, kept beside the routes.
+// TestOpenAPIMatchesRoutes fails when a route and an operation differ, and
+// every server test validates the responses it gets against it.
 //
 //go:embed openapi.json
 var openAPIDoc []byte
