@@ -110,7 +110,7 @@ func TestAvailabilitySize(t *testing.T) {
 
 	req, _ := http.NewRequest("GET", e.base+"/api/events/"+event+"/availability", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
-	res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	res, err := contractClient(t, &http.Transport{DisableCompression: true}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +171,10 @@ func TestDatabaseDownIs503(t *testing.T) {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(res.Body)
+		loadContract(t)
+		if err := checkContract(req, res.StatusCode, res.Header, body); err != nil {
+			t.Errorf("contract: GET %s → %d: %v", path, res.StatusCode, err)
+		}
 		if res.StatusCode != 503 || !strings.Contains(string(body), `"code":"unavailable"`) {
 			t.Errorf("GET %s with Postgres down: %d %s, want 503 unavailable", path, res.StatusCode, body)
 		}
