@@ -93,10 +93,10 @@ func (c *contractTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
-	res.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		return res, nil // the caller sees the short body and fails on it
+		return nil, fmt.Errorf("read the body: %w", err)
 	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
 	if err := checkContract(req, res.StatusCode, res.Header, body); err != nil {
 		c.t.Errorf("contract: %s %s → %d %.300s:\n%v", req.Method, req.URL.RequestURI(), res.StatusCode, body, err)
 	}
