@@ -2,7 +2,7 @@
 # The boxoffice binary in a small Debian image, run as an unprivileged user.
 # `serve` (the default command) applies the embedded migrations before it
 # listens, so no separate step runs. Built and started nowhere in this
-# repository's tests (no Docker engine there): see README, "Scale-out".
+# repository's tests (no Docker engine there): see docs/operations.md, "Scale-out".
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src

@@ -44,7 +44,7 @@ test: check-deploy
 	node --test web/test/seatsync.test.mjs
 
 # The deployment files, checked without a Docker engine (none runs here;
-# README, "Scale-out"): docker-compose.yml parses with Debian's
+# docs/operations.md, "Scale-out"): docker-compose.yml parses with Debian's
 # docker-compose 1.x (installed if missing) and loads with compose-go, the
 # library of `docker compose` v2, declaring three app replicas; and
 # deploy/nginx.conf passes nginx -t once adapted to loopback.
@@ -69,7 +69,7 @@ cluster-check:
 # longer sales with repeated faults (nodes killed and restarted, Redis and a
 # private Postgres stopped and started, a node paused past the hold TTL),
 # the hard rule checked in Postgres after each. The short versions of the
-# same tests run in make test. Figures in README.md, "Fault drills".
+# same tests run in make test. Figures in docs/faults.md.
 chaos:
 	@$(SERVICES); \
 	CHAOS=long go test -race -count=1 -timeout 30m -v -run '^TestDrill' ./cmd/boxoffice
@@ -90,7 +90,7 @@ bench:
 
 # WebSocket fan-out on one node (not part of make test; about a minute): a
 # server process and a separate client process with 1,000, 5,000 and 10,000
-# sockets on a 10 Hz stream of ~200-byte seat diffs. Figures in README.md.
+# sockets on a 10 Hz stream of ~200-byte seat diffs. Figures in docs/benchmarks.md.
 bench-fanout: build
 	@$(SERVICES); \
 	ulimit -n 65536 2>/dev/null || ulimit -n "$$(ulimit -Hn)"; \

@@ -7,7 +7,7 @@
 // webhook_events, transfers, listings and payouts tables; seat and hold
 // transitions belong to seatmap and run inside checkout's transactions.
 //
-// The order of a sale (DESIGN.md §1): the payment row is written with the
+// The order of a sale (docs/architecture.md, "Money"): the payment row is written with the
 // hold's move to payment_pending, before the provider is called; the
 // provider authorizes (manual capture); one transaction converts the hold,
 // writes the order and tickets and enqueues the confirmation; only then is

@@ -1,6 +1,7 @@
 -- The core schema: accounts, venues, events, per-event seats, holds, the
 -- per-(account, event) seat counter and the outbox of durable jobs.
--- Postgres is the source of truth for every seat; see DESIGN.md section 1.
+-- Postgres is the source of truth for every seat; see docs/architecture.md,
+-- "The invariants".
 
 -- +goose Up
 CREATE TABLE accounts (

@@ -1,6 +1,7 @@
 -- Checkout: payments (one per hold), orders and tickets written in the
 -- conversion transaction, Stripe webhook events kept for de-duplication, and
--- a dead flag for outbox jobs that ran out of attempts. See DESIGN.md §1, §5.
+-- a dead flag for outbox jobs that ran out of attempts. See docs/architecture.md,
+-- "Money".
 --
 -- Like holds, these tables have no foreign key to events: the KEY SHARE lock
 -- of an FK check would make every checkout and sale write the event's row,

@@ -3,7 +3,7 @@
 -- seed is secret until the sale opens, so it has its own table. commitment is
 -- hex(SHA-256(seed)), published from the moment the room is enabled;
 -- opened_at is set once the pre-queue was shuffled, after which the seed is
--- revealed. See DESIGN.md section 4.
+-- revealed. See docs/architecture.md, "The waiting room".
 
 -- +goose Up
 CREATE TABLE waiting_room_seeds (

@@ -1,6 +1,7 @@
 -- After the purchase: ticket states for transfer, resale and check-in,
 -- transfers, resale listings, the seller payout ledger, and the seat and hold
--- columns a resale hold needs. See DESIGN.md §5 and checkout/resale.go.
+-- columns a resale hold needs. See docs/architecture.md, "Tickets after the sale",
+-- and checkout/resale.go.
 --
 -- Like holds, the new tables have no foreign key to events (no KEY SHARE
 -- lock on the event's row from a ticket move).

@@ -11,7 +11,10 @@ if [[ ! -x /usr/bin/chromium ]]; then
 	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
 		log "installing Debian's chromium (apt-get)"
 		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }
+		# Wait for another apt run (a second make test, unattended upgrades)
+		# instead of failing on its lock.
+		apt=(apt-get -o DPkg::Lock::Timeout=600)
+		"${apt[@]}" install -y -qq chromium >/dev/null 2>&1 || { "${apt[@]}" update -qq >/dev/null && "${apt[@]}" install -y -qq chromium >/dev/null; }
 	else
 		log "Chromium is missing: install Debian's chromium package (apt-get install chromium) to run the browser tests"
 		exit 1

@@ -6,7 +6,7 @@
 //
 // Prints hashes per second and the mean/median/p90 solve time over fresh
 // random challenges. Real browsers differ (Chromium's subtle.digest is
-// usually somewhat slower per call than Node's); see README "Waiting room".
+// usually somewhat slower per call than Node's); see docs/benchmarks.md, "Proof of work".
 import { solve } from "../web/static/js/pow.js";
 import { randomBytes } from "node:crypto";
 

@@ -110,6 +110,10 @@ apt_install() {
 # daemon does not hold the lock for as long as it runs.
 detached() { "$@" 9>&-; }
 
+# apt-get waits for another apt run's lock (a second make test, unattended
+# upgrades) instead of failing at once.
+apt-get() { command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+
 # take_lock serialises provisioning between concurrent runs (two worktrees
 # running make test at once). Best effort: without flock it runs unlocked.
 locked=''

@@ -15,7 +15,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
-// Event statuses as clients see them (API.md). Paused is not stored as a
+// Event statuses as clients see them (GET /api/events). Paused is not stored as a
 // status: it is a flag over the stored one, so resuming restores the status.
 const (
 	StatusUpcoming  = "upcoming"

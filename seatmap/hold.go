@@ -14,7 +14,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
-// Hold statuses (API.md).
+// Hold statuses, as GET /api/holds/{hold} reports them.
 const (
 	HoldActive         = "active"
 	HoldPaymentPending = "payment_pending"

@@ -2,7 +2,8 @@ package seatmap
 
 import "context"
 
-// Availability letters, one per seat in the snapshot and in diffs (API.md).
+// Availability letters, one per seat in the snapshot and in diffs (the
+// statuses string of GET /api/events/{event}/availability).
 const (
 	StateAvailable byte = 'a'
 	StateHeld      byte = 'h'

@@ -11,7 +11,7 @@ import (
 // transition totals up to date from one snapshot plus the seat-diff stream:
 // Apply costs O(changes) and Figures O(sections), so the admin dashboard's
 // frame costs the same at 2,000 seats as at 50,000 and never runs a COUNT
-// over the seats table (DESIGN.md §2, "No hot rows"). It is not safe for
+// over the seats table (docs/architecture.md, "No hot rows"). It is not safe for
 // concurrent use; its owner serialises calls.
 type SeatCounter struct {
 	eventID  int64

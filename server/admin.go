@@ -55,7 +55,7 @@ func (s *Server) createVenue(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(v)
 }
 
-// waitingRoomSettings is the waiting room part of an event (API.md).
+// waitingRoomSettings is the waiting_room object of an event's admin body.
 type waitingRoomSettings struct {
 	Enabled        bool `json:"enabled"`
 	AdmitPerMinute int  `json:"admit_per_minute" validate:"omitempty,min=1,max=10000000"`
@@ -76,7 +76,8 @@ type createEventRequest struct {
 	ResaleCapPercent   int                  `json:"resale_cap_percent" validate:"omitempty,min=1,max=1000"`
 }
 
-// defaultReserveShare is held back when an event does not say (DESIGN.md §6).
+// defaultReserveShare is held back when an event does not say: a tenth of
+// the seats, kept for the day of the show, accessibility and the artist.
 const defaultReserveShare = 0.1
 
 // createEvent: POST /api/admin/events.

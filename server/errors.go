@@ -47,7 +47,8 @@ var (
 	errForbidden     = apperr.E(apperr.Forbidden, "forbidden", "your account may not do this")
 )
 
-// errorHandler writes every error in API.md's shape. Fiber's own errors
+// errorHandler writes every error as {"error": {"code", "message", ...}},
+// the API's one error shape. Fiber's own errors
 // (unknown route, body too large, bad method) keep their status; internal
 // errors are logged with their detail and shown as "internal error".
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {

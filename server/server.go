@@ -192,6 +192,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/orders/:order/reject", h(admin, s.rejectOrder)},
 
 		{"GET", "/api/openapi.json", h(s.openAPI)},
+		{"GET", "/api/docs", h(s.apiDocs)},
 	}
 }
 

@@ -188,7 +188,7 @@ func (r resp) json(t testing.TB, v any) {
 }
 
 // errCode returns error.code of an error body, failing the test when the
-// body is not in API.md's error shape.
+// body is not in the API's error shape.
 func (r resp) errCode(t testing.TB) string {
 	t.Helper()
 	var e struct {

@@ -16,7 +16,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/apperr"
 )
 
-// PowAlgorithm names the proof of work (API.md).
+// PowAlgorithm names the proof of work in a challenge's algorithm field.
 const PowAlgorithm = "sha256-leading-zero-bits"
 
 // Challenge is the body of GET /api/events/{event}/queue/challenge. The

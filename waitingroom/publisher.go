@@ -6,7 +6,8 @@ import (
 )
 
 // QueueFrame is the cursor broadcast on topic event:{e}:queue, once per
-// admitter tick whatever the queue's length (API.md). A fan computes
+// admitter tick whatever the queue's length, so a million waiting fans cost
+// one frame a tick. A fan computes
 // position = number - Serving and eta = position / AdmitRate.
 type QueueFrame struct {
 	Type  string `json:"type"` // "queue"

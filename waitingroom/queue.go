@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Fan states (API.md).
+// Fan states, as GET /api/events/{event}/queue/me reports them.
 const (
 	StatePrequeue = "prequeue" // joined before the shuffle; no number yet
 	StateWaiting  = "waiting"  // numbered, behind the cursor

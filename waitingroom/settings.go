@@ -13,7 +13,8 @@ import (
 )
 
 // Settings are an event's waiting-room settings, stored as the JSON object
-// events.waiting_room (API.md: the admin event body and PUT .../queue).
+// events.waiting_room (set by the admin event body and by
+// PUT /api/admin/events/{event}/queue).
 // Missing fields take the defaults named.
 type Settings struct {
 	// Enabled turns the room on: joining needs proof of work and holds need
@@ -38,7 +39,7 @@ const (
 	DefaultActiveLimit    = 2000
 	DefaultAdmissionTTL   = 10 * time.Minute
 	// DefaultDifficulty: about 65,000 hashes, a fraction of a second in a
-	// browser worker and milliseconds to verify (README, "Waiting room").
+	// browser worker and milliseconds to verify (docs/benchmarks.md, "Proof of work").
 	DefaultDifficulty = 16
 	// MaxDifficulty bounds per-event and surge difficulties.
 	MaxDifficulty = 28
@@ -113,7 +114,7 @@ func (s *Service) room(ctx context.Context, eventID int64) (room, error) {
 		var stopped bool
 		r := room{EventID: eventID, fetched: now}
 		// A paused, cancelled or sold-out event admits nobody, whatever the
-		// room's own settings say (DESIGN.md §6: pause stops admissions).
+		// room's own settings say: pausing a sale stops admissions too.
 		err := s.db.QueryRow(ctx, `SELECT sale_opens, waiting_room, paused OR status IN ('cancelled', 'sold_out')
 			FROM events WHERE id = $1`, eventID).Scan(&r.SaleOpens, &raw, &stopped)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -28,7 +28,7 @@ package main
 //
 // The short drills run in `make test`; CHAOS=long (`make chaos`) runs longer
 // sales with repeated faults. No assertion is about speed: waits are bounded
-// polls with generous deadlines, and the figures are printed for README.md.
+// polls with generous deadlines, and the figures are printed for docs/faults.md.
 
 import (
 	"bytes"

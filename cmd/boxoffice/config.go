@@ -15,8 +15,8 @@ import (
 	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
-// Config is everything the binary reads from the environment (API.md,
-// "Command line and configuration"). Each field names its variable and
+// Config is everything the binary reads from the environment (the table in
+// docs/operations.md, "Configuration"). Each field names its variable and
 // default.
 type Config struct {
 	ListenAddr         string        // LISTEN_ADDR [:8080]

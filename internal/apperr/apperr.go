@@ -12,7 +12,7 @@ import (
 // Kind is the class of an error; it decides the HTTP status and nothing else.
 type Kind int
 
-// The kinds, one per status of API.md's conventions.
+// The kinds, one per error status of the HTTP API (docs/api.md).
 const (
 	Internal        Kind = iota // 500: a bug or an unexpected failure; detail only in logs
 	Malformed                   // 400: the request cannot be parsed

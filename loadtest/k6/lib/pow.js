@@ -1,4 +1,4 @@
-// pow.js: the waiting room's proof of work (API.md): find a decimal nonce
+// pow.js: the waiting room's proof of work (docs/api.md, queue/challenge): find a decimal nonce
 // such that SHA-256(challenge + ":" + nonce) starts with `difficulty` zero
 // bits. sha256hex is the runtime's hash (k6/crypto or node:crypto), passed in
 // so this file runs unchanged in both.

@@ -1,4 +1,4 @@
-// Proof of work for joining a waiting room (API.md): find a decimal nonce
+// Proof of work for joining a waiting room (docs/api.md, queue/challenge): find a decimal nonce
 // such that SHA-256(challenge + ":" + nonce) starts with `difficulty` zero
 // bits. Plain ES module, no build; runs in a Web Worker (pow-worker.js), in
 // the page, or in Node 20+ (globalThis.crypto.subtle) for measurements.

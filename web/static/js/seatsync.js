@@ -1,7 +1,7 @@
 // Live seat map client: keeps a copy of an event's seat statuses equal to
 // the server's, from one snapshot and a stream of diffs over /ws.
 //
-// The rules (DESIGN.md §3):
+// The rules (docs/architecture.md, "The path of a diff"):
 //   - open the socket and subscribe first, buffer frames, then fetch the
 //     snapshot; drop diffs at or below its seq;
 //   - apply diffs in seq order; a frame past a gap waits, and if the gap is

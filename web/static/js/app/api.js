@@ -1,5 +1,5 @@
 // api.js: the one way pages call the server. Same-origin fetch with the
-// session cookie; errors become ApiError carrying API.md's code and message.
+// session cookie; errors become ApiError carrying the error body's code and message.
 
 export class ApiError extends Error {
   constructor(status, body) {

@@ -7,7 +7,7 @@
 // has a colour from the Okabe–Ito palette and, once seats are large enough
 // to show it, a pattern, so colour is never the only cue.
 
-export const STATES = 'ahsrx'; // available, held, sold, reserved, resale (API.md)
+export const STATES = 'ahsrx'; // available, held, sold, reserved, resale (the availability letters)
 const UNKNOWN = 255;
 export const COLORS = { a: '#0072B2', h: '#E69F00', s: '#b4b4b4', r: '#e6e6e6', x: '#CC79A7', sel: '#009E73', unknown: '#f0f0f0' };
 export const LABELS = { a: 'available', h: 'held', s: 'sold', r: 'held back', x: 'resale', sel: 'selected' };
