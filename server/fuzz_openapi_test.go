@@ -63,6 +63,21 @@ func fuzzOpenAPI(t *testing.T, nul bool) {
 			found[key].count++
 		}
 	}
+	// Methods no operation of the path has: a 4xx in the error shape
+	// (contractTransport checks the shape of answers to unknown routes).
+	doc, _ := loadContract(t)
+	for _, o := range ops {
+		item := doc.Paths.Find(fiberParam.ReplaceAllString(o.path, "{$1}"))
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			if item.GetOperation(m) != nil {
+				continue
+			}
+			_, path, who, _, _ := f.request(o)
+			if r := w.e.do(m, path, who, `{}`); r.status < 400 || r.status > 499 {
+				t.Errorf("%s %s, which is no operation: %d %.200s, want a 4xx", m, path, r.status, r.body)
+			}
+		}
+	}
 	keys := make([]string, 0, len(found))
 	for k := range found {
 		keys = append(keys, k)
@@ -151,6 +166,12 @@ func (f *fuzzer) request(o operation) (method, path, who string, body any, heade
 			headers = append(headers, p.Value.Name, f.g.str(&openapi3.Schema{}))
 			f.g.nul = nul
 		}
+	}
+	if who != "" && f.pick(4) == 0 {
+		// The browser's way: the session cookie, from the site or not.
+		origins := []string{"http://app.test", "https://evil.example", "null", ""}
+		headers = append(headers, "Cookie", "bo_session="+who, "Origin", origins[f.pick(len(origins))])
+		who = ""
 	}
 	if s := o.bodySchema(); s != nil {
 		body = f.body(s)
