@@ -239,6 +239,10 @@ func TestOpenAPIResponsesHaveSchemas(t *testing.T) {
 					for ct, mt := range r.Value.Content {
 						if mt.Schema == nil {
 							t.Errorf("%s %s %s: no response schema", name, status, ct)
+							continue
+						}
+						for _, where := range openObjects(mt.Schema, "", map[*openapi3.Schema]bool{}) {
+							t.Errorf("%s %s: the object at %q lists its properties but allows others: say additionalProperties false, so a new field cannot slip out undocumented", name, status, where)
 						}
 					}
 				}
@@ -248,6 +252,33 @@ func TestOpenAPIResponsesHaveSchemas(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openObjects lists the objects of a schema that name properties without
+// refusing others.
+func openObjects(ref *openapi3.SchemaRef, at string, seen map[*openapi3.Schema]bool) []string {
+	s := ref.Value
+	if s == nil || seen[s] {
+		return nil
+	}
+	seen[s] = true
+	var out []string
+	if len(s.Properties) > 0 && (s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has) {
+		out = append(out, at)
+	}
+	for name, p := range s.Properties {
+		out = append(out, openObjects(p, at+"/"+name, seen)...)
+	}
+	if s.Items != nil {
+		out = append(out, openObjects(s.Items, at+"/[]", seen)...)
+	}
+	for _, sub := range s.AllOf {
+		out = append(out, openObjects(sub, at, seen)...)
+	}
+	if s.AdditionalProperties.Schema != nil {
+		out = append(out, openObjects(s.AdditionalProperties.Schema, at+"/*", seen)...)
+	}
+	return out
 }
 
 // TestContractCatchesDrift: the validating transport fails on a body that
