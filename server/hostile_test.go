@@ -292,7 +292,8 @@ func (g *valueGen) valid(s *openapi3.Schema, name string, depth int) any {
 		}
 		if s.Max != nil {
 			hi = *s.Max
-		} else {
+		}
+		if hi < lo {
 			hi = lo + 9
 		}
 		return int64(lo) + g.rnd.Int64N(int64(hi-lo)+1)
