@@ -21,7 +21,7 @@ SERVICES = services_env="$$(bash scripts/services.sh)"; eval "$$services_env"
 # and loads their URLs (STRIPE_MOCK_URL, MAILPIT_URL, MAILPIT_SMTP_URL).
 PEERS = peers_env="$$(bash scripts/testpeers.sh)"; eval "$$peers_env"
 
-.PHONY: services build run test check-deploy cluster cluster-check lint bench bench-fanout bench-flashsale chaos
+.PHONY: services build run test check-deploy k6-check cluster cluster-check lint bench bench-fanout bench-flashsale chaos
 
 services:
 	@bash scripts/services.sh
@@ -35,13 +35,27 @@ run:
 	go run ./cmd/boxoffice seed demo; \
 	exec go run ./cmd/boxoffice serve
 
-test: check-deploy
+test: check-deploy k6-check
 	@$(SERVICES); $(PEERS); \
 	bash scripts/browser.sh; \
 	go test -race -count=1 -timeout 10m ./...
 	@# The browser tests in web/test need the server that TestBrowser (go
 	@# test, above) starts for them; here only the pure module tests run.
 	node --test web/test/seatsync.test.mjs
+
+# The k6 scripts (loadtest/k6; k6 itself is not installed): type-checked
+# with tsc against k6's published types (@types/k6 and typescript pinned by
+# loadtest/k6/package-lock.json), and the Node harness's own tests. The
+# scripts themselves run under the harness against the real app in go test
+# (TestLoadScenarios). What the harness does and does not do like k6:
+# loadtest/k6/README.md.
+k6-check:
+	@stamp=loadtest/k6/node_modules/.package-lock.json; \
+	if [[ ! -f $$stamp || loadtest/k6/package-lock.json -nt $$stamp ]]; then \
+		npm ci --prefix loadtest/k6 --no-audit --no-fund --loglevel=error >&2; \
+	fi
+	cd loadtest/k6 && node_modules/.bin/tsc -p jsconfig.json
+	node --test loadtest/k6/harness/
 
 # The deployment files, checked without a Docker engine (none runs here;
 # docs/operations.md, "Scale-out"): docker-compose.yml parses with Debian's

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/boxoffice/boxoffice/internal/jobs"
@@ -18,9 +19,9 @@ import (
 const (
 	// JobRefund refunds one paid order of a cancelled event.
 	JobRefund = "checkout.refund"
-	// JobCancelSweep catches orders converted after the cancel committed
-	// (a payment that was in flight): it runs once every such payment must
-	// have settled, and refunds them like the others.
+	// JobCancelSweep is a safety net behind CancelEvent, which ends every
+	// sale of the event in its own transaction: once every payment of the
+	// event must have settled, it refunds any order that still appeared.
 	JobCancelSweep = "checkout.cancel_sweep"
 )
 
@@ -40,29 +41,78 @@ const (
 	OrderRejected = "rejected"
 )
 
-// CancelEvent cancels an event for good: in one transaction with the status
-// change it voids every ticket of the event and enqueues one refund job per
-// paid order (deduplicated by order), so the event is never cancelled
-// without its refunds, nor refunded while still on sale. The refunds then
-// run as outbox jobs (RefundOrder). It returns the event as it now is.
+// CancelEvent cancels an event for good. In one transaction with the
+// status change it ends every sale under way, so nothing of the event can
+// be bought, paid or resold after the commit: payments not yet converted
+// move to voiding (their authorizations are cancelled right after the
+// commit, and by the reconciler if that fails), every live hold is released,
+// every listing cancelled, every pending transfer cancelled and every payout
+// not yet made void; then every ticket is voided and one refund job per
+// paid order is enqueued (deduplicated by order), so the event is never
+// cancelled without its refunds, nor refunded while still on sale. The
+// refunds then run as outbox jobs (RefundOrder). It returns the event as it
+// now is.
+//
+// Lock order, as on the sale path: payment rows first (a settlement in
+// progress is waited for, and its order is then refunded like the others),
+// then holds and seats (seatmap.EndSales), then listings, transfers,
+// payouts and tickets. A checkout that commits between the first two steps
+// is caught by the second pass over payments.
 func (s *Service) CancelEvent(ctx context.Context, eventID int64) (seatmap.EventDetail, error) {
-	return s.seats.ChangeStatusWith(ctx, eventID, seatmap.ActionCancel, func(ctx context.Context, tx pgx.Tx) error {
+	var voiding []string
+	var out seatmap.Outcome
+	ev, err := s.seats.ChangeStatusWith(ctx, eventID, seatmap.ActionCancel, func(ctx context.Context, tx pgx.Tx) error {
+		voiding, out = nil, seatmap.Outcome{}
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM payments WHERE event_id = $1 AND status = ANY($2) ORDER BY id FOR UPDATE`,
+			eventID, convertible); err != nil {
+			return fmt.Errorf("checkout: lock payments of event %d: %w", eventID, err)
+		}
+		var err error
+		if out, err = s.seats.EndSales(ctx, tx, eventID); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `UPDATE payments SET status = 'voiding', updated_at = now()
+			WHERE event_id = $1 AND status = ANY($2) RETURNING id`, eventID, convertible)
+		if err != nil {
+			return fmt.Errorf("checkout: void payments of event %d: %w", eventID, err)
+		}
+		if voiding, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return fmt.Errorf("checkout: void payments of event %d: %w", eventID, err)
+		}
+		for _, q := range []string{
+			`UPDATE listings SET status = 'cancelled', ended_at = now() WHERE event_id = $1 AND status = 'active'`,
+			`UPDATE transfers SET status = 'cancelled', ended_at = now() WHERE event_id = $1 AND status = 'pending'`,
+			`UPDATE payouts SET status = 'void' WHERE event_id = $1 AND status = 'pending'`,
+		} {
+			if _, err := tx.Exec(ctx, q, eventID); err != nil {
+				return fmt.Errorf("checkout: cancel event %d: %w", eventID, err)
+			}
+		}
 		n, err := s.enqueueRefunds(ctx, tx, eventID)
 		if err != nil {
 			return err
 		}
-		// A payment in flight may still convert its hold after this commit
-		// (the sale path does not read the event's row: no hot row). Every
-		// such payment settles by its hold's hard deadline; the sweep runs
-		// after that and refunds what converted late.
+		// A safety net: nothing of the event can convert after this commit,
+		// but should an order appear anyway, the sweep refunds it once every
+		// payment of the event must have settled.
 		settle := s.seats.Config().HoldTTL + s.cfg.PaymentGrace + time.Minute
 		if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobCancelSweep, DedupeKey: fmt.Sprintf("cancel-sweep:%d", eventID),
 			Payload: eventJob{EventID: eventID}, Delay: settle}); err != nil {
 			return err
 		}
-		s.log.Info("checkout: event cancelled", "event", eventID, "orders_to_refund", n)
+		s.log.Info("checkout: event cancelled", "event", eventID, "orders_to_refund", n, "payments_voided", len(voiding))
 		return nil
 	})
+	if err != nil {
+		return seatmap.EventDetail{}, err
+	}
+	s.seats.AfterCommit(ctx, out)
+	for _, id := range voiding {
+		if err := s.void(ctx, id); err != nil {
+			s.log.Warn("checkout: void failed; the reconciler retries", "payment", id, "err", err)
+		}
+	}
+	return ev, nil
 }
 
 // enqueueRefunds voids the event's live tickets and enqueues a refund job
@@ -90,9 +140,10 @@ func (s *Service) enqueueRefunds(ctx context.Context, tx pgx.Tx, eventID int64) 
 	return len(ids), nil
 }
 
-// SweepCancelled voids the tickets and enqueues the refunds of orders of a
-// cancelled event that converted after the cancel (JobCancelSweep). It
-// does nothing for an event that is not cancelled.
+// SweepCancelled voids the tickets and enqueues the refunds of any order
+// of a cancelled event not refunded yet (JobCancelSweep; nothing should be
+// left, since the cancel ends every sale). It does nothing for an event
+// that is not cancelled.
 func (s *Service) SweepCancelled(ctx context.Context, eventID int64) error {
 	return pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 		var status string
@@ -128,13 +179,16 @@ func (s *Service) registerRefund(r *jobs.Runner) {
 	})
 }
 
-// RefundOrder gives an order's money back and marks it refunded. It is
-// idempotent: a refunded order is skipped, and the provider call carries the
-// payment's idempotency key (the same key the void path uses), so a repeat
-// after a crash between the provider's answer and the record replays the
-// first refund instead of making a second one. A payment whose capture was
-// still outstanding (an order under review, or a capture not yet done) is
-// cancelled instead: nobody was charged.
+// RefundOrder gives an order's money back and marks it refunded: what the
+// buyer paid minus the resale payouts already paid out for tickets of the
+// order (a pending payout was voided with the cancel), so a fan who resold
+// a ticket ends even and the platform keeps nothing. The amount is fixed in
+// a refunds row before the provider is asked, and the provider call carries
+// the payment's idempotency key (the key the void path uses), so a repeat
+// after a crash replays the first refund instead of making a second one. A
+// refunded order is skipped. A payment whose capture was still outstanding
+// (an order under review, or a capture not yet done) is cancelled instead:
+// nobody was charged.
 func (s *Service) RefundOrder(ctx context.Context, orderID string) error {
 	var status, paymentID string
 	err := s.db.QueryRow(ctx, `SELECT status, payment_id FROM orders WHERE id = $1`, orderID).Scan(&status, &paymentID)
@@ -171,7 +225,7 @@ func (s *Service) RefundOrder(ctx context.Context, orderID string) error {
 			final = StatusCanceled
 		}
 		if in.Status == IntentSucceeded {
-			if err := s.payments.Refund(ctx, p.intentID, "refund:"+p.ID); err != nil {
+			if err := s.refund(ctx, p, orderID, RefundEventCancelled); err != nil {
 				return fmt.Errorf("checkout: refund order %s: %w", orderID, err)
 			}
 			final = StatusRefunded
@@ -184,6 +238,61 @@ func (s *Service) RefundOrder(ctx context.Context, orderID string) error {
 		s.log.Info("checkout: order refunded", "order", orderID, "payment", paymentID, "status", final)
 	}
 	return err
+}
+
+// Refund reasons (the refunds table).
+const (
+	// RefundEventCancelled: the order's event was cancelled (RefundOrder).
+	RefundEventCancelled = "event_cancelled"
+	// RefundHoldLost: a payment was captured although its hold was lost
+	// (void).
+	RefundHoldLost = "hold_lost"
+)
+
+// refund gives a captured payment's money back under the key refund:{payment}.
+// Its amount is fixed the first time, in the payment's refunds row: the
+// payment's amount, minus (for a cancelled event's order) the resale
+// payouts already paid for the order's tickets, whoever they were paid to,
+// since that money reached a fan. Later calls replay the same amount. An
+// amount of zero asks the provider nothing.
+func (s *Service) refund(ctx context.Context, p Payment, orderID, reason string) error {
+	var withheld int64
+	if orderID != "" {
+		err := s.db.QueryRow(ctx, `
+			SELECT coalesce(sum(po.net_cents), 0) FROM payouts po
+			JOIN listings l ON l.id = po.listing_id JOIN tickets t ON t.id = l.ticket_id
+			WHERE t.order_id = $1 AND po.status = 'paid'`, orderID).Scan(&withheld)
+		if err != nil {
+			return fmt.Errorf("checkout: payouts of order %s: %w", orderID, err)
+		}
+	}
+	amount := max(p.AmountCents-withheld, 0)
+	var id string
+	var order *string
+	if orderID != "" {
+		order = &orderID
+	}
+	err := s.db.QueryRow(ctx, `
+		WITH ins AS (
+			INSERT INTO refunds (id, payment_id, order_id, event_id, account_id, reason, amount_cents, withheld_cents, currency, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending')
+			ON CONFLICT (payment_id) DO NOTHING
+			RETURNING id, amount_cents)
+		SELECT id, amount_cents FROM ins
+		UNION ALL SELECT id, amount_cents FROM refunds WHERE payment_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
+		uuid.NewString(), p.ID, order, p.eventID, p.accountID, reason, amount, withheld, p.Currency).Scan(&id, &amount)
+	if err != nil {
+		return fmt.Errorf("checkout: refund row of %s: %w", p.ID, err)
+	}
+	if amount > 0 {
+		if err := s.payments.Refund(ctx, p.intentID, amount, "refund:"+p.ID); err != nil {
+			return err
+		}
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE refunds SET status = 'succeeded', refunded_at = now() WHERE id = $1 AND status = 'pending'`, id); err != nil {
+		return fmt.Errorf("checkout: record refund %s: %w", id, err)
+	}
+	return nil
 }
 
 func (s *Service) recordRefund(ctx context.Context, orderID, paymentID, final string) error {

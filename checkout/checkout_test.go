@@ -401,3 +401,67 @@ func TestOrderReleasesAdmission(t *testing.T) {
 		t.Errorf("releases = %v, want %v", adm.calls, want)
 	}
 }
+
+// TestDeclinedIntentCannotBeAuthorizedLater: a decline cancels the intent
+// at the provider, so the page, which keeps the client secret, cannot
+// authorize it afterwards behind a payment settled as declined. When that
+// cancel fails, the payment stays voiding with its decline code: the fan
+// is told it was declined, and if the intent is authorized meanwhile, the
+// reconciler's next pass cancels the authorization.
+func TestDeclinedIntentCannotBeAuthorizedLater(t *testing.T) {
+	declined := checkout.Method{CardNumber: "4000 0000 0000 0002"}
+	browserVisa := checkout.Method{PaymentMethod: "pm_card_visa"}
+	t.Run("cancelled at once", func(t *testing.T) {
+		f := newFixture(t, checkout.Config{})
+		ctx := context.Background()
+		fan := f.account("fan")
+		p := f.checkout(fan, f.hold(fan, 0).ID)
+		res := must(f.svc.Confirm(ctx, fan, p.ID, declined))(t)
+		if res.Status != checkout.StatusDeclined || res.DeclineCode != "generic_decline" {
+			t.Fatalf("confirm = %+v", res)
+		}
+		in := f.intentOf(p.ID)
+		if in.Status != checkout.IntentCanceled {
+			t.Errorf("declined intent is %s, want canceled", in.Status)
+		}
+		if got, err := f.proc.Confirm(ctx, in.ID, browserVisa, "browser:"+p.ID); err == nil {
+			t.Errorf("the declined intent was authorized afterwards: %s", got.Status)
+		}
+		if st := f.paymentStatus(p.ID); st != checkout.StatusDeclined {
+			t.Errorf("payment is %s, want declined", st)
+		}
+	})
+	t.Run("cancel fails, authorization arrives", func(t *testing.T) {
+		f := newFixture(t, checkout.Config{})
+		ctx := context.Background()
+		fan := f.account("fan")
+		p := f.checkout(fan, f.hold(fan, 0).ID)
+		f.proc.Inject("cancel", checkout.FaultTimeout)
+		res := must(f.svc.Confirm(ctx, fan, p.ID, declined))(t)
+		if res.Status != checkout.StatusDeclined || res.DeclineCode != "generic_decline" {
+			t.Fatalf("confirm = %+v", res)
+		}
+		if got := f.seatStatus(0); got != "available" {
+			t.Errorf("seat is %s right after the decline, want available", got)
+		}
+		if _, err := f.svc.Confirm(ctx, fan, p.ID, visa()); !errors.Is(err, checkout.ErrPaymentDeclined) {
+			t.Errorf("confirm after the decline: %v, want ErrPaymentDeclined", err)
+		}
+		in := f.intentOf(p.ID)
+		if got, err := f.proc.Confirm(ctx, in.ID, browserVisa, "browser:"+p.ID); err != nil || got.Status != checkout.IntentRequiresCapture {
+			t.Fatalf("browser confirm: %+v %v", got, err)
+		}
+		if _, err := f.svc.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if in := f.intentOf(p.ID); in.Status != checkout.IntentCanceled {
+			t.Errorf("intent is %s after the reconciler, want canceled", in.Status)
+		}
+		if st := f.paymentStatus(p.ID); st != checkout.StatusDeclined {
+			t.Errorf("payment is %s, want declined", st)
+		}
+		if n := f.count(`SELECT count(*) FROM orders WHERE payment_id = $1`, p.ID); n != 0 {
+			t.Errorf("%d orders", n)
+		}
+	})
+}

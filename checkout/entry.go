@@ -5,12 +5,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/skip2/go-qrcode"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/seatmap"
 )
 
 // ErrInvalidCode is any code that does not admit: unknown, forged, stale
@@ -45,6 +48,16 @@ func (s *Service) TicketCode(ctx context.Context, accountID int64, ticketID stri
 	return EntryCodeView{Code: code, ExpiresAt: exp, QRPNG: "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)}, nil
 }
 
+// Errors of check-in beyond the code itself.
+var (
+	// ErrWrongEvent: a genuine ticket, for another event than the door's.
+	ErrWrongEvent = apperr.E(apperr.Conflict, "wrong_event", "this ticket is for another event")
+	// ErrAppCodeRequired: the static code of the PDF or email at an event
+	// that admits only the rotating code of the app (print_at_home off).
+	ErrAppCodeRequired = apperr.E(apperr.Conflict, "app_code_required",
+		"this event admits only the rotating code shown in the app; printed codes and screenshots do not admit")
+)
+
 // Admission is what a scanner shows after a successful check-in.
 type Admission struct {
 	Ticket      string     `json:"ticket"`
@@ -53,44 +66,36 @@ type Admission struct {
 	Seat        TicketSeat `json:"seat"`
 	Holder      string     `json:"holder"`
 	CheckedInAt time.Time  `json:"checked_in_at"`
+	Entrance    string     `json:"entrance,omitempty"`
 }
 
-// CheckIn admits the ticket a code names, exactly once: one conditional
-// UPDATE moves it from valid to checked_in at the code's version, so of
-// any number of concurrent scans exactly one changes a row. It accepts the
-// rotating code (±1 step) and the static barcode of the PDF. A second scan
-// is ErrAlreadyCheckedIn (409); a listed or transfer-pending ticket is a
-// 409 too; anything else that does not admit is ErrInvalidCode (404).
-func (s *Service) CheckIn(ctx context.Context, scannerID int64, code string) (Admission, error) {
+// CheckIn admits the ticket a code names at the door of eventID (and the
+// entrance, free text the scanner names, recorded with the check-in),
+// exactly once: one conditional UPDATE moves it from valid to checked_in at
+// the code's version, so of any number of concurrent scans exactly one
+// changes a row. The rotating code (±1 step) always admits; the static
+// barcode of the PDF and email admits only at an event with print_at_home
+// on (else ErrAppCodeRequired). A ticket of another event is ErrWrongEvent
+// (naming the ticket's event), of a cancelled event ErrEventCancelled; a
+// second scan is ErrAlreadyCheckedIn (409); a listed or transfer-pending
+// ticket is a 409 too; anything else that does not admit is ErrInvalidCode
+// (404).
+func (s *Service) CheckIn(ctx context.Context, scannerID, eventID int64, entrance, code string) (Admission, error) {
+	rotating := strings.HasPrefix(code, entryPrefix+".")
 	id, version, ok := verifyAnyCode(s.cfg.SecretKey, code, time.Now())
 	if !ok {
 		return Admission{}, ErrInvalidCode
 	}
-	var a Admission
+	a := Admission{Entrance: entrance}
 	err := s.db.QueryRow(ctx, `
-		UPDATE tickets SET status = 'checked_in', checked_in_at = now(), checked_in_by = $3
-		WHERE id = $1 AND version = $2 AND status = ANY($4)
-		RETURNING id, checked_in_at`, id, version, scannerID, MoveFrom(MoveCheckIn)).Scan(&a.Ticket, &a.CheckedInAt)
+		UPDATE tickets t SET status = 'checked_in', checked_in_at = now(), checked_in_by = $3, checked_in_entrance = nullif($7, '')
+		FROM events e
+		WHERE t.id = $1 AND t.version = $2 AND t.status = ANY($4) AND t.event_id = $5
+		  AND e.id = t.event_id AND e.status <> 'cancelled' AND ($6 OR e.print_at_home)
+		RETURNING t.id, t.checked_in_at`, id, version, scannerID, MoveFrom(MoveCheckIn), eventID, rotating, entrance).
+		Scan(&a.Ticket, &a.CheckedInAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		var status string
-		var current int64
-		var at *time.Time
-		err := s.db.QueryRow(ctx, `SELECT status, version, checked_in_at FROM tickets WHERE id = $1`, id).Scan(&status, &current, &at)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows), err == nil && (current != version || status == TicketVoid):
-			return Admission{}, ErrInvalidCode
-		case err != nil:
-			return Admission{}, fmt.Errorf("checkout: check-in state of %s: %w", id, err)
-		}
-		if status == TicketCheckedIn && at != nil {
-			// The scanner can tell a door-hopper from its own retry.
-			return Admission{}, ErrAlreadyCheckedIn.With("checked_in_at", at.UTC().Format(time.RFC3339))
-		}
-		_, err = NextState(status, MoveCheckIn)
-		if err == nil {
-			err = ErrIllegalMove // raced with a move back to valid: let the scanner try again
-		}
-		return Admission{}, err
+		return Admission{}, s.refusal(ctx, id, version, eventID, rotating)
 	}
 	if err != nil {
 		return Admission{}, fmt.Errorf("checkout: check in %s: %w", id, err)
@@ -101,4 +106,45 @@ func (s *Service) CheckIn(ctx context.Context, scannerID int64, code string) (Ad
 	}
 	a.Event, a.EventName, a.Seat, a.Holder = t.Event, t.EventName, t.Seat, t.HolderName
 	return a, nil
+}
+
+// refusal says why a genuine code did not admit at eventID's door.
+func (s *Service) refusal(ctx context.Context, id string, version, eventID int64, rotating bool) error {
+	var status, entrance, eventStatus, eventName string
+	var current, ticketEvent int64
+	var at *time.Time
+	var eventDate time.Time
+	var printAtHome bool
+	err := s.db.QueryRow(ctx, `
+		SELECT t.status, t.version, t.checked_in_at, coalesce(t.checked_in_entrance, ''), t.event_id,
+		       e.status, e.name, e.event_date, e.print_at_home
+		FROM tickets t JOIN events e ON e.id = t.event_id WHERE t.id = $1`, id).
+		Scan(&status, &current, &at, &entrance, &ticketEvent, &eventStatus, &eventName, &eventDate, &printAtHome)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return ErrInvalidCode
+	case err != nil:
+		return fmt.Errorf("checkout: check-in state of %s: %w", id, err)
+	case ticketEvent != eventID:
+		// The scanner tells the fan which door to go to.
+		return ErrWrongEvent.With("event", strconv.FormatInt(ticketEvent, 10)).With("event_name", eventName).
+			With("event_date", eventDate.UTC().Format(time.RFC3339))
+	case eventStatus == seatmap.StatusCancelled:
+		return ErrEventCancelled
+	case current != version || status == TicketVoid:
+		return ErrInvalidCode
+	case !rotating && !printAtHome:
+		return ErrAppCodeRequired
+	case status == TicketCheckedIn && at != nil:
+		// The scanner can tell a door-hopper from its own retry.
+		e := ErrAlreadyCheckedIn.With("checked_in_at", at.UTC().Format(time.RFC3339))
+		if entrance != "" {
+			e = e.With("entrance", entrance)
+		}
+		return e
+	}
+	if _, err := NextState(status, MoveCheckIn); err != nil {
+		return err
+	}
+	return ErrIllegalMove // raced with a move back to valid: let the scanner try again
 }

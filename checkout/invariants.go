@@ -12,7 +12,10 @@ import (
 // took money lacks an order; no seat has two live tickets; every live ticket
 // is owned by the seat's owner (a listed one: the seat is resale, or held by
 // a resale hold bought from the ticket's owner); every sold listing has one
-// payout and a void seller ticket; a refunded order may have a
+// payout and a void seller ticket; a cancelled event has no sale under way
+// (live hold, unconverted payment, active listing, pending payout); a
+// refund gives back the payment minus what it withheld, never more; a
+// refunded order may have a
 // cancelled payment; an order under review has its payment in review (and
 // only such an order has); a rejected order's hold was released, its
 // tickets are void and its payment took no money. Tests run it with seatmap's
@@ -66,6 +69,16 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string,
 			SELECT count(*) FROM listings l WHERE l.event_id = $1 AND l.status = 'sold' AND (
 				(SELECT count(*) FROM payouts p WHERE p.listing_id = l.id) <> 1 OR
 				EXISTS (SELECT 1 FROM tickets t WHERE t.id = l.ticket_id AND t.status <> 'void'))`},
+		{"cancelled event with a sale still under way (a live hold, an unconverted payment, an active listing or a pending payout)", `
+			SELECT count(*) FROM events e WHERE e.id = $1 AND e.status = 'cancelled' AND (
+				EXISTS (SELECT 1 FROM holds h WHERE h.event_id = e.id AND h.status IN ('active', 'payment_pending')) OR
+				EXISTS (SELECT 1 FROM payments p WHERE p.event_id = e.id
+					AND p.status IN ('pending', 'requires_payment_method', 'unknown', 'authorized')) OR
+				EXISTS (SELECT 1 FROM listings l WHERE l.event_id = e.id AND l.status = 'active') OR
+				EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id AND po.status = 'pending'))`},
+		{"refund that does not add up to its payment (amount + withheld) or exceeds it", `
+			SELECT count(*) FROM refunds r JOIN payments p ON p.id = r.payment_id
+			WHERE r.event_id = $1 AND (r.amount_cents + r.withheld_cents < p.amount_cents OR r.amount_cents > p.amount_cents)`},
 		{"ticket transfer_pending without one pending transfer", `
 			SELECT count(*) FROM tickets t WHERE t.event_id = $1
 			AND (t.status = 'transfer_pending') <> EXISTS (

@@ -117,6 +117,10 @@ func confirmationText(o Order, baseURL string) string {
 	if baseURL != "" {
 		fmt.Fprintf(&b, "%s/orders/%s\n", strings.TrimRight(baseURL, "/"), o.ID)
 	}
-	b.WriteString("\nYour tickets are attached as a PDF; each QR code admits once.\n")
+	if len(o.Tickets) > 0 && !o.Tickets[0].PrintAtHome {
+		b.WriteString("\nYour tickets are attached as a PDF for your records. " + useTheApp(baseURL) + "\n")
+	} else {
+		b.WriteString("\nYour tickets are attached as a PDF; each QR code admits once.\n")
+	}
 	return b.String()
 }

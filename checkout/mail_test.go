@@ -3,6 +3,7 @@ package checkout_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,10 +56,54 @@ func TestConfirmationWithoutSMTP(t *testing.T) {
 	}
 	o := must(f.svc.Order(ctx, fan, res.OrderID))(t)
 	pdf := must(f.svc.TicketPDF(ctx, fan, o.Tickets[0].ID))(t)
-	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || len(pdf) < 2000 {
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) || len(pdf) < 1000 {
 		t.Errorf("ticket PDF: %d bytes starting %q", len(pdf), pdf[:min(8, len(pdf))])
+	}
+	// Only an event that admits printed tickets gets the QR code drawn.
+	if err := f.seats.SetPrintAtHome(ctx, f.event, true); err != nil {
+		t.Fatal(err)
+	}
+	withQR := must(f.svc.TicketPDF(ctx, fan, o.Tickets[0].ID))(t)
+	if len(withQR) < len(pdf)+1000 {
+		t.Errorf("ticket PDF with print_at_home is %d bytes, without %d: no QR code drawn?", len(withQR), len(pdf))
 	}
 	if strings.Contains(string(eml), "4242") {
 		t.Error("the email mentions the card number")
+	}
+}
+
+// TestConfirmationSaysWhichCodeAdmits: at an event where only the app's
+// rotating code admits (print_at_home off, the default), the confirmation
+// email says so and that the PDF does not admit; with print_at_home on it
+// says the PDF's code admits once.
+func TestConfirmationSaysWhichCodeAdmits(t *testing.T) {
+	for _, tc := range []struct {
+		printAtHome bool
+		want        string
+	}{{false, "This page does not admit"}, {true, "each QR code admits once"}} {
+		t.Run(fmt.Sprint("print_at_home=", tc.printAtHome), func(t *testing.T) {
+			f := newFixture(t, checkout.Config{})
+			ctx := context.Background()
+			if err := f.seats.SetPrintAtHome(ctx, f.event, tc.printAtHome); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			f.svc = checkout.New(f.db, f.seats, f.proc, &checkout.DirMailer{Dir: dir}, nil, checkout.Config{SecretKey: testKey})
+			order := f.buy(f.account("fan"), 0)
+			f.drainJobs(f.svc.RegisterJobs)
+			files, _ := filepath.Glob(filepath.Join(dir, "*"+order+"*.eml"))
+			if len(files) != 1 {
+				t.Fatalf("%d .eml files for the order, want 1", len(files))
+			}
+			eml, err := os.ReadFile(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Undo quoted-printable soft line breaks before searching.
+			text := strings.ReplaceAll(strings.ReplaceAll(string(eml), "=\r\n", ""), "=\n", "")
+			if !strings.Contains(text, tc.want) {
+				t.Errorf("the email lacks %q", tc.want)
+			}
+		})
 	}
 }

@@ -44,10 +44,14 @@ type Ticket struct {
 	Listing *TicketListing `json:"listing,omitempty"`
 	// TransferID is the ticket's pending transfer, if any.
 	TransferID string `json:"transfer_id,omitempty"`
-	version    int64
-	accountID  int64
-	seatID     int64
-	eventID    int64
+	// PrintAtHome is the event's entry rule: true, the static code of the
+	// PDF admits as well as the app's rotating code; false, only the
+	// rotating code admits.
+	PrintAtHome bool `json:"print_at_home"`
+	version     int64
+	accountID   int64
+	seatID      int64
+	eventID     int64
 }
 
 // TicketListing is a ticket's active resale listing.
@@ -106,7 +110,7 @@ const ticketSelect = `
 	SELECT t.id, t.event_id::text, e.name, e.event_date, s.id::text, s.section, s.row_label, s.number, s.price_cents,
 	       t.status, t.order_id, t.holder_name, t.version, t.account_id, t.seat_id, t.event_id,
 	       l.id::text, l.price_cents,
-	       (SELECT x.id::text FROM transfers x WHERE x.ticket_id = t.id AND x.status = 'pending')
+	       (SELECT x.id::text FROM transfers x WHERE x.ticket_id = t.id AND x.status = 'pending'), e.print_at_home
 	FROM tickets t LEFT JOIN listings l ON l.ticket_id = t.id AND l.status = 'active' JOIN seats s ON s.id = t.seat_id JOIN events e ON e.id = t.event_id `
 
 func scanTickets(rows pgx.Rows) ([]Ticket, error) {
@@ -116,7 +120,7 @@ func scanTickets(rows pgx.Rows) ([]Ticket, error) {
 		var listingPrice *int64
 		err := r.Scan(&t.ID, &t.Event, &t.EventName, &t.EventDate, &t.Seat.ID, &t.Seat.Section, &t.Seat.Row,
 			&t.Seat.Number, &t.Seat.PriceCents, &t.Status, &t.OrderID, &t.HolderName, &t.version, &t.accountID,
-			&t.seatID, &t.eventID, &listingID, &listingPrice, &transferID)
+			&t.seatID, &t.eventID, &listingID, &listingPrice, &transferID, &t.PrintAtHome)
 		if listingID != nil && listingPrice != nil {
 			t.Listing = &TicketListing{ID: *listingID, PriceCents: *listingPrice}
 		}

@@ -29,8 +29,9 @@ type Payments interface {
 	Capture(ctx context.Context, intentID, idempotencyKey string) (Intent, error)
 	// Cancel voids an authorization (or an unconfirmed intent).
 	Cancel(ctx context.Context, intentID, idempotencyKey string) (Intent, error)
-	// Refund gives a captured amount back.
-	Refund(ctx context.Context, intentID, idempotencyKey string) error
+	// Refund gives amountCents of the captured amount back (a cancelled
+	// event's refund keeps back what a resale already paid out).
+	Refund(ctx context.Context, intentID string, amountCents int64, idempotencyKey string) error
 }
 
 // CreateParams describes a new intent. The amount is always computed on the
@@ -72,6 +73,9 @@ type Intent struct {
 	CaptureManual  bool
 	HoldID         string
 	AmountCaptured int64
+	// AmountRefunded is how much of AmountCaptured was given back (kept by
+	// the test processor; Stripe's intent does not carry it).
+	AmountRefunded int64
 	// DeclineCode is set when the last confirmation was declined
 	// (card_declined, generic_decline, insufficient_funds, ...).
 	DeclineCode string

@@ -116,8 +116,8 @@ func (s *StripePayments) Cancel(ctx context.Context, id, key string) (Intent, er
 }
 
 // Refund implements Payments.
-func (s *StripePayments) Refund(ctx context.Context, id, key string) error {
-	params := &stripe.RefundParams{PaymentIntent: stripe.String(id)}
+func (s *StripePayments) Refund(ctx context.Context, id string, amountCents int64, key string) error {
+	params := &stripe.RefundParams{PaymentIntent: stripe.String(id), Amount: stripe.Int64(amountCents)}
 	params.Context = ctx
 	params.SetIdempotencyKey(key)
 	_, err := s.api.Refunds.New(params)

@@ -111,8 +111,8 @@ func TestStripeAgainstStripeMock(t *testing.T) {
 			func() error { _, err := sp.Capture(ctx, in.ID, "capture:pay-1"); return err }},
 		{"cancel", "/v1/payment_intents/" + in.ID + "/cancel", "cancel:pay-1", map[string]string{"cancellation_reason": "abandoned"},
 			func() error { _, err := sp.Cancel(ctx, in.ID, "cancel:pay-1"); return err }},
-		{"refund", "/v1/refunds", "refund:pay-1", map[string]string{"payment_intent": in.ID},
-			func() error { return sp.Refund(ctx, in.ID, "refund:pay-1") }},
+		{"refund", "/v1/refunds", "refund:pay-1", map[string]string{"payment_intent": in.ID, "amount": "8400"},
+			func() error { return sp.Refund(ctx, in.ID, 8400, "refund:pay-1") }},
 		{"get", "/v1/payment_intents/" + in.ID, "", nil,
 			func() error { _, err := sp.Get(ctx, in.ID); return err }},
 	}
@@ -186,9 +186,11 @@ func TestStripeErrorMapping(t *testing.T) {
 // with the payment method ids Stripe.js makes in the browser, through
 // stripe-mock (which checks each request) behind testkit.StripeTestCards
 // (which gives intents Stripe's test-mode outcomes): pm_card_visa buys the
-// seats and is captured; a decline releases them at once; a card that asks
-// for 3-D Secure, not supported yet, is cancelled at Stripe and released as
-// an authentication_required decline; a raw card number is refused before
+// seats and is captured; a decline releases them at once and cancels the
+// intent at Stripe, so the page, which still holds its client secret,
+// cannot authorize it afterwards; a card that asks for 3-D Secure, not
+// supported yet, is cancelled at Stripe and released as an
+// authentication_required decline; a raw card number is refused before
 // anything reaches Stripe.
 func TestConfirmStripePaymentMethod(t *testing.T) {
 	f := newFixture(t, checkout.Config{})
@@ -237,12 +239,15 @@ func TestConfirmStripePaymentMethod(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]string{"sold": checkout.IntentSucceeded, "available": checkout.IntentRequiresPaymentMethod}[tc.wantSeat]
-			if tc.wantCode == checkout.DeclineAuthenticationRequired {
-				want = checkout.IntentCanceled
-			}
+			want := map[string]string{"sold": checkout.IntentSucceeded, "available": checkout.IntentCanceled}[tc.wantSeat]
 			if in.Status != want {
 				t.Errorf("intent at Stripe is %s, want %s", in.Status, want)
+			}
+			if tc.wantSeat == "available" {
+				// What Stripe.js could do with the client secret the page kept.
+				if in, err := sp.Confirm(ctx, intentID, checkout.Method{PaymentMethod: "pm_card_visa"}, "browser:"+p.ID); err == nil {
+					t.Errorf("the declined intent was authorized afterwards: %s", in.Status)
+				}
 			}
 		})
 	}

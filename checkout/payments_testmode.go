@@ -284,12 +284,17 @@ func (p *TestProcessor) Cancel(_ context.Context, id, key string) (Intent, error
 	})
 }
 
-// Refund implements Payments.
-func (p *TestProcessor) Refund(_ context.Context, id, key string) error {
-	_, err := p.idempotent("refund", key, id, func() (Intent, error) {
+// Refund implements Payments. Like Stripe, it refuses to give back more
+// than is left of the captured amount.
+func (p *TestProcessor) Refund(_ context.Context, id string, amountCents int64, key string) error {
+	_, err := p.idempotent("refund", key, fmt.Sprintf("%s|%d", id, amountCents), func() (Intent, error) {
+		if in, ok := p.Intent(id); ok && (amountCents <= 0 || amountCents > in.AmountCaptured-in.AmountRefunded) {
+			return Intent{}, ErrUnexpectedState.With("detail", "the refund exceeds what is left of the charge")
+		}
 		return p.transition(id, []string{IntentSucceeded}, func(in *Intent) {
 			p.stats.Refunds++
-			p.stats.CapturedCents -= in.AmountCaptured
+			p.stats.CapturedCents -= amountCents
+			in.AmountRefunded += amountCents
 		})
 	})
 	return err

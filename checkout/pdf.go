@@ -3,13 +3,17 @@ package checkout
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/go-pdf/fpdf"
 	"github.com/skip2/go-qrcode"
 )
 
 // ticketsPDF renders tickets, one A4 page each: event, date, seat, holder
-// and the QR code of the static barcode, drawn as vector squares (a PNG
+// and, where the event admits printed tickets (print_at_home), the QR code
+// of the static barcode; elsewhere the page says to show the app's
+// rotating code instead, and carries no code that could be mistaken for
+// one that admits. The QR code is drawn as vector squares (a PNG
 // would cost a deflate per ticket: a fifth of a node's CPU in a flash sale,
 // where every order's confirmation renders its PDF). fpdf's core fonts are
 // Latin-1, so text is translated to cp1252 first.
@@ -19,11 +23,6 @@ func (s *Service) ticketsPDF(tickets []Ticket) ([]byte, error) {
 	pdf.SetCreator("Boxoffice", true)
 	tr := pdf.UnicodeTranslatorFromDescriptor("")
 	for _, t := range tickets {
-		code := Barcode(s.cfg.SecretKey, t.ID, t.version)
-		qr, err := qrcode.New(code, qrcode.Medium)
-		if err != nil {
-			return nil, fmt.Errorf("checkout: QR code of ticket %s: %w", t.ID, err)
-		}
 		pdf.AddPage()
 		pdf.SetFont("Helvetica", "B", 22)
 		pdf.MultiCell(0, 10, tr(t.EventName), "", "L", false)
@@ -35,18 +34,40 @@ func (s *Service) ticketsPDF(tickets []Ticket) ([]byte, error) {
 		pdf.SetFont("Helvetica", "", 13)
 		pdf.CellFormat(0, 8, tr("Holder: "+t.HolderName), "", 1, "L", false, 0, "")
 		pdf.CellFormat(0, 8, "Ticket "+t.ID, "", 1, "L", false, 0, "")
+		if !t.PrintAtHome {
+			pdf.Ln(20)
+			pdf.SetFont("Helvetica", "B", 16)
+			pdf.MultiCell(0, 9, tr(useTheApp(s.cfg.BaseURL)), "", "C", false)
+			continue
+		}
+		code := Barcode(s.cfg.SecretKey, t.ID, t.version)
+		qr, err := qrcode.New(code, qrcode.Medium)
+		if err != nil {
+			return nil, fmt.Errorf("checkout: QR code of ticket %s: %w", t.ID, err)
+		}
 		drawQR(pdf, qr.Bitmap(), 55, 85, 100)
 		pdf.SetY(190)
 		pdf.SetFont("Courier", "", 8)
 		pdf.MultiCell(0, 4, code, "", "C", false)
 		pdf.SetFont("Helvetica", "I", 9)
-		pdf.MultiCell(0, 5, "One scan admits once. A transfer or resale replaces this code.", "", "C", false)
+		pdf.MultiCell(0, 5, "This printed code admits once. A transfer or resale replaces it.", "", "C", false)
 	}
 	var buf bytes.Buffer
 	if err := pdf.Output(&buf); err != nil {
 		return nil, fmt.Errorf("checkout: render PDF: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// useTheApp is what the PDF and email say at an event that admits only the
+// rotating code (print_at_home off).
+func useTheApp(baseURL string) string {
+	where := "My tickets in the Boxoffice app"
+	if baseURL != "" {
+		where += " (" + strings.TrimRight(baseURL, "/") + "/tickets)"
+	}
+	return "This page does not admit. At the door, open " + where +
+		" and show the code there: it changes every few seconds, so printouts and screenshots do not work."
 }
 
 // qrRun is a horizontal run of dark modules of a QR bitmap: row, first

@@ -234,6 +234,9 @@ func completeResale(ctx context.Context, tx pgx.Tx, sale seatmap.Sale) (ticketID
 	err = tx.QueryRow(ctx, `
 		UPDATE listings SET status = 'sold', ended_at = now() WHERE id = $1 AND status = 'active'
 		RETURNING ticket_id, seller_account_id`, sale.ListingID).Scan(&ticketID, &seller)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", seatmap.ErrListingUnavailable.With("listing", sale.ListingID)
+	}
 	if err != nil {
 		return "", fmt.Errorf("checkout: sell listing %s: %w", sale.ListingID, err)
 	}

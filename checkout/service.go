@@ -186,6 +186,8 @@ var (
 	ErrTicketNotFound  = apperr.E(apperr.NotFound, "ticket_not_found", "no such ticket")
 	ErrPaymentDeclined = apperr.E(apperr.Conflict, "payment_declined", "this payment was declined and its seats released; hold seats again to retry")
 	ErrNoMethod        = apperr.E(apperr.Invalid, "invalid_payment_method", "send exactly one of card_number or payment_method")
+	ErrEventCancelled  = apperr.E(apperr.Conflict, "event_cancelled", "this event was cancelled; nothing of it can be bought any more and you have not been charged")
+	ErrPaymentExpired  = apperr.E(apperr.Gone, "payment_expired", "the time to pay for this hold ran out and its seats were released; you have not been charged")
 )
 
 // Payment is a payment as the API shows it.
@@ -276,7 +278,15 @@ func (s *Service) Checkout(ctx context.Context, accountID int64, holdID string) 
 			p.ID, p.HoldID, p.eventID, accountID, p.Provider, p.AmountCents, p.Currency).Scan(&p.CreatedAt)
 	})
 	if err != nil {
+		if errors.Is(err, seatmap.ErrHoldNotActive) && s.holdEventCancelled(ctx, accountID, holdID) {
+			return Payment{}, ErrEventCancelled
+		}
 		return Payment{}, err
+	}
+	if p.Status == StatusVoiding || p.Status == StatusCanceled {
+		if err := s.endedError(ctx, p.ID); errors.Is(err, ErrEventCancelled) {
+			return Payment{}, err
+		}
 	}
 	if p.intentID == "" && p.Status == StatusPending {
 		if err := s.createIntent(ctx, &p); err != nil {
@@ -284,6 +294,32 @@ func (s *Service) Checkout(ctx context.Context, accountID int64, holdID string) 
 		}
 	}
 	return p, nil
+}
+
+// holdEventCancelled reports whether the event of a hold of the account is
+// cancelled (the cancel released the hold).
+func (s *Service) holdEventCancelled(ctx context.Context, accountID int64, holdID string) bool {
+	var status string
+	err := s.db.QueryRow(ctx, `SELECT e.status FROM holds h JOIN events e ON e.id = h.event_id WHERE h.id = $1 AND h.account_id = $2`,
+		holdID, accountID).Scan(&status)
+	return err == nil && status == seatmap.StatusCancelled
+}
+
+// endedError says why a payment ended without an order: its decline, its
+// event's cancellation, or else the loss of its hold.
+func (s *Service) endedError(ctx context.Context, paymentID string) error {
+	var code, event string
+	err := s.db.QueryRow(ctx, `SELECT coalesce(p.decline_code, ''), e.status FROM payments p JOIN events e ON e.id = p.event_id
+		WHERE p.id = $1`, paymentID).Scan(&code, &event)
+	switch {
+	case err != nil:
+		s.log.Warn("checkout: why a payment ended", "payment", paymentID, "err", err)
+	case code != "":
+		return ErrPaymentDeclined.With("decline_code", code)
+	case event == seatmap.StatusCancelled:
+		return ErrEventCancelled
+	}
+	return seatmap.ErrHoldLost
 }
 
 // createIntent asks the provider for the payment's intent under the key
@@ -339,10 +375,16 @@ type ConfirmResult struct {
 // converts the hold and captures, or, if the hold was lost, is cancelled.
 // Many concurrent confirmations of one payment settle it once.
 //
+// A payment past its deadline is refused (ErrPaymentExpired) before the
+// provider is asked, its seats released and its intent cancelled, rather
+// than left to the reconciler's next pass; a payment of a cancelled event
+// is ErrEventCancelled.
+//
 // 3-D Secure is not supported yet: an intent that comes back
-// requires_action is cancelled and the payment ends as a decline with code
-// authentication_required, so the seats go back on sale at once instead of
-// staying pinned until the payment deadline.
+// requires_action is settled as a decline with code
+// authentication_required (its intent cancelled like any declined one), so
+// the seats go back on sale at once instead of staying pinned until the
+// payment deadline.
 func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string, m Method) (ConfirmResult, error) {
 	if (m.CardNumber == "") == (m.PaymentMethod == "") {
 		return ConfirmResult{}, ErrNoMethod
@@ -351,8 +393,17 @@ func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string
 	if err != nil {
 		return ConfirmResult{}, err
 	}
-	if res, done, err := settledResult(p); done {
+	if res, done, err := s.settledResult(ctx, p); done {
 		return res, err
+	}
+	if contains(openBeforeAuth, p.Status) && s.overdue(ctx, p.HoldID) {
+		if _, err := s.abandon(ctx, p.ID, StatusVoiding, "", ""); err != nil {
+			return ConfirmResult{}, err
+		}
+		if err := s.void(ctx, p.ID); err != nil {
+			s.log.Warn("checkout: void failed; the reconciler retries", "payment", p.ID, "err", err)
+		}
+		return ConfirmResult{}, ErrPaymentExpired
 	}
 	if p.intentID == "" {
 		if err := s.createIntent(ctx, &p); err != nil {
@@ -367,15 +418,17 @@ func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string
 		s.markStatus(ctx, p.ID, StatusUnknown, openBeforeAuth)
 		return ConfirmResult{Status: "processing"}, nil
 	}
+	if errors.Is(err, ErrUnexpectedState) {
+		// The intent moved on without this request (cancelled with its
+		// event, say): settle from what the provider says now.
+		if cur, gerr := s.payments.Get(ctx, p.intentID); gerr == nil {
+			return s.apply(ctx, p.ID, cur, "")
+		}
+	}
 	if err != nil {
 		return ConfirmResult{}, err
 	}
 	if in.Status == IntentRequiresAction {
-		// Cancelled so that the intent can never be authorized later,
-		// behind a payment already settled as declined.
-		if _, err := s.payments.Cancel(ctx, p.intentID, "cancel:"+p.ID); err != nil {
-			s.log.Warn("checkout: cancel of an intent that asked for 3-D Secure failed", "payment", p.ID, "err", err)
-		}
 		in = Intent{ID: in.ID, Status: IntentRequiresPaymentMethod, DeclineCode: DeclineAuthenticationRequired}
 	}
 	if in.Status == IntentRequiresCapture || in.Status == IntentSucceeded {
@@ -395,8 +448,16 @@ func errString(err error) string {
 	return err.Error()
 }
 
+// overdue reports whether a payment_pending hold is past its payment
+// deadline (on Postgres's clock, as ReleaseOverdue judges it).
+func (s *Service) overdue(ctx context.Context, holdID string) bool {
+	var due bool
+	err := s.db.QueryRow(ctx, `SELECT payment_deadline <= now() FROM holds WHERE id = $1 AND status = 'payment_pending'`, holdID).Scan(&due)
+	return err == nil && due
+}
+
 // settledResult answers for a payment that is already settled.
-func settledResult(p Payment) (ConfirmResult, bool, error) {
+func (s *Service) settledResult(ctx context.Context, p Payment) (ConfirmResult, bool, error) {
 	switch p.Status {
 	case StatusCapturing, StatusSucceeded:
 		return ConfirmResult{Status: StatusSucceeded, OrderID: p.OrderID}, true, nil
@@ -405,7 +466,7 @@ func settledResult(p Payment) (ConfirmResult, bool, error) {
 	case StatusDeclined:
 		return ConfirmResult{}, true, ErrPaymentDeclined.With("decline_code", p.DeclineCode)
 	case StatusVoiding, StatusCanceled, StatusRefunded:
-		return ConfirmResult{}, true, seatmap.ErrHoldLost
+		return ConfirmResult{}, true, s.endedError(ctx, p.ID)
 	}
 	return ConfirmResult{}, false, nil
 }
@@ -418,10 +479,11 @@ func (s *Service) apply(ctx context.Context, paymentID string, in Intent, eventI
 	case IntentRequiresCapture, IntentSucceeded:
 		return s.settle(ctx, paymentID, in, eventID)
 	case IntentCanceled:
-		return s.abandonResult(s.abandon(ctx, paymentID, StatusCanceled, "", eventID))
+		p, err := s.abandon(ctx, paymentID, StatusCanceled, "", eventID)
+		return s.abandonResult(ctx, p, err)
 	case IntentRequiresPaymentMethod:
 		if in.DeclineCode != "" {
-			return s.abandonResult(s.abandon(ctx, paymentID, StatusDeclined, in.DeclineCode, eventID))
+			return s.decline(ctx, paymentID, in.DeclineCode, eventID)
 		}
 	}
 	if eventID != "" {
@@ -430,6 +492,24 @@ func (s *Service) apply(ctx context.Context, paymentID string, in Intent, eventI
 		}
 	}
 	return ConfirmResult{Status: "processing"}, nil
+}
+
+// decline settles a declined payment: its seats are released at once and
+// its intent is cancelled, so the page that still holds the intent's client
+// secret cannot authorize it later behind a payment settled as declined.
+// Until the provider confirms the cancel the payment is voiding, with its
+// decline code (the reconciler retries the cancel); then it ends declined.
+func (s *Service) decline(ctx context.Context, paymentID, code, eventID string) (ConfirmResult, error) {
+	p, err := s.abandon(ctx, paymentID, StatusVoiding, code, eventID)
+	if err == nil && p.Status == StatusVoiding {
+		if err := s.void(ctx, paymentID); err != nil {
+			s.log.Warn("checkout: cancel of a declined intent failed; the reconciler retries", "payment", paymentID, "err", err)
+		}
+	}
+	if err == nil && p.DeclineCode != "" && (p.Status == StatusVoiding || p.Status == StatusDeclined) {
+		return ConfirmResult{Status: StatusDeclined, DeclineCode: p.DeclineCode}, nil
+	}
+	return s.abandonResult(ctx, p, err)
 }
 
 // markStatus moves a payment to status when it is in one of from.
@@ -463,8 +543,12 @@ func recordEvent(ctx context.Context, tx pgx.Tx, id, typ string) (bool, error) {
 // settle finishes an authorized payment: one transaction converts the hold
 // (fenced by hold id and seat versions), writes the order and tickets and
 // enqueues the confirmation email and a capture job; after the commit the
-// payment is captured. If the hold was lost, the authorization is voided and
-// the caller gets ErrHoldLost: nobody pays for seats they did not get. A
+// payment is captured. If the conversion cannot succeed (the hold was lost
+// or released with its cancelled event, the resold ticket or listing is
+// gone: any conflict), the authorization is voided, the hold released and
+// the caller told why (ErrHoldLost, ErrEventCancelled): nobody pays for
+// seats they did not get. An authorization that arrives for a payment
+// already declined or cancelled is voided the same way. A
 // purchase the screen flags is written the same way but under review: its
 // seats sold, its tickets and capture held back (review.go).
 func (s *Service) settle(ctx context.Context, paymentID string, in Intent, eventID string) (ConfirmResult, error) {
@@ -487,7 +571,16 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 		case StatusCapturing, StatusSucceeded, StatusReview:
 			orderID, already, review = p.OrderID, true, p.Status == StatusReview
 			return nil
-		case StatusVoiding, StatusCanceled, StatusDeclined, StatusRefunded:
+		case StatusDeclined, StatusCanceled:
+			// An authorization arrived for a payment already ended (an
+			// intent confirmed from a page that kept its client secret):
+			// void it, keeping why the payment ended.
+			lost = true
+			if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'voiding', updated_at = now() WHERE id = $1`, p.ID); err != nil {
+				return fmt.Errorf("checkout: reopen %s to void it: %w", p.ID, err)
+			}
+			return nil
+		case StatusVoiding, StatusRefunded:
 			lost = true
 			return nil
 		}
@@ -536,7 +629,12 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 	switch {
 	case errors.Is(err, errDuplicateEvent):
 		return ConfirmResult{Status: "duplicate"}, nil
-	case errors.Is(err, seatmap.ErrHoldLost):
+	case errors.Is(err, seatmap.ErrHoldLost), apperr.KindOf(err) == apperr.Conflict:
+		// The conversion cannot succeed (the hold is gone, the resold
+		// ticket died, the event was cancelled): nobody pays for it.
+		if !errors.Is(err, seatmap.ErrHoldLost) {
+			s.log.Warn("checkout: conversion refused; voiding the payment", "payment", paymentID, "err", err)
+		}
 		lost = true
 	case err != nil:
 		return ConfirmResult{}, err
@@ -548,7 +646,7 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 		if err := s.void(ctx, paymentID); err != nil {
 			s.log.Warn("checkout: void failed; the reconciler retries", "payment", paymentID, "err", err)
 		}
-		return ConfirmResult{}, seatmap.ErrHoldLost
+		return ConfirmResult{}, s.endedError(ctx, paymentID)
 	}
 	if !already {
 		s.seats.AfterCommit(ctx, outcome)
@@ -610,6 +708,9 @@ func (s *Service) abandon(ctx context.Context, paymentID, status, declineCode, e
 		if !contains(from, p.Status) {
 			return nil
 		}
+		if p.Status == StatusVoiding && status == StatusCanceled && p.DeclineCode != "" {
+			status, declineCode = StatusDeclined, p.DeclineCode // a declined intent, now cancelled
+		}
 		if _, err := tx.Exec(ctx, `UPDATE payments SET status = $2, decline_code = nullif($3, ''), updated_at = now() WHERE id = $1`,
 			paymentID, status, declineCode); err != nil {
 			return fmt.Errorf("checkout: mark %s: %w", status, err)
@@ -629,7 +730,7 @@ func (s *Service) abandon(ctx context.Context, paymentID, status, declineCode, e
 }
 
 // abandonResult turns the payment abandon left into a confirmation result.
-func (s *Service) abandonResult(p Payment, err error) (ConfirmResult, error) {
+func (s *Service) abandonResult(ctx context.Context, p Payment, err error) (ConfirmResult, error) {
 	if errors.Is(err, errDuplicateEvent) {
 		return ConfirmResult{Status: "duplicate"}, nil
 	}
@@ -639,7 +740,7 @@ func (s *Service) abandonResult(p Payment, err error) (ConfirmResult, error) {
 	if p.Status == StatusDeclined {
 		return ConfirmResult{Status: StatusDeclined, DeclineCode: p.DeclineCode}, nil
 	}
-	res, done, err := settledResult(p)
+	res, done, err := s.settledResult(ctx, p)
 	if !done {
 		return ConfirmResult{Status: "processing"}, nil
 	}
@@ -680,9 +781,11 @@ func (s *Service) capture(ctx context.Context, paymentID string) error {
 	return nil
 }
 
-// void cancels the authorization of a payment whose hold was lost (status
-// voiding), or refunds it if it was captured anyway. The provider call is
-// idempotent; the reconciler retries a failure.
+// void cancels the intent of a payment that must not be paid (status
+// voiding: its hold was lost, its event cancelled, its deadline passed or
+// its card declined), or refunds it if it was captured anyway. A declined
+// payment then ends declined, any other canceled (or refunded). The
+// provider call is idempotent; the reconciler retries a failure.
 func (s *Service) void(ctx context.Context, paymentID string) error {
 	p, err := payment(ctx, s.db, `p.id = $1`, false, paymentID)
 	if err != nil {
@@ -698,6 +801,9 @@ func (s *Service) void(ctx context.Context, paymentID string) error {
 		}
 	}
 	final := StatusCanceled
+	if p.DeclineCode != "" {
+		final = StatusDeclined
+	}
 	in, err := s.payments.Cancel(ctx, p.intentID, "cancel:"+p.ID)
 	if errors.Is(err, ErrUnexpectedState) {
 		in, err = s.payments.Get(ctx, p.intentID)
@@ -712,7 +818,7 @@ func (s *Service) void(ctx context.Context, paymentID string) error {
 		return fmt.Errorf("checkout: void %s: %w", paymentID, err)
 	}
 	if in.Status == IntentSucceeded {
-		if err := s.payments.Refund(ctx, p.intentID, "refund:"+p.ID); err != nil {
+		if err := s.refund(ctx, p, "", RefundHoldLost); err != nil {
 			return fmt.Errorf("checkout: refund %s: %w", paymentID, err)
 		}
 		final = StatusRefunded

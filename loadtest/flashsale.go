@@ -1092,14 +1092,19 @@ func (r *Report) WriteSummary(w io.Writer) {
 	case r.Invariants == nil:
 		fmt.Fprintln(w, "  invariants: not checked (pass -database-url)")
 	default:
-		i := r.Invariants
-		verdict := "OK"
-		if !i.OK {
-			verdict = "BROKEN: " + strings.Join(i.Violations, "; ")
-		}
-		fmt.Fprintf(w, "  invariants %s: capacity %d = available %d + held %d + sold %d + reserved %d; oversold %d, double captures %d, dangling authorizations %d\n",
-			verdict, i.Capacity, i.Available, i.Held, i.Sold, i.Reserved, i.Oversold, i.DoubleCaptures, i.DanglingAuthorize)
+		fmt.Fprintf(w, "  invariants %s\n", r.Invariants)
 	}
+}
+
+// String gives the verdict and the figures in one line, as the flash-sale
+// summary and `boxoffice check` print them.
+func (i Invariants) String() string {
+	verdict := "OK"
+	if !i.OK {
+		verdict = "BROKEN: " + strings.Join(i.Violations, "; ")
+	}
+	return fmt.Sprintf("%s: capacity %d = available %d + held %d + sold %d + reserved %d; oversold %d, double captures %d, dangling authorizations %d",
+		verdict, i.Capacity, i.Available, i.Held, i.Sold, i.Reserved, i.Oversold, i.DoubleCaptures, i.DanglingAuthorize)
 }
 
 // atomicState is one seat's status letter in the driver's shared view.

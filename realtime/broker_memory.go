@@ -21,8 +21,8 @@ type memoryRunner struct {
 }
 
 type memoryMsg struct {
-	topic   string
-	payload []byte
+	topic string
+	pub   Publication
 }
 
 var _ Broker = (*MemoryBroker)(nil)
@@ -37,21 +37,22 @@ func NewMemoryBroker() *MemoryBroker {
 // Node returns a Broker view for one node: its subscriptions are its own.
 func (b *MemoryBroker) Node() Broker { return &memoryNode{b: b, r: &memoryRunner{}} }
 
-// Publish delivers payload to every node subscribed to topic, synchronously
-// (each handler is non-blocking by contract).
-func (b *MemoryBroker) Publish(_ context.Context, topic string, payload []byte) error {
+// Publish delivers pub to every node subscribed to topic, synchronously
+// (each handler is non-blocking by contract), each with its own copy of
+// the data.
+func (b *MemoryBroker) Publish(_ context.Context, topic string, pub Publication) error {
 	b.mu.Lock()
 	var hs []Handler
 	for r := range b.subs[topic] {
 		if r.h != nil {
 			hs = append(hs, r.h)
 		} else {
-			r.early = append(r.early, memoryMsg{topic, append([]byte(nil), payload...)})
+			r.early = append(r.early, memoryMsg{topic, pub.clone()})
 		}
 	}
 	b.mu.Unlock()
 	for _, h := range hs {
-		h.HandleMessage(topic, append([]byte(nil), payload...))
+		h.HandleMessage(topic, pub.clone())
 	}
 	return nil
 }
@@ -79,8 +80,8 @@ type memoryNode struct {
 	r *memoryRunner
 }
 
-func (n *memoryNode) Publish(ctx context.Context, topic string, payload []byte) error {
-	return n.b.Publish(ctx, topic, payload)
+func (n *memoryNode) Publish(ctx context.Context, topic string, pub Publication) error {
+	return n.b.Publish(ctx, topic, pub)
 }
 
 func (n *memoryNode) Subscribe(_ context.Context, topic string) error {
@@ -110,11 +111,17 @@ func (n *memoryNode) Run(ctx context.Context, h Handler) error {
 	n.r.early = nil
 	n.b.mu.Unlock()
 	for _, m := range early {
-		h.HandleMessage(m.topic, m.payload)
+		h.HandleMessage(m.topic, m.pub)
 	}
 	<-ctx.Done()
 	n.b.mu.Lock()
 	n.r.h = nil
 	n.b.mu.Unlock()
 	return nil
+}
+
+// clone copies the data: a handler owns what it is handed.
+func (p Publication) clone() Publication {
+	p.Data = append([]byte(nil), p.Data...)
+	return p
 }

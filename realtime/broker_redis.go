@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,7 +16,19 @@ import (
 
 // RedisBroker is the Broker of a multi-node deployment: Redis pub/sub, one
 // SUBSCRIBE per topic per node on a single connection. Channel names are
-// the topic under a key prefix.
+// the topic under a key prefix (Channel).
+//
+// On a channel a publication is its data as is, or, when it carries a
+// stream position, the data behind a header (the layout centrifuge uses):
+//
+//	__p1:<seq>:<epoch>__<data>
+//
+// Unpositioned data that itself starts with "__" goes behind "__r__", so
+// it is never read as a header. A stream that publishes from inside a
+// Redis script, to keep publish order and sequence order one (seatmap's
+// seat stream), writes the same header; seatmap's TestRedisStreamFrames
+// pins what it writes, and the server's socket tests (TestWSConvergence)
+// read it back through this broker.
 //
 // go-redis resubscribes by itself after its connection drops; the read loop
 // notices the drop (a read error) and, once messages flow again, tells the
@@ -56,9 +69,12 @@ func NewRedisBroker(rdb redis.UniversalClient, prefix string, log *slog.Logger) 
 	}
 }
 
-// Publish sends payload on topic's channel.
-func (b *RedisBroker) Publish(ctx context.Context, topic string, payload []byte) error {
-	if err := b.rdb.Publish(ctx, b.prefix+topic, payload).Err(); err != nil {
+// Channel is the Redis channel that carries topic.
+func (b *RedisBroker) Channel(topic string) string { return b.prefix + topic }
+
+// Publish sends pub on topic's channel.
+func (b *RedisBroker) Publish(ctx context.Context, topic string, pub Publication) error {
+	if err := b.rdb.Publish(ctx, b.prefix+topic, encodeEnvelope(pub)).Err(); err != nil {
 		return fmt.Errorf("realtime: publish %s: %w", topic, err)
 	}
 	return nil
@@ -157,9 +173,15 @@ func (b *RedisBroker) Run(ctx context.Context, h Handler) error {
 			}
 		case *redis.Message:
 			topic, ok := strings.CutPrefix(m.Channel, b.prefix)
-			if ok {
-				h.HandleMessage(topic, []byte(m.Payload))
+			if !ok {
+				continue
 			}
+			pub, err := decodeEnvelope(m.Payload)
+			if err != nil {
+				b.log.Warn("realtime: undecodable message dropped", "topic", topic, "err", err)
+				continue
+			}
+			h.HandleMessage(topic, pub)
 		}
 	}
 }
@@ -172,4 +194,55 @@ func (b *RedisBroker) confirm(ch string) {
 	for _, w := range ws {
 		close(w)
 	}
+}
+
+// Envelope headers; see RedisBroker.
+const (
+	envMark       = "__"
+	envPositioned = "__p1:"
+	envRaw        = "__r__"
+)
+
+// encodeEnvelope is pub as it travels on a channel.
+func encodeEnvelope(pub Publication) []byte {
+	if pub.positioned() {
+		b := make([]byte, 0, len(envPositioned)+len(pub.Epoch)+24+len(pub.Data))
+		b = append(b, envPositioned...)
+		b = strconv.AppendInt(b, pub.Seq, 10)
+		b = append(b, ':')
+		b = append(b, pub.Epoch...)
+		b = append(b, envMark...)
+		return append(b, pub.Data...)
+	}
+	if strings.HasPrefix(string(pub.Data), envMark) {
+		return append([]byte(envRaw), pub.Data...)
+	}
+	return pub.Data
+}
+
+var errEnvelope = errors.New("realtime: malformed message header")
+
+// decodeEnvelope reads a channel message back into a publication; only a
+// broken header is an error.
+func decodeEnvelope(msg string) (Publication, error) {
+	if !strings.HasPrefix(msg, envMark) {
+		return Publication{Data: []byte(msg)}, nil
+	}
+	if rest, ok := strings.CutPrefix(msg, envRaw); ok {
+		return Publication{Data: []byte(rest)}, nil
+	}
+	rest, ok := strings.CutPrefix(msg, envPositioned)
+	if !ok {
+		return Publication{}, errEnvelope
+	}
+	seq, rest, ok := strings.Cut(rest, ":")
+	if !ok {
+		return Publication{}, errEnvelope
+	}
+	epoch, data, ok := strings.Cut(rest, envMark)
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if !ok || err != nil || epoch == "" {
+		return Publication{}, errEnvelope
+	}
+	return Publication{Data: []byte(data), Epoch: epoch, Seq: n}, nil
 }

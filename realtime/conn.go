@@ -253,6 +253,10 @@ func (c *Conn) writer() {
 		if ping && c.t.WritePing(time.Now().Add(h.cfg.WriteTimeout)) != nil {
 			return
 		}
+		n := 0
+		for _, f := range batch {
+			n += len(f.Data)
+		}
 		if bt, ok := c.t.(BatchTransport); ok && len(batch) > 1 {
 			if bt.WriteFrames(batch, time.Now().Add(h.cfg.WriteTimeout)) != nil {
 				return
@@ -269,6 +273,7 @@ func (c *Conn) writer() {
 			batch[i] = nil
 		}
 		h.stats.delivered.Add(int64(len(batch)))
+		h.stats.bytesOut.Add(int64(n))
 		c.mu.Lock()
 		if c.spare == nil {
 			c.spare = batch[:0]

@@ -1,12 +1,16 @@
-// Package realtime owns the live side of Boxoffice: topics, frames, the
-// brokers that carry messages between nodes (Redis pub/sub, or in memory for
-// tests and a single node), the per-node Hub that fans them out to sockets,
-// and the sequenced seat-diff stream (SeatStream) behind seatmap.Publisher.
+// Package realtime owns the live side of Boxoffice: topics, the brokers that
+// carry publications between nodes (Redis pub/sub, or in memory for tests
+// and a single node), the per-node Hub that fans them out to sockets, and
+// the client protocol's own frames (ops, acks, errors, resync, heartbeat).
 //
-// It knows topics and bytes, not HTTP: the server package upgrades sockets
-// and hands the Hub a Transport. It imports neither Fiber nor pgx (nor
-// seatmap, which brings pgx): cmd/boxoffice adapts SeatStream to
-// seatmap.Publisher, so seatmap never imports realtime either.
+// It knows topics and bytes, nothing of seats, queues or HTTP: a
+// Publication is opaque payload bytes plus, for a topic that is a stream,
+// its position (epoch, seq). The domain that encodes a topic's payloads
+// also merges them (HubConfig.Merge: seatmap.MergeFrames for seat diffs)
+// and replays them for catch-up (seatmap's seat stream); the server
+// package upgrades sockets and hands the Hub a Transport. It imports
+// neither Fiber nor pgx nor any domain package, and no domain package imports it: cmd
+// wires them together.
 //
 // Concurrency rules:
 //   - The broker's read loop never blocks: it hands each message to the Hub,

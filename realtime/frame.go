@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Close codes; see the package documentation.
@@ -192,51 +191,17 @@ func ResyncFrame(topic string) []byte {
 	return b
 }
 
-// Position is a place in a seats topic's stream: Epoch changes when Redis
-// lost the stream, Seq grows by one per publish.
-type Position struct {
+// position is a place in a topic's stream (see Publication).
+type position struct {
 	Epoch string `json:"epoch"`
 	Seq   int64  `json:"seq"`
 }
 
-// HeartbeatFrame encodes {"type":"heartbeat","positions":{topic:{epoch,seq}}}.
-func HeartbeatFrame(positions map[string]Position) []byte {
+// heartbeatFrame encodes {"type":"heartbeat","positions":{topic:{epoch,seq}}}.
+func heartbeatFrame(topic string, pos position) []byte {
 	b, _ := json.Marshal(struct {
 		Type      string              `json:"type"`
-		Positions map[string]Position `json:"positions"`
-	}{"heartbeat", positions})
+		Positions map[string]position `json:"positions"`
+	}{"heartbeat", map[string]position{topic: pos}})
 	return b
-}
-
-// QueueFrame is the waiting room's broadcast on event:{e}:queue.
-type QueueFrame struct {
-	Event       string  `json:"event"`
-	Serving     int64   `json:"serving"`
-	AdmitRate   float64 `json:"admit_rate"`
-	QueueLength int64   `json:"queue_length"`
-}
-
-// AdmittedFrame tells one fan, on their account topic, that they may shop.
-type AdmittedFrame struct {
-	Event          string    `json:"event"`
-	AdmissionToken string    `json:"admission_token"`
-	ExpiresAt      time.Time `json:"expires_at"`
-}
-
-// typed encodes v with "type" set first: {"type":typ, ...v's fields}.
-func typed(typ string, v any) ([]byte, error) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	if len(body) < 2 || body[0] != '{' {
-		return nil, fmt.Errorf("realtime: %s frame must be a JSON object", typ)
-	}
-	out := make([]byte, 0, len(body)+len(typ)+12)
-	out = append(out, `{"type":`...)
-	out = strconv.AppendQuote(out, typ)
-	if len(body) > 2 {
-		out = append(out, ',')
-	}
-	return append(out, body[1:]...), nil
 }

@@ -17,10 +17,17 @@ type HubConfig struct {
 	// QueueBytes bounds the frames waiting for one socket (default 256 KiB).
 	// A socket over it is a slow consumer: resync frames, then close 4008.
 	QueueBytes int
-	// Tick is the coalescing window (default 50 ms): a topic sends at once
-	// unless it sent within the last Tick; then changes merge until the
-	// Tick ends. At most one frame per topic per Tick.
+	// Tick is the coalescing window (default 50 ms): a topic with a Merge
+	// function sends at once unless it sent within the last Tick; then its
+	// payloads wait until the Tick ends and go out merged. At most one
+	// merge per topic per Tick.
 	Tick time.Duration
+	// Merge maps a topic kind (KindSeats, KindQueue, ...) to the function
+	// that merges the payloads its topics receive within one window. The
+	// domain that encodes the payloads supplies it (seatmap.MergeFrames for
+	// seat diffs, KeepLast for whole-state frames); a kind without one
+	// sends every payload as it comes.
+	Merge map[string]MergeFunc
 	// DeliveryBudget stretches the window of a topic with a large audience
 	// on this node: each frame costs one write per socket, so a topic sends
 	// at most about this many frame deliveries a second (default 50,000:
@@ -29,9 +36,10 @@ type HubConfig struct {
 	DeliveryBudget int
 	// MaxTick caps the stretched window (default 150 ms).
 	MaxTick time.Duration
-	// HeartbeatInterval is how often a seats topic's position is sent to
-	// its sockets when no data frame already told them (default 500 ms), so
-	// a client that lost the last diff notices within about a second.
+	// HeartbeatInterval is how often a seats topic's stream position is
+	// sent to its sockets when no data frame already told them (default
+	// 500 ms), so a client that lost the last diff notices within about a
+	// second.
 	HeartbeatInterval time.Duration
 	// WriteTimeout bounds one write to a socket (default 10 s).
 	WriteTimeout time.Duration
@@ -42,10 +50,11 @@ type HubConfig struct {
 	CloseGrace time.Duration
 	// MaxTopics bounds the subscriptions of one socket (default 32).
 	MaxTopics int
-	// Positions, when set, reads a seats topic's current stream position
-	// for heartbeats (SeatStream.Position). Without it heartbeats
-	// carry the last position this node saw in a message.
-	Positions func(ctx context.Context, eventID int64) (Position, error)
+	// Positions, when set, reads the current position of an event's seats
+	// stream for heartbeats (seatmap.RedisStream.Head): the node may have
+	// missed a publication. Without it heartbeats carry the last position
+	// this node saw on a publication.
+	Positions func(ctx context.Context, eventID int64) (epoch string, seq int64, err error)
 	// Log receives warnings; nil discards them.
 	Log *slog.Logger
 }
@@ -105,9 +114,20 @@ type Hub struct {
 	closed bool
 
 	stats struct {
-		conns, slow, frames, delivered, maxQueued atomic.Int64
+		conns, slow, frames, delivered, bytesOut, maxQueued atomic.Int64
 	}
 }
+
+// MergeFunc merges the payloads a topic received within one coalescing
+// window, oldest first, into the frames to send, in order: one frame when
+// they all merge, more where they cannot (a gap in a stream, a new
+// epoch). It may return the payloads themselves and must not keep them.
+// The hub calls it on a timer goroutine, one topic at a time.
+type MergeFunc func(payloads [][]byte) [][]byte
+
+// KeepLast is the MergeFunc of topics whose every frame is a whole state
+// (the queue cursor, the admin figures): the newest says everything.
+func KeepLast(payloads [][]byte) [][]byte { return payloads[len(payloads)-1:] }
 
 var _ Handler = (*Hub)(nil)
 
@@ -163,6 +183,9 @@ type HubStats struct {
 	Frames int64
 	// Delivered counts frames written to sockets.
 	Delivered int64
+	// BytesOut counts the payload bytes of the frames written to sockets
+	// (without the WebSocket framing).
+	BytesOut int64
 	// MaxQueued is the most bytes ever waiting for one socket.
 	MaxQueued int64
 }
@@ -171,14 +194,43 @@ type HubStats struct {
 func (h *Hub) Stats() HubStats {
 	return HubStats{
 		Conns: h.stats.conns.Load(), SlowClosed: h.stats.slow.Load(), Frames: h.stats.frames.Load(),
-		Delivered: h.stats.delivered.Load(), MaxQueued: h.stats.maxQueued.Load(),
+		Delivered: h.stats.delivered.Load(), BytesOut: h.stats.bytesOut.Load(), MaxQueued: h.stats.maxQueued.Load(),
 	}
 }
 
-// Publish sends payload to topic on every node through the broker; the
-// publishers of other packages use it.
-func (h *Hub) Publish(ctx context.Context, topic string, payload []byte) error {
-	return h.broker.Publish(ctx, topic, payload)
+// Publish sends pub to topic on every node through the hub's broker.
+func (h *Hub) Publish(ctx context.Context, topic string, pub Publication) error {
+	return h.broker.Publish(ctx, topic, pub)
+}
+
+// OpenSockets is the number of open sockets on this node.
+func (h *Hub) OpenSockets() int64 { return h.stats.conns.Load() }
+
+// EventAudience is how many of this node's sockets follow an event: fans on
+// its seats or queue topic, admins on its stats topic.
+func (h *Hub) EventAudience(eventID int64) (fans, admins int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	refs := func(topic string) int {
+		if t := h.topics[topic]; t != nil {
+			return t.refs
+		}
+		return 0
+	}
+	return refs(SeatsTopic(eventID)) + refs(QueueTopic(eventID)), refs(StatsTopic(eventID))
+}
+
+// AdminEvents lists the events whose stats topic has a socket on this node.
+func (h *Hub) AdminEvents() []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []int64
+	for _, t := range h.topics {
+		if t.kind == KindStats && t.refs > 0 {
+			out = append(out, t.event)
+		}
+	}
+	return out
 }
 
 // topicState is one topic this node has sockets for: the broker
@@ -187,6 +239,7 @@ type topicState struct {
 	name  string
 	kind  string
 	event int64
+	merge MergeFunc // nil: no coalescing
 
 	refs int // guarded by Hub.mu
 
@@ -196,21 +249,16 @@ type topicState struct {
 	mu       sync.Mutex
 	lastSent time.Time
 	timer    *time.Timer
-	pending  pending
-	pos      Position
-	posKnown bool
+	// pending holds the payloads waiting for the tick; pendingPos says one
+	// of them carried a stream position.
+	pending    [][]byte
+	pendingPos bool
+	pos        position
+	posKnown   bool
 	// sentPos is the position of the last data frame sent, and sentBeat
 	// whether one went out since the previous heartbeat.
-	sentPos  Position
+	sentPos  position
 	sentBeat bool
-}
-
-// pending is what a topic merges while it waits for its tick.
-type pending interface {
-	// merge adds a message; false means it cannot be merged (a gap or a
-	// new epoch) and the pending frame must go out first.
-	merge(payload []byte) bool
-	frame() []byte
 }
 
 func (h *Hub) topic(name string) *topicState {
@@ -222,6 +270,7 @@ func (h *Hub) topic(name string) *topicState {
 		} else if tp, err := ParseTopic(name); err == nil {
 			t.kind, t.event = tp.Kind, tp.ID
 		}
+		t.merge = h.cfg.Merge[t.kind]
 		h.topics[name] = t
 	}
 	return t
@@ -280,9 +329,9 @@ func (h *Hub) release(t *topicState) {
 	}()
 }
 
-// HandleMessage is the broker's read loop handing over one message: it is
-// coalesced and queued to the shards, never waiting on a socket.
-func (h *Hub) HandleMessage(topic string, payload []byte) {
+// HandleMessage is the broker's read loop handing over one publication: it
+// is coalesced and queued to the shards, never waiting on a socket.
+func (h *Hub) HandleMessage(topic string, pub Publication) {
 	h.mu.Lock()
 	t := h.topics[topic]
 	if t != nil && t.refs == 0 {
@@ -298,35 +347,26 @@ func (h *Hub) HandleMessage(topic string, payload []byte) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var msgPos Position
-	hasPos := false
-	if t.kind == KindSeats {
-		if m, err := parseSeats(payload); err == nil {
-			msgPos, hasPos = Position{m.Epoch, m.To}, true
-			if !t.posKnown || t.pos.Epoch != m.Epoch || m.To > t.pos.Seq {
-				t.pos, t.posKnown = msgPos, true
-			}
-		} else {
-			h.log.Warn("realtime: undecodable seats message", "topic", topic, "err", err)
+	var pos position
+	if pub.positioned() {
+		pos = position{pub.Epoch, pub.Seq}
+		if !t.posKnown || t.pos.Epoch != pos.Epoch || pos.Seq > t.pos.Seq {
+			t.pos, t.posKnown = pos, true
 		}
 	}
 	now := time.Now()
-	if t.kind == KindAccount || (t.pending == nil && now.Sub(t.lastSent) >= tick) {
-		// Quiet topic (or a message for one person): out at once.
-		t.sent(now, msgPos, hasPos)
-		h.emit(topic, payload)
+	if t.merge == nil || (len(t.pending) == 0 && now.Sub(t.lastSent) >= tick) {
+		// Quiet topic (or one that never merges): out at once.
+		t.lastSent = now
+		if pub.positioned() {
+			t.sentPos, t.sentBeat = pos, true
+		}
+		h.emit(topic, pub.Data)
 		return
 	}
-	if t.pending != nil && !t.pending.merge(payload) {
-		// Cannot merge across a gap or an epoch: send what we have first.
-		h.emit(topic, t.pending.frame())
-		t.pending = nil
-	}
-	if t.pending == nil {
-		t.pending = newPending(t.kind, payload)
-	}
-	if hasPos {
-		t.sentPos = msgPos
+	t.pending = append(t.pending, pub.Data)
+	if pub.positioned() {
+		t.sentPos, t.pendingPos = pos, true
 	}
 	if t.timer == nil {
 		wait := max(t.lastSent.Add(tick).Sub(now), 0)
@@ -342,27 +382,21 @@ func (h *Hub) tickFor(sockets int) time.Duration {
 	return max(h.cfg.Tick, min(w, h.cfg.MaxTick))
 }
 
-func (t *topicState) sent(now time.Time, pos Position, hasPos bool) {
-	t.lastSent = now
-	if hasPos {
-		t.sentPos = pos
-		t.sentBeat = true
-	}
-}
-
-// flush sends a topic's merged frame at the end of its tick.
+// flush sends a topic's merged frames at the end of its tick.
 func (h *Hub) flush(t *topicState) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.timer = nil
-	if t.pending == nil {
+	if len(t.pending) == 0 {
 		return
 	}
-	f := t.pending.frame()
-	t.pending = nil
+	for _, f := range t.merge(t.pending) {
+		h.emit(t.name, f)
+	}
+	clear(t.pending)
+	t.pending = t.pending[:0]
 	t.lastSent = time.Now()
-	t.sentBeat = t.kind == KindSeats
-	h.emit(t.name, f)
+	t.sentBeat, t.pendingPos = t.pendingPos, false
 }
 
 // HandleResync is the broker saying messages may be lost: every socket gets
@@ -382,7 +416,8 @@ func (h *Hub) HandleResync() {
 			t.timer.Stop()
 			t.timer = nil
 		}
-		t.pending = nil
+		clear(t.pending)
+		t.pending, t.pendingPos = t.pending[:0], false
 		t.posKnown = false
 		h.emit(t.name, ResyncFrame(t.name))
 		t.mu.Unlock()
@@ -423,14 +458,14 @@ func (h *Hub) heartbeats() {
 }
 
 func (h *Hub) heartbeat(t *topicState) {
-	var pos Position
+	var pos position
 	known := false
 	if h.cfg.Positions != nil {
 		ctx, cancel := context.WithTimeout(h.ctx, h.cfg.HeartbeatInterval)
-		p, err := h.cfg.Positions(ctx, t.event)
+		epoch, seq, err := h.cfg.Positions(ctx, t.event)
 		cancel()
-		if err == nil {
-			pos, known = p, true
+		if err == nil && epoch != "" {
+			pos, known = position{epoch, seq}, true
 		}
 	}
 	t.mu.Lock()
@@ -447,11 +482,11 @@ func (h *Hub) heartbeat(t *topicState) {
 		return
 	}
 	t.sentBeat = false
-	if t.pending != nil {
+	if len(t.pending) > 0 {
 		// The frame for this position is about to go out.
 		return
 	}
-	h.emit(t.name, HeartbeatFrame(map[string]Position{t.name: pos}))
+	h.emit(t.name, heartbeatFrame(t.name, pos))
 }
 
 // delivery is one frame for the subscribers of a topic.
@@ -567,28 +602,4 @@ func (s *shard) remove(topic string, c *Conn) {
 		}
 	}
 	s.mu.Unlock()
-}
-
-// Subscribers is how many of this node's sockets follow topic.
-func (h *Hub) Subscribers(topic string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if t := h.topics[topic]; t != nil {
-		return t.refs
-	}
-	return 0
-}
-
-// TopicsOf lists the events that have at least one socket on this node
-// following a topic of the kind (KindStats: events an admin watches here).
-func (h *Hub) TopicsOf(kind string) []int64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []int64
-	for _, t := range h.topics {
-		if t.kind == kind && t.refs > 0 {
-			out = append(out, t.event)
-		}
-	}
-	return out
 }

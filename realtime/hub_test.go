@@ -78,9 +78,33 @@ func (f *fakeTransport) next(t *testing.T) map[string]any {
 	return nil
 }
 
-func seatsPayload(epoch string, seq int64, idx, version int64) []byte {
-	return fmt.Appendf(nil, `{"type":"seats","event":"1","epoch":%q,"from":%d,"to":%d,"seats":[[%d,"h",%d]]}`,
-		epoch, seq-1, seq, idx, version)
+// nextRaw is the next frame's bytes.
+func (f *fakeTransport) nextRaw(t *testing.T) string {
+	t.Helper()
+	select {
+	case b := <-f.got:
+		return string(b)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no frame within 5 s")
+	}
+	return ""
+}
+
+func data(s string) Publication { return Publication{Data: []byte(s)} }
+
+// joinRuns is a test MergeFunc: payloads merge into one frame joined by
+// "+", except that one starting with "|" starts a new frame (as a gap in a
+// stream would).
+func joinRuns(ps [][]byte) [][]byte {
+	var out [][]byte
+	for _, p := range ps {
+		if len(out) == 0 || p[0] == '|' {
+			out = append(out, append([]byte(nil), p...))
+			continue
+		}
+		out[len(out)-1] = append(append(out[len(out)-1], '+'), p...)
+	}
+	return out
 }
 
 func startHub(t *testing.T, b Broker, cfg HubConfig) *Hub {
@@ -94,44 +118,65 @@ func startHub(t *testing.T, b Broker, cfg HubConfig) *Hub {
 	return h
 }
 
-// TestCoalescing: a quiet topic sends at once; a burst within one tick is
-// merged into one frame covering the whole seq range with the highest
-// version per seat.
+// TestCoalescing: a quiet topic sends at once; a burst within one tick
+// goes to the kind's MergeFunc once, and every frame it returns is sent, in
+// order; a kind without a MergeFunc sends each payload as it comes. The
+// hub never looks into the payloads (these are not even JSON).
 func TestCoalescing(t *testing.T) {
 	b := NewMemoryBroker()
-	h := startHub(t, b, HubConfig{Tick: 200 * time.Millisecond, HeartbeatInterval: time.Hour})
+	h := startHub(t, b, HubConfig{Tick: 200 * time.Millisecond, HeartbeatInterval: time.Hour,
+		Merge: map[string]MergeFunc{KindSeats: joinRuns}})
 	ft := newFake(false)
 	c := h.Attach(context.Background(), ft, 0)
 	if err := c.Subscribe(context.Background(), SeatsTopic(1)); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 1, 5, 1))
-	first := ft.next(t)
-	if first["from"] != 0.0 || first["to"] != 1.0 {
-		t.Fatalf("first frame %v", first)
+	b.Publish(ctx, SeatsTopic(1), data("a"))
+	if got := ft.nextRaw(t); got != "a" {
+		t.Fatalf("first frame %q, want a at once", got)
 	}
-	// Within the tick: merged.
-	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 2, 5, 3))
-	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 3, 6, 1))
-	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 4, 5, 2)) // older version of seat 5
-	m := ft.next(t)
-	if m["from"] != 1.0 || m["to"] != 4.0 {
-		t.Fatalf("merged frame %v, want from 1 to 4", m)
-	}
-	got, _ := json.Marshal(m["seats"])
-	if want := `[[5,"h",3],[6,"h",1]]`; string(got) != want {
-		t.Errorf("merged seats %s, want %s", got, want)
+	// Within the tick: merged, once.
+	b.Publish(ctx, SeatsTopic(1), data("b"))
+	b.Publish(ctx, SeatsTopic(1), data("c"))
+	b.Publish(ctx, SeatsTopic(1), data("d"))
+	if got := ft.nextRaw(t); got != "b+c+d" {
+		t.Fatalf("merged frame %q, want b+c+d", got)
 	}
 	if n := h.Stats().Frames; n != 2 {
 		t.Errorf("%d frames fanned out, want 2 (each encoded once)", n)
 	}
-	// A gap is never merged over: the frames stay apart so the client sees it.
-	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 6, 7, 1))
-	b.Publish(ctx, SeatsTopic(1), seatsPayload("e", 8, 8, 1))
-	a, z := ft.next(t), ft.next(t)
-	if a["to"] != 6.0 || z["from"] != 7.0 {
-		t.Errorf("gap frames %v %v", a, z)
+	// What the MergeFunc keeps apart goes out apart, in order.
+	b.Publish(ctx, SeatsTopic(1), data("e"))
+	b.Publish(ctx, SeatsTopic(1), data("f"))
+	b.Publish(ctx, SeatsTopic(1), data("|g"))
+	b.Publish(ctx, SeatsTopic(1), data("h"))
+	if a, z := ft.nextRaw(t), ft.nextRaw(t); a != "e+f" || z != "|g+h" {
+		t.Errorf("split frames %q %q, want e+f then |g+h", a, z)
+	}
+	// No MergeFunc for queue topics here: every payload at once.
+	c.Subscribe(ctx, QueueTopic(1))
+	for _, p := range []string{"q1", "q2", "q3"} {
+		b.Publish(ctx, QueueTopic(1), data(p))
+	}
+	for _, want := range []string{"q1", "q2", "q3"} {
+		if got := ft.nextRaw(t); got != want {
+			t.Errorf("unmerged kind: got %q, want %q", got, want)
+		}
+	}
+}
+
+// TestKeepLast: a whole-state kind sends the newest payload of a window.
+func TestKeepLast(t *testing.T) {
+	for _, tc := range []struct{ in, want []string }{{[]string{"a"}, []string{"a"}}, {[]string{"a", "b", "c"}, []string{"c"}}} {
+		var in [][]byte
+		for _, p := range tc.in {
+			in = append(in, []byte(p))
+		}
+		got := KeepLast(in)
+		if len(got) != len(tc.want) || string(got[0]) != tc.want[0] {
+			t.Errorf("KeepLast(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 
@@ -143,7 +188,7 @@ func TestHeartbeatCarriesPosition(t *testing.T) {
 	ft := newFake(false)
 	c := h.Attach(context.Background(), ft, 0)
 	c.Subscribe(context.Background(), SeatsTopic(1))
-	b.Publish(context.Background(), SeatsTopic(1), seatsPayload("ep", 7, 1, 1))
+	b.Publish(context.Background(), SeatsTopic(1), Publication{Data: []byte(`{"type":"x"}`), Epoch: "ep", Seq: 7})
 	for range 10 {
 		m := ft.next(t)
 		if m["type"] != "heartbeat" {
@@ -176,7 +221,7 @@ func TestSlowConsumer(t *testing.T) {
 	payload := fmt.Appendf(nil, `{"type":"queue","pad":%q}`, strings.Repeat("x", 200))
 	const n = 200
 	for i := 0; i < n; i++ {
-		b.Publish(ctx, QueueTopic(1), payload)
+		b.Publish(ctx, QueueTopic(1), Publication{Data: payload})
 		time.Sleep(100 * time.Microsecond) // past the tick: no coalescing
 	}
 	for i := 0; i < n; i++ {
@@ -223,8 +268,9 @@ func TestResyncOnBrokerLoss(t *testing.T) {
 	}
 }
 
-// TestFramesPublishers: the queue, stats and admitted publishers reach the
-// sockets of their topics only; admitted goes to that account alone.
+// TestFramesPublishers: the queue, stats and admitted publishers route
+// their bytes to the sockets of their topics only; admitted goes to that
+// account alone; the hub counts the bytes it wrote.
 func TestFramesPublishers(t *testing.T) {
 	b := NewMemoryBroker()
 	h := startHub(t, b, HubConfig{HeartbeatInterval: time.Hour})
@@ -235,25 +281,32 @@ func TestFramesPublishers(t *testing.T) {
 	c1.Subscribe(ctx, QueueTopic(5))
 	c1.Subscribe(ctx, StatsTopic(5))
 	p := NewFrames(b)
-	if err := p.PublishQueue(ctx, 5, QueueFrame{Serving: 100, AdmitRate: 2.5, QueueLength: 900}); err != nil {
-		t.Fatal(err)
-	}
-	if m := fan.next(t); m["type"] != "queue" || m["event"] != "5" || m["serving"] != 100.0 || m["queue_length"] != 900.0 {
-		t.Errorf("queue frame %v", m)
-	}
-	time.Sleep(60 * time.Millisecond)
-	p.PublishStats(ctx, 5, map[string]any{"sold": 10})
-	if m := fan.next(t); m["type"] != "stats" || m["sold"] != 10.0 {
-		t.Errorf("stats frame %v", m)
-	}
-	p.PublishAdmitted(ctx, 11, 5, AdmittedFrame{AdmissionToken: "tok", ExpiresAt: time.Unix(0, 0).UTC()})
-	if m := fan.next(t); m["type"] != "admitted" || m["admission_token"] != "tok" || m["event"] != "5" {
-		t.Errorf("admitted frame %v", m)
+	for _, step := range []struct {
+		publish func() error
+		want    string
+	}{
+		{func() error { return p.PublishQueue(ctx, 5, []byte(`{"type":"queue"}`)) }, `{"type":"queue"}`},
+		{func() error { return p.PublishStats(ctx, 5, []byte(`{"type":"stats"}`)) }, `{"type":"stats"}`},
+		{func() error { return p.PublishAdmitted(ctx, 11, []byte(`{"type":"admitted"}`)) }, `{"type":"admitted"}`},
+	} {
+		if err := step.publish(); err != nil {
+			t.Fatal(err)
+		}
+		if got := fan.nextRaw(t); got != step.want {
+			t.Errorf("got %s, want %s", got, step.want)
+		}
 	}
 	select {
 	case b := <-other.got:
 		t.Errorf("account 12 got %s", b)
 	case <-time.After(50 * time.Millisecond):
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.Stats().BytesOut < 51 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if st := h.Stats(); st.Delivered != 3 || st.BytesOut != 51 {
+		t.Errorf("delivered %d frames, %d bytes; want 3 frames, 51 bytes", st.Delivered, st.BytesOut)
 	}
 }
 
@@ -283,7 +336,7 @@ func TestUnsubscribeStopsDelivery(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	b.Publish(ctx, QueueTopic(1), []byte(`{"type":"queue"}`))
+	b.Publish(ctx, QueueTopic(1), data(`{"type":"queue"}`))
 	select {
 	case f := <-ft.got:
 		t.Errorf("got %s after unsubscribe", f)

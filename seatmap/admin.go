@@ -140,3 +140,50 @@ func (s *Service) ReleaseReserved(ctx context.Context, req ReleaseRequest) (int,
 	s.publish(ctx, req.EventID, changes[req.EventID])
 	return n, nil
 }
+
+// EndSales ends every sale of an event still under way, inside the tx of
+// its cancellation (ChangeStatusWith): every active or payment_pending hold
+// is released (a resale hold's seat goes back to resale first), then every
+// resale seat is taken off resale (sold to its owner, listing cleared), so
+// no hold of a cancelled event can convert and no listing can be held.
+// Holds are locked after whatever payment rows the caller locked, as on
+// every sale path. Pass the Outcome to AfterCommit once committed.
+func (s *Service) EndSales(ctx context.Context, tx pgx.Tx, eventID int64) (Outcome, error) {
+	done, err := s.endHolds(ctx, tx, HoldReleased, `
+		SELECT id FROM holds WHERE event_id = $1 AND status IN ('active', 'payment_pending') ORDER BY id FOR UPDATE`, eventID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	unlisted, err := setSeats(ctx, tx, `
+		WITH locked AS MATERIALIZED (
+			SELECT id FROM seats WHERE event_id = $1 AND status = 'resale' ORDER BY id FOR UPDATE)
+		UPDATE seats s SET status = 'sold', listing_id = NULL, version = s.version + 1
+		FROM locked WHERE s.id = locked.id AND s.status = 'resale'
+		RETURNING s.event_id, s.idx, s.version, s.status`, eventID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{ended: done}
+	for ev, changes := range unlisted {
+		for _, c := range changes {
+			out.moved = append(out.moved, SeatMove{EventID: ev, Idx: c.Idx, Version: c.Version, State: c.State})
+		}
+	}
+	return out, nil
+}
+
+// SetPrintAtHome sets which code admits at an event's door: on, the
+// static code of the PDF and email as well as the app's rotating code; off,
+// the rotating code only. It applies to every ticket of the event at once,
+// including tickets already sold.
+func (s *Service) SetPrintAtHome(ctx context.Context, eventID int64, on bool) error {
+	tag, err := s.db.Exec(ctx, `UPDATE events SET print_at_home = $2 WHERE id = $1`, eventID, on)
+	if err != nil {
+		return fmt.Errorf("seatmap: print_at_home of event %d: %w", eventID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrEventNotFound
+	}
+	s.ForgetEvent(eventID)
+	return nil
+}

@@ -174,12 +174,12 @@ const eventCacheTTL = time.Second
 
 const eventColumns = `
 	e.id, e.name, v.id, v.name, v.capacity, e.event_date, e.sale_opens, e.status, e.paused,
-	e.currency, e.capacity, e.max_seats_per_account, e.waiting_room`
+	e.currency, e.capacity, e.max_seats_per_account, e.waiting_room, e.print_at_home`
 
 func scanEvent(row pgx.Row) (eventRow, error) {
 	var e eventRow
 	err := row.Scan(&e.ID, &e.Name, &e.Venue.ID, &e.Venue.Name, &e.Venue.Capacity, &e.EventDate, &e.SaleOpens,
-		&e.storedStatus, &e.paused, &e.Currency, &e.Capacity, &e.MaxSeatsPerAccount, &e.WaitingRoom)
+		&e.storedStatus, &e.paused, &e.Currency, &e.Capacity, &e.MaxSeatsPerAccount, &e.WaitingRoom, &e.PrintAtHome)
 	return e, err
 }
 

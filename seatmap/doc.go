@@ -15,5 +15,12 @@
 // helper retries if anything else does). No transaction writes a row shared
 // by the whole event.
 //
+// Seat changes are also this package's to tell: one SeatChange type, its JSON
+// ([idx,"letter",version]), the diff frame sockets receive (frame.go), how
+// frames merge while the hub coalesces them (MergeFrames), and the per-event
+// stream in Redis with its epoch, seq and catch-up (RedisStream, behind
+// Publisher and StreamReader). realtime carries the frames as bytes with
+// their stream position and never decodes them.
+//
 // Service is safe for concurrent use; its caches are per node.
 package seatmap

@@ -51,9 +51,13 @@ type Event struct {
 	Capacity           int             `json:"capacity"`
 	MaxSeatsPerAccount int             `json:"max_seats_per_account"`
 	WaitingRoom        json.RawMessage `json:"waiting_room"`
-	MinPriceCents      int64           `json:"min_price_cents"`
-	MaxPriceCents      int64           `json:"max_price_cents"`
-	Available          int             `json:"available"`
+	// PrintAtHome says which code admits at the door: true, the static
+	// code of the PDF and email too (once); false, only the rotating code
+	// the app shows.
+	PrintAtHome   bool  `json:"print_at_home"`
+	MinPriceCents int64 `json:"min_price_cents"`
+	MaxPriceCents int64 `json:"max_price_cents"`
+	Available     int   `json:"available"`
 }
 
 // SectionInfo is one section of an event with its prices and size.
@@ -125,6 +129,9 @@ type EventSpec struct {
 	// ResaleCapPercent caps resale prices at this percentage of face value
 	// (0 means the default, 100: face value).
 	ResaleCapPercent int
+	// PrintAtHome lets the static code of the PDF and email admit (default
+	// false: only the rotating code of the app admits).
+	PrintAtHome bool
 	// SeedKey, when set, makes creation idempotent: an event with the same
 	// key is returned instead of creating another.
 	SeedKey string
@@ -190,10 +197,11 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		}
 		err = tx.QueryRow(ctx, `
 			INSERT INTO events (venue_id, name, seed_key, event_date, sale_opens, currency, capacity,
-			                    max_seats_per_account, reserve_share, waiting_room, resale_cap_percent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(nullif($11, 0), 100)) RETURNING id`,
+			                    max_seats_per_account, reserve_share, waiting_room, resale_cap_percent, print_at_home)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(nullif($11, 0), 100), $12) RETURNING id`,
 			spec.VenueID, spec.Name, seedKey, spec.EventDate, spec.SaleOpens, spec.Currency,
-			len(layout.Seats), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom, spec.ResaleCapPercent).Scan(&eventID)
+			len(layout.Seats), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom, spec.ResaleCapPercent,
+			spec.PrintAtHome).Scan(&eventID)
 		if err != nil {
 			return fmt.Errorf("seatmap: insert event: %w", err)
 		}

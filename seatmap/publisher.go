@@ -1,6 +1,12 @@
 package seatmap
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+)
 
 // Availability letters, one per seat in the snapshot and in diffs (the
 // statuses string of GET /api/events/{event}/availability).
@@ -29,11 +35,62 @@ func stateLetter(status string) byte {
 
 // SeatChange is the absolute new state of one seat after a committed
 // transition. Receivers keep the change with the higher Version, so changes
-// may arrive out of order or twice.
+// may arrive out of order or twice. In JSON (diff frames, catch-up) it is
+// [idx,"state letter",version].
 type SeatChange struct {
 	Idx     int32
 	State   byte
 	Version int64
+}
+
+// MarshalJSON encodes [idx,"s",version].
+func (c SeatChange) MarshalJSON() ([]byte, error) { return c.appendJSON(make([]byte, 0, 24)), nil }
+
+func (c SeatChange) appendJSON(b []byte) []byte {
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(c.Idx), 10)
+	b = append(b, ',', '"', c.State, '"', ',')
+	b = strconv.AppendInt(b, c.Version, 10)
+	return append(b, ']')
+}
+
+var errBadChange = errors.New("seatmap: a seat change is [idx,\"state letter\",version]")
+
+// UnmarshalJSON decodes [idx,"s",version]; the state is one letter.
+func (c *SeatChange) UnmarshalJSON(b []byte) error {
+	var raw [3]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	var state string
+	if err := json.Unmarshal(raw[0], &c.Idx); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw[1], &state); err != nil {
+		return err
+	}
+	if len(state) != 1 {
+		return errBadChange
+	}
+	c.State = state[0]
+	return json.Unmarshal(raw[2], &c.Version)
+}
+
+// MergeChanges keeps, per seat, the change with the highest version, in idx
+// order. Changes may come in any order and more than once.
+func MergeChanges(changes []SeatChange) []SeatChange {
+	best := make(map[int32]SeatChange, len(changes))
+	for _, c := range changes {
+		if old, ok := best[c.Idx]; !ok || c.Version > old.Version {
+			best[c.Idx] = c
+		}
+	}
+	out := make([]SeatChange, 0, len(best))
+	for _, c := range best {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b SeatChange) int { return int(a.Idx - b.Idx) })
+	return out
 }
 
 // Position is a place in an event's stream of seat changes: Epoch changes

@@ -21,11 +21,21 @@ import (
 // nodes both make, is harmless.
 
 // StreamReader is a Publisher that can read back what it published after a
-// position, merged per seat; the stream repair needs it (cmd's adapter over
-// the Redis seat stream is one). ErrStreamGone means the stream no longer
-// reaches back to after (trimmed, or a new epoch).
+// position, merged per seat: the stream repair, the admin figures and the
+// catch-up route need it (RedisStream is one). ErrStreamGone means the
+// stream no longer reaches back to after (trimmed, or a new epoch).
 type StreamReader interface {
-	Published(ctx context.Context, eventID int64, after Position) ([]SeatChange, Position, error)
+	Diffs(ctx context.Context, eventID int64, after Position) (Diffs, error)
+}
+
+// Diffs is a catch-up answer: the seats changed in (From, To] of an epoch,
+// one change per seat with its latest state. It is also the body of GET
+// /api/events/{event}/diffs.
+type Diffs struct {
+	Epoch string       `json:"epoch"`
+	From  int64        `json:"from"`
+	To    int64        `json:"to"`
+	Seats []SeatChange `json:"seats"`
 }
 
 // ErrStreamGone: the stream no longer holds what came after a position.
@@ -97,7 +107,7 @@ func (s *Service) repairEvent(ctx context.Context, reader StreamReader, eventID 
 		s.stream.events[eventID] = &followedStream{pos: pos, versions: versions, behind: map[int32]bool{}, checked: time.Now()}
 		return 0, nil
 	}
-	changes, end, err := reader.Published(ctx, eventID, f.pos)
+	d, err := reader.Diffs(ctx, eventID, f.pos)
 	if errors.Is(err, ErrStreamGone) {
 		delete(s.stream.events, eventID) // start again on the next tick
 		return 0, nil
@@ -105,12 +115,12 @@ func (s *Service) repairEvent(ctx context.Context, reader StreamReader, eventID 
 	if err != nil {
 		return 0, err
 	}
-	for _, c := range changes {
+	for _, c := range d.Seats {
 		if int(c.Idx) < len(f.versions) && c.Version > f.versions[c.Idx] {
 			f.versions[c.Idx] = c.Version
 		}
 	}
-	f.pos = end
+	f.pos = Position{Epoch: d.Epoch, Seq: d.To}
 	if time.Since(f.checked) < s.cfg.StreamCheck {
 		return 0, nil
 	}

@@ -35,14 +35,14 @@ func (p *logPublisher) Position(context.Context, int64) (seatmap.Position, error
 	return seatmap.Position{Epoch: "e", Seq: int64(len(p.log))}, nil
 }
 
-func (p *logPublisher) Published(_ context.Context, _ int64, after seatmap.Position) ([]seatmap.SeatChange, seatmap.Position, error) {
+func (p *logPublisher) Diffs(_ context.Context, _ int64, after seatmap.Position) (seatmap.Diffs, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []seatmap.SeatChange
 	for _, cs := range p.log[after.Seq:] {
 		out = append(out, cs...)
 	}
-	return out, seatmap.Position{Epoch: "e", Seq: int64(len(p.log))}, nil
+	return seatmap.Diffs{Epoch: "e", From: after.Seq, To: int64(len(p.log)), Seats: seatmap.MergeChanges(out)}, nil
 }
 
 // last returns the latest published change of seat idx.

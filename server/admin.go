@@ -74,6 +74,7 @@ type createEventRequest struct {
 	Currency           string               `json:"currency" validate:"omitempty,len=3,lowercase"`
 	WaitingRoom        *waitingRoomSettings `json:"waiting_room"`
 	ResaleCapPercent   int                  `json:"resale_cap_percent" validate:"omitempty,min=1,max=1000"`
+	PrintAtHome        bool                 `json:"print_at_home"`
 }
 
 // defaultReserveShare is held back when an event does not say: a tenth of
@@ -92,7 +93,7 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	spec := seatmap.EventSpec{
 		VenueID: int64(req.VenueID), Name: req.Name, EventDate: req.EventDate.UTC(), SaleOpens: req.SaleOpens.UTC(),
 		Prices: req.Prices, Currency: req.Currency, ReserveShare: defaultReserveShare,
-		MaxSeatsPerAccount: req.MaxSeatsPerAccount, ResaleCapPercent: req.ResaleCapPercent,
+		MaxSeatsPerAccount: req.MaxSeatsPerAccount, ResaleCapPercent: req.ResaleCapPercent, PrintAtHome: req.PrintAtHome,
 	}
 	if req.ReserveShare != nil {
 		spec.ReserveShare = *req.ReserveShare
@@ -125,11 +126,16 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(ev)
 }
 
+// changeEventRequest changes what it names and nothing else: a status
+// action, the print_at_home entry rule, or both.
 type changeEventRequest struct {
-	Status string `json:"status" validate:"required,oneof=open pause resume cancel"`
+	Status      string `json:"status" validate:"omitempty,oneof=open pause resume cancel"`
+	PrintAtHome *bool  `json:"print_at_home"`
 }
 
-// changeEvent: PATCH /api/admin/events/:event {status}.
+var errChangeShape = apperr.E(apperr.Invalid, "invalid_change", "send status, print_at_home or both")
+
+// changeEvent: PATCH /api/admin/events/:event {status?, print_at_home?}.
 func (s *Server) changeEvent(c *fiber.Ctx) error {
 	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
 	if err != nil {
@@ -139,11 +145,22 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
 	}
+	if req.Status == "" && req.PrintAtHome == nil {
+		return errChangeShape
+	}
+	if req.PrintAtHome != nil {
+		if err := s.deps.Seats.SetPrintAtHome(c.UserContext(), id, *req.PrintAtHome); err != nil {
+			return err
+		}
+	}
 	var ev seatmap.EventDetail
-	if req.Status == seatmap.ActionCancel {
+	switch req.Status {
+	case "":
+		ev, err = s.deps.Seats.Event(c.UserContext(), id)
+	case seatmap.ActionCancel:
 		// Voids the tickets and enqueues the refunds with the status change.
 		ev, err = s.deps.Checkout.CancelEvent(c.UserContext(), id)
-	} else {
+	default:
 		ev, err = s.deps.Seats.ChangeStatus(c.UserContext(), id, req.Status)
 	}
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/jobs"
 )
 
@@ -56,5 +57,57 @@ func TestCancelOverAPI(t *testing.T) {
 	}
 	if r := e.do("PATCH", "/api/admin/events/"+event, admin, map[string]string{"status": "cancel"}); r.status != 409 {
 		t.Errorf("second cancel: %d %s, want 409", r.status, r.body)
+	}
+}
+
+// TestCancelEndsLiveSalesOverAPI is the live attack replayed: a hold taken
+// before the event is cancelled is checked out after the cancel, and a
+// checkout started before it is paid after it. Both answer 409
+// event_cancelled, nothing is charged (the authorization is cancelled at
+// the provider), no ticket is written; the event's listings are gone and
+// cannot be held, the seller cannot transfer the ticket, and the scanner
+// refuses it.
+func TestCancelEndsLiveSalesOverAPI(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	event, seats := e.event(1, 1, 6)
+	admin := e.admin()
+	attacker, payer, seller := e.fan("attacker"), e.fan("payer"), e.fan("seller")
+	held := e.holdSeats(event, attacker.token, seats[0])
+	pay := e.startCheckout(e.holdSeats(event, payer.token, seats[1]), payer.token)
+	ticket := e.buy(event, seats[2], seller.token)
+	rotating, _ := e.codes(ticket, seller.token)
+	listing := e.list(ticket, seller.token, 2000)
+
+	if r := e.do("PATCH", "/api/admin/events/"+event, admin, map[string]string{"status": "cancel"}); r.status != 200 {
+		t.Fatalf("cancel: %d %s", r.status, r.body)
+	}
+	e.wantErr(e.do("POST", "/api/holds/"+held+"/checkout", attacker.token, nil), 409, "event_cancelled", "checkout of a hold taken before the cancel")
+	e.wantErr(e.do("POST", "/api/payments/"+pay.Payment.ID+"/confirm", payer.token, map[string]string{"card_number": "4242424242424242"}),
+		409, "event_cancelled", "confirm of a checkout started before the cancel")
+	var intentID string
+	if err := e.db().QueryRow(ctx, `SELECT intent_id FROM payments WHERE id = $1`, pay.Payment.ID).Scan(&intentID); err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := e.proc.Intent(intentID); in.Status != checkout.IntentCanceled {
+		t.Errorf("intent of the payment in flight is %s, want canceled", in.Status)
+	}
+	if got := e.proc.Stats(); got.Authorizations != 1 {
+		t.Errorf("authorizations = %d, want 1 (the seller's purchase only)", got.Authorizations)
+	}
+	if ls := e.listings(event); len(ls) != 0 {
+		t.Errorf("listings of the cancelled event: %+v", ls)
+	}
+	if r := e.do("POST", "/api/listings/"+listing.ID+"/holds", attacker.token, nil); r.status < 400 || r.status >= 500 {
+		t.Errorf("hold of a listing of the cancelled event: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/tickets/"+ticket+"/transfers", seller.token, map[string]string{"to_email": attacker.email}); r.status != 409 {
+		t.Errorf("transfer of a ticket of the cancelled event: %d %s, want 409", r.status, r.body)
+	}
+	e.wantErr(e.checkIn(e.scanner().token, event, rotating), 409, "event_cancelled", "a ticket of the cancelled event at the door")
+	var live int
+	if err := e.db().QueryRow(ctx, `SELECT count(*) FROM tickets t JOIN seats s ON s.id = t.seat_id
+		WHERE s.event_id = $1::bigint AND t.status <> 'void'`, event).Scan(&live); err != nil || live != 0 {
+		t.Errorf("%d live tickets of the cancelled event (%v)", live, err)
 	}
 }

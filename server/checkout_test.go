@@ -436,3 +436,47 @@ func TestStripeWebhook(t *testing.T) {
 		t.Errorf("stats %+v, want 2 authorizations and 2 captures", st)
 	}
 }
+
+// TestWebhookAuthorizationOfEndedPayment: a payment already ended as
+// declined (its intent left open, as before declines cancelled intents)
+// is authorized from the page that kept the client secret; the webhook
+// that reports it voids the authorization instead of leaving it to lapse,
+// and the payment stays declined with no order.
+func TestWebhookAuthorizationOfEndedPayment(t *testing.T) {
+	e := newEnv(t, envOpts{webhookSecret: whSecret})
+	ctx := context.Background()
+	event, seats := e.event(1, 1, 4)
+	_, token := e.signUp("hana")
+	p := e.startCheckout(e.holdSeats(event, token, seats[0]), token)
+	e.proc.Inject("cancel", checkout.FaultTimeout)
+	if r := e.do("POST", "/api/payments/"+p.Payment.ID+"/confirm", token, map[string]string{"card_number": "4000000000000002"}); r.status != 200 {
+		t.Fatalf("declined confirm: %d %s", r.status, r.body)
+	}
+	// As rows written before this fix: declined, intent still open.
+	if _, err := e.db().Exec(ctx, `UPDATE payments SET status = 'declined' WHERE id = $1`, p.Payment.ID); err != nil {
+		t.Fatal(err)
+	}
+	var intentID string
+	if err := e.db().QueryRow(ctx, `SELECT intent_id FROM payments WHERE id = $1`, p.Payment.ID).Scan(&intentID); err != nil {
+		t.Fatal(err)
+	}
+	if in, err := e.proc.Confirm(ctx, intentID, checkout.Method{PaymentMethod: "pm_card_visa"}, "client:"+intentID); err != nil || in.Status != checkout.IntentRequiresCapture {
+		t.Fatalf("browser confirm: %+v %v", in, err)
+	}
+	body, hdr := signedEvent("evt_ended_"+testkit.RandomHex(4), "payment_intent.amount_capturable_updated", intentID, "requires_capture", time.Now())
+	if r := e.webhook(body, hdr); r.status != 200 {
+		t.Fatalf("webhook: %d %s", r.status, r.body)
+	}
+	if in, _ := e.proc.Intent(intentID); in.Status != checkout.IntentCanceled {
+		t.Errorf("intent is %s after the webhook, want canceled", in.Status)
+	}
+	var status string
+	var orders int
+	if err := e.db().QueryRow(ctx, `SELECT status, (SELECT count(*) FROM orders WHERE payment_id = $1) FROM payments WHERE id = $1`,
+		p.Payment.ID).Scan(&status, &orders); err != nil {
+		t.Fatal(err)
+	}
+	if status != checkout.StatusDeclined || orders != 0 {
+		t.Errorf("payment is %s with %d orders, want declined with none", status, orders)
+	}
+}

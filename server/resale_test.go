@@ -75,6 +75,7 @@ func TestResaleEndToEnd(t *testing.T) {
 	e := newEnv(t, envOpts{mailer: mailer})
 	ctx := context.Background()
 	event, seats := e.event(1, 1, 4)
+	e.printAtHome(event, true) // these tests scan the PDF's static code too
 	alice, bob, carol := e.fan("alice"), e.fan("bob"), e.fan("carol")
 	sc := e.scanner()
 	ticket := e.buy(event, seats[1], alice.token)
@@ -95,7 +96,7 @@ func TestResaleEndToEnd(t *testing.T) {
 	}
 	e.wantErr(e.do("POST", "/api/tickets/"+ticket+"/listing", alice.token, map[string]int64{"price_cents": 3000}), 409, "ticket_listed", "listing twice")
 	e.wantErr(e.do("POST", "/api/tickets/"+ticket+"/transfers", alice.token, map[string]string{"to_email": bob.email}), 409, "ticket_listed", "transfer while listed")
-	e.wantErr(e.checkIn(sc.token, oldStatic), 409, "ticket_listed", "check-in while listed")
+	e.wantErr(e.checkIn(sc.token, event, oldStatic), 409, "ticket_listed", "check-in while listed")
 	e.wantErr(e.do("POST", "/api/listings/"+l.ID+"/holds", alice.token, nil), 403, "own_listing", "the seller buying")
 	// A normal hold cannot take a resale seat.
 	if r := e.do("POST", "/api/events/"+event+"/holds", bob.token, map[string]any{"seat_ids": []string{seats[1]}}); r.status != 409 {
@@ -153,8 +154,8 @@ func TestResaleEndToEnd(t *testing.T) {
 	if alicesTicket.Status != "void" {
 		t.Errorf("alice's ticket is %q, want void", alicesTicket.Status)
 	}
-	e.wantErr(e.checkIn(sc.token, oldRotating), 404, "invalid_code", "alice's rotating code after the resale")
-	e.wantErr(e.checkIn(sc.token, oldStatic), 404, "invalid_code", "alice's static code after the resale")
+	e.wantErr(e.checkIn(sc.token, event, oldRotating), 404, "invalid_code", "alice's rotating code after the resale")
+	e.wantErr(e.checkIn(sc.token, event, oldStatic), 404, "invalid_code", "alice's static code after the resale")
 	var voided struct {
 		OrderID string `json:"order_id"`
 	}
@@ -169,7 +170,7 @@ func TestResaleEndToEnd(t *testing.T) {
 		t.Fatalf("winner's order %+v", order)
 	}
 	_, newStatic := e.codes(order.Tickets[0].ID, winner.token)
-	if r := e.checkIn(sc.token, newStatic); r.status != 200 {
+	if r := e.checkIn(sc.token, event, newStatic); r.status != 200 {
 		t.Errorf("the buyer's code: %d %s", r.status, r.body)
 	}
 
@@ -205,6 +206,7 @@ func TestResaleWithdrawAndExpiry(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	ctx := context.Background()
 	event, seats := e.event(1, 1, 4)
+	e.printAtHome(event, true) // these tests scan the PDF's static code too
 	alice, bob := e.fan("alice"), e.fan("bob")
 	ticket := e.buy(event, seats[0], alice.token)
 	// The cap is per event: at 150% of 42.00, 63.01 is too much, 63.00 not.
@@ -256,7 +258,7 @@ func TestResaleWithdrawAndExpiry(t *testing.T) {
 	if r := e.do("DELETE", "/api/tickets/"+ticket+"/listing", alice.token, nil); r.status != 204 {
 		t.Errorf("withdraw after the hold ended: %d %s", r.status, r.body)
 	}
-	if _, static := e.codes(ticket, alice.token); e.checkIn(e.scanner().token, static).status != 200 {
+	if _, static := e.codes(ticket, alice.token); e.checkIn(e.scanner().token, event, static).status != 200 {
 		t.Error("the withdrawn ticket does not admit")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/realtime"
+	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/waitingroom"
 )
@@ -69,7 +70,9 @@ type Deps struct {
 	// Hub serves GET /ws; without it the route answers 503.
 	Hub *realtime.Hub
 	// Diffs serves GET /api/events/{event}/diffs; without it 503.
-	Diffs DiffSource
+	Diffs seatmap.StreamReader
+	// Stats serves GET /api/admin/events/{event}/stats; without it 503.
+	Stats *salestats.Engine
 }
 
 // Server is the Fiber app with its dependencies.
@@ -80,7 +83,6 @@ type Server struct {
 	log      *slog.Logger
 	validate *validator.Validate
 	origins  map[string]bool
-	stats    *statsTracker
 }
 
 // New builds the app and registers every route.
@@ -110,10 +112,6 @@ func New(cfg Config, deps Deps) *Server {
 		IdleTimeout:    120 * time.Second,
 		ReadBufferSize: 16 << 10,
 	})
-	s.stats = newStatsTracker(s)
-	if deps.Metrics != nil {
-		deps.Metrics.MustRegister(s.stats)
-	}
 	s.routes()
 	return s
 }

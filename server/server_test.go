@@ -23,6 +23,7 @@ import (
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/realtime"
+	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
 	"github.com/boxoffice/boxoffice/waitingroom"
@@ -39,6 +40,7 @@ type env struct {
 	accts  *account.Service
 	srv    *server.Server
 	hub    *realtime.Hub
+	sales  *salestats.Engine
 	client *http.Client
 	// proc and checkout are the test processor and checkout behind the
 	// checkout routes; logs holds everything the server and checkout logged.
@@ -58,7 +60,8 @@ type envOpts struct {
 	limitPrefix    string
 	trustedProxies []netip.Prefix
 	// live, when set, runs the real-time side: a RedisBroker and a Hub with
-	// this config, and the SeatStream as seatmap's publisher.
+	// this config, and the RedisStream as seatmap's publisher, wired as cmd
+	// wires them.
 	live *realtime.HubConfig
 	// rdb and prefix, when set, replace the test's shared Redis and key
 	// prefix (two nodes share them; a fault test brings its own Redis).
@@ -90,18 +93,21 @@ func newEnv(t testing.TB, o envOpts) *env {
 	var (
 		pub    seatmap.Publisher
 		hub    *realtime.Hub
-		stream *realtime.SeatStream
+		stream *seatmap.RedisStream
+		frames *realtime.Frames
 	)
 	if o.live != nil {
-		stream = realtime.NewSeatStream(rdb, prefix)
-		pub = seatPublisher{stream}
+		broker := realtime.NewRedisBroker(rdb, prefix, nil)
+		stream = seatmap.NewRedisStream(rdb, prefix, func(id int64) string { return broker.Channel(realtime.SeatsTopic(id)) })
+		pub = stream
 		if o.wrapPub != nil {
 			pub = o.wrapPub(pub)
 		}
 		cfg := *o.live
-		cfg.Positions = stream.Position
-		hub = realtime.NewHub(realtime.NewRedisBroker(rdb, prefix, nil), cfg)
+		cfg.Positions = stream.Head
+		hub = realtime.NewHub(broker, cfg)
 		hub.Start()
+		frames = realtime.NewFrames(broker)
 	}
 	seats := seatmap.New(db, seatmap.NewRedisGate(rdb, prefix), pub, nil, seatmap.Config{})
 	redisCheck := func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
@@ -148,11 +154,15 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,
 	}
+	statsCfg := salestats.Config{Seats: seats, Queue: queue, Log: log}
 	if hub != nil {
 		deps.Hub, deps.Diffs = hub, stream
+		statsCfg.Diffs, statsCfg.Audience, statsCfg.Publisher = stream, hub, frames
 	}
+	deps.Stats = salestats.New(statsCfg)
 	if o.metrics {
 		deps.Metrics = prometheus.NewRegistry()
+		deps.Metrics.MustRegister(deps.Stats)
 	}
 	srv := server.New(server.Config{BaseURL: "http://app.test", RateLimits: o.limits, TrustedProxies: o.trustedProxies}, deps)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -169,6 +179,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		_ = srv.Shutdown(ctx)
 	})
 	return &env{t: t, queue: queue, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, accts: accts, srv: srv, hub: hub,
+		sales:  deps.Stats,
 		client: contractClient(t, &http.Transport{MaxIdleConnsPerHost: 300}),
 		proc:   proc, checkout: co, logs: logs}
 }
@@ -351,20 +362,4 @@ func (e *env) admin() string {
 		e.t.Fatal(err)
 	}
 	return out.Token
-}
-
-// seatPublisher adapts the seat stream to seatmap, as cmd/boxoffice does.
-type seatPublisher struct{ stream *realtime.SeatStream }
-
-func (p seatPublisher) PublishSeats(ctx context.Context, eventID int64, changes []seatmap.SeatChange) error {
-	entries := make([]realtime.SeatEntry, len(changes))
-	for i, c := range changes {
-		entries[i] = realtime.SeatEntry{Idx: int64(c.Idx), State: string(c.State), Version: c.Version}
-	}
-	return p.stream.Publish(ctx, eventID, entries)
-}
-
-func (p seatPublisher) Position(ctx context.Context, eventID int64) (seatmap.Position, error) {
-	pos, err := p.stream.Position(ctx, eventID)
-	return seatmap.Position{Epoch: pos.Epoch, Seq: pos.Seq}, err
 }

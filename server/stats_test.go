@@ -83,7 +83,7 @@ func TestAdminStats(t *testing.T) {
 	ws.subscribe(realtime.StatsTopic(mustInt(t, event)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go e.srv.RunStats(ctx, realtime.NewFrames(hubBroker{e.hub}))
+	go e.sales.Run(ctx)
 	// The counters follow the diff stream asynchronously: on a loaded
 	// machine the first frames may predate the last change, so read frames
 	// (1 Hz) until one shows it, for at most ten of them.

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/boxoffice/boxoffice/checkout"
@@ -22,8 +24,12 @@ func (s *Server) ticketCode(c *fiber.Ctx) error {
 	return c.JSON(code)
 }
 
+// checkInRequest names the code and the door scanning it: the event (a
+// ticket of another event is refused) and, optionally, the entrance.
 type checkInRequest struct {
-	Code string `json:"code" validate:"required,max=256"`
+	Code     string `json:"code" validate:"required,max=256"`
+	Event    ID     `json:"event" validate:"required"`
+	Entrance string `json:"entrance" validate:"max=64"`
 }
 
 // checkIn: POST /api/checkins (scanner or admin) → 200 {ticket, seat, holder}.
@@ -34,7 +40,7 @@ func (s *Server) checkIn(c *fiber.Ctx) error {
 		return err
 	}
 	acct, _ := currentAccount(c)
-	a, err := svc.CheckIn(c.UserContext(), acct.ID, req.Code)
+	a, err := svc.CheckIn(c.UserContext(), acct.ID, int64(req.Event), strings.TrimSpace(req.Entrance), req.Code)
 	if err != nil {
 		return err
 	}

@@ -97,9 +97,24 @@ func (e *env) ticketVersion(ticket string) int64 {
 	return v
 }
 
-func (e *env) checkIn(scanner, code string) resp {
+// checkIn scans code at the door of event.
+func (e *env) checkIn(scanner, event, code string) resp {
 	e.t.Helper()
-	return e.do("POST", "/api/checkins", scanner, map[string]string{"code": code})
+	return e.do("POST", "/api/checkins", scanner, map[string]string{"code": code, "event": event})
+}
+
+// printAtHome sets the event's entry rule over the admin API: on, the
+// static code of the PDF admits too.
+func (e *env) printAtHome(event string, on bool) {
+	e.t.Helper()
+	r := e.do("PATCH", "/api/admin/events/"+event, e.admin(), map[string]bool{"print_at_home": on})
+	var ev struct {
+		PrintAtHome bool `json:"print_at_home"`
+	}
+	r.json(e.t, &ev)
+	if r.status != 200 || ev.PrintAtHome != on {
+		e.t.Fatalf("print_at_home %v: %d %s", on, r.status, r.body)
+	}
 }
 
 func (e *env) wantErr(r resp, status int, code, what string) {
@@ -157,22 +172,23 @@ func hasSubject(subjects []string, part string) bool {
 func TestCheckInExactlyOnce(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	event, seats := e.event(1, 1, 4)
+	e.printAtHome(event, true) // these tests scan the PDF's static code too
 	alice := e.fan("alice")
 	ticket := e.buy(event, seats[0], alice.token)
 	rotating, static := e.codes(ticket, alice.token)
 	sc := e.scanner()
 
-	e.wantErr(e.checkIn(alice.token, rotating), 403, "forbidden", "a fan scanning")
-	e.wantErr(e.checkIn(sc.token, rotating[:len(rotating)-2]+"xx"), 404, "invalid_code", "a forged code")
-	e.wantErr(e.checkIn(sc.token, checkout.Barcode(envKey, "3f1c1f57-8c5b-4c3e-9d59-000000000000", 1)), 404, "invalid_code", "an unknown ticket")
-	e.wantErr(e.checkIn(sc.token, "hello"), 404, "invalid_code", "junk")
+	e.wantErr(e.checkIn(alice.token, event, rotating), 403, "forbidden", "a fan scanning")
+	e.wantErr(e.checkIn(sc.token, event, rotating[:len(rotating)-2]+"xx"), 404, "invalid_code", "a forged code")
+	e.wantErr(e.checkIn(sc.token, event, checkout.Barcode(envKey, "3f1c1f57-8c5b-4c3e-9d59-000000000000", 1)), 404, "invalid_code", "an unknown ticket")
+	e.wantErr(e.checkIn(sc.token, event, "hello"), 404, "invalid_code", "junk")
 
 	const scans = 50
 	var wg sync.WaitGroup
 	results := make([]resp, scans)
 	for i := range scans {
 		wg.Add(1)
-		go func() { defer wg.Done(); results[i] = e.checkIn(sc.token, rotating) }()
+		go func() { defer wg.Done(); results[i] = e.checkIn(sc.token, event, rotating) }()
 	}
 	wg.Wait()
 	ok, again := 0, 0
@@ -198,7 +214,7 @@ func TestCheckInExactlyOnce(t *testing.T) {
 	if ok != 1 || again != scans-1 {
 		t.Errorf("%d admitted and %d already checked in of %d scans, want 1 and %d", ok, again, scans, scans-1)
 	}
-	e.wantErr(e.checkIn(e.admin(), static), 409, "already_checked_in", "the static barcode after check-in (admin)")
+	e.wantErr(e.checkIn(e.admin(), event, static), 409, "already_checked_in", "the static barcode after check-in (admin)")
 	e.wantErr(e.do("GET", "/api/tickets/"+ticket+"/code", alice.token, nil), 409, "already_checked_in", "code of a checked-in ticket")
 }
 
@@ -216,6 +232,7 @@ func TestTransferKillsOldCodes(t *testing.T) {
 	}
 	e := newEnv(t, envOpts{mailer: mailer})
 	event, seats := e.event(1, 1, 4)
+	e.printAtHome(event, true) // these tests scan the PDF's static code too
 	alice, bob := e.fan("alice"), e.fan("bob")
 	sc := e.scanner()
 	ticket := e.buy(event, seats[0], alice.token)
@@ -238,7 +255,7 @@ func TestTransferKillsOldCodes(t *testing.T) {
 		t.Errorf("bob's transfers %+v", incoming)
 	}
 	e.wantErr(e.do("POST", "/api/tickets/"+ticket+"/listing", alice.token, map[string]int{"price_cents": 1000}), 409, "transfer_pending", "listing while transfer pending")
-	e.wantErr(e.checkIn(sc.token, oldStatic), 409, "transfer_pending", "check-in while transfer pending")
+	e.wantErr(e.checkIn(sc.token, event, oldStatic), 409, "transfer_pending", "check-in while transfer pending")
 	e.wantErr(e.do("POST", "/api/transfers/"+tr.ID+"/accept", alice.token, nil), 403, "forbidden", "the sender accepting")
 	e.wantErr(e.do("DELETE", "/api/transfers/"+tr.ID, bob.token, nil), 403, "forbidden", "the recipient cancelling")
 
@@ -248,8 +265,8 @@ func TestTransferKillsOldCodes(t *testing.T) {
 	}
 	e.wantErr(e.do("POST", "/api/transfers/"+tr.ID+"/accept", bob.token, nil), 409, "transfer_not_pending", "accepting twice")
 	e.wantErr(e.do("GET", "/api/tickets/"+ticket, alice.token, nil), 404, "ticket_not_found", "alice reading bob's ticket")
-	e.wantErr(e.checkIn(sc.token, oldRotating), 404, "invalid_code", "alice's old rotating code")
-	e.wantErr(e.checkIn(sc.token, oldStatic), 404, "invalid_code", "alice's old static code")
+	e.wantErr(e.checkIn(sc.token, event, oldRotating), 404, "invalid_code", "alice's old rotating code")
+	e.wantErr(e.checkIn(sc.token, event, oldStatic), 404, "invalid_code", "alice's old static code")
 	var bobs struct {
 		OrderID string `json:"order_id"`
 	}
@@ -273,7 +290,7 @@ func TestTransferKillsOldCodes(t *testing.T) {
 		t.Errorf("cancel: %d %s", r.status, r.body)
 	}
 	e.wantErr(e.do("POST", "/api/transfers/"+tr.ID+"/accept", alice.token, nil), 409, "transfer_not_pending", "accepting a cancelled transfer")
-	if r := e.checkIn(sc.token, newRotating); r.status != 200 {
+	if r := e.checkIn(sc.token, event, newRotating); r.status != 200 {
 		t.Errorf("bob's rotating code: %d %s", r.status, r.body)
 	}
 	_ = newStatic
@@ -286,4 +303,60 @@ func TestTransferKillsOldCodes(t *testing.T) {
 	if !hasSubject(aliceMail, "transfer was accepted") || !hasSubject(aliceMail, "Your tickets for") {
 		t.Errorf("alice's emails %q", aliceMail)
 	}
+}
+
+// TestEntryRulesPerEvent: check-in is tied to the event whose door scans:
+// a genuine ticket of another event is 409 wrong_event naming its event.
+// Each event has one honest rule: with print_at_home off (the default) the
+// PDF's static code is 409 app_code_required and only the rotating code
+// admits; with it on, the static code admits once. The ticket says which
+// rule applies, and the entrance is recorded with the check-in.
+func TestEntryRulesPerEvent(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	appOnly, seatsA := e.event(1, 1, 4)
+	printed, seatsB := e.event(1, 1, 4)
+	e.printAtHome(printed, true)
+	alice, bob, sc := e.fan("alice"), e.fan("bob"), e.scanner()
+	ta := e.buy(appOnly, seatsA[0], alice.token)
+	tb := e.buy(printed, seatsB[0], bob.token)
+	for _, c := range []struct {
+		ticket, token string
+		want          bool
+	}{{ta, alice.token, false}, {tb, bob.token, true}} {
+		var tk struct {
+			PrintAtHome bool `json:"print_at_home"`
+		}
+		e.do("GET", "/api/tickets/"+c.ticket, c.token, nil).json(t, &tk)
+		if tk.PrintAtHome != c.want {
+			t.Errorf("ticket %s print_at_home = %v, want %v", c.ticket, tk.PrintAtHome, c.want)
+		}
+	}
+	rotA, staticA := e.codes(ta, alice.token)
+	_, staticB := e.codes(tb, bob.token)
+
+	r := e.checkIn(sc.token, printed, rotA)
+	e.wantErr(r, 409, "wrong_event", "alice's ticket at the other event's door")
+	var body struct {
+		Error struct {
+			EventName string `json:"event_name"`
+		}
+	}
+	r.json(t, &body)
+	if body.Error.EventName != "TestEntryRulesPerEvent" {
+		t.Errorf("wrong_event names %q, want the ticket's event", body.Error.EventName)
+	}
+	e.wantErr(e.checkIn(sc.token, printed, staticA), 409, "wrong_event", "alice's static code at the other event's door")
+	e.wantErr(e.checkIn(sc.token, appOnly, staticA), 409, "app_code_required", "a static code where only the app admits")
+	r = e.do("POST", "/api/checkins", sc.token, map[string]string{"code": rotA, "event": appOnly, "entrance": "North gate"})
+	var a struct{ Ticket, Entrance string }
+	r.json(t, &a)
+	if r.status != 200 || a.Ticket != ta || a.Entrance != "North gate" {
+		t.Errorf("rotating code at its door: %d %s", r.status, r.body)
+	}
+	if r := e.checkIn(sc.token, printed, staticB); r.status != 200 {
+		t.Errorf("static code where print_at_home is on: %d %s", r.status, r.body)
+	}
+	e.wantErr(e.checkIn(sc.token, printed, staticB), 409, "already_checked_in", "the static code again")
+	e.wantErr(e.do("POST", "/api/checkins", sc.token, map[string]string{"code": staticB}), 422, "validation_failed", "a scan without its event")
+	e.wantErr(e.do("PATCH", "/api/admin/events/"+printed, e.admin(), map[string]string{}), 422, "invalid_change", "an empty change")
 }

@@ -15,6 +15,7 @@ import (
 func TestTicketMovesOverHTTP(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	event, seats := e.event(1, 1, 8)
+	e.printAtHome(event, true) // these tests scan the PDF's static code too
 	owner, other, buyer := e.fan("owner"), e.fan("other"), e.fan("buyer")
 	sc := e.scanner()
 
@@ -41,7 +42,7 @@ func TestTicketMovesOverHTTP(t *testing.T) {
 			r.json(t, &tr)
 			tk.transfer = tr.ID
 		case "checked_in":
-			if r := e.checkIn(sc.token, tk.static); r.status != 200 {
+			if r := e.checkIn(sc.token, event, tk.static); r.status != 200 {
 				t.Fatalf("check in: %d %s", r.status, r.body)
 			}
 		case "void":
@@ -72,7 +73,7 @@ func TestTicketMovesOverHTTP(t *testing.T) {
 			return e.do("POST", "/api/transfers/"+tk.transfer+"/decline", other.token, nil)
 		}},
 		"cancel":  {"cancel_transfer", func(tk ticketInState) resp { return e.do("DELETE", "/api/transfers/"+tk.transfer, owner.token, nil) }},
-		"checkin": {"check_in", func(tk ticketInState) resp { return e.checkIn(sc.token, tk.static) }},
+		"checkin": {"check_in", func(tk ticketInState) resp { return e.checkIn(sc.token, event, tk.static) }},
 	}
 	type want struct {
 		status int

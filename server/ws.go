@@ -273,11 +273,6 @@ func (t *wsTransport) WriteClose(code int, reason string, deadline time.Time) er
 
 func (t *wsTransport) Close() error { return t.nc.Close() }
 
-// DiffSource serves catch-up diffs (realtime.SeatStream).
-type DiffSource interface {
-	Diffs(ctx context.Context, eventID int64, epoch string, from int64) (realtime.Diffs, error)
-}
-
 var (
 	errDiffsGone = apperr.E(apperr.Gone, "diffs_gone", "these diffs are no longer kept: refetch the availability snapshot")
 	errDiffsDown = apperr.E(apperr.Unavailable, "diffs_unavailable", "catch-up is unavailable right now: refetch the availability snapshot")
@@ -309,9 +304,9 @@ func (s *Server) getDiffs(c *fiber.Ctx) error {
 	if s.deps.Diffs == nil {
 		return errDiffsDown
 	}
-	d, err := s.deps.Diffs.Diffs(c.UserContext(), id, epoch, from)
+	d, err := s.deps.Diffs.Diffs(c.UserContext(), id, seatmap.Position{Epoch: epoch, Seq: from})
 	switch {
-	case errors.Is(err, realtime.ErrDiffsGone):
+	case errors.Is(err, seatmap.ErrStreamGone):
 		return errDiffsGone
 	case err != nil:
 		s.log.Warn("diffs unavailable", "event", id, "err", err)

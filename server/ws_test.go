@@ -24,9 +24,13 @@ import (
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
-// liveCfg is the hub config of the socket tests: defaults, except a
-// shorter heartbeat where a test needs a lost last diff noticed quickly.
-func liveCfg() *realtime.HubConfig { return &realtime.HubConfig{} }
+// liveCfg is the hub config of the socket tests: defaults and the merge
+// functions cmd wires, except a shorter heartbeat where a test needs a lost
+// last diff noticed quickly.
+func liveCfg() *realtime.HubConfig {
+	return &realtime.HubConfig{Merge: map[string]realtime.MergeFunc{
+		realtime.KindSeats: seatmap.MergeFrames, realtime.KindQueue: realtime.KeepLast, realtime.KindStats: realtime.KeepLast}}
+}
 
 // pgStatuses is the truth: one letter per seat in idx order.
 func (e *env) pgStatuses(event string) string {
@@ -253,7 +257,7 @@ func TestWSSlowClient(t *testing.T) {
 			t.Fatalf("no slow consumer detected after %d frames of 16 KiB", sent)
 		}
 		payload := fmt.Sprintf(`{"type":"queue","event":%q,"sent":%d,"pad":%q}`, event, time.Now().UnixNano(), pad)
-		if err := e.hub.Publish(context.Background(), topic, []byte(payload)); err != nil {
+		if err := e.hub.Publish(context.Background(), topic, realtime.Publication{Data: []byte(payload)}); err != nil {
 			t.Fatal(err)
 		}
 		sent++
@@ -517,15 +521,15 @@ func TestWSQueueStatsAdmitted(t *testing.T) {
 	var evID, fID int64
 	fmt.Sscan(event, &evID)
 	fmt.Sscan(fanID, &fID)
-	pub.PublishQueue(ctx, evID, realtime.QueueFrame{Serving: 42, AdmitRate: 10, QueueLength: 1000})
+	pub.PublishQueue(ctx, evID, []byte(`{"type":"queue","event":"`+event+`","serving":42}`))
 	if f := fan.next("queue"); f.Event != event || !strings.Contains(string(f.raw), `"serving":42`) {
 		t.Errorf("queue frame %s", f.raw)
 	}
-	pub.PublishStats(ctx, evID, map[string]any{"held": 3})
+	pub.PublishStats(ctx, evID, []byte(`{"type":"stats","held":3}`))
 	if f := admin.next("stats"); !strings.Contains(string(f.raw), `"held":3`) {
 		t.Errorf("stats frame %s", f.raw)
 	}
-	pub.PublishAdmitted(ctx, fID, evID, realtime.AdmittedFrame{AdmissionToken: "adm", ExpiresAt: time.Now().Add(time.Minute)})
+	pub.PublishAdmitted(ctx, fID, []byte(`{"type":"admitted","event":"`+event+`","admission_token":"adm"}`))
 	if f := fan.next("admitted"); f.Event != event || !strings.Contains(string(f.raw), `"admission_token":"adm"`) {
 		t.Errorf("admitted frame %s", f.raw)
 	}
@@ -540,7 +544,7 @@ func TestWSQueueStatsAdmitted(t *testing.T) {
 // publisher.
 type hubBroker struct{ h *realtime.Hub }
 
-func (b hubBroker) Publish(ctx context.Context, topic string, p []byte) error {
+func (b hubBroker) Publish(ctx context.Context, topic string, p realtime.Publication) error {
 	return b.h.Publish(ctx, topic, p)
 }
 func (hubBroker) Subscribe(context.Context, string) error     { return nil }
@@ -680,7 +684,7 @@ func TestWSBurstInOrder(t *testing.T) {
 			w.send(`{"op":"ping"}`)
 		}
 		payload := fmt.Sprintf(`{"type":"queue","event":%q,"n":%d,"pad":%q}`, event, i, strings.Repeat("y", i%700))
-		if err := e.hub.Publish(context.Background(), topic, []byte(payload)); err != nil {
+		if err := e.hub.Publish(context.Background(), topic, realtime.Publication{Data: []byte(payload)}); err != nil {
 			t.Fatal(err)
 		}
 	}

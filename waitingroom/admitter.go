@@ -2,6 +2,7 @@ package waitingroom
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -245,13 +246,15 @@ func (a *Admitter) publish(ctx context.Context, res TickResult, expires time.Tim
 	for _, acct := range res.Admitted {
 		tok, err := s.MintToken(acct, a.eventID, exp)
 		if err == nil {
-			err = s.pub.PublishAdmitted(ctx, acct, a.eventID, AdmittedFrame{Type: "admitted", Event: a.eventID, AdmissionToken: tok, ExpiresAt: exp})
+			// Plain values: Marshal cannot fail.
+			f, _ := json.Marshal(AdmittedFrame{Type: "admitted", Event: a.eventID, AdmissionToken: tok, ExpiresAt: exp})
+			err = s.pub.PublishAdmitted(ctx, acct, f)
 		}
 		if err != nil {
 			s.log.Warn("publish admitted", "event", a.eventID, "account", acct, "err", err)
 		}
 	}
-	frame := QueueFrame{Type: "queue", Event: a.eventID, Serving: res.Cursor, AdmitRate: res.Rate, QueueLength: res.Seq - res.Cursor}
+	frame, _ := json.Marshal(QueueFrame{Type: "queue", Event: a.eventID, Serving: res.Cursor, AdmitRate: res.Rate, QueueLength: res.Seq - res.Cursor})
 	if err := s.pub.PublishQueue(ctx, a.eventID, frame); err != nil {
 		s.log.Warn("publish queue frame", "event", a.eventID, "err", err)
 	}

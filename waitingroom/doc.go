@@ -31,9 +31,9 @@
 // changes nothing. Service is safe for concurrent use; an Admitter runs one
 // goroutine (Run) and its Tick must not be called concurrently with itself.
 //
-// Integration. realtime carries the Publisher's frames (cursor frames on
-// event:{e}:queue, admitted frames on the fan's own channel; cmd adapts the
-// frame types). Heartbeats come from /queue/me polls, which the fan's page
+// Integration. The admitter encodes its frames (QueueFrame, AdmittedFrame)
+// and realtime.Frames carries the bytes (cursor frames on event:{e}:queue,
+// admitted frames on the fan's own channel). Heartbeats come from /queue/me polls, which the fan's page
 // keeps making beside the socket. Checkout calls Service.Release once an
 // order is written (otherwise an admission ends when its token expires).
 // Checkout's Screen is Service.Review: the velocity and fingerprint signals

@@ -34,7 +34,11 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{admitted: map[int64]int{}} }
 
-func (r *recorder) PublishQueue(_ context.Context, _ int64, f QueueFrame) error {
+func (r *recorder) PublishQueue(_ context.Context, _ int64, b []byte) error {
+	var f QueueFrame
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.queue = append(r.queue, f)
@@ -42,7 +46,11 @@ func (r *recorder) PublishQueue(_ context.Context, _ int64, f QueueFrame) error 
 	return nil
 }
 
-func (r *recorder) PublishAdmitted(_ context.Context, acct, _ int64, f AdmittedFrame) error {
+func (r *recorder) PublishAdmitted(_ context.Context, acct int64, b []byte) error {
+	var f AdmittedFrame
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.admitted[acct]++

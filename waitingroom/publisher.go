@@ -28,23 +28,24 @@ type AdmittedFrame struct {
 	ExpiresAt      time.Time `json:"expires_at"`
 }
 
-// Publisher carries the admitter's frames to fans; realtime satisfies it
-// without waitingroom importing realtime. Calls must not block for long: they
-// run inside the tick. Errors are logged; fans also poll /queue/me.
+// Publisher carries the admitter's frames, encoded here as JSON, to fans;
+// realtime.Frames satisfies it without waitingroom importing realtime.
+// Calls must not block for long: they run inside the tick. Errors are
+// logged; fans also poll /queue/me.
 type Publisher interface {
-	// PublishQueue broadcasts the cursor on event:{e}:queue.
-	PublishQueue(ctx context.Context, eventID int64, frame QueueFrame) error
-	// PublishAdmitted sends an admission to one account.
-	PublishAdmitted(ctx context.Context, accountID, eventID int64, frame AdmittedFrame) error
+	// PublishQueue broadcasts a cursor frame on event:{e}:queue.
+	PublishQueue(ctx context.Context, eventID int64, frame []byte) error
+	// PublishAdmitted sends an admitted frame to one account.
+	PublishAdmitted(ctx context.Context, accountID int64, frame []byte) error
 }
 
 // NopPublisher publishes nothing (one node without sockets, tests).
 type NopPublisher struct{}
 
 // PublishQueue does nothing.
-func (NopPublisher) PublishQueue(context.Context, int64, QueueFrame) error { return nil }
+func (NopPublisher) PublishQueue(context.Context, int64, []byte) error { return nil }
 
 // PublishAdmitted does nothing.
-func (NopPublisher) PublishAdmitted(context.Context, int64, int64, AdmittedFrame) error { return nil }
+func (NopPublisher) PublishAdmitted(context.Context, int64, []byte) error { return nil }
 
 var _ Publisher = NopPublisher{}

@@ -3,6 +3,8 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +26,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/internal/pg"
 	"github.com/boxoffice/boxoffice/realtime"
+	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/server"
 	"github.com/boxoffice/boxoffice/waitingroom"
@@ -43,11 +46,13 @@ type App struct {
 	Jobs     *jobs.Runner
 	Queue    *waitingroom.Service
 	// SeatStream is the seat-diff stream (seatmap's publisher, /diffs).
-	SeatStream *realtime.SeatStream
+	SeatStream *seatmap.RedisStream
 	// Hub fans live frames out to this node's sockets; Frames publishes
 	// queue, stats and admitted frames for the waiting room and admin.
-	Hub     *realtime.Hub
-	Frames  *realtime.Frames
+	Hub    *realtime.Hub
+	Frames *realtime.Frames
+	// Stats keeps the admin dashboard's figures (and their metrics).
+	Stats   *salestats.Engine
 	Server  *server.Server
 	Metrics *prometheus.Registry
 	// WebDir, when set, serves the browser app from disk (the -dev flag).
@@ -81,11 +86,21 @@ func (a *App) Open(ctx context.Context) error {
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Accounts = account.NewService(db, account.Config{})
-	a.SeatStream = realtime.NewSeatStream(a.Redis, a.Config.RedisPrefix)
 	broker := realtime.NewRedisBroker(a.Redis, a.Config.RedisPrefix, a.Log)
-	a.Hub = realtime.NewHub(broker, realtime.HubConfig{Positions: a.SeatStream.Position, Log: a.Log})
+	a.SeatStream = seatmap.NewRedisStream(a.Redis, a.Config.RedisPrefix,
+		func(eventID int64) string { return broker.Channel(realtime.SeatsTopic(eventID)) })
+	a.Hub = realtime.NewHub(broker, realtime.HubConfig{
+		Positions: a.SeatStream.Head,
+		// Seat diffs merge by seat; queue and stats frames are whole states.
+		Merge: map[string]realtime.MergeFunc{
+			realtime.KindSeats: seatmap.MergeFrames,
+			realtime.KindQueue: realtime.KeepLast,
+			realtime.KindStats: realtime.KeepLast,
+		},
+		Log: a.Log,
+	})
 	a.Frames = realtime.NewFrames(broker)
-	a.Seats = seatmap.New(db, seatmap.NewRedisGate(a.Redis, a.Config.RedisPrefix), seatPublisher{a.SeatStream}, a.Log, seatmap.Config{
+	a.Seats = seatmap.New(db, seatmap.NewRedisGate(a.Redis, a.Config.RedisPrefix), a.SeatStream, a.Log, seatmap.Config{
 		HoldTTL:            a.Config.HoldTTL,
 		MaxSeatsPerAccount: a.Config.MaxSeatsPerAccount,
 		Metrics:            a.Metrics,
@@ -114,7 +129,7 @@ func (a *App) Open(ctx context.Context) error {
 	if a.Config.ReviewSignals != nil {
 		roomCfg.Signals = *a.Config.ReviewSignals
 	}
-	a.Queue = waitingroom.New(db, a.Redis, queuePublisher{a.Frames}, a.Log, roomCfg)
+	a.Queue = waitingroom.New(db, a.Redis, a.Frames, a.Log, roomCfg)
 	var screen checkout.Screen
 	if a.Config.ReviewSignals != nil {
 		screen = a.Queue // purchases on events with a room are screened
@@ -132,6 +147,13 @@ func (a *App) Open(ctx context.Context) error {
 		// 0 would mean the default; no fee is a negative value to checkout.
 		ResaleFeeBasisPoints: cmp.Or(a.Config.ResaleFeeBPS, -1),
 	})
+	// Admins on several nodes get one stats frame a second: a Redis lease
+	// per event picks the node that sends it.
+	a.Stats = salestats.New(salestats.Config{
+		Seats: a.Seats, Queue: a.Queue, Diffs: a.SeatStream, Audience: a.Hub, Log: a.Log,
+		Publisher: salestats.NewLease(a.Frames, a.Redis, a.Config.RedisPrefix, nodeID()),
+	})
+	a.Metrics.MustRegister(a.Stats)
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
 	a.Checkout.RegisterJobs(a.Jobs)
 	a.Seats.RegisterJobs(a.Jobs)
@@ -180,6 +202,7 @@ func (a *App) Run(ctx context.Context) error {
 		Metrics:  a.Metrics,
 		Hub:      a.Hub,
 		Diffs:    a.SeatStream,
+		Stats:    a.Stats,
 	})
 	ln, err := net.Listen("tcp", a.Config.ListenAddr)
 	if err != nil {
@@ -203,10 +226,7 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer a.wg.Done(); a.Queue.RunAdmitters(bg) }()
 	// The admin dashboard's figures: a stats frame a second per event an
 	// admin watches on this node, and per-event Prometheus figures.
-	go func() {
-		defer a.wg.Done()
-		a.Server.RunStats(bg, newStatsPublisher(a.Frames, a.Redis, a.Config.RedisPrefix, nodeID()))
-	}()
+	go func() { defer a.wg.Done(); a.Stats.Run(bg) }()
 	go func() {
 		defer a.wg.Done()
 		if err := a.Server.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
@@ -224,6 +244,15 @@ func (a *App) pingRedis(ctx context.Context) error {
 		return c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.Ping(ctx).Err() })
 	}
 	return a.Redis.Ping(ctx).Err()
+}
+
+// nodeID names this process among the nodes sharing a Redis (the stats
+// lease): the host name and a random suffix (two nodes may share a host).
+func nodeID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
 }
 
 // Addr is the address the server listens on (useful with port 0).

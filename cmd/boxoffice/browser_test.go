@@ -103,7 +103,17 @@ func TestBrowser(t *testing.T) {
 	if dir := os.Getenv("BOXOFFICE_ARTIFACTS"); dir != "" {
 		artifacts = dir
 	}
-	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "--test-concurrency=1", "test/")
+	// BROWSER_SPECS (space-separated files of web/test) runs only those
+	// specs, for a change to one page; empty runs them all.
+	args := []string{"--test", "--test-reporter=spec", "--test-concurrency=1"}
+	if specs := strings.Fields(os.Getenv("BROWSER_SPECS")); len(specs) > 0 {
+		for _, f := range specs {
+			args = append(args, filepath.Join("test", f))
+		}
+	} else {
+		args = append(args, "test/")
+	}
+	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(), "BOXOFFICE_URL="+base, "BOXOFFICE_EVENT="+events[0].ID, "BOXOFFICE_ARTIFACTS="+artifacts,
 		"BOXOFFICE_ROOM_EVENT="+strconv.FormatInt(roomEvent, 10), "BOXOFFICE_SCANNER_EMAIL="+scanner,

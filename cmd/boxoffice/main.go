@@ -31,6 +31,7 @@ Usage:
   boxoffice seed fans N              N fan accounts with sessions, for load tests
   boxoffice admin grant EMAIL ROLE   give an account the admin or scanner role
   boxoffice flashsale -event ID ...  the flash-sale load driver (loopback targets only)
+  boxoffice check -event ID          check an event's hard rule in Postgres (after a load test)
   boxoffice healthcheck [-url URL]   exit 0 when the local node is ready (container HEALTHCHECK)
 
 Run 'boxoffice COMMAND --help' for a command's flags. Configuration comes
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdAdmin(ctx, args, getenv, stdout, stderr)
 	case "flashsale":
 		err = cmdFlashsale(ctx, args, getenv, stdout, stderr)
+	case "check":
+		err = cmdCheck(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		err = cmdHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":

@@ -81,7 +81,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 }
 
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"seed", "--help"}, {"seed", "demo", "--help"}, {"seed", "fans", "3", "--help"}, {"admin", "--help"}, {"flashsale", "--help"}, {"healthcheck", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"seed", "--help"}, {"seed", "demo", "--help"}, {"seed", "fans", "3", "--help"}, {"admin", "--help"}, {"flashsale", "--help"}, {"check", "--help"}, {"healthcheck", "--help"}} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), args, func(string) string { return "" }, &out, &errb)
 		if code != 0 || !strings.Contains(out.String()+errb.String(), "Usage") {

@@ -39,8 +39,10 @@ var stripeNeedsAction = map[string]bool{
 // per intent: confirm with pm_card_visa (or any other method) authorizes
 // (requires_capture under manual capture); the methods in stripeDeclines
 // answer 402 card_error with the intent in requires_payment_method;
-// pm_card_threeDSecure2Required answers requires_action; capture succeeds
-// only from requires_capture; cancel cancels; GET returns the kept state.
+// pm_card_threeDSecure2Required answers requires_action; confirm works only
+// from requires_payment_method or requires_confirmation (a cancelled intent
+// cannot be authorized); capture succeeds only from requires_capture;
+// cancel cancels; GET returns the kept state.
 // Idempotency-Key replays are not modelled: stripe-mock ignores the header.
 func StripeTestCards(t testing.TB) string {
 	t.Helper()
@@ -98,6 +100,14 @@ func StripeTestCards(t testing.TB) string {
 			reply = kept
 			switch action {
 			case "confirm":
+				if st := kept["status"]; st != "requires_payment_method" && st != "requires_confirmation" {
+					// Like Stripe: a cancelled, authorized or paid intent
+					// cannot be confirmed again.
+					status = http.StatusBadRequest
+					reply = map[string]any{"error": map[string]any{"type": "invalid_request_error",
+						"code": "payment_intent_unexpected_state", "message": "This PaymentIntent's status does not allow a confirmation."}}
+					break
+				}
 				pm := form.Get("payment_method")
 				kept["payment_method"] = pm
 				switch {

@@ -263,7 +263,12 @@ func measure(ctx context.Context, srv *server, rdb *redis.Client, prefix string,
 				dialErr.Store(err)
 				return
 			}
+			// A heartbeat of the topic may come before the ack (the
+			// socket joins the topic first): skip it.
 			_, ack, err := c.ReadMessage()
+			for err == nil && bytes.Contains(ack, []byte(`"heartbeat"`)) {
+				_, ack, err = c.ReadMessage()
+			}
 			if err != nil || !bytes.Contains(ack, []byte(`"subscribed"`)) {
 				dialErr.Store(fmt.Errorf("subscribe: %s %v", ack, err))
 				return
@@ -285,7 +290,9 @@ func measure(ctx context.Context, srv *server, rdb *redis.Client, prefix string,
 		readers.Add(1)
 		go func() { defer readers.Done(); s.read() }()
 	}
-	pub := realtime.NewSeatStream(rdb, prefix)
+	// The server's own publisher: the seat stream over its broker's channel.
+	broker := realtime.NewRedisBroker(rdb, prefix, nil)
+	pub := seatmap.NewRedisStream(rdb, prefix, func(id int64) string { return broker.Channel(realtime.SeatsTopic(id)) })
 	cpu0 := cpuTime(srv.pid)
 	self0 := cpuTime(os.Getpid())
 	t0 := time.Now()
@@ -293,13 +300,13 @@ func measure(ctx context.Context, srv *server, rdb *redis.Client, prefix string,
 	frames := int(dur.Seconds() * float64(rate))
 	for i := 0; i < frames; i++ {
 		<-tick.C
-		seats := make([]realtime.SeatEntry, entries)
+		seats := make([]seatmap.SeatChange, entries)
 		now := time.Now().UnixNano()
 		for e := range seats {
 			// The version carries the publish time, for latency.
-			seats[e] = realtime.SeatEntry{Idx: int64((i*entries + e) % 100), State: "h", Version: now}
+			seats[e] = seatmap.SeatChange{Idx: int32((i*entries + e) % 100), State: seatmap.StateHeld, Version: now}
 		}
-		if err := pub.Publish(ctx, eventID, seats); err != nil {
+		if err := pub.PublishSeats(ctx, eventID, seats); err != nil {
 			tick.Stop()
 			closeAll(socks)
 			return r, err

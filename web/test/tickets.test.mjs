@@ -64,6 +64,8 @@ test('scan page: a code admits once', async () => {
   const page = await newPage(browser);
   await signIn(page, { email: process.env.BOXOFFICE_SCANNER_EMAIL });
   await page.goto('/scan');
+  await page.getByLabel('Event').selectOption(EVENT);
+  await page.getByLabel('Entrance', { exact: true }).fill('Gate 3');
   await page.getByLabel('Ticket code').fill(code);
   await page.getByRole('button', { name: 'Check in' }).click();
   await page.getByText('✓ Admitted').waitFor();

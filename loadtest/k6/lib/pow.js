@@ -1,7 +1,7 @@
 // pow.js: the waiting room's proof of work (docs/api.md, queue/challenge): find a decimal nonce
 // such that SHA-256(challenge + ":" + nonce) starts with `difficulty` zero
-// bits. sha256hex is the runtime's hash (k6/crypto or node:crypto), passed in
-// so this file runs unchanged in both.
+// bits. sha256hex is the hash (k6/crypto's sha256 as hex), passed in so
+// this file imports no runtime module.
 export function solve(challenge, difficulty, sha256hex) {
   for (let nonce = 0; ; nonce++) {
     if (leadingZeroBits(sha256hex(`${challenge}:${nonce}`)) >= difficulty) return String(nonce);

@@ -1,5 +1,5 @@
 // routes.js: every API path the scenarios call, as OpenAPI templates. The
-// scenarios build URLs only through path(); the Node check compares this
+// scenarios build URLs only through path(); TestLoadScenarios compares this
 // list with GET /api/openapi.json so a renamed route fails `make test`.
 export const ROUTES = {
   events: ['GET', '/api/events'],
@@ -12,7 +12,6 @@ export const ROUTES = {
   hold: ['POST', '/api/events/{event}/holds'],
   checkout: ['POST', '/api/holds/{hold}/checkout'],
   confirm: ['POST', '/api/payments/{payment}/confirm'],
-  signUp: ['POST', '/api/accounts'],
 };
 
 // path fills a route's {params}.

@@ -96,6 +96,7 @@ export async function renderEvent(main, [id], ctx) {
   const rate = h('input', { type: 'number', min: 1, id: 'admit-rate', value: room.admit_per_minute || 600 });
   const limit = h('input', { type: 'number', min: 1, id: 'active-limit', value: room.active_limit || 2000 });
   const roomOn = h('input', { type: 'checkbox', id: 'room-on', checked: Boolean(room.enabled) });
+  const printOn = h('input', { type: 'checkbox', id: 'print-at-home', checked: Boolean(event.print_at_home) });
   const secSelect = h('select', { id: 'release-section' }, h('option', { value: '' }, 'Any section'),
     (event.sections || []).map((s) => h('option', { value: s.id }, s.name)));
   const count = h('input', { type: 'number', min: 1, value: 10, id: 'release-count' });
@@ -114,6 +115,10 @@ export async function renderEvent(main, [id], ctx) {
     h('label', {}, roomOn, ' Waiting room on'),
     h('label', { for: 'admit-rate' }, 'Admit per minute'), rate,
     h('label', { for: 'active-limit' }, 'Active limit'), limit,
+    h('button', { type: 'submit' }, 'Save')),
+    h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); act('Entry rule', async () => {
+      event = await api('PATCH', `/api/admin/events/${id}`, { print_at_home: printOn.checked }); }); } },
+    h('label', {}, printOn, ' Printed tickets admit (print at home); off: only the rotating code in the app'),
     h('button', { type: 'submit' }, 'Save')),
     h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); act('Release', () => {
       const body = { count: Number(count.value) };

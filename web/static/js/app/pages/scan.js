@@ -1,8 +1,10 @@
-// The scanner page for staff (scanner or admin role): type or paste a code
-// (always there), or point the camera at a fan's QR code where the browser
-// has BarcodeDetector. Each scan asks POST /api/checkins, which admits a
-// ticket once; the result is shown big and announced.
-import { post } from '../api.js';
+// The scanner page for staff (scanner or admin role): pick the event (and
+// name the entrance) this door serves, then type or paste a code (always
+// there), or point the camera at a fan's QR code where the browser has
+// BarcodeDetector. Each scan asks POST /api/checkins, which admits a ticket
+// of that event once; the result is shown big and announced. The event and
+// entrance are remembered on this device.
+import { get, post } from '../api.js';
 import { h } from '../format.js';
 
 export async function render(main, _params, ctx) {
@@ -12,6 +14,15 @@ export async function render(main, _params, ctx) {
     main.append(h('p', { class: 'error' }, 'Scanning needs a scanner account. Ask an admin to run: boxoffice admin grant EMAIL scanner'));
     return;
   }
+  let events = [];
+  try { events = await get('/api/events'); } catch { /* shown as an empty choice */ }
+  const eventSelect = h('select', { name: 'event', required: true, 'aria-label': 'Event' },
+    h('option', { value: '' }, 'Choose the event at this door'),
+    ...events.filter((ev) => ev.status !== 'cancelled').map((ev) => h('option', { value: ev.id }, ev.name)));
+  eventSelect.value = localStorage.getItem('scan.event') || '';
+  const entrance = h('input', { name: 'entrance', autocomplete: 'off', maxlength: 64, 'aria-label': 'Entrance', value: localStorage.getItem('scan.entrance') || '' });
+  eventSelect.addEventListener('change', () => localStorage.setItem('scan.event', eventSelect.value));
+  entrance.addEventListener('change', () => localStorage.setItem('scan.entrance', entrance.value.trim()));
   const input = h('input', { name: 'code', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', required: true, 'aria-label': 'Ticket code' });
   const result = h('div', { class: 'card scan-result', role: 'status', 'aria-live': 'assertive' }, h('p', { class: 'muted' }, 'Waiting for a code.'));
   const video = h('video', { playsinline: true, muted: true, hidden: true, 'aria-label': 'Camera view' });
@@ -21,20 +32,24 @@ export async function render(main, _params, ctx) {
   async function check(code, fromCamera = false) {
     code = code.trim();
     if (!code || busy) return;
+    if (!eventSelect.value) { result.replaceChildren(h('p', { class: 'error' }, 'Choose the event at this door first.')); return; }
     // The camera sees the same code many times a second: ask once.
     if (fromCamera && code === last && Date.now() - lastAt < 3000) return;
     busy = true; last = code; lastAt = Date.now();
     try {
-      const a = await post('/api/checkins', { code });
+      const a = await post('/api/checkins', { code, event: eventSelect.value, entrance: entrance.value.trim() });
       result.replaceChildren(
         h('p', { class: 'scan-ok' }, '✓ Admitted'),
         h('p', {}, `${a.holder} · ${a.event_name}`),
         h('p', {}, `Section ${a.seat.section} · Row ${a.seat.row} · Seat ${a.seat.number}`));
     } catch (e) {
       const why = { already_checked_in: 'Already checked in', invalid_code: 'Not a valid ticket (unknown, expired or transferred)',
-        ticket_listed: 'Listed for resale: not valid for entry', transfer_pending: 'Transfer pending: not valid for entry' }[e.code] || e.message;
+        ticket_listed: 'Listed for resale: not valid for entry', transfer_pending: 'Transfer pending: not valid for entry',
+        wrong_event: `Wrong event: this ticket is for ${e.details?.event_name || 'another event'}`,
+        app_code_required: 'Printed code not accepted here: show the code in the app',
+        event_cancelled: 'This event was cancelled' }[e.code] || e.message;
       result.replaceChildren(h('p', { class: 'scan-bad' }, `✗ ${why}`),
-        e.details?.checked_in_at ? h('p', {}, `Checked in at ${new Date(e.details.checked_in_at).toLocaleTimeString()}`) : '');
+        e.details?.checked_in_at ? h('p', {}, `Checked in at ${new Date(e.details.checked_in_at).toLocaleTimeString()}${e.details.entrance ? ` (${e.details.entrance})` : ''}`) : '');
     } finally {
       busy = false;
       input.value = '';
@@ -73,6 +88,8 @@ export async function render(main, _params, ctx) {
 
   main.append(
     h('form', { class: 'card stack', onsubmit: (e) => { e.preventDefault(); check(input.value); } },
+      h('label', {}, 'Event', eventSelect),
+      h('label', {}, 'Entrance (optional)', entrance),
       h('label', {}, 'Ticket code', input),
       h('button', { type: 'submit' }, 'Check in'),
       'BarcodeDetector' in window && navigator.mediaDevices ? camBtn : h('p', { class: 'muted' }, 'This browser cannot read QR codes with the camera; type or paste the code, or use a handheld scanner.')),

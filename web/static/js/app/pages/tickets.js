@@ -65,7 +65,7 @@ export async function render(main, _params, ctx) {
           // needs no QR library; the text code is there for screen readers.
           code.replaceChildren(
             c.qr_png ? h('img', { class: 'qr', src: c.qr_png, alt: `Entry code ${c.code}` }) : h('code', {}, c.code),
-            h('p', { class: 'muted' }, 'The code changes every few seconds; screenshots stop working.'));
+            h('p', { class: 'muted' }, entryRule(t)));
           const wait = Math.max(2000, new Date(c.expires_at).getTime() - Date.now());
           timers.push(setTimeout(refresh, wait));
         } catch {
@@ -111,6 +111,13 @@ export async function render(main, _params, ctx) {
 
   await draw();
   return stop;
+}
+
+// entryRule says honestly which code admits at this ticket's event.
+function entryRule(t) {
+  return t.print_at_home
+    ? 'This event also accepts the printed PDF: its code admits once, so keep it private. The code here changes every few seconds.'
+    : 'Show this code at the door: it changes every few seconds, so screenshots and printouts do not admit.';
 }
 
 function seatText(s) {
