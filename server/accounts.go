@@ -55,6 +55,9 @@ func (s *Server) signIn(c *fiber.Ctx) error {
 
 // signOut: DELETE /api/sessions ends the session of the bearer or cookie.
 func (s *Server) signOut(c *fiber.Ctx) error {
+	if err := s.noBody(c); err != nil {
+		return err
+	}
 	token := bearerToken(c)
 	if token == "" {
 		token = c.Cookies(sessionCookie)

@@ -269,6 +269,9 @@ func (s *Server) rejectOrder(c *fiber.Ctx) error {
 
 // decideReview runs one review decision by the signed-in admin.
 func (s *Server) decideReview(c *fiber.Ctx, decide func(ctx context.Context, orderID string, adminID int64) error, status string) error {
+	if err := s.noBody(c); err != nil {
+		return err
+	}
 	admin, _ := currentAccount(c)
 	id := strings.Clone(c.Params("order"))
 	if err := decide(c.UserContext(), id, admin.ID); err != nil {

@@ -42,7 +42,10 @@ var largeBodies = map[string]int{
 	"POST /api/admin/venues": maxUploadBody,
 }
 
-var errBodyTooLarge = apperr.E(apperr.TooLarge, "body_too_large", "the request body is too large")
+var (
+	errBodyTooLarge = apperr.E(apperr.TooLarge, "body_too_large", "the request body is too large")
+	errNULQuery     = apperr.E(apperr.Malformed, "malformed_query", "the query string may not contain the NUL character (%00)")
+)
 
 // hardening installs the edge middleware on every route.
 func (s *Server) hardening() {
@@ -53,7 +56,7 @@ func (s *Server) hardening() {
 // a NUL that Postgres cannot take (the admin order search, for one).
 func refuseNULQuery(c *fiber.Ctx) error {
 	if bytes.Contains(c.Request().URI().QueryString(), []byte("%00")) {
-		return errMalformedJSON.With("detail", "the query string may not contain the NUL character (%00)")
+		return errNULQuery
 	}
 	return c.Next()
 }

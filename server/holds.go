@@ -78,6 +78,9 @@ func (s *Server) getHold(c *fiber.Ctx) error {
 
 // releaseHold: DELETE /api/holds/:hold frees the seats at once.
 func (s *Server) releaseHold(c *fiber.Ctx) error {
+	if err := s.noBody(c); err != nil {
+		return err
+	}
 	acct, _ := currentAccount(c)
 	if err := s.deps.Seats.Release(c.UserContext(), acct.ID, c.Params("hold")); err != nil {
 		return err

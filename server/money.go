@@ -55,6 +55,9 @@ func (s *Server) listJobs(c *fiber.Ctx) error {
 // retryJob: POST /api/admin/jobs/:job/retry makes a dead or failing job due
 // now (404 job_not_found, 409 job_done).
 func (s *Server) retryJob(c *fiber.Ctx) error {
+	if err := s.noBody(c); err != nil {
+		return err
+	}
 	if s.deps.Jobs == nil {
 		return errNoJobs
 	}

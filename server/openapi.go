@@ -7,8 +7,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// openAPIDoc is the HTTP contract as OpenAPI 3, kept beside the routes;
-// TestOpenAPICoversRoutes fails when a registered route is missing, and
+// openAPIDoc is the HTTP contract as OpenAPI 3, kept beside the routes.
+// TestOpenAPIMatchesRoutes fails when a route and an operation differ,
+// every server test validates the responses it gets against it, and
 // docs/api.md is generated from it (`go generate ./docs`).
 //
 //go:embed openapi.json

@@ -192,7 +192,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	})
 	return &env{t: t, queue: queue, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, accts: accts, srv: srv, hub: hub,
 		sales:  deps.Stats,
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 300}},
+		client: contractClient(t, &http.Transport{MaxIdleConnsPerHost: 300}),
 		proc:   proc, checkout: co, logs: logs}
 }
 

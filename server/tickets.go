@@ -144,6 +144,9 @@ func (s *Server) listTicket(c *fiber.Ctx) error {
 // withdrawListing: DELETE /api/tickets/:ticket/listing → 204.
 func (s *Server) withdrawListing(c *fiber.Ctx) error {
 	svc := s.deps.Checkout
+	if err := s.noBody(c); err != nil {
+		return err
+	}
 	acct, _ := currentAccount(c)
 	if err := svc.WithdrawListing(c.UserContext(), acct.ID, c.Params("ticket")); err != nil {
 		return err

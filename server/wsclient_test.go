@@ -188,7 +188,9 @@ type syncClient struct {
 }
 
 func newSyncClient(t testing.TB, base, event string) *syncClient {
-	return &syncClient{t: t, base: base, event: event, http: &http.Client{Timeout: 5 * time.Second}, buffered: map[int64]frame{}}
+	hc := contractClient(t, &http.Transport{})
+	hc.Timeout = 5 * time.Second
+	return &syncClient{t: t, base: base, event: event, http: hc, buffered: map[int64]frame{}}
 }
 
 // run applies frames from in until ctx ends, refetching and catching up as
