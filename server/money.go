@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -76,31 +77,32 @@ func (s *Server) retryJob(c *fiber.Ctx) error {
 
 // eventLedger: GET /api/admin/events/:event/ledger.
 func (s *Server) eventLedger(c *fiber.Ctx) error {
-	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	l, err := s.ledgerOf(c)
 	if err != nil {
 		return err
 	}
-	l, err := s.deps.Checkout.Ledger(c.UserContext(), eventID)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(l)
 }
 
 // eventLedgerCSV: GET /api/admin/events/:event/ledger.csv, the same ledger
 // as a spreadsheet.
 func (s *Server) eventLedgerCSV(c *fiber.Ctx) error {
+	l, err := s.ledgerOf(c)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="ledger-event-%d.csv"`, l.EventID))
+	return l.WriteCSV(c.Response().BodyWriter())
+}
+
+// ledgerOf reads the ledger of the route's event; money figures are never
+// cached.
+func (s *Server) ledgerOf(c *fiber.Ctx) (checkout.Ledger, error) {
 	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
 	if err != nil {
-		return err
-	}
-	l, err := s.deps.Checkout.Ledger(c.UserContext(), eventID)
-	if err != nil {
-		return err
+		return checkout.Ledger{}, err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="ledger-event-%d.csv"`, eventID))
-	return l.WriteCSV(c.Response().BodyWriter())
+	return s.deps.Checkout.Ledger(c.UserContext(), eventID)
 }
