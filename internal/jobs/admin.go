@@ -106,26 +106,32 @@ func (r *Runner) Retry(ctx context.Context, id int64) (Info, error) {
 	return j, nil
 }
 
-// Counts are the jobs that need attention, by kind.
+// Counts are the jobs not done, by kind: those that need attention (dead,
+// failing) and the backlog (queued: due now, waiting for a worker).
 type Counts struct {
 	Dead    map[string]int `json:"dead"`
 	Failing map[string]int `json:"failing"`
+	Queued  map[string]int `json:"queued"`
 }
 
-// Trouble counts the dead and failing jobs per kind.
+// Trouble counts the dead, failing and queued jobs per kind. It reads the
+// jobs not done (jobs_due_idx), a short list unless the workers fall behind,
+// which is what the queued count is there to show.
 func (r *Runner) Trouble(ctx context.Context) (Counts, error) {
-	c := Counts{Dead: map[string]int{}, Failing: map[string]int{}}
+	c := Counts{Dead: map[string]int{}, Failing: map[string]int{}, Queued: map[string]int{}}
 	rows, err := r.db.Query(ctx, `
-		SELECT kind, count(*) FILTER (WHERE dead), count(*) FILTER (WHERE NOT dead)
-		FROM jobs WHERE done_at IS NULL AND (dead OR last_error IS NOT NULL) GROUP BY kind`)
+		SELECT kind, count(*) FILTER (WHERE dead),
+		       count(*) FILTER (WHERE NOT dead AND last_error IS NOT NULL),
+		       count(*) FILTER (WHERE NOT dead AND run_at <= now())
+		FROM jobs WHERE done_at IS NULL GROUP BY kind`)
 	if err != nil {
 		return c, fmt.Errorf("jobs: count trouble: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var kind string
-		var dead, failing int
-		if err := rows.Scan(&kind, &dead, &failing); err != nil {
+		var dead, failing, queued int
+		if err := rows.Scan(&kind, &dead, &failing, &queued); err != nil {
 			return c, fmt.Errorf("jobs: count trouble: %w", err)
 		}
 		if dead > 0 {
@@ -134,13 +140,16 @@ func (r *Runner) Trouble(ctx context.Context) (Counts, error) {
 		if failing > 0 {
 			c.Failing[kind] = failing
 		}
+		if queued > 0 {
+			c.Queued[kind] = queued
+		}
 	}
 	return c, rows.Err()
 }
 
 // Collector exports Trouble as Prometheus gauges, read from Postgres at
-// each scrape (one indexed query): boxoffice_jobs_dead and
-// boxoffice_jobs_failing, by kind; and this node's boxoffice_jobs_running
+// each scrape (one indexed query): boxoffice_jobs_dead,
+// boxoffice_jobs_failing and boxoffice_jobs_queued, by kind; and this node's boxoffice_jobs_running
 // and boxoffice_job_runs_total{outcome}. Alert on any dead job, and on a failing
 // refund that stays failing.
 func (r *Runner) Collector() prometheus.Collector { return collector{r} }
@@ -148,6 +157,7 @@ func (r *Runner) Collector() prometheus.Collector { return collector{r} }
 var (
 	deadDesc    = prometheus.NewDesc("boxoffice_jobs_dead", "Outbox jobs out of attempts, waiting for an admin to retry them.", []string{"kind"}, nil)
 	failingDesc = prometheus.NewDesc("boxoffice_jobs_failing", "Outbox jobs that failed at least once and will be retried.", []string{"kind"}, nil)
+	queuedDesc  = prometheus.NewDesc("boxoffice_jobs_queued", "Outbox jobs due now and waiting for a worker (the backlog).", []string{"kind"}, nil)
 )
 
 type collector struct{ r *Runner }
@@ -155,6 +165,7 @@ type collector struct{ r *Runner }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- deadDesc
 	ch <- failingDesc
+	ch <- queuedDesc
 	ch <- descRunning
 	ch <- descRuns
 }
@@ -177,6 +188,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for k := range counts.Failing {
 		kinds = append(kinds, k)
 	}
+	for k := range counts.Queued {
+		kinds = append(kinds, k)
+	}
 	seen := map[string]bool{}
 	for _, kind := range kinds {
 		if seen[kind] {
@@ -185,5 +199,6 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		seen[kind] = true
 		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(counts.Dead[kind]), kind)
 		ch <- prometheus.MustNewConstMetric(failingDesc, prometheus.GaugeValue, float64(counts.Failing[kind]), kind)
+		ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(counts.Queued[kind]), kind)
 	}
 }

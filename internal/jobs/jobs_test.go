@@ -281,3 +281,36 @@ func gaugeOf(t *testing.T, reg *prometheus.Registry, name, kind string) float64 
 	}
 	return -1
 }
+
+// TestQueuedJobsCounted: jobs due and not yet run are the queued backlog,
+// in Trouble and in boxoffice_jobs_queued; a job due later is not, and a
+// drain empties the backlog.
+func TestQueuedJobsCounted(t *testing.T) {
+	db := testkit.DB(t)
+	ctx := context.Background()
+	kind := "test.queued." + testkit.RandomHex(3)
+	for i := range 3 {
+		if _, err := jobs.Enqueue(ctx, db, jobs.Job{Kind: kind, Payload: map[string]int{"n": i}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := jobs.Enqueue(ctx, db, jobs.Job{Kind: kind, Delay: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	r := jobs.NewRunner(db, nil, jobs.Config{Workers: 2, PollInterval: 10 * time.Millisecond})
+	r.Register(kind, func(context.Context, json.RawMessage) error { return nil })
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(r.Collector())
+	if got := gaugeOf(t, reg, "boxoffice_jobs_queued", kind); got != 3 {
+		t.Errorf("boxoffice_jobs_queued{kind=%q} = %v, want 3 (the fourth is due in an hour)", kind, got)
+	}
+	if c, err := r.Trouble(ctx); err != nil || c.Queued[kind] != 3 {
+		t.Errorf("Trouble().Queued[%q] = %v, %v; want 3", kind, c.Queued[kind], err)
+	}
+	if _, err := r.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := gaugeOf(t, reg, "boxoffice_jobs_queued", kind); got != 0 {
+		t.Errorf("boxoffice_jobs_queued{kind=%q} after a drain = %v, want 0", kind, got)
+	}
+}
