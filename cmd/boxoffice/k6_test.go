@@ -182,7 +182,10 @@ func TestLoadScenarios(t *testing.T) {
 			}
 			t.Log(strings.TrimSpace(check.String()))
 			if tc.room == `{"enabled": false}` {
-				browse, err := k6Run(t, ctx, "browse.js", base, event, "RATE=4", "DURATION=2s", "VISIT_SECONDS=1")
+				// VISIT_SECONDS sizes the VUs (Little's law): generous, since
+				// a visit under make test's load took up to 6 s and a VU
+				// short drops an iteration, which the script's threshold fails.
+				browse, err := k6Run(t, ctx, "browse.js", base, event, "RATE=4", "DURATION=2s", "VISIT_SECONDS=8")
 				if err != nil {
 					t.Fatal(err)
 				}
