@@ -41,7 +41,7 @@ func TestLinksResolve(t *testing.T) {
 			t.Errorf("%s is missing", must)
 		}
 	}
-	for _, problem := range checkLinks(repo, files, nil) {
+	for _, problem := range checkLinks(repo, files) {
 		t.Error(problem)
 	}
 }
@@ -52,13 +52,13 @@ func TestCheckLinks(t *testing.T) {
 	repo := fstest.MapFS{
 		"README.md": {Data: []byte("# Box office\n\n" +
 			"[ok](docs/a.md) [ok](docs/a.md#the-hold-path) [ok](#box-office) [ok](https://example.com/x.md)\n" +
-			"[ok](docs/) [pending](docs/later.md) `[not a link](nowhere.md)`\n" +
+			"[ok](docs/) `[not a link](nowhere.md)`\n" +
 			"```\n[not a link](nowhere.md)\n```\n" +
 			"[gone](docs/gone.md) [bad heading](docs/a.md#no-such) [out](../elsewhere/x.md) [abs](/docs/a.md)\n" +
 			"[ref]: docs/missing.md\n")},
 		"docs/a.md": {Data: []byte("# A\n\n## The `hold` path\n\n[up](../README.md#box-office) [self](#a)\n")},
 	}
-	got := checkLinks(repo, []string{"README.md", "docs/a.md"}, []string{"docs/later.md"})
+	got := checkLinks(repo, []string{"README.md", "docs/a.md"})
 	want := []string{
 		"README.md:8: docs/gone.md: no such file",
 		"README.md:8: docs/a.md#no-such: no heading with that anchor in docs/a.md",
@@ -80,8 +80,7 @@ var (
 )
 
 // checkLinks returns one line per bad link in files (paths in repo).
-// Targets in pending may be missing.
-func checkLinks(repo fs.FS, files, pending []string) []string {
+func checkLinks(repo fs.FS, files []string) []string {
 	var problems []string
 	anchors := map[string][]string{}
 	anchorsOf := func(file string) []string {
@@ -108,7 +107,7 @@ func checkLinks(repo fs.FS, files, pending []string) []string {
 				targets = append(targets, m[1])
 			}
 			for _, target := range targets {
-				if why := checkTarget(repo, file, target, pending, anchorsOf); why != "" {
+				if why := checkTarget(repo, file, target, anchorsOf); why != "" {
 					problems = append(problems, fmt.Sprintf("%s:%d: %s: %s", file, n, target, why))
 				}
 			}
@@ -117,7 +116,7 @@ func checkLinks(repo fs.FS, files, pending []string) []string {
 	return problems
 }
 
-func checkTarget(repo fs.FS, file, target string, pending []string, anchorsOf func(string) []string) string {
+func checkTarget(repo fs.FS, file, target string, anchorsOf func(string) []string) string {
 	if scheme.MatchString(target) {
 		return "" // a URL: not a file of ours
 	}
@@ -133,9 +132,6 @@ func checkTarget(repo fs.FS, file, target string, pending []string, anchorsOf fu
 		return "points outside the repository"
 	}
 	if _, err := fs.Stat(repo, dest); err != nil {
-		if slices.Contains(pending, dest) {
-			return ""
-		}
 		return "no such file"
 	}
 	if frag != "" && strings.HasSuffix(dest, ".md") && !slices.Contains(anchorsOf(dest), frag) {
