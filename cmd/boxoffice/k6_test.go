@@ -153,10 +153,12 @@ func TestLoadScenarios(t *testing.T) {
 				watch, err = k6Run(t, ctx, "watchers.js", base, event, "VUS=1", "DURATION=12s", "WATCH_SECONDS=12")
 				watchErr <- err
 			}()
-			// About seven fans over four seconds; FAN_SECONDS=3 gives
-			// nine VUs (eighteen at most) by Little's law.
+			// About seven fans over four seconds; FAN_SECONDS=8 gives 16
+			// VUs (32 at most) by Little's law: generous, since under
+			// make test's load a VU short drops an iteration, which the
+			// script's dropped_iterations threshold fails.
 			sale, err := k6Run(t, ctx, "flash_sale.js", base, event, "TOKENS="+tokens, "RATE=2", "RAMP=1s", "PEAK=2s", "DOWN=1s",
-				"THINK=0.2", "DECLINE=0.25", "FAN_SECONDS=3", "QUEUE_SECONDS=30")
+				"THINK=0.2", "DECLINE=0.25", "FAN_SECONDS=8", "QUEUE_SECONDS=30")
 			if werr := <-watchErr; werr != nil || err != nil {
 				t.Fatalf("watchers: %v; flash sale: %v", werr, err)
 			}
