@@ -149,11 +149,16 @@ type RedisLimiter struct {
 	l      *redis_rate.Limiter
 	prefix string
 	local  *LocalLimiter
+	// Timeout bounds one check (default 150 ms), so a slow or absent
+	// Redis adds at most this to a request before the in-process limiter
+	// decides.
+	Timeout time.Duration
 }
 
 // NewRedisLimiter returns a limiter whose keys start with prefix.
 func NewRedisLimiter(rdb redis.UniversalClient, prefix string) *RedisLimiter {
-	return &RedisLimiter{l: redis_rate.NewLimiter(rdb), prefix: prefix, local: NewLocalLimiter()}
+	return &RedisLimiter{l: redis_rate.NewLimiter(rdb), prefix: prefix, local: NewLocalLimiter(),
+		Timeout: 150 * time.Millisecond}
 }
 
 // Allow implements Limiter. An error means Redis failed: ok and the wait
@@ -163,7 +168,9 @@ func (r *RedisLimiter) Allow(ctx context.Context, key string, rate Rate) (bool, 
 	if burst <= 0 {
 		burst = rate.N
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	res, err := r.l.Allow(ctx, r.prefix+key, redis_rate.Limit{Rate: rate.N, Burst: burst, Period: rate.Per})
+	cancel()
 	if err != nil {
 		ok, wait, _ := r.local.Allow(ctx, key, rate)
 		return ok, wait, fmt.Errorf("ratelimit %s (decided in process): %w", key, err)
@@ -215,10 +222,6 @@ var _ Limiter = (*LocalLimiter)(nil)
 
 var _ Limiter = (*RedisLimiter)(nil)
 
-// limiterTimeout bounds one limiter check, so a slow or absent Redis adds
-// at most this to a request (which the in-process limiter then decides).
-const limiterTimeout = 150 * time.Millisecond
-
 var errRateLimited = apperr.E(apperr.RateLimited, "rate_limited", "too many requests: slow down and retry later")
 
 // limit is the middleware of a rate-limited route: one check per client IP
@@ -268,9 +271,7 @@ func (s *Server) allow(c *fiber.Ctx, key string, rate Rate) error {
 	if rate.N <= 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), limiterTimeout)
-	allowed, retry, err := s.deps.Limiter.Allow(ctx, key, rate)
-	cancel()
+	allowed, retry, err := s.deps.Limiter.Allow(c.UserContext(), key, rate)
 	if err != nil {
 		if now := time.Now().Unix(); s.limiterWarned.Swap(now) < now-10 {
 			s.reqLog(c).Warn("rate limiter store unavailable; limits are per node until it is back", "err", err)
