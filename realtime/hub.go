@@ -34,7 +34,9 @@ type HubConfig struct {
 	// HeartbeatInterval is how often a seats topic's stream position is
 	// sent to its sockets when no data frame already told them (default
 	// 500 ms), so a client that lost the last diff notices within about a
-	// second.
+	// second. A head from Positions that this node has not delivered is
+	// announced only once it has stayed the head for a whole interval: it
+	// may still be on its way.
 	HeartbeatInterval time.Duration
 	// WriteTimeout bounds one write to a socket (default 10 s).
 	WriteTimeout time.Duration
@@ -252,6 +254,9 @@ type topicState struct {
 	// whether one went out since the previous heartbeat.
 	sentPos  position
 	sentBeat bool
+	// lastHead is the stream head HubConfig.Positions gave at the
+	// previous heartbeat.
+	lastHead position
 }
 
 func (h *Hub) topic(name string) *topicState {
@@ -481,7 +486,18 @@ func (h *Hub) heartbeat(t *topicState) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !known {
+	if known {
+		// A head this node has not delivered may be a publication still
+		// on its way through the broker: announcing it would send every
+		// client to the catch-up endpoint for a diff about to arrive (and
+		// under load that is most beats). The head is announced once it
+		// was already the head a beat ago; until then the node's own.
+		stable := pos == t.lastHead
+		t.lastHead = pos
+		if !stable && (!t.posKnown || pos != t.pos) {
+			pos, known = t.pos, t.posKnown
+		}
+	} else {
 		pos, known = t.pos, t.posKnown
 	}
 	if !known {

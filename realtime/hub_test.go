@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -331,6 +332,55 @@ func TestHeartbeatCarriesPosition(t *testing.T) {
 		return
 	}
 	t.Fatal("no heartbeat")
+}
+
+// TestHeartbeatWaitsForInFlightHead: while the stream's head keeps moving
+// past what the node has delivered (publications on their way through the
+// broker, as in a busy sale), heartbeats never announce it, so clients do
+// not fetch diffs that are about to arrive; once the head stays put for a
+// beat without reaching the node (a publication the node missed), it is
+// announced.
+func TestHeartbeatWaitsForInFlightHead(t *testing.T) {
+	b := NewMemoryBroker()
+	var calls atomic.Int64
+	var settled atomic.Bool
+	positions := func(context.Context, int64) (string, int64, error) {
+		n := calls.Add(1)
+		if settled.Load() {
+			return "ep", 100, nil
+		}
+		return "ep", 7 + n, nil // always one ahead of the last read
+	}
+	h := startHub(t, b, HubConfig{HeartbeatInterval: 5 * time.Millisecond, Positions: positions})
+	ft := newFake(false)
+	c := h.Attach(context.Background(), ft, 0)
+	c.Subscribe(context.Background(), SeatsTopic(1))
+	b.Publish(context.Background(), SeatsTopic(1), Publication{Data: []byte(`{"type":"x"}`), Epoch: "ep", Seq: 7})
+	beatSeq := func(m map[string]any) (float64, bool) {
+		if m["type"] != "heartbeat" {
+			return 0, false
+		}
+		return m["positions"].(map[string]any)[SeatsTopic(1)].(map[string]any)["seq"].(float64), true
+	}
+	for start := calls.Load(); calls.Load() < start+10; {
+		select {
+		case f := <-ft.got:
+			var m map[string]any
+			json.Unmarshal(f, &m)
+			if seq, ok := beatSeq(m); ok && seq != 7 {
+				t.Fatalf("heartbeat announced seq %v while the head was moving; want the node's own 7", seq)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("heartbeats stopped asking for the head")
+		}
+	}
+	settled.Store(true)
+	for range 1000 {
+		if seq, ok := beatSeq(ft.next(t)); ok && seq == 100 {
+			return
+		}
+	}
+	t.Fatal("a head that stayed put was never announced")
 }
 
 // TestSlowConsumer: a socket whose writes hang overflows its byte queue, is
