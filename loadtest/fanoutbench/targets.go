@@ -175,6 +175,7 @@ func startCentrifugo(bin string) (*centrifugo, error) {
 			"allowed_origins": []string{"*"},
 		},
 		"http_api": map[string]any{"key": apiKey},
+		"health":   map[string]any{"enabled": true},
 	}
 	dir, err := os.MkdirTemp("", "fanoutbench-centrifugo-")
 	if err != nil {
@@ -183,6 +184,9 @@ func startCentrifugo(bin string) (*centrifugo, error) {
 	path := filepath.Join(dir, "config.json")
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	if bin, err = filepath.Abs(bin); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "--config", path)
