@@ -21,6 +21,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"runtime"
@@ -125,10 +126,12 @@ func run(bin, cent, sizes string, rate int, dur time.Duration, entries int) erro
 		r, err := measure(ctx, bo, n, rate, dur, entries)
 		bo.stop()
 		if err != nil {
+			printTable(results, rate, dur)
 			return fmt.Errorf("boxoffice, %d sockets: %w", n, err)
 		}
 		r.server = "Boxoffice"
 		results = append(results, r)
+		printRow(os.Stderr, r)
 		fmt.Fprintf(os.Stderr, "boxoffice: %d sockets done\n", n)
 		if cent == "" {
 			continue
@@ -140,10 +143,12 @@ func run(bin, cent, sizes string, rate int, dur time.Duration, entries int) erro
 		r, err = measure(ctx, ce, n, rate, dur, entries)
 		ce.stop()
 		if err != nil {
+			printTable(results, rate, dur)
 			return fmt.Errorf("centrifugo, %d sockets: %w", n, err)
 		}
 		r.server = "Centrifugo"
 		results = append(results, r)
+		printRow(os.Stderr, r)
 		fmt.Fprintf(os.Stderr, "centrifugo: %d sockets done\n", n)
 	}
 	printTable(results, rate, dur)
@@ -362,10 +367,7 @@ func printTable(rs []result, rate int, dur time.Duration) {
 	fmt.Println("| server | sockets | publishes | frame bytes | frames delivered | loss | p50 | p99 | max | frame p50 / p99 | server CPU / delivery | server CPU | client CPU | RSS / socket | connect time |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
-		fmt.Printf("| %s | %d | %d | %d | %d | %.2f%% | %v | %v | %v | %v / %v | %.1f µs | %.0f%% | %.0f%% | %.1f KB | %v |\n",
-			r.server, r.sockets, r.published, r.frameBytes, r.frames, r.loss(), round(r.p50), round(r.p99), round(r.max),
-			round(r.fp50), round(r.fp99), us(r.cpuPerDelivery()), r.cpuPercent, r.clientPercent,
-			float64(r.rssPerSocket())/1000, r.connectTime.Round(time.Millisecond))
+		printRow(os.Stdout, r)
 	}
 	// Ratios, Boxoffice over Centrifugo, for each size both ran.
 	var rows []string
@@ -389,6 +391,14 @@ func printTable(rs []result, rate int, dur time.Duration) {
 		fmt.Println(row)
 	}
 	fmt.Println("\n\"frames delivered\" below publishes × sockets means Boxoffice merged publishes that came while a frame was queued; p50/p99/max are per change, \"frame\" per frame's newest change.")
+}
+
+// printRow prints one result as a row of the table.
+func printRow(w io.Writer, r result) {
+	fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %.2f%% | %v | %v | %v | %v / %v | %.1f µs | %.0f%% | %.0f%% | %.1f KB | %v |\n",
+		r.server, r.sockets, r.published, r.frameBytes, r.frames, r.loss(), round(r.p50), round(r.p99), round(r.max),
+		round(r.fp50), round(r.fp99), us(r.cpuPerDelivery()), r.cpuPercent, r.clientPercent,
+		float64(r.rssPerSocket())/1000, r.connectTime.Round(time.Millisecond))
 }
 
 func ratio(a, b float64) string {

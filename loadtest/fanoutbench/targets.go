@@ -124,19 +124,26 @@ func (b *boxoffice) wsURL() string                     { return "ws://" + b.addr
 func (b *boxoffice) pong() func(*websocket.Conn) error { return nil }
 
 func (b *boxoffice) subscribe(c *websocket.Conn) error {
-	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","topic":"`+realtime.SeatsTopic(b.eventID)+`"}`)); err != nil {
-		return err
+	for try := 1; ; try++ {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","topic":"`+realtime.SeatsTopic(b.eventID)+`"}`)); err != nil {
+			return err
+		}
+		// A heartbeat of the topic may come before the ack (the socket
+		// joins the topic first): skip it.
+		_, ack, err := c.ReadMessage()
+		for err == nil && bytes.Contains(ack, []byte(`"heartbeat"`)) {
+			_, ack, err = c.ReadMessage()
+		}
+		if err == nil && bytes.Contains(ack, []byte(`"subscribed"`)) {
+			return nil
+		}
+		// "unavailable" (the event read timed out on a busy machine) says
+		// try again, as the browser does.
+		if err != nil || !bytes.Contains(ack, []byte(`"unavailable"`)) || try == 5 {
+			return fmt.Errorf("subscribe: %s %v", ack, err)
+		}
+		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
 	}
-	// A heartbeat of the topic may come before the ack (the socket joins
-	// the topic first): skip it.
-	_, ack, err := c.ReadMessage()
-	for err == nil && bytes.Contains(ack, []byte(`"heartbeat"`)) {
-		_, ack, err = c.ReadMessage()
-	}
-	if err != nil || !bytes.Contains(ack, []byte(`"subscribed"`)) {
-		return fmt.Errorf("subscribe: %s %v", ack, err)
-	}
-	return nil
 }
 
 func (b *boxoffice) publish(ctx context.Context, seq, version int64, entries int) error {
