@@ -67,6 +67,8 @@ type result struct {
 	clientPercent         float64
 	rssBase, rssConnected int64
 	connectTime           time.Duration
+	// publishSpan is from the first publish to the last one's return.
+	publishSpan time.Duration
 }
 
 // loss is the share of publishes × sockets that never arrived.
@@ -271,18 +273,31 @@ func measure(ctx context.Context, srv target, n, rate int, dur time.Duration, en
 	t0 := time.Now()
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	publishes := int(dur.Seconds() * float64(rate))
+	// Each publish starts on its tick without waiting for the one before
+	// (as publishes from many requests would): a server whose publish call
+	// is slow still gets the same rate.
+	var pubs sync.WaitGroup
+	var pubErr atomic.Value
 	for i := range publishes {
 		<-tick.C
-		if err := srv.publish(ctx, int64(i+1), time.Now().UnixNano(), entries); err != nil {
-			tick.Stop()
-			measuring.Store(false)
-			stopReaders()
-			return r, err
-		}
+		pubs.Add(1)
+		go func() {
+			defer pubs.Done()
+			if err := srv.publish(ctx, int64(i+1), time.Now().UnixNano(), entries); err != nil {
+				pubErr.Store(err)
+			}
+		}()
 		r.published++
 	}
 	tick.Stop()
+	pubs.Wait()
 	wall := time.Since(t0)
+	r.publishSpan = wall
+	if err, _ := pubErr.Load().(error); err != nil {
+		measuring.Store(false)
+		stopReaders()
+		return r, err
+	}
 	// Wait for the frames in flight (up to 5 s); a publish not there by
 	// then counts as lost.
 	want := int64(n) * int64(r.published)
@@ -364,8 +379,8 @@ func cpuTime(pid int) time.Duration {
 
 func printTable(rs []result, rate int, dur time.Duration) {
 	fmt.Printf("\nFan-out: one node, %d Hz seat diffs for %v per server, %d CPUs (client and server share them)\n\n", rate, dur, runtime.NumCPU())
-	fmt.Println("| server | sockets | publishes | frame bytes | frames delivered | loss | p50 | p99 | max | frame p50 / p99 | server CPU / delivery | server CPU | client CPU | RSS / socket | connect time |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| server | sockets | publishes | frame bytes | frames delivered | loss | p50 | p99 | max | frame p50 / p99 | server CPU / delivery | server CPU | client CPU | RSS / socket | connect time | publish span |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		printRow(os.Stdout, r)
 	}
@@ -395,10 +410,10 @@ func printTable(rs []result, rate int, dur time.Duration) {
 
 // printRow prints one result as a row of the table.
 func printRow(w io.Writer, r result) {
-	fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %.2f%% | %v | %v | %v | %v / %v | %.1f µs | %.0f%% | %.0f%% | %.1f KB | %v |\n",
+	fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %.2f%% | %v | %v | %v | %v / %v | %.1f µs | %.0f%% | %.0f%% | %.1f KB | %v | %v |\n",
 		r.server, r.sockets, r.published, r.frameBytes, r.frames, r.loss(), round(r.p50), round(r.p99), round(r.max),
 		round(r.fp50), round(r.fp99), us(r.cpuPerDelivery()), r.cpuPercent, r.clientPercent,
-		float64(r.rssPerSocket())/1000, r.connectTime.Round(time.Millisecond))
+		float64(r.rssPerSocket())/1000, r.connectTime.Round(time.Millisecond), r.publishSpan.Round(time.Millisecond))
 }
 
 func ratio(a, b float64) string {
