@@ -80,7 +80,7 @@ func runLoad(b *testing.B, e *env, unit string, op func(i int) error) {
 		b.Fatal(err)
 	}
 	lat := make([]time.Duration, b.N)
-	cpu, queries := e.startCPU(), e.pool.Stat().AcquireCount()
+	cpu, queries, redis0 := e.startCPU(), e.pool.Stat().AcquireCount(), e.redisCPU()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
@@ -103,6 +103,7 @@ func runLoad(b *testing.B, e *env, unit string, op func(i int) error) {
 	wg.Wait()
 	b.StopTimer()
 	app, pg := cpu()
+	redisCPU := e.redisCPU() - redis0
 	queries = e.pool.Stat().AcquireCount() - queries
 	slices.Sort(lat)
 	ms := func(q int) float64 { return float64(lat[(len(lat)-1)*q/100]) / float64(time.Millisecond) }
@@ -112,6 +113,9 @@ func runLoad(b *testing.B, e *env, unit string, op func(i int) error) {
 	b.ReportMetric(app.Seconds()*1e3/float64(b.N), "app-cpu-ms/op")
 	b.ReportMetric(pg.Seconds()*1e3/float64(b.N), "pg-cpu-ms/op")
 	b.ReportMetric(float64(queries)/float64(b.N), "pg-queries/op")
+	// The Redis server's whole CPU: exact when the benchmark has the
+	// server to itself (scripts/bench.sh starts a private one).
+	b.ReportMetric(redisCPU.Seconds()*1e3/float64(b.N), "redis-cpu-ms/op")
 	b.ReportMetric(0, "ns/op") // the rate says it; ns/op of a parallel run misleads
 }
 
@@ -288,6 +292,28 @@ func (e *env) startCPU() func() (app, pg time.Duration) {
 		}
 		return processCPU(os.Getpid()) - app0, pg
 	}
+}
+
+// redisCPU is the CPU time the Redis server has used (INFO cpu), all its
+// clients included.
+func (e *env) redisCPU() time.Duration {
+	e.t.Helper()
+	info, err := e.rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				e.t.Fatalf("INFO cpu %s: %v", line, err)
+			}
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 func (e *env) backendsCPU() map[int]time.Duration {
