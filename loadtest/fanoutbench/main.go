@@ -69,6 +69,8 @@ type result struct {
 	connectTime           time.Duration
 	// publishSpan is from the first publish to the last one's return.
 	publishSpan time.Duration
+	// publishErrors counts publish calls that failed.
+	publishErrors int
 }
 
 // loss is the share of publishes × sockets that never arrived.
@@ -276,7 +278,10 @@ func measure(ctx context.Context, srv target, n, rate int, dur time.Duration, en
 	// Each publish starts on its tick without waiting for the one before
 	// (as publishes from many requests would): a server whose publish call
 	// is slow still gets the same rate.
+	// A publish that fails (a server too busy to answer its API in time)
+	// is counted, and its deliveries count as lost.
 	var pubs sync.WaitGroup
+	var pubErrs atomic.Int64
 	var pubErr atomic.Value
 	for i := range publishes {
 		<-tick.C
@@ -284,6 +289,7 @@ func measure(ctx context.Context, srv target, n, rate int, dur time.Duration, en
 		go func() {
 			defer pubs.Done()
 			if err := srv.publish(ctx, int64(i+1), time.Now().UnixNano(), entries); err != nil {
+				pubErrs.Add(1)
 				pubErr.Store(err)
 			}
 		}()
@@ -293,10 +299,14 @@ func measure(ctx context.Context, srv target, n, rate int, dur time.Duration, en
 	pubs.Wait()
 	wall := time.Since(t0)
 	r.publishSpan = wall
+	r.publishErrors = int(pubErrs.Load())
 	if err, _ := pubErr.Load().(error); err != nil {
+		fmt.Fprintf(os.Stderr, "%d publishes failed, the last: %v\n", r.publishErrors, err)
+	}
+	if r.publishErrors == publishes {
 		measuring.Store(false)
 		stopReaders()
-		return r, err
+		return r, fmt.Errorf("every publish failed")
 	}
 	// Wait for the frames in flight (up to 5 s); a publish not there by
 	// then counts as lost.
@@ -379,8 +389,8 @@ func cpuTime(pid int) time.Duration {
 
 func printTable(rs []result, rate int, dur time.Duration) {
 	fmt.Printf("\nFan-out: one node, %d Hz seat diffs for %v per server, %d CPUs (client and server share them)\n\n", rate, dur, runtime.NumCPU())
-	fmt.Println("| server | sockets | publishes | frame bytes | frames delivered | loss | p50 | p99 | max | frame p50 / p99 | server CPU / delivery | server CPU | client CPU | RSS / socket | connect time | publish span |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| server | sockets | publishes | frame bytes | frames delivered | loss | p50 | p99 | max | frame p50 / p99 | server CPU / delivery | server CPU | client CPU | RSS / socket | connect time | publish span | failed publishes |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		printRow(os.Stdout, r)
 	}
@@ -410,10 +420,10 @@ func printTable(rs []result, rate int, dur time.Duration) {
 
 // printRow prints one result as a row of the table.
 func printRow(w io.Writer, r result) {
-	fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %.2f%% | %v | %v | %v | %v / %v | %.1f µs | %.0f%% | %.0f%% | %.1f KB | %v | %v |\n",
+	fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %.2f%% | %v | %v | %v | %v / %v | %.1f µs | %.0f%% | %.0f%% | %.1f KB | %v | %v | %d |\n",
 		r.server, r.sockets, r.published, r.frameBytes, r.frames, r.loss(), round(r.p50), round(r.p99), round(r.max),
 		round(r.fp50), round(r.fp99), us(r.cpuPerDelivery()), r.cpuPercent, r.clientPercent,
-		float64(r.rssPerSocket())/1000, r.connectTime.Round(time.Millisecond), r.publishSpan.Round(time.Millisecond))
+		float64(r.rssPerSocket())/1000, r.connectTime.Round(time.Millisecond), r.publishSpan.Round(time.Millisecond), r.publishErrors)
 }
 
 func ratio(a, b float64) string {

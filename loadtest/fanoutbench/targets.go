@@ -202,7 +202,7 @@ func startCentrifugo(bin string) (*centrifugo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &centrifugo{process: p, addr: addr, apiKey: apiKey, client: &http.Client{Timeout: 10 * time.Second}}, nil
+	return &centrifugo{process: p, addr: addr, apiKey: apiKey, client: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
 func (c *centrifugo) wsURL() string { return "ws://" + c.addr + "/connection/websocket" }
