@@ -71,10 +71,11 @@ type SectionInfo struct {
 	MaxPriceCents int64  `json:"max_price_cents"`
 }
 
-// EventDetail is an event with its sections.
+// EventDetail is an event with its sections and its accessible seating.
 type EventDetail struct {
 	Event
-	Sections []SectionInfo `json:"sections"`
+	Sections   []SectionInfo  `json:"sections"`
+	Accessible AccessibleInfo `json:"accessible"`
 }
 
 // effectiveStatus derives what clients see from what is stored: a paused
