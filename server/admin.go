@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -203,6 +204,40 @@ func (s *Server) releaseInventory(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"scheduled": sched})
 	}
 	n, err := s.deps.Seats.ReleaseReserved(c.UserContext(), rr)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"released": n})
+}
+
+// accessibleReleaseRequest is the optional body of an accessible release.
+type accessibleReleaseRequest struct {
+	At *time.Time `json:"at"`
+}
+
+// releaseAccessible: POST /api/admin/events/:event/accessible/release ends
+// the accessible hold-back: the accessible seats nobody has claimed go on
+// general sale now (200 {released}), or at `at` (202 {scheduled}, replacing
+// any earlier time).
+func (s *Server) releaseAccessible(c *fiber.Ctx) error {
+	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	var req accessibleReleaseRequest
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := s.decodeStrict(c.Body(), &req); err != nil {
+			return err
+		}
+	}
+	if req.At != nil && req.At.After(time.Now()) {
+		sched, err := s.deps.Seats.ScheduleAccessibleRelease(c.UserContext(), id, *req.At)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"scheduled": sched})
+	}
+	n, err := s.deps.Seats.ReleaseAccessible(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
