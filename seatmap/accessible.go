@@ -350,35 +350,47 @@ func (s *Service) ScheduleAccessibleRelease(ctx context.Context, eventID int64, 
 	if _, err := s.layout(ctx, eventID); err != nil {
 		return ScheduledRelease{}, err
 	}
-	// Postgres keeps microseconds: the job's time must equal the row's.
-	at = at.UTC().Truncate(time.Microsecond)
-	var held int
+	var out ScheduledRelease
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			UPDATE events SET accessible_release_at = $2
-			WHERE id = $1 AND (accessible_release_at IS NULL OR accessible_release_at > now())`, eventID, at)
-		if err != nil {
-			return fmt.Errorf("seatmap: schedule accessible release of %d: %w", eventID, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return ErrAccessibleReleased
-		}
-		err = tx.QueryRow(ctx, `SELECT count(*) FROM seats WHERE event_id = $1 AND status = 'reserved' AND reserved_reason = $2`,
-			eventID, ReserveAccessibility).Scan(&held)
-		if err != nil {
-			return fmt.Errorf("seatmap: count accessible seats of %d: %w", eventID, err)
-		}
-		_, err = jobs.Enqueue(ctx, tx, jobs.Job{
-			Kind:      jobRelease,
-			DedupeKey: "seatmap.release:" + strconv.FormatInt(eventID, 10) + ":accessible:" + at.Format(time.RFC3339Nano),
-			Payload:   releasePayload{EventID: eventID, Reason: ReserveAccessibility, At: &at},
-			At:        at,
-		})
+		var err error
+		out, err = scheduleAccessible(ctx, tx, eventID, at)
 		return err
 	})
 	if err != nil {
 		return ScheduledRelease{}, err
 	}
 	s.ForgetEvent(eventID)
+	return out, nil
+}
+
+// scheduleAccessible is ScheduleAccessibleRelease inside tx, also used by
+// CreateEvent for an event created with its release time.
+func scheduleAccessible(ctx context.Context, tx pgx.Tx, eventID int64, at time.Time) (ScheduledRelease, error) {
+	// Postgres keeps microseconds: the job's time must equal the row's.
+	at = at.UTC().Truncate(time.Microsecond)
+	tag, err := tx.Exec(ctx, `
+		UPDATE events SET accessible_release_at = $2
+		WHERE id = $1 AND (accessible_release_at IS NULL OR accessible_release_at > now())`, eventID, at)
+	if err != nil {
+		return ScheduledRelease{}, fmt.Errorf("seatmap: schedule accessible release of %d: %w", eventID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ScheduledRelease{}, ErrAccessibleReleased
+	}
+	var held int
+	err = tx.QueryRow(ctx, `SELECT count(*) FROM seats WHERE event_id = $1 AND status = 'reserved' AND reserved_reason = $2`,
+		eventID, ReserveAccessibility).Scan(&held)
+	if err != nil {
+		return ScheduledRelease{}, fmt.Errorf("seatmap: count accessible seats of %d: %w", eventID, err)
+	}
+	_, err = jobs.Enqueue(ctx, tx, jobs.Job{
+		Kind:      jobRelease,
+		DedupeKey: "seatmap.release:" + strconv.FormatInt(eventID, 10) + ":accessible:" + at.Format(time.RFC3339Nano),
+		Payload:   releasePayload{EventID: eventID, Reason: ReserveAccessibility, At: &at},
+		At:        at,
+	})
+	if err != nil {
+		return ScheduledRelease{}, err
+	}
 	return ScheduledRelease{At: at, Seats: held}, nil
 }

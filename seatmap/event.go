@@ -136,6 +136,9 @@ type EventSpec struct {
 	// SeedKey, when set, makes creation idempotent: an event with the same
 	// key is returned instead of creating another.
 	SeedKey string
+	// AccessibleReleaseAt, when set, schedules the end of the accessible
+	// hold-back (ScheduleAccessibleRelease) with the event.
+	AccessibleReleaseAt *time.Time
 }
 
 // priceOf resolves a seat's price from an event's price map: a special seat
@@ -206,7 +209,13 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		if err != nil {
 			return fmt.Errorf("seatmap: insert event: %w", err)
 		}
-		return insertSeats(ctx, tx, eventID, layout, spec)
+		if err := insertSeats(ctx, tx, eventID, layout, spec); err != nil {
+			return err
+		}
+		if spec.AccessibleReleaseAt != nil {
+			_, err = scheduleAccessible(ctx, tx, eventID, *spec.AccessibleReleaseAt)
+		}
+		return err
 	})
 	return eventID, err
 }

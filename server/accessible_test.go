@@ -154,4 +154,18 @@ func TestAccessibleBooking(t *testing.T) {
 	if r := e.do("POST", path, late, map[string]any{"seat_ids": []string{space}}); r.status != 201 {
 		t.Errorf("a plain fan picks the released space: %d %s, want 201", r.status, r.body)
 	}
+
+	// An event may be created with its release time, in the future.
+	create := map[string]any{"venue_id": venue.ID, "name": "Access Night 2",
+		"event_date": now.Add(48 * time.Hour), "sale_opens": now.Add(-time.Minute), "prices": map[string]int64{"default": 4200},
+		"reserve_share": 0.1, "accessible_release_at": at}
+	r = e.do("POST", "/api/admin/events", admin, create)
+	r.json(t, &ev)
+	if a := ev.Accessible; r.status != 201 || a.HeldBack != 2 || a.ReleaseAt == nil || !a.ReleaseAt.Equal(at) {
+		t.Errorf("create with a release time: %d %s", r.status, r.body)
+	}
+	create["accessible_release_at"] = now.Add(-time.Minute)
+	if r := e.do("POST", "/api/admin/events", admin, create); r.status != 422 || r.errCode(t) != "invalid_dates" {
+		t.Errorf("create with a past release time: %d %s, want 422 invalid_dates", r.status, r.body)
+	}
 }

@@ -21,6 +21,9 @@ var (
 	errVenueShape    = apperr.E(apperr.Invalid, "invalid_venue", "send a name and either preset or layout")
 	errReleaseShape  = apperr.E(apperr.Invalid, "invalid_release", "send either seat_ids or section with count")
 	errSaleOrder     = apperr.E(apperr.Invalid, "invalid_dates", "sale_opens must be before event_date")
+	// errAccessibleReleaseAt: a release time already past would release
+	// the accessible seats the moment they are held back.
+	errAccessibleReleaseAt = apperr.E(apperr.Invalid, "invalid_dates", "accessible_release_at must be in the future")
 )
 
 type createVenueRequest struct {
@@ -76,6 +79,8 @@ type createEventRequest struct {
 	WaitingRoom        *waitingRoomSettings `json:"waiting_room"`
 	ResaleCapPercent   int                  `json:"resale_cap_percent" validate:"omitempty,min=1,max=1000"`
 	PrintAtHome        bool                 `json:"print_at_home"`
+	// AccessibleReleaseAt schedules the end of the accessible hold-back.
+	AccessibleReleaseAt *time.Time `json:"accessible_release_at"`
 }
 
 // defaultReserveShare is held back when an event does not say: a tenth of
@@ -91,10 +96,14 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	if !req.SaleOpens.Before(req.EventDate) {
 		return errSaleOrder
 	}
+	if at := req.AccessibleReleaseAt; at != nil && !at.After(time.Now()) {
+		return errAccessibleReleaseAt
+	}
 	spec := seatmap.EventSpec{
 		VenueID: int64(req.VenueID), Name: req.Name, EventDate: req.EventDate.UTC(), SaleOpens: req.SaleOpens.UTC(),
 		Prices: req.Prices, Currency: req.Currency, ReserveShare: defaultReserveShare,
 		MaxSeatsPerAccount: req.MaxSeatsPerAccount, ResaleCapPercent: req.ResaleCapPercent, PrintAtHome: req.PrintAtHome,
+		AccessibleReleaseAt: req.AccessibleReleaseAt,
 	}
 	if req.ReserveShare != nil {
 		spec.ReserveShare = *req.ReserveShare
