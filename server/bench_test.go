@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -42,7 +43,19 @@ const benchInFlight = 32
 // benchEnv is newEnv with the production cache lifetimes and the live seat
 // stream, so a hold publishes its diff as in a sale.
 func benchEnv(b *testing.B) *env {
-	return newEnv(b, envOpts{settingsTTL: time.Second, live: liveCfg()})
+	e := newEnv(b, envOpts{settingsTTL: time.Second, live: liveCfg()})
+	// Sessions cached as a production node caches them: for minutes, with
+	// revocations heard from Postgres.
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.accts.Listen(ctx, slog.New(slog.DiscardHandler)) }()
+	b.Cleanup(func() { stop(); <-done })
+	for deadline := time.Now().Add(10 * time.Second); !e.accts.Listening(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("the session cache never heard Postgres (LISTEN)")
+		}
+	}
+	return e
 }
 
 // stadium creates an on-sale event on the 49,208-seat demo stadium.
