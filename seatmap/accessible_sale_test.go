@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/boxoffice/boxoffice/internal/jobs"
+	"github.com/boxoffice/boxoffice/internal/pg"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
@@ -265,5 +268,92 @@ func TestAccessibleScheduledRelease(t *testing.T) {
 	}
 	if _, err := f.svc.ScheduleAccessibleRelease(ctx, f.event, time.Now().Add(time.Hour)); !errors.Is(err, seatmap.ErrAccessibleReleased) {
 		t.Errorf("schedule after the release: err = %v, want accessible_released", err)
+	}
+}
+
+// TestAccessibleUnsold: an accessible seat sold and then put back on sale
+// (an order rejected on review) returns to the hold-back, its companion to
+// general sale.
+func TestAccessibleUnsold(t *testing.T) {
+	f := accessibleFixture(t, nil)
+	ctx := context.Background()
+	acct := f.accounts(1)[0]
+	h, err := f.svc.Hold(ctx, seatmap.HoldRequest{EventID: f.event, AccountID: acct,
+		Best: &seatmap.BestRequest{Quantity: 2, Accessible: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out seatmap.Outcome
+	err = pg.Transact(ctx, f.db, func(tx pgx.Tx) error {
+		if _, err := f.svc.StartPayment(ctx, tx, acct, h.ID, time.Minute); err != nil {
+			return err
+		}
+		_, out, err = f.svc.Convert(ctx, tx, h.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.AfterCommit(ctx, out)
+	err = pg.Transact(ctx, f.db, func(tx pgx.Tx) error {
+		out, err = f.svc.Unsell(ctx, tx, h.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.AfterCommit(ctx, out)
+	for _, s := range h.Seats {
+		want := "available"
+		if s.Type == seatmap.SeatAccessible {
+			want = "reserved"
+		}
+		if st, _ := f.status(int(s.Idx)); st != want {
+			t.Errorf("%s seat %d is %s after the unsale, want %s", s.Type, s.Idx, st, want)
+		}
+	}
+	if inv := f.checkInvariants(); inv.Reserved != 8 {
+		t.Errorf("reserved after the unsale = %d, want all 8 accessible seats again", inv.Reserved)
+	}
+}
+
+// TestAccessibleKeepsEventOnSale: with every other seat sold, the seats
+// held back for accessible requests keep the event on sale.
+func TestAccessibleKeepsEventOnSale(t *testing.T) {
+	f := accessibleFixture(t, nil)
+	ctx := context.Background()
+	var ordinary []int64
+	for i, s := range accessibleLayout().Seats {
+		if s.Type != seatmap.SeatAccessible {
+			ordinary = append(ordinary, f.seats[i])
+		}
+	}
+	for k, acct := range f.accounts(9) {
+		h, err := f.svc.Hold(ctx, seatmap.HoldRequest{EventID: f.event, AccountID: acct, SeatIDs: ordinary[8*k : 8*k+8]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = pg.Transact(ctx, f.db, func(tx pgx.Tx) error {
+			if _, err := f.svc.StartPayment(ctx, tx, acct, h.ID, time.Minute); err != nil {
+				return err
+			}
+			_, _, err := f.svc.Convert(ctx, tx, h.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inv := f.checkInvariants(); inv.Sold != 72 || inv.Reserved != 8 {
+		t.Fatalf("after selling every other seat: %+v", inv)
+	}
+	// Twice: the first run may only move the event from upcoming to on sale.
+	for range 2 {
+		if _, err := f.svc.Lifecycle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := f.svc.EventState(ctx, f.event); err != nil || st.Status != seatmap.StatusOnSale {
+		t.Errorf("event state = %+v, %v; want on sale while accessible seats are held back", st, err)
 	}
 }
