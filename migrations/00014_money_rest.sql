@@ -5,6 +5,14 @@
 -- by whoever signs up with it, so an offer answers the same whether or not
 -- the address has an account. to_email is the address the offer was made
 -- to, for every transfer (filled in from the account for older rows).
+--
+-- Refunds: owed_cents is what a fan was paid out beyond what their order
+-- paid (a resale above face on a cancelled event): the refund cannot give
+-- back less than nothing, so the difference is a debt, counted by the
+-- ledger and left open for a person. withheld_cents is now at most the
+-- payment's amount. refused counts the provider's definite refusals of the
+-- refund: each retry after one uses a new idempotency key, since the
+-- provider keeps its answer under the old one.
 
 -- +goose Up
 ALTER TABLE transfers ADD COLUMN to_email text;
@@ -14,7 +22,15 @@ ALTER TABLE transfers ALTER COLUMN to_account DROP NOT NULL;
 -- The offers waiting for an address to sign up.
 CREATE INDEX transfers_to_email_idx ON transfers (to_email) WHERE status = 'pending' AND to_account IS NULL;
 
+ALTER TABLE refunds ADD COLUMN owed_cents bigint NOT NULL DEFAULT 0 CHECK (owed_cents >= 0);
+ALTER TABLE refunds ADD COLUMN refused integer NOT NULL DEFAULT 0;
+UPDATE refunds r SET owed_cents = r.withheld_cents - p.amount_cents, withheld_cents = p.amount_cents
+FROM payments p WHERE p.id = r.payment_id AND r.withheld_cents > p.amount_cents;
+
 -- +goose Down
+UPDATE refunds SET withheld_cents = withheld_cents + owed_cents;
+ALTER TABLE refunds DROP COLUMN refused;
+ALTER TABLE refunds DROP COLUMN owed_cents;
 DROP INDEX transfers_to_email_idx;
 UPDATE transfers SET status = 'cancelled', ended_at = now() WHERE to_account IS NULL AND status = 'pending';
 UPDATE tickets t SET status = 'valid' WHERE t.status = 'transfer_pending'
