@@ -13,6 +13,9 @@
 -- payment's amount. refused counts the provider's definite refusals of the
 -- refund: each retry after one uses a new idempotency key, since the
 -- provider keeps its answer under the old one.
+--
+-- Stuck payments: an index for the admin's list of the payments the
+-- reconciler fails on (GET /api/admin/payments).
 
 -- +goose Up
 ALTER TABLE transfers ADD COLUMN to_email text;
@@ -27,7 +30,12 @@ ALTER TABLE refunds ADD COLUMN refused integer NOT NULL DEFAULT 0;
 UPDATE refunds r SET owed_cents = r.withheld_cents - p.amount_cents, withheld_cents = p.amount_cents
 FROM payments p WHERE p.id = r.payment_id AND r.withheld_cents > p.amount_cents;
 
+
+-- The admin's list of payments the reconciler fails on (stuck, failing).
+CREATE INDEX payments_trouble_idx ON payments (created_at, id) WHERE stuck_at IS NOT NULL OR reconcile_failures > 0;
+
 -- +goose Down
+DROP INDEX payments_trouble_idx;
 UPDATE refunds SET withheld_cents = withheld_cents + owed_cents;
 ALTER TABLE refunds DROP COLUMN refused;
 ALTER TABLE refunds DROP COLUMN owed_cents;
