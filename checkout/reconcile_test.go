@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/boxoffice/boxoffice/checkout"
 )
 
@@ -124,7 +126,12 @@ func TestRetryStuckPayment(t *testing.T) {
 	if looked() {
 		t.Fatal("a pass looked at the stuck payment before its hour")
 	}
+	// boxoffice_payments_stuck counts it until the retry.
+	before := testutil.ToFloat64(f.svc.Collector())
 	got := must(f.svc.RetryPayment(ctx, p.ID))(t)
+	if after := testutil.ToFloat64(f.svc.Collector()); before < 1 || after != before-1 {
+		t.Errorf("boxoffice_payments_stuck %v before the retry and %v after, want one less", before, after)
+	}
 	if got.Stuck || got.Failures != 0 || got.NextTry != nil || got.LastError != "boom" {
 		t.Errorf("after retry %+v", got)
 	}
