@@ -158,7 +158,7 @@ func (q *sequence) start() (int64, string, bool) {
 	if q.refused("hold", err) {
 		return 0, "", false
 	}
-	p, err := q.w.svc.Checkout(ctx, acct, h.ID)
+	p, err := q.w.svc.Checkout(ctx, acct, h.ID, nil)
 	if q.refused("checkout", err) {
 		return 0, "", false
 	}
@@ -230,7 +230,7 @@ func (q *sequence) step() {
 		if q.refused("hold listing", err) {
 			return
 		}
-		p, err := svc.Checkout(ctx, buyer, h.ID)
+		p, err := svc.Checkout(ctx, buyer, h.ID, nil)
 		if q.refused("checkout listing", err) {
 			return
 		}
@@ -266,7 +266,7 @@ func (q *sequence) step() {
 		}
 	case 7: // cancel
 		q.note("cancel")
-		_, err := svc.CancelEvent(ctx, q.event)
+		_, err := svc.CancelEvent(ctx, q.event, checkout.CancelOptions{})
 		q.refused("cancel", err)
 	case 8: // refund: the outbox works a few due jobs
 		q.note("refund (run jobs)")
@@ -336,7 +336,7 @@ func (w *ledgerWorld) run(seed uint64) outcome {
 	}
 	if q.rng.IntN(2) == 0 {
 		q.note("cancel (end)")
-		_, err := w.svc.CancelEvent(ctx, ev)
+		_, err := w.svc.CancelEvent(ctx, ev, checkout.CancelOptions{})
 		q.refused("cancel", err)
 	}
 	q.settle()

@@ -159,7 +159,7 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 		ev, err = s.deps.Seats.Event(c.UserContext(), id)
 	case seatmap.ActionCancel:
 		// Voids the tickets and enqueues the refunds with the status change.
-		ev, err = s.deps.Checkout.CancelEvent(c.UserContext(), id)
+		ev, err = s.deps.Checkout.CancelEvent(c.UserContext(), id, checkout.CancelOptions{})
 	default:
 		ev, err = s.deps.Seats.ChangeStatus(c.UserContext(), id, req.Status)
 	}
