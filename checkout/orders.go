@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,10 +60,23 @@ type Ticket struct {
 	// fees, tax and the all-in total (the seat's face value for resale
 	// caps stays Seat.PriceCents).
 	Breakdown seatmap.Breakdown `json:"price_breakdown"`
+	currency  string
 	version   int64
 	accountID int64
 	seatID    int64
 	eventID   int64
+}
+
+// priceText says what a ticket cost in one line for the email and PDF:
+// its price type, the all-in total and the parts of it.
+func priceText(typeName string, b seatmap.Breakdown, currency string) string {
+	cur := strings.ToUpper(currency)
+	tax := "tax"
+	if b.TaxIncluded {
+		tax = "incl. tax"
+	}
+	return fmt.Sprintf("%s: %s %s all-in (ticket %s, service fee %s, facility fee %s, %s %s)", typeName,
+		cents(b.TotalCents), cur, cents(b.FaceCents), cents(b.ServiceFeeCents), cents(b.FacilityFeeCents), tax, cents(b.TaxCents))
 }
 
 // TicketListing is a ticket's active resale listing.
@@ -142,7 +156,7 @@ const ticketSelect = `
 	       l.id::text, l.price_cents,
 	       (SELECT x.id::text FROM transfers x WHERE x.ticket_id = t.id AND x.status = 'pending'), e.print_at_home,
 	       t.price_type, coalesce((SELECT pt->>'name' FROM jsonb_array_elements(e.price_types) pt WHERE pt->>'key' = t.price_type), ''),
-	       t.face_cents, t.service_fee_cents, t.facility_fee_cents, t.tax_cents, t.tax_included, t.total_cents
+	       t.face_cents, t.service_fee_cents, t.facility_fee_cents, t.tax_cents, t.tax_included, t.total_cents, e.currency
 	FROM tickets t LEFT JOIN listings l ON l.ticket_id = t.id AND l.status = 'active' JOIN seats s ON s.id = t.seat_id JOIN events e ON e.id = t.event_id `
 
 func scanTickets(rows pgx.Rows) ([]Ticket, error) {
@@ -154,7 +168,7 @@ func scanTickets(rows pgx.Rows) ([]Ticket, error) {
 			&t.Seat.Number, &t.Seat.PriceCents, &t.Status, &t.OrderID, &t.HolderName, &t.version, &t.accountID,
 			&t.seatID, &t.eventID, &listingID, &listingPrice, &transferID, &t.PrintAtHome,
 			&t.PriceType, &t.PriceTypeName, &t.Breakdown.FaceCents, &t.Breakdown.ServiceFeeCents, &t.Breakdown.FacilityFeeCents,
-			&t.Breakdown.TaxCents, &t.Breakdown.TaxIncluded, &t.Breakdown.TotalCents)
+			&t.Breakdown.TaxCents, &t.Breakdown.TaxIncluded, &t.Breakdown.TotalCents, &t.currency)
 		if t.PriceTypeName == "" {
 			t.PriceTypeName = "Standard"
 		}
