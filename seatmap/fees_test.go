@@ -111,3 +111,29 @@ func TestPriceTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxFaceFor: best-available's all-in limit becomes the largest face
+// value within it, for random fees and price types.
+func TestMaxFaceFor(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		ev := Event{Fees: Fees{ServiceBasisPoints: r.Int64N(3000), ServiceCents: r.Int64N(500), FacilityCents: r.Int64N(500),
+			TaxBasisPoints: r.Int64N(3000), TaxIncluded: r.IntN(2) == 0}}
+		if r.IntN(2) == 0 {
+			ev.PriceTypes = []PriceType{{Key: "child", Name: "Child", Percent: 1 + r.Int64N(100)}}
+		}
+		limit := r.Int64N(200000)
+		face, ok := maxFaceFor(ev, limit)
+		typ, _ := priceTypeOf(ev.PriceTypes, "")
+		c := func(f int64) int64 { return ev.Fees.Price(typ.Face(f)).TotalCents }
+		if !ok {
+			if c(1) <= limit {
+				t.Fatalf("%+v limit %d: none fits, but face 1 costs %d", ev, limit, c(1))
+			}
+			continue
+		}
+		if c(face) > limit || c(face+1) <= limit {
+			t.Fatalf("%+v limit %d: face %d costs %d, face+1 costs %d", ev, limit, face, c(face), c(face+1))
+		}
+	}
+}
