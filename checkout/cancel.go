@@ -41,6 +41,14 @@ const (
 	OrderRejected = "rejected"
 )
 
+// CancelOptions are the admin's choices when cancelling an event.
+type CancelOptions struct {
+	// KeepFees keeps the service and facility fees of every order (the
+	// refunds return the face value and its tax only). The default, false,
+	// refunds everything the fans paid.
+	KeepFees bool
+}
+
 // CancelEvent cancels an event for good. In one transaction with the
 // status change it ends every sale under way, so nothing of the event can
 // be bought, paid or resold after the commit: payments not yet converted
@@ -58,11 +66,14 @@ const (
 // then holds and seats (seatmap.EndSales), then listings, transfers,
 // payouts and tickets. A checkout that commits between the first two steps
 // is caught by the second pass over payments.
-func (s *Service) CancelEvent(ctx context.Context, eventID int64) (seatmap.EventDetail, error) {
+func (s *Service) CancelEvent(ctx context.Context, eventID int64, opts CancelOptions) (seatmap.EventDetail, error) {
 	var voiding []string
 	var out seatmap.Outcome
 	ev, err := s.seats.ChangeStatusWith(ctx, eventID, seatmap.ActionCancel, func(ctx context.Context, tx pgx.Tx) error {
 		voiding, out = nil, seatmap.Outcome{}
+		if _, err := tx.Exec(ctx, `UPDATE events SET refund_fees = $2 WHERE id = $1`, eventID, !opts.KeepFees); err != nil {
+			return fmt.Errorf("checkout: refund rule of event %d: %w", eventID, err)
+		}
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM payments WHERE event_id = $1 AND status = ANY($2) ORDER BY id FOR UPDATE`,
 			eventID, convertible); err != nil {
 			return fmt.Errorf("checkout: lock payments of event %d: %w", eventID, err)
@@ -258,8 +269,9 @@ const (
 // since that money reached a fan. What those payouts exceed the payment by
 // (a resale above face) cannot be refunded away: it is recorded as owed
 // (owed_cents), and the ledger counts it and leaves it open for a person.
-// Later calls replay the same amount. An amount of zero asks the provider
-// nothing.
+// If the event was cancelled keeping fees, the order's service and facility
+// fees come out of what is left (kept_fee_cents). Later calls replay the
+// same amount. An amount of zero asks the provider nothing.
 //
 // A timeout repeats the same key (the first call may have taken effect).
 // A definite refusal counts in the row (refused), and the next try uses
@@ -267,7 +279,7 @@ const (
 // its answer under the old key (Stripe does, for 24 hours), so the same
 // key would be refused again however often the job retried.
 func (s *Service) refund(ctx context.Context, p Payment, orderID, reason string) error {
-	var paidOut int64
+	var paidOut, fees int64
 	if orderID != "" {
 		err := s.db.QueryRow(ctx, `
 			SELECT coalesce(sum(po.net_cents), 0) FROM payouts po
@@ -276,9 +288,21 @@ func (s *Service) refund(ctx context.Context, p Payment, orderID, reason string)
 		if err != nil {
 			return fmt.Errorf("checkout: payouts of order %s: %w", orderID, err)
 		}
+		err = s.db.QueryRow(ctx, `
+			SELECT coalesce(sum(t.service_fee_cents + t.facility_fee_cents) FILTER (WHERE NOT e.refund_fees), 0)
+			FROM orders o JOIN events e ON e.id = o.event_id LEFT JOIN tickets t ON t.order_id = o.id
+			WHERE o.id = $1`, orderID).Scan(&fees)
+		if err != nil {
+			return fmt.Errorf("checkout: fees of order %s: %w", orderID, err)
+		}
 	}
 	withheld := min(paidOut, p.AmountCents)
 	owed, amount := paidOut-withheld, p.AmountCents-withheld
+	// Fees kept back (the admin cancelled keeping them) come out of what
+	// is left after payouts; tax is refunded with the face value it was
+	// charged on.
+	kept := min(fees, amount)
+	amount -= kept
 	var id string
 	var refused int
 	var order *string
@@ -287,13 +311,14 @@ func (s *Service) refund(ctx context.Context, p Payment, orderID, reason string)
 	}
 	err := s.db.QueryRow(ctx, `
 		WITH ins AS (
-			INSERT INTO refunds (id, payment_id, order_id, event_id, account_id, reason, amount_cents, withheld_cents, owed_cents, currency, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')
+			INSERT INTO refunds (id, payment_id, order_id, event_id, account_id, reason, amount_cents, withheld_cents, owed_cents, currency, status,
+			                     kept_fee_cents)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)
 			ON CONFLICT (payment_id) DO NOTHING
 			RETURNING id, amount_cents, refused)
 		SELECT id, amount_cents, refused FROM ins
 		UNION ALL SELECT id, amount_cents, refused FROM refunds WHERE payment_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
-		uuid.NewString(), p.ID, order, p.eventID, p.accountID, reason, amount, withheld, owed, p.Currency).Scan(&id, &amount, &refused)
+		uuid.NewString(), p.ID, order, p.eventID, p.accountID, reason, amount, withheld, owed, p.Currency, kept).Scan(&id, &amount, &refused)
 	if err != nil {
 		return fmt.Errorf("checkout: refund row of %s: %w", p.ID, err)
 	}

@@ -89,7 +89,7 @@ func TestCancelPaidPayoutBuyerCaptureOutstanding(t *testing.T) {
 	if _, err := f.db.Exec(ctx, `UPDATE payouts SET status = 'paid' WHERE listing_id = $1`, l.ID); err != nil {
 		t.Fatal(err)
 	}
-	must(f.svc.CancelEvent(ctx, f.event))(t)
+	must(f.svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}))(t)
 	// Bob's refund runs before his capture job: the capture is still
 	// outstanding at the provider.
 	if err := f.svc.RefundOrder(ctx, bobOrder); err != nil {
@@ -145,7 +145,7 @@ func TestCancelResaleAboveFace(t *testing.T) {
 	if net != 3375 || fee != 375 {
 		t.Fatalf("payout %d fee %d, want 3375 and 375", net, fee)
 	}
-	must(f.svc.CancelEvent(ctx, f.event))(t)
+	must(f.svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}))(t)
 	f.drainJobs(f.svc.RegisterJobs)
 
 	if amount, withheld, owed, status := f.refundOf(aliceOrder); amount != 0 || withheld != 2500 || owed != 875 || status != "succeeded" {
@@ -187,7 +187,7 @@ func TestRefundFailsThenSucceeds(t *testing.T) {
 			alice := f.account("alice")
 			order := f.buy(alice, 0, 1)
 			f.proc.Inject("refund", tc.fault)
-			must(f.svc.CancelEvent(ctx, f.event))(t)
+			must(f.svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}))(t)
 			f.drainJobs(f.svc.RegisterJobs)
 			if n := f.count(`SELECT count(*) FROM jobs WHERE kind = 'checkout.refund' AND done_at IS NULL AND last_error IS NOT NULL`); n != 1 {
 				t.Fatalf("%d failing refund jobs after the failure, want 1", n)

@@ -285,7 +285,7 @@ func TestAccessibleUnsold(t *testing.T) {
 	}
 	var out seatmap.Outcome
 	err = pg.Transact(ctx, f.db, func(tx pgx.Tx) error {
-		if _, err := f.svc.StartPayment(ctx, tx, acct, h.ID, time.Minute); err != nil {
+		if _, err := f.svc.StartPayment(ctx, tx, acct, h.ID, time.Minute, nil); err != nil {
 			return err
 		}
 		_, out, err = f.svc.Convert(ctx, tx, h.ID)
@@ -334,7 +334,7 @@ func TestAccessibleKeepsEventOnSale(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = pg.Transact(ctx, f.db, func(tx pgx.Tx) error {
-			if _, err := f.svc.StartPayment(ctx, tx, acct, h.ID, time.Minute); err != nil {
+			if _, err := f.svc.StartPayment(ctx, tx, acct, h.ID, time.Minute, nil); err != nil {
 				return err
 			}
 			_, _, err := f.svc.Convert(ctx, tx, h.ID)

@@ -227,3 +227,29 @@ func (s *Service) SetPrintAtHome(ctx context.Context, eventID int64, on bool) er
 	s.ForgetEvent(eventID)
 	return nil
 }
+
+// SetPricing changes an event's fees, its price types or both (nil leaves
+// one as it is). Holds already being paid keep the prices they were
+// charged at; holds not yet checked out are priced anew at checkout.
+func (s *Service) SetPricing(ctx context.Context, eventID int64, fees *Fees, types []PriceType) error {
+	if fees != nil {
+		if err := fees.Validate(); err != nil {
+			return err
+		}
+	}
+	if types != nil {
+		if err := ValidatePriceTypes(types); err != nil {
+			return err
+		}
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE events SET fees = coalesce($2, fees), price_types = coalesce($3, price_types) WHERE id = $1`,
+		eventID, fees, types)
+	if err != nil {
+		return fmt.Errorf("seatmap: pricing of event %d: %w", eventID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrEventNotFound
+	}
+	s.ForgetEvent(eventID)
+	return nil
+}

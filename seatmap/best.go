@@ -25,6 +25,16 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 	if b.Quantity < 1 || b.Quantity > ev.MaxSeatsPerAccount {
 		return Hold{}, ErrSeatCount.With("max", ev.MaxSeatsPerAccount)
 	}
+	if b.MaxPriceCents > 0 {
+		// The fan's limit is all-in; the seats carry face values.
+		face, ok := maxFaceFor(ev.Event, b.MaxPriceCents)
+		if !ok {
+			return Hold{}, ErrNoSeatsFound
+		}
+		faceLimited := *b
+		faceLimited.MaxPriceCents = face
+		b = &faceLimited
+	}
 	snap, err := s.Snapshot(ctx, ev.ID)
 	if err != nil {
 		return Hold{}, err
@@ -223,4 +233,34 @@ func pickScattered(l *eventLayout, q int, statuses []byte) []int32 {
 		return cand[:q]
 	}
 	return nil
+}
+
+// maxFaceFor is the largest face value whose all-in price (at the event's
+// first price type) is at most allIn; false when no seat with a price
+// fits. The all-in price never falls as the face value rises, so a binary
+// search finds it.
+func maxFaceFor(ev Event, allIn int64) (int64, bool) {
+	t, err := priceTypeOf(ev.PriceTypes, "")
+	if err != nil {
+		return 0, false
+	}
+	cost := func(face int64) int64 { return ev.Fees.Price(t.Face(face)).TotalCents }
+	if cost(0) > allIn {
+		return 0, false
+	}
+	lo, hi := int64(0), int64(maxFeeCents) // cost(lo) <= allIn
+	if cost(hi) <= allIn {
+		return hi, true
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if cost(mid) <= allIn {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	// A face of 0 would read as "any price" to pickBest: with only free
+	// seats within the limit, say none (never a seat above the limit).
+	return lo, lo > 0
 }

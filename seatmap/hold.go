@@ -61,14 +61,18 @@ type BestRequest struct {
 
 // Hold is a set of seats kept for one account until ExpiresAt.
 type Hold struct {
-	ID         string     `json:"id"`
-	EventID    int64      `json:"event_id,string"`
-	Status     string     `json:"status"`
-	Seats      []SeatInfo `json:"seats"`
-	TotalCents int64      `json:"total_cents"`
-	Currency   string     `json:"currency"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  time.Time  `json:"expires_at"`
+	ID      string     `json:"id"`
+	EventID int64      `json:"event_id,string"`
+	Status  string     `json:"status"`
+	Seats   []SeatInfo `json:"seats"`
+	// TotalCents is what the hold costs all-in: the sum of its lines.
+	TotalCents int64 `json:"total_cents"`
+	// Lines are its seats' prices with their breakdowns, in seat order: at
+	// the first price type offered until checkout fixes the chosen ones.
+	Lines     []PriceLine `json:"price_lines"`
+	Currency  string      `json:"currency"`
+	CreatedAt time.Time   `json:"created_at"`
+	ExpiresAt time.Time   `json:"expires_at"`
 	// ListingID is set on a resale hold (HoldResale): its total is the
 	// listing's price, not the seat's face value.
 	ListingID string `json:"listing_id,omitempty"`
@@ -181,7 +185,7 @@ upd AS (
 ins AS (
 	INSERT INTO holds (id, event_id, account_id, status, seat_ids, seat_versions, total_cents, currency, expires_at,
 	                   accessible)
-	SELECT $4, $1, $3, 'active', array_agg(id ORDER BY id), array_agg(version ORDER BY id), sum(price_cents), $6,
+	SELECT $4, $1, $3, 'active', array_agg(id ORDER BY id), array_agg(version ORDER BY id), $9, $6,
 	       now() + make_interval(secs => $7), $8
 	FROM upd HAVING count(*) = cardinality($2::bigint[])
 	RETURNING created_at, expires_at, seat_versions)
@@ -211,12 +215,19 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 	}
 
 	h := Hold{ID: holdID, EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: accountID}
+	for _, id := range ids {
+		h.Seats = append(h.Seats, l.seats[l.byID[id]])
+	}
+	var err error
+	if h.Lines, h.TotalCents, err = linesFor(ev.Event, h.Seats, nil); err != nil {
+		return Hold{}, err
+	}
 	h.setAccessible(accessible)
-	err := pg.Retry(ctx, func() error {
+	err = pg.Retry(ctx, func() error {
 		var allFree bool
 		var createdAt, expiresAt *time.Time
 		err := s.db.QueryRow(ctx, holdSQL, ev.ID, ids, accountID, holdID, ev.MaxSeatsPerAccount, ev.Currency, ttl.Seconds(),
-			accessible).
+			accessible, h.TotalCents).
 			Scan(&allFree, &taken, &createdAt, &expiresAt, &h.versions)
 		switch {
 		case err != nil:
@@ -236,10 +247,7 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 		return Hold{}, err
 	}
 	changes := make([]SeatChange, len(ids))
-	for i, id := range ids {
-		st := l.seats[l.byID[id]]
-		h.Seats = append(h.Seats, st)
-		h.TotalCents += st.PriceCents
+	for i, st := range h.Seats {
 		changes[i] = SeatChange{Idx: st.Idx, State: StateHeld, Version: h.versions[i]}
 	}
 	s.publish(ctx, ev.ID, changes)
@@ -286,10 +294,10 @@ func (s *Service) GetHold(ctx context.Context, accountID int64, holdID string) (
 		SELECT id, event_id, account_id,
 		       CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END,
 		       seat_ids, seat_versions, total_cents, currency, created_at, expires_at, coalesce(listing_id::text, ''),
-		       accessible
+		       accessible, price_lines
 		FROM holds WHERE id = $1 AND account_id = $2`, holdID, accountID).Scan(
 		&h.ID, &h.EventID, &h.accountID, &h.Status, &ids, &h.versions, &h.TotalCents, &h.Currency, &h.CreatedAt, &h.ExpiresAt,
-		&h.ListingID, &h.Accessible)
+		&h.ListingID, &h.Accessible, &h.Lines)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Hold{}, ErrHoldNotFound
 	}
@@ -304,7 +312,36 @@ func (s *Service) GetHold(ctx context.Context, accountID int64, holdID string) (
 	for _, id := range ids {
 		h.Seats = append(h.Seats, l.seats[l.byID[id]])
 	}
+	if h.Lines == nil {
+		// Not being paid yet: its seats at the price it was held at.
+		ev, err := s.event(ctx, h.EventID)
+		if err != nil {
+			return Hold{}, err
+		}
+		h.Lines = defaultLines(ev.Event, h)
+	}
 	return h, nil
+}
+
+// defaultLines prices a hold's seats before checkout fixes its lines: a
+// resale hold's one seat at the listing's price (resale carries no event
+// fees: the listing price is what the buyer pays), any other seat at the
+// event's first price type.
+func defaultLines(ev Event, h Hold) []PriceLine {
+	if h.ListingID != "" && len(h.Seats) == 1 {
+		return []PriceLine{resaleLine(h.Seats[0].ID, h.TotalCents)}
+	}
+	lines, _, err := linesFor(ev, h.Seats, nil)
+	if err != nil {
+		return []PriceLine{}
+	}
+	return lines
+}
+
+// resaleLine is the line of a resale purchase: the listing's price, all
+// of it face value.
+func resaleLine(seatID, price int64) PriceLine {
+	return PriceLine{SeatID: seatID, PriceType: DefaultPriceType, Breakdown: Breakdown{FaceCents: price, TotalCents: price}}
 }
 
 // Release frees an active hold of the account at once.

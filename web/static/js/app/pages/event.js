@@ -17,6 +17,18 @@ export async function render(main, [eventId], ctx) {
   const tokenKey = `admission:${eventId}`;
   const cap = ev.max_seats_per_account || 8;
   const selected = new Set();
+  // Every price shown is all-in: the seat map gives face values, the
+  // event's price list what each costs with fees and tax (first price type;
+  // other types are chosen at checkout).
+  const firstType = ev.price_types?.[0]?.key || 'standard';
+  const allIn = new Map((ev.prices || []).filter((p) => p.price_type === firstType).map((p) => [p.price_cents, p.price_breakdown]));
+  const priceOf = (s) => allIn.get(s.price_cents)?.total_cents ?? s.price_cents;
+  const sectionFrom = new Map((ev.sections || []).map((x) => [x.id, x.min_price_cents]));
+  const feeNote = (s) => {
+    const b = allIn.get(s.price_cents);
+    if (!b || b.total_cents === b.face_cents) return '';
+    return ` (ticket ${money(b.face_cents, ev.currency)} + fees ${money(b.service_fee_cents + b.facility_fee_cents, ev.currency)}${b.tax_included ? '' : ` + tax ${money(b.tax_cents, ev.currency)}`})`;
+  };
 
   const canvas = h('canvas', { role: 'application', tabindex: '0', 'aria-label': `Seat map of ${ev.venue.name}. Arrow keys move between seats, Enter selects, plus and minus zoom.` });
   const tip = h('div', { class: 'tooltip', hidden: true });
@@ -35,8 +47,8 @@ export async function render(main, [eventId], ctx) {
   const holdBtn = h('button', { type: 'button', disabled: true }, 'Hold seats');
   const qty = h('select', { name: 'quantity', 'aria-label': 'Number of seats' }, ...Array.from({ length: cap }, (_, i) => h('option', { value: i + 1 }, i + 1)));
   const section = h('select', { name: 'section', 'aria-label': 'Section' }, h('option', { value: '' }, 'Any section'),
-    ...layout.sections.map((s) => h('option', { value: s.id }, `${s.name} (${money(s.min_price_cents, ev.currency)}+)`)));
-  const maxPrice = h('input', { type: 'number', min: 0, step: 1, name: 'max_price', placeholder: 'Any price', 'aria-label': 'Maximum price per seat' });
+    ...layout.sections.map((s) => h('option', { value: s.id }, `${s.name} (${money(sectionFrom.get(s.id) ?? s.min_price_cents, ev.currency)}+)`)));
+  const maxPrice = h('input', { type: 'number', min: 0, step: 1, name: 'max_price', placeholder: 'Any price', 'aria-label': 'Maximum price per seat, fees and tax included' });
   const bestBtn = h('button', { type: 'submit', class: 'secondary' }, 'Find best seats');
   const acc = accessibleControls(ev, layout, qty, (on) => view.setHighlighted(on ? acc.seats : []), (text) => { live.textContent = text; });
 
@@ -50,7 +62,7 @@ export async function render(main, [eventId], ctx) {
         h('div', { class: 'card' }, h('h2', {}, 'Your selection'), list, total, holdBtn, err),
         resale,
         h('form', { class: 'card stack', onsubmit: holdBest }, h('h2', {}, 'Best available'),
-          h('label', {}, 'Seats', qty), acc.form, h('label', {}, 'Section', section), h('label', {}, 'Max price per seat ($)', maxPrice), bestBtn))));
+          h('label', {}, 'Seats', qty), acc.form, h('label', {}, 'Section', section), h('label', {}, 'Max price per seat, all-in ($)', maxPrice), bestBtn))));
 
   function notice() {
     if (ev.status === 'upcoming') return h('p', { class: 'card' }, `The sale opens ${dateTime(ev.sale_opens)}.`, room.enabled ? [' ', h('a', { href: `/events/${eventId}/queue`, 'data-link': true }, 'Join the waiting room')] : []);
@@ -66,7 +78,7 @@ export async function render(main, [eventId], ctx) {
       const s = layout.seats[i];
       const state = view.selected.has(i) ? 'sel' : view.stateOf(i);
       const label = s.type === 'accessible' && state === 'r' ? 'kept for fans who ask for accessible seats' : LABELS[state] || '';
-      tip.textContent = `${layout.sections.find((x2) => x2.id === s.section)?.name || s.section} · Row ${s.row} · Seat ${s.number} · ${money(s.price_cents, ev.currency)} · ${s.type} · ${label}`;
+      tip.textContent = `${layout.sections.find((x2) => x2.id === s.section)?.name || s.section} · Row ${s.row} · Seat ${s.number} · ${money(priceOf(s), ev.currency)} all-in${feeNote(s)} · ${s.type} · ${label}`;
       tip.style.left = `${x}px`; tip.style.top = `${y}px`; tip.hidden = false;
     },
     announce: (text) => { live.textContent = text; },
@@ -87,9 +99,9 @@ export async function render(main, [eventId], ctx) {
 
   function renderSelection() {
     const seats = [...selected].map((i) => layout.seats[i]);
-    list.replaceChildren(...(seats.length ? seats.map((s) => h('li', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`, h('span', {}, money(s.price_cents, ev.currency))))
+    list.replaceChildren(...(seats.length ? seats.map((s) => h('li', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`, h('span', {}, money(priceOf(s), ev.currency))))
       : [h('li', { class: 'muted' }, 'Tap seats on the map, or ask for the best available.')]));
-    total.textContent = seats.length ? `Total ${money(seats.reduce((a, s) => a + s.price_cents, 0), ev.currency)}` : '';
+    total.textContent = seats.length ? `Total ${money(seats.reduce((a, s) => a + priceOf(s), 0), ev.currency)} (fees and tax included)` : '';
     holdBtn.disabled = !seats.length || ev.status !== 'on_sale';
     holdBtn.textContent = seats.length ? `Hold ${seats.length} seat${seats.length > 1 ? 's' : ''}` : 'Hold seats';
   }
