@@ -26,7 +26,9 @@ type Order struct {
 	Currency   string    `json:"currency"`
 	CreatedAt  time.Time `json:"created_at"`
 	Tickets    []Ticket  `json:"tickets"`
-	accountID  int64
+	// TimeZone is the venue's IANA time zone, the one times are shown in.
+	TimeZone  string `json:"time_zone"`
+	accountID int64
 }
 
 // Ticket is a ticket as the API shows it. The barcode is not part of it:
@@ -48,10 +50,12 @@ type Ticket struct {
 	// PDF admits as well as the app's rotating code; false, only the
 	// rotating code admits.
 	PrintAtHome bool `json:"print_at_home"`
-	version     int64
-	accountID   int64
-	seatID      int64
-	eventID     int64
+	// TimeZone is the venue's IANA time zone, the one times are shown in.
+	TimeZone  string `json:"time_zone"`
+	version   int64
+	accountID int64
+	seatID    int64
+	eventID   int64
 }
 
 // TicketListing is a ticket's active resale listing.
@@ -110,7 +114,8 @@ const ticketSelect = `
 	SELECT t.id, t.event_id::text, e.name, e.event_date, s.id::text, s.section, s.row_label, s.number, s.price_cents,
 	       t.status, t.order_id, t.holder_name, t.version, t.account_id, t.seat_id, t.event_id,
 	       l.id::text, l.price_cents,
-	       (SELECT x.id::text FROM transfers x WHERE x.ticket_id = t.id AND x.status = 'pending'), e.print_at_home
+	       (SELECT x.id::text FROM transfers x WHERE x.ticket_id = t.id AND x.status = 'pending'), e.print_at_home,
+	       (SELECT v.time_zone FROM venues v WHERE v.id = e.venue_id)
 	FROM tickets t LEFT JOIN listings l ON l.ticket_id = t.id AND l.status = 'active' JOIN seats s ON s.id = t.seat_id JOIN events e ON e.id = t.event_id `
 
 func scanTickets(rows pgx.Rows) ([]Ticket, error) {
@@ -120,7 +125,7 @@ func scanTickets(rows pgx.Rows) ([]Ticket, error) {
 		var listingPrice *int64
 		err := r.Scan(&t.ID, &t.Event, &t.EventName, &t.EventDate, &t.Seat.ID, &t.Seat.Section, &t.Seat.Row,
 			&t.Seat.Number, &t.Seat.PriceCents, &t.Status, &t.OrderID, &t.HolderName, &t.version, &t.accountID,
-			&t.seatID, &t.eventID, &listingID, &listingPrice, &transferID, &t.PrintAtHome)
+			&t.seatID, &t.eventID, &listingID, &listingPrice, &transferID, &t.PrintAtHome, &t.TimeZone)
 		if listingID != nil && listingPrice != nil {
 			t.Listing = &TicketListing{ID: *listingID, PriceCents: *listingPrice}
 		}
@@ -133,13 +138,13 @@ func scanTickets(rows pgx.Rows) ([]Ticket, error) {
 
 const orderSelect = `
 	SELECT o.id, o.status, o.event_id::text, e.name, e.event_date, o.hold_id, o.payment_id, o.total_cents,
-	       o.currency, o.created_at, o.account_id
+	       o.currency, o.created_at, o.account_id, (SELECT v.time_zone FROM venues v WHERE v.id = e.venue_id)
 	FROM orders o JOIN events e ON e.id = o.event_id `
 
 func scanOrder(r pgx.Row) (Order, error) {
 	var o Order
 	err := r.Scan(&o.ID, &o.Status, &o.Event, &o.EventName, &o.EventDate, &o.HoldID, &o.PaymentID, &o.TotalCents,
-		&o.Currency, &o.CreatedAt, &o.accountID)
+		&o.Currency, &o.CreatedAt, &o.accountID, &o.TimeZone)
 	return o, err
 }
 

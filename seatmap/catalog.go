@@ -174,12 +174,19 @@ const eventCacheTTL = time.Second
 
 const eventColumns = `
 	e.id, e.name, v.id, v.name, v.capacity, e.event_date, e.sale_opens, e.status, e.paused,
-	e.currency, e.capacity, e.max_seats_per_account, e.waiting_room, e.print_at_home`
+	e.currency, e.capacity, e.max_seats_per_account, e.waiting_room, e.print_at_home,
+	v.city, v.time_zone, e.description, e.artist, e.genre, e.image`
 
 func scanEvent(row pgx.Row) (eventRow, error) {
 	var e eventRow
+	var image *string
 	err := row.Scan(&e.ID, &e.Name, &e.Venue.ID, &e.Venue.Name, &e.Venue.Capacity, &e.EventDate, &e.SaleOpens,
-		&e.storedStatus, &e.paused, &e.Currency, &e.Capacity, &e.MaxSeatsPerAccount, &e.WaitingRoom, &e.PrintAtHome)
+		&e.storedStatus, &e.paused, &e.Currency, &e.Capacity, &e.MaxSeatsPerAccount, &e.WaitingRoom, &e.PrintAtHome,
+		&e.Venue.City, &e.Venue.TimeZone, &e.Description, &e.Artist, &e.Genre, &image)
+	e.TimeZone = e.Venue.TimeZone
+	if image != nil {
+		e.ImageURL = MediaPath + *image
+	}
 	return e, err
 }
 
@@ -253,28 +260,4 @@ func (s *Service) Event(ctx context.Context, eventID int64) (EventDetail, error)
 		return EventDetail{}, err
 	}
 	return EventDetail{Event: ev, Sections: l.sections}, nil
-}
-
-// Events lists events by date, optionally only those with one status.
-func (s *Service) Events(ctx context.Context, status string) ([]Event, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+eventColumns+`
-		FROM events e JOIN venues v ON v.id = e.venue_id ORDER BY e.event_date, e.id LIMIT 500`)
-	if err != nil {
-		return nil, fmt.Errorf("seatmap: list events: %w", err)
-	}
-	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (eventRow, error) { return scanEvent(r) })
-	if err != nil {
-		return nil, fmt.Errorf("seatmap: list events: %w", err)
-	}
-	out := make([]Event, 0, len(evs))
-	for _, e := range evs {
-		ev, err := s.fill(ctx, e)
-		if err != nil {
-			return nil, err
-		}
-		if status == "" || ev.Status == status {
-			out = append(out, ev)
-		}
-	}
-	return out, nil
 }

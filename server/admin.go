@@ -23,9 +23,11 @@ var (
 )
 
 type createVenueRequest struct {
-	Name   string          `json:"name" validate:"required,name,max=100"`
-	Preset string          `json:"preset" validate:"omitempty,oneof=stadium arena theater"`
-	Layout *seatmap.Layout `json:"layout"`
+	Name     string          `json:"name" validate:"required,name,max=100"`
+	City     string          `json:"city" validate:"omitempty,name,max=100"`
+	TimeZone string          `json:"time_zone" validate:"omitempty,max=64"`
+	Preset   string          `json:"preset" validate:"omitempty,oneof=stadium arena theater"`
+	Layout   *seatmap.Layout `json:"layout"`
 }
 
 // createVenue: POST /api/admin/venues, from a preset or an uploaded layout.
@@ -48,7 +50,7 @@ func (s *Server) createVenue(c *fiber.Ctx) error {
 		}
 		layout = &l
 	}
-	v, err := s.deps.Seats.CreateVenue(c.UserContext(), req.Name, *layout)
+	v, err := s.deps.Seats.CreateVenueAt(c.UserContext(), req.Name, seatmap.Place{City: req.City, TimeZone: req.TimeZone}, *layout)
 	if err != nil {
 		return err
 	}
@@ -75,6 +77,9 @@ type createEventRequest struct {
 	WaitingRoom        *waitingRoomSettings `json:"waiting_room"`
 	ResaleCapPercent   int                  `json:"resale_cap_percent" validate:"omitempty,min=1,max=1000"`
 	PrintAtHome        bool                 `json:"print_at_home"`
+	Description        string               `json:"description" validate:"omitempty,text,max=5000"`
+	Artist             string               `json:"artist" validate:"omitempty,name,max=200"`
+	Genre              string               `json:"genre" validate:"omitempty,name,max=100"`
 }
 
 // defaultReserveShare is held back when an event does not say: a tenth of
@@ -94,6 +99,7 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 		VenueID: int64(req.VenueID), Name: req.Name, EventDate: req.EventDate.UTC(), SaleOpens: req.SaleOpens.UTC(),
 		Prices: req.Prices, Currency: req.Currency, ReserveShare: defaultReserveShare,
 		MaxSeatsPerAccount: req.MaxSeatsPerAccount, ResaleCapPercent: req.ResaleCapPercent, PrintAtHome: req.PrintAtHome,
+		Info: seatmap.EventInfo{Description: req.Description, Artist: req.Artist, Genre: req.Genre},
 	}
 	if req.ReserveShare != nil {
 		spec.ReserveShare = *req.ReserveShare
@@ -127,13 +133,17 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 }
 
 // changeEventRequest changes what it names and nothing else: a status
-// action, the print_at_home entry rule, or both.
+// action, the print_at_home entry rule, the event's description, artist or
+// genre.
 type changeEventRequest struct {
-	Status      string `json:"status" validate:"omitempty,oneof=open pause resume cancel"`
-	PrintAtHome *bool  `json:"print_at_home"`
+	Status      string  `json:"status" validate:"omitempty,oneof=open pause resume cancel"`
+	PrintAtHome *bool   `json:"print_at_home"`
+	Description *string `json:"description" validate:"omitempty,text,max=5000"`
+	Artist      *string `json:"artist" validate:"omitempty,name,max=200"`
+	Genre       *string `json:"genre" validate:"omitempty,name,max=100"`
 }
 
-var errChangeShape = apperr.E(apperr.Invalid, "invalid_change", "send status, print_at_home or both")
+var errChangeShape = apperr.E(apperr.Invalid, "invalid_change", "send status, print_at_home, description, artist or genre")
 
 // changeEvent: PATCH /api/admin/events/:event {status?, print_at_home?}.
 func (s *Server) changeEvent(c *fiber.Ctx) error {
@@ -145,8 +155,14 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
 	}
-	if req.Status == "" && req.PrintAtHome == nil {
+	info := seatmap.InfoChange{Description: req.Description, Artist: req.Artist, Genre: req.Genre}
+	if req.Status == "" && req.PrintAtHome == nil && info == (seatmap.InfoChange{}) {
 		return errChangeShape
+	}
+	if info != (seatmap.InfoChange{}) {
+		if err := s.deps.Seats.ChangeInfo(c.UserContext(), id, info); err != nil {
+			return err
+		}
 	}
 	if req.PrintAtHome != nil {
 		if err := s.deps.Seats.SetPrintAtHome(c.UserContext(), id, *req.PrintAtHome); err != nil {

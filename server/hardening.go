@@ -207,7 +207,19 @@ func newValidator() *validator.Validate {
 		return err == nil && len(fl.Field().String()) <= n
 	}))
 	must(v.RegisterValidation("name", func(fl validator.FieldLevel) bool { return validName(fl.Field().String()) }))
+	must(v.RegisterValidation("text", func(fl validator.FieldLevel) bool { return validText(fl.Field().String()) }))
 	return v
+}
+
+// validText: plain text with lines and paragraphs (an event description):
+// no control characters but newline, carriage return and tab.
+func validText(s string) bool {
+	for _, r := range s {
+		if (unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t') || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 // validName: at least one visible character, and no control characters,
