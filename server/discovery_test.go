@@ -53,7 +53,7 @@ func (e *env) discoveryVenue(admin, city, tz string) string {
 func (e *env) discoveryEvent(admin, venue, name, artist, genre, description string, at time.Time) string {
 	e.t.Helper()
 	r := e.do("POST", "/api/admin/events", admin, map[string]any{"venue_id": venue, "name": name, "artist": artist,
-		"genre": genre, "description": description, "event_date": at, "sale_opens": at.Add(-240 * time.Hour),
+		"genre": genre, "description": description, "event_date": at, "sale_opens": at.AddDate(0, 0, -20),
 		"prices": map[string]int64{"default": 5000}})
 	if r.status != 201 {
 		e.t.Fatalf("create event: %d %s", r.status, r.body)
@@ -171,6 +171,28 @@ func TestEventDiscovery(t *testing.T) {
 	}
 	if got, _ := e.listAll("city=" + city + "&q=standards"); len(got) != 0 {
 		t.Errorf("search after the description was cleared: %q", got)
+	}
+
+	// The status filter runs before a page is cut (the list once took 500
+	// events and filtered after): with the first event cancelled, the
+	// first on-sale page of one is the second event.
+	fado, _ := e.listAll("city=" + city + "&q=fado+night")
+	if len(fado) != 1 {
+		t.Fatalf("fado night: %q", fado)
+	}
+	var first []listedEvent
+	e.do("GET", "/api/events?city="+city+"&limit=1", "", nil).json(t, &first)
+	if r := e.do("PATCH", "/api/admin/events/"+first[0].ID, admin, map[string]any{"status": "cancel"}); r.status != 200 {
+		t.Fatalf("cancel: %d %s", r.status, r.body)
+	}
+	r = e.do("GET", "/api/events?city="+city+"&status=on_sale&limit=1", "", nil)
+	var onSale []listedEvent
+	r.json(t, &onSale)
+	if len(onSale) != 1 || onSale[0].Name != "Jazz Club" || r.header.Get("X-Next-Cursor") == "" {
+		t.Errorf("first on-sale page: %+v, next %q", onSale, r.header.Get("X-Next-Cursor"))
+	}
+	if got, _ := e.listAll("city=" + city + "&status=cancelled"); fmt.Sprint(got) != "[Fado Night]" {
+		t.Errorf("cancelled: %q", got)
 	}
 
 	for _, bad := range []string{"limit=0", "limit=101", "limit=x", "from=tomorrow", "to=2026-13-01", "after=!!", "after=" + url.QueryEscape("bm90LWEtY3Vyc29y"), "status=bogus", "q=" + strings.Repeat("a", 201)} {
