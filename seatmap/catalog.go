@@ -224,7 +224,6 @@ func (s *Service) ForgetEvent(eventID int64) {
 // fill completes an event with its derived fields.
 func (s *Service) fill(ctx context.Context, e eventRow) (Event, error) {
 	ev := e.Event
-	ev.Status = effectiveStatus(e.storedStatus, e.paused, e.SaleOpens, time.Now())
 	l, err := s.layout(ctx, e.ID)
 	if err != nil {
 		return Event{}, err
@@ -242,6 +241,9 @@ func (s *Service) fill(ctx context.Context, e eventRow) (Event, error) {
 		return Event{}, err
 	}
 	ev.Available = snap.Available
+	// The status last: a first load of a stadium's layout can take
+	// seconds, and the status must be that of the moment of the answer.
+	ev.Status = effectiveStatus(e.storedStatus, e.paused, e.SaleOpens, time.Now())
 	return ev, nil
 }
 
