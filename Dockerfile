@@ -17,10 +17,13 @@ FROM debian:bookworm-slim
 RUN apt-get update \
 	&& apt-get install -y --no-install-recommends ca-certificates \
 	&& rm -rf /var/lib/apt/lists/* \
-	&& useradd --system --create-home --home-dir /var/lib/boxoffice --uid 10001 boxoffice
+	&& useradd --system --create-home --home-dir /var/lib/boxoffice --uid 10001 boxoffice \
+	&& install -d -o boxoffice -g boxoffice /var/lib/boxoffice/media
 COPY --from=build /out/boxoffice /usr/local/bin/boxoffice
 USER boxoffice
-# Without SMTP_URL, confirmation mail is written as .eml files under here.
+# Without SMTP_URL, confirmation mail is written as .eml files under here;
+# event images go to media/ (MEDIA_DIR), made here so a volume mounted on it
+# starts owned by the app's user.
 WORKDIR /var/lib/boxoffice
 ENV LISTEN_ADDR=:8080
 EXPOSE 8080

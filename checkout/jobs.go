@@ -109,7 +109,7 @@ func (s *Service) SendConfirmation(ctx context.Context, orderID string) error {
 
 func confirmationText(o Order, baseURL string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Thank you for your order.\n\n%s\n%s\n\n", o.EventName, o.EventDate.UTC().Format("Monday 2 January 2006, 15:04 MST"))
+	fmt.Fprintf(&b, "Thank you for your order.\n\n%s\n%s\n\n", o.EventName, venueTime(o.EventDate, o.TimeZone))
 	for _, t := range o.Tickets {
 		fmt.Fprintf(&b, "  Section %s, row %s, seat %d\n    %s\n", t.Seat.Section, t.Seat.Row, t.Seat.Number,
 			priceText(t.PriceTypeName, t.Breakdown, o.Currency))

@@ -30,6 +30,8 @@ type Order struct {
 	// (including any given away since); its total is TotalCents.
 	Breakdown seatmap.Breakdown `json:"price_breakdown"`
 	Tickets   []Ticket          `json:"tickets"`
+	// TimeZone is the venue's IANA time zone, the one times are shown in.
+	TimeZone  string `json:"time_zone"`
 	accountID int64
 }
 
@@ -60,6 +62,8 @@ type Ticket struct {
 	// fees, tax and the all-in total (the seat's face value for resale
 	// caps stays Seat.PriceCents).
 	Breakdown seatmap.Breakdown `json:"price_breakdown"`
+	// TimeZone is the venue's IANA time zone, the one times are shown in.
+	TimeZone  string `json:"time_zone"`
 	currency  string
 	version   int64
 	accountID int64
@@ -156,7 +160,8 @@ const ticketSelect = `
 	       l.id::text, l.price_cents,
 	       (SELECT x.id::text FROM transfers x WHERE x.ticket_id = t.id AND x.status = 'pending'), e.print_at_home,
 	       t.price_type, coalesce((SELECT pt->>'name' FROM jsonb_array_elements(e.price_types) pt WHERE pt->>'key' = t.price_type), ''),
-	       t.face_cents, t.service_fee_cents, t.facility_fee_cents, t.tax_cents, t.tax_included, t.total_cents, e.currency
+	       t.face_cents, t.service_fee_cents, t.facility_fee_cents, t.tax_cents, t.tax_included, t.total_cents, e.currency,
+	       (SELECT v.time_zone FROM venues v WHERE v.id = e.venue_id)
 	FROM tickets t LEFT JOIN listings l ON l.ticket_id = t.id AND l.status = 'active' JOIN seats s ON s.id = t.seat_id JOIN events e ON e.id = t.event_id `
 
 func scanTickets(rows pgx.Rows) ([]Ticket, error) {
@@ -168,7 +173,7 @@ func scanTickets(rows pgx.Rows) ([]Ticket, error) {
 			&t.Seat.Number, &t.Seat.PriceCents, &t.Status, &t.OrderID, &t.HolderName, &t.version, &t.accountID,
 			&t.seatID, &t.eventID, &listingID, &listingPrice, &transferID, &t.PrintAtHome,
 			&t.PriceType, &t.PriceTypeName, &t.Breakdown.FaceCents, &t.Breakdown.ServiceFeeCents, &t.Breakdown.FacilityFeeCents,
-			&t.Breakdown.TaxCents, &t.Breakdown.TaxIncluded, &t.Breakdown.TotalCents, &t.currency)
+			&t.Breakdown.TaxCents, &t.Breakdown.TaxIncluded, &t.Breakdown.TotalCents, &t.currency, &t.TimeZone)
 		if t.PriceTypeName == "" {
 			t.PriceTypeName = "Standard"
 		}
@@ -185,7 +190,8 @@ func scanTickets(rows pgx.Rows) ([]Ticket, error) {
 const orderSelect = `
 	SELECT o.id, o.status, o.event_id::text, e.name, e.event_date, o.hold_id, o.payment_id, o.total_cents,
 	       o.currency, o.created_at, o.account_id,
-	       b.face, b.service, b.facility, b.tax, b.included, b.total
+	       b.face, b.service, b.facility, b.tax, b.included, b.total,
+	       (SELECT v.time_zone FROM venues v WHERE v.id = e.venue_id)
 	FROM orders o JOIN events e ON e.id = o.event_id
 	CROSS JOIN LATERAL (SELECT coalesce(sum(face_cents), 0), coalesce(sum(service_fee_cents), 0),
 	                           coalesce(sum(facility_fee_cents), 0), coalesce(sum(tax_cents), 0),
@@ -196,7 +202,7 @@ func scanOrder(r pgx.Row) (Order, error) {
 	var o Order
 	err := r.Scan(&o.ID, &o.Status, &o.Event, &o.EventName, &o.EventDate, &o.HoldID, &o.PaymentID, &o.TotalCents,
 		&o.Currency, &o.CreatedAt, &o.accountID, &o.Breakdown.FaceCents, &o.Breakdown.ServiceFeeCents,
-		&o.Breakdown.FacilityFeeCents, &o.Breakdown.TaxCents, &o.Breakdown.TaxIncluded, &o.Breakdown.TotalCents)
+		&o.Breakdown.FacilityFeeCents, &o.Breakdown.TaxCents, &o.Breakdown.TaxIncluded, &o.Breakdown.TotalCents, &o.TimeZone)
 	return o, err
 }
 

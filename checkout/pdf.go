@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"time"
 
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/skip2/go-qrcode"
+
+	"github.com/boxoffice/boxoffice/seatmap"
 )
 
 // ticketsPDF renders tickets, one A4 page each: event, date, seat, holder
@@ -27,7 +30,7 @@ func (s *Service) ticketsPDF(tickets []Ticket) ([]byte, error) {
 		pdf.SetFont("Helvetica", "B", 22)
 		pdf.MultiCell(0, 10, tr(t.EventName), "", "L", false)
 		pdf.SetFont("Helvetica", "", 13)
-		pdf.CellFormat(0, 8, t.EventDate.UTC().Format("Monday 2 January 2006, 15:04 MST"), "", 1, "L", false, 0, "")
+		pdf.CellFormat(0, 8, venueTime(t.EventDate, t.TimeZone), "", 1, "L", false, 0, "")
 		pdf.Ln(4)
 		pdf.SetFont("Helvetica", "B", 16)
 		pdf.CellFormat(0, 9, tr(fmt.Sprintf("Section %s  ·  Row %s  ·  Seat %d", t.Seat.Section, t.Seat.Row, t.Seat.Number)), "", 1, "L", false, 0, "")
@@ -60,6 +63,17 @@ func (s *Service) ticketsPDF(tickets []Ticket) ([]byte, error) {
 		return nil, fmt.Errorf("checkout: render PDF: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// venueTime is how the PDF and email print an event's time: in the venue's
+// time zone, named, as the fan will live it (UTC if the zone is unknown).
+func venueTime(t time.Time, tz string) string {
+	if loc, err := seatmap.LoadTimeZone(tz); err == nil {
+		t = t.In(loc)
+	} else {
+		t = t.UTC()
+	}
+	return t.Format("Monday 2 January 2006, 15:04 MST")
 }
 
 // useTheApp is what the PDF and email say at an event that admits only the

@@ -222,9 +222,9 @@ func (t *Engine) Run(ctx context.Context) {
 		}
 		if time.Since(listed) > 10*time.Second {
 			listed = time.Now()
-			if evs, err := t.cfg.Seats.Events(ctx, seatmap.StatusOnSale); err == nil {
+			if page, err := t.cfg.Seats.Events(ctx, seatmap.EventQuery{Status: seatmap.StatusOnSale, Limit: seatmap.MaxEventsLimit}); err == nil {
 				onSale = onSale[:0]
-				for _, e := range evs {
+				for _, e := range page.Events {
 					onSale = append(onSale, e.ID)
 				}
 			}

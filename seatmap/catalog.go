@@ -182,13 +182,18 @@ const eventCacheTTL = time.Second
 const eventColumns = `
 	e.id, e.name, v.id, v.name, v.capacity, e.event_date, e.sale_opens, e.status, e.paused,
 	e.currency, e.capacity, e.max_seats_per_account, e.waiting_room, e.print_at_home, e.accessible_release_at,
-	e.fees, e.price_types`
+	e.fees, e.price_types, v.city, v.time_zone, e.description, e.artist, e.genre, e.image`
 
 func scanEvent(row pgx.Row) (eventRow, error) {
 	var e eventRow
+	var image *string
 	err := row.Scan(&e.ID, &e.Name, &e.Venue.ID, &e.Venue.Name, &e.Venue.Capacity, &e.EventDate, &e.SaleOpens,
 		&e.storedStatus, &e.paused, &e.Currency, &e.Capacity, &e.MaxSeatsPerAccount, &e.WaitingRoom, &e.PrintAtHome,
-		&e.accessibleReleaseAt, &e.Fees, &e.PriceTypes)
+		&e.accessibleReleaseAt, &e.Fees, &e.PriceTypes, &e.Venue.City, &e.Venue.TimeZone, &e.Description, &e.Artist, &e.Genre, &image)
+	e.TimeZone = e.Venue.TimeZone
+	if image != nil {
+		e.ImageURL = MediaPath + *image
+	}
 	return e, err
 }
 
@@ -226,7 +231,6 @@ func (s *Service) ForgetEvent(eventID int64) {
 // fill completes an event with its derived fields.
 func (s *Service) fill(ctx context.Context, e eventRow) (Event, error) {
 	ev := e.Event
-	ev.Status = effectiveStatus(e.storedStatus, e.paused, e.SaleOpens, time.Now())
 	l, err := s.layout(ctx, e.ID)
 	if err != nil {
 		return Event{}, err
@@ -244,6 +248,9 @@ func (s *Service) fill(ctx context.Context, e eventRow) (Event, error) {
 		return Event{}, err
 	}
 	ev.Available = snap.Available
+	// The status last: a first load of a stadium's layout can take
+	// seconds, and the status must be that of the moment of the answer.
+	ev.Status = effectiveStatus(e.storedStatus, e.paused, e.SaleOpens, time.Now())
 	return ev, nil
 }
 
@@ -337,28 +344,4 @@ func linesFor(ev Event, seats []SeatInfo, types map[int64]string) ([]PriceLine, 
 		total += lines[i].TotalCents
 	}
 	return lines, total, nil
-}
-
-// Events lists events by date, optionally only those with one status.
-func (s *Service) Events(ctx context.Context, status string) ([]Event, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+eventColumns+`
-		FROM events e JOIN venues v ON v.id = e.venue_id ORDER BY e.event_date, e.id LIMIT 500`)
-	if err != nil {
-		return nil, fmt.Errorf("seatmap: list events: %w", err)
-	}
-	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (eventRow, error) { return scanEvent(r) })
-	if err != nil {
-		return nil, fmt.Errorf("seatmap: list events: %w", err)
-	}
-	out := make([]Event, 0, len(evs))
-	for _, e := range evs {
-		ev, err := s.fill(ctx, e)
-		if err != nil {
-			return nil, err
-		}
-		if status == "" || ev.Status == status {
-			out = append(out, ev)
-		}
-	}
-	return out, nil
 }

@@ -37,6 +37,10 @@ type Venue struct {
 	ID       int64  `json:"id,string"`
 	Name     string `json:"name"`
 	Capacity int    `json:"capacity"`
+	City     string `json:"city"`
+	// TimeZone is the venue's IANA time zone ("Europe/London"): every time
+	// a fan sees is shown in it. UTC for venues made before it existed.
+	TimeZone string `json:"time_zone"`
 }
 
 // Event is an event as fans see it.
@@ -65,6 +69,13 @@ type Event struct {
 	// PriceTypes the fan chooses among per ticket at checkout; empty means
 	// every ticket is DefaultPriceType at the seat's price.
 	PriceTypes []PriceType `json:"price_types"`
+	// TimeZone is the venue's, repeated here so a page showing the event's
+	// times needs nothing else.
+	TimeZone string `json:"time_zone"`
+	EventInfo
+	// ImageURL is the event's image, at a content-hashed URL served for
+	// good; empty when it has none.
+	ImageURL string `json:"image_url,omitempty"`
 }
 
 // SectionInfo is one section of an event with its prices and size. In
@@ -115,8 +126,19 @@ func effectiveStatus(stored string, paused bool, saleOpens, now time.Time) strin
 	return stored
 }
 
-// CreateVenue stores a venue with a validated layout.
+// CreateVenue stores a venue with a validated layout, in UTC and no city;
+// CreateVenueAt names them.
 func (s *Service) CreateVenue(ctx context.Context, name string, layout Layout) (Venue, error) {
+	return s.CreateVenueAt(ctx, name, Place{}, layout)
+}
+
+// CreateVenueAt stores a venue in a city and time zone with a validated
+// layout.
+func (s *Service) CreateVenueAt(ctx context.Context, name string, place Place, layout Layout) (Venue, error) {
+	place, err := place.normalize()
+	if err != nil {
+		return Venue{}, err
+	}
 	if err := layout.Validate(); err != nil {
 		return Venue{}, invalidLayout(err)
 	}
@@ -124,9 +146,9 @@ func (s *Service) CreateVenue(ctx context.Context, name string, layout Layout) (
 	if err != nil {
 		return Venue{}, fmt.Errorf("seatmap: encode layout: %w", err)
 	}
-	v := Venue{Name: name, Capacity: len(layout.Seats)}
-	err = s.db.QueryRow(ctx, `INSERT INTO venues (name, layout, capacity) VALUES ($1, $2, $3) RETURNING id`,
-		name, raw, v.Capacity).Scan(&v.ID)
+	v := Venue{Name: name, Capacity: len(layout.Seats), City: place.City, TimeZone: place.TimeZone}
+	err = s.db.QueryRow(ctx, `INSERT INTO venues (name, layout, capacity, city, time_zone) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		name, raw, v.Capacity, v.City, v.TimeZone).Scan(&v.ID)
 	if err != nil {
 		return Venue{}, fmt.Errorf("seatmap: create venue %q: %w", name, err)
 	}
@@ -166,6 +188,8 @@ type EventSpec struct {
 	// AccessibleReleaseAt, when set, schedules the end of the accessible
 	// hold-back (ScheduleAccessibleRelease) with the event.
 	AccessibleReleaseAt *time.Time
+	// Info is what the event list shows and searches beside the name.
+	Info EventInfo
 }
 
 // priceOf resolves a seat's price from an event's price map: the seat's
@@ -237,11 +261,11 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		err = tx.QueryRow(ctx, `
 			INSERT INTO events (venue_id, name, seed_key, event_date, sale_opens, currency, capacity,
 			                    max_seats_per_account, reserve_share, waiting_room, resale_cap_percent, print_at_home,
-			                    fees, price_types)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(nullif($11, 0), 100), $12, $13, $14) RETURNING id`,
+			                    fees, price_types, description, artist, genre)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(nullif($11, 0), 100), $12, $13, $14, $15, $16, $17) RETURNING id`,
 			spec.VenueID, spec.Name, seedKey, spec.EventDate, spec.SaleOpens, spec.Currency,
 			len(layout.Seats), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom, spec.ResaleCapPercent,
-			spec.PrintAtHome, spec.Fees, spec.PriceTypes).Scan(&eventID)
+			spec.PrintAtHome, spec.Fees, spec.PriceTypes, spec.Info.Description, spec.Info.Artist, spec.Info.Genre).Scan(&eventID)
 		if err != nil {
 			return fmt.Errorf("seatmap: insert event: %w", err)
 		}

@@ -27,9 +27,11 @@ var (
 )
 
 type createVenueRequest struct {
-	Name   string          `json:"name" validate:"required,name,max=100"`
-	Preset string          `json:"preset" validate:"omitempty,oneof=stadium arena theater"`
-	Layout *seatmap.Layout `json:"layout"`
+	Name     string          `json:"name" validate:"required,name,max=100"`
+	City     string          `json:"city" validate:"omitempty,name,max=100"`
+	TimeZone string          `json:"time_zone" validate:"omitempty,max=64"`
+	Preset   string          `json:"preset" validate:"omitempty,oneof=stadium arena theater"`
+	Layout   *seatmap.Layout `json:"layout"`
 }
 
 // createVenue: POST /api/admin/venues, from a preset or an uploaded layout.
@@ -52,7 +54,7 @@ func (s *Server) createVenue(c *fiber.Ctx) error {
 		}
 		layout = &l
 	}
-	v, err := s.deps.Seats.CreateVenue(c.UserContext(), req.Name, *layout)
+	v, err := s.deps.Seats.CreateVenueAt(c.UserContext(), req.Name, seatmap.Place{City: req.City, TimeZone: req.TimeZone}, *layout)
 	if err != nil {
 		return err
 	}
@@ -83,6 +85,9 @@ type createEventRequest struct {
 	AccessibleReleaseAt *time.Time          `json:"accessible_release_at"`
 	Fees                *feesSettings       `json:"fees"`
 	PriceTypes          []priceTypeSettings `json:"price_types" validate:"omitempty,max=10,dive"`
+	Description         string              `json:"description" validate:"omitempty,text,max=5000"`
+	Artist              string              `json:"artist" validate:"omitempty,name,max=200"`
+	Genre               string              `json:"genre" validate:"omitempty,name,max=100"`
 }
 
 // feesSettings is the fees object of an event's admin body (seatmap.Fees).
@@ -144,6 +149,7 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 		MaxSeatsPerAccount: req.MaxSeatsPerAccount, ResaleCapPercent: req.ResaleCapPercent, PrintAtHome: req.PrintAtHome,
 		AccessibleReleaseAt: req.AccessibleReleaseAt,
 		PriceTypes:          priceTypes(req.PriceTypes),
+		Info:                seatmap.EventInfo{Description: req.Description, Artist: req.Artist, Genre: req.Genre},
 	}
 	if f := req.Fees.fees(); f != nil {
 		spec.Fees = *f
@@ -180,20 +186,24 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 }
 
 // changeEventRequest changes what it names and nothing else: a status
-// action, the print_at_home entry rule, the fees, the price types.
-// refund_fees goes only with status cancel (default true: the refunds
-// return the fees too).
+// action, the print_at_home entry rule, the fees, the price types, the
+// event's description, artist or genre. refund_fees goes only with status
+// cancel (default true: the refunds return the fees too).
 type changeEventRequest struct {
 	Status      string              `json:"status" validate:"omitempty,oneof=open pause resume cancel"`
 	PrintAtHome *bool               `json:"print_at_home"`
 	Fees        *feesSettings       `json:"fees"`
 	PriceTypes  []priceTypeSettings `json:"price_types" validate:"omitempty,max=10,dive"`
 	RefundFees  *bool               `json:"refund_fees"`
+	Description *string             `json:"description" validate:"omitempty,text,max=5000"`
+	Artist      *string             `json:"artist" validate:"omitempty,name,max=200"`
+	Genre       *string             `json:"genre" validate:"omitempty,name,max=100"`
 }
 
 var (
-	errChangeShape = apperr.E(apperr.Invalid, "invalid_change", "send status, print_at_home, fees, price_types or several")
-	errRefundFees  = apperr.E(apperr.Invalid, "invalid_change", "refund_fees goes only with status cancel")
+	errChangeShape = apperr.E(apperr.Invalid, "invalid_change",
+		"send status, print_at_home, fees, price_types, description, artist, genre or several")
+	errRefundFees = apperr.E(apperr.Invalid, "invalid_change", "refund_fees goes only with status cancel")
 )
 
 // changeEvent: PATCH /api/admin/events/:event {status?, print_at_home?}.
@@ -206,11 +216,17 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
 	}
-	if req.Status == "" && req.PrintAtHome == nil && req.Fees == nil && req.PriceTypes == nil {
+	info := seatmap.InfoChange{Description: req.Description, Artist: req.Artist, Genre: req.Genre}
+	if req.Status == "" && req.PrintAtHome == nil && req.Fees == nil && req.PriceTypes == nil && info == (seatmap.InfoChange{}) {
 		return errChangeShape
 	}
 	if req.RefundFees != nil && req.Status != seatmap.ActionCancel {
 		return errRefundFees
+	}
+	if info != (seatmap.InfoChange{}) {
+		if err := s.deps.Seats.ChangeInfo(c.UserContext(), id, info); err != nil {
+			return err
+		}
 	}
 	if req.Fees != nil || req.PriceTypes != nil {
 		if err := s.deps.Seats.SetPricing(c.UserContext(), id, req.Fees.fees(), priceTypes(req.PriceTypes)); err != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -19,19 +20,76 @@ func pathID(c *fiber.Ctx, name string, notFound error) (int64, error) {
 	return n, nil
 }
 
-// listEvents: GET /api/events[?status=on_sale].
+// listEvents: GET /api/events[?status=&q=&city=&from=&to=&limit=&after=],
+// a page of events by date; past events are left out unless from says
+// otherwise. The body stays a JSON array; a next page is announced in a
+// Link header (rel="next") and X-Next-Cursor, to pass back as after=.
 func (s *Server) listEvents(c *fiber.Ctx) error {
-	status := c.Query("status")
-	switch status {
+	q := seatmap.EventQuery{Status: c.Query("status"), Text: c.Query("q"), City: c.Query("city"), After: c.Query("after")}
+	bad := map[string]string{}
+	switch q.Status {
 	case "", seatmap.StatusUpcoming, seatmap.StatusOnSale, seatmap.StatusPaused, seatmap.StatusSoldOut, seatmap.StatusCancelled:
 	default:
-		return errValidation.With("fields", map[string]string{"status": "must be one of upcoming on_sale paused sold_out cancelled"})
+		bad["status"] = "must be one of upcoming on_sale paused sold_out cancelled"
 	}
-	evs, err := s.deps.Seats.Events(c.UserContext(), status)
+	if len(q.Text) > 200 {
+		bad["q"] = "must be at most 200 characters"
+	}
+	if len(q.City) > 100 {
+		bad["city"] = "must be at most 100 characters"
+	}
+	var ok bool
+	if q.From, ok = queryDate(c.Query("from"), false); !ok {
+		bad["from"] = "must be a date (2026-07-01) or an RFC 3339 time"
+	}
+	if q.To, ok = queryDate(c.Query("to"), true); !ok {
+		bad["to"] = "must be a date (2026-07-01) or an RFC 3339 time"
+	}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxEventsPage {
+			bad["limit"] = "must be a whole number from 1 to " + strconv.Itoa(maxEventsPage)
+		}
+		q.Limit = n
+	}
+	if len(bad) > 0 {
+		return errValidation.With("fields", bad)
+	}
+	page, err := s.deps.Seats.Events(c.UserContext(), q)
 	if err != nil {
 		return err
 	}
-	return c.JSON(evs)
+	if page.Next != "" {
+		next := c.Request().URI()
+		args := next.QueryArgs()
+		args.Set("after", page.Next)
+		c.Set("X-Next-Cursor", page.Next)
+		c.Set(fiber.HeaderLink, `<`+string(next.Path())+`?`+args.String()+`>; rel="next"`)
+	}
+	return c.JSON(page.Events)
+}
+
+// maxEventsPage is the most events one page of GET /api/events holds.
+const maxEventsPage = 100
+
+// queryDate parses a date filter: an RFC 3339 time, or a calendar date in
+// UTC; a date given as the end of a range includes its whole day. "" is
+// the zero time.
+func queryDate(v string, end bool) (time.Time, bool) {
+	if v == "" {
+		return time.Time{}, true
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, true
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, false
+	}
+	if end {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t, true
 }
 
 // getEvent: GET /api/events/:event.

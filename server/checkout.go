@@ -180,3 +180,17 @@ func sendPDF(c *fiber.Ctx, name string, pdf []byte) error {
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	return c.Send(pdf)
 }
+
+// orderCalendar: GET /api/orders/:order/calendar.ics, the show as an
+// iCalendar event to add to a calendar; another account's order is 404.
+func (s *Server) orderCalendar(c *fiber.Ctx) error {
+	acct, _ := currentAccount(c)
+	ics, err := s.deps.Checkout.OrderCalendar(c.UserContext(), acct.ID, c.Params("order"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/calendar; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="boxoffice-order.ics"`)
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	return c.Send(ics)
+}

@@ -42,6 +42,19 @@ var largeBodies = map[string]int{
 	"POST /api/admin/venues": maxUploadBody,
 }
 
+// bodyLimit is a request's body limit: its route's in largeBodies, the
+// event image upload's (a path with an id), or maxBody.
+func bodyLimit(method, path string) int {
+	if n, ok := largeBodies[method+" "+path]; ok {
+		return n
+	}
+	if rest, ok := strings.CutPrefix(path, "/api/admin/events/"); ok && method == fiber.MethodPost &&
+		strings.HasSuffix(rest, "/image") && !strings.Contains(strings.TrimSuffix(rest, "/image"), "/") {
+		return maxImageBody
+	}
+	return maxBody
+}
+
 var (
 	errBodyTooLarge = apperr.E(apperr.TooLarge, "body_too_large", "the request body is too large")
 	errNULQuery     = apperr.E(apperr.Malformed, "malformed_query", "the query string may not contain the NUL character (%00)")
@@ -155,10 +168,7 @@ func (s *Server) wsOrigins() []string {
 // the limit. The connection is closed after a refusal, since the rest of
 // the body is never read.
 func (s *Server) limitBody(c *fiber.Ctx) error {
-	limit := maxBody
-	if n, ok := largeBodies[c.Method()+" "+c.Path()]; ok {
-		limit = n
-	}
+	limit := bodyLimit(c.Method(), c.Path())
 	req := c.Request()
 	if n := req.Header.ContentLength(); n > limit {
 		// A body a little over the limit is read and dropped, so the
@@ -207,7 +217,19 @@ func newValidator() *validator.Validate {
 		return err == nil && len(fl.Field().String()) <= n
 	}))
 	must(v.RegisterValidation("name", func(fl validator.FieldLevel) bool { return validName(fl.Field().String()) }))
+	must(v.RegisterValidation("text", func(fl validator.FieldLevel) bool { return validText(fl.Field().String()) }))
 	return v
+}
+
+// validText: plain text with lines and paragraphs (an event description):
+// no control characters but newline, carriage return and tab.
+func validText(s string) bool {
+	for _, r := range s {
+		if (unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t') || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 // validName: at least one visible character, and no control characters,

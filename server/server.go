@@ -17,6 +17,7 @@ import (
 	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/jobs"
+	"github.com/boxoffice/boxoffice/media"
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -86,6 +87,8 @@ type Deps struct {
 	// Jobs is the outbox, for the admin's dead-job list and retries;
 	// without it those routes answer 503.
 	Jobs *jobs.Runner
+	// Media stores event images; without it uploads answer 503.
+	Media *media.Store
 }
 
 // Server is the Fiber app with its dependencies.
@@ -198,6 +201,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/orders", h(auth, s.listOrders)},
 		{"GET", "/api/orders/:order", h(auth, s.getOrder)},
 		{"GET", "/api/orders/:order/pdf", h(auth, s.orderPDF)},
+		{"GET", "/api/orders/:order/calendar.ics", h(auth, s.orderCalendar)},
 		{"GET", "/api/tickets", h(auth, s.listTickets)},
 		{"GET", "/api/tickets/:ticket", h(auth, s.getTicket)},
 		{"GET", "/api/tickets/:ticket/pdf", h(auth, s.ticketPDF)},
@@ -217,6 +221,8 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/venues", h(admin, s.createVenue)},
 		{"POST", "/api/admin/events", h(admin, s.createEvent)},
 		{"PATCH", "/api/admin/events/:event", h(admin, s.changeEvent)},
+		{"POST", "/api/admin/events/:event/image", h(admin, s.uploadEventImage)},
+		{"GET", "/api/media/:file", h(s.getMedia)},
 		{"POST", "/api/admin/events/:event/inventory/release", h(admin, s.releaseInventory)},
 		{"POST", "/api/admin/events/:event/accessible/release", h(admin, s.releaseAccessible)},
 		{"GET", "/api/admin/events/:event/stats", h(admin, s.getStats)},

@@ -23,6 +23,7 @@ import (
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/internal/testkit"
+	"github.com/boxoffice/boxoffice/media"
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -161,6 +162,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	co.RegisterJobs(runner)
 	seats.RegisterJobs(runner)
 	deps := server.Deps{
+		Media:    &media.Store{Dir: t.TempDir()},
 		Jobs:     runner,
 		Log:      log,
 		Accounts: accts,

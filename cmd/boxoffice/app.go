@@ -25,6 +25,7 @@ import (
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/internal/pg"
+	"github.com/boxoffice/boxoffice/media"
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -208,6 +209,7 @@ func (a *App) Run(ctx context.Context) error {
 		Metrics:  a.Metrics,
 		Hub:      a.Hub,
 		Diffs:    a.SeatStream,
+		Media:    &media.Store{Dir: a.Config.MediaDir},
 		Stats:    a.Stats,
 		Jobs:     a.Jobs,
 	})

@@ -41,6 +41,7 @@ type Config struct {
 	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly (refused in production)
 	Production         bool          // BOXOFFICE_ENV=production, or BASE_URL is https: productionChecks apply
 	PprofAddr          string        // PPROF_ADDR: when set, Go's profiler listens there (keep it on loopback)
+	MediaDir           string        // MEDIA_DIR [media, under the working directory] where uploaded event images are stored; shared by every node
 	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
 	// like holds.ip=1200/m:300,join.account=5/m, or off (nil).
 	RateLimits map[string]server.RouteLimits
@@ -93,6 +94,7 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 		RedisPrefix:      get("REDIS_PREFIX", "bo:"),
 		MetricsToken:     getenv("METRICS_TOKEN"),
 		PprofAddr:        getenv("PPROF_ADDR"),
+		MediaDir:         get("MEDIA_DIR", "media"),
 	}
 	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"BASE_URL", c.BaseURL}} {
 		p, err := url.Parse(u.value)

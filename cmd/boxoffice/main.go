@@ -14,6 +14,9 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+	// The tz database in the binary: venues' time zones load on a machine
+	// (or image) without /usr/share/zoneinfo.
+	_ "time/tzdata"
 )
 
 func main() {

@@ -27,7 +27,7 @@ func seedDemo(ctx context.Context, a *App, opensIn time.Duration, out io.Writer)
 		if err != nil {
 			return err
 		}
-		v, err := a.Seats.CreateVenue(ctx, "Demo Stadium", layout)
+		v, err := a.Seats.CreateVenueAt(ctx, "Demo Stadium", seatmap.Place{City: "London", TimeZone: "Europe/London"}, layout)
 		if err != nil {
 			return err
 		}
@@ -38,14 +38,18 @@ func seedDemo(ctx context.Context, a *App, opensIn time.Duration, out io.Writer)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	events := []seatmap.EventSpec{{
-		SeedKey:     "demo-on-sale",
-		Name:        "The Midnight Echoes — Stadium Tour",
+		SeedKey: "demo-on-sale",
+		Name:    "The Midnight Echoes — Stadium Tour",
+		Info: seatmap.EventInfo{Artist: "The Midnight Echoes", Genre: "Synth-pop",
+			Description: "The Midnight Echoes bring their stadium tour home for one night.\n\nDoors open two hours before the show. Support acts to be announced."},
 		EventDate:   now.AddDate(0, 1, 0),
 		SaleOpens:   now.Add(-time.Hour),
 		WaitingRoom: json.RawMessage(`{"enabled": false}`),
 	}, {
-		SeedKey:     "demo-waiting-room",
-		Name:        "Aurora Lights — One Night Only",
+		SeedKey: "demo-waiting-room",
+		Name:    "Aurora Lights — One Night Only",
+		Info: seatmap.EventInfo{Artist: "Aurora Lights", Genre: "Indie",
+			Description: "One night only, and a waiting room keeps the sale fair: arrive early or late, your place is drawn at random."},
 		EventDate:   now.AddDate(0, 2, 0),
 		SaleOpens:   now.Add(opensIn),
 		WaitingRoom: json.RawMessage(`{"enabled": true, "admit_per_minute": 600, "active_limit": 2000}`),

@@ -32,6 +32,20 @@ export async function api(method, path, body, headers = {}) {
 }
 
 export const get = (path) => api('GET', path);
+
+// getPage fetches one page of a paged list: its items and the cursor of
+// the next page (the X-Next-Cursor header), null on the last.
+export async function getPage(path) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, { error: { code: 'network', message: 'Could not reach Boxoffice. Check your connection and try again.' } });
+  }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data);
+  return { items: data || [], next: res.headers.get('X-Next-Cursor') };
+}
 export const post = (path, body, headers) => api('POST', path, body ?? {}, headers);
 export const del = (path) => api('DELETE', path);
 

@@ -4,8 +4,23 @@ export function money(cents, currency = 'usd') {
   return new Intl.NumberFormat(undefined, { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);
 }
 
-export function dateTime(iso) {
+// dateTime formats a time; with a venue's IANA time zone (an event's
+// time_zone) it is shown in that zone, named, as the fan will live it.
+export function dateTime(iso, timeZone) {
+  if (timeZone) {
+    try {
+      return new Date(iso).toLocaleString(undefined, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric',
+        hour: 'numeric', minute: '2-digit', timeZone, timeZoneName: 'short' });
+    } catch { /* a zone this browser does not know: its own zone below */ }
+  }
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+// paragraphs renders plain text (an event description) as <p> elements,
+// one per blank-line-separated block, as text: never parsed as HTML.
+export function paragraphs(text) {
+  return String(text || '').split(/\r?\n\s*\r?\n/).map((p) => p.trim()).filter(Boolean)
+    .map((p) => h('p', {}, ...p.split(/\r?\n/).flatMap((line, i) => (i ? [h('br'), line] : [line]))));
 }
 
 // h builds an element: h('p', {class: 'muted'}, 'text', child...).

@@ -25,20 +25,21 @@ function needAdmin(main, ctx) {
   if (ctx.account?.role === 'admin') return false;
   main.append(h('h1', {}, 'Admin'),
     h('p', { class: 'error' }, ctx.account ? 'This page is for admins.' : 'Sign in as an admin to see this page.'),
-    ctx.account ? null : h('p', {}, h('a', { href: '/signin', 'data-link': true }, 'Sign in')));
+    ctx.account ? '' : h('p', {}, h('a', { href: '/signin', 'data-link': true }, 'Sign in')));
   return true;
 }
 
 // renderList: /admin.
 export async function renderList(main, _params, ctx) {
   if (needAdmin(main, ctx)) return;
-  const events = await get('/api/events');
+  // Past events too (from= the epoch): an admin settles their ledgers.
+  const events = await get('/api/events?from=1970-01-01&limit=100');
   main.append(h('h1', {}, 'Admin: events'),
     h('table', { class: 'admin-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Date'), h('th', {}, 'Status'), h('th', {}, 'Available'))),
       h('tbody', {}, events.map((e) => h('tr', {},
         h('td', {}, h('a', { href: `/admin/events/${e.id}`, 'data-link': true }, e.name)),
-        h('td', {}, dateTime(e.event_date)),
+        h('td', {}, dateTime(e.event_date, e.time_zone)),
         h('td', {}, statusLabel[e.status] || e.status),
         h('td', {}, String(e.available)))))),
     jobsPanel(), paymentsPanel());

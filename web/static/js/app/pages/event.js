@@ -1,6 +1,6 @@
 // The event page: the live seat map, selection, best available and the hold.
 import { get, post } from '../api.js';
-import { h, money, dateTime, statusLabel, toast } from '../format.js';
+import { h, money, dateTime, statusLabel, toast, paragraphs } from '../format.js';
 import { SeatMapView, COLORS, LABELS } from '../seatmap.js';
 import { followSeats } from '../live.js';
 
@@ -52,9 +52,15 @@ export async function render(main, [eventId], ctx) {
   const bestBtn = h('button', { type: 'submit', class: 'secondary' }, 'Find best seats');
   const acc = accessibleControls(ev, layout, qty, (on) => view.setHighlighted(on ? acc.seats : []), (text) => { live.textContent = text; });
 
+  const about = paragraphs(ev.description);
   main.replaceChildren(
+    ev.image_url ? h('img', { src: ev.image_url, alt: '', class: 'event-hero' }) : '',
     h('h1', {}, ev.name),
-    h('p', { class: 'muted' }, `${ev.venue.name} · ${dateTime(ev.event_date)} · `, h('span', { class: `badge ${ev.status}` }, statusLabel[ev.status] || ev.status)),
+    ev.artist || ev.genre ? h('p', { 'data-testid': 'event-artist' }, [ev.artist, ev.genre].filter(Boolean).join(' · ')) : '',
+    h('p', { class: 'muted' }, `${[ev.venue.name, ev.venue.city].filter(Boolean).join(', ')} · `,
+      h('time', { datetime: ev.event_date, 'data-testid': 'event-date' }, dateTime(ev.event_date, ev.time_zone)), ' · ',
+      h('span', { class: `badge ${ev.status}` }, statusLabel[ev.status] || ev.status)),
+    about.length ? h('section', { class: 'event-about', 'aria-label': 'About this event' }, ...about) : '',
     notice() || '',
     h('div', { class: 'layout-event' },
       h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend, acc.filter),
@@ -65,7 +71,7 @@ export async function render(main, [eventId], ctx) {
           h('label', {}, 'Seats', qty), acc.form, h('label', {}, 'Section', section), h('label', {}, 'Max price per seat, all-in ($)', maxPrice), bestBtn))));
 
   function notice() {
-    if (ev.status === 'upcoming') return h('p', { class: 'card' }, `The sale opens ${dateTime(ev.sale_opens)}.`, room.enabled ? [' ', h('a', { href: `/events/${eventId}/queue`, 'data-link': true }, 'Join the waiting room')] : []);
+    if (ev.status === 'upcoming') return h('p', { class: 'card' }, `The sale opens ${dateTime(ev.sale_opens, ev.time_zone)}.`, room.enabled ? [' ', h('a', { href: `/events/${eventId}/queue`, 'data-link': true }, 'Join the waiting room')] : []);
     if (ev.status !== 'on_sale') return h('p', { class: 'card' }, `This event is ${statusLabel[ev.status]?.toLowerCase() || ev.status}: seats cannot be held right now.`);
     if (room.enabled && !sessionStorage.getItem(tokenKey)) return h('p', { class: 'card' }, 'This sale uses a waiting room. ', h('a', { href: `/events/${eventId}/queue`, 'data-link': true }, 'Join the queue'), ' to get your turn to pick seats.');
     return null;

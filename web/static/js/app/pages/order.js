@@ -1,7 +1,7 @@
 // An order: what was bought, with links to the tickets and the PDF. An
 // order the review signals held back says what happens next instead.
 import { get } from '../api.js';
-import { h, money, orderStatusLabel } from '../format.js';
+import { h, money, dateTime, orderStatusLabel } from '../format.js';
 
 // reviewText explains the orders that have no tickets to show yet, or any more.
 const reviewText = {
@@ -30,14 +30,20 @@ export async function render(main, [orderId], ctx) {
     return;
   }
   const usable = order.status === 'paid';
-  main.append(
+  // Element.append writes null as the text "null": absent parts are
+  // left out, not passed.
+  main.append(...[
     h('h1', {}, order.status === 'review' ? 'Order received' : order.status === 'rejected' ? 'Order not confirmed' : 'Thank you!'),
     h('p', { 'data-testid': 'order-status' }, `Order ${order.id} · ${orderStatusLabel[order.status] || order.status} · ${money(order.total_cents, order.currency || 'usd')}`),
+    h('p', {}, h('a', { href: `/events/${order.event}`, 'data-link': true }, order.event_name), ' · ',
+      h('time', { datetime: order.event_date, 'data-testid': 'order-date' }, dateTime(order.event_date, order.time_zone))),
     reviewText[order.status] ? h('p', { class: order.status === 'rejected' ? 'error' : 'notice' }, reviewText[order.status]) : null,
     h('ul', {}, ...(order.tickets || []).map((t) => h('li', {}, t.seat ? `${t.seat.section} · Row ${t.seat.row} · Seat ${t.seat.number}` : t.id,
       t.price_breakdown ? ` · ${t.price_type_name || t.price_type} · ${money(t.price_breakdown.total_cents, order.currency || 'usd')}` : null))),
     order.price_breakdown ? h('details', { class: 'price-details' }, h('summary', {}, 'What the total is made of'),
       breakdown(order.price_breakdown, order.currency || 'usd')) : null,
     usable ? h('p', {}, h('a', { class: 'button', href: '/tickets', 'data-link': true }, 'See your tickets'), ' ',
-      h('a', { class: 'button secondary', href: `/api/orders/${order.id}/pdf` }, 'Download PDF')) : null);
+      h('a', { class: 'button secondary', href: `/api/orders/${order.id}/pdf` }, 'Download PDF'), ' ',
+      h('a', { class: 'button secondary', href: `/api/orders/${order.id}/calendar.ics`, download: 'boxoffice-order.ics' }, 'Add to calendar')) : null,
+  ].filter(Boolean));
 }

@@ -73,7 +73,7 @@ export async function render(main, [eventId], ctx) {
       return true;
     }
     if (me.state === 'prequeue') {
-      state.textContent = `You are in the line before the sale opens (${dateTime(ev.sale_opens)}). At the opening everyone here gets a random place: arriving early gives no advantage, and neither does refreshing.`;
+      state.textContent = `You are in the line before the sale opens (${dateTime(ev.sale_opens, ev.time_zone)}). At the opening everyone here gets a random place: arriving early gives no advantage, and neither does refreshing.`;
       setProgress(30);
       return false;
     }

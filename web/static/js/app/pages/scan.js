@@ -15,7 +15,10 @@ export async function render(main, _params, ctx) {
     return;
   }
   let events = [];
-  try { events = await get('/api/events'); } catch { /* shown as an empty choice */ }
+  // Shows that started in the last day too: the doors stay open after the
+  // start time, when the public list has dropped the event.
+  const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+  try { events = await get(`/api/events?from=${encodeURIComponent(since)}&limit=100`); } catch { /* shown as an empty choice */ }
   const eventSelect = h('select', { name: 'event', required: true, 'aria-label': 'Event' },
     h('option', { value: '' }, 'Choose the event at this door'),
     ...events.filter((ev) => ev.status !== 'cancelled').map((ev) => h('option', { value: ev.id }, ev.name)));
