@@ -62,10 +62,13 @@ type Event struct {
 
 // SectionInfo is one section of an event with its prices and size.
 type SectionInfo struct {
-	ID            string `json:"id"`
-	Name          string `json:"name"`
-	Tier          string `json:"tier"`
-	Rank          int    `json:"rank"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Tier string `json:"tier"`
+	Rank int    `json:"rank"`
+	// Kind is KindSeated or KindGA: a ga section is drawn as one area and
+	// held by quantity; its places have no row to show.
+	Kind          string `json:"kind"`
 	Capacity      int    `json:"capacity"`
 	MinPriceCents int64  `json:"min_price_cents"`
 	MaxPriceCents int64  `json:"max_price_cents"`
@@ -101,7 +104,7 @@ func (s *Service) CreateVenue(ctx context.Context, name string, layout Layout) (
 	if err != nil {
 		return Venue{}, fmt.Errorf("seatmap: encode layout: %w", err)
 	}
-	v := Venue{Name: name, Capacity: len(layout.Seats)}
+	v := Venue{Name: name, Capacity: len(layout.Places())}
 	err = s.db.QueryRow(ctx, `INSERT INTO venues (name, layout, capacity) VALUES ($1, $2, $3) RETURNING id`,
 		name, raw, v.Capacity).Scan(&v.ID)
 	if err != nil {
@@ -191,6 +194,7 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		if err := json.Unmarshal(raw, &layout); err != nil {
 			return fmt.Errorf("seatmap: decode venue %d layout: %w", spec.VenueID, err)
 		}
+		places := layout.Places()
 		var seedKey *string
 		if spec.SeedKey != "" {
 			seedKey = &spec.SeedKey
@@ -200,30 +204,37 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 			                    max_seats_per_account, reserve_share, waiting_room, resale_cap_percent, print_at_home)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(nullif($11, 0), 100), $12) RETURNING id`,
 			spec.VenueID, spec.Name, seedKey, spec.EventDate, spec.SaleOpens, spec.Currency,
-			len(layout.Seats), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom, spec.ResaleCapPercent,
+			len(places), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom, spec.ResaleCapPercent,
 			spec.PrintAtHome).Scan(&eventID)
 		if err != nil {
 			return fmt.Errorf("seatmap: insert event: %w", err)
 		}
-		return insertSeats(ctx, tx, eventID, layout, spec)
+		return insertSeats(ctx, tx, eventID, layout, places, spec)
 	})
 	return eventID, err
 }
 
-func insertSeats(ctx context.Context, tx pgx.Tx, eventID int64, layout Layout, spec EventSpec) error {
+// insertSeats copies a layout's sections and places (Layout.Places) into an
+// event. Only seats are held back by ReserveShare: a ga area sells whole.
+func insertSeats(ctx context.Context, tx pgx.Tx, eventID int64, layout Layout, places []SeatSpec, spec EventSpec) error {
 	tiers := make(map[string]string, len(layout.Sections))
 	secRows := make([][]any, len(layout.Sections))
 	for i, sec := range layout.Sections {
 		tiers[sec.ID] = sec.Tier
-		secRows[i] = []any{eventID, sec.ID, sec.Name, sec.Tier, sec.Rank}
+		kind, capacity := KindSeated, (*int32)(nil)
+		if sec.IsGA() {
+			c := int32(sec.Capacity)
+			kind, capacity = KindGA, &c
+		}
+		secRows[i] = []any{eventID, sec.ID, sec.Name, sec.Tier, sec.Rank, kind, capacity}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"event_sections"},
-		[]string{"event_id", "id", "name", "tier", "rank"}, pgx.CopyFromRows(secRows)); err != nil {
+		[]string{"event_id", "id", "name", "tier", "rank", "kind", "capacity"}, pgx.CopyFromRows(secRows)); err != nil {
 		return fmt.Errorf("seatmap: insert sections: %w", err)
 	}
 	reasons := reserveReasons(layout.Seats, spec.ReserveShare)
-	rows := make([][]any, len(layout.Seats))
-	for i, seat := range layout.Seats {
+	rows := make([][]any, len(places))
+	for i, seat := range places {
 		price, ok := priceOf(spec.Prices, seat, tiers[seat.Section])
 		if !ok {
 			return ErrNoPrice.With("section", seat.Section).With("type", seat.Type)
