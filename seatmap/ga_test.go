@@ -17,7 +17,7 @@ func gaLayout(capacity int) seatmap.Layout {
 	l := smallLayout(1, 2, 10)
 	l.Sections = append(l.Sections, seatmap.Section{
 		ID: "FLOOR", Name: "Standing floor", Tier: "floor", Rank: 1,
-		Kind: seatmap.KindGA, Capacity: capacity, Area: &seatmap.Area{X: 0, Y: 100, Width: 200, Height: 50},
+		Kind: seatmap.KindGA, Capacity: capacity, Area: seatmap.Area{X: 0, Y: 100, Width: 200, Height: 50},
 	})
 	return l
 }
@@ -233,5 +233,35 @@ func TestGAHoldRace(t *testing.T) {
 	}
 	if seatsTaken != 0 {
 		t.Errorf("%d numbered seats taken by ga holds", seatsTaken)
+	}
+}
+
+// TestGeneratedStandingFloor: the arena-ga preset has one standing floor
+// of 5,000 in front of the stage, ranked best, clear of every seat.
+func TestGeneratedStandingFloor(t *testing.T) {
+	l, err := seatmap.Generate("arena-ga")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	var floor []seatmap.Section
+	for _, s := range l.Sections {
+		if s.IsGA() {
+			floor = append(floor, s)
+		}
+	}
+	if len(floor) != 1 || floor[0].ID != "FLOOR" || floor[0].Capacity != 5000 || floor[0].Rank != 0 {
+		t.Fatalf("ga sections %+v, want FLOOR of 5000 ranked 0", floor)
+	}
+	a := floor[0].Area
+	for i, s := range l.Seats {
+		if s.X >= a.X && s.X <= a.X+a.Width && s.Y >= a.Y && s.Y <= a.Y+a.Height {
+			t.Fatalf("seat %d (%+v) stands on the floor", i, s)
+		}
+	}
+	if got := len(l.Places()); got != len(l.Seats)+5000 {
+		t.Errorf("%d places, want %d seats + 5000", got, len(l.Seats))
 	}
 }

@@ -11,7 +11,7 @@ const (
 )
 
 // Layout is the static shape of a venue: its sections and every seat in them.
-// It is generated from a preset (stadium, arena, theater) or uploaded by an
+// It is generated from a preset (stadium, arena, arena-ga, theater) or uploaded by an
 // admin as JSON, validated once, and copied into each event's seats, so an
 // event never changes when its venue is edited later.
 type Layout struct {
@@ -40,7 +40,7 @@ type Section struct {
 	// Capacity is how many fans a ga section admits (ga only).
 	Capacity int `json:"capacity,omitempty"`
 	// Area is where a ga section lies on the plan (ga only).
-	Area *Area `json:"area,omitempty"`
+	Area Area `json:"area,omitzero"`
 }
 
 // Area is a rectangle of the plan, in layout coordinates.
@@ -71,10 +71,10 @@ func (l Layout) Places() []SeatSpec {
 	out := make([]SeatSpec, 0, n)
 	out = append(out, l.Seats...)
 	for _, sec := range l.Sections {
-		if !sec.IsGA() || sec.Area == nil {
+		if !sec.IsGA() {
 			continue
 		}
-		a := *sec.Area
+		a := sec.Area
 		// A grid of cols × rows cells about as square as the area allows.
 		cols := max(1, int(math.Ceil(math.Sqrt(float64(sec.Capacity)*a.Width/max(a.Height, 1e-9)))))
 		cols = min(cols, sec.Capacity)

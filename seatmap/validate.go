@@ -149,7 +149,7 @@ func checkKind(i int, s Section) error {
 		if s.Capacity != 0 {
 			return layoutErr(field("capacity"), "capacity is for ga sections only (a seated section's size is its seats)")
 		}
-		if s.Area != nil {
+		if s.Area != (Area{}) {
 			return layoutErr(field("area"), "area is for ga sections only")
 		}
 		return nil
@@ -162,10 +162,10 @@ func checkKind(i int, s Section) error {
 		return layoutErr(field("capacity"), "a ga section needs a capacity")
 	case s.Capacity < 1 || s.Capacity > MaxGACapacity:
 		return layoutErr(field("capacity"), "capacity %d is outside 1..%d", s.Capacity, MaxGACapacity)
-	case s.Area == nil:
+	case s.Area == (Area{}):
 		return layoutErr(field("area"), "a ga section needs an area (x, y, width, height) on the plan")
 	}
-	a := *s.Area
+	a := s.Area
 	for _, c := range []struct {
 		name string
 		v    float64

@@ -17,7 +17,7 @@ func (e *env) gaEvent(capacity int) string {
 		Sections: []seatmap.Section{
 			{ID: "S1", Name: "Section 1", Tier: "t", Rank: 1},
 			{ID: "FLOOR", Name: "Standing floor", Tier: "floor", Rank: 0, Kind: seatmap.KindGA, Capacity: capacity,
-				Area: &seatmap.Area{X: 0, Y: 0, Width: 100, Height: 40}},
+				Area: seatmap.Area{X: 0, Y: 0, Width: 100, Height: 40}},
 		},
 	}
 	for n := 1; n <= 4; n++ {
