@@ -134,47 +134,77 @@ func (s *Service) holdGA(ctx context.Context, req HoldRequest, ev eventRow, l *e
 	if err != nil {
 		return Hold{}, err
 	}
-	// The free places of the area, less those this node held since the
-	// snapshot (a private copy of the statuses marks them).
+	// A private copy of the statuses: places this node held since the
+	// snapshot, and places picked or lost by this request, are marked
+	// held in it.
 	avail := slices.Clone(snap.Statuses)
 	s.recent.mark(ev.ID, snap.taken, avail)
-	free := make([]int32, 0, len(area.places))
-	for _, idx := range area.places {
-		if int(idx) < len(avail) && avail[idx] == StateAvailable {
-			free = append(free, idx)
-		}
-	}
 	var lastErr error = ErrNoSeatsFound.With("section", g.Section)
 	for range gaAttempts {
-		if len(free) < g.Quantity {
+		picked := pickPlaces(area.places, avail, g.Quantity)
+		if picked == nil {
 			return Hold{}, lastErr
 		}
-		// A partial Fisher–Yates shuffle: the last Quantity entries of
-		// free become a uniform random pick, and are cut off it, so a
-		// re-pick never tries a place this request already lost.
-		ids := make([]int64, g.Quantity)
-		for k := range g.Quantity {
-			j := rand.IntN(len(free) - k)
-			last := len(free) - 1 - k
-			free[j], free[last] = free[last], free[j]
-			ids[k] = l.seats[free[last]].ID
+		ids := make([]int64, len(picked))
+		for k, idx := range picked {
+			ids[k] = l.seats[idx].ID
 		}
-		picked := slices.Clone(free[len(free)-g.Quantity:])
-		free = free[:len(free)-g.Quantity]
 		h, err := s.holdSeats(ctx, req.AccountID, ev, l, ids)
 		if !errors.Is(err, ErrSeatUnavailable) {
 			return h, err
 		}
 		lastErr = err
-		// Put back the picked places that were not the ones lost.
-		lost := lostSeats(err)
-		for k, idx := range picked {
-			if lost != nil && !lost[strconv.FormatInt(ids[len(ids)-1-k], 10)] {
-				free = append(free, idx)
+		// The picked places that were not the ones lost may be picked
+		// again; the lost ones stay marked.
+		if lost := lostSeats(err); lost != nil {
+			for k, idx := range picked {
+				if !lost[strconv.FormatInt(ids[k], 10)] {
+					avail[idx] = StateAvailable
+				}
 			}
 		}
 	}
 	return Hold{}, lastErr
+}
+
+// pickPlaces picks q free places at random among places (uniformly, without
+// replacement) and marks them held in avail; nil when fewer than q are free.
+// While the area is mostly free it probes random places, O(q) whatever the
+// area's size; when probes keep missing (the area is nearly gone) it
+// gathers the free places in one pass and picks among them.
+func pickPlaces(places []int32, avail []byte, q int) []int32 {
+	free := func(idx int32) bool { return int(idx) < len(avail) && avail[idx] == StateAvailable }
+	out := make([]int32, 0, q)
+	for tries := 0; len(out) < q && tries < 4*q+16; tries++ {
+		if idx := places[rand.IntN(len(places))]; free(idx) {
+			avail[idx] = StateHeld
+			out = append(out, idx)
+		}
+	}
+	if len(out) == q {
+		return out
+	}
+	var rest []int32
+	for _, idx := range places {
+		if free(idx) {
+			rest = append(rest, idx)
+		}
+	}
+	need := q - len(out)
+	if len(rest) < need {
+		for _, idx := range out {
+			avail[idx] = StateAvailable
+		}
+		return nil
+	}
+	// A partial Fisher–Yates shuffle of the free places.
+	for k := range need {
+		j := k + rand.IntN(len(rest)-k)
+		rest[k], rest[j] = rest[j], rest[k]
+		avail[rest[k]] = StateHeld
+		out = append(out, rest[k])
+	}
+	return out
 }
 
 // lostSeats returns the seat ids (as the error details carry them) a

@@ -4,7 +4,7 @@
 // the payment method id it makes reaches the server. A decline releases the
 // seats at once (server side) and offers to hold them again if still free.
 import { get, post, del } from '../api.js';
-import { h, money, countdown } from '../format.js';
+import { h, money, countdown, seatLabel } from '../format.js';
 
 const TEST_CARDS = [
   ['4242 4242 4242 4242', 'succeeds'],
@@ -59,7 +59,7 @@ export async function render(main, [holdId], ctx) {
       h('section', { class: 'card' },
         h('h2', {}, 'Your seats'),
         h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Seat'), h('th', {}, 'Type'), h('th', {}, 'Price'))),
-          h('tbody', {}, ...hold.seats.map((s) => h('tr', {}, h('td', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`),
+          h('tbody', {}, ...hold.seats.map((s) => h('tr', {}, h('td', {}, seatLabel(s)),
             // A resale hold is one seat at the listing's price.
             h('td', {}, hold.listing_id ? `${s.type} · resale` : s.type),
             h('td', {}, money(hold.listing_id ? hold.total_cents : s.price_cents, hold.currency)))))),

@@ -1,7 +1,7 @@
 // An order: what was bought, with links to the tickets and the PDF. An
 // order the review signals held back says what happens next instead.
 import { get } from '../api.js';
-import { h, money, orderStatusLabel } from '../format.js';
+import { h, money, orderStatusLabel, seatLabel } from '../format.js';
 
 // reviewText explains the orders that have no tickets to show yet, or any more.
 const reviewText = {
@@ -23,7 +23,7 @@ export async function render(main, [orderId], ctx) {
     h('h1', {}, order.status === 'review' ? 'Order received' : order.status === 'rejected' ? 'Order not confirmed' : 'Thank you!'),
     h('p', { 'data-testid': 'order-status' }, `Order ${order.id} · ${orderStatusLabel[order.status] || order.status} · ${money(order.total_cents, order.currency || 'usd')}`),
     reviewText[order.status] ? h('p', { class: order.status === 'rejected' ? 'error' : 'notice' }, reviewText[order.status]) : null,
-    h('ul', {}, ...(order.tickets || []).map((t) => h('li', {}, t.seat ? `${t.seat.section} · Row ${t.seat.row} · Seat ${t.seat.number}` : t.id))),
+    h('ul', {}, ...(order.tickets || []).map((t) => h('li', {}, t.seat ? seatLabel(t.seat) : t.id))),
     usable ? h('p', {}, h('a', { class: 'button', href: '/tickets', 'data-link': true }, 'See your tickets'), ' ',
       h('a', { class: 'button secondary', href: `/api/orders/${order.id}/pdf` }, 'Download PDF')) : null);
 }
