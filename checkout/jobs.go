@@ -111,7 +111,7 @@ func confirmationText(o Order, baseURL string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Thank you for your order.\n\n%s\n%s\n\n", o.EventName, o.EventDate.UTC().Format("Monday 2 January 2006, 15:04 MST"))
 	for _, t := range o.Tickets {
-		fmt.Fprintf(&b, "  Section %s, row %s, seat %d\n", t.Seat.Section, t.Seat.Row, t.Seat.Number)
+		fmt.Fprintf(&b, "  %s\n", seatLine(t.Seat))
 	}
 	fmt.Fprintf(&b, "\nTotal: %d.%02d %s\nOrder: %s\n", o.TotalCents/100, o.TotalCents%100, strings.ToUpper(o.Currency), o.ID)
 	if baseURL != "" {

@@ -133,7 +133,12 @@ func (s *Service) OfferTransfer(ctx context.Context, accountID int64, ticketID, 
 	return v, nil
 }
 
+// seatLine names a ticket's seat in emails; a place of a general-admission
+// area has no row, and its number is only an ordinal, so it shows neither.
 func seatLine(st TicketSeat) string {
+	if st.Row == "" {
+		return fmt.Sprintf("Section %s, general admission", st.Section)
+	}
 	return fmt.Sprintf("Section %s, row %s, seat %d", st.Section, st.Row, st.Number)
 }
 
