@@ -40,7 +40,7 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 		if attempt > 0 {
 			spread = retrySpread
 		}
-		picked := pickBest(l, avail, *b, spread)
+		picked := pickFor(l, avail, *b, spread)
 		if picked == nil {
 			return Hold{}, ErrNoSeatsFound
 		}
@@ -48,7 +48,7 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 		for i, idx := range picked {
 			ids[i] = l.seats[idx].ID
 		}
-		h, err := s.holdSeats(ctx, req.AccountID, ev, l, ids)
+		h, err := s.holdSeats(ctx, req.AccountID, ev, l, ids, b.Accessible)
 		if !errors.Is(err, ErrSeatUnavailable) {
 			return h, err
 		}

@@ -32,6 +32,9 @@ type eventLayout struct {
 	// on first use.
 	rows     *rowIndex
 	rowsOnce sync.Once
+	// access lists the accessible seats (accessible.go), built on first use.
+	access     *accessIndex
+	accessOnce sync.Once
 }
 
 // SeatInfo is the static description of one seat of an event.
@@ -167,6 +170,9 @@ type eventRow struct {
 	Event
 	storedStatus string
 	paused       bool
+	// accessibleReleaseAt is when the accessible hold-back ends (ended);
+	// nil while none is scheduled (accessible.go).
+	accessibleReleaseAt *time.Time
 }
 
 type cachedEvent struct {
@@ -178,12 +184,13 @@ const eventCacheTTL = time.Second
 
 const eventColumns = `
 	e.id, e.name, v.id, v.name, v.capacity, e.event_date, e.sale_opens, e.status, e.paused,
-	e.currency, e.capacity, e.max_seats_per_account, e.waiting_room, e.print_at_home`
+	e.currency, e.capacity, e.max_seats_per_account, e.waiting_room, e.print_at_home, e.accessible_release_at`
 
 func scanEvent(row pgx.Row) (eventRow, error) {
 	var e eventRow
 	err := row.Scan(&e.ID, &e.Name, &e.Venue.ID, &e.Venue.Name, &e.Venue.Capacity, &e.EventDate, &e.SaleOpens,
-		&e.storedStatus, &e.paused, &e.Currency, &e.Capacity, &e.MaxSeatsPerAccount, &e.WaitingRoom, &e.PrintAtHome)
+		&e.storedStatus, &e.paused, &e.Currency, &e.Capacity, &e.MaxSeatsPerAccount, &e.WaitingRoom, &e.PrintAtHome,
+		&e.accessibleReleaseAt)
 	return e, err
 }
 
@@ -256,7 +263,11 @@ func (s *Service) Event(ctx context.Context, eventID int64) (EventDetail, error)
 	if err != nil {
 		return EventDetail{}, err
 	}
-	return EventDetail{Event: ev, Sections: l.sections}, nil
+	snap, err := s.Snapshot(ctx, eventID)
+	if err != nil {
+		return EventDetail{}, err
+	}
+	return EventDetail{Event: ev, Sections: l.sections, Accessible: accessibleInfo(l, snap.Statuses, e.accessibleReleaseAt)}, nil
 }
 
 // Events lists events by date, optionally only those with one status.

@@ -74,10 +74,11 @@ type SectionInfo struct {
 	MaxPriceCents int64  `json:"max_price_cents"`
 }
 
-// EventDetail is an event with its sections.
+// EventDetail is an event with its sections and its accessible seating.
 type EventDetail struct {
 	Event
-	Sections []SectionInfo `json:"sections"`
+	Sections   []SectionInfo  `json:"sections"`
+	Accessible AccessibleInfo `json:"accessible"`
 }
 
 // effectiveStatus derives what clients see from what is stored: a paused
@@ -138,6 +139,9 @@ type EventSpec struct {
 	// SeedKey, when set, makes creation idempotent: an event with the same
 	// key is returned instead of creating another.
 	SeedKey string
+	// AccessibleReleaseAt, when set, schedules the end of the accessible
+	// hold-back (ScheduleAccessibleRelease) with the event.
+	AccessibleReleaseAt *time.Time
 }
 
 // priceOf resolves a seat's price from an event's price map: a special seat
@@ -209,7 +213,13 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		if err != nil {
 			return fmt.Errorf("seatmap: insert event: %w", err)
 		}
-		return insertSeats(ctx, tx, eventID, layout, places, spec)
+		if err := insertSeats(ctx, tx, eventID, layout, places, spec); err != nil {
+			return err
+		}
+		if spec.AccessibleReleaseAt != nil {
+			_, err = scheduleAccessible(ctx, tx, eventID, *spec.AccessibleReleaseAt)
+		}
+		return err
 	})
 	return eventID, err
 }

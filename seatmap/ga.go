@@ -149,7 +149,7 @@ func (s *Service) holdGA(ctx context.Context, req HoldRequest, ev eventRow, l *e
 		for k, idx := range picked {
 			ids[k] = l.seats[idx].ID
 		}
-		h, err := s.holdSeats(ctx, req.AccountID, ev, l, ids)
+		h, err := s.holdSeats(ctx, req.AccountID, ev, l, ids, 0)
 		if !errors.Is(err, ErrSeatUnavailable) {
 			return h, err
 		}

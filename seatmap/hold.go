@@ -51,11 +51,14 @@ type HoldRequest struct {
 
 // BestRequest asks for the best Quantity available seats, adjacent in one
 // row where possible, optionally in one Section and at most MaxPriceCents
-// each (0: any price).
+// each (0: any price). Accessible (0..Quantity) of them are accessible
+// seats, the rest companion seats beside them (accessible.go); the fan
+// declares the need, nobody checks it.
 type BestRequest struct {
 	Quantity      int
 	Section       string
 	MaxPriceCents int64
+	Accessible    int
 }
 
 // Hold is a set of seats kept for one account until ExpiresAt.
@@ -71,8 +74,13 @@ type Hold struct {
 	// ListingID is set on a resale hold (HoldResale): its total is the
 	// listing's price, not the seat's face value.
 	ListingID string `json:"listing_id,omitempty"`
-	accountID int64
-	versions  []int64
+	// Accessible is how many accessible seats the fan asked for (0: not an
+	// accessible request); AccessibleNotice is then the notice they
+	// accepted by asking.
+	Accessible       int    `json:"accessible"`
+	AccessibleNotice string `json:"accessible_notice,omitempty"`
+	accountID        int64
+	versions         []int64
 }
 
 // Hold takes seats for an account, all or nothing.
@@ -104,6 +112,9 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 		return Hold{}, err
 	}
 	if req.Best != nil {
+		if err := checkAccessible(*req.Best); err != nil {
+			return Hold{}, err
+		}
 		return s.holdBest(ctx, req, ev, l)
 	}
 	if req.GA != nil {
@@ -112,7 +123,7 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 	if err := checkSeats(req.SeatIDs, ev.MaxSeatsPerAccount, l); err != nil {
 		return Hold{}, err
 	}
-	return s.holdSeats(ctx, req.AccountID, ev, l, req.SeatIDs)
+	return s.holdSeats(ctx, req.AccountID, ev, l, req.SeatIDs, 0)
 }
 
 // checkSeats validates a seat list against the event before any I/O.
@@ -142,7 +153,9 @@ func checkSeats(ids []int64, limit int, l *eventLayout) error {
 //
 //   - locked: lock every requested seat in id order (FOR UPDATE re-reads a
 //     row changed while it waited, so status is current) — seats first, then
-//     the account's counter, the package's lock order;
+//     the account's counter, the package's lock order. A seat is free when
+//     available, or, for an accessible request ($8 > 0), when held back
+//     for accessibility (accessible.go);
 //   - cap: take the account's allowance, only if every seat is available and
 //     the account stays within its cap;
 //   - upd: mark the seats held, only if cap succeeded. It must not test
@@ -156,9 +169,10 @@ func checkSeats(ids []int64, limit int, l *eventLayout) error {
 // Either all four happen or none; the final row says which.
 const holdSQL = `
 WITH locked AS MATERIALIZED (
-	SELECT id, status FROM seats WHERE event_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE),
+	SELECT id, status = 'available' OR ($8 > 0 AND status = 'reserved' AND reserved_reason = 'accessibility') AS free
+	FROM seats WHERE event_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE),
 free AS (
-	SELECT count(*) = cardinality($2::bigint[]) AS all_free FROM locked WHERE status = 'available'),
+	SELECT count(*) = cardinality($2::bigint[]) AS all_free FROM locked WHERE free),
 cap AS (
 	INSERT INTO account_event_seats AS c (account_id, event_id, seats)
 	SELECT $3, $1, cardinality($2::bigint[]) FROM free WHERE all_free
@@ -170,18 +184,21 @@ upd AS (
 	FROM locked WHERE s.id = locked.id AND EXISTS (SELECT 1 FROM cap)
 	RETURNING s.id, s.version, s.price_cents),
 ins AS (
-	INSERT INTO holds (id, event_id, account_id, status, seat_ids, seat_versions, total_cents, currency, expires_at)
+	INSERT INTO holds (id, event_id, account_id, status, seat_ids, seat_versions, total_cents, currency, expires_at,
+	                   accessible)
 	SELECT $4, $1, $3, 'active', array_agg(id ORDER BY id), array_agg(version ORDER BY id), sum(price_cents), $6,
-	       now() + make_interval(secs => $7)
+	       now() + make_interval(secs => $7), $8
 	FROM upd HAVING count(*) = cardinality($2::bigint[])
 	RETURNING created_at, expires_at, seat_versions)
 SELECT (SELECT all_free FROM free),
-       coalesce((SELECT array_agg(id ORDER BY id) FROM locked WHERE status <> 'available'), '{}'),
+       coalesce((SELECT array_agg(id ORDER BY id) FROM locked WHERE NOT free), '{}'),
        (SELECT created_at FROM ins), (SELECT expires_at FROM ins), (SELECT seat_versions FROM ins)`
 
 // holdSeats is the hold path: the gate turns known losers away, then one
 // statement takes the seats and the account's allowance and records the hold.
-func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l *eventLayout, ids []int64) (Hold, error) {
+// accessible is the number of accessible seats the fan asked for (0: not an
+// accessible request, which may not take seats held back for accessibility).
+func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l *eventLayout, ids []int64, accessible int) (Hold, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	holdID := uuid.NewString()
@@ -199,10 +216,12 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 	}
 
 	h := Hold{ID: holdID, EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: accountID}
+	h.setAccessible(accessible)
 	err := pg.Retry(ctx, func() error {
 		var allFree bool
 		var createdAt, expiresAt *time.Time
-		err := s.db.QueryRow(ctx, holdSQL, ev.ID, ids, accountID, holdID, ev.MaxSeatsPerAccount, ev.Currency, ttl.Seconds()).
+		err := s.db.QueryRow(ctx, holdSQL, ev.ID, ids, accountID, holdID, ev.MaxSeatsPerAccount, ev.Currency, ttl.Seconds(),
+			accessible).
 			Scan(&allFree, &taken, &createdAt, &expiresAt, &h.versions)
 		switch {
 		case err != nil:
@@ -271,16 +290,18 @@ func (s *Service) GetHold(ctx context.Context, accountID int64, holdID string) (
 	err := s.db.QueryRow(ctx, `
 		SELECT id, event_id, account_id,
 		       CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END,
-		       seat_ids, seat_versions, total_cents, currency, created_at, expires_at, coalesce(listing_id::text, '')
+		       seat_ids, seat_versions, total_cents, currency, created_at, expires_at, coalesce(listing_id::text, ''),
+		       accessible
 		FROM holds WHERE id = $1 AND account_id = $2`, holdID, accountID).Scan(
 		&h.ID, &h.EventID, &h.accountID, &h.Status, &ids, &h.versions, &h.TotalCents, &h.Currency, &h.CreatedAt, &h.ExpiresAt,
-		&h.ListingID)
+		&h.ListingID, &h.Accessible)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Hold{}, ErrHoldNotFound
 	}
 	if err != nil {
 		return Hold{}, fmt.Errorf("seatmap: get hold %s: %w", holdID, err)
 	}
+	h.setAccessible(h.Accessible)
 	l, err := s.layout(ctx, h.EventID)
 	if err != nil {
 		return Hold{}, err

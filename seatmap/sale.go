@@ -231,7 +231,8 @@ func (s *Service) AfterCommit(ctx context.Context, o Outcome) {
 // Unsell puts the seats of a converted hold back on sale inside tx: the
 // order it paid for was rejected on review. The hold becomes released, its
 // seats (still sold by it to its account: tickets under review cannot move)
-// become available, the account gets its allowance back, and the seats'
+// become available (held back again if accessible and the accessible
+// hold-back has not ended: accessible.go), the account gets its allowance back, and the seats'
 // sold marks leave the gate while the rows are locked (as endHolds does).
 // A hold that is not converted, or a seat that moved on, is an error and
 // changes nothing once the caller rolls back.
@@ -250,8 +251,8 @@ func (s *Service) Unsell(ctx context.Context, tx pgx.Tx, holdID string) (Outcome
 	changes, err := setSeats(ctx, tx, `
 		WITH locked AS MATERIALIZED (
 			SELECT id FROM seats WHERE event_id = $1 AND id = ANY($3::bigint[]) ORDER BY id FOR UPDATE)
-		UPDATE seats s SET status = 'available', hold_id = NULL, holder_account_id = NULL, listing_id = NULL,
-		       version = s.version + 1
+		UPDATE seats s SET status = CASE WHEN s.reserved_reason IS NULL THEN 'available' ELSE 'reserved' END,
+		       hold_id = NULL, holder_account_id = NULL, listing_id = NULL, version = s.version + 1
 		FROM locked
 		WHERE s.id = locked.id AND s.status = 'sold' AND s.hold_id = $2 AND s.holder_account_id = $4
 		RETURNING s.event_id, s.idx, s.version, s.status`, h.EventID, holdID, h.SeatIDs, h.AccountID)

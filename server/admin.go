@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,9 @@ var (
 	errVenueShape    = apperr.E(apperr.Invalid, "invalid_venue", "send a name and either preset or layout")
 	errReleaseShape  = apperr.E(apperr.Invalid, "invalid_release", "send either seat_ids or section with count")
 	errSaleOrder     = apperr.E(apperr.Invalid, "invalid_dates", "sale_opens must be before event_date")
+	// errAccessibleReleaseAt: a release time already past would release
+	// the accessible seats the moment they are held back.
+	errAccessibleReleaseAt = apperr.E(apperr.Invalid, "invalid_dates", "accessible_release_at must be in the future")
 )
 
 type createVenueRequest struct {
@@ -75,6 +79,8 @@ type createEventRequest struct {
 	WaitingRoom        *waitingRoomSettings `json:"waiting_room"`
 	ResaleCapPercent   int                  `json:"resale_cap_percent" validate:"omitempty,min=1,max=1000"`
 	PrintAtHome        bool                 `json:"print_at_home"`
+	// AccessibleReleaseAt schedules the end of the accessible hold-back.
+	AccessibleReleaseAt *time.Time `json:"accessible_release_at"`
 }
 
 // defaultReserveShare is held back when an event does not say: a tenth of
@@ -90,10 +96,14 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	if !req.SaleOpens.Before(req.EventDate) {
 		return errSaleOrder
 	}
+	if at := req.AccessibleReleaseAt; at != nil && !at.After(time.Now()) {
+		return errAccessibleReleaseAt
+	}
 	spec := seatmap.EventSpec{
 		VenueID: int64(req.VenueID), Name: req.Name, EventDate: req.EventDate.UTC(), SaleOpens: req.SaleOpens.UTC(),
 		Prices: req.Prices, Currency: req.Currency, ReserveShare: defaultReserveShare,
 		MaxSeatsPerAccount: req.MaxSeatsPerAccount, ResaleCapPercent: req.ResaleCapPercent, PrintAtHome: req.PrintAtHome,
+		AccessibleReleaseAt: req.AccessibleReleaseAt,
 	}
 	if req.ReserveShare != nil {
 		spec.ReserveShare = *req.ReserveShare
@@ -203,6 +213,40 @@ func (s *Server) releaseInventory(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"scheduled": sched})
 	}
 	n, err := s.deps.Seats.ReleaseReserved(c.UserContext(), rr)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"released": n})
+}
+
+// accessibleReleaseRequest is the optional body of an accessible release.
+type accessibleReleaseRequest struct {
+	At *time.Time `json:"at"`
+}
+
+// releaseAccessible: POST /api/admin/events/:event/accessible/release ends
+// the accessible hold-back: the accessible seats nobody has claimed go on
+// general sale now (200 {released}), or at `at` (202 {scheduled}, replacing
+// any earlier time).
+func (s *Server) releaseAccessible(c *fiber.Ctx) error {
+	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	var req accessibleReleaseRequest
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := s.decodeStrict(c.Body(), &req); err != nil {
+			return err
+		}
+	}
+	if req.At != nil && req.At.After(time.Now()) {
+		sched, err := s.deps.Seats.ScheduleAccessibleRelease(c.UserContext(), id, *req.At)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"scheduled": sched})
+	}
+	n, err := s.deps.Seats.ReleaseAccessible(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

@@ -59,19 +59,20 @@ export async function render(main, [eventId], ctx) {
   const gaCard = gaSections.length ? h('div', { class: 'card stack' }, h('h2', {}, 'Standing'),
     h('p', { class: 'muted' }, 'No numbered seats: choose how many, and you are let in to the area.'),
     ...[...gaForms.values()].map((f) => f.form)) : '';
+  const acc = accessibleControls(ev, layout, qty, (on) => view.setHighlighted(on ? acc.seats : []), (text) => { live.textContent = text; });
 
   main.replaceChildren(
     h('h1', {}, ev.name),
     h('p', { class: 'muted' }, `${ev.venue.name} · ${dateTime(ev.event_date)} · `, h('span', { class: `badge ${ev.status}` }, statusLabel[ev.status] || ev.status)),
     notice() || '',
     h('div', { class: 'layout-event' },
-      h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend),
+      h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend, acc.filter),
       h('aside', { class: 'panel' },
         h('div', { class: 'card' }, h('h2', {}, 'Your selection'), list, total, holdBtn, err),
         resale,
         gaCard,
         h('form', { class: 'card stack', onsubmit: holdBest }, h('h2', {}, 'Best available'),
-          h('label', {}, 'Seats', qty), h('label', {}, 'Section', section), h('label', {}, 'Max price per seat ($)', maxPrice), bestBtn))));
+          h('label', {}, 'Seats', qty), acc.form, h('label', {}, 'Section', section), h('label', {}, 'Max price per seat ($)', maxPrice), bestBtn))));
 
   function notice() {
     if (ev.status === 'upcoming') return h('p', { class: 'card' }, `The sale opens ${dateTime(ev.sale_opens)}.`, room.enabled ? [' ', h('a', { href: `/events/${eventId}/queue`, 'data-link': true }, 'Join the waiting room')] : []);
@@ -104,7 +105,9 @@ export async function render(main, [eventId], ctx) {
     onHover: (i, x, y) => {
       if (i < 0) { tip.hidden = true; return; }
       const s = layout.seats[i];
-      tip.textContent = `${layout.sections.find((x2) => x2.id === s.section)?.name || s.section} · Row ${s.row} · Seat ${s.number} · ${money(s.price_cents, ev.currency)} · ${s.type} · ${LABELS[view.selected.has(i) ? 'sel' : view.stateOf(i)] || ''}`;
+      const state = view.selected.has(i) ? 'sel' : view.stateOf(i);
+      const label = s.type === 'accessible' && state === 'r' ? 'kept for fans who ask for accessible seats' : LABELS[state] || '';
+      tip.textContent = `${layout.sections.find((x2) => x2.id === s.section)?.name || s.section} · Row ${s.row} · Seat ${s.number} · ${money(s.price_cents, ev.currency)} · ${s.type} · ${label}`;
       tip.style.left = `${x}px`; tip.style.top = `${y}px`; tip.hidden = false;
     },
     announce: (text) => { live.textContent = text; },
@@ -220,6 +223,7 @@ export async function render(main, [eventId], ctx) {
     const body = { best_available: { quantity: Number(qty.value) } };
     if (section.value) body.best_available.section = section.value;
     if (maxPrice.value) body.best_available.max_price_cents = Math.round(Number(maxPrice.value) * 100);
+    if (acc.count() > 0) body.best_available.accessible = acc.count();
     await hold(body);
     bestBtn.disabled = false;
   }
@@ -236,6 +240,46 @@ export async function render(main, [eventId], ctx) {
   return () => { stop(); delete window.__boxoffice; };
 }
 
+// accessibleControls builds the accessible-seating parts of the page, both
+// empty when the venue has no accessible seat: a filter under the map that
+// rings the accessible seats (highlight(on)), and, for the best-available
+// form, how many of the seats are accessible (the rest are companions
+// beside them) with the notice the fan declares against.
+function accessibleControls(ev, layout, qty, highlight, announce) {
+  const info = ev.accessible || { seats: 0 };
+  const seats = layout.seats.flatMap((s, i) => (s.type === 'accessible' ? [i] : []));
+  if (!seats.length) return { seats, filter: '', form: '', count: () => 0 };
+  const toggle = h('input', { type: 'checkbox', name: 'accessible_filter' });
+  const hint = h('p', { class: 'muted', hidden: true },
+    `${info.available} of ${info.seats} accessible seats (ringed) can be booked: choose “Accessible seats” under Best available.`);
+  toggle.addEventListener('change', () => {
+    highlight(toggle.checked);
+    hint.hidden = !toggle.checked;
+    announce(toggle.checked ? `${seats.length} accessible seats highlighted.` : 'Accessible seats no longer highlighted.');
+  });
+  const count = h('select', { name: 'accessible', 'aria-label': 'Accessible seats' });
+  const declare = h('input', { type: 'checkbox', name: 'accessible_declared' });
+  const notice = h('div', { class: 'card', hidden: true, role: 'note' }, h('p', {}, info.notice || ''),
+    h('label', { class: 'check' }, declare, 'I, or someone I am booking for, needs accessible seating.'));
+  const update = () => {
+    const q = Number(qty.value), keep = Math.min(Number(count.value || 0), q);
+    count.replaceChildren(h('option', { value: 0 }, 'None'), ...Array.from({ length: q }, (_, i) => h('option', { value: i + 1 }, i + 1)));
+    count.value = String(keep);
+    notice.hidden = keep === 0;
+    declare.required = keep > 0;
+  };
+  qty.addEventListener('change', update);
+  count.addEventListener('change', update);
+  update();
+  return {
+    seats,
+    filter: h('div', {}, h('label', { class: 'check' }, toggle, swatch('acc'), 'Highlight accessible seats'), hint),
+    form: h('div', { class: 'stack' }, h('label', {}, 'Accessible seats', count),
+      h('p', { class: 'muted' }, 'The other seats are companion seats beside them.'), notice),
+    count: () => Number(count.value),
+  };
+}
+
 function swatch(k) {
   const c = h('canvas', { width: 16, height: 16, 'aria-hidden': 'true' });
   const g = c.getContext('2d');
@@ -246,5 +290,6 @@ function swatch(k) {
   if (k === 'r') { g.strokeStyle = '#9a9a9a'; g.strokeRect(3, 3, 10, 10); }
   if (k === 'x') { g.strokeStyle = '#fff'; g.beginPath(); g.arc(8, 8, 3.5, 0, 7); g.stroke(); }
   if (k === 'sel') { g.strokeStyle = '#00382a'; g.strokeRect(1.5, 1.5, 13, 13); }
+  if (k === 'acc') { g.fillStyle = '#fff'; g.fillRect(0, 0, 16, 16); g.fillStyle = COLORS.a; g.fillRect(5, 5, 6, 6); g.strokeStyle = COLORS.acc; g.lineWidth = 2; g.beginPath(); g.arc(8, 8, 6, 0, 7); g.stroke(); }
   return c;
 }
