@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
@@ -175,12 +176,14 @@ func TestGAHoldRace(t *testing.T) {
 					mu.Lock()
 					wins = append(wins, won{acct, h})
 					mu.Unlock()
+				case errors.Is(err, seatmap.ErrSeatUnavailable) && apperr.As(err).Details["seats"] != nil:
+					// Lost the picks to faster fans: ask again. (Both
+					// refusals share the code seat_unavailable; a lost
+					// race names the seats.)
 				case errors.Is(err, seatmap.ErrNoSeatsFound):
 					// Fewer than q free in a snapshot that can only
 					// overstate what is free here (nothing is released).
 					q--
-				case errors.Is(err, seatmap.ErrSeatUnavailable):
-					// Lost every pick to faster fans: ask again.
 				case errors.Is(err, seatmap.ErrCapExceeded):
 					return
 				default:
