@@ -19,7 +19,9 @@ import (
 // order, what it brought in and gave back. Amounts are in cents of the
 // event's currency; see docs/ledger.md.
 //
-// Net is what the event keeps: gross - refunds - payouts. It must equal
+// Net is what the event keeps: gross - refunds - payouts + owed (a debt
+// of a fan paid out beyond their order, counted as the event's until
+// collected, and open meanwhile). It must equal
 // ExpectedNet, what the event is owed by its orders as they stand: the
 // total of every primary order still paid, plus the platform's fee on
 // every resale still paid; after a cancellation nothing, since every fan
@@ -45,7 +47,15 @@ type LedgerSums struct {
 	FeeCents    int64 `json:"fee_cents"`
 	RefundCents int64 `json:"refund_cents"`
 	PayoutCents int64 `json:"payout_cents"`
-	NetCents    int64 `json:"net_cents"`
+	// OwedCents is money a fan owes the event: paid out beyond what their
+	// order paid, on a cancelled event (a resale above face).
+	OwedCents int64 `json:"owed_cents"`
+	NetCents  int64 `json:"net_cents"`
+}
+
+// net is what the row leaves the event with.
+func (s LedgerSums) net() int64 {
+	return s.GrossCents - s.RefundCents - s.PayoutCents + s.OwedCents
 }
 
 func (s *LedgerSums) add(o LedgerSums) {
@@ -53,6 +63,7 @@ func (s *LedgerSums) add(o LedgerSums) {
 	s.FeeCents += o.FeeCents
 	s.RefundCents += o.RefundCents
 	s.PayoutCents += o.PayoutCents
+	s.OwedCents += o.OwedCents
 	s.NetCents += o.NetCents
 }
 
@@ -62,6 +73,9 @@ const (
 	LedgerPayment = "payment"
 	LedgerRefund  = "refund"
 	LedgerPayout  = "payout"
+	// LedgerOwed is money a fan owes back: resale payouts paid beyond what
+	// their order paid, on a cancelled event (refunds.owed_cents).
+	LedgerOwed = "owed"
 )
 
 // LedgerRow is one line of the ledger. An entry (payment, refund, payout)
@@ -134,22 +148,26 @@ func (s *Service) Ledger(ctx context.Context, eventID int64) (Ledger, error) {
 func ledgerEntries(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT 'payment', p.id::text, coalesce(o.id::text, ''), p.id::text, p.account_id, p.status, p.stuck_at IS NOT NULL,
-		       p.created_at, p.amount_cents, 0::bigint, 0::bigint, 0::bigint
+		       p.created_at, p.amount_cents, 0::bigint, 0::bigint, 0::bigint, 0::bigint
 		FROM payments p LEFT JOIN orders o ON o.payment_id = p.id
 		WHERE p.event_id = $1 AND p.status = ANY($2)
 		UNION ALL
 		SELECT 'refund', r.id::text, coalesce(r.order_id::text, ''), r.payment_id::text, r.account_id, r.status, false,
-		       coalesce(r.refunded_at, r.created_at), 0, 0, r.amount_cents, 0
+		       coalesce(r.refunded_at, r.created_at), 0, 0, r.amount_cents, 0, 0
 		FROM refunds r WHERE r.event_id = $1 AND r.status = 'succeeded'
+		UNION ALL
+		SELECT 'owed', r.id::text, coalesce(r.order_id::text, ''), r.payment_id::text, r.account_id, 'owed', false,
+		       r.created_at, 0, 0, 0, 0, r.owed_cents
+		FROM refunds r WHERE r.event_id = $1 AND r.owed_cents > 0
 		UNION ALL
 		-- A payment refunded before refunds had rows: its whole amount.
 		SELECT 'refund', p.id::text, coalesce(o.id::text, ''), p.id::text, p.account_id, p.status, false,
-		       p.updated_at, 0, 0, p.amount_cents, 0
+		       p.updated_at, 0, 0, p.amount_cents, 0, 0
 		FROM payments p LEFT JOIN orders o ON o.payment_id = p.id
 		WHERE p.event_id = $1 AND p.status = 'refunded' AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.payment_id = p.id)
 		UNION ALL
 		SELECT 'payout', po.id::text, po.order_id::text, o.payment_id::text, po.seller_account_id, po.status, false,
-		       po.created_at, 0, po.fee_cents, 0, po.net_cents
+		       po.created_at, 0, po.fee_cents, 0, po.net_cents, 0
 		FROM payouts po JOIN orders o ON o.id = po.order_id
 		WHERE po.event_id = $1 AND po.status IN ('pending', 'paid')
 		ORDER BY 8, 1, 2`, eventID, capturedStatuses)
@@ -159,8 +177,8 @@ func ledgerEntries(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, 
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LedgerRow, error) {
 		var e LedgerRow
 		err := r.Scan(&e.Kind, &e.ID, &e.OrderID, &e.PaymentID, &e.AccountID, &e.Status, &e.Stuck, &e.At,
-			&e.GrossCents, &e.FeeCents, &e.RefundCents, &e.PayoutCents)
-		e.NetCents = e.GrossCents - e.RefundCents - e.PayoutCents
+			&e.GrossCents, &e.FeeCents, &e.RefundCents, &e.PayoutCents, &e.OwedCents)
+		e.NetCents = e.net()
 		return e, err
 	})
 	if err != nil {
@@ -181,7 +199,8 @@ func ledgerOrders(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, e
 		       coalesce(po.fee, 0),
 		       coalesce((SELECT sum(amount_cents) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded'),
 		                CASE WHEN p.status = 'refunded' THEN p.amount_cents ELSE 0 END),
-		       coalesce(po.net, 0)
+		       coalesce(po.net, 0),
+		       coalesce((SELECT sum(owed_cents) FROM refunds r WHERE r.payment_id = p.id), 0)
 		FROM orders o JOIN payments p ON p.id = o.payment_id JOIN holds h ON h.id = o.hold_id
 		LEFT JOIN LATERAL (SELECT sum(fee_cents) AS fee, sum(net_cents) AS net FROM payouts
 		                   WHERE order_id = o.id AND status IN ('pending', 'paid')) po ON true
@@ -193,9 +212,9 @@ func ledgerOrders(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, e
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LedgerRow, error) {
 		e := LedgerRow{Kind: LedgerOrder}
 		err := r.Scan(&e.ID, &e.PaymentID, &e.AccountID, &e.Status, &e.Resale, &e.Stuck, &e.At,
-			&e.GrossCents, &e.FeeCents, &e.RefundCents, &e.PayoutCents)
+			&e.GrossCents, &e.FeeCents, &e.RefundCents, &e.PayoutCents, &e.OwedCents)
 		e.OrderID = e.ID
-		e.NetCents = e.GrossCents - e.RefundCents - e.PayoutCents
+		e.NetCents = e.net()
 		return e, err
 	})
 	if err != nil {
@@ -209,8 +228,8 @@ func ledgerOrders(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, e
 
 // ledgerOpen lists what is still in flight or needs a person: payments
 // not settled (or stuck), orders of a cancelled event not refunded yet,
-// refunds not yet confirmed by the provider, and payouts still pending
-// after a cancellation.
+// refunds not yet confirmed by the provider, payouts still pending after a
+// cancellation, and money a fan owes back.
 func ledgerOpen(ctx context.Context, tx pgx.Tx, eventID int64, cancelled bool) ([]string, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT 'payment ' || id || ' is ' || status || CASE WHEN stuck_at IS NOT NULL THEN ' (stuck: ' || coalesce(reconcile_error, '') || ')' ELSE '' END
@@ -225,6 +244,10 @@ func ledgerOpen(ctx context.Context, tx pgx.Tx, eventID int64, cancelled bool) (
 		UNION ALL
 		SELECT 'payout ' || id || ' is pending on a cancelled event' FROM payouts
 		WHERE $2 AND event_id = $1 AND status = 'pending'
+		UNION ALL
+		SELECT 'account ' || account_id || ' owes ' || owed_cents || ' cents: resale payouts paid beyond what order '
+		       || coalesce(order_id::text, '') || ' paid' FROM refunds
+		WHERE event_id = $1 AND owed_cents > 0
 		ORDER BY 1`, eventID, cancelled)
 	if err != nil {
 		return nil, fmt.Errorf("checkout: open money of %d: %w", eventID, err)
@@ -248,10 +271,10 @@ func (l Ledger) WriteCSV(w io.Writer) error {
 	row := func(r LedgerRow) []string {
 		return []string{r.Kind, r.ID, r.OrderID, r.PaymentID, strconv.FormatInt(r.AccountID, 10), r.Status,
 			strconv.FormatBool(r.Resale), r.At.UTC().Format(time.RFC3339), l.Currency,
-			cents(r.GrossCents), cents(r.FeeCents), cents(r.RefundCents), cents(r.PayoutCents), cents(r.NetCents)}
+			cents(r.GrossCents), cents(r.FeeCents), cents(r.RefundCents), cents(r.PayoutCents), cents(r.OwedCents), cents(r.NetCents)}
 	}
 	_ = cw.Write([]string{"kind", "id", "order_id", "payment_id", "account_id", "status", "resale", "at", "currency",
-		"gross_cents", "fee_cents", "refund_cents", "payout_cents", "net_cents"})
+		"gross_cents", "fee_cents", "refund_cents", "payout_cents", "owed_cents", "net_cents"})
 	for _, r := range l.Entries {
 		_ = cw.Write(row(r))
 	}
@@ -260,9 +283,9 @@ func (l Ledger) WriteCSV(w io.Writer) error {
 	}
 	t := l.Totals
 	_ = cw.Write([]string{"total", strconv.FormatInt(l.EventID, 10), "", "", "", l.EventStatus, "", "", l.Currency,
-		cents(t.GrossCents), cents(t.FeeCents), cents(t.RefundCents), cents(t.PayoutCents), cents(t.NetCents)})
+		cents(t.GrossCents), cents(t.FeeCents), cents(t.RefundCents), cents(t.PayoutCents), cents(t.OwedCents), cents(t.NetCents)})
 	_ = cw.Write([]string{"check", strconv.FormatInt(l.EventID, 10), "", "", "", "balanced=" + strconv.FormatBool(l.Balanced), "", "", l.Currency,
-		"expected_net=" + cents(l.ExpectedNetCents), "", "", "", "residual=" + cents(l.ResidualCents)})
+		"expected_net=" + cents(l.ExpectedNetCents), "", "", "", "", "residual=" + cents(l.ResidualCents)})
 	cw.Flush()
 	return cw.Error()
 }

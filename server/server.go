@@ -226,6 +226,8 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/orders/:order/reject", h(admin, s.rejectOrder)},
 		{"GET", "/api/admin/jobs", h(admin, s.listJobs)},
 		{"POST", "/api/admin/jobs/:job/retry", h(admin, s.retryJob)},
+		{"GET", "/api/admin/payments", h(admin, s.listPayments)},
+		{"POST", "/api/admin/payments/:payment/retry", h(admin, s.retryPayment)},
 		{"GET", "/api/admin/events/:event/ledger", h(admin, s.eventLedger)},
 		{"GET", "/api/admin/events/:event/ledger.csv", h(admin, s.eventLedgerCSV)},
 
