@@ -36,7 +36,7 @@ func (s *Service) OrderCalendar(ctx context.Context, accountID int64, orderID st
 func orderICS(o Order, venue, city, description, baseURL string, now time.Time) []byte {
 	var seats []string
 	for _, t := range o.ownedTickets() {
-		seats = append(seats, fmt.Sprintf("Section %s, row %s, seat %d", t.Seat.Section, t.Seat.Row, t.Seat.Number))
+		seats = append(seats, seatLine(t.Seat))
 	}
 	text := "Order " + o.ID
 	if len(seats) > 0 {

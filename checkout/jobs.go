@@ -111,8 +111,7 @@ func confirmationText(o Order, baseURL string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Thank you for your order.\n\n%s\n%s\n\n", o.EventName, venueTime(o.EventDate, o.TimeZone))
 	for _, t := range o.Tickets {
-		fmt.Fprintf(&b, "  Section %s, row %s, seat %d\n    %s\n", t.Seat.Section, t.Seat.Row, t.Seat.Number,
-			priceText(t.PriceTypeName, t.Breakdown, o.Currency))
+		fmt.Fprintf(&b, "  %s\n    %s\n", seatLine(t.Seat), priceText(t.PriceTypeName, t.Breakdown, o.Currency))
 	}
 	fmt.Fprintf(&b, "\nTotal: %s %s\nOrder: %s\n", cents(o.TotalCents), strings.ToUpper(o.Currency), o.ID)
 	if baseURL != "" {

@@ -33,7 +33,11 @@ func (s *Service) ticketsPDF(tickets []Ticket) ([]byte, error) {
 		pdf.CellFormat(0, 8, venueTime(t.EventDate, t.TimeZone), "", 1, "L", false, 0, "")
 		pdf.Ln(4)
 		pdf.SetFont("Helvetica", "B", 16)
-		pdf.CellFormat(0, 9, tr(fmt.Sprintf("Section %s  ·  Row %s  ·  Seat %d", t.Seat.Section, t.Seat.Row, t.Seat.Number)), "", 1, "L", false, 0, "")
+		seat := fmt.Sprintf("Section %s  ·  Row %s  ·  Seat %d", t.Seat.Section, t.Seat.Row, t.Seat.Number)
+		if t.Seat.Row == "" { // a general-admission place
+			seat = fmt.Sprintf("Section %s  ·  General admission", t.Seat.Section)
+		}
+		pdf.CellFormat(0, 9, tr(seat), "", 1, "L", false, 0, "")
 		pdf.SetFont("Helvetica", "", 13)
 		pdf.CellFormat(0, 8, tr("Holder: "+t.HolderName), "", 1, "L", false, 0, "")
 		pdf.SetFont("Helvetica", "", 10)

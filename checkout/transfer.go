@@ -145,7 +145,12 @@ func (s *Service) OfferTransfer(ctx context.Context, accountID int64, ticketID, 
 // time, by the account's (normalized) email.
 const isRecipient = `(x.to_account = $2 OR (x.to_account IS NULL AND x.to_email = (SELECT lower(email) FROM accounts WHERE id = $2)))`
 
+// seatLine names a ticket's seat in emails; a place of a general-admission
+// area has no row, and its number is only an ordinal, so it shows neither.
 func seatLine(st TicketSeat) string {
+	if st.Row == "" {
+		return fmt.Sprintf("Section %s, general admission", st.Section)
+	}
 	return fmt.Sprintf("Section %s, row %s, seat %d", st.Section, st.Row, st.Number)
 }
 

@@ -53,6 +53,11 @@ type Config struct {
 	// rather than naming seats from the map (default 0.5). Bots always name
 	// hot seats.
 	BestAvailable float64
+	// GA is the share of humans who hold places of a general-admission
+	// area (a quantity, {"ga": ...}) when the event has one with places
+	// left (0: none; the flag -ga defaults to 0.3); the others pick seats
+	// as above.
+	GA float64
 	// Bots is the share of fans that are bots: no think time, the most
 	// seats allowed, hot seats only, more retries (default 0).
 	Bots float64
@@ -117,6 +122,7 @@ type Report struct {
 		HotBias       float64   `json:"hot_bias"`
 		Decline       float64   `json:"decline"`
 		BestAvailable float64   `json:"best_available"`
+		GA            float64   `json:"ga"`
 		Think         string    `json:"think"`
 		Duration      string    `json:"duration"`
 		SeatWeights   []float64 `json:"seat_weights"`
@@ -145,6 +151,10 @@ type Report struct {
 	HoldsRejected  int64   `json:"holds_rejected"`
 	HoldsPerSec    float64 `json:"holds_accepted_per_second"`
 	RejectsPerSec  float64 `json:"holds_rejected_per_second"`
+
+	// GAHolds are the accepted holds of general-admission places.
+	GAHolds int64 `json:"ga_holds"`
+
 	// Steps: latency of each request kind (challenge, pow, join, admission
 	// wait, hold, checkout, confirm, signup).
 	Steps  map[string]Latency `json:"steps"`
@@ -245,6 +255,9 @@ type seat struct {
 	Idx     int
 	Section string
 	Price   int64
+	// GA marks a place of a general-admission area: held by quantity,
+	// never named.
+	GA bool
 }
 
 // recorder collects the figures of a run.
@@ -260,6 +273,8 @@ type recorder struct {
 
 	accepted, rejected, orders, reviews, declines, seatsBought, botSeats, fansDone atomic.Int64
 	frames, gaps, watchErrs                                                        atomic.Int64
+
+	gaHolds atomic.Int64 // accepted holds of general-admission places
 }
 
 // holdMark is one accepted hold, for the diff latency.
@@ -292,7 +307,8 @@ type driver struct {
 	http     *http.Client
 	seats    []seat
 	byID     map[string]int
-	hot      []int // seat indexes in hot sections
+	hot      []int    // seat indexes in hot sections
+	areas    []gaArea // general-admission areas
 	view     []atomicState
 	room     bool
 	rec      *recorder
@@ -332,7 +348,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{BaseURL: cfg.BaseURL, Event: cfg.Event, Capacity: len(d.seats)}
 	rc := &rep.Config
 	rc.Fans, rc.Watchers, rc.Concurrency, rc.BotSeats = cfg.Fans, cfg.Watchers, cfg.Concurrency, cfg.BotSeats
-	rc.Bots, rc.HotBias, rc.Decline, rc.BestAvailable = cfg.Bots, cfg.HotBias, cfg.Decline, cfg.BestAvailable
+	rc.Bots, rc.HotBias, rc.Decline, rc.BestAvailable, rc.GA = cfg.Bots, cfg.HotBias, cfg.Decline, cfg.BestAvailable, cfg.GA
 	rc.Think, rc.Duration, rc.SeatWeights, rc.WaitingRoom = cfg.Think.String(), cfg.Duration.String(), cfg.SeatWeights, d.room
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
@@ -467,6 +483,10 @@ func (d *driver) load(ctx context.Context) error {
 	}
 	d.room = ev.WaitingRoom.Enabled
 	var layout struct {
+		Sections []struct {
+			ID   string `json:"id"`
+			Kind string `json:"kind"`
+		} `json:"sections"`
 		Seats []struct {
 			ID         string `json:"id"`
 			Idx        int    `json:"idx"`
@@ -480,12 +500,24 @@ func (d *driver) load(ctx context.Context) error {
 	d.seats = make([]seat, len(layout.Seats))
 	d.byID = make(map[string]int, len(layout.Seats))
 	price := map[string]int64{}
+	area := map[string]int{}
+	for _, sec := range layout.Sections {
+		if sec.Kind == "ga" {
+			area[sec.ID] = len(d.areas)
+			d.areas = append(d.areas, gaArea{section: sec.ID})
+		}
+	}
 	for _, s := range layout.Seats {
 		if s.Idx < 0 || s.Idx >= len(d.seats) {
 			return fmt.Errorf("loadtest: seat %s has idx %d outside 0..%d", s.ID, s.Idx, len(d.seats)-1)
 		}
-		d.seats[s.Idx] = seat{ID: s.ID, Idx: s.Idx, Section: s.Section, Price: s.PriceCents}
+		k, ga := area[s.Section]
+		d.seats[s.Idx] = seat{ID: s.ID, Idx: s.Idx, Section: s.Section, Price: s.PriceCents, GA: ga}
 		d.byID[s.ID] = s.Idx
+		if ga {
+			d.areas[k].places = append(d.areas[k].places, s.Idx)
+			continue
+		}
 		price[s.Section] = max(price[s.Section], s.PriceCents)
 	}
 	// Hot sections: the priciest fifth (at least one).
@@ -747,6 +779,7 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 	if bot {
 		attempts, backoff = 8, 30*time.Millisecond
 	}
+	standing := !bot && len(d.areas) > 0 && rng.Float64() < d.cfg.GA
 	var hold struct {
 		ID    string `json:"id"`
 		Seats []struct {
@@ -767,9 +800,16 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 		}
 		var body any
 		var picked []int
+		// A standing fan asks for a quantity of an area with places left.
 		// The last attempt asks for best available: a fan whose picks keep
 		// losing takes what is left, as people do.
-		if a == attempts-1 || (!bot && rng.Float64() < d.cfg.BestAvailable) {
+		area := ""
+		if standing && a < attempts-1 {
+			area = d.pickArea(rng)
+		}
+		if area != "" {
+			body = map[string]any{"ga": map[string]any{"section": area, "quantity": n}}
+		} else if a == attempts-1 || (!bot && rng.Float64() < d.cfg.BestAvailable) {
 			body = map[string]any{"best_available": map[string]int{"quantity": n}}
 		} else {
 			picked = d.pick(rng, n, bot || rng.Float64() < d.cfg.HotBias)
@@ -790,6 +830,9 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 		case ok:
 			held = true
 			d.rec.accepted.Add(1)
+			if _, ga := body.(map[string]any)["ga"]; ga {
+				d.rec.gaHolds.Add(1)
+			}
 			if len(hold.Seats) > 0 {
 				d.rec.mu.Lock()
 				d.rec.holds = append(d.rec.holds, holdMark{sent: sent, recv: recv, idx: hold.Seats[0].Idx})
@@ -950,8 +993,34 @@ func (d *driver) quantity(rng *rand.Rand, bot bool) int {
 	return 1
 }
 
+// gaArea is one general-admission area of the event: its section and the
+// idx of each of its places.
+type gaArea struct {
+	section string
+	places  []int
+}
+
+// pickArea returns a general-admission area that looks to have places
+// left, probing a few random places of each; "" when none does.
+func (d *driver) pickArea(rng *rand.Rand) string {
+	if len(d.areas) == 0 {
+		return ""
+	}
+	first := rng.IntN(len(d.areas))
+	for k := range d.areas {
+		a := d.areas[(first+k)%len(d.areas)]
+		for range 16 {
+			if len(a.places) > 0 && d.view[a.places[rng.IntN(len(a.places))]].Load() == 'a' {
+				return a.section
+			}
+		}
+	}
+	return ""
+}
+
 // pick chooses n seats that look available, consecutive by idx within one
 // section, from the hot sections or anywhere; nil when it finds none.
+// Places of general-admission areas are never named.
 func (d *driver) pick(rng *rand.Rand, n int, hot bool) []int {
 	pool := d.hot
 	if !hot || len(pool) == 0 {
@@ -969,7 +1038,7 @@ func (d *driver) pick(rng *rand.Rand, n int, hot bool) []int {
 		}
 		var out []int
 		for i := start; i < len(d.seats) && len(out) < n; i++ {
-			if d.seats[i].Section != d.seats[start].Section {
+			if d.seats[i].Section != d.seats[start].Section || d.seats[i].GA {
 				break
 			}
 			if d.view[i].Load() == 'a' {
@@ -995,6 +1064,7 @@ func (d *driver) summarize(rep *Report, watchers []*watcher) {
 		rep.BotShare = float64(rep.BotSeats) / float64(rep.SeatsBought)
 	}
 	rep.HoldsAccepted, rep.HoldsRejected = r.accepted.Load(), r.rejected.Load()
+	rep.GAHolds = r.gaHolds.Load()
 	span := rep.Elapsed
 	if rep.SoldOut {
 		span = rep.SellOutSeconds
@@ -1075,7 +1145,8 @@ func (r *Report) WriteSummary(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "  holds accepted %d (%.1f/s), rejected %d (%.1f/s)\n", r.HoldsAccepted, r.HoldsPerSec, r.HoldsRejected, r.RejectsPerSec)
+	fmt.Fprintf(w, "  holds accepted %d (%.1f/s, %d of them general admission), rejected %d (%.1f/s)\n",
+		r.HoldsAccepted, r.HoldsPerSec, r.GAHolds, r.HoldsRejected, r.RejectsPerSec)
 	names := make([]string, 0, len(r.Steps))
 	for k := range r.Steps {
 		names = append(names, k)

@@ -87,6 +87,41 @@ func TestPick(t *testing.T) {
 	}
 }
 
+// TestPickArea: seat picks never name a place of a general-admission
+// area; pickArea finds an area with places left and "" once it is gone.
+func TestPickArea(t *testing.T) {
+	d := &driver{areas: []gaArea{{section: "FLOOR"}}}
+	for i := range 30 {
+		s := seat{Idx: i, Section: "A"}
+		if i >= 10 {
+			s.Section, s.GA = "FLOOR", true
+			d.areas[0].places = append(d.areas[0].places, i)
+		}
+		d.seats = append(d.seats, s)
+	}
+	d.view = make([]atomicState, len(d.seats))
+	for i := range d.view {
+		d.view[i].Store('a')
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100 {
+		for _, i := range d.pick(rng, 2, false) {
+			if d.seats[i].GA {
+				t.Fatalf("pick named ga place %d", i)
+			}
+		}
+	}
+	if got := d.pickArea(rng); got != "FLOOR" {
+		t.Errorf("pickArea = %q, want FLOOR", got)
+	}
+	for i := 10; i < 30; i++ {
+		d.view[i].Store('s')
+	}
+	if got := d.pickArea(rng); got != "" {
+		t.Errorf("pickArea of a sold-out floor = %q, want none", got)
+	}
+}
+
 func TestQuantity(t *testing.T) {
 	d := &driver{cfg: Config{SeatWeights: []float64{0, 1, 0, 1}, BotSeats: 6}}
 	rng := rand.New(rand.NewPCG(3, 4))

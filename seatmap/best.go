@@ -44,6 +44,7 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 	// the picks skip them at no extra cost per seat.
 	avail := slices.Clone(snap.Statuses)
 	s.recent.mark(ev.ID, snap.taken, avail)
+	l.maskGA(avail)
 	for attempt := range bestAttempts {
 		spread := 1
 		if attempt > 0 {

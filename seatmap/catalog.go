@@ -26,6 +26,9 @@ type eventLayout struct {
 	json     []byte
 	gzip     []byte
 	etag     string
+	// ga lists the event's general-admission areas in section order, with
+	// the idx of each place (ga.go).
+	ga []gaArea
 	// rows is best-available's compact per-seat index (best.go), built
 	// on first use.
 	rows     *rowIndex
@@ -75,13 +78,13 @@ func (s *Service) layout(ctx context.Context, eventID int64) (*eventLayout, erro
 func (s *Service) loadLayout(ctx context.Context, eventID int64) (*eventLayout, error) {
 	l := &eventLayout{eventID: eventID, byID: make(map[int64]int32)}
 	rows, err := s.db.Query(ctx, `
-		SELECT id, name, tier, rank FROM event_sections WHERE event_id = $1 ORDER BY rank, id`, eventID)
+		SELECT id, name, tier, rank, kind FROM event_sections WHERE event_id = $1 ORDER BY rank, id`, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("seatmap: load sections of %d: %w", eventID, err)
 	}
 	for rows.Next() {
 		var sec SectionInfo
-		if err := rows.Scan(&sec.ID, &sec.Name, &sec.Tier, &sec.Rank); err != nil {
+		if err := rows.Scan(&sec.ID, &sec.Name, &sec.Tier, &sec.Rank, &sec.Kind); err != nil {
 			return nil, fmt.Errorf("seatmap: scan section: %w", err)
 		}
 		l.sections = append(l.sections, sec)
@@ -123,6 +126,7 @@ func (s *Service) loadLayout(ctx context.Context, eventID int64) (*eventLayout, 
 		}
 		sec.Capacity++
 	}
+	l.ga = gaAreas(l.sections, l.seats)
 	raw, err := json.Marshal(struct {
 		EventID  int64         `json:"event_id,string"`
 		Sections []SectionInfo `json:"sections"`

@@ -82,10 +82,13 @@ type Event struct {
 // the event detail the prices are all-in; in the static layout they are
 // face values.
 type SectionInfo struct {
-	ID            string `json:"id"`
-	Name          string `json:"name"`
-	Tier          string `json:"tier"`
-	Rank          int    `json:"rank"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Tier string `json:"tier"`
+	Rank int    `json:"rank"`
+	// Kind is KindSeated or KindGA: a ga section is drawn as one area and
+	// held by quantity; its places have no row to show.
+	Kind          string `json:"kind"`
 	Capacity      int    `json:"capacity"`
 	MinPriceCents int64  `json:"min_price_cents"`
 	MaxPriceCents int64  `json:"max_price_cents"`
@@ -146,7 +149,7 @@ func (s *Service) CreateVenueAt(ctx context.Context, name string, place Place, l
 	if err != nil {
 		return Venue{}, fmt.Errorf("seatmap: encode layout: %w", err)
 	}
-	v := Venue{Name: name, Capacity: len(layout.Seats), City: place.City, TimeZone: place.TimeZone}
+	v := Venue{Name: name, Capacity: len(layout.Places()), City: place.City, TimeZone: place.TimeZone}
 	err = s.db.QueryRow(ctx, `INSERT INTO venues (name, layout, capacity, city, time_zone) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 		name, raw, v.Capacity, v.City, v.TimeZone).Scan(&v.ID)
 	if err != nil {
@@ -254,6 +257,7 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		if err := checkPriceKeys(spec.Prices, layout); err != nil {
 			return err
 		}
+		places := layout.Places()
 		var seedKey *string
 		if spec.SeedKey != "" {
 			seedKey = &spec.SeedKey
@@ -264,12 +268,12 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 			                    fees, price_types, description, artist, genre)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(nullif($11, 0), 100), $12, $13, $14, $15, $16, $17) RETURNING id`,
 			spec.VenueID, spec.Name, seedKey, spec.EventDate, spec.SaleOpens, spec.Currency,
-			len(layout.Seats), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom, spec.ResaleCapPercent,
+			len(places), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom, spec.ResaleCapPercent,
 			spec.PrintAtHome, spec.Fees, spec.PriceTypes, spec.Info.Description, spec.Info.Artist, spec.Info.Genre).Scan(&eventID)
 		if err != nil {
 			return fmt.Errorf("seatmap: insert event: %w", err)
 		}
-		if err := insertSeats(ctx, tx, eventID, layout, spec); err != nil {
+		if err := insertSeats(ctx, tx, eventID, layout, places, spec); err != nil {
 			return err
 		}
 		if spec.AccessibleReleaseAt != nil {
@@ -301,20 +305,27 @@ func checkPriceKeys(prices map[string]int64, layout Layout) error {
 	return nil
 }
 
-func insertSeats(ctx context.Context, tx pgx.Tx, eventID int64, layout Layout, spec EventSpec) error {
+// insertSeats copies a layout's sections and places (Layout.Places) into an
+// event. Only seats are held back by ReserveShare: a ga area sells whole.
+func insertSeats(ctx context.Context, tx pgx.Tx, eventID int64, layout Layout, places []SeatSpec, spec EventSpec) error {
 	tiers := make(map[string]string, len(layout.Sections))
 	secRows := make([][]any, len(layout.Sections))
 	for i, sec := range layout.Sections {
 		tiers[sec.ID] = sec.Tier
-		secRows[i] = []any{eventID, sec.ID, sec.Name, sec.Tier, sec.Rank}
+		kind, capacity := KindSeated, (*int32)(nil)
+		if sec.IsGA() {
+			c := int32(sec.Capacity)
+			kind, capacity = KindGA, &c
+		}
+		secRows[i] = []any{eventID, sec.ID, sec.Name, sec.Tier, sec.Rank, kind, capacity}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"event_sections"},
-		[]string{"event_id", "id", "name", "tier", "rank"}, pgx.CopyFromRows(secRows)); err != nil {
+		[]string{"event_id", "id", "name", "tier", "rank", "kind", "capacity"}, pgx.CopyFromRows(secRows)); err != nil {
 		return fmt.Errorf("seatmap: insert sections: %w", err)
 	}
 	reasons := reserveReasons(layout.Seats, spec.ReserveShare)
-	rows := make([][]any, len(layout.Seats))
-	for i, seat := range layout.Seats {
+	rows := make([][]any, len(places))
+	for i, seat := range places {
 		price, ok := priceOf(spec.Prices, seat, tiers[seat.Section])
 		if !ok {
 			return ErrNoPrice.With("section", seat.Section).With("type", seat.Type)

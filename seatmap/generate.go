@@ -22,7 +22,10 @@ var ErrUnknownPreset = errors.New("seatmap: unknown layout preset")
 //   - "stadium": about 50,000 seats in floor blocks, a lower, a club and an
 //     upper bowl around a field with the stage at its north end;
 //   - "arena": about 15,000 seats in floor blocks and a lower and upper bowl;
-//   - "theater": about 2,000 seats in orchestra, mezzanine and balcony.
+//   - "theater": about 2,000 seats in orchestra, mezzanine and balcony;
+//   - "arena-ga": the arena's bowls around a standing floor in front of the
+//     stage, a general-admission area of 5,000 places instead of the
+//     seated floor blocks.
 //
 // Coordinates lie in 0..1000 both ways with the stage at the top (small y), so
 // a canvas can draw any preset at one scale. Rows run along arcs or lines and
@@ -84,6 +87,14 @@ var presets = []preset{
 		build: buildArena,
 		prices: map[string]int64{
 			"floor": 18000, "lower": 12000, "upper": 6500,
+			SeatVIP: 35000, SeatAccessible: 6500,
+		},
+	},
+	{
+		name: "arena-ga", pitch: 4, depth: 5, capacityHint: 14000,
+		build: buildArenaGA,
+		prices: map[string]int64{
+			"floor": 9500, "lower": 12000, "upper": 6500,
 			SeatVIP: 35000, SeatAccessible: 6500,
 		},
 	},
@@ -295,6 +306,23 @@ func buildArena(b *builder) {
 		rowStyle{label: numberRow})
 }
 
+// buildArenaGA is the arena with a standing floor: one ga area where the
+// seated floor blocks stand, its capacity the usual standing density of
+// about 2.5 fans per square metre of a floor that size.
+func buildArenaGA(b *builder) {
+	centre := point{500, 500}
+	b.focus = point{500, 395}
+	b.layout.Sections = append(b.layout.Sections, Section{
+		ID: "FLOOR", Name: "Standing floor", Tier: "floor", Kind: KindGA, Capacity: 5000,
+		Area: Area{X: 400, Y: 410, Width: 200, Height: 180},
+	})
+	deg := math.Pi / 180
+	b.bowl("lower", 101, 18, centre, 40*deg, 165, 18, 12,
+		rowStyle{label: letterRow, accessibleBack: true, accessibleEnds: 4})
+	b.bowl("upper", 201, 24, centre, 36*deg, 275, 28, 12,
+		rowStyle{label: numberRow})
+}
+
 func buildTheater(b *builder) {
 	// Rows curve around a point just behind the stage (x 330..670, y 40..110),
 	// as in a proscenium house. The mezzanine and balcony really hang above
@@ -345,6 +373,15 @@ func (b *builder) rankSections() {
 	for _, s := range b.layout.Seats {
 		sum[s.Section] += float64(s.Rank)
 		count[s.Section]++
+	}
+	// A ga area has no seats: its rank is the distance from the centre of
+	// its area to the focus, as a seat's would be.
+	for _, sec := range b.layout.Sections {
+		if sec.IsGA() {
+			a := sec.Area
+			sum[sec.ID] = point{a.X + a.Width/2, a.Y + a.Height/2}.dist(b.focus) * 10
+			count[sec.ID] = 1
+		}
 	}
 	mean := func(id string) float64 {
 		if count[id] == 0 {

@@ -38,13 +38,15 @@ var (
 	ErrNoSeatsFound    = apperr.E(apperr.Conflict, "seat_unavailable", "not enough available seats match")
 )
 
-// HoldRequest asks for seats of one event for one account: either SeatIDs, or
-// Best for the best available Quantity.
+// HoldRequest asks for seats of one event for one account: either SeatIDs,
+// Best for the best available Quantity, or GA for a quantity of places of
+// a general-admission area (ga.go).
 type HoldRequest struct {
 	EventID   int64
 	AccountID int64
 	SeatIDs   []int64
 	Best      *BestRequest
+	GA        *GARequest
 }
 
 // BestRequest asks for the best Quantity available seats, adjacent in one
@@ -118,6 +120,9 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 			return Hold{}, err
 		}
 		return s.holdBest(ctx, req, ev, l)
+	}
+	if req.GA != nil {
+		return s.holdGA(ctx, req, ev, l)
 	}
 	if err := checkSeats(req.SeatIDs, ev.MaxSeatsPerAccount, l); err != nil {
 		return Hold{}, err

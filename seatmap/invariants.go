@@ -33,7 +33,8 @@ func (inv Invariants) Err() error {
 }
 
 // CheckInvariants reads an event in one repeatable-read snapshot and checks:
-// conservation (available + held + sold + reserved + resale = capacity);
+// conservation (available + held + sold + reserved + resale = capacity),
+// for the event and for each general-admission area;
 // every held seat belongs to exactly one live hold that lists it; every live
 // hold holds all its seats; no seat is in two live holds; every sold or
 // resale seat belongs to the converted hold that sold it, and every
@@ -66,6 +67,11 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) (Invariant
 		inv.Violations = append(inv.Violations, fmt.Sprintf("conservation: %d seats counted, capacity %d", sum, inv.Capacity))
 	}
 	checks := []struct{ name, sql string }{
+		// Conservation per general-admission area: its places, free, held,
+		// sold or otherwise, add up to the capacity it was declared with.
+		{"ga area whose places differ from its capacity", `
+			SELECT count(*) FROM event_sections es WHERE es.event_id = $1 AND es.kind = 'ga'
+			AND es.capacity <> (SELECT count(*) FROM seats s WHERE s.event_id = $1 AND s.section = es.id)`},
 		{"held seat without a live hold listing it", `
 			SELECT count(*) FROM seats s WHERE s.event_id = $1 AND s.status = 'held' AND NOT EXISTS (
 				SELECT 1 FROM holds h WHERE h.id = s.hold_id AND h.event_id = s.event_id

@@ -17,9 +17,12 @@ type Snapshot struct {
 	Position
 	Statuses  []byte
 	Available int
-	Body      []byte
-	Gzip      []byte
-	taken     time.Time
+	// GA is the count left of each general-admission area (nil when the
+	// event has none).
+	GA    []GACount
+	Body  []byte
+	Gzip  []byte
+	taken time.Time
 }
 
 // Snapshot returns the event's availability, from the per-node cache when it
@@ -61,7 +64,8 @@ func (s *Service) Snapshot(ctx context.Context, eventID int64) (*Snapshot, error
 }
 
 func (s *Service) takeSnapshot(ctx context.Context, eventID int64) (*Snapshot, error) {
-	if _, err := s.layout(ctx, eventID); err != nil {
+	l, err := s.layout(ctx, eventID)
+	if err != nil {
 		return nil, err
 	}
 	pos, err := s.pub.Position(ctx, eventID)
@@ -80,11 +84,13 @@ func (s *Service) takeSnapshot(ctx context.Context, eventID int64) (*Snapshot, e
 	if err != nil {
 		return nil, fmt.Errorf("seatmap: snapshot of %d: %w", eventID, err)
 	}
+	ga := gaCounts(l, statuses)
 	body, err := json.Marshal(struct {
 		Position
-		Encoding string `json:"encoding"`
-		Statuses string `json:"statuses"`
-	}{pos, "chars", string(statuses)})
+		Encoding string    `json:"encoding"`
+		Statuses string    `json:"statuses"`
+		GA       []GACount `json:"ga,omitempty"`
+	}{pos, "chars", string(statuses), ga})
 	if err != nil {
 		return nil, fmt.Errorf("seatmap: encode snapshot: %w", err)
 	}
@@ -92,6 +98,7 @@ func (s *Service) takeSnapshot(ctx context.Context, eventID int64) (*Snapshot, e
 		Position:  pos,
 		Statuses:  statuses,
 		Available: bytes.Count(statuses, []byte{StateAvailable}),
+		GA:        ga,
 		Body:      body,
 		Gzip:      gzipBytes(body),
 		taken:     taken,

@@ -10,7 +10,10 @@ import (
 // upload can cost, keep ids safe in URLs, price keys and Redis keys, and
 // keep labels short enough to print on a ticket.
 const (
-	maxLayoutSeats    = 100_000
+	maxLayoutSeats = 100_000
+	// MaxGACapacity bounds one general-admission area; every place of a
+	// layout, seats and ga places together, counts against maxLayoutSeats.
+	MaxGACapacity     = 100_000
 	maxLayoutSections = 1_000
 	maxSectionIDLen   = 32
 	maxNameLen        = 100
@@ -50,8 +53,6 @@ func (l Layout) Validate() error {
 	// Counts first, so that an oversized upload is refused before anything
 	// is allocated for it.
 	switch {
-	case len(l.Seats) == 0:
-		return layoutErr("seats", "a layout needs at least one seat")
 	case len(l.Seats) > maxLayoutSeats:
 		return layoutErr("seats", "%d seats, at most %d allowed", len(l.Seats), maxLayoutSeats)
 	case len(l.Sections) > maxLayoutSections:
@@ -59,6 +60,8 @@ func (l Layout) Validate() error {
 	}
 
 	sections := make(map[string]struct{}, len(l.Sections))
+	ga := make(map[string]struct{})
+	places := len(l.Seats)
 	for i, s := range l.Sections {
 		if msg := checkSectionID(s.ID); msg != "" {
 			return layoutErr(fmt.Sprintf("sections[%d].id", i), "%s", msg)
@@ -75,6 +78,20 @@ func (l Layout) Validate() error {
 		if msg := checkText(s.Tier, maxNameLen); msg != "" {
 			return layoutErr(fmt.Sprintf("sections[%d].tier", i), "%s", msg)
 		}
+		if err := checkKind(i, s); err != nil {
+			return err
+		}
+		if s.IsGA() {
+			ga[s.ID] = struct{}{}
+			places += s.Capacity
+		}
+	}
+	// Capacities are bounded above, so the sum cannot overflow.
+	switch {
+	case places == 0:
+		return layoutErr("seats", "a layout needs at least one seat or a ga section")
+	case places > maxLayoutSeats:
+		return layoutErr("sections", "%d places (seats and ga capacity), at most %d allowed", places, maxLayoutSeats)
 	}
 
 	type seatKey struct {
@@ -86,6 +103,9 @@ func (l Layout) Validate() error {
 		field := func(name string) string { return fmt.Sprintf("seats[%d].%s", i, name) }
 		if _, ok := sections[s.Section]; !ok {
 			return layoutErr(field("section"), "unknown section %s", quote(s.Section))
+		}
+		if _, ok := ga[s.Section]; ok {
+			return layoutErr(field("section"), "section %s is a ga area: its places come from its capacity, not from seats", quote(s.Section))
 		}
 		if s.Row == "" {
 			return layoutErr(field("row"), "row is empty")
@@ -115,6 +135,47 @@ func (l Layout) Validate() error {
 				quote(s.Section), quote(s.Row), s.Number, j)
 		}
 		seen[key] = i
+	}
+	return nil
+}
+
+// checkKind checks a section's kind and the fields that go with it: a ga
+// section needs a capacity in 1..MaxGACapacity and an area on the plan; a
+// seated one has neither.
+func checkKind(i int, s Section) error {
+	field := func(name string) string { return fmt.Sprintf("sections[%d].%s", i, name) }
+	switch s.Kind {
+	case "", KindSeated:
+		if s.Capacity != 0 {
+			return layoutErr(field("capacity"), "capacity is for ga sections only (a seated section's size is its seats)")
+		}
+		if s.Area != (Area{}) {
+			return layoutErr(field("area"), "area is for ga sections only")
+		}
+		return nil
+	case KindGA:
+	default:
+		return layoutErr(field("kind"), "unknown section kind %s (want %q or %q)", quote(s.Kind), KindSeated, KindGA)
+	}
+	switch {
+	case s.Capacity == 0:
+		return layoutErr(field("capacity"), "a ga section needs a capacity")
+	case s.Capacity < 1 || s.Capacity > MaxGACapacity:
+		return layoutErr(field("capacity"), "capacity %d is outside 1..%d", s.Capacity, MaxGACapacity)
+	case s.Area == (Area{}):
+		return layoutErr(field("area"), "a ga section needs an area (x, y, width, height) on the plan")
+	}
+	a := s.Area
+	for _, c := range []struct {
+		name string
+		v    float64
+	}{{"x", a.X}, {"y", a.Y}, {"width", a.Width}, {"height", a.Height}, {"x + width", a.X + a.Width}, {"y + height", a.Y + a.Height}} {
+		if msg := checkCoordinate(c.v); msg != "" {
+			return layoutErr(field("area."+c.name), "%s", msg)
+		}
+	}
+	if a.Width <= 0 || a.Height <= 0 {
+		return layoutErr(field("area"), "width and height must be above 0")
 	}
 	return nil
 }

@@ -37,7 +37,47 @@ func TestValidate(t *testing.T) {
 	}{
 		{"valid", func(l *Layout) {}, nil},
 		{"no seats", func(l *Layout) { l.Seats = nil },
-			&LayoutError{"seats", "a layout needs at least one seat"}},
+			&LayoutError{"seats", "a layout needs at least one seat or a ga section"}},
+		{"ga only", func(l *Layout) {
+			l.Seats = nil
+			l.Sections[1] = Section{ID: "GA", Name: "Floor", Tier: "floor", Kind: KindGA, Capacity: 500, Area: Area{10, 10, 100, 50}}
+		}, nil},
+		{"ga beside seats", func(l *Layout) {
+			l.Sections = append(l.Sections, Section{ID: "GA", Name: "Floor", Tier: "floor", Kind: KindGA, Capacity: MaxGACapacity - 4, Area: Area{0, 0, 10, 10}})
+		}, nil},
+		{"unknown kind", func(l *Layout) { l.Sections[0].Kind = "standing" },
+			&LayoutError{"sections[0].kind", `unknown section kind "standing" (want "seated" or "ga")`}},
+		{"ga without capacity", func(l *Layout) {
+			l.Sections = append(l.Sections, Section{ID: "GA", Kind: KindGA, Area: Area{0, 0, 10, 10}})
+		}, &LayoutError{"sections[2].capacity", "a ga section needs a capacity"}},
+		{"ga capacity negative", func(l *Layout) {
+			l.Sections = append(l.Sections, Section{ID: "GA", Kind: KindGA, Capacity: -1, Area: Area{0, 0, 10, 10}})
+		}, &LayoutError{"sections[2].capacity", "capacity -1 is outside 1..100000"}},
+		{"ga capacity too large", func(l *Layout) {
+			l.Sections = append(l.Sections, Section{ID: "GA", Kind: KindGA, Capacity: MaxGACapacity + 1, Area: Area{0, 0, 10, 10}})
+		}, &LayoutError{"sections[2].capacity", "capacity 100001 is outside 1..100000"}},
+		{"places over the layout limit", func(l *Layout) {
+			l.Sections = append(l.Sections, Section{ID: "GA", Kind: KindGA, Capacity: MaxGACapacity - 3, Area: Area{0, 0, 10, 10}})
+		}, &LayoutError{"sections", "100001 places (seats and ga capacity), at most 100000 allowed"}},
+		{"ga without area", func(l *Layout) {
+			l.Sections = append(l.Sections, Section{ID: "GA", Kind: KindGA, Capacity: 10})
+		}, &LayoutError{"sections[2].area", "a ga section needs an area (x, y, width, height) on the plan"}},
+		{"ga area off the plan", func(l *Layout) {
+			l.Sections = append(l.Sections, Section{ID: "GA", Kind: KindGA, Capacity: 10, Area: Area{9990, 0, 20, 10}})
+		}, &LayoutError{"sections[2].area.x + width", "10010 is outside 0..10000"}},
+		{"ga area NaN", func(l *Layout) {
+			l.Sections = append(l.Sections, Section{ID: "GA", Kind: KindGA, Capacity: 10, Area: Area{0, math.NaN(), 20, 10}})
+		}, &LayoutError{"sections[2].area.y", "not a finite number"}},
+		{"ga area empty", func(l *Layout) {
+			l.Sections = append(l.Sections, Section{ID: "GA", Kind: KindGA, Capacity: 10, Area: Area{5, 5, 0, 10}})
+		}, &LayoutError{"sections[2].area", "width and height must be above 0"}},
+		{"capacity on a seated section", func(l *Layout) { l.Sections[0].Capacity = 10 },
+			&LayoutError{"sections[0].capacity", "capacity is for ga sections only (a seated section's size is its seats)"}},
+		{"area on a seated section", func(l *Layout) { l.Sections[0].Area = Area{0, 0, 1, 1} },
+			&LayoutError{"sections[0].area", "area is for ga sections only"}},
+		{"seat in a ga section", func(l *Layout) {
+			l.Sections[1] = Section{ID: "FLOOR B", Kind: KindGA, Capacity: 10, Area: Area{0, 0, 10, 10}}
+		}, &LayoutError{"seats[2].section", `section "FLOOR B" is a ga area: its places come from its capacity, not from seats`}},
 		{"too many seats", func(l *Layout) { l.Seats = make([]SeatSpec, 100_001) },
 			&LayoutError{"seats", "100001 seats, at most 100000 allowed"}},
 		{"too many sections", func(l *Layout) { l.Sections = make([]Section, 1001) },
@@ -151,7 +191,7 @@ func TestValidateJSON(t *testing.T) {
 			"seats":[{"section":"101","row":"A","number":1,"x":1.5,"y":2,"type":"standard","rank":3}]}`, nil},
 		{"missing type", `{"sections":[{"id":"101"}],"seats":[{"section":"101","row":"A","number":1}]}`,
 			&LayoutError{"seats[0].type", `unknown seat type "" (want "standard", "vip" or "accessible")`}},
-		{"empty", `{}`, &LayoutError{"seats", "a layout needs at least one seat"}},
+		{"empty", `{}`, &LayoutError{"seats", "a layout needs at least one seat or a ga section"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

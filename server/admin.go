@@ -17,7 +17,7 @@ import (
 )
 
 var (
-	errUnknownPreset = apperr.E(apperr.Invalid, "unknown_preset", "preset must be stadium, arena or theater")
+	errUnknownPreset = apperr.E(apperr.Invalid, "unknown_preset", "preset must be stadium, arena, arena-ga or theater")
 	errVenueShape    = apperr.E(apperr.Invalid, "invalid_venue", "send a name and either preset or layout")
 	errReleaseShape  = apperr.E(apperr.Invalid, "invalid_release", "send either seat_ids or section with count")
 	errSaleOrder     = apperr.E(apperr.Invalid, "invalid_dates", "sale_opens must be before event_date")
@@ -30,7 +30,7 @@ type createVenueRequest struct {
 	Name     string          `json:"name" validate:"required,name,max=100"`
 	City     string          `json:"city" validate:"omitempty,name,max=100"`
 	TimeZone string          `json:"time_zone" validate:"omitempty,max=64"`
-	Preset   string          `json:"preset" validate:"omitempty,oneof=stadium arena theater"`
+	Preset   string          `json:"preset" validate:"omitempty,oneof=stadium arena arena-ga theater"`
 	Layout   *seatmap.Layout `json:"layout"`
 }
 

@@ -8,10 +8,17 @@ import (
 )
 
 // holdRequest is the body of POST /api/events/:event/holds: exactly one of
-// seat_ids or best_available.
+// seat_ids, best_available or ga.
 type holdRequest struct {
 	SeatIDs       []ID         `json:"seat_ids" validate:"omitempty,min=1,max=64"`
 	BestAvailable *bestRequest `json:"best_available"`
+	GA            *gaRequest   `json:"ga"`
+}
+
+// gaRequest asks for a quantity of places of a general-admission area.
+type gaRequest struct {
+	Section  string `json:"section" validate:"required,max=64"`
+	Quantity int    `json:"quantity" validate:"required,min=1,max=64"`
 }
 
 type bestRequest struct {
@@ -23,7 +30,7 @@ type bestRequest struct {
 	Accessible int `json:"accessible" validate:"min=0,max=64"`
 }
 
-var errHoldShape = apperr.E(apperr.Invalid, "invalid_hold_request", "send either seat_ids or best_available")
+var errHoldShape = apperr.E(apperr.Invalid, "invalid_hold_request", "send one of seat_ids, best_available or ga")
 
 // decodeHoldRequest turns a hold body into a domain request. It is the
 // parser of untrusted input that FuzzDecodeHoldRequest exercises. Counts
@@ -34,10 +41,20 @@ func (s *Server) decodeHoldRequest(body []byte) (seatmap.HoldRequest, error) {
 	if err := s.decodeStrict(body, &req); err != nil {
 		return seatmap.HoldRequest{}, err
 	}
-	if (len(req.SeatIDs) > 0) == (req.BestAvailable != nil) {
+	shapes := 0
+	for _, given := range []bool{len(req.SeatIDs) > 0, req.BestAvailable != nil, req.GA != nil} {
+		if given {
+			shapes++
+		}
+	}
+	if shapes != 1 {
 		return seatmap.HoldRequest{}, errHoldShape
 	}
 	out := seatmap.HoldRequest{}
+	if g := req.GA; g != nil {
+		out.GA = &seatmap.GARequest{Section: g.Section, Quantity: g.Quantity}
+		return out, nil
+	}
 	if b := req.BestAvailable; b != nil {
 		out.Best = &seatmap.BestRequest{Quantity: b.Quantity, Section: b.Section, MaxPriceCents: b.MaxPriceCents,
 			Accessible: b.Accessible}

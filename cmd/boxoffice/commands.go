@@ -109,8 +109,9 @@ const seedHelp = `Usage:
 
 demo: creates a demo stadium (about 50,000 seats) and two events: one on sale
 now with the waiting room off, and one whose sale opens later (-opens-in,
-default 2m) with the waiting room on. Idempotent: running it again changes
-nothing.
+default 2m) with the waiting room on; and a demo arena with a standing floor
+of 5,000 in front of the stage (a general-admission area) and one event on
+sale now. Idempotent: running it again changes nothing.
 
 fans: creates N fan accounts in bulk for load tests, all with one password
 (hashed once), each with a live session; writes "email token" lines to FILE.

@@ -67,6 +67,7 @@ func cmdFlashsale(ctx context.Context, args []string, getenv func(string) string
 	seats := fs.String("seats", "3,4,0,3", "relative weights of wanting 1, 2, 3, ... seats")
 	fs.Float64Var(&cfg.HotBias, "hot", 0.5, "share of seat picks aimed at the hot sections (the priciest fifth)")
 	fs.Float64Var(&cfg.BestAvailable, "best", 0.5, "share of human fans asking for best available instead of naming seats")
+	fs.Float64Var(&cfg.GA, "ga", 0.3, "share of human fans holding a quantity of a general-admission area, when the event has one")
 	fs.Float64Var(&cfg.Bots, "bots", 0, "share of fans that are bots (no think time, -bot-seats seats, hot seats, more retries)")
 	fs.IntVar(&cfg.BotSeats, "bot-seats", 8, "seats a bot asks for")
 	fs.DurationVar(&cfg.Think, "think", 0, "mean human think time before holding and before paying (exponential)")

@@ -164,6 +164,57 @@ func TestFlashSale(t *testing.T) {
 	}
 }
 
+// TestFlashSaleGA: the driver against an event with a standing floor of
+// 150 beside 120 seats: 300 fans, half of the humans going for the floor.
+// Ga holds are made, and every invariant holds, conservation of the area
+// included (held + sold + free = its capacity).
+func TestFlashSaleGA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load run")
+	}
+	getenv, app, base := testApp(t)
+	l := seatmap.Layout{Sections: []seatmap.Section{
+		{ID: "A", Name: "Section A", Tier: "tA", Rank: 1},
+		{ID: "FLOOR", Name: "Standing floor", Tier: "floor", Kind: seatmap.KindGA, Capacity: 150,
+			Area: seatmap.Area{X: 0, Y: 0, Width: 100, Height: 30}},
+	}}
+	for r := 1; r <= 8; r++ {
+		for n := 1; n <= 15; n++ {
+			l.Seats = append(l.Seats, seatmap.SeatSpec{Section: "A", Row: fmt.Sprint(r), Number: n,
+				X: float64(n * 5), Y: float64(40 + r*5), Type: seatmap.SeatStandard, Rank: r*100 + n})
+		}
+	}
+	ctx := context.Background()
+	v, err := app.Seats.CreateVenue(ctx, "flash sale ga test", l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := app.Seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: v.ID, Name: "flash sale ga test",
+		EventDate: time.Now().Add(24 * time.Hour), SaleOpens: time.Now().Add(-time.Minute),
+		Prices: map[string]int64{"A": 9000, "floor": 6000}, WaitingRoom: json.RawMessage(`{"enabled": false}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(t.TempDir(), "fans.tokens")
+	if code := run(ctx, []string{"seed", "fans", "300", "-tokens", tokens}, getenv, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("seed fans: exit %d", code)
+	}
+	rep, _ := flashsale(t, getenv, "-url", base, "-event", fmt.Sprint(id), "-fans", "300", "-tokens", tokens,
+		"-ga", "0.5", "-bots", "0.05", "-duration", "20s", "-concurrency", "64")
+	checkReport(t, rep)
+	if rep.GAHolds == 0 || rep.Capacity != 270 {
+		t.Errorf("ga holds %d over a capacity of %d, want some over 270 (120 seats + 150 standing)", rep.GAHolds, rep.Capacity)
+	}
+	var floorSold int
+	if err := app.DB.QueryRow(ctx, `SELECT count(*) FROM seats WHERE event_id = $1 AND section = 'FLOOR' AND status = 'sold'`,
+		id).Scan(&floorSold); err != nil {
+		t.Fatal(err)
+	}
+	if floorSold == 0 || floorSold > 150 {
+		t.Errorf("%d standing places sold, want 1..150", floorSold)
+	}
+}
+
 // TestFlashSaleWaitingRoom: the same driver through the waiting room
 // (proof of work at difficulty 4, a fast admit rate, fewer active-shopper
 // places than fans). Most fans are seeded;

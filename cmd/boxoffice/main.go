@@ -30,7 +30,7 @@ const usage = `boxoffice: concert on-sales that never oversell.
 Usage:
   boxoffice serve [-dev]             HTTP, WebSocket, sweeper and workers (the default; migrates first)
   boxoffice migrate                  apply the embedded database migrations
-  boxoffice seed demo [-opens-in D]  a demo stadium with two events (idempotent)
+  boxoffice seed demo [-opens-in D]  a demo stadium with two events, an arena with a standing floor (idempotent)
   boxoffice seed fans N              N fan accounts with sessions, for load tests
   boxoffice admin grant EMAIL ROLE   give an account the admin or scanner role
   boxoffice flashsale -event ID ...  the flash-sale load driver (loopback targets only)

@@ -206,10 +206,20 @@ func TestServeOnPortZero(t *testing.T) {
 	// Other tests of this package add events to the same database: keep
 	// the demo's two, by their seeded names.
 	demo := events[:0]
+	standing := ""
 	for _, ev := range events {
 		if strings.Contains(ev.Name, "Midnight Echoes") || strings.Contains(ev.Name, "Aurora Lights") {
 			demo = append(demo, ev)
 		}
+		if strings.Contains(ev.Name, "Neon Harbor") {
+			standing = ev.ID
+		}
+	}
+	// The third demo event sells a standing floor of 5,000 in front of
+	// the stage: the availability counts it as one area.
+	if code, body := get("/api/events/"+standing+"/availability", ""); code != 200 ||
+		!bytes.Contains(body, []byte(`"ga":[{"section":"FLOOR","capacity":5000,"available":5000}]`)) {
+		t.Errorf("availability of the standing-floor event %q: %d %.300s", standing, code, body[max(0, len(body)-300):])
 	}
 	if events = demo; len(events) != 2 {
 		t.Fatalf("demo events: %+v, want the two seeded ones", events)

@@ -17,24 +17,18 @@ import (
 	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
-// seedDemo creates the demo stadium and its two events once; later runs find
-// them by seed key and change nothing.
+// seedDemo creates the demo stadium with its two events, and the demo arena
+// with a standing floor and its event, once; later runs find them by name
+// and seed key and change nothing.
 func seedDemo(ctx context.Context, a *App, opensIn time.Duration, out io.Writer) error {
-	var venueID int64
-	err := a.DB.QueryRow(ctx, `SELECT id FROM venues WHERE name = 'Demo Stadium' ORDER BY id LIMIT 1`).Scan(&venueID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		layout, err := seatmap.Generate("stadium")
-		if err != nil {
-			return err
-		}
-		v, err := a.Seats.CreateVenueAt(ctx, "Demo Stadium", seatmap.Place{City: "London", TimeZone: "Europe/London"}, layout)
-		if err != nil {
-			return err
-		}
-		venueID = v.ID
-		fmt.Fprintf(out, "venue: Demo Stadium, %d seats\n", v.Capacity)
-	} else if err != nil {
-		return fmt.Errorf("seed: find demo venue: %w", err)
+	london := seatmap.Place{City: "London", TimeZone: "Europe/London"}
+	stadium, err := seedVenue(ctx, a, "Demo Stadium", "stadium", london, out)
+	if err != nil {
+		return err
+	}
+	arena, err := seedVenue(ctx, a, "Demo Arena", "arena-ga", london, out)
+	if err != nil {
+		return err
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	events := []seatmap.EventSpec{{
@@ -53,10 +47,20 @@ func seedDemo(ctx context.Context, a *App, opensIn time.Duration, out io.Writer)
 		EventDate:   now.AddDate(0, 2, 0),
 		SaleOpens:   now.Add(opensIn),
 		WaitingRoom: json.RawMessage(`{"enabled": true, "admit_per_minute": 600, "active_limit": 2000}`),
+	}, {
+		SeedKey:     "demo-standing-floor",
+		Name:        "Neon Harbor — Live on the Floor",
+		EventDate:   now.AddDate(0, 1, 14),
+		SaleOpens:   now.Add(-time.Hour),
+		WaitingRoom: json.RawMessage(`{"enabled": false}`),
+		VenueID:     arena,
+		Prices:      seatmap.DefaultPrices("arena-ga"),
 	}}
 	for _, spec := range events {
-		spec.VenueID = venueID
-		spec.Prices = seatmap.DefaultPrices("stadium")
+		if spec.VenueID == 0 {
+			spec.VenueID = stadium
+			spec.Prices = seatmap.DefaultPrices("stadium")
+		}
 		spec.ReserveShare = 0.1
 		id, err := a.Seats.CreateEvent(ctx, spec)
 		if err != nil {
@@ -70,6 +74,29 @@ func seedDemo(ctx context.Context, a *App, opensIn time.Duration, out io.Writer)
 		fmt.Fprintf(out, "event %d: %s\n", id, spec.Name)
 	}
 	return nil
+}
+
+// seedVenue returns the id of the venue called name, creating it from a
+// preset in place the first time.
+func seedVenue(ctx context.Context, a *App, name, preset string, place seatmap.Place, out io.Writer) (int64, error) {
+	var id int64
+	err := a.DB.QueryRow(ctx, `SELECT id FROM venues WHERE name = $1 ORDER BY id LIMIT 1`, name).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("seed: find venue %s: %w", name, err)
+	}
+	layout, err := seatmap.Generate(preset)
+	if err != nil {
+		return 0, err
+	}
+	v, err := a.Seats.CreateVenueAt(ctx, name, place, layout)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(out, "venue: %s, %d places\n", name, v.Capacity)
+	return v.ID, nil
 }
 
 // seedFans creates n fans in chunks, showing progress, and writes their

@@ -4,6 +4,12 @@ export function money(cents, currency = 'usd') {
   return new Intl.NumberFormat(undefined, { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);
 }
 
+// seatLabel names a seat for a fan: section, row and seat, or for a place
+// of a general-admission area (it has no row) the section alone.
+export function seatLabel(s) {
+  return s.row ? `${s.section} · Row ${s.row} · Seat ${s.number}` : `${s.section} · General admission`;
+}
+
 // dateTime formats a time; with a venue's IANA time zone (an event's
 // time_zone) it is shown in that zone, named, as the fan will live it.
 export function dateTime(iso, timeZone) {

@@ -6,6 +6,10 @@
 // frame. Hit-testing uses a uniform grid over venue coordinates. Every state
 // has a colour from the Okabe–Ito palette and, once seats are large enough
 // to show it, a pattern, so colour is never the only cue.
+//
+// A general-admission area (a section of kind "ga") is drawn as one
+// rectangle around its places with the live count left, not as places:
+// they are fungible, a fan picks a quantity (opts.onArea), never a place.
 
 export const STATES = 'ahsrx'; // available, held, sold, reserved, resale (the availability letters)
 const UNKNOWN = 255;
@@ -14,7 +18,7 @@ export const LABELS = { a: 'available', h: 'held', s: 'sold', r: 'held back', x:
 
 export class SeatMapView {
   // layout is GET /api/events/{e}/seatmap. opts: onToggle(idx), onHover(idx|-1, x, y),
-  // canSelect(idx) → bool, announce(text).
+  // onArea(area) for a click on a ga area, canSelect(idx) → bool, announce(text).
   constructor(canvas, layout, opts = {}) {
     this.canvas = canvas;
     this.ctx = canvas.getContext('2d', { alpha: false });
@@ -29,12 +33,33 @@ export class SeatMapView {
     // highlighted seats get a ring (the accessible-seats filter).
     this.highlighted = new Set();
     this.focusIdx = -1;
+    // areas are the ga areas: {id, name, price_cents, capacity, left, box}; gaOf[idx] is the
+    // area of a place, -1 for a seat.
+    this.areas = layout.sections.filter((s) => s.kind === 'ga').map((s) => ({
+      id: s.id, name: s.name, price_cents: s.min_price_cents, capacity: s.capacity, left: 0,
+      box: { minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity },
+    }));
+    const areaOf = new Map(this.areas.map((a, k) => [a.id, k]));
+    this.gaOf = new Int16Array(n).fill(-1);
     let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
     for (let i = 0; i < n; i++) {
       const s = layout.seats[i];
       this.xs[i] = s.x; this.ys[i] = s.y;
       if (s.x < minX) minX = s.x; if (s.x > maxX) maxX = s.x;
       if (s.y < minY) minY = s.y; if (s.y > maxY) maxY = s.y;
+      const k = areaOf.get(s.section);
+      if (k !== undefined) {
+        this.gaOf[i] = k;
+        const b = this.areas[k].box;
+        if (s.x < b.minX) b.minX = s.x; if (s.x > b.maxX) b.maxX = s.x;
+        if (s.y < b.minY) b.minY = s.y; if (s.y > b.maxY) b.maxY = s.y;
+      }
+    }
+    // Places sit at the centres of a grid over the area: pad the box by
+    // half a cell so it covers the whole area.
+    for (const a of this.areas) {
+      const b = a.box, pad = Math.sqrt(Math.max(1, (b.maxX - b.minX) * (b.maxY - b.minY)) / Math.max(1, a.capacity)) / 2;
+      b.minX -= pad; b.minY -= pad; b.maxX += pad; b.maxY += pad;
     }
     this.bounds = { minX, minY, maxX, maxY };
     this.pitch = this.#estimatePitch();
@@ -51,7 +76,7 @@ export class SeatMapView {
     const d = [];
     for (let i = 1; i < this.n && d.length < 2000; i += Math.max(1, Math.floor(this.n / 4000))) {
       const a = this.seats[i - 1], b = this.seats[i];
-      if (a.section === b.section && a.row === b.row) d.push(Math.hypot(b.x - a.x, b.y - a.y));
+      if (this.gaOf[i] < 0 && a.section === b.section && a.row === b.row) d.push(Math.hypot(b.x - a.x, b.y - a.y));
     }
     d.sort((p, q) => p - q);
     return d.length ? d[Math.floor(d.length / 2)] || 1 : 1;
@@ -75,6 +100,12 @@ export class SeatMapView {
     for (let i = 0; i < this.n; i++) this.gridItems[fill[cellOf[i]]++] = i;
   }
 
+  // areaAt returns the ga area under screen point (px, py), or null.
+  areaAt(px, py) {
+    const wx = (px - this.tx) / this.scale, wy = (py - this.ty) / this.scale;
+    return this.areas.find(({ box: b }) => wx >= b.minX && wx <= b.maxX && wy >= b.minY && wy <= b.maxY) || null;
+  }
+
   // seatAt returns the idx of the seat under screen point (px, py), or -1.
   seatAt(px, py) {
     const wx = (px - this.tx) / this.scale, wy = (py - this.ty) / this.scale;
@@ -88,6 +119,7 @@ export class SeatMapView {
         const c = x + y * this.gw;
         for (let k = this.gridStart[c]; k < this.gridStart[c + 1]; k++) {
           const i = this.gridItems[k];
+          if (this.gaOf[i] >= 0) continue;
           const d = (this.xs[i] - wx) ** 2 + (this.ys[i] - wy) ** 2;
           if (d < bestD) { bestD = d; best = i; }
         }
@@ -106,16 +138,31 @@ export class SeatMapView {
   // setStatuses takes the snapshot's one letter per seat.
   setStatuses(statuses) {
     for (let i = 0; i < this.n && i < statuses.length; i++) this.state[i] = STATES.indexOf(statuses[i]);
+    for (const a of this.areas) a.left = 0;
+    for (let i = 0; i < this.n; i++) if (this.gaOf[i] >= 0 && this.state[i] === 0) this.areas[this.gaOf[i]].left++;
     this.requestFullDraw();
+    this.opts.onAreas?.(this.areas);
   }
 
   // applyChanges takes [[idx, letter], ...] already ordered by the sync
-  // client (it resolves versions) and repaints just those seats.
+  // client (it resolves versions) and repaints just those seats; a ga
+  // place changes its area's count left and repaints the area.
   applyChanges(changes) {
+    const touched = new Set();
     for (const [idx, letter] of changes) {
       if (idx < 0 || idx >= this.n) continue;
-      this.state[idx] = STATES.indexOf(letter);
-      if (!this.fullDrawPending) this.#drawSeat(idx, true);
+      const before = this.state[idx], after = STATES.indexOf(letter);
+      this.state[idx] = after;
+      const k = this.gaOf[idx];
+      if (k >= 0) {
+        if (before === 0 && after !== 0) this.areas[k].left--;
+        else if (before !== 0 && before !== UNKNOWN && after === 0) this.areas[k].left++;
+        touched.add(k);
+      } else if (!this.fullDrawPending) this.#drawSeat(idx, true);
+    }
+    if (touched.size) {
+      if (!this.fullDrawPending) for (const k of touched) this.#drawArea(this.areas[k]);
+      this.opts.onAreas?.(this.areas);
     }
   }
 
@@ -183,18 +230,43 @@ export class SeatMapView {
       const code = st === STATES.length ? UNKNOWN : st;
       c.fillStyle = code === UNKNOWN ? COLORS.unknown : COLORS[STATES[st]];
       for (let i = 0; i < this.n; i++) {
-        if (this.state[i] !== code) continue;
+        if (this.state[i] !== code || this.gaOf[i] >= 0) continue;
         const x = this.xs[i] * this.scale + this.tx, y = this.ys[i] * this.scale + this.ty;
         if (x < -size || y < -size || x > this.cssW + size || y > this.cssH + size) continue;
         c.fillRect(x - half, y - half, size, size);
       }
     }
-    if (size >= 7) for (let i = 0; i < this.n; i++) if (this.state[i] !== 0) this.#pattern(i, size);
+    if (size >= 7) for (let i = 0; i < this.n; i++) if (this.state[i] !== 0 && this.gaOf[i] < 0) this.#pattern(i, size);
+    for (const a of this.areas) this.#drawArea(a);
     for (const i of this.highlighted) this.#ring(i, size);
     for (const i of this.selected) this.#drawSeat(i, false);
     if (this.focusIdx >= 0) this.#drawSeat(this.focusIdx, false);
     if (size >= 9) this.#drawSectionLabels();
   }
+
+  // #drawArea paints a ga area: available colour while places are left,
+  // sold colour with a cross once none is, and its name and count.
+  #drawArea(a) {
+    const c = this.ctx;
+    c.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    const b = a.box;
+    const x = b.minX * this.scale + this.tx, y = b.minY * this.scale + this.ty;
+    const w = (b.maxX - b.minX) * this.scale, hgt = (b.maxY - b.minY) * this.scale;
+    c.fillStyle = a.left > 0 ? COLORS.a : COLORS.s;
+    c.fillRect(x, y, w, hgt);
+    c.strokeStyle = '#1b1b1f'; c.lineWidth = 1;
+    c.strokeRect(x + 0.5, y + 0.5, w - 1, hgt - 1);
+    if (a.left === 0) {
+      c.strokeStyle = '#7a7a7a'; c.beginPath(); c.moveTo(x, y); c.lineTo(x + w, y + hgt); c.moveTo(x + w, y); c.lineTo(x, y + hgt); c.stroke();
+    }
+    c.fillStyle = a.left > 0 ? '#ffffff' : '#1b1b1f';
+    c.textAlign = 'center';
+    c.font = `${Math.max(10, Math.min(16, hgt / 5))}px system-ui, sans-serif`;
+    c.fillText(a.name, x + w / 2, y + hgt / 2 - 2);
+    c.fillText(this.areaText(a), x + w / 2, y + hgt / 2 + Math.max(12, Math.min(18, hgt / 4.5)));
+  }
+
+  areaText(a) { return a.left > 0 ? `${a.left.toLocaleString()} left` : 'sold out'; }
 
   seatSize() { return Math.max(1, this.pitch * this.scale * 0.78); }
 
@@ -212,6 +284,7 @@ export class SeatMapView {
     const c = this.ctx;
     const seen = new Map();
     for (let i = 0; i < this.n; i++) {
+      if (this.gaOf[i] >= 0) continue;
       const s = this.seats[i].section;
       const e = seen.get(s) || { x: 0, y: 0, k: 0 };
       e.x += this.xs[i]; e.y += this.ys[i]; e.k++;
@@ -302,7 +375,7 @@ export class SeatMapView {
       const ddx = this.xs[i] - x0, ddy = this.ys[i] - y0;
       if ((dx && Math.sign(ddx) !== dx) || (dy && Math.sign(ddy) !== dy)) continue;
       const along = dx ? Math.abs(ddx) : Math.abs(ddy), across = dx ? Math.abs(ddy) : Math.abs(ddx);
-      if (along < this.pitch * 0.3) continue;
+      if (along < this.pitch * 0.3 || this.gaOf[i] >= 0) continue;
       const d = along + across * 3;
       if (d < bestD) { bestD = d; best = i; }
     }
@@ -323,6 +396,8 @@ export class SeatMapView {
     cv.addEventListener('pointermove', (e) => {
       const p = local(e);
       if (!pointers.has(e.pointerId)) {
+        const a = this.areaAt(p.x, p.y);
+        if (a) { this.opts.onHoverArea?.(a, p.x, p.y); return; }
         const i = this.seatAt(p.x, p.y);
         this.opts.onHover?.(i, p.x, p.y);
         return;
@@ -344,6 +419,8 @@ export class SeatMapView {
       pointers.delete(e.pointerId);
       if (pointers.size < 2) pinchDist = 0;
       if (p && !dragged && e.type === 'pointerup') {
+        const a = this.areaAt(p.x, p.y);
+        if (a) { this.opts.onArea?.(a); return; }
         const i = this.seatAt(p.x, p.y);
         if (i >= 0) this.opts.onToggle?.(i);
       }
@@ -385,7 +462,7 @@ export class SeatMapView {
   }
 
   #firstAvailable() {
-    for (let i = 0; i < this.n; i++) if (this.state[i] === 0) return i;
+    for (let i = 0; i < this.n; i++) if (this.state[i] === 0 && this.gaOf[i] < 0) return i;
     return 0;
   }
 }

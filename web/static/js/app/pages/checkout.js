@@ -4,7 +4,7 @@
 // the payment method id it makes reaches the server. A decline releases the
 // seats at once (server side) and offers to hold them again if still free.
 import { get, post, del } from '../api.js';
-import { h, money, countdown } from '../format.js';
+import { h, money, countdown, seatLabel } from '../format.js';
 
 const TEST_CARDS = [
   ['4242 4242 4242 4242', 'succeeds'],
@@ -104,7 +104,7 @@ export async function render(main, [holdId], ctx) {
       const t = (event.price_types || []).find((x) => x.key === key);
       if (t) typeCell = `${seat.type} · ${t.name}`;
     }
-    return h('tr', {}, h('td', {}, `${seat.section} · Row ${seat.row} · Seat ${seat.number}`), h('td', {}, typeCell),
+    return h('tr', {}, h('td', {}, seatLabel(seat)), h('td', {}, typeCell),
       h('td', {}, h('details', { class: 'price-details' }, h('summary', {}, price), details)));
   });
 

@@ -1,6 +1,6 @@
 // The event page: the live seat map, selection, best available and the hold.
 import { get, post } from '../api.js';
-import { h, money, dateTime, statusLabel, toast, paragraphs } from '../format.js';
+import { h, money, dateTime, statusLabel, toast, paragraphs, seatLabel } from '../format.js';
 import { SeatMapView, COLORS, LABELS } from '../seatmap.js';
 import { followSeats } from '../live.js';
 
@@ -47,9 +47,30 @@ export async function render(main, [eventId], ctx) {
   const holdBtn = h('button', { type: 'button', disabled: true }, 'Hold seats');
   const qty = h('select', { name: 'quantity', 'aria-label': 'Number of seats' }, ...Array.from({ length: cap }, (_, i) => h('option', { value: i + 1 }, i + 1)));
   const section = h('select', { name: 'section', 'aria-label': 'Section' }, h('option', { value: '' }, 'Any section'),
-    ...layout.sections.map((s) => h('option', { value: s.id }, `${s.name} (${money(sectionFrom.get(s.id) ?? s.min_price_cents, ev.currency)}+)`)));
+    ...layout.sections.filter((s) => s.kind !== 'ga').map((s) => h('option', { value: s.id }, `${s.name} (${money(sectionFrom.get(s.id) ?? s.min_price_cents, ev.currency)}+)`)));
   const maxPrice = h('input', { type: 'number', min: 0, step: 1, name: 'max_price', placeholder: 'Any price', 'aria-label': 'Maximum price per seat, fees and tax included' });
   const bestBtn = h('button', { type: 'submit', class: 'secondary' }, 'Find best seats');
+  // Standing (general-admission) areas: a fan picks a quantity, not places.
+  const gaSections = layout.sections.filter((s) => s.kind === 'ga');
+  const gaForms = new Map(gaSections.map((s) => {
+    const left = h('span', { class: 'muted', 'data-ga-left': s.id }, '');
+    const count = h('select', { name: 'ga_quantity', 'aria-label': `Number of places on ${s.name}` },
+      ...Array.from({ length: cap }, (_, i) => h('option', { value: i + 1 }, i + 1)));
+    const btn = h('button', { type: 'submit' }, 'Hold places');
+    const note = h('p', { class: 'error', role: 'alert' });
+    const form = h('form', { class: 'stack', 'data-ga': s.id, onsubmit: async (e) => {
+      e.preventDefault();
+      btn.disabled = true;
+      await hold({ ga: { section: s.id, quantity: Number(count.value) } }, note);
+      btn.disabled = false;
+    } },
+    h('p', {}, h('strong', {}, s.name), ` · ${money(sectionFrom.get(s.id) ?? s.min_price_cents, ev.currency)} all-in · general admission · `, left),
+    h('label', {}, 'Places', count), btn, note);
+    return [s.id, { form, left, count, btn }];
+  }));
+  const gaCard = gaSections.length ? h('div', { class: 'card stack' }, h('h2', {}, 'Standing'),
+    h('p', { class: 'muted' }, 'No numbered seats: choose how many, and you are let in to the area.'),
+    ...[...gaForms.values()].map((f) => f.form)) : '';
   const acc = accessibleControls(ev, layout, qty, (on) => view.setHighlighted(on ? acc.seats : []), (text) => { live.textContent = text; });
 
   const about = paragraphs(ev.description);
@@ -67,6 +88,7 @@ export async function render(main, [eventId], ctx) {
       h('aside', { class: 'panel' },
         h('div', { class: 'card' }, h('h2', {}, 'Your selection'), list, total, holdBtn, err),
         resale,
+        gaCard,
         h('form', { class: 'card stack', onsubmit: holdBest }, h('h2', {}, 'Best available'),
           h('label', {}, 'Seats', qty), acc.form, h('label', {}, 'Section', section), h('label', {}, 'Max price per seat, all-in ($)', maxPrice), bestBtn))));
 
@@ -79,6 +101,25 @@ export async function render(main, [eventId], ctx) {
 
   const view = new SeatMapView(canvas, layout, {
     onToggle: toggle,
+    onArea: (a) => {
+      const f = gaForms.get(a.id);
+      if (!f) return;
+      f.form.scrollIntoView({ block: 'nearest' });
+      f.count.focus();
+      live.textContent = `${a.name}: general admission, ${view.areaText(a)}. Choose how many places.`;
+    },
+    onAreas: (areas) => {
+      for (const a of areas) {
+        const f = gaForms.get(a.id);
+        if (!f) continue;
+        f.left.textContent = view.areaText(a);
+        f.btn.disabled = a.left === 0 || ev.status !== 'on_sale';
+      }
+    },
+    onHoverArea: (a, x, y) => {
+      tip.textContent = `${a.name} · general admission · ${money(priceOf(a), ev.currency)} all-in · ${view.areaText(a)}`;
+      tip.style.left = `${x}px`; tip.style.top = `${y}px`; tip.hidden = false;
+    },
     onHover: (i, x, y) => {
       if (i < 0) { tip.hidden = true; return; }
       const s = layout.seats[i];
@@ -105,7 +146,7 @@ export async function render(main, [eventId], ctx) {
 
   function renderSelection() {
     const seats = [...selected].map((i) => layout.seats[i]);
-    list.replaceChildren(...(seats.length ? seats.map((s) => h('li', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`, h('span', {}, money(priceOf(s), ev.currency))))
+    list.replaceChildren(...(seats.length ? seats.map((s) => h('li', {}, seatLabel(s), h('span', {}, money(priceOf(s), ev.currency))))
       : [h('li', { class: 'muted' }, 'Tap seats on the map, or ask for the best available.')]));
     total.textContent = seats.length ? `Total ${money(seats.reduce((a, s) => a + priceOf(s), 0), ev.currency)} (fees and tax included)` : '';
     holdBtn.disabled = !seats.length || ev.status !== 'on_sale';
@@ -148,7 +189,7 @@ export async function render(main, [eventId], ctx) {
       }
     });
     resale.replaceChildren(h('h2', {}, 'Resale ticket'),
-      h('p', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`),
+      h('p', {}, seatLabel(s)),
       h('p', { class: 'muted' }, `Sold by another fan at ${money(listing.price_cents, listing.currency)} (face value ${money(s.price_cents, ev.currency)}).`),
       buy, note);
     live.textContent = `${view.describe(i)}: resale for ${money(listing.price_cents, listing.currency)}`;
@@ -158,9 +199,9 @@ export async function render(main, [eventId], ctx) {
   // (by us) before the response arrives, which is no reason to alarm.
   const pending = new Set();
 
-  async function hold(body) {
+  async function hold(body, note = err) {
     if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`); return; }
-    err.textContent = '';
+    note.textContent = '';
     for (const i of selected) pending.add(i);
     const headers = {};
     const token = sessionStorage.getItem(tokenKey);
@@ -171,17 +212,19 @@ export async function render(main, [eventId], ctx) {
       view.applyChanges(held.seats.map((s) => [s.idx, 'h']));
       ctx.navigate(`/checkout/${held.id}`);
     } catch (e) {
-      if (e.code === 'seat_unavailable' && e.details.seats) {
+      if (e.code === 'seat_unavailable' && body.ga) {
+        note.textContent = 'Not that many places are left in this area. Try fewer.';
+      } else if (e.code === 'seat_unavailable' && e.details.seats) {
         const gone = new Set(e.details.seats);
         for (const i of [...selected]) if (gone.has(layout.seats[i].id)) { selected.delete(i); view.applyChanges([[i, 'h']]); }
         view.setSelected(selected);
         renderSelection();
-        err.textContent = 'Someone was faster for some of those seats. They are gone from your selection; pick others.';
+        note.textContent = 'Someone was faster for some of those seats. They are gone from your selection; pick others.';
       } else if (e.code === 'not_admitted') {
-        err.textContent = 'Your turn in the waiting room has not come yet (or it ended).';
+        note.textContent = 'Your turn in the waiting room has not come yet (or it ended).';
         ctx.navigate(`/events/${eventId}/queue`);
       } else {
-        err.textContent = e.message;
+        note.textContent = e.message;
       }
     } finally {
       pending.clear();

@@ -1,7 +1,7 @@
 // An order: what was bought, with links to the tickets and the PDF. An
 // order the review signals held back says what happens next instead.
 import { get } from '../api.js';
-import { h, money, dateTime, orderStatusLabel } from '../format.js';
+import { h, money, dateTime, orderStatusLabel, seatLabel } from '../format.js';
 
 // reviewText explains the orders that have no tickets to show yet, or any more.
 const reviewText = {
@@ -38,7 +38,7 @@ export async function render(main, [orderId], ctx) {
     h('p', {}, h('a', { href: `/events/${order.event}`, 'data-link': true }, order.event_name), ' · ',
       h('time', { datetime: order.event_date, 'data-testid': 'order-date' }, dateTime(order.event_date, order.time_zone))),
     reviewText[order.status] ? h('p', { class: order.status === 'rejected' ? 'error' : 'notice' }, reviewText[order.status]) : null,
-    h('ul', {}, ...(order.tickets || []).map((t) => h('li', {}, t.seat ? `${t.seat.section} · Row ${t.seat.row} · Seat ${t.seat.number}` : t.id,
+    h('ul', {}, ...(order.tickets || []).map((t) => h('li', {}, t.seat ? seatLabel(t.seat) : t.id,
       t.price_breakdown ? ` · ${t.price_type_name || t.price_type} · ${money(t.price_breakdown.total_cents, order.currency || 'usd')}` : null))),
     order.price_breakdown ? h('details', { class: 'price-details' }, h('summary', {}, 'What the total is made of'),
       breakdown(order.price_breakdown, order.currency || 'usd')) : null,

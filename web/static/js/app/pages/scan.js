@@ -5,7 +5,7 @@
 // of that event once; the result is shown big and announced. The event and
 // entrance are remembered on this device.
 import { get, post } from '../api.js';
-import { h } from '../format.js';
+import { h, seatLabel } from '../format.js';
 
 export async function render(main, _params, ctx) {
   if (!ctx.account) { ctx.navigate('/signin?next=/scan', true); return; }
@@ -44,7 +44,7 @@ export async function render(main, _params, ctx) {
       result.replaceChildren(
         h('p', { class: 'scan-ok' }, '✓ Admitted'),
         h('p', {}, `${a.holder} · ${a.event_name}`),
-        h('p', {}, `Section ${a.seat.section} · Row ${a.seat.row} · Seat ${a.seat.number}`));
+        h('p', {}, `Section ${seatLabel(a.seat)}`));
     } catch (e) {
       const why = { already_checked_in: 'Already checked in', invalid_code: 'Not a valid ticket (unknown, expired or transferred)',
         ticket_listed: 'Listed for resale: not valid for entry', transfer_pending: 'Transfer pending: not valid for entry',

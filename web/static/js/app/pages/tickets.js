@@ -3,7 +3,7 @@
 // the event's cap), withdraw a listing, cancel a pending transfer. Transfers
 // offered to the fan are listed first, to accept or decline.
 import { get, post, del } from '../api.js';
-import { h, money, toast } from '../format.js';
+import { h, money, toast, seatLabel } from '../format.js';
 
 const statusText = {
   valid: 'Valid', listed: 'Listed for resale', transfer_pending: 'Transfer pending', checked_in: 'Checked in', void: 'No longer valid',
@@ -121,5 +121,5 @@ function entryRule(t) {
 }
 
 function seatText(s) {
-  return `${s.section} · Row ${s.row} · Seat ${s.number}`;
+  return seatLabel(s);
 }
