@@ -6,40 +6,72 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"slices"
+	"time"
 )
 
-// bestAttempts bounds how often best-available retries when the seats it
-// picked from a slightly stale snapshot were taken meanwhile.
-const bestAttempts = 6
+// bestAttempts bounds the holds one best-available request tries. A try
+// fails only when another node (or a hold this node's snapshot cannot see
+// yet) took a seat it picked, and each failure marks the seats named taken
+// for every later pick on this node, so a realistic rush needs one or two;
+// the bound only stops a request from walking a whole stadium of stale
+// views.
+const bestAttempts = 24
 
-// retrySpread is how many of the best blocks a retry chooses among at
-// random: fans who lost the same block at the same moment would otherwise
-// all retry for the same next-best block and collide again.
-const retrySpread = 8
+// retrySpread is how many of the best blocks the first retry chooses among
+// at random, doubling with each retry up to maxSpread: fans of two nodes
+// who lost the same block at the same moment would otherwise retry for the
+// same next-best block and collide again.
+const (
+	retrySpread = 8
+	maxSpread   = 64
+)
 
-// holdBest picks the best seats from the node's snapshot and holds them,
-// picking again without the seats it lost when another fan was faster.
+// refreshAfter is the number of refused tries after which a request reads a
+// snapshot newer than itself: that many refusals mean its view is behind
+// other nodes' holds.
+const refreshAfter = 4
+
+// holdBest picks the best seats and holds them in one request while any
+// seats match. The pick and its claim are one step on this node
+// (recentHolds.pick: concurrent requests never pick the same seats), the
+// gate or Postgres refuses seats another node took, and the request picks
+// again around what they named. Only a snapshot read after the request
+// came, with this node's claims and holds since, can say that nothing
+// matches (ErrNoSeatsFound).
 func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l *eventLayout) (Hold, error) {
 	b := req.Best
 	if b.Quantity < 1 || b.Quantity > ev.MaxSeatsPerAccount {
 		return Hold{}, ErrSeatCount.With("max", ev.MaxSeatsPerAccount)
 	}
+	arrived := time.Now()
 	snap, err := s.Snapshot(ctx, ev.ID)
 	if err != nil {
 		return Hold{}, err
 	}
-	// A private copy of the statuses: seats this node held since the
-	// snapshot, and seats lost to a faster fan, are marked held in it, so
-	// the picks skip them at no extra cost per seat.
-	avail := slices.Clone(snap.Statuses)
-	s.recent.mark(ev.ID, snap.taken, avail)
+	spread := 1
+	pick := func() []int32 {
+		return s.recent.pick(ev.ID, snap.taken, snap.Statuses, func(avail []byte) []int32 {
+			return pickBest(l, avail, *b, spread)
+		})
+	}
 	for attempt := range bestAttempts {
-		spread := 1
 		if attempt > 0 {
-			spread = retrySpread
+			spread = min(retrySpread<<min(attempt-1, 8), maxSpread)
 		}
-		picked := pickBest(l, avail, *b, spread)
+		stale := snap.taken.Before(arrived)
+		if attempt == refreshAfter && stale {
+			if snap, err = s.snapshotSince(ctx, ev.ID, arrived); err != nil {
+				return Hold{}, err
+			}
+			stale = false
+		}
+		picked := pick()
+		if picked == nil && stale {
+			if snap, err = s.snapshotSince(ctx, ev.ID, arrived); err != nil {
+				return Hold{}, err
+			}
+			picked = pick()
+		}
 		if picked == nil {
 			return Hold{}, ErrNoSeatsFound
 		}
@@ -47,16 +79,32 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 		for i, idx := range picked {
 			ids[i] = l.seats[idx].ID
 		}
+		// On success the claim becomes a recent hold in Hold's deferred
+		// recent.add, with no moment unmarked in between.
 		h, err := s.holdSeats(ctx, req.AccountID, ev, l, ids)
-		if !errors.Is(err, ErrSeatUnavailable) {
-			return h, err
+		if err == nil {
+			return h, nil
 		}
-		for _, idx := range picked {
-			avail[idx] = StateHeld
+		var taken *takenError
+		if !errors.As(err, &taken) {
+			s.recent.unclaim(ev.ID, picked)
+			return Hold{}, err
 		}
+		gone := make([]int32, 0, len(taken.ids))
+		for _, id := range taken.ids {
+			if idx, ok := l.byID[id]; ok {
+				gone = append(gone, idx)
+			}
+		}
+		s.recent.gone(ev.ID, time.Now(), gone, s.recentKeep())
+		s.recent.unclaim(ev.ID, picked)
 	}
 	return Hold{}, ErrSeatUnavailable
 }
+
+// recentKeep is how long this node remembers seats it held or found taken:
+// longer than any snapshot a request can still be picking from.
+func (s *Service) recentKeep() time.Duration { return 10 * s.cfg.SnapshotTTL }
 
 // pickBest chooses b.Quantity seats by idx from the available ones
 // (statuses in idx order):
