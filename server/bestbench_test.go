@@ -64,7 +64,7 @@ type rushResult struct {
 	requests, held, seats int
 	failed                int // refusals while seats remained, and errors
 	refusedAtEnd          int
-	oversold              int // seats returned to two holds, or held in no hold
+	oversold              int  // seats returned to two holds, or held in no hold
 	left                  int  // seats still available at the end
 	bounded               bool // the run hit its request bound
 	elapsed               time.Duration
