@@ -154,7 +154,8 @@ func priceOf(prices map[string]int64, seat SeatSpec, tier string) (int64, bool) 
 }
 
 // CreateEvent creates an event and copies the venue's layout into its seats,
-// holding back ReserveShare of them as reserved.
+// holding back ReserveShare of them as reserved; a large event's seat rows
+// are then made ready for a rush (readySeats).
 func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error) {
 	if spec.Currency == "" {
 		spec.Currency = "usd"
@@ -169,7 +170,9 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		return 0, apperr.E(apperr.Invalid, "invalid_reserve_share", "reserve_share must be between 0 and 1")
 	}
 	var eventID int64
+	created := 0 // seats copied; 0 when a seeded event already existed
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		created = 0
 		if spec.SeedKey != "" {
 			err := tx.QueryRow(ctx, `SELECT id FROM events WHERE seed_key = $1`, spec.SeedKey).Scan(&eventID)
 			if err == nil {
@@ -205,8 +208,12 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		if err != nil {
 			return fmt.Errorf("seatmap: insert event: %w", err)
 		}
+		created = len(layout.Seats)
 		return insertSeats(ctx, tx, eventID, layout, spec)
 	})
+	if err == nil {
+		s.readySeats(ctx, eventID, created)
+	}
 	return eventID, err
 }
 
