@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,9 +55,14 @@ type Config struct {
 	// SessionTTL is how long a session lasts; 0 means 30 days.
 	SessionTTL time.Duration
 	// CacheTTL is how long a checked token is trusted without asking
-	// Postgres again; 0 means 5 s. A sign-out on another node takes at most
-	// this long to reach this node.
+	// Postgres again while this node hears every revocation (Listen is
+	// running and connected); 0 means 10 minutes. A sign-out anywhere then
+	// reaches this node's cache within a Postgres notification's delay.
 	CacheTTL time.Duration
+	// DeafCacheTTL is the cache lifetime while it does not (Listen not
+	// running, or its connection lost); 0 means 5 s: a sign-out on another
+	// node takes at most this long to reach this node.
+	DeafCacheTTL time.Duration
 }
 
 // Service signs people up and in and checks their tokens.
@@ -65,6 +72,10 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[[32]byte]cachedSession
+	// revocations counts the revocations this node has heard (and the
+	// listener's losses): a lookup that raced one caches only briefly.
+	revocations atomic.Uint64
+	listening   atomic.Bool
 }
 
 type cachedSession struct {
@@ -81,7 +92,10 @@ func NewService(db *pgxpool.Pool, cfg Config) *Service {
 		cfg.SessionTTL = 30 * 24 * time.Hour
 	}
 	if cfg.CacheTTL == 0 {
-		cfg.CacheTTL = 5 * time.Second
+		cfg.CacheTTL = 10 * time.Minute
+	}
+	if cfg.DeafCacheTTL == 0 {
+		cfg.DeafCacheTTL = 5 * time.Second
 	}
 	return &Service{db: db, cfg: cfg, cache: make(map[[32]byte]cachedSession)}
 }
@@ -180,21 +194,30 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	if ok && now.Before(c.expires) {
 		return c.acct, nil
 	}
+	heard := s.revocations.Load()
 	var a Account
+	var left time.Duration
 	err := s.db.QueryRow(ctx, `
-		SELECT a.id, a.email, a.name, a.role FROM sessions s JOIN accounts a ON a.id = s.account_id
-		WHERE s.token_hash = $1 AND s.expires_at > now()`, sum[:]).Scan(&a.ID, &a.Email, &a.Name, &a.Role)
+		SELECT a.id, a.email, a.name, a.role, s.expires_at - now()
+		FROM sessions s JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = $1 AND s.expires_at > now()`, sum[:]).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &left)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Account{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("account: authenticate: %w", err)
 	}
+	ttl := s.cfg.DeafCacheTTL
+	if s.listening.Load() && s.revocations.Load() == heard {
+		// No revocation arrived while the row was read, so none can be
+		// lost between the read and the cache write.
+		ttl = s.cfg.CacheTTL
+	}
 	s.mu.Lock()
 	if len(s.cache) > 100_000 {
 		clear(s.cache) // bounded memory; the next lookups refill it
 	}
-	s.cache[sum] = cachedSession{acct: a, expires: now.Add(s.cfg.CacheTTL)}
+	s.cache[sum] = cachedSession{acct: a, expires: now.Add(min(ttl, left))}
 	s.mu.Unlock()
 	return a, nil
 }
@@ -202,10 +225,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 // SignOut ends the session of token. Ending an unknown session is not an error.
 func (s *Service) SignOut(ctx context.Context, token string) error {
 	sum := tokenHash(token)
-	s.mu.Lock()
-	delete(s.cache, sum)
-	s.mu.Unlock()
-	if _, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, sum[:]); err != nil {
+	s.forget(sum)
+	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, sum[:]); err != nil {
+			return err
+		}
+		return revoke(ctx, tx, hex.EncodeToString(sum[:]))
+	})
+	if err != nil {
 		return fmt.Errorf("account: sign out: %w", err)
 	}
 	return nil
@@ -218,15 +245,23 @@ func (s *Service) Grant(ctx context.Context, email, role string) error {
 	default:
 		return ErrBadRole
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE accounts SET role = $2 WHERE lower(email) = lower($1)`, NormalizeEmail(email), role)
+	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE accounts SET role = $2 WHERE lower(email) = lower($1)`, NormalizeEmail(email), role)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		// Roles changed: no cached session on any node may keep the old one.
+		return revoke(ctx, tx, revokeAll)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("account: grant %s to %s: %w", role, email, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	s.mu.Lock()
-	clear(s.cache) // roles changed: no cached session may keep the old one
-	s.mu.Unlock()
+	s.forgetAll()
 	return nil
 }

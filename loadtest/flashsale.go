@@ -123,6 +123,9 @@ type Report struct {
 		WaitingRoom   bool      `json:"waiting_room"`
 	} `json:"config"`
 	Capacity int `json:"capacity"`
+	// NodeRequests counts the answered requests per node (base URL): a
+	// sale over several nodes shows how the load was spread.
+	NodeRequests map[string]int64 `json:"node_requests"`
 	// SoldOut: no seat available or held; SellOutSeconds from start.
 	SoldOut        bool    `json:"sold_out"`
 	SellOutSeconds float64 `json:"sell_out_seconds,omitempty"`
@@ -284,7 +287,8 @@ func (r *recorder) fail(step string, status int, code string) {
 // driver is one run's shared state.
 type driver struct {
 	cfg      Config
-	nodes    []string // BaseURL, then Nodes
+	nodes    []string       // BaseURL, then Nodes
+	answered []atomic.Int64 // per node, by index
 	http     *http.Client
 	seats    []seat
 	byID     map[string]int
@@ -315,11 +319,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	tr.MaxIdleConnsPerHost = cfg.Concurrency + 16
 	tr.MaxIdleConns = cfg.Concurrency + 16
 	d := &driver{
-		cfg:     cfg,
-		nodes:   nodes,
-		http:    &http.Client{Transport: tr, Timeout: 30 * time.Second},
-		rec:     &recorder{steps: map[string][]time.Duration{}, errors: map[string]int64{}},
-		stopNew: make(chan struct{}),
+		cfg:      cfg,
+		nodes:    nodes,
+		answered: make([]atomic.Int64, len(nodes)),
+		http:     &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		rec:      &recorder{steps: map[string][]time.Duration{}, errors: map[string]int64{}},
+		stopNew:  make(chan struct{}),
 	}
 	if err := d.load(ctx); err != nil {
 		return nil, err
@@ -394,6 +399,10 @@ launch:
 	cancel()
 	<-monDone
 	<-progDone
+	rep.NodeRequests = make(map[string]int64, len(d.nodes))
+	for i, n := range d.nodes {
+		rep.NodeRequests[n] += d.answered[i].Load()
+	}
 	if at := soldAt.Load(); at > 0 {
 		rep.SoldOut = true
 		rep.SellOutSeconds = time.Duration(at).Seconds()
@@ -643,6 +652,7 @@ func (d *driver) do(ctx context.Context, r *route, method, path, token string, h
 		}
 		res, err = d.http.Do(req)
 		if err == nil {
+			d.answered[r.i%len(d.nodes)].Add(1)
 			break
 		}
 		if !refused(err) || try+1 >= len(d.nodes) {
@@ -1053,6 +1063,18 @@ func (r *Report) WriteSummary(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  fans done %d, orders %d (%d under review), declines %d, seats bought %d, bots' share of seats %.1f%%\n",
 		r.FansDone, r.Orders, r.OrdersInReview, r.Declines, r.SeatsBought, r.BotShare*100)
+	if len(r.NodeRequests) > 1 {
+		nodes := make([]string, 0, len(r.NodeRequests))
+		for n := range r.NodeRequests {
+			nodes = append(nodes, n)
+		}
+		sort.Strings(nodes)
+		fmt.Fprintf(w, "  requests per node:")
+		for _, n := range nodes {
+			fmt.Fprintf(w, " %s %d", n, r.NodeRequests[n])
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "  holds accepted %d (%.1f/s), rejected %d (%.1f/s)\n", r.HoldsAccepted, r.HoldsPerSec, r.HoldsRejected, r.RejectsPerSec)
 	names := make([]string, 0, len(r.Steps))
 	for k := range r.Steps {

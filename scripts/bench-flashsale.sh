@@ -10,7 +10,8 @@
 # Usage: scripts/bench-flashsale.sh   (env: FANS [20000] WATCHERS [1000]
 #        ROOM [on|off, default on] DURATION [150s] CONCURRENCY [256]
 #        ADMIT_PER_MINUTE [120000] ACTIVE_LIMIT [5000] ADMISSION_TTL [120]
-#        OUT [bench-flashsale.json])
+#        NODES [1: app nodes on one database and Redis, fans spread over
+#        them] OUT [bench-flashsale.json])
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fans=${FANS:-20000}
@@ -28,6 +29,7 @@ active=${ACTIVE_LIMIT:-5000}
 # so with the 10-minute default the last seats of a sale wait for places to
 # free up; a flash sale runs shorter admissions.
 admission_ttl=${ADMISSION_TTL:-120}
+nodes=${NODES:-1}
 out=${OUT:-bench-flashsale.json}
 eval "$(bash scripts/services.sh)"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -36,9 +38,9 @@ db="boxoffice_flashbench_$$"
 base_url=$DATABASE_URL
 bench_url=$(sed -E "s#/[^/?]+(\?|$)#/$db\1#" <<<"$DATABASE_URL")
 tmp=$(mktemp -d)
-server=
+servers=()
 cleanup() {
-	[[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+	for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
 	psql -X -q "$base_url" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
@@ -50,9 +52,16 @@ go build -o bin/boxoffice ./cmd/boxoffice
 # review signals would (rightly) hold back for an admin; the benchmark
 # measures the sale itself.
 export DATABASE_URL=$bench_url REDIS_PREFIX="fb$$:" LOG_LEVEL=error RATE_LIMITS=off REVIEW_SIGNALS=off PAYMENTS=test \
-	SECRET_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') DB_MAX_CONNS=${DB_MAX_CONNS:-40}
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	SECRET_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') DB_MAX_CONNS=${DB_MAX_CONNS:-$((nodes == 1 ? 40 : 40 / nodes + 4))}
+# One free port per node; the first node is the one -url names.
+mapfile -t ports < <(python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+for s in socks: print(s.getsockname()[1])' "$nodes")
+port=${ports[0]}
 export LISTEN_ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port
+more_nodes=$(for p in "${ports[@]:1}"; do printf 'http://127.0.0.1:%s,' "$p"; done)
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 bin/boxoffice seed demo -opens-in 0s
@@ -67,13 +76,17 @@ echo "== seeding $fans fans"
 start=$(date +%s.%N)
 bin/boxoffice seed fans "$fans" -tokens "$tmp/fans.tokens" >/dev/null
 echo "   $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s"
-bin/boxoffice serve >"$tmp/server.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do curl -fs "$BASE_URL/healthz" >/dev/null && break; sleep 0.1; done
-echo "== flash sale: event $event (waiting room $room), $fans fans, $watchers watchers, cap $duration"
-bin/boxoffice flashsale -url "$BASE_URL" -event "$event" -fans "$fans" -tokens "$tmp/fans.tokens" \
+for i in "${!ports[@]}"; do
+	LISTEN_ADDR=127.0.0.1:${ports[$i]} BASE_URL=http://127.0.0.1:${ports[$i]} bin/boxoffice serve >"$tmp/server$i.log" 2>&1 &
+	servers+=($!)
+done
+for p in "${ports[@]}"; do
+	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.1; done
+done
+echo "== flash sale: event $event (waiting room $room), $fans fans, $watchers watchers, $nodes node(s), cap $duration"
+bin/boxoffice flashsale -url "$BASE_URL" ${more_nodes:+-nodes "${more_nodes%,}"} -event "$event" -fans "$fans" -tokens "$tmp/fans.tokens" \
 	-watchers "$watchers" -measuring-watchers 20 -bots 0.05 -decline 0.05 -duration "$duration" \
 	-concurrency "$concurrency" -queue-poll 500ms -database-url "$bench_url" -report "$out" || status=$?
 echo "== report: $out; server log tail:"
-tail -5 "$tmp/server.log"
+tail -5 "$tmp/server0.log"
 exit "${status:-0}"

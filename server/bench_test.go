@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -42,7 +43,19 @@ const benchInFlight = 32
 // benchEnv is newEnv with the production cache lifetimes and the live seat
 // stream, so a hold publishes its diff as in a sale.
 func benchEnv(b *testing.B) *env {
-	return newEnv(b, envOpts{settingsTTL: time.Second, live: liveCfg()})
+	e := newEnv(b, envOpts{settingsTTL: time.Second, live: liveCfg()})
+	// Sessions cached as a production node caches them: for minutes, with
+	// revocations heard from Postgres.
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.accts.Listen(ctx, slog.New(slog.DiscardHandler)) }()
+	b.Cleanup(func() { stop(); <-done })
+	for deadline := time.Now().Add(10 * time.Second); !e.accts.Listening(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("the session cache never heard Postgres (LISTEN)")
+		}
+	}
+	return e
 }
 
 // stadium creates an on-sale event on the 49,208-seat demo stadium.
@@ -74,7 +87,7 @@ func (e *env) benchFans(ctx context.Context, n int) []account.Fan {
 // benchmark.
 func runLoad(b *testing.B, e *env, unit string, op func(i int) error) {
 	lat := make([]time.Duration, b.N)
-	cpu, queries := e.startCPU(), e.pool.Stat().AcquireCount()
+	cpu, queries, redis0 := e.startCPU(), e.pool.Stat().AcquireCount(), e.redisCPU()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
@@ -97,6 +110,7 @@ func runLoad(b *testing.B, e *env, unit string, op func(i int) error) {
 	wg.Wait()
 	b.StopTimer()
 	app, pg := cpu()
+	redisCPU := e.redisCPU() - redis0
 	queries = e.pool.Stat().AcquireCount() - queries
 	slices.Sort(lat)
 	ms := func(q int) float64 { return float64(lat[(len(lat)-1)*q/100]) / float64(time.Millisecond) }
@@ -106,6 +120,9 @@ func runLoad(b *testing.B, e *env, unit string, op func(i int) error) {
 	b.ReportMetric(app.Seconds()*1e3/float64(b.N), "app-cpu-ms/op")
 	b.ReportMetric(pg.Seconds()*1e3/float64(b.N), "pg-cpu-ms/op")
 	b.ReportMetric(float64(queries)/float64(b.N), "pg-queries/op")
+	// The Redis server's whole CPU: exact when the benchmark has the
+	// server to itself (scripts/bench.sh starts a private one).
+	b.ReportMetric(redisCPU.Seconds()*1e3/float64(b.N), "redis-cpu-ms/op")
 	b.ReportMetric(0, "ns/op") // the rate says it; ns/op of a parallel run misleads
 }
 
@@ -322,6 +339,28 @@ func (e *env) startCPU() func() (app, pg time.Duration) {
 	}
 }
 
+// redisCPU is the CPU time the Redis server has used (INFO cpu), all its
+// clients included.
+func (e *env) redisCPU() time.Duration {
+	e.t.Helper()
+	info, err := e.rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				e.t.Fatalf("INFO cpu %s: %v", line, err)
+			}
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
 func (e *env) backendsCPU() map[int]time.Duration {
 	e.t.Helper()
 	rows, err := e.pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
@@ -369,4 +408,68 @@ func gunzip(b *testing.B, gz []byte) []byte {
 		b.Fatal(err)
 	}
 	return plain
+}
+
+// BenchmarkConvertHTTP measures conversions per second: a fan's existing
+// 2-seat hold checked out and paid with the test card (POST
+// …/checkout, POST …/confirm), which writes the payment, the order and
+// its tickets and marks the seats sold at the gate. The holds are taken
+// before the timed part; the jobs a paid order queues (the confirmation
+// email with its PDF) are not run. N ≤ 24,000.
+func BenchmarkConvertHTTP(b *testing.B) {
+	e := benchEnv(b)
+	ctx := context.Background()
+	event, seats := e.stadium(ctx)
+	if 2*b.N > len(seats) {
+		b.Fatalf("out of seats: use -benchtime Nx with N ≤ %d", len(seats)/2)
+	}
+	fans := e.benchFans(ctx, (b.N+3)/4) // 4 holds of 2 seats each, the stadium's cap of 8
+	eventID := eventID(b, event)
+	holds := make([]string, b.N)
+	for i := range holds {
+		h, err := e.seats.Hold(ctx, seatmap.HoldRequest{EventID: eventID, AccountID: fans[i/4].ID,
+			SeatIDs: []int64{mustID(b, seats[2*i]), mustID(b, seats[2*i+1])}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		holds[i] = h.ID
+	}
+	e.warmSessions(fans)
+	card := map[string]string{"card_number": "4242424242424242"}
+	runLoad(b, e, "orders/s", func(i int) error {
+		token := fans[i/4].Token
+		r := e.do("POST", "/api/holds/"+holds[i]+"/checkout", token, nil)
+		var p paymentBody
+		if r.status != 201 || json.Unmarshal(r.body, &p) != nil {
+			return fmt.Errorf("checkout %d: %d %s", i, r.status, r.body)
+		}
+		r = e.do("POST", "/api/payments/"+p.Payment.ID+"/confirm", token, card)
+		if r.status != 200 || !bytes.Contains(r.body, []byte(`"succeeded"`)) {
+			return fmt.Errorf("confirm %d: %d %s", i, r.status, r.body)
+		}
+		return nil
+	})
+}
+
+// BenchmarkQueuePollHTTP measures what a waiting fan costs: GET
+// …/queue/me, the position poll a fan's page sends every few seconds, for
+// 2,000 fans who joined a room that admits no one meanwhile.
+func BenchmarkQueuePollHTTP(b *testing.B) {
+	e := benchEnv(b)
+	ctx := context.Background()
+	event, _ := e.roomEvent(waitingroom.Settings{PowDifficulty: 1})
+	fans := e.benchFans(ctx, 2000)
+	for _, f := range fans {
+		if r := e.do("POST", "/api/events/"+event+"/queue", f.Token, e.solvedJoin(event, f.Token)); r.status != 201 {
+			b.Fatalf("join: %d %s", r.status, r.body)
+		}
+	}
+	path := "/api/events/" + event + "/queue/me"
+	runLoad(b, e, "polls/s", func(i int) error {
+		r := e.do("GET", path, fans[i%len(fans)].Token, nil)
+		if r.status != 200 {
+			return fmt.Errorf("poll %d: %d %s", i, r.status, r.body)
+		}
+		return nil
+	})
 }

@@ -48,6 +48,7 @@ type env struct {
 	proc     *checkout.TestProcessor
 	checkout *checkout.Service
 	logs     *syncBuffer
+	rdb      *redis.Client
 }
 
 type envOpts struct {
@@ -197,7 +198,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	return &env{t: t, queue: queue, pool: db, noInv: map[string]bool{}, base: "http://" + ln.Addr().String(), seats: seats, accts: accts, srv: srv, hub: hub,
 		sales:  deps.Stats,
 		client: contractClient(t, &http.Transport{MaxIdleConnsPerHost: 300}),
-		proc:   proc, checkout: co, logs: logs}
+		proc:   proc, checkout: co, logs: logs, rdb: rdb}
 }
 
 // resp is a decoded response.

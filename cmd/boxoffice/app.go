@@ -223,7 +223,10 @@ func (a *App) Run(ctx context.Context) error {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.Hub.Start()
-	a.wg.Add(7)
+	a.wg.Add(8)
+	// Sign-outs and role changes on any node reach this node's session
+	// cache, so it can keep sessions for minutes instead of seconds.
+	go func() { defer a.wg.Done(); a.Accounts.Listen(bg, a.Log) }()
 	go func() { defer a.wg.Done(); a.Seats.RunSweeper(bg) }()
 	go func() { defer a.wg.Done(); a.Seats.RunLifecycle(bg, 2*time.Second) }()
 	go func() { defer a.wg.Done(); a.Jobs.Run(bg) }()

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -39,6 +41,13 @@ Run the server with RATE_LIMITS=off (or raised limits) and PAYMENTS=test:
 the per-IP and per-account limits that stop real bots also stop a load test
 from one machine.
 
+With -nodes the fans and watchers are spread over several app nodes of
+one deployment, as a load balancer would spread them, and a caller whose
+node refuses connections moves on to the next: -nodes 3 means -url and the
+two ports after it (8080, 8081, 8082 for the default -url), or name the
+further nodes: -nodes http://127.0.0.1:9001,http://127.0.0.1:9002. The
+summary counts the requests each node answered.
+
 Only loopback targets are accepted unless -allow-remote is given: pointed
 at a site you do not run, this is a denial-of-service attack. Use
 -allow-remote only for your own staging deployment.
@@ -50,6 +59,7 @@ func cmdFlashsale(ctx context.Context, args []string, getenv func(string) string
 	var cfg loadtest.Config
 	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8080", "base URL of the server")
 	fs.StringVar(&cfg.Event, "event", "", "event id (required)")
+	nodes := fs.String("nodes", "", "more app nodes: a count N (-url and the N-1 ports after it) or a comma-separated list of further base URLs")
 	fs.IntVar(&cfg.Fans, "fans", 100, "number of fans (1..10,000,000)")
 	tokens := fs.String("tokens", "", "file of \"email token\" lines from 'boxoffice seed fans'; fans beyond it sign up")
 	fs.IntVar(&cfg.Watchers, "watchers", 0, "WebSocket watchers of the seat map")
@@ -75,6 +85,13 @@ func cmdFlashsale(ctx context.Context, args []string, getenv func(string) string
 		cfg.Concurrency < 1 || cfg.Duration <= 0 || cfg.Duration > maxFlashDuration {
 		fmt.Fprintf(stderr, "flashsale: -event is required; -fans 1..10000000, -watchers 0..100000, -concurrency ≥ 1, -duration up to %v\n", maxFlashDuration)
 		return errUsage
+	}
+	if *nodes != "" {
+		var err error
+		if cfg.Nodes, err = parseNodes(cfg.BaseURL, *nodes); err != nil {
+			fmt.Fprintf(stderr, "flashsale: -nodes %q: %v\n", *nodes, err)
+			return errUsage
+		}
 	}
 	for _, w := range strings.Split(*seats, ",") {
 		f, err := strconv.ParseFloat(strings.TrimSpace(w), 64)
@@ -131,6 +148,52 @@ const (
 	maxFlashDuration     = time.Hour
 	defaultQueuePoll     = time.Second
 )
+
+// maxNodes bounds -nodes: more than a load driver on one machine can
+// usefully spread over.
+const maxNodes = 64
+
+// parseNodes reads -nodes: a count N gives the N-1 ports after base's
+// (base's host, same scheme), anything else is a comma-separated list of
+// further base URLs. It returns the nodes beyond base.
+func parseNodes(base, spec string) ([]string, error) {
+	if n, err := strconv.Atoi(strings.TrimSpace(spec)); err == nil {
+		if n < 1 || n > maxNodes {
+			return nil, fmt.Errorf("a count of nodes is 1..%d", maxNodes)
+		}
+		u, err := url.Parse(base)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("-url %q is not a base URL to count ports from", base)
+		}
+		port, err := strconv.Atoi(u.Port())
+		if err != nil {
+			return nil, fmt.Errorf("-url %q names no port to count from", base)
+		}
+		if port+n-1 > 65535 {
+			return nil, fmt.Errorf("ports %d..%d run past 65535", port, port+n-1)
+		}
+		var out []string
+		for i := 1; i < n; i++ {
+			v := *u
+			v.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(port+i))
+			out = append(out, v.String())
+		}
+		return out, nil
+	}
+	var out []string
+	for _, s := range strings.Split(spec, ",") {
+		s = strings.TrimSpace(s)
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%q is neither a count nor an http(s) base URL", s)
+		}
+		out = append(out, s)
+	}
+	if len(out)+1 > maxNodes {
+		return nil, fmt.Errorf("at most %d nodes", maxNodes)
+	}
+	return out, nil
+}
 
 // readTokens reads up to n tokens from an "email token" file.
 func readTokens(path string, n int) ([]string, error) {

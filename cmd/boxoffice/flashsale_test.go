@@ -127,23 +127,28 @@ func checkReport(t *testing.T, rep loadtest.Report) {
 	}
 }
 
-// TestFlashSale: the load driver against the real app, a small event of
-// 300 seats and 300 seeded fans (10% bots, 10% declines) with 3 watchers.
-// The event sells out (or the run ends by its cap) with every invariant
-// holding, and the watchers' diff latency is measured.
+// TestFlashSale: the load driver against two nodes of the real app (one
+// database, one Redis, given with -nodes), a small event of 300 seats and
+// 300 seeded fans (10% bots, 10% declines) with 3 watchers. The event
+// sells out (or the run ends by its cap) with every invariant holding,
+// both nodes answer, and the watchers' diff latency is measured.
 func TestFlashSale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a load run")
 	}
 	getenv, app, base := testApp(t)
+	_, second := runApp(t, getenv)
 	event := smallEvent(t, app.Seats, "flash sale test", 4, 5, 15, `{"enabled": false}`)
 	tokens := filepath.Join(t.TempDir(), "fans.tokens")
 	if code := run(context.Background(), []string{"seed", "fans", "300", "-tokens", tokens}, getenv, io.Discard, io.Discard); code != 0 {
 		t.Fatalf("seed fans: exit %d", code)
 	}
-	rep, _ := flashsale(t, getenv, "-url", base, "-event", event, "-fans", "300", "-tokens", tokens,
+	rep, _ := flashsale(t, getenv, "-url", base, "-nodes", second, "-event", event, "-fans", "300", "-tokens", tokens,
 		"-watchers", "3", "-bots", "0.1", "-decline", "0.1", "-duration", "20s", "-concurrency", "64")
 	checkReport(t, rep)
+	if len(rep.NodeRequests) != 2 || rep.NodeRequests[base] == 0 || rep.NodeRequests[second] == 0 {
+		t.Errorf("requests per node %v: want both %s and %s to answer", rep.NodeRequests, base, second)
+	}
 	if rep.Declines == 0 {
 		t.Errorf("no decline in %d orders with a 10%% decline rate", rep.Orders)
 	}
@@ -190,6 +195,31 @@ func TestFlashSaleWaitingRoom(t *testing.T) {
 	for _, step := range []string{"challenge", "pow", "join", "admission_wait", "signup"} {
 		if rep.Steps[step].N == 0 {
 			t.Errorf("step %s never ran: %+v", step, rep.Steps)
+		}
+	}
+}
+
+// TestParseNodes: -nodes takes a count of consecutive ports or a list of
+// base URLs, and refuses anything else with a reason.
+func TestParseNodes(t *testing.T) {
+	got, err := parseNodes("http://127.0.0.1:8080", "3")
+	if err != nil || strings.Join(got, " ") != "http://127.0.0.1:8081 http://127.0.0.1:8082" {
+		t.Errorf("count: %v %v", got, err)
+	}
+	if got, err := parseNodes("http://127.0.0.1:8080", "1"); err != nil || len(got) != 0 {
+		t.Errorf("one node: %v %v", got, err)
+	}
+	got, err = parseNodes("http://127.0.0.1:8080", " http://[::1]:9001, http://127.0.0.1:9002")
+	if err != nil || strings.Join(got, " ") != "http://[::1]:9001 http://127.0.0.1:9002" {
+		t.Errorf("list: %v %v", got, err)
+	}
+	for _, bad := range []struct{ base, spec string }{
+		{"http://127.0.0.1:8080", "0"}, {"http://127.0.0.1:8080", "65"}, {"http://127.0.0.1", "2"},
+		{"http://127.0.0.1:65535", "2"}, {"http://127.0.0.1:8080", "ftp://x:1"}, {"http://127.0.0.1:8080", "two"},
+		{"http://127.0.0.1:8080", "http://a:1,,http://b:2"},
+	} {
+		if got, err := parseNodes(bad.base, bad.spec); err == nil {
+			t.Errorf("-url %s -nodes %q accepted: %v", bad.base, bad.spec, got)
 		}
 	}
 }
