@@ -436,6 +436,7 @@ func BenchmarkConvertHTTP(b *testing.B) {
 	}
 	e.warmSessions(fans)
 	card := map[string]string{"card_number": "4242424242424242"}
+	e.settle(eventTables + ", " + fanTables)
 	runLoad(b, e, "orders/s", func(i int) error {
 		token := fans[i/4].Token
 		r := e.do("POST", "/api/holds/"+holds[i]+"/checkout", token, nil)
@@ -465,6 +466,7 @@ func BenchmarkQueuePollHTTP(b *testing.B) {
 		}
 	}
 	path := "/api/events/" + event + "/queue/me"
+	e.settle(eventTables + ", " + fanTables)
 	runLoad(b, e, "polls/s", func(i int) error {
 		r := e.do("GET", path, fans[i%len(fans)].Token, nil)
 		if r.status != 200 {
