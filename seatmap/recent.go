@@ -43,7 +43,6 @@ func (r *recentHolds) event(eventID int64) *eventRecent {
 	defer r.mu.Unlock()
 	if r.byEvent == nil {
 		r.byEvent = make(map[int64]*eventRecent)
-		r.last = make(map[int64]time.Time)
 	}
 	e := r.byEvent[eventID]
 	if e == nil {
