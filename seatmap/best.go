@@ -26,6 +26,14 @@ const (
 	maxSpread   = 64
 )
 
+// bestWait is how long a request waits when the only matching seats left
+// are in other requests' holds still in flight, up to bestWaitMax in all
+// (then 409 seat_unavailable).
+const (
+	bestWait    = 10 * time.Millisecond
+	bestWaitMax = 3 * time.Second
+)
+
 // refreshAfter is the number of refused tries after which a request reads a
 // snapshot newer than itself: that many refusals mean its view is behind
 // other nodes' holds.
@@ -43,38 +51,51 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 	if b.Quantity < 1 || b.Quantity > ev.MaxSeatsPerAccount {
 		return Hold{}, ErrSeatCount.With("max", ev.MaxSeatsPerAccount)
 	}
-	arrived := time.Now()
+	// since: only a snapshot read after it can say that nothing matches.
+	since := time.Now()
 	snap, err := s.Snapshot(ctx, ev.ID)
 	if err != nil {
 		return Hold{}, err
 	}
 	spread := 1
-	pick := func() []int32 {
-		return s.recent.pick(ev.ID, snap.taken, snap.Statuses, func(avail []byte) []int32 {
-			return pickBest(l, avail, *b, spread)
-		})
-	}
-	for attempt := range bestAttempts {
+	choose := func(avail []byte) []int32 { return pickBest(l, avail, *b, spread) }
+	waitUntil := since.Add(bestWaitMax)
+	for attempt := 0; attempt < bestAttempts; {
 		if attempt > 0 {
 			spread = min(retrySpread<<min(attempt-1, 8), maxSpread)
 		}
-		stale := snap.taken.Before(arrived)
+		stale := snap.taken.Before(since)
 		if attempt == refreshAfter && stale {
-			if snap, err = s.snapshotSince(ctx, ev.ID, arrived); err != nil {
+			if snap, err = s.snapshotSince(ctx, ev.ID, since); err != nil {
 				return Hold{}, err
 			}
 			stale = false
 		}
-		picked := pick()
+		picked := s.recent.pick(ev.ID, snap.taken, snap.Statuses, choose)
 		if picked == nil && stale {
-			if snap, err = s.snapshotSince(ctx, ev.ID, arrived); err != nil {
+			if snap, err = s.snapshotSince(ctx, ev.ID, since); err != nil {
 				return Hold{}, err
 			}
-			picked = pick()
+			picked = s.recent.pick(ev.ID, snap.taken, snap.Statuses, choose)
 		}
 		if picked == nil {
-			return Hold{}, ErrNoSeatsFound
+			if !s.recent.mayFree(ev.ID, snap.taken, snap.Statuses, choose) {
+				return Hold{}, ErrNoSeatsFound
+			}
+			// The matching seats left are in other requests' holds still
+			// in flight, which may fail: look again in a moment.
+			if time.Now().After(waitUntil) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return Hold{}, ctx.Err()
+			case <-time.After(bestWait):
+			}
+			since = time.Now()
+			continue
 		}
+		attempt++
 		ids := make([]int64, len(picked))
 		for i, idx := range picked {
 			ids[i] = l.seats[idx].ID
@@ -96,7 +117,7 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 				gone = append(gone, idx)
 			}
 		}
-		s.recent.gone(ev.ID, time.Now(), gone, s.recentKeep())
+		s.recent.refused(ev.ID, time.Now(), gone, s.recentKeep())
 		s.recent.unclaim(ev.ID, picked)
 	}
 	return Hold{}, ErrSeatUnavailable

@@ -22,6 +22,11 @@ type recentHolds struct {
 	last map[int64]time.Time
 }
 
+// refusedHide is how long seats a refusal named stay hidden from picks on
+// this node whatever the snapshot says: long enough for the hold that has
+// them to commit or fail.
+const refusedHide = 250 * time.Millisecond
+
 // eventRecent is one event's part; its own lock serialises the picks of
 // that event only.
 type eventRecent struct {
@@ -35,6 +40,9 @@ type eventRecent struct {
 type recentHold struct {
 	at  time.Time // after the hold committed, or the refusal came
 	idx []int32
+	// held: a hold of this node committed; otherwise a refusal named the
+	// seats, whose holder may still fail and free them.
+	held bool
 }
 
 // event returns the event's part, creating it.
@@ -62,23 +70,27 @@ func (r *recentHolds) add(eventID int64, at time.Time, idx []int32, keep time.Du
 	}
 	r.last[eventID] = at
 	r.mu.Unlock()
-	r.gone(eventID, at, idx, keep)
+	r.record(eventID, recentHold{at, idx, true}, keep)
 }
 
-// gone records seats found taken at at (a refusal names them), like add
-// but without counting as this node's activity.
-func (r *recentHolds) gone(eventID int64, at time.Time, idx []int32, keep time.Duration) {
+// refused records seats a refusal at at named taken, like add but without
+// counting as this node's activity.
+func (r *recentHolds) refused(eventID int64, at time.Time, idx []int32, keep time.Duration) {
+	r.record(eventID, recentHold{at, idx, false}, keep)
+}
+
+func (r *recentHolds) record(eventID int64, h recentHold, keep time.Duration) {
 	e := r.event(eventID)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, i := range idx {
+	for _, i := range h.idx {
 		delete(e.claimed, i)
 	}
 	drop := 0
-	for drop < len(e.gone) && at.Sub(e.gone[drop].at) > keep {
+	for drop < len(e.gone) && h.at.Sub(e.gone[drop].at) > keep {
 		drop++
 	}
-	e.gone = append(e.gone[drop:], recentHold{at, idx})
+	e.gone = append(e.gone[drop:], h)
 }
 
 // pick runs choose over a private copy of statuses (a snapshot taken at
@@ -90,27 +102,51 @@ func (r *recentHolds) pick(eventID int64, since time.Time, statuses []byte, choo
 	e := r.event(eventID)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	picked := choose(e.avail(since, statuses, true))
+	for _, i := range picked {
+		e.claimed[i] = struct{}{}
+	}
+	return picked
+}
+
+// mayFree reports whether choose finds seats once only the holds this node
+// committed since are marked: seats that claims and refusals hide, whose
+// holds are still in flight and may fail.
+func (r *recentHolds) mayFree(eventID int64, since time.Time, statuses []byte, choose func(avail []byte) []int32) bool {
+	e := r.event(eventID)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return choose(e.avail(since, statuses, false)) != nil
+}
+
+// avail copies statuses with the seats gone since marked held: all of
+// them, claims included, or only this node's committed holds. A hold
+// recorded before since committed before the snapshot was read, so the
+// snapshot has it.
+func (e *eventRecent) avail(since time.Time, statuses []byte, all bool) []byte {
 	avail := make([]byte, len(statuses))
 	copy(avail, statuses)
-	// A hold recorded before since committed before the snapshot was
-	// read, so the snapshot has it.
-	for k := len(e.gone) - 1; k >= 0 && !e.gone[k].at.Before(since); k-- {
+	// A refusal hides its seats for refusedHide even from a newer
+	// snapshot: the hold that has them may not have committed yet.
+	hide := time.Now().Add(-refusedHide)
+	for k := len(e.gone) - 1; k >= 0 && (!e.gone[k].at.Before(since) || e.gone[k].at.After(hide)); k-- {
+		if !all && !e.gone[k].held {
+			continue
+		}
 		for _, i := range e.gone[k].idx {
 			if int(i) < len(avail) {
 				avail[i] = StateHeld
 			}
 		}
 	}
-	for i := range e.claimed {
-		if int(i) < len(avail) {
-			avail[i] = StateHeld
+	if all {
+		for i := range e.claimed {
+			if int(i) < len(avail) {
+				avail[i] = StateHeld
+			}
 		}
 	}
-	picked := choose(avail)
-	for _, i := range picked {
-		e.claimed[i] = struct{}{}
-	}
-	return picked
+	return avail
 }
 
 // unclaim gives back seats a request picked and did not hold.
