@@ -107,14 +107,26 @@ lint:
 bench:
 	@bash scripts/bench.sh
 
-# WebSocket fan-out on one node (not part of make test; about a minute): a
-# server process and a separate client process with 1,000, 5,000 and 10,000
-# sockets on a 10 Hz stream of ~200-byte seat diffs. Figures in docs/benchmarks.md.
+# WebSocket fan-out on one node beside Centrifugo (not part of make test;
+# a few minutes, plus a few more the first time to build Centrifugo): for
+# each of SOCKETS a Boxoffice server, then a Centrifugo server, each driven
+# by the same client process (same socket count, 10 Hz, ~200-byte seat
+# diffs), then the ratios. Figures in docs/benchmarks.md. Knobs: SOCKETS
+# [5000,10000], DURATION [10s], CENTRIFUGO_BIN [bin/centrifugo; empty: Boxoffice
+# alone].
+CENTRIFUGO_VERSION := v6.9.1
+SOCKETS ?= 5000,10000
+DURATION ?= 10s
+CENTRIFUGO_BIN ?= bin/centrifugo
 bench-fanout: build
 	@$(SERVICES); \
+	if [ -n "$(CENTRIFUGO_BIN)" ] && [ ! -x "$(CENTRIFUGO_BIN)" ]; then \
+		echo "installing Centrifugo $(CENTRIFUGO_VERSION) into bin/ (a few minutes)"; \
+		GOBIN="$(CURDIR)/bin" go install github.com/centrifugal/centrifugo/v6@$(CENTRIFUGO_VERSION) || exit 1; \
+	fi; \
 	ulimit -n 65536 2>/dev/null || ulimit -n "$$(ulimit -Hn)"; \
-	go build -o bin/fanoutbench ./loadtest/fanoutbench; \
-	bin/fanoutbench -bin bin/boxoffice -sockets 1000,5000,10000 -duration 10s
+	go build -o bin/fanoutbench ./loadtest/fanoutbench && \
+	bin/fanoutbench -bin bin/boxoffice -centrifugo "$(CENTRIFUGO_BIN)" -sockets $(SOCKETS) -duration $(DURATION)
 
 # A flash sale of the demo stadium (about 49,000 seats) on this machine: a
 # fresh database, one server with RATE_LIMITS=off, FANS seeded fans through

@@ -41,6 +41,14 @@ const (
 	OrderRejected = "rejected"
 )
 
+// CancelOptions are the admin's choices when cancelling an event.
+type CancelOptions struct {
+	// KeepFees keeps the service and facility fees of every order (the
+	// refunds return the face value and its tax only). The default, false,
+	// refunds everything the fans paid.
+	KeepFees bool
+}
+
 // CancelEvent cancels an event for good. In one transaction with the
 // status change it ends every sale under way, so nothing of the event can
 // be bought, paid or resold after the commit: payments not yet converted
@@ -58,11 +66,14 @@ const (
 // then holds and seats (seatmap.EndSales), then listings, transfers,
 // payouts and tickets. A checkout that commits between the first two steps
 // is caught by the second pass over payments.
-func (s *Service) CancelEvent(ctx context.Context, eventID int64) (seatmap.EventDetail, error) {
+func (s *Service) CancelEvent(ctx context.Context, eventID int64, opts CancelOptions) (seatmap.EventDetail, error) {
 	var voiding []string
 	var out seatmap.Outcome
 	ev, err := s.seats.ChangeStatusWith(ctx, eventID, seatmap.ActionCancel, func(ctx context.Context, tx pgx.Tx) error {
 		voiding, out = nil, seatmap.Outcome{}
+		if _, err := tx.Exec(ctx, `UPDATE events SET refund_fees = $2 WHERE id = $1`, eventID, !opts.KeepFees); err != nil {
+			return fmt.Errorf("checkout: refund rule of event %d: %w", eventID, err)
+		}
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM payments WHERE event_id = $1 AND status = ANY($2) ORDER BY id FOR UPDATE`,
 			eventID, convertible); err != nil {
 			return fmt.Errorf("checkout: lock payments of event %d: %w", eventID, err)
@@ -255,39 +266,73 @@ const (
 // Its amount is fixed the first time, in the payment's refunds row: the
 // payment's amount, minus (for a cancelled event's order) the resale
 // payouts already paid for the order's tickets, whoever they were paid to,
-// since that money reached a fan. Later calls replay the same amount. An
-// amount of zero asks the provider nothing.
+// since that money reached a fan. What those payouts exceed the payment by
+// (a resale above face) cannot be refunded away: it is recorded as owed
+// (owed_cents), and the ledger counts it and leaves it open for a person.
+// If the event was cancelled keeping fees, the order's service and facility
+// fees come out of what is left (kept_fee_cents). Later calls replay the
+// same amount. An amount of zero asks the provider nothing.
+//
+// A timeout repeats the same key (the first call may have taken effect).
+// A definite refusal counts in the row (refused), and the next try uses
+// the key refund:{payment}:{refused}: the provider did nothing, but keeps
+// its answer under the old key (Stripe does, for 24 hours), so the same
+// key would be refused again however often the job retried.
 func (s *Service) refund(ctx context.Context, p Payment, orderID, reason string) error {
-	var withheld int64
+	var paidOut, fees int64
 	if orderID != "" {
 		err := s.db.QueryRow(ctx, `
 			SELECT coalesce(sum(po.net_cents), 0) FROM payouts po
 			JOIN listings l ON l.id = po.listing_id JOIN tickets t ON t.id = l.ticket_id
-			WHERE t.order_id = $1 AND po.status = 'paid'`, orderID).Scan(&withheld)
+			WHERE t.order_id = $1 AND po.status = 'paid'`, orderID).Scan(&paidOut)
 		if err != nil {
 			return fmt.Errorf("checkout: payouts of order %s: %w", orderID, err)
 		}
+		err = s.db.QueryRow(ctx, `
+			SELECT coalesce(sum(t.service_fee_cents + t.facility_fee_cents) FILTER (WHERE NOT e.refund_fees), 0)
+			FROM orders o JOIN events e ON e.id = o.event_id LEFT JOIN tickets t ON t.order_id = o.id
+			WHERE o.id = $1`, orderID).Scan(&fees)
+		if err != nil {
+			return fmt.Errorf("checkout: fees of order %s: %w", orderID, err)
+		}
 	}
-	amount := max(p.AmountCents-withheld, 0)
+	withheld := min(paidOut, p.AmountCents)
+	owed, amount := paidOut-withheld, p.AmountCents-withheld
+	// Fees kept back (the admin cancelled keeping them) come out of what
+	// is left after payouts; tax is refunded with the face value it was
+	// charged on.
+	kept := min(fees, amount)
+	amount -= kept
 	var id string
+	var refused int
 	var order *string
 	if orderID != "" {
 		order = &orderID
 	}
 	err := s.db.QueryRow(ctx, `
 		WITH ins AS (
-			INSERT INTO refunds (id, payment_id, order_id, event_id, account_id, reason, amount_cents, withheld_cents, currency, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending')
+			INSERT INTO refunds (id, payment_id, order_id, event_id, account_id, reason, amount_cents, withheld_cents, owed_cents, currency, status,
+			                     kept_fee_cents)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)
 			ON CONFLICT (payment_id) DO NOTHING
-			RETURNING id, amount_cents)
-		SELECT id, amount_cents FROM ins
-		UNION ALL SELECT id, amount_cents FROM refunds WHERE payment_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
-		uuid.NewString(), p.ID, order, p.eventID, p.accountID, reason, amount, withheld, p.Currency).Scan(&id, &amount)
+			RETURNING id, amount_cents, refused)
+		SELECT id, amount_cents, refused FROM ins
+		UNION ALL SELECT id, amount_cents, refused FROM refunds WHERE payment_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
+		uuid.NewString(), p.ID, order, p.eventID, p.accountID, reason, amount, withheld, owed, p.Currency, kept).Scan(&id, &amount, &refused)
 	if err != nil {
 		return fmt.Errorf("checkout: refund row of %s: %w", p.ID, err)
 	}
 	if amount > 0 {
-		if err := s.payments.Refund(ctx, p.intentID, amount, "refund:"+p.ID); err != nil {
+		key := "refund:" + p.ID
+		if refused > 0 {
+			key = fmt.Sprintf("refund:%s:%d", p.ID, refused)
+		}
+		if err := s.payments.Refund(ctx, p.intentID, amount, key); err != nil {
+			if !errors.Is(err, ErrUnknownOutcome) {
+				if _, uerr := s.db.Exec(ctx, `UPDATE refunds SET refused = refused + 1 WHERE id = $1 AND refused = $2`, id, refused); uerr != nil {
+					s.log.Error("checkout: count a refused refund", "refund", id, "err", uerr)
+				}
+			}
 			return err
 		}
 	}

@@ -34,7 +34,7 @@ func TestCancelEventRefundsEachOrderOnce(t *testing.T) {
 		t.Fatalf("before cancel: %+v", before)
 	}
 
-	ev := must(f.svc.CancelEvent(ctx, f.event))(t)
+	ev := must(f.svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}))(t)
 	if ev.Status != "cancelled" {
 		t.Fatalf("status after cancel = %q", ev.Status)
 	}
@@ -46,7 +46,7 @@ func TestCancelEventRefundsEachOrderOnce(t *testing.T) {
 		t.Errorf("refund jobs = %d, want %d", n, orders)
 	}
 	// A second cancel is refused and adds no jobs.
-	if _, err := f.svc.CancelEvent(ctx, f.event); !errors.Is(err, seatmap.ErrIllegalStatus) {
+	if _, err := f.svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}); !errors.Is(err, seatmap.ErrIllegalStatus) {
 		t.Errorf("second cancel: err = %v, want ErrIllegalStatus", err)
 	}
 
@@ -98,7 +98,7 @@ func TestCancelSweepAfterCancel(t *testing.T) {
 	acct := f.account("late")
 	f.buy(acct, 2)
 	p := f.checkout(acct, f.hold(acct, 0, 1).ID)
-	must(f.svc.CancelEvent(ctx, f.event))(t)
+	must(f.svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}))(t)
 	if _, err := f.svc.Confirm(ctx, acct, p.ID, visa()); errCode(err) != "event_cancelled" {
 		t.Fatalf("confirm after the cancel: %v, want event_cancelled", err)
 	}
@@ -196,7 +196,7 @@ func TestCancelResaleEndsEven(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			must(f.svc.CancelEvent(ctx, f.event))(t)
+			must(f.svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}))(t)
 			f.drainJobs(f.svc.RegisterJobs)
 
 			var payout string
@@ -252,12 +252,12 @@ func TestCancelEndsSalesInFlight(t *testing.T) {
 	// event is cancelled.
 	f.proc.AfterConfirm = func(string) {
 		f.proc.AfterConfirm = nil
-		must(f.svc.CancelEvent(ctx, f.event))(t)
+		must(f.svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}))(t)
 	}
 	if _, err := f.svc.Confirm(ctx, inFlight, flight.ID, visa()); errCode(err) != "event_cancelled" {
 		t.Errorf("confirm in flight: %v, want event_cancelled", err)
 	}
-	if _, err := f.svc.Checkout(ctx, holder, held.ID); errCode(err) != "event_cancelled" {
+	if _, err := f.svc.Checkout(ctx, holder, held.ID, nil); errCode(err) != "event_cancelled" {
 		t.Errorf("checkout of a hold taken before the cancel: %v, want event_cancelled", err)
 	}
 	if _, err := f.svc.Confirm(ctx, payer, pay.ID, visa()); errCode(err) != "event_cancelled" {

@@ -60,7 +60,7 @@ func TestCheckoutConfirmCapture(t *testing.T) {
 	if _, err := f.svc.Confirm(ctx, other, p.ID, visa()); !errors.Is(err, checkout.ErrPaymentNotFound) {
 		t.Errorf("other account's confirm: %v", err)
 	}
-	if _, err := f.svc.Checkout(ctx, other, h.ID); !errors.Is(err, seatmap.ErrHoldNotFound) {
+	if _, err := f.svc.Checkout(ctx, other, h.ID, nil); !errors.Is(err, seatmap.ErrHoldNotFound) {
 		t.Errorf("other account's checkout: %v", err)
 	}
 }
@@ -175,7 +175,7 @@ func TestLostRepliesAreReconciledNotRecreated(t *testing.T) {
 	fan := f.account("fan")
 	h := f.hold(fan, 7)
 	f.proc.Inject("create", checkout.FaultLostReply)
-	if _, err := f.svc.Checkout(ctx, fan, h.ID); !errors.Is(err, checkout.ErrUnknownOutcome) {
+	if _, err := f.svc.Checkout(ctx, fan, h.ID, nil); !errors.Is(err, checkout.ErrUnknownOutcome) {
 		t.Fatalf("checkout with a lost reply: %v", err)
 	}
 	p := f.checkout(fan, h.ID)
@@ -330,7 +330,7 @@ func TestCheckoutOfExpiredHold(t *testing.T) {
 	if _, err := f.db.Exec(ctx, `UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = $1`, h.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Checkout(ctx, fan, h.ID); !errors.Is(err, seatmap.ErrHoldExpired) {
+	if _, err := f.svc.Checkout(ctx, fan, h.ID, nil); !errors.Is(err, seatmap.ErrHoldExpired) {
 		t.Fatalf("checkout of an expired hold: %v, want hold_expired", err)
 	}
 	if st := f.proc.Stats(); st.Creates != 0 {

@@ -133,7 +133,7 @@ func (f *fixture) hold(acct int64, idx ...int) seatmap.Hold {
 
 func (f *fixture) checkout(acct int64, holdID string) checkout.Payment {
 	f.t.Helper()
-	p, err := f.svc.Checkout(context.Background(), acct, holdID)
+	p, err := f.svc.Checkout(context.Background(), acct, holdID, nil)
 	if err != nil {
 		f.t.Fatalf("checkout %s: %v", holdID, err)
 	}

@@ -76,9 +76,13 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string,
 					AND p.status IN ('pending', 'requires_payment_method', 'unknown', 'authorized')) OR
 				EXISTS (SELECT 1 FROM listings l WHERE l.event_id = e.id AND l.status = 'active') OR
 				EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id AND po.status = 'pending'))`},
-		{"refund that does not add up to its payment (amount + withheld) or exceeds it", `
+		{"refund that does not add up to its payment (amount + withheld + fees kept) or exceeds it", `
 			SELECT count(*) FROM refunds r JOIN payments p ON p.id = r.payment_id
-			WHERE r.event_id = $1 AND (r.amount_cents + r.withheld_cents < p.amount_cents OR r.amount_cents > p.amount_cents)`},
+			WHERE r.event_id = $1 AND (r.amount_cents + r.withheld_cents + r.kept_fee_cents < p.amount_cents
+			      OR r.amount_cents + r.kept_fee_cents > p.amount_cents)`},
+		{"order whose tickets' all-in prices do not add up to its payment", `
+			SELECT count(*) FROM orders o JOIN payments p ON p.id = o.payment_id
+			WHERE o.event_id = $1 AND p.amount_cents <> (SELECT coalesce(sum(t.total_cents), 0) FROM tickets t WHERE t.order_id = o.id)`},
 		{"ticket transfer_pending without one pending transfer", `
 			SELECT count(*) FROM tickets t WHERE t.event_id = $1
 			AND (t.status = 'transfer_pending') <> EXISTS (

@@ -111,9 +111,10 @@ func confirmationText(o Order, baseURL string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Thank you for your order.\n\n%s\n%s\n\n", o.EventName, o.EventDate.UTC().Format("Monday 2 January 2006, 15:04 MST"))
 	for _, t := range o.Tickets {
-		fmt.Fprintf(&b, "  Section %s, row %s, seat %d\n", t.Seat.Section, t.Seat.Row, t.Seat.Number)
+		fmt.Fprintf(&b, "  Section %s, row %s, seat %d\n    %s\n", t.Seat.Section, t.Seat.Row, t.Seat.Number,
+			priceText(t.PriceTypeName, t.Breakdown, o.Currency))
 	}
-	fmt.Fprintf(&b, "\nTotal: %d.%02d %s\nOrder: %s\n", o.TotalCents/100, o.TotalCents%100, strings.ToUpper(o.Currency), o.ID)
+	fmt.Fprintf(&b, "\nTotal: %s %s\nOrder: %s\n", cents(o.TotalCents), strings.ToUpper(o.Currency), o.ID)
 	if baseURL != "" {
 		fmt.Fprintf(&b, "%s/orders/%s\n", strings.TrimRight(baseURL, "/"), o.ID)
 	}

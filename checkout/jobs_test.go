@@ -91,7 +91,7 @@ func TestJobHandlersHoldNoTransaction(t *testing.T) {
 		}
 	}
 	run()
-	must(svc.CancelEvent(ctx, f.event))(t)
+	must(svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}))(t)
 	run()
 	for _, call := range []string{"smtp", "capture", "refund"} {
 		if w.calls[call] == 0 {

@@ -19,7 +19,9 @@ import (
 // order, what it brought in and gave back. Amounts are in cents of the
 // event's currency; see docs/ledger.md.
 //
-// Net is what the event keeps: gross - refunds - payouts. It must equal
+// Net is what the event keeps: gross - refunds - payouts + owed (a debt
+// of a fan paid out beyond their order, counted as the event's until
+// collected, and open meanwhile). It must equal
 // ExpectedNet, what the event is owed by its orders as they stand: the
 // total of every primary order still paid, plus the platform's fee on
 // every resale still paid; after a cancellation nothing, since every fan
@@ -40,19 +42,42 @@ type Ledger struct {
 }
 
 // LedgerSums are the money columns of a row or of the whole event.
+// GrossCents of a payment splits into FaceCents, TicketFeeCents (the
+// event's service and facility fees) and TaxCents as its order's tickets
+// were priced (tax included in the face value counts in both FaceCents
+// and TaxCents). FeeCents is the platform's fee on a resale.
+// KeptFeeCents is what a refund kept back of the ticket fees (an event
+// cancelled keeping its fees).
 type LedgerSums struct {
-	GrossCents  int64 `json:"gross_cents"`
-	FeeCents    int64 `json:"fee_cents"`
-	RefundCents int64 `json:"refund_cents"`
-	PayoutCents int64 `json:"payout_cents"`
-	NetCents    int64 `json:"net_cents"`
+	GrossCents     int64 `json:"gross_cents"`
+	FaceCents      int64 `json:"face_cents"`
+	TicketFeeCents int64 `json:"ticket_fee_cents"`
+	TaxCents       int64 `json:"tax_cents"`
+	FeeCents       int64 `json:"fee_cents"`
+	RefundCents    int64 `json:"refund_cents"`
+	KeptFeeCents   int64 `json:"kept_fee_cents"`
+	PayoutCents    int64 `json:"payout_cents"`
+	// OwedCents is money a fan owes the event: paid out beyond what their
+	// order paid, on a cancelled event (a resale above face).
+	OwedCents int64 `json:"owed_cents"`
+	NetCents  int64 `json:"net_cents"`
+}
+
+// net is what the row leaves the event with.
+func (s LedgerSums) net() int64 {
+	return s.GrossCents - s.RefundCents - s.PayoutCents + s.OwedCents
 }
 
 func (s *LedgerSums) add(o LedgerSums) {
 	s.GrossCents += o.GrossCents
+	s.FaceCents += o.FaceCents
+	s.TicketFeeCents += o.TicketFeeCents
+	s.TaxCents += o.TaxCents
 	s.FeeCents += o.FeeCents
 	s.RefundCents += o.RefundCents
+	s.KeptFeeCents += o.KeptFeeCents
 	s.PayoutCents += o.PayoutCents
+	s.OwedCents += o.OwedCents
 	s.NetCents += o.NetCents
 }
 
@@ -62,6 +87,9 @@ const (
 	LedgerPayment = "payment"
 	LedgerRefund  = "refund"
 	LedgerPayout  = "payout"
+	// LedgerOwed is money a fan owes back: resale payouts paid beyond what
+	// their order paid, on a cancelled event (refunds.owed_cents).
+	LedgerOwed = "owed"
 )
 
 // LedgerRow is one line of the ledger. An entry (payment, refund, payout)
@@ -110,10 +138,18 @@ func (s *Service) Ledger(ctx context.Context, eventID int64) (Ledger, error) {
 	if l.Open, err = ledgerOpen(ctx, tx, eventID, l.EventStatus == seatmap.StatusCancelled); err != nil {
 		return l, err
 	}
+	mismatches, err := ledgerMismatches(ctx, tx, eventID)
+	if err != nil {
+		return l, err
+	}
+	l.Open = append(l.Open, mismatches...)
 	for _, e := range l.Entries {
 		l.Totals.add(e.LedgerSums)
 	}
-	if l.EventStatus != seatmap.StatusCancelled {
+	if l.EventStatus == seatmap.StatusCancelled {
+		// Fans end even, except for the fees the admin chose to keep.
+		l.ExpectedNetCents = l.Totals.KeptFeeCents
+	} else {
 		for _, o := range l.Orders {
 			if o.Status != OrderPaid {
 				continue
@@ -126,7 +162,7 @@ func (s *Service) Ledger(ctx context.Context, eventID int64) (Ledger, error) {
 		}
 	}
 	l.ResidualCents = l.Totals.NetCents - l.ExpectedNetCents
-	l.Balanced = l.ResidualCents == 0 && (l.EventStatus != seatmap.StatusCancelled || len(l.Open) == 0)
+	l.Balanced = l.ResidualCents == 0 && (l.EventStatus != seatmap.StatusCancelled || len(l.Open) == 0) && len(mismatches) == 0
 	return l, nil
 }
 
@@ -134,22 +170,28 @@ func (s *Service) Ledger(ctx context.Context, eventID int64) (Ledger, error) {
 func ledgerEntries(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT 'payment', p.id::text, coalesce(o.id::text, ''), p.id::text, p.account_id, p.status, p.stuck_at IS NOT NULL,
-		       p.created_at, p.amount_cents, 0::bigint, 0::bigint, 0::bigint
+		       p.created_at, p.amount_cents, coalesce(b.face, 0), coalesce(b.fees, 0), coalesce(b.tax, 0),
+		       0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint
 		FROM payments p LEFT JOIN orders o ON o.payment_id = p.id
+		LEFT JOIN LATERAL (`+ticketSums+`) b ON true
 		WHERE p.event_id = $1 AND p.status = ANY($2)
 		UNION ALL
 		SELECT 'refund', r.id::text, coalesce(r.order_id::text, ''), r.payment_id::text, r.account_id, r.status, false,
-		       coalesce(r.refunded_at, r.created_at), 0, 0, r.amount_cents, 0
+		       coalesce(r.refunded_at, r.created_at), 0, 0, 0, 0, 0, r.amount_cents, r.kept_fee_cents, 0, 0
 		FROM refunds r WHERE r.event_id = $1 AND r.status = 'succeeded'
+		UNION ALL
+		SELECT 'owed', r.id::text, coalesce(r.order_id::text, ''), r.payment_id::text, r.account_id, 'owed', false,
+		       r.created_at, 0, 0, 0, 0, r.owed_cents
+		FROM refunds r WHERE r.event_id = $1 AND r.owed_cents > 0
 		UNION ALL
 		-- A payment refunded before refunds had rows: its whole amount.
 		SELECT 'refund', p.id::text, coalesce(o.id::text, ''), p.id::text, p.account_id, p.status, false,
-		       p.updated_at, 0, 0, p.amount_cents, 0
+		       p.updated_at, 0, 0, 0, 0, 0, p.amount_cents, 0, 0, 0
 		FROM payments p LEFT JOIN orders o ON o.payment_id = p.id
 		WHERE p.event_id = $1 AND p.status = 'refunded' AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.payment_id = p.id)
 		UNION ALL
 		SELECT 'payout', po.id::text, po.order_id::text, o.payment_id::text, po.seller_account_id, po.status, false,
-		       po.created_at, 0, po.fee_cents, 0, po.net_cents
+		       po.created_at, 0, 0, 0, 0, po.fee_cents, 0, 0, po.net_cents, 0
 		FROM payouts po JOIN orders o ON o.id = po.order_id
 		WHERE po.event_id = $1 AND po.status IN ('pending', 'paid')
 		ORDER BY 8, 1, 2`, eventID, capturedStatuses)
@@ -159,8 +201,9 @@ func ledgerEntries(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, 
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LedgerRow, error) {
 		var e LedgerRow
 		err := r.Scan(&e.Kind, &e.ID, &e.OrderID, &e.PaymentID, &e.AccountID, &e.Status, &e.Stuck, &e.At,
-			&e.GrossCents, &e.FeeCents, &e.RefundCents, &e.PayoutCents)
-		e.NetCents = e.GrossCents - e.RefundCents - e.PayoutCents
+			&e.GrossCents, &e.FaceCents, &e.TicketFeeCents, &e.TaxCents, &e.FeeCents, &e.RefundCents, &e.KeptFeeCents, &e.PayoutCents,
+			&e.OwedCents)
+		e.NetCents = e.net()
 		return e, err
 	})
 	if err != nil {
@@ -172,17 +215,28 @@ func ledgerEntries(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, 
 	return out, nil
 }
 
+// ticketSums is the breakdown of order o's tickets, for a lateral join:
+// face, fees (service and facility) and tax.
+const ticketSums = `SELECT coalesce(sum(t.face_cents), 0) AS face, coalesce(sum(t.service_fee_cents + t.facility_fee_cents), 0) AS fees,
+	coalesce(sum(t.tax_cents), 0) AS tax FROM tickets t WHERE t.order_id = o.id`
+
 // ledgerOrders sums each order's movements: what its payment took, what was
 // refunded, and (for a resale) the seller's payout and the platform's fee.
 func ledgerOrders(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT o.id::text, o.payment_id::text, o.account_id, o.status, h.listing_id IS NOT NULL, p.stuck_at IS NOT NULL, o.created_at,
 		       CASE WHEN p.status = ANY($2) THEN p.amount_cents ELSE 0 END,
+		       CASE WHEN p.status = ANY($2) THEN b.face ELSE 0 END,
+		       CASE WHEN p.status = ANY($2) THEN b.fees ELSE 0 END,
+		       CASE WHEN p.status = ANY($2) THEN b.tax ELSE 0 END,
 		       coalesce(po.fee, 0),
 		       coalesce((SELECT sum(amount_cents) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded'),
 		                CASE WHEN p.status = 'refunded' THEN p.amount_cents ELSE 0 END),
-		       coalesce(po.net, 0)
+		       coalesce((SELECT sum(kept_fee_cents) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded'), 0),
+		       coalesce(po.net, 0),
+		       coalesce((SELECT sum(owed_cents) FROM refunds r WHERE r.payment_id = p.id), 0)
 		FROM orders o JOIN payments p ON p.id = o.payment_id JOIN holds h ON h.id = o.hold_id
+		CROSS JOIN LATERAL (`+ticketSums+`) b
 		LEFT JOIN LATERAL (SELECT sum(fee_cents) AS fee, sum(net_cents) AS net FROM payouts
 		                   WHERE order_id = o.id AND status IN ('pending', 'paid')) po ON true
 		WHERE o.event_id = $1
@@ -193,9 +247,10 @@ func ledgerOrders(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, e
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LedgerRow, error) {
 		e := LedgerRow{Kind: LedgerOrder}
 		err := r.Scan(&e.ID, &e.PaymentID, &e.AccountID, &e.Status, &e.Resale, &e.Stuck, &e.At,
-			&e.GrossCents, &e.FeeCents, &e.RefundCents, &e.PayoutCents)
+			&e.GrossCents, &e.FaceCents, &e.TicketFeeCents, &e.TaxCents, &e.FeeCents, &e.RefundCents, &e.KeptFeeCents, &e.PayoutCents,
+			&e.OwedCents)
 		e.OrderID = e.ID
-		e.NetCents = e.GrossCents - e.RefundCents - e.PayoutCents
+		e.NetCents = e.net()
 		return e, err
 	})
 	if err != nil {
@@ -207,10 +262,29 @@ func ledgerOrders(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, e
 	return out, nil
 }
 
+// ledgerMismatches lists the orders whose tickets' all-in prices do not
+// add up to their payment: a cent lost between the price a fan was shown
+// and the charge. Any makes the ledger unbalanced.
+func ledgerMismatches(ctx context.Context, tx pgx.Tx, eventID int64) ([]string, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT 'order ' || o.id || ' charged ' || p.amount_cents || ' cents but its tickets add up to ' || t.total || ' cents'
+		FROM orders o JOIN payments p ON p.id = o.payment_id
+		CROSS JOIN LATERAL (SELECT coalesce(sum(total_cents), 0) AS total FROM tickets WHERE order_id = o.id) t
+		WHERE o.event_id = $1 AND p.amount_cents <> t.total ORDER BY 1`, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: price check of %d: %w", eventID, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("checkout: price check of %d: %w", eventID, err)
+	}
+	return out, nil
+}
+
 // ledgerOpen lists what is still in flight or needs a person: payments
 // not settled (or stuck), orders of a cancelled event not refunded yet,
-// refunds not yet confirmed by the provider, and payouts still pending
-// after a cancellation.
+// refunds not yet confirmed by the provider, payouts still pending after a
+// cancellation, and money a fan owes back.
 func ledgerOpen(ctx context.Context, tx pgx.Tx, eventID int64, cancelled bool) ([]string, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT 'payment ' || id || ' is ' || status || CASE WHEN stuck_at IS NOT NULL THEN ' (stuck: ' || coalesce(reconcile_error, '') || ')' ELSE '' END
@@ -225,6 +299,10 @@ func ledgerOpen(ctx context.Context, tx pgx.Tx, eventID int64, cancelled bool) (
 		UNION ALL
 		SELECT 'payout ' || id || ' is pending on a cancelled event' FROM payouts
 		WHERE $2 AND event_id = $1 AND status = 'pending'
+		UNION ALL
+		SELECT 'account ' || account_id || ' owes ' || owed_cents || ' cents: resale payouts paid beyond what order '
+		       || coalesce(order_id::text, '') || ' paid' FROM refunds
+		WHERE event_id = $1 AND owed_cents > 0
 		ORDER BY 1`, eventID, cancelled)
 	if err != nil {
 		return nil, fmt.Errorf("checkout: open money of %d: %w", eventID, err)
@@ -248,10 +326,12 @@ func (l Ledger) WriteCSV(w io.Writer) error {
 	row := func(r LedgerRow) []string {
 		return []string{r.Kind, r.ID, r.OrderID, r.PaymentID, strconv.FormatInt(r.AccountID, 10), r.Status,
 			strconv.FormatBool(r.Resale), r.At.UTC().Format(time.RFC3339), l.Currency,
-			cents(r.GrossCents), cents(r.FeeCents), cents(r.RefundCents), cents(r.PayoutCents), cents(r.NetCents)}
+			cents(r.GrossCents), cents(r.FaceCents), cents(r.TicketFeeCents), cents(r.TaxCents), cents(r.FeeCents),
+			cents(r.RefundCents), cents(r.KeptFeeCents), cents(r.PayoutCents), cents(r.OwedCents), cents(r.NetCents)}
 	}
 	_ = cw.Write([]string{"kind", "id", "order_id", "payment_id", "account_id", "status", "resale", "at", "currency",
-		"gross_cents", "fee_cents", "refund_cents", "payout_cents", "net_cents"})
+		"gross_cents", "face_cents", "ticket_fee_cents", "tax_cents", "fee_cents", "refund_cents", "kept_fee_cents",
+		"payout_cents", "owed_cents", "net_cents"})
 	for _, r := range l.Entries {
 		_ = cw.Write(row(r))
 	}
@@ -260,9 +340,10 @@ func (l Ledger) WriteCSV(w io.Writer) error {
 	}
 	t := l.Totals
 	_ = cw.Write([]string{"total", strconv.FormatInt(l.EventID, 10), "", "", "", l.EventStatus, "", "", l.Currency,
-		cents(t.GrossCents), cents(t.FeeCents), cents(t.RefundCents), cents(t.PayoutCents), cents(t.NetCents)})
+		cents(t.GrossCents), cents(t.FaceCents), cents(t.TicketFeeCents), cents(t.TaxCents), cents(t.FeeCents),
+		cents(t.RefundCents), cents(t.KeptFeeCents), cents(t.PayoutCents), cents(t.OwedCents), cents(t.NetCents)})
 	_ = cw.Write([]string{"check", strconv.FormatInt(l.EventID, 10), "", "", "", "balanced=" + strconv.FormatBool(l.Balanced), "", "", l.Currency,
-		"expected_net=" + cents(l.ExpectedNetCents), "", "", "", "residual=" + cents(l.ResidualCents)})
+		"expected_net=" + cents(l.ExpectedNetCents), "", "", "", "", "", "", "", "", "residual=" + cents(l.ResidualCents)})
 	cw.Flush()
 	return cw.Error()
 }

@@ -86,6 +86,11 @@ type sequence struct {
 	}
 	log []string
 	bug error // an error that is not a refusal: a 500 for a fan
+	// The event's pricing, drawn at random per sequence.
+	fees     seatmap.Fees
+	types    []seatmap.PriceType
+	price    int64
+	keepFees bool
 }
 
 // note records what a step did, for the report of a failing sequence.
@@ -158,7 +163,11 @@ func (q *sequence) start() (int64, string, bool) {
 	if q.refused("hold", err) {
 		return 0, "", false
 	}
-	p, err := q.w.svc.Checkout(ctx, acct, h.ID)
+	var types map[int64]string
+	if len(q.types) > 0 && q.rng.IntN(2) == 0 {
+		types = map[int64]string{id: q.types[q.rng.IntN(len(q.types))].Key}
+	}
+	p, err := q.w.svc.Checkout(ctx, acct, h.ID, types)
 	if q.refused("checkout", err) {
 		return 0, "", false
 	}
@@ -230,7 +239,7 @@ func (q *sequence) step() {
 		if q.refused("hold listing", err) {
 			return
 		}
-		p, err := svc.Checkout(ctx, buyer, h.ID)
+		p, err := svc.Checkout(ctx, buyer, h.ID, nil)
 		if q.refused("checkout listing", err) {
 			return
 		}
@@ -266,7 +275,7 @@ func (q *sequence) step() {
 		}
 	case 7: // cancel
 		q.note("cancel")
-		_, err := svc.CancelEvent(ctx, q.event)
+		_, err := svc.CancelEvent(ctx, q.event, checkout.CancelOptions{KeepFees: q.keepFees})
 		q.refused("cancel", err)
 	case 8: // refund: the outbox works a few due jobs
 		q.note("refund (run jobs)")
@@ -316,6 +325,89 @@ func (q *sequence) settle() {
 	}
 }
 
+// checkPrices recomputes, apart from the code under test, what every
+// order should have cost and given back: each ticket's breakdown from the
+// event's fees and its price type, the charge as their sum, and each
+// refund of a cancelled event as the charge minus the fees kept (and
+// minus payouts already made). A cent lost anywhere fails the sequence.
+func (q *sequence) checkPrices() {
+	ctx := context.Background()
+	rows, err := q.w.f.db.Query(ctx, `
+		SELECT o.id::text, h.listing_id IS NOT NULL, p.amount_cents, t.price_type, t.face_cents, t.service_fee_cents,
+		       t.facility_fee_cents, t.tax_cents, t.tax_included, t.total_cents
+		FROM orders o JOIN payments p ON p.id = o.payment_id JOIN holds h ON h.id = o.hold_id
+		JOIN tickets t ON t.order_id = o.id WHERE o.event_id = $1 ORDER BY o.id`, q.event)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	type order struct {
+		amount, tickets, fees int64
+		resale                bool
+	}
+	orders := map[string]*order{}
+	for rows.Next() {
+		var id, typ string
+		var resale bool
+		var amount int64
+		var got seatmap.Breakdown
+		if err := rows.Scan(&id, &resale, &amount, &typ, &got.FaceCents, &got.ServiceFeeCents, &got.FacilityFeeCents,
+			&got.TaxCents, &got.TaxIncluded, &got.TotalCents); err != nil {
+			q.fail(err)
+			rows.Close()
+			return
+		}
+		o := orders[id]
+		if o == nil {
+			o = &order{amount: amount, resale: resale}
+			orders[id] = o
+		}
+		o.tickets += got.TotalCents
+		o.fees += got.ServiceFeeCents + got.FacilityFeeCents
+		if resale {
+			continue // the listing's price, no event fees
+		}
+		percent := int64(100)
+		for _, pt := range q.types {
+			if pt.Key == typ {
+				percent = pt.Percent
+			}
+		}
+		if len(q.types) == 0 && typ != seatmap.DefaultPriceType {
+			q.fail(fmt.Errorf("order %s: ticket of type %q on an event offering none", id, typ))
+		}
+		face := (q.price*percent*2 + 100) / 200 // half up
+		if want := q.fees.Price(face); got != want {
+			q.fail(fmt.Errorf("order %s: ticket %s priced %+v, want %+v", id, typ, got, want))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		q.fail(err)
+		return
+	}
+	for id, o := range orders {
+		if o.tickets != o.amount {
+			q.fail(fmt.Errorf("order %s: charged %d, tickets add up to %d", id, o.amount, o.tickets))
+		}
+		var refunded, kept, withheld int64
+		var reason string
+		err := q.w.f.db.QueryRow(ctx, `SELECT amount_cents, kept_fee_cents, withheld_cents, reason FROM refunds
+			WHERE order_id = $1 AND status = 'succeeded'`, id).Scan(&refunded, &kept, &withheld, &reason)
+		if err != nil {
+			continue // not refunded (or not captured: nothing to give back)
+		}
+		wantKept := int64(0)
+		if q.keepFees && reason == checkout.RefundEventCancelled {
+			wantKept = min(o.fees, max(o.amount-withheld, 0))
+		}
+		if kept != wantKept || refunded != max(o.amount-withheld, 0)-wantKept {
+			q.fail(fmt.Errorf("order %s: charged %d (fees %d, withheld %d), refunded %d keeping %d; want %d keeping %d",
+				id, o.amount, o.fees, withheld, refunded, kept, max(o.amount-withheld, 0)-wantKept, wantKept))
+		}
+	}
+}
+
 // outcome is one sequence's result.
 type outcome struct {
 	seed   uint64
@@ -325,21 +417,38 @@ type outcome struct {
 // run plays the sequence of a seed on a fresh event and checks its ledger.
 func (w *ledgerWorld) run(seed uint64) outcome {
 	ctx := context.Background()
+	q := &sequence{w: w, rng: rand.New(rand.NewPCG(seed, 13))}
+	// Random fee settings and price types: every cent of them must be
+	// charged, stored per ticket and refunded (or kept) to the cent.
+	q.fees = seatmap.Fees{ServiceBasisPoints: q.rng.Int64N(2500), ServiceCents: q.rng.Int64N(400),
+		FacilityCents: q.rng.Int64N(300), TaxBasisPoints: q.rng.Int64N(2500), TaxIncluded: q.rng.IntN(2) == 0}
+	if q.rng.IntN(3) == 0 {
+		q.fees = seatmap.Fees{}
+	}
+	if q.rng.IntN(2) == 0 {
+		q.types = []seatmap.PriceType{{Key: "adult", Name: "Adult", Percent: 100},
+			{Key: "child", Name: "Child", Percent: 1 + q.rng.Int64N(99), Condition: "under 12"}}
+	}
+	q.price = 1 + q.rng.Int64N(5000)
+	q.keepFees = q.rng.IntN(2) == 0
+	q.note("fees %+v, types %+v, seat price %d, cancel keeps fees %v", q.fees, q.types, q.price, q.keepFees)
 	ev, err := w.f.seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: w.venue, Name: fmt.Sprintf("ledger %d", seed),
-		EventDate: time.Now().Add(72 * time.Hour), SaleOpens: time.Now().Add(-time.Hour), Prices: map[string]int64{"default": 2500}})
+		EventDate: time.Now().Add(72 * time.Hour), SaleOpens: time.Now().Add(-time.Hour), Prices: map[string]int64{"default": q.price},
+		Fees: q.fees, PriceTypes: q.types})
 	if err != nil {
 		return outcome{seed, "create event: " + err.Error()}
 	}
-	q := &sequence{w: w, rng: rand.New(rand.NewPCG(seed, 13)), event: ev}
+	q.event = ev
 	for range 4 + q.rng.IntN(9) {
 		q.step()
 	}
 	if q.rng.IntN(2) == 0 {
 		q.note("cancel (end)")
-		_, err := w.svc.CancelEvent(ctx, ev)
+		_, err := w.svc.CancelEvent(ctx, ev, checkout.CancelOptions{KeepFees: q.keepFees})
 		q.refused("cancel", err)
 	}
 	q.settle()
+	q.checkPrices()
 	l, err := w.svc.Ledger(ctx, ev)
 	if err != nil {
 		return outcome{seed, "ledger: " + err.Error()}

@@ -17,10 +17,13 @@ import (
 const JobNotice = "checkout.notice"
 
 type noticeJob struct {
-	AccountID int64  `json:"account_id"`
-	Key       string `json:"key"`
-	Subject   string `json:"subject"`
-	Body      string `json:"body"`
+	AccountID int64 `json:"account_id"`
+	// Email is the address of a notice to someone without an account (a
+	// transfer invitation); AccountID is then 0.
+	Email   string `json:"email,omitempty"`
+	Key     string `json:"key"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
 }
 
 // enqueueNotice adds a notice email inside the caller's transaction; key
@@ -28,6 +31,13 @@ type noticeJob struct {
 func enqueueNotice(ctx context.Context, q pg.Querier, accountID int64, key, subject, body string) error {
 	_, err := jobs.Enqueue(ctx, q, jobs.Job{Kind: JobNotice, DedupeKey: "notice:" + key,
 		Payload: noticeJob{AccountID: accountID, Key: key, Subject: subject, Body: body}})
+	return err
+}
+
+// enqueueInvitation is enqueueNotice to an address with no account.
+func enqueueInvitation(ctx context.Context, q pg.Querier, email, key, subject, body string) error {
+	_, err := jobs.Enqueue(ctx, q, jobs.Job{Kind: JobNotice, DedupeKey: "notice:" + key,
+		Payload: noticeJob{Email: email, Key: key, Subject: subject, Body: body}})
 	return err
 }
 
@@ -41,9 +51,11 @@ func (s *Service) sendNotice(ctx context.Context, raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return err
 	}
-	var email, name string
-	if err := s.db.QueryRow(ctx, `SELECT email, name FROM accounts WHERE id = $1`, j.AccountID).Scan(&email, &name); err != nil {
-		return fmt.Errorf("checkout: notice recipient %d: %w", j.AccountID, err)
+	email, name := j.Email, ""
+	if j.AccountID != 0 {
+		if err := s.db.QueryRow(ctx, `SELECT email, name FROM accounts WHERE id = $1`, j.AccountID).Scan(&email, &name); err != nil {
+			return fmt.Errorf("checkout: notice recipient %d: %w", j.AccountID, err)
+		}
 	}
 	m := mail.NewMsg()
 	if err := m.From(s.cfg.MailFrom); err != nil {

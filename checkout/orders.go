@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,8 +26,11 @@ type Order struct {
 	TotalCents int64     `json:"total_cents"`
 	Currency   string    `json:"currency"`
 	CreatedAt  time.Time `json:"created_at"`
-	Tickets    []Ticket  `json:"tickets"`
-	accountID  int64
+	// Breakdown sums the breakdowns of every ticket the order bought
+	// (including any given away since); its total is TotalCents.
+	Breakdown seatmap.Breakdown `json:"price_breakdown"`
+	Tickets   []Ticket          `json:"tickets"`
+	accountID int64
 }
 
 // Ticket is a ticket as the API shows it. The barcode is not part of it:
@@ -48,10 +52,31 @@ type Ticket struct {
 	// PDF admits as well as the app's rotating code; false, only the
 	// rotating code admits.
 	PrintAtHome bool `json:"print_at_home"`
-	version     int64
-	accountID   int64
-	seatID      int64
-	eventID     int64
+	// PriceType is the price type the ticket was bought as, and
+	// PriceTypeName its name as the event shows it.
+	PriceType     string `json:"price_type"`
+	PriceTypeName string `json:"price_type_name"`
+	// Breakdown is what the ticket cost when it was bought: face value,
+	// fees, tax and the all-in total (the seat's face value for resale
+	// caps stays Seat.PriceCents).
+	Breakdown seatmap.Breakdown `json:"price_breakdown"`
+	currency  string
+	version   int64
+	accountID int64
+	seatID    int64
+	eventID   int64
+}
+
+// priceText says what a ticket cost in one line for the email and PDF:
+// its price type, the all-in total and the parts of it.
+func priceText(typeName string, b seatmap.Breakdown, currency string) string {
+	cur := strings.ToUpper(currency)
+	tax := "tax"
+	if b.TaxIncluded {
+		tax = "incl. tax"
+	}
+	return fmt.Sprintf("%s: %s %s all-in (ticket %s, service fee %s, facility fee %s, %s %s)", typeName,
+		cents(b.TotalCents), cur, cents(b.FaceCents), cents(b.ServiceFeeCents), cents(b.FacilityFeeCents), tax, cents(b.TaxCents))
 }
 
 // TicketListing is a ticket's active resale listing.
@@ -91,15 +116,34 @@ func writeOrder(ctx context.Context, tx pgx.Tx, p Payment, sale seatmap.Sale, re
 	if err != nil {
 		return "", fmt.Errorf("checkout: write order for %s: %w", sale.HoldID, err)
 	}
-	ids := make([]string, len(sale.Seats))
-	seatIDs := make([]int64, len(sale.Seats))
+	n := len(sale.Seats)
+	ids, seatIDs, types := make([]string, n), make([]int64, n), make([]string, n)
+	face, service, facility, tax, total := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	included := make([]bool, n)
+	var sum int64
 	for i, st := range sale.Seats {
-		ids[i], seatIDs[i] = uuid.NewString(), st.ID
+		ln := sale.Lines[i]
+		if ln.SeatID != st.ID {
+			return "", fmt.Errorf("checkout: price line %d of %s is seat %d, not %d", i, sale.HoldID, ln.SeatID, st.ID)
+		}
+		ids[i], seatIDs[i], types[i] = uuid.NewString(), st.ID, ln.PriceType
+		face[i], service[i], facility[i], tax[i], total[i] = ln.FaceCents, ln.ServiceFeeCents, ln.FacilityFeeCents, ln.TaxCents, ln.TotalCents
+		included[i] = ln.TaxIncluded
+		sum += ln.TotalCents
+	}
+	if sum != sale.TotalCents || sum != p.AmountCents {
+		// The tickets must add up to what was charged, to the cent.
+		return "", fmt.Errorf("checkout: tickets of %s add up to %d, hold %d, payment %d", sale.HoldID, sum, sale.TotalCents, p.AmountCents)
 	}
 	_, err = tx.Exec(ctx, `
-		INSERT INTO tickets (id, order_id, event_id, seat_id, account_id, holder_name, status)
-		SELECT t.id, $1, $2, t.seat_id, $3, $4, $7 FROM unnest($5::uuid[], $6::bigint[]) AS t(id, seat_id)`,
-		orderID, sale.EventID, sale.AccountID, holder, ids, seatIDs, ticketStatus)
+		INSERT INTO tickets (id, order_id, event_id, seat_id, account_id, holder_name, status, price_type,
+		                     face_cents, service_fee_cents, facility_fee_cents, tax_cents, tax_included, total_cents)
+		SELECT t.id, $1, $2, t.seat_id, $3, $4, $7, t.price_type, t.face, t.service, t.facility, t.tax, t.included, t.total
+		FROM unnest($5::uuid[], $6::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+		            $13::boolean[], $14::bigint[])
+		     AS t(id, seat_id, price_type, face, service, facility, tax, included, total)`,
+		orderID, sale.EventID, sale.AccountID, holder, ids, seatIDs, ticketStatus, types,
+		face, service, facility, tax, included, total)
 	if err != nil {
 		return "", fmt.Errorf("checkout: write tickets for %s: %w", sale.HoldID, err)
 	}
@@ -110,7 +154,9 @@ const ticketSelect = `
 	SELECT t.id, t.event_id::text, e.name, e.event_date, s.id::text, s.section, s.row_label, s.number, s.price_cents,
 	       t.status, t.order_id, t.holder_name, t.version, t.account_id, t.seat_id, t.event_id,
 	       l.id::text, l.price_cents,
-	       (SELECT x.id::text FROM transfers x WHERE x.ticket_id = t.id AND x.status = 'pending'), e.print_at_home
+	       (SELECT x.id::text FROM transfers x WHERE x.ticket_id = t.id AND x.status = 'pending'), e.print_at_home,
+	       t.price_type, coalesce((SELECT pt->>'name' FROM jsonb_array_elements(e.price_types) pt WHERE pt->>'key' = t.price_type), ''),
+	       t.face_cents, t.service_fee_cents, t.facility_fee_cents, t.tax_cents, t.tax_included, t.total_cents, e.currency
 	FROM tickets t LEFT JOIN listings l ON l.ticket_id = t.id AND l.status = 'active' JOIN seats s ON s.id = t.seat_id JOIN events e ON e.id = t.event_id `
 
 func scanTickets(rows pgx.Rows) ([]Ticket, error) {
@@ -120,7 +166,12 @@ func scanTickets(rows pgx.Rows) ([]Ticket, error) {
 		var listingPrice *int64
 		err := r.Scan(&t.ID, &t.Event, &t.EventName, &t.EventDate, &t.Seat.ID, &t.Seat.Section, &t.Seat.Row,
 			&t.Seat.Number, &t.Seat.PriceCents, &t.Status, &t.OrderID, &t.HolderName, &t.version, &t.accountID,
-			&t.seatID, &t.eventID, &listingID, &listingPrice, &transferID, &t.PrintAtHome)
+			&t.seatID, &t.eventID, &listingID, &listingPrice, &transferID, &t.PrintAtHome,
+			&t.PriceType, &t.PriceTypeName, &t.Breakdown.FaceCents, &t.Breakdown.ServiceFeeCents, &t.Breakdown.FacilityFeeCents,
+			&t.Breakdown.TaxCents, &t.Breakdown.TaxIncluded, &t.Breakdown.TotalCents, &t.currency)
+		if t.PriceTypeName == "" {
+			t.PriceTypeName = "Standard"
+		}
 		if listingID != nil && listingPrice != nil {
 			t.Listing = &TicketListing{ID: *listingID, PriceCents: *listingPrice}
 		}
@@ -133,13 +184,19 @@ func scanTickets(rows pgx.Rows) ([]Ticket, error) {
 
 const orderSelect = `
 	SELECT o.id, o.status, o.event_id::text, e.name, e.event_date, o.hold_id, o.payment_id, o.total_cents,
-	       o.currency, o.created_at, o.account_id
-	FROM orders o JOIN events e ON e.id = o.event_id `
+	       o.currency, o.created_at, o.account_id,
+	       b.face, b.service, b.facility, b.tax, b.included, b.total
+	FROM orders o JOIN events e ON e.id = o.event_id
+	CROSS JOIN LATERAL (SELECT coalesce(sum(face_cents), 0), coalesce(sum(service_fee_cents), 0),
+	                           coalesce(sum(facility_fee_cents), 0), coalesce(sum(tax_cents), 0),
+	                           coalesce(bool_or(tax_included), false), coalesce(sum(total_cents), 0)
+	                    FROM tickets WHERE order_id = o.id) AS b(face, service, facility, tax, included, total) `
 
 func scanOrder(r pgx.Row) (Order, error) {
 	var o Order
 	err := r.Scan(&o.ID, &o.Status, &o.Event, &o.EventName, &o.EventDate, &o.HoldID, &o.PaymentID, &o.TotalCents,
-		&o.Currency, &o.CreatedAt, &o.accountID)
+		&o.Currency, &o.CreatedAt, &o.accountID, &o.Breakdown.FaceCents, &o.Breakdown.ServiceFeeCents,
+		&o.Breakdown.FacilityFeeCents, &o.Breakdown.TaxCents, &o.Breakdown.TaxIncluded, &o.Breakdown.TotalCents)
 	return o, err
 }
 

@@ -211,7 +211,7 @@ func TestConfirmStripePaymentMethod(t *testing.T) {
 		t.Run(tc.method, func(t *testing.T) {
 			fan := f.account("fan")
 			h := f.hold(fan, i)
-			p, err := svc.Checkout(ctx, fan, h.ID)
+			p, err := svc.Checkout(ctx, fan, h.ID, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -254,7 +254,7 @@ func TestConfirmStripePaymentMethod(t *testing.T) {
 	t.Run("card number", func(t *testing.T) {
 		fan := f.account("fan")
 		h := f.hold(fan, 5)
-		p, err := svc.Checkout(ctx, fan, h.ID)
+		p, err := svc.Checkout(ctx, fan, h.ID, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

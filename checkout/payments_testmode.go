@@ -57,6 +57,11 @@ const (
 	FaultTimeout Fault = iota + 1
 	// FaultLostReply: the call takes effect but reports ErrUnknownOutcome.
 	FaultLostReply
+	// FaultRefused: the provider answers with a definite error
+	// (ErrUnexpectedState) and does nothing. Like Stripe, which keeps every
+	// answer under its idempotency key, it gives the same error to any later
+	// call with that key: a retry that must succeed needs a new key.
+	FaultRefused
 )
 
 type idemEntry struct {
@@ -124,6 +129,9 @@ func (p *TestProcessor) idempotent(op, key, params string, fn func() (Intent, er
 	if f == FaultTimeout {
 		return Intent{}, ErrUnknownOutcome
 	}
+	if f == FaultRefused && key == "" {
+		return Intent{}, errRefused
+	}
 	if key == "" {
 		in, err := fn()
 		if f == FaultLostReply {
@@ -151,6 +159,9 @@ func (p *TestProcessor) idempotent(op, key, params string, fn func() (Intent, er
 		}
 		return e.intent, e.err
 	}
+	if f == FaultRefused {
+		fn = func() (Intent, error) { return Intent{}, errRefused }
+	}
 	in, err := fn()
 	p.mu.Lock()
 	p.keys[key] = idemEntry{params: params, intent: in, err: err}
@@ -160,6 +171,9 @@ func (p *TestProcessor) idempotent(op, key, params string, fn func() (Intent, er
 	}
 	return in, err
 }
+
+// errRefused is FaultRefused's answer.
+var errRefused = ErrUnexpectedState.With("detail", "refused by the provider (injected)")
 
 // Create implements Payments.
 func (p *TestProcessor) Create(_ context.Context, c CreateParams) (Intent, error) {

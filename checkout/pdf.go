@@ -33,6 +33,9 @@ func (s *Service) ticketsPDF(tickets []Ticket) ([]byte, error) {
 		pdf.CellFormat(0, 9, tr(fmt.Sprintf("Section %s  ·  Row %s  ·  Seat %d", t.Seat.Section, t.Seat.Row, t.Seat.Number)), "", 1, "L", false, 0, "")
 		pdf.SetFont("Helvetica", "", 13)
 		pdf.CellFormat(0, 8, tr("Holder: "+t.HolderName), "", 1, "L", false, 0, "")
+		pdf.SetFont("Helvetica", "", 10)
+		pdf.MultiCell(0, 6, tr(priceText(t.PriceTypeName, t.Breakdown, t.currency)), "", "L", false)
+		pdf.SetFont("Helvetica", "", 13)
 		pdf.CellFormat(0, 8, "Ticket "+t.ID, "", 1, "L", false, 0, "")
 		if !t.PrintAtHome {
 			pdf.Ln(20)

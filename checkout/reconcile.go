@@ -251,3 +251,131 @@ func (c stuckCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(stuckDesc, prometheus.GaugeValue, float64(n))
 }
+
+// Payment trouble states, as admins list them (PaymentTrouble).
+const (
+	// TroubleStuck: set aside after ReconcilePoisonAfter failures in a row.
+	TroubleStuck = "stuck"
+	// TroubleFailing: the reconciler failed on it lately, not stuck yet.
+	TroubleFailing = "failing"
+)
+
+// reconcilable are the statuses the reconciler settles; a payment in any
+// other status is settled and has nothing to retry.
+var reconcilable = []string{StatusPending, StatusRequiresPaymentMethod, StatusUnknown, StatusAuthorized, StatusCapturing, StatusVoiding}
+
+// Errors of the admin's payment actions.
+var (
+	ErrPaymentSettled = apperr.E(apperr.Conflict, "payment_settled", "this payment is settled; the reconciler has nothing to do for it")
+	errTroubleState   = apperr.E(apperr.Invalid, "validation_failed", "some fields are invalid").
+				With("fields", map[string]string{"status": "must be stuck or failing"})
+	errTroubleCursor = apperr.E(apperr.Invalid, "validation_failed", "some fields are invalid").
+				With("fields", map[string]string{"after": "must be a payment id from next"})
+)
+
+// TroublePayment is a payment the reconciler failed on, as an admin sees it.
+type TroublePayment struct {
+	ID          string     `json:"id"`
+	EventID     int64      `json:"event"`
+	AccountID   int64      `json:"account_id"`
+	Status      string     `json:"status"`
+	AmountCents int64      `json:"amount_cents"`
+	Currency    string     `json:"currency"`
+	Stuck       bool       `json:"stuck"`
+	StuckAt     *time.Time `json:"stuck_at,omitempty"`
+	Failures    int        `json:"reconcile_failures"`
+	LastError   string     `json:"last_error,omitempty"`
+	// NextTry is when the reconciler looks again (absent: its next pass).
+	NextTry   *time.Time `json:"next_try,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// TroubleCounts are how many payments are stuck and failing.
+type TroubleCounts struct {
+	Stuck   int `json:"stuck"`
+	Failing int `json:"failing"`
+}
+
+const troubleColumns = `p.id::text, p.event_id, p.account_id, p.status, p.amount_cents, p.currency, p.stuck_at IS NOT NULL,
+	p.stuck_at, p.reconcile_failures, coalesce(p.reconcile_error, ''), p.reconcile_at, p.created_at`
+
+func scanTrouble(r pgx.Row) (TroublePayment, error) {
+	var p TroublePayment
+	err := r.Scan(&p.ID, &p.EventID, &p.AccountID, &p.Status, &p.AmountCents, &p.Currency, &p.Stuck,
+		&p.StuckAt, &p.Failures, &p.LastError, &p.NextTry, &p.CreatedAt)
+	return p, err
+}
+
+// TroublePayments lists up to limit payments in a trouble state
+// (TroubleStuck, TroubleFailing), oldest first, after the payment after
+// (a cursor: the last id of the previous page; "" for the first). next is
+// the cursor of the following page, "" when this is the last.
+func (s *Service) TroublePayments(ctx context.Context, state, after string, limit int) (list []TroublePayment, next string, err error) {
+	where := map[string]string{
+		TroubleStuck:   `p.stuck_at IS NOT NULL`,
+		TroubleFailing: `p.stuck_at IS NULL AND p.reconcile_failures > 0`,
+	}[state]
+	if where == "" {
+		return nil, "", errTroubleState
+	}
+	if after != "" && !validUUID(after) {
+		return nil, "", errTroubleCursor
+	}
+	rows, err := s.db.Query(ctx, `
+		SELECT `+troubleColumns+` FROM payments p
+		WHERE `+where+` AND ($1 = '' OR (p.created_at, p.id) > (SELECT created_at, id FROM payments WHERE id = nullif($1, '')::uuid))
+		ORDER BY p.created_at, p.id LIMIT $2`, after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("checkout: %s payments: %w", state, err)
+	}
+	list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TroublePayment, error) { return scanTrouble(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("checkout: %s payments: %w", state, err)
+	}
+	if len(list) > limit {
+		list = list[:limit]
+		next = list[limit-1].ID
+	}
+	if list == nil {
+		list = []TroublePayment{}
+	}
+	return list, next, nil
+}
+
+// TroubleCount counts the stuck and the failing payments.
+func (s *Service) TroubleCount(ctx context.Context) (TroubleCounts, error) {
+	var c TroubleCounts
+	err := s.db.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE stuck_at IS NOT NULL), count(*) FILTER (WHERE stuck_at IS NULL)
+		FROM payments WHERE stuck_at IS NOT NULL OR reconcile_failures > 0`).Scan(&c.Stuck, &c.Failing)
+	if err != nil {
+		return c, fmt.Errorf("checkout: count payment trouble: %w", err)
+	}
+	return c, nil
+}
+
+// RetryPayment puts a payment back in the reconciler's queue at once: its
+// failures, backoff and stuck mark are cleared (the last error stays, for
+// the record), so the next pass looks at it and a new failure backs off
+// from the start. A settled payment is ErrPaymentSettled.
+func (s *Service) RetryPayment(ctx context.Context, paymentID string) (TroublePayment, error) {
+	if !validUUID(paymentID) {
+		return TroublePayment{}, ErrPaymentNotFound
+	}
+	p, err := scanTrouble(s.db.QueryRow(ctx, `
+		UPDATE payments p SET reconcile_failures = 0, reconcile_at = NULL, stuck_at = NULL
+		WHERE p.id = $1 AND p.status = ANY($2)
+		RETURNING `+troubleColumns, paymentID, reconcilable))
+	if errors.Is(err, pgx.ErrNoRows) {
+		var status string
+		if err := s.db.QueryRow(ctx, `SELECT status FROM payments WHERE id = $1`, paymentID).Scan(&status); err != nil {
+			return TroublePayment{}, ErrPaymentNotFound
+		}
+		return TroublePayment{}, ErrPaymentSettled.With("status", status)
+	}
+	if err != nil {
+		return TroublePayment{}, fmt.Errorf("checkout: retry payment %s: %w", paymentID, err)
+	}
+	s.log.Info("checkout: payment put back in the reconciler's queue by an admin", "payment", paymentID, "status", p.Status)
+	return p, nil
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/boxoffice/boxoffice/checkout"
 )
 
@@ -83,5 +85,81 @@ func TestReconcilerPoisonPayments(t *testing.T) {
 	if n := f.count(`SELECT count(*) FROM payments WHERE id = $1 AND stuck_at IS NULL AND reconcile_failures = 0
 		AND reconcile_at IS NULL AND reconcile_error IS NULL`, bad[0]); n != 1 {
 		t.Errorf("a stuck payment that reconciled is not cleared")
+	}
+}
+
+// TestRetryStuckPayment: a stuck payment waits its hour; an admin's retry
+// puts it back in the queue with its backoff reset, so the next pass looks
+// at it (and settles it, the provider knowing it again). A settled payment
+// cannot be retried.
+func TestRetryStuckPayment(t *testing.T) {
+	f := newFixture(t, checkout.Config{})
+	ctx := context.Background()
+	acct := f.account("fan")
+	p := f.checkout(acct, f.hold(acct, 0).ID)
+	if _, err := f.db.Exec(ctx, `UPDATE payments SET reconcile_failures = 10, stuck_at = now(), reconcile_error = 'boom',
+		reconcile_at = now() + interval '1 hour', updated_at = now() - interval '1 hour' WHERE id = $1`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Other tests of the package leave stuck payments: page until found.
+	var found *checkout.TroublePayment
+	for after, pages := "", 0; found == nil && pages < 100; pages++ {
+		list, next := must2(f.svc.TroublePayments(ctx, checkout.TroubleStuck, after, 2))(t)
+		for i := range list {
+			if list[i].ID == p.ID {
+				found = &list[i]
+			}
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if found == nil || !found.Stuck || found.LastError != "boom" || found.Failures != 10 {
+		t.Fatalf("the stuck payment is listed as %+v", found)
+	}
+	looked := func() bool {
+		t.Helper()
+		return f.count(`SELECT count(*) FROM payments WHERE id = $1 AND updated_at > now() - interval '1 minute'`, p.ID) == 1
+	}
+	must(f.svc.Reconcile(ctx))(t)
+	if looked() {
+		t.Fatal("a pass looked at the stuck payment before its hour")
+	}
+	// boxoffice_payments_stuck counts it until the retry.
+	before := testutil.ToFloat64(f.svc.Collector())
+	got := must(f.svc.RetryPayment(ctx, p.ID))(t)
+	if after := testutil.ToFloat64(f.svc.Collector()); before < 1 || after != before-1 {
+		t.Errorf("boxoffice_payments_stuck %v before the retry and %v after, want one less", before, after)
+	}
+	if got.Stuck || got.Failures != 0 || got.NextTry != nil || got.LastError != "boom" {
+		t.Errorf("after retry %+v", got)
+	}
+	must(f.svc.Reconcile(ctx))(t)
+	if !looked() {
+		t.Error("the pass after the retry did not look at the payment")
+	}
+	if n := f.count(`SELECT count(*) FROM payments WHERE id = $1 AND stuck_at IS NULL AND reconcile_failures = 0`, p.ID); n != 1 {
+		t.Error("the payment is stuck again after a good pass")
+	}
+	if _, err := f.db.Exec(ctx, `UPDATE payments SET status = 'canceled' WHERE id = $1`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RetryPayment(ctx, p.ID); errCode(err) != "payment_settled" {
+		t.Errorf("retry of a settled payment: %v", err)
+	}
+	if _, err := f.svc.RetryPayment(ctx, "3f1c1f57-8c5b-4c3e-9d59-000000000000"); errCode(err) != "payment_not_found" {
+		t.Errorf("retry of no payment: %v", err)
+	}
+}
+
+// must2 is must for two results.
+func must2[A, B any](a A, b B, err error) func(t *testing.T) (A, B) {
+	return func(t *testing.T) (A, B) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
 	}
 }

@@ -296,7 +296,7 @@ func TestReviewEventCancelled(t *testing.T) {
 	f := newFixture(t, checkout.Config{Screen: screen})
 	ctx := context.Background()
 	acct, p, res := flaggedPurchase(t, f, screen, 0, 1)
-	if _, err := f.svc.CancelEvent(ctx, f.event); err != nil {
+	if _, err := f.svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {

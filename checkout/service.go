@@ -266,7 +266,12 @@ func validUUID(s string) bool { _, err := uuid.Parse(s); return err == nil }
 // the provider is called. It is idempotent per hold: a second call returns
 // the same payment (and retries creating the provider's intent if the first
 // call did not get an answer, under the same idempotency key).
-func (s *Service) Checkout(ctx context.Context, accountID int64, holdID string) (Payment, error) {
+//
+// types chooses each seat's price type (seat id → key; a seat not named
+// gets the event's first, nil for all). The first call fixes the hold's
+// price lines and the amount, the sum of their all-in totals; a repeat
+// returns that payment whatever types it names.
+func (s *Service) Checkout(ctx context.Context, accountID int64, holdID string, types map[int64]string) (Payment, error) {
 	if !validUUID(holdID) {
 		return Payment{}, seatmap.ErrHoldNotFound
 	}
@@ -277,7 +282,7 @@ func (s *Service) Checkout(ctx context.Context, accountID int64, holdID string) 
 		if err == nil || !errors.Is(err, ErrPaymentNotFound) {
 			return err
 		}
-		hold, err := s.seats.StartPayment(ctx, tx, accountID, holdID, s.cfg.PaymentGrace)
+		hold, err := s.seats.StartPayment(ctx, tx, accountID, holdID, s.cfg.PaymentGrace, types)
 		if errors.Is(err, seatmap.ErrHoldNotActive) {
 			// A concurrent checkout of the same hold may have won.
 			if q, qerr := payment(ctx, tx, `p.hold_id = $1 AND p.account_id = $2`, false, holdID, accountID); qerr == nil {

@@ -15,12 +15,18 @@ import (
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
-// Transfers: the owner offers a ticket to another account by email; the
+// Transfers: the owner offers a ticket to another fan by email; the
 // recipient accepts or declines; the owner may cancel while it is pending.
-// On acceptance, in one transaction: the transfer row (locked first), the
-// seat's owner and the two accounts' counters (seatmap.TransferSeat, seats
-// then counters), then the ticket, whose version grows, so every code the
-// sender saw — static or rotating — stops admitting.
+// An offer may go to any address: one with no account is stored against
+// the normalized email (to_account null) and an invitation is emailed;
+// whoever signs up with that address then sees and may accept it, since
+// the recipient side matches an account by to_account or, while that is
+// null, by its email. So an offer answers the same whether or not the
+// address has an account. On acceptance, in one transaction: the transfer
+// row (locked first), the seat's owner and the two accounts' counters
+// (seatmap.TransferSeat, seats then counters), then the ticket, whose
+// version grows, so every code the sender saw — static or rotating — stops
+// admitting.
 
 // Transfer statuses (the transfers table).
 const (
@@ -34,10 +40,7 @@ const (
 var (
 	ErrTransferNotFound   = apperr.E(apperr.NotFound, "transfer_not_found", "no such transfer")
 	ErrTransferNotPending = apperr.E(apperr.Conflict, "transfer_not_pending", "the transfer is no longer pending")
-	// ErrUnknownRecipient does not say that no account exists, only what
-	// the offer needs; offers are rate-limited (server LimitTransfer).
-	ErrUnknownRecipient = apperr.E(apperr.Invalid, "unknown_recipient", "the ticket could not be offered to this address: the recipient must be signed up with exactly this email")
-	ErrSelfTransfer     = apperr.E(apperr.Invalid, "self_transfer", "you cannot transfer a ticket to yourself")
+	ErrSelfTransfer       = apperr.E(apperr.Invalid, "self_transfer", "you cannot transfer a ticket to yourself")
 )
 
 // TransferView is a transfer as the API shows it.
@@ -89,22 +92,20 @@ func moveTicket(ctx context.Context, tx pgx.Tx, accountID int64, ticketID string
 	return nil
 }
 
-// OfferTransfer offers a ticket of the account to the account with email
-// to: the ticket becomes transfer_pending and the recipient is emailed.
+// OfferTransfer offers a ticket of the account to the fan with email to
+// (normalized by the caller: account.NormalizeEmail): the ticket becomes
+// transfer_pending and the recipient is emailed. An address without an
+// account gets the same answer and an invitation instead (see above).
 func (s *Service) OfferTransfer(ctx context.Context, accountID int64, ticketID, toEmail string) (TransferView, error) {
 	if !validUUID(ticketID) {
 		return TransferView{}, ErrTicketNotFound
 	}
-	var to int64
-	var toName string
-	err := s.db.QueryRow(ctx, `SELECT id, name FROM accounts WHERE lower(email) = lower($1)`, strings.TrimSpace(toEmail)).Scan(&to, &toName)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return TransferView{}, ErrUnknownRecipient
-	}
-	if err != nil {
+	var to *int64
+	err := s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE lower(email) = lower($1)`, toEmail).Scan(&to)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return TransferView{}, fmt.Errorf("checkout: transfer recipient: %w", err)
 	}
-	if to == accountID {
+	if to != nil && *to == accountID {
 		return TransferView{}, ErrSelfTransfer
 	}
 	v := TransferView{ID: uuid.NewString(), Status: TransferPending, TicketID: ticketID, Direction: "outgoing", ToEmail: toEmail}
@@ -118,20 +119,31 @@ func (s *Service) OfferTransfer(ctx context.Context, accountID int64, ticketID, 
 		}
 		v.EventName, v.Seat, v.FromName = t.EventName, t.Seat, t.HolderName
 		if err := tx.QueryRow(ctx, `
-			INSERT INTO transfers (id, ticket_id, event_id, from_account, to_account, status)
-			VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING created_at`,
-			v.ID, ticketID, t.eventID, accountID, to).Scan(&v.CreatedAt); err != nil {
+			INSERT INTO transfers (id, ticket_id, event_id, from_account, to_account, to_email, status)
+			VALUES ($1, $2, $3, $4, $5, lower($6), 'pending') RETURNING created_at`,
+			v.ID, ticketID, t.eventID, accountID, to, toEmail).Scan(&v.CreatedAt); err != nil {
 			return fmt.Errorf("checkout: write transfer: %w", err)
 		}
-		return enqueueNotice(ctx, tx, to, "transfer-offer-"+v.ID, "A ticket for "+t.EventName+" is waiting for you",
-			fmt.Sprintf("%s wants to give you a ticket:\n\n%s\n%s\n\nAccept or decline it under My tickets%s.\n",
-				oneLine(t.HolderName), oneLine(t.EventName), seatLine(t.Seat), s.link("/tickets")))
+		offer := fmt.Sprintf("%s wants to give you a ticket:\n\n%s\n%s\n\n", oneLine(t.HolderName), oneLine(t.EventName), seatLine(t.Seat))
+		subject := "A ticket for " + t.EventName + " is waiting for you"
+		if to == nil {
+			return enqueueInvitation(ctx, tx, toEmail, "transfer-offer-"+v.ID, subject,
+				offer+fmt.Sprintf("Sign up with this email address (%s) to accept or decline it under My tickets%s.\n"+
+					"If you do not know the sender, ignore this email.\n", toEmail, s.link("/tickets")))
+		}
+		return enqueueNotice(ctx, tx, *to, "transfer-offer-"+v.ID, subject,
+			offer+fmt.Sprintf("Accept or decline it under My tickets%s.\n", s.link("/tickets")))
 	})
 	if err != nil {
 		return TransferView{}, err
 	}
 	return v, nil
 }
+
+// isRecipient is the SQL condition that the transfer x is offered to the
+// account $2: by account, or, while no account had the address at offer
+// time, by the account's (normalized) email.
+const isRecipient = `(x.to_account = $2 OR (x.to_account IS NULL AND x.to_email = (SELECT lower(email) FROM accounts WHERE id = $2)))`
 
 func seatLine(st TicketSeat) string {
 	return fmt.Sprintf("Section %s, row %s, seat %d", st.Section, st.Row, st.Number)
@@ -147,15 +159,21 @@ func (s *Service) link(path string) string {
 
 // endTransfer moves a pending transfer to status for the account on the
 // side who may do it (to_account for accept/decline, from_account for
-// cancel), locking the row; it returns the transfer's ticket and accounts.
+// cancel), locking the row; it returns the transfer's ticket and accounts
+// (to is 0 for an offer to an address nobody has signed up with yet).
 func endTransfer(ctx context.Context, tx pgx.Tx, transferID string, accountID int64, side, status string) (ticketID string, from, to, eventID int64, err error) {
+	who, claim := `x.from_account = $2`, ``
+	if side == "to_account" {
+		who, claim = isRecipient, `, to_account = $2` // an invitee's account claims the offer
+	}
+	var recipient *int64
 	err = tx.QueryRow(ctx, `
-		UPDATE transfers SET status = $3, ended_at = now()
-		WHERE id = $1 AND `+side+` = $2 AND status = 'pending'
-		RETURNING ticket_id, from_account, to_account, event_id`, transferID, accountID, status).Scan(&ticketID, &from, &to, &eventID)
+		UPDATE transfers x SET status = $3, ended_at = now()`+claim+`
+		WHERE x.id = $1 AND `+who+` AND x.status = 'pending'
+		RETURNING x.ticket_id, x.from_account, x.to_account, x.event_id`, transferID, accountID, status).Scan(&ticketID, &from, &recipient, &eventID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var cur string
-		err := tx.QueryRow(ctx, `SELECT status FROM transfers WHERE id = $1 AND (from_account = $2 OR to_account = $2)`,
+		err := tx.QueryRow(ctx, `SELECT x.status FROM transfers x WHERE x.id = $1 AND (x.from_account = $2 OR `+isRecipient+`)`,
 			transferID, accountID).Scan(&cur)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
@@ -169,6 +187,9 @@ func endTransfer(ctx context.Context, tx pgx.Tx, transferID string, accountID in
 	}
 	if err != nil {
 		return "", 0, 0, 0, fmt.Errorf("checkout: end transfer %s: %w", transferID, err)
+	}
+	if recipient != nil {
+		to = *recipient
 	}
 	return ticketID, from, to, eventID, nil
 }
@@ -254,12 +275,12 @@ func (s *Service) dropTransfer(ctx context.Context, accountID int64, transferID,
 // Transfers lists the account's pending transfers, both ways, newest first.
 func (s *Service) Transfers(ctx context.Context, accountID int64) ([]TransferView, error) {
 	rows, err := s.db.Query(ctx, `
-		SELECT x.id, x.status, x.ticket_id, CASE WHEN x.to_account = $1 THEN 'incoming' ELSE 'outgoing' END,
-		       f.name, r.email, e.name, s.id::text, s.section, s.row_label, s.number, s.price_cents, x.created_at
-		FROM transfers x JOIN accounts f ON f.id = x.from_account JOIN accounts r ON r.id = x.to_account
+		SELECT x.id, x.status, x.ticket_id, CASE WHEN x.from_account = $2 THEN 'outgoing' ELSE 'incoming' END,
+		       f.name, x.to_email, e.name, s.id::text, s.section, s.row_label, s.number, s.price_cents, x.created_at
+		FROM transfers x JOIN accounts f ON f.id = x.from_account
 		JOIN tickets t ON t.id = x.ticket_id JOIN seats s ON s.id = t.seat_id JOIN events e ON e.id = x.event_id
-		WHERE (x.from_account = $1 OR x.to_account = $1) AND x.status = 'pending'
-		ORDER BY x.created_at DESC LIMIT 200`, accountID)
+		WHERE x.status = $1 AND (x.from_account = $2 OR `+isRecipient+`)
+		ORDER BY x.created_at DESC LIMIT 200`, TransferPending, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("checkout: list transfers: %w", err)
 	}

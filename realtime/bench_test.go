@@ -23,13 +23,13 @@ func (discard) WriteClose(int, string, time.Time) error { return nil }
 func (discard) Close() error                            { return nil }
 
 // BenchmarkFanout: one seats topic followed by 5,000 sockets; each op is
-// one ~200-byte positioned publication delivered to all of them (no
-// coalescing: the window is 1 ns). cpu-ns/delivery is the hub's CPU of one
+// one ~200-byte positioned publication delivered to all of them (no Merge:
+// nothing coalesces). cpu-ns/delivery is the hub's CPU of one
 // frame to one socket, without the network.
 func BenchmarkFanout(b *testing.B) {
 	const sockets = 5000
 	br := NewMemoryBroker()
-	h := NewHub(br, HubConfig{Tick: time.Nanosecond, DeliveryBudget: 1 << 40, HeartbeatInterval: time.Hour})
+	h := NewHub(br, HubConfig{HeartbeatInterval: time.Hour})
 	h.Start()
 	defer h.Close()
 	ctx := context.Background()

@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +17,30 @@ type Frame struct {
 
 	once     sync.Once
 	prepared any
+
+	// topic is set on the data frames of a coalescing topic, whose next
+	// payloads wait until this frame is written. waiters counts what it
+	// is written for: shardHold per shard still queuing it to its
+	// sockets, plus one per socket that was idle when it was queued and
+	// has not written it yet. It reaches 0 exactly once (a shard adds its
+	// sockets before letting go of its hold), and then the topic sends
+	// what waited. A socket that already had frames queued is not waited
+	// for: it is behind, and will write this frame in its next batch.
+	topic   *topicState
+	waiters atomic.Int64
+}
+
+// shardHold is one shard's share of Frame.waiters while it queues the
+// frame: more than any number of sockets, so the count cannot reach 0
+// before every shard is done.
+const shardHold = 1 << 32
+
+// release takes n off f's waiters; the last one sends the topic's waiting
+// payloads.
+func (f *Frame) release(n int64) {
+	if f.topic != nil && f.waiters.Add(-n) == 0 {
+		f.topic.hub.drained(f)
+	}
 }
 
 // Shared reports whether the frame goes to many sockets, so a prepared
@@ -57,10 +82,15 @@ type Conn struct {
 	// Account is the signed-in account (0 when anonymous).
 	Account int64
 
-	mu          sync.Mutex
-	queue       []*Frame
-	spare       []*Frame
-	queued      int
+	mu     sync.Mutex
+	queue  []*Frame
+	spare  []*Frame
+	queued int
+	// counted is the frame this socket was idle for when it was queued
+	// (see Frame.waiters), released once written or dropped; writing says
+	// the writer holds a batch, so the socket is not idle.
+	counted     *Frame
+	writing     bool
 	closing     bool
 	closeCode   int
 	closeReason string
@@ -210,10 +240,20 @@ func (c *Conn) enqueue(f *Frame) {
 			c.queue = append(c.queue, &Frame{Data: ResyncFrame(name)})
 		}
 		c.closing, c.closeCode, c.closeReason = true, CloseSlowConsumer, "slow consumer: resync"
+		dropped := c.counted
+		c.counted = nil
 		c.mu.Unlock()
+		if dropped != nil {
+			dropped.release(1)
+		}
 		c.hub.stats.slow.Add(1)
 		c.signal()
 		return
+	}
+	if f.topic != nil && len(c.queue) == 0 && !c.writing && c.counted == nil {
+		// Idle: the topic waits for this write before its next frame.
+		f.waiters.Add(1)
+		c.counted = f
 	}
 	c.queue = append(c.queue, f)
 	c.queued += len(f.Data)
@@ -247,42 +287,30 @@ func (c *Conn) writer() {
 		batch := c.queue
 		c.queue, c.spare = c.spare[:0], nil
 		c.queued = 0
+		counted := c.counted
+		c.counted, c.writing = nil, len(batch) > 0
 		closing, code, reason := c.closing, c.closeCode, c.closeReason
 		ping, gone := c.pingDue, c.readerGone
 		c.pingDue = false
 		c.mu.Unlock()
-		if gone {
-			return // the client went away: nobody reads what we would write
+		ok := !gone && c.write(batch, ping)
+		if ok {
+			c.mu.Lock()
+			c.writing = false
+			if c.spare == nil {
+				c.spare = batch[:0]
+			}
+			c.mu.Unlock()
 		}
-		if ping && c.t.WritePing(time.Now().Add(h.cfg.WriteTimeout)) != nil {
+		if counted != nil {
+			// Written, or never will be: the topic need not wait. After
+			// writing is cleared, so the frame this may send finds the
+			// socket idle.
+			counted.release(1)
+		}
+		if !ok {
 			return
 		}
-		n := 0
-		for _, f := range batch {
-			n += len(f.Data)
-		}
-		if bt, ok := c.t.(BatchTransport); ok && len(batch) > 1 {
-			if bt.WriteFrames(batch, time.Now().Add(h.cfg.WriteTimeout)) != nil {
-				return
-			}
-			clear(batch)
-		}
-		for i, f := range batch {
-			if f == nil {
-				break // written as a batch
-			}
-			if c.t.WriteFrame(f, time.Now().Add(h.cfg.WriteTimeout)) != nil {
-				return
-			}
-			batch[i] = nil
-		}
-		h.stats.delivered.Add(int64(len(batch)))
-		h.stats.bytesOut.Add(int64(n))
-		c.mu.Lock()
-		if c.spare == nil {
-			c.spare = batch[:0]
-		}
-		c.mu.Unlock()
 		if closing {
 			if c.t.WriteClose(code, reason, time.Now().Add(time.Second)) == nil {
 				// Give the client a moment to answer the close.
@@ -296,6 +324,34 @@ func (c *Conn) writer() {
 	}
 }
 
+// write writes a ping (when due) and batch to the transport, reporting
+// whether the socket is still good.
+func (c *Conn) write(batch []*Frame, ping bool) bool {
+	h := c.hub
+	if ping && c.t.WritePing(time.Now().Add(h.cfg.WriteTimeout)) != nil {
+		return false
+	}
+	n := 0
+	for _, f := range batch {
+		n += len(f.Data)
+	}
+	if bt, ok := c.t.(BatchTransport); ok && len(batch) > 1 {
+		if bt.WriteFrames(batch, time.Now().Add(h.cfg.WriteTimeout)) != nil {
+			return false
+		}
+	} else {
+		for _, f := range batch {
+			if c.t.WriteFrame(f, time.Now().Add(h.cfg.WriteTimeout)) != nil {
+				return false
+			}
+		}
+	}
+	clear(batch)
+	h.stats.delivered.Add(int64(len(batch)))
+	h.stats.bytesOut.Add(int64(n))
+	return true
+}
+
 // detach removes the socket from its shard and topics.
 func (c *Conn) detach() {
 	c.shard.detach(c)
@@ -304,7 +360,12 @@ func (c *Conn) detach() {
 	topics := c.topics
 	c.topics = map[string]*topicState{}
 	c.queue = nil
+	dropped := c.counted
+	c.counted = nil
 	c.mu.Unlock()
+	if dropped != nil {
+		dropped.release(1)
+	}
 	for name, t := range topics {
 		if t != nil {
 			c.shard.remove(name, c)

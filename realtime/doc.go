@@ -14,7 +14,13 @@
 //
 // Concurrency rules:
 //   - The broker's read loop never blocks: it hands each message to the Hub,
-//     which coalesces per topic and fans out on shard goroutines.
+//     which fans out on shard goroutines.
+//   - A topic sends on the leading edge: a payload goes out at once unless
+//     the topic's previous frame is still queued for a socket that was
+//     idle when it got it; then payloads wait and go out merged
+//     (HubConfig.Merge) when that frame is written, or after MaxDelay.
+//     Sockets already behind are not waited for; they write their backlog
+//     in one batch.
 //   - Every connection has one writer goroutine and a bounded queue counted
 //     in bytes. A connection whose queue overflows gets a resync frame for
 //     each of its topics and is closed with CloseSlowConsumer; it never slows

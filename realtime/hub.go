@@ -17,29 +17,26 @@ type HubConfig struct {
 	// QueueBytes bounds the frames waiting for one socket (default 256 KiB).
 	// A socket over it is a slow consumer: resync frames, then close 4008.
 	QueueBytes int
-	// Tick is the coalescing window (default 50 ms): a topic with a Merge
-	// function sends at once unless it sent within the last Tick; then its
-	// payloads wait until the Tick ends and go out merged. At most one
-	// merge per topic per Tick.
-	Tick time.Duration
+	// MaxDelay bounds how long a coalescing topic's payloads wait for the
+	// frame ahead of them (default 100 ms). A topic with a Merge function
+	// sends a payload at once when its previous frame has been written to
+	// every socket that was idle when it was queued (the leading edge:
+	// nothing to merge with, nothing to wait for); while that frame is
+	// still queued, new payloads wait and go out merged as soon as it is
+	// written, or after MaxDelay if some socket's write hangs.
+	MaxDelay time.Duration
 	// Merge maps a topic kind (KindSeats, KindQueue, ...) to the function
-	// that merges the payloads its topics receive within one window. The
-	// domain that encodes the payloads supplies it (seatmap.MergeFrames for
-	// seat diffs, KeepLast for whole-state frames); a kind without one
-	// sends every payload as it comes.
+	// that merges the payloads its topics receive while a frame is queued.
+	// The domain that encodes the payloads supplies it
+	// (seatmap.MergeFrames for seat diffs, KeepLast for whole-state
+	// frames); a kind without one sends every payload as it comes.
 	Merge map[string]MergeFunc
-	// DeliveryBudget stretches the window of a topic with a large audience
-	// on this node: each frame costs one write per socket, so a topic sends
-	// at most about this many frame deliveries a second (default 50,000:
-	// 5,000 watchers get a frame every 100 ms instead of every 50 ms), up to
-	// MaxTick. It trades a little latency for the CPU a storm needs.
-	DeliveryBudget int
-	// MaxTick caps the stretched window (default 150 ms).
-	MaxTick time.Duration
 	// HeartbeatInterval is how often a seats topic's stream position is
 	// sent to its sockets when no data frame already told them (default
 	// 500 ms), so a client that lost the last diff notices within about a
-	// second.
+	// second. A head from Positions that this node has not delivered is
+	// announced only once it has stayed the head for a whole interval: it
+	// may still be on its way.
 	HeartbeatInterval time.Duration
 	// WriteTimeout bounds one write to a socket (default 10 s).
 	WriteTimeout time.Duration
@@ -66,14 +63,8 @@ func (c *HubConfig) setDefaults() {
 	if c.QueueBytes <= 0 {
 		c.QueueBytes = 256 << 10
 	}
-	if c.DeliveryBudget <= 0 {
-		c.DeliveryBudget = 50_000
-	}
-	if c.MaxTick <= 0 {
-		c.MaxTick = 150 * time.Millisecond
-	}
-	if c.Tick <= 0 {
-		c.Tick = 50 * time.Millisecond
+	if c.MaxDelay <= 0 {
+		c.MaxDelay = 100 * time.Millisecond
 	}
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = 500 * time.Millisecond
@@ -118,11 +109,12 @@ type Hub struct {
 	}
 }
 
-// MergeFunc merges the payloads a topic received within one coalescing
-// window, oldest first, into the frames to send, in order: one frame when
+// MergeFunc merges the payloads a topic received while its previous frame
+// was still queued, oldest first, into the frames to send, in order: one frame when
 // they all merge, more where they cannot (a gap in a stream, a new
 // epoch). It may return the payloads themselves and must not keep them.
-// The hub calls it on a timer goroutine, one topic at a time.
+// The hub calls it on a writer, shard or timer goroutine, one topic at a
+// time.
 type MergeFunc func(payloads [][]byte) [][]byte
 
 // KeepLast is the MergeFunc of topics whose every frame is a whole state
@@ -236,6 +228,7 @@ func (h *Hub) AdminEvents() []int64 {
 // topicState is one topic this node has sockets for: the broker
 // subscription's reference count and the coalescer.
 type topicState struct {
+	hub   *Hub
 	name  string
 	kind  string
 	event int64
@@ -246,11 +239,13 @@ type topicState struct {
 	subMu      sync.Mutex // serialises broker (un)subscribes of this topic
 	subscribed bool
 
-	mu       sync.Mutex
-	lastSent time.Time
-	timer    *time.Timer
-	// pending holds the payloads waiting for the tick; pendingPos says one
-	// of them carried a stream position.
+	mu sync.Mutex
+	// inflight is the topic's last frame while sockets that were idle when
+	// it was queued have not written it yet; payloads arriving meanwhile
+	// wait in pending (pendingPos: one of them carried a stream position)
+	// until it is written or timer (MaxDelay) fires.
+	inflight   *Frame
+	timer      *time.Timer
 	pending    [][]byte
 	pendingPos bool
 	pos        position
@@ -259,12 +254,15 @@ type topicState struct {
 	// whether one went out since the previous heartbeat.
 	sentPos  position
 	sentBeat bool
+	// lastHead is the stream head HubConfig.Positions gave at the
+	// previous heartbeat.
+	lastHead position
 }
 
 func (h *Hub) topic(name string) *topicState {
 	t := h.topics[name]
 	if t == nil {
-		t = &topicState{name: name}
+		t = &topicState{hub: h, name: name}
 		if strings.HasPrefix(name, "account:") {
 			t.kind = KindAccount
 		} else if tp, err := ParseTopic(name); err == nil {
@@ -337,10 +335,6 @@ func (h *Hub) HandleMessage(topic string, pub Publication) {
 	if t != nil && t.refs == 0 {
 		t = nil
 	}
-	var tick time.Duration
-	if t != nil {
-		tick = h.tickFor(t.refs)
-	}
 	h.mu.Unlock()
 	if t == nil {
 		return
@@ -354,14 +348,13 @@ func (h *Hub) HandleMessage(topic string, pub Publication) {
 			t.pos, t.posKnown = pos, true
 		}
 	}
-	now := time.Now()
-	if t.merge == nil || (len(t.pending) == 0 && now.Sub(t.lastSent) >= tick) {
-		// Quiet topic (or one that never merges): out at once.
-		t.lastSent = now
+	if t.merge == nil || (t.inflight == nil && len(t.pending) == 0) {
+		// Nothing queued ahead of it (or a kind that never merges): out
+		// at once.
 		if pub.positioned() {
 			t.sentPos, t.sentBeat = pos, true
 		}
-		h.emit(topic, pub.Data)
+		h.emit(topic, pub.Data, t)
 		return
 	}
 	t.pending = append(t.pending, pub.Data)
@@ -369,33 +362,47 @@ func (h *Hub) HandleMessage(topic string, pub Publication) {
 		t.sentPos, t.pendingPos = pos, true
 	}
 	if t.timer == nil {
-		wait := max(t.lastSent.Add(tick).Sub(now), 0)
-		t.timer = time.AfterFunc(wait, func() { h.flush(t) })
+		t.timer = time.AfterFunc(h.cfg.MaxDelay, func() { h.expire(t) })
 	}
 }
 
-// tickFor is the coalescing window of a topic with this many sockets on
-// this node: Tick, stretched to keep its deliveries within DeliveryBudget a
-// second, at most MaxTick (never below Tick).
-func (h *Hub) tickFor(sockets int) time.Duration {
-	w := time.Duration(float64(time.Second) * float64(sockets) / float64(h.cfg.DeliveryBudget))
-	return max(h.cfg.Tick, min(w, h.cfg.MaxTick))
+// drained is f written by every socket that was idle when it was queued:
+// the topic's waiting payloads go out merged.
+func (h *Hub) drained(f *Frame) {
+	t := f.topic
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.inflight != f {
+		return // MaxDelay or a resync went past it
+	}
+	t.inflight = nil
+	h.flushLocked(t)
 }
 
-// flush sends a topic's merged frames at the end of its tick.
-func (h *Hub) flush(t *topicState) {
+// expire is MaxDelay passing with payloads still waiting: some socket's
+// write hangs, and the rest should not wait for it.
+func (h *Hub) expire(t *topicState) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.timer = nil
+	t.inflight = nil
+	h.flushLocked(t)
+}
+
+// flushLocked sends a topic's waiting payloads merged; t.mu is held.
+func (h *Hub) flushLocked(t *topicState) {
+	if t.timer != nil {
+		t.timer.Stop()
+		t.timer = nil
+	}
 	if len(t.pending) == 0 {
 		return
 	}
 	for _, f := range t.merge(t.pending) {
-		h.emit(t.name, f)
+		h.emit(t.name, f, t)
 	}
 	clear(t.pending)
 	t.pending = t.pending[:0]
-	t.lastSent = time.Now()
 	t.sentBeat, t.pendingPos = t.pendingPos, false
 }
 
@@ -418,16 +425,25 @@ func (h *Hub) HandleResync() {
 		}
 		clear(t.pending)
 		t.pending, t.pendingPos = t.pending[:0], false
+		t.inflight = nil
 		t.posKnown = false
-		h.emit(t.name, ResyncFrame(t.name))
+		h.emit(t.name, ResyncFrame(t.name), nil)
 		t.mu.Unlock()
 	}
 }
 
 // emit queues one encoded frame to every shard; the shards fan it out.
-func (h *Hub) emit(topic string, data []byte) {
+// On a coalescing topic t (t.mu held) the frame becomes its inflight
+// frame: each shard holds it until it has queued it to its sockets, and
+// each socket that was idle holds it until written (see Frame.waiters).
+func (h *Hub) emit(topic string, data []byte, t *topicState) {
 	h.stats.frames.Add(1)
 	f := &Frame{Data: data, shared: true}
+	if t != nil && t.merge != nil {
+		f.topic = t
+		f.waiters.Store(int64(len(h.shards)) * shardHold)
+		t.inflight = f
+	}
 	for _, s := range h.shards {
 		s.post(delivery{topic, f})
 	}
@@ -470,7 +486,18 @@ func (h *Hub) heartbeat(t *topicState) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !known {
+	if known {
+		// A head this node has not delivered may be a publication still
+		// on its way through the broker: announcing it would send every
+		// client to the catch-up endpoint for a diff about to arrive (and
+		// under load that is most beats). The head is announced once it
+		// was already the head a beat ago; until then the node's own.
+		stable := pos == t.lastHead
+		t.lastHead = pos
+		if !stable && (!t.posKnown || pos != t.pos) {
+			pos, known = t.pos, t.posKnown
+		}
+	} else {
 		pos, known = t.pos, t.posKnown
 	}
 	if !known {
@@ -486,7 +513,7 @@ func (h *Hub) heartbeat(t *topicState) {
 		// The frame for this position is about to go out.
 		return
 	}
-	h.emit(t.name, heartbeatFrame(t.name, pos))
+	h.emit(t.name, heartbeatFrame(t.name, pos), nil)
 }
 
 // delivery is one frame for the subscribers of a topic.
@@ -537,6 +564,7 @@ func (s *shard) run(ctx context.Context) {
 			for _, c := range conns {
 				c.enqueue(d.frame)
 			}
+			d.frame.release(shardHold)
 			batch[i] = delivery{}
 		}
 		clear(conns)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -21,6 +22,11 @@ type fakeTransport struct {
 	closed bool
 	got    chan []byte
 	block  chan struct{}
+	// gate, when set, makes each write wait for a token; delay slows
+	// every write; skipBeats keeps heartbeats out of got.
+	gate      chan struct{}
+	delay     time.Duration
+	skipBeats bool
 }
 
 func newFake(blocked bool) *fakeTransport {
@@ -35,13 +41,19 @@ func (f *fakeTransport) WriteFrame(fr *Frame, _ time.Time) error {
 	if f.block != nil {
 		<-f.block
 	}
+	if f.gate != nil {
+		<-f.gate
+	}
+	time.Sleep(f.delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
 		return errors.New("closed")
 	}
 	f.frames = append(f.frames, fr.Data)
-	f.got <- fr.Data
+	if !f.skipBeats || !strings.Contains(string(fr.Data), `"heartbeat"`) {
+		f.got <- fr.Data
+	}
 	return nil
 }
 func (f *fakeTransport) WritePing(time.Time) error {
@@ -118,13 +130,14 @@ func startHub(t *testing.T, b Broker, cfg HubConfig) *Hub {
 	return h
 }
 
-// TestCoalescing: a quiet topic sends at once; a burst within one tick
-// goes to the kind's MergeFunc once, and every frame it returns is sent, in
-// order; a kind without a MergeFunc sends each payload as it comes. The
-// hub never looks into the payloads (these are not even JSON).
-func TestCoalescing(t *testing.T) {
+// TestLeadingEdge: a topic whose last frame has been written sends the
+// next payload at once, unmerged: with MaxDelay an hour, a hub that waited
+// for a window would never send the second frame. A kind without a
+// MergeFunc sends each payload as it comes. The hub never looks into the
+// payloads (these are not even JSON).
+func TestLeadingEdge(t *testing.T) {
 	b := NewMemoryBroker()
-	h := startHub(t, b, HubConfig{Tick: 200 * time.Millisecond, HeartbeatInterval: time.Hour,
+	h := startHub(t, b, HubConfig{MaxDelay: time.Hour, HeartbeatInterval: time.Hour,
 		Merge: map[string]MergeFunc{KindSeats: joinRuns}})
 	ft := newFake(false)
 	c := h.Attach(context.Background(), ft, 0)
@@ -132,29 +145,14 @@ func TestCoalescing(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	b.Publish(ctx, SeatsTopic(1), data("a"))
-	if got := ft.nextRaw(t); got != "a" {
-		t.Fatalf("first frame %q, want a at once", got)
+	for _, p := range []string{"a", "b", "c"} {
+		b.Publish(ctx, SeatsTopic(1), data(p))
+		// A payload that came while the previous frame was being written
+		// goes out on its own as soon as it is written: the same bytes.
+		if got := ft.nextRaw(t); got != p {
+			t.Fatalf("frame %q, want %q", got, p)
+		}
 	}
-	// Within the tick: merged, once.
-	b.Publish(ctx, SeatsTopic(1), data("b"))
-	b.Publish(ctx, SeatsTopic(1), data("c"))
-	b.Publish(ctx, SeatsTopic(1), data("d"))
-	if got := ft.nextRaw(t); got != "b+c+d" {
-		t.Fatalf("merged frame %q, want b+c+d", got)
-	}
-	if n := h.Stats().Frames; n != 2 {
-		t.Errorf("%d frames fanned out, want 2 (each encoded once)", n)
-	}
-	// What the MergeFunc keeps apart goes out apart, in order.
-	b.Publish(ctx, SeatsTopic(1), data("e"))
-	b.Publish(ctx, SeatsTopic(1), data("f"))
-	b.Publish(ctx, SeatsTopic(1), data("|g"))
-	b.Publish(ctx, SeatsTopic(1), data("h"))
-	if a, z := ft.nextRaw(t), ft.nextRaw(t); a != "e+f" || z != "|g+h" {
-		t.Errorf("split frames %q %q, want e+f then |g+h", a, z)
-	}
-	// No MergeFunc for queue topics here: every payload at once.
 	c.Subscribe(ctx, QueueTopic(1))
 	for _, p := range []string{"q1", "q2", "q3"} {
 		b.Publish(ctx, QueueTopic(1), data(p))
@@ -164,6 +162,139 @@ func TestCoalescing(t *testing.T) {
 			t.Errorf("unmerged kind: got %q, want %q", got, want)
 		}
 	}
+}
+
+// TestMergeUnderBackpressure: payloads that come while the topic's last
+// frame is still queued for a socket go to the kind's MergeFunc once, as
+// soon as that frame is written (MaxDelay is an hour: no timer involved),
+// and every frame it returns is sent, in order; each is encoded once.
+func TestMergeUnderBackpressure(t *testing.T) {
+	b := NewMemoryBroker()
+	h := startHub(t, b, HubConfig{MaxDelay: time.Hour, HeartbeatInterval: time.Hour,
+		Merge: map[string]MergeFunc{KindSeats: joinRuns}})
+	ft := newFake(false)
+	ft.gate = make(chan struct{}) // each write waits for a token
+	ctx := context.Background()
+	c := h.Attach(ctx, ft, 0)
+	if err := c.Subscribe(ctx, SeatsTopic(1)); err != nil {
+		t.Fatal(err)
+	}
+	frames := func(n int64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); h.Stats().Frames < n; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d frames fanned out, want %d", h.Stats().Frames, n)
+			}
+		}
+	}
+	for _, p := range []string{"a", "b", "c", "d"} {
+		b.Publish(ctx, SeatsTopic(1), data(p))
+	}
+	frames(1) // a went out at once; b, c, d wait for its write
+	ft.gate <- struct{}{}
+	if got := ft.nextRaw(t); got != "a" {
+		t.Fatalf("first frame %q, want a", got)
+	}
+	frames(2) // b+c+d, queued and not yet written
+	for _, p := range []string{"e", "f", "|g", "h"} {
+		b.Publish(ctx, SeatsTopic(1), data(p))
+	}
+	ft.gate <- struct{}{}
+	if got := ft.nextRaw(t); got != "b+c+d" {
+		t.Fatalf("merged frame %q, want b+c+d", got)
+	}
+	close(ft.gate)
+	// What the MergeFunc keeps apart goes out apart, in order.
+	if a, z := ft.nextRaw(t), ft.nextRaw(t); a != "e+f" || z != "|g+h" {
+		t.Errorf("split frames %q %q, want e+f then |g+h", a, z)
+	}
+	if n := h.Stats().Frames; n != 4 {
+		t.Errorf("%d frames fanned out, want 4 (each encoded once)", n)
+	}
+}
+
+// TestStuckSocketDoesNotHoldTopic: a socket whose write hangs holds its
+// topic back for MaxDelay at most, then is behind and no longer waited
+// for; it overflows and is closed as a slow consumer, while the other
+// sockets get every payload, in order, merged or not.
+func TestStuckSocketDoesNotHoldTopic(t *testing.T) {
+	b := NewMemoryBroker()
+	h := startHub(t, b, HubConfig{MaxDelay: 5 * time.Millisecond, QueueBytes: 1 << 10, HeartbeatInterval: time.Hour,
+		Merge: map[string]MergeFunc{KindSeats: joinRuns}})
+	ctx := context.Background()
+	stuck := newFake(true)
+	t.Cleanup(func() { close(stuck.block) })
+	cs := h.Attach(ctx, stuck, 0)
+	cs.Subscribe(ctx, SeatsTopic(1))
+	fast := []*fakeTransport{newFake(false), newFake(false), newFake(false)}
+	for _, ft := range fast {
+		h.Attach(ctx, ft, 0).Subscribe(ctx, SeatsTopic(1))
+	}
+	const n = 400
+	for i := range n {
+		b.Publish(ctx, SeatsTopic(1), data(fmt.Sprintf("p%03d", i)))
+		if i%20 == 0 {
+			time.Sleep(time.Millisecond) // let some frames out between bursts
+		}
+	}
+	for i, ft := range fast {
+		expectSequence(t, ft, n, fmt.Sprintf("socket %d", i))
+	}
+	for deadline := time.Now().Add(5 * time.Second); h.Stats().SlowClosed == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stuck socket was not closed as a slow consumer")
+		}
+	}
+}
+
+// expectSequence reads frames from ft until it has seen the n payloads
+// p000, p001, ... (merged frames joined by "+") and fails on any other
+// order, loss or duplicate.
+func expectSequence(t *testing.T, ft *fakeTransport, n int, who string) {
+	t.Helper()
+	next := 0
+	for next < n {
+		for _, p := range strings.Split(ft.nextRaw(t), "+") {
+			if want := fmt.Sprintf("p%03d", next); p != want {
+				t.Fatalf("%s: got %q, want %q", who, p, want)
+			}
+			next++
+		}
+	}
+}
+
+// TestOrderAndNoLossRace: several sockets with writes of varying speed
+// (a socket that is behind is not waited for; one that is idle is) get
+// every payload of a stream exactly once and in order, however the hub
+// merged them. Run under -race.
+func TestOrderAndNoLossRace(t *testing.T) {
+	b := NewMemoryBroker()
+	h := startHub(t, b, HubConfig{HeartbeatInterval: time.Millisecond, Shards: 3,
+		Merge: map[string]MergeFunc{KindSeats: joinRuns}})
+	ctx := context.Background()
+	var socks []*fakeTransport
+	for i := range 7 {
+		ft := newFake(false)
+		ft.delay = time.Duration(i%3) * 200 * time.Microsecond
+		ft.skipBeats = true
+		socks = append(socks, ft)
+		h.Attach(ctx, ft, 0).Subscribe(ctx, SeatsTopic(1))
+	}
+	const n = 600
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			b.Publish(ctx, SeatsTopic(1), Publication{Data: fmt.Appendf(nil, "p%03d", i), Epoch: "e", Seq: int64(i + 1)})
+			if i%50 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	for i, ft := range socks {
+		expectSequence(t, ft, n, fmt.Sprintf("socket %d", i))
+	}
+	<-done
 }
 
 // TestKeepLast: a whole-state kind sends the newest payload of a window.
@@ -203,13 +334,62 @@ func TestHeartbeatCarriesPosition(t *testing.T) {
 	t.Fatal("no heartbeat")
 }
 
+// TestHeartbeatWaitsForInFlightHead: while the stream's head keeps moving
+// past what the node has delivered (publications on their way through the
+// broker, as in a busy sale), heartbeats never announce it, so clients do
+// not fetch diffs that are about to arrive; once the head stays put for a
+// beat without reaching the node (a publication the node missed), it is
+// announced.
+func TestHeartbeatWaitsForInFlightHead(t *testing.T) {
+	b := NewMemoryBroker()
+	var calls atomic.Int64
+	var settled atomic.Bool
+	positions := func(context.Context, int64) (string, int64, error) {
+		n := calls.Add(1)
+		if settled.Load() {
+			return "ep", 100, nil
+		}
+		return "ep", 7 + n, nil // always one ahead of the last read
+	}
+	h := startHub(t, b, HubConfig{HeartbeatInterval: 5 * time.Millisecond, Positions: positions})
+	ft := newFake(false)
+	c := h.Attach(context.Background(), ft, 0)
+	c.Subscribe(context.Background(), SeatsTopic(1))
+	b.Publish(context.Background(), SeatsTopic(1), Publication{Data: []byte(`{"type":"x"}`), Epoch: "ep", Seq: 7})
+	beatSeq := func(m map[string]any) (float64, bool) {
+		if m["type"] != "heartbeat" {
+			return 0, false
+		}
+		return m["positions"].(map[string]any)[SeatsTopic(1)].(map[string]any)["seq"].(float64), true
+	}
+	for start := calls.Load(); calls.Load() < start+10; {
+		select {
+		case f := <-ft.got:
+			var m map[string]any
+			json.Unmarshal(f, &m)
+			if seq, ok := beatSeq(m); ok && seq != 7 {
+				t.Fatalf("heartbeat announced seq %v while the head was moving; want the node's own 7", seq)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("heartbeats stopped asking for the head")
+		}
+	}
+	settled.Store(true)
+	for range 1000 {
+		if seq, ok := beatSeq(ft.next(t)); ok && seq == 100 {
+			return
+		}
+	}
+	t.Fatal("a head that stayed put was never announced")
+}
+
 // TestSlowConsumer: a socket whose writes hang overflows its byte queue, is
 // given resync and closed with CloseSlowConsumer; another socket on the
 // same topic gets every frame; the queue never exceeds its bound.
 func TestSlowConsumer(t *testing.T) {
 	b := NewMemoryBroker()
 	const limit = 8 << 10
-	h := startHub(t, b, HubConfig{QueueBytes: limit, Tick: time.Nanosecond, HeartbeatInterval: time.Hour})
+	h := startHub(t, b, HubConfig{QueueBytes: limit, HeartbeatInterval: time.Hour})
 	slow, fast := newFake(true), newFake(false)
 	ctx := context.Background()
 	var unblock sync.Once
@@ -222,7 +402,7 @@ func TestSlowConsumer(t *testing.T) {
 	const n = 200
 	for i := 0; i < n; i++ {
 		b.Publish(ctx, QueueTopic(1), Publication{Data: payload})
-		time.Sleep(100 * time.Microsecond) // past the tick: no coalescing
+		time.Sleep(100 * time.Microsecond) // paced so the fast socket keeps up
 	}
 	for i := 0; i < n; i++ {
 		fast.next(t)

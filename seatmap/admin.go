@@ -90,12 +90,15 @@ func (s *Service) ChangeStatusWith(ctx context.Context, eventID int64, action st
 }
 
 // ReleaseRequest names held-back seats to put on sale: SeatIDs, or Count of
-// the best reserved seats in Section (any section when empty).
+// the best reserved seats in Section (any section when empty), or every
+// seat held back for Reason (a Reserve* constant; SeatIDs, Section and
+// Count are then ignored).
 type ReleaseRequest struct {
 	EventID int64
 	SeatIDs []int64
 	Section string
 	Count   int
+	Reason  string
 }
 
 // ReleaseReserved puts held-back seats on sale at once and publishes them.
@@ -114,31 +117,68 @@ func (s *Service) ReleaseReserved(ctx context.Context, req ReleaseRequest) (int,
 	if len(unknown) > 0 {
 		return 0, ErrUnknownSeats.With("seats", idStrings(unknown))
 	}
-	var changes map[int64][]SeatChange
+	var changes []SeatChange
 	err = pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
-		pick, args := `SELECT id FROM seats WHERE event_id = $1 AND id = ANY($2::bigint[]) AND status = 'reserved'
-			ORDER BY id FOR UPDATE`, []any{req.EventID, req.SeatIDs}
-		if len(req.SeatIDs) == 0 {
-			pick, args = `SELECT id FROM seats WHERE event_id = $1 AND status = 'reserved' AND ($2 = '' OR section = $2)
-				ORDER BY rank, id LIMIT $3 FOR UPDATE SKIP LOCKED`, []any{req.EventID, req.Section, req.Count}
-		}
 		var err error
-		changes, err = setSeats(ctx, tx, fmt.Sprintf(`
-			WITH picked AS MATERIALIZED (%s)
-			UPDATE seats s SET status = 'available', reserved_reason = NULL, version = s.version + 1
-			FROM picked WHERE s.id = picked.id AND s.status = 'reserved'
-			RETURNING s.event_id, s.idx, s.version, s.status`, pick), args...)
+		changes, err = releaseSeats(ctx, tx, req)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
-	n := len(changes[req.EventID])
-	if n == 0 {
+	if len(changes) == 0 {
 		return 0, ErrNothingReserved
 	}
-	s.publish(ctx, req.EventID, changes[req.EventID])
-	return n, nil
+	s.publish(ctx, req.EventID, changes)
+	return len(changes), nil
+}
+
+// releaseSeats makes the reserved seats req names available inside tx and
+// returns their changes, to publish once committed. Releasing by Reason
+// also drops the reason from the seats of that reason that are held or
+// sold meanwhile (accessible seats an accessible request took: they keep
+// the reason so that they come back held back; accessible.go), so they
+// come back on general sale instead; their state does not change, so they
+// are not among the changes.
+func releaseSeats(ctx context.Context, tx pgx.Tx, req ReleaseRequest) ([]SeatChange, error) {
+	var changes map[int64][]SeatChange
+	var err error
+	if req.Reason != "" {
+		changes, err = setSeats(ctx, tx, `
+			WITH locked AS MATERIALIZED (
+				SELECT id, status FROM seats WHERE event_id = $1 AND reserved_reason = $2 ORDER BY id FOR UPDATE)
+			UPDATE seats s SET reserved_reason = NULL,
+			       status = CASE WHEN locked.status = 'reserved' THEN 'available' ELSE s.status END,
+			       version = s.version + CASE WHEN locked.status = 'reserved' THEN 1 ELSE 0 END
+			FROM locked WHERE s.id = locked.id
+			RETURNING s.event_id, s.idx, s.version, s.status`,
+			req.EventID, req.Reason)
+		if err != nil {
+			return nil, err
+		}
+		released := changes[req.EventID][:0]
+		for _, c := range changes[req.EventID] {
+			if c.State == StateAvailable {
+				released = append(released, c)
+			}
+		}
+		return released, nil
+	}
+	pick, args := `SELECT id FROM seats WHERE event_id = $1 AND id = ANY($2::bigint[]) AND status = 'reserved'
+		ORDER BY id FOR UPDATE`, []any{req.EventID, req.SeatIDs}
+	if len(req.SeatIDs) == 0 {
+		pick, args = `SELECT id FROM seats WHERE event_id = $1 AND status = 'reserved' AND ($2 = '' OR section = $2)
+			ORDER BY rank, id LIMIT $3 FOR UPDATE SKIP LOCKED`, []any{req.EventID, req.Section, req.Count}
+	}
+	changes, err = setSeats(ctx, tx, fmt.Sprintf(`
+		WITH picked AS MATERIALIZED (%s)
+		UPDATE seats s SET status = 'available', reserved_reason = NULL, version = s.version + 1
+		FROM picked WHERE s.id = picked.id AND s.status = 'reserved'
+		RETURNING s.event_id, s.idx, s.version, s.status`, pick), args...)
+	if err != nil {
+		return nil, err
+	}
+	return changes[req.EventID], nil
 }
 
 // EndSales ends every sale of an event still under way, inside the tx of
@@ -180,6 +220,32 @@ func (s *Service) SetPrintAtHome(ctx context.Context, eventID int64, on bool) er
 	tag, err := s.db.Exec(ctx, `UPDATE events SET print_at_home = $2 WHERE id = $1`, eventID, on)
 	if err != nil {
 		return fmt.Errorf("seatmap: print_at_home of event %d: %w", eventID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrEventNotFound
+	}
+	s.ForgetEvent(eventID)
+	return nil
+}
+
+// SetPricing changes an event's fees, its price types or both (nil leaves
+// one as it is). Holds already being paid keep the prices they were
+// charged at; holds not yet checked out are priced anew at checkout.
+func (s *Service) SetPricing(ctx context.Context, eventID int64, fees *Fees, types []PriceType) error {
+	if fees != nil {
+		if err := fees.Validate(); err != nil {
+			return err
+		}
+	}
+	if types != nil {
+		if err := ValidatePriceTypes(types); err != nil {
+			return err
+		}
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE events SET fees = coalesce($2, fees), price_types = coalesce($3, price_types) WHERE id = $1`,
+		eventID, fees, types)
+	if err != nil {
+		return fmt.Errorf("seatmap: pricing of event %d: %w", eventID, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return ErrEventNotFound

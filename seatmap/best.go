@@ -51,6 +51,16 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 	if b.Quantity < 1 || b.Quantity > ev.MaxSeatsPerAccount {
 		return Hold{}, ErrSeatCount.With("max", ev.MaxSeatsPerAccount)
 	}
+	if b.MaxPriceCents > 0 {
+		// The fan's limit is all-in; the seats carry face values.
+		face, ok := maxFaceFor(ev.Event, b.MaxPriceCents)
+		if !ok {
+			return Hold{}, ErrNoSeatsFound
+		}
+		faceLimited := *b
+		faceLimited.MaxPriceCents = face
+		b = &faceLimited
+	}
 	// since: only a snapshot read after it can say that nothing matches.
 	since := time.Now()
 	snap, err := s.Snapshot(ctx, ev.ID)
@@ -58,7 +68,7 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 		return Hold{}, err
 	}
 	spread := 1
-	choose := func(avail []byte) []int32 { return pickBest(l, avail, *b, spread) }
+	choose := func(avail []byte) []int32 { return pickFor(l, avail, *b, spread) }
 	waitUntil := since.Add(bestWaitMax)
 	for attempt := 0; attempt < bestAttempts; {
 		if attempt > 0 {
@@ -102,7 +112,7 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 		}
 		// On success the claim becomes a recent hold in Hold's deferred
 		// recent.add, with no moment unmarked in between.
-		h, err := s.holdSeats(ctx, req.AccountID, ev, l, ids)
+		h, err := s.holdSeats(ctx, req.AccountID, ev, l, ids, b.Accessible)
 		if err == nil {
 			return h, nil
 		}
@@ -292,4 +302,34 @@ func pickScattered(l *eventLayout, q int, statuses []byte) []int32 {
 		return cand[:q]
 	}
 	return nil
+}
+
+// maxFaceFor is the largest face value whose all-in price (at the event's
+// first price type) is at most allIn; false when no seat with a price
+// fits. The all-in price never falls as the face value rises, so a binary
+// search finds it.
+func maxFaceFor(ev Event, allIn int64) (int64, bool) {
+	t, err := priceTypeOf(ev.PriceTypes, "")
+	if err != nil {
+		return 0, false
+	}
+	cost := func(face int64) int64 { return ev.Fees.Price(t.Face(face)).TotalCents }
+	if cost(0) > allIn {
+		return 0, false
+	}
+	lo, hi := int64(0), int64(maxFeeCents) // cost(lo) <= allIn
+	if cost(hi) <= allIn {
+		return hi, true
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if cost(mid) <= allIn {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	// A face of 0 would read as "any price" to pickBest: with only free
+	// seats within the limit, say none (never a seat above the limit).
+	return lo, lo > 0
 }

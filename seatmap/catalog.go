@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,6 +30,9 @@ type eventLayout struct {
 	// on first use.
 	rows     *rowIndex
 	rowsOnce sync.Once
+	// access lists the accessible seats (accessible.go), built on first use.
+	access     *accessIndex
+	accessOnce sync.Once
 }
 
 // SeatInfo is the static description of one seat of an event.
@@ -163,6 +167,9 @@ type eventRow struct {
 	Event
 	storedStatus string
 	paused       bool
+	// accessibleReleaseAt is when the accessible hold-back ends (ended);
+	// nil while none is scheduled (accessible.go).
+	accessibleReleaseAt *time.Time
 }
 
 type cachedEvent struct {
@@ -174,12 +181,14 @@ const eventCacheTTL = time.Second
 
 const eventColumns = `
 	e.id, e.name, v.id, v.name, v.capacity, e.event_date, e.sale_opens, e.status, e.paused,
-	e.currency, e.capacity, e.max_seats_per_account, e.waiting_room, e.print_at_home`
+	e.currency, e.capacity, e.max_seats_per_account, e.waiting_room, e.print_at_home, e.accessible_release_at,
+	e.fees, e.price_types`
 
 func scanEvent(row pgx.Row) (eventRow, error) {
 	var e eventRow
 	err := row.Scan(&e.ID, &e.Name, &e.Venue.ID, &e.Venue.Name, &e.Venue.Capacity, &e.EventDate, &e.SaleOpens,
-		&e.storedStatus, &e.paused, &e.Currency, &e.Capacity, &e.MaxSeatsPerAccount, &e.WaitingRoom, &e.PrintAtHome)
+		&e.storedStatus, &e.paused, &e.Currency, &e.Capacity, &e.MaxSeatsPerAccount, &e.WaitingRoom, &e.PrintAtHome,
+		&e.accessibleReleaseAt, &e.Fees, &e.PriceTypes)
 	return e, err
 }
 
@@ -222,7 +231,7 @@ func (s *Service) fill(ctx context.Context, e eventRow) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	for i, sec := range l.sections {
+	for i, sec := range allInSections(e.Event, l.sections) {
 		if i == 0 || sec.MinPriceCents < ev.MinPriceCents {
 			ev.MinPriceCents = sec.MinPriceCents
 		}
@@ -252,7 +261,82 @@ func (s *Service) Event(ctx context.Context, eventID int64) (EventDetail, error)
 	if err != nil {
 		return EventDetail{}, err
 	}
-	return EventDetail{Event: ev, Sections: l.sections}, nil
+	snap, err := s.Snapshot(ctx, eventID)
+	if err != nil {
+		return EventDetail{}, err
+	}
+	return EventDetail{Event: ev, Sections: allInSections(e.Event, l.sections), Prices: seatPrices(e.Event, l),
+		Accessible: accessibleInfo(l, snap.Statuses, e.accessibleReleaseAt)}, nil
+}
+
+// priceTypesOf returns the price types a ticket of the event can have:
+// those offered, or DefaultPriceType alone.
+func priceTypesOf(ev Event) []PriceType {
+	if len(ev.PriceTypes) > 0 {
+		return ev.PriceTypes
+	}
+	t, _ := priceTypeOf(nil, "")
+	return []PriceType{t}
+}
+
+// allInRange is the all-in price range of seats priced lo..hi over every
+// price type of the event (the all-in price grows with the face value).
+func allInRange(ev Event, lo, hi int64) (minCents, maxCents int64) {
+	for i, t := range priceTypesOf(ev) {
+		a, b := ev.Fees.Price(t.Face(lo)).TotalCents, ev.Fees.Price(t.Face(hi)).TotalCents
+		if i == 0 || a < minCents {
+			minCents = a
+		}
+		maxCents = max(maxCents, b)
+	}
+	return minCents, maxCents
+}
+
+// allInSections copies the layout's sections with all-in price ranges.
+func allInSections(ev Event, secs []SectionInfo) []SectionInfo {
+	out := make([]SectionInfo, len(secs))
+	for i, sec := range secs {
+		sec.MinPriceCents, sec.MaxPriceCents = allInRange(ev, sec.MinPriceCents, sec.MaxPriceCents)
+		out[i] = sec
+	}
+	return out
+}
+
+// seatPrices lists the breakdown of every distinct seat price of the
+// layout under every price type of the event, cheapest seat first.
+func seatPrices(ev Event, l *eventLayout) []SeatPrice {
+	seen := make(map[int64]bool)
+	var prices []int64
+	for _, st := range l.seats {
+		if !seen[st.PriceCents] {
+			seen[st.PriceCents] = true
+			prices = append(prices, st.PriceCents)
+		}
+	}
+	slices.Sort(prices)
+	out := make([]SeatPrice, 0, len(prices))
+	for _, p := range prices {
+		for _, t := range priceTypesOf(ev) {
+			out = append(out, SeatPrice{PriceCents: p, PriceType: t.Key, Breakdown: ev.Fees.Price(t.Face(p))})
+		}
+	}
+	return out
+}
+
+// linesFor prices the seats of a hold of the event, one line per seat:
+// types maps a seat id to its price type (missing: the first offered).
+func linesFor(ev Event, seats []SeatInfo, types map[int64]string) ([]PriceLine, int64, error) {
+	lines := make([]PriceLine, len(seats))
+	var total int64
+	for i, st := range seats {
+		t, err := priceTypeOf(ev.PriceTypes, types[st.ID])
+		if err != nil {
+			return nil, 0, err
+		}
+		lines[i] = PriceLine{SeatID: st.ID, PriceType: t.Key, Breakdown: ev.Fees.Price(t.Face(st.PriceCents))}
+		total += lines[i].TotalCents
+	}
+	return lines, total, nil
 }
 
 // Events lists events by date, optionally only those with one status.

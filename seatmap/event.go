@@ -54,13 +54,22 @@ type Event struct {
 	// PrintAtHome says which code admits at the door: true, the static
 	// code of the PDF and email too (once); false, only the rotating code
 	// the app shows.
-	PrintAtHome   bool  `json:"print_at_home"`
+	PrintAtHome bool `json:"print_at_home"`
+	// MinPriceCents and MaxPriceCents are the all-in prices (fees and tax
+	// included) of the cheapest and dearest ticket of the event.
 	MinPriceCents int64 `json:"min_price_cents"`
 	MaxPriceCents int64 `json:"max_price_cents"`
 	Available     int   `json:"available"`
+	// Fees are the event's per-ticket fees and tax (fees.go).
+	Fees Fees `json:"fees"`
+	// PriceTypes the fan chooses among per ticket at checkout; empty means
+	// every ticket is DefaultPriceType at the seat's price.
+	PriceTypes []PriceType `json:"price_types"`
 }
 
-// SectionInfo is one section of an event with its prices and size.
+// SectionInfo is one section of an event with its prices and size. In
+// the event detail the prices are all-in; in the static layout they are
+// face values.
 type SectionInfo struct {
 	ID            string `json:"id"`
 	Name          string `json:"name"`
@@ -71,10 +80,24 @@ type SectionInfo struct {
 	MaxPriceCents int64  `json:"max_price_cents"`
 }
 
-// EventDetail is an event with its sections.
+// EventDetail is an event with its sections and its accessible seating.
 type EventDetail struct {
 	Event
-	Sections []SectionInfo `json:"sections"`
+	Sections   []SectionInfo  `json:"sections"`
+	Accessible AccessibleInfo `json:"accessible"`
+	// Prices is the breakdown of every price a ticket of the event can
+	// have: one per seat price (the face values of the seat map) and
+	// price type, so the map's tooltip shows the all-in price and its
+	// parts without computing anything.
+	Prices []SeatPrice `json:"prices"`
+}
+
+// SeatPrice is what a ticket on a seat of price PriceCents costs as
+// PriceType.
+type SeatPrice struct {
+	PriceCents int64     `json:"price_cents"`
+	PriceType  string    `json:"price_type"`
+	Breakdown  Breakdown `json:"price_breakdown"`
 }
 
 // effectiveStatus derives what clients see from what is stored: a paused
@@ -132,20 +155,24 @@ type EventSpec struct {
 	// PrintAtHome lets the static code of the PDF and email admit (default
 	// false: only the rotating code of the app admits).
 	PrintAtHome bool
+	// Fees are the per-ticket fees and tax (zero: none).
+	Fees Fees
+	// PriceTypes offered at checkout (nil: none, every ticket at the
+	// seat's price).
+	PriceTypes []PriceType
 	// SeedKey, when set, makes creation idempotent: an event with the same
 	// key is returned instead of creating another.
 	SeedKey string
+	// AccessibleReleaseAt, when set, schedules the end of the accessible
+	// hold-back (ScheduleAccessibleRelease) with the event.
+	AccessibleReleaseAt *time.Time
 }
 
-// priceOf resolves a seat's price from an event's price map: a special seat
-// type wins over its section, the section over its tier, the tier over
-// "default".
+// priceOf resolves a seat's price from an event's price map: the seat's
+// type ("standard", "vip", "accessible") wins over its section, the section
+// over its tier, the tier over "default".
 func priceOf(prices map[string]int64, seat SeatSpec, tier string) (int64, bool) {
-	keys := []string{seat.Section, tier, "default"}
-	if seat.Type != SeatStandard {
-		keys = append([]string{seat.Type}, keys...)
-	}
-	for _, k := range keys {
+	for _, k := range []string{seat.Type, seat.Section, tier, "default"} {
 		if p, ok := prices[k]; ok {
 			return p, true
 		}
@@ -168,6 +195,15 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 	}
 	if spec.ReserveShare < 0 || spec.ReserveShare > 1 || math.IsNaN(spec.ReserveShare) {
 		return 0, apperr.E(apperr.Invalid, "invalid_reserve_share", "reserve_share must be between 0 and 1")
+	}
+	if err := spec.Fees.Validate(); err != nil {
+		return 0, err
+	}
+	if err := ValidatePriceTypes(spec.PriceTypes); err != nil {
+		return 0, err
+	}
+	if spec.PriceTypes == nil {
+		spec.PriceTypes = []PriceType{}
 	}
 	var eventID int64
 	created := 0 // seats copied; 0 when a seeded event already existed
@@ -194,27 +230,58 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		if err := json.Unmarshal(raw, &layout); err != nil {
 			return fmt.Errorf("seatmap: decode venue %d layout: %w", spec.VenueID, err)
 		}
+		if err := checkPriceKeys(spec.Prices, layout); err != nil {
+			return err
+		}
 		var seedKey *string
 		if spec.SeedKey != "" {
 			seedKey = &spec.SeedKey
 		}
 		err = tx.QueryRow(ctx, `
 			INSERT INTO events (venue_id, name, seed_key, event_date, sale_opens, currency, capacity,
-			                    max_seats_per_account, reserve_share, waiting_room, resale_cap_percent, print_at_home)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(nullif($11, 0), 100), $12) RETURNING id`,
+			                    max_seats_per_account, reserve_share, waiting_room, resale_cap_percent, print_at_home,
+			                    fees, price_types)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(nullif($11, 0), 100), $12, $13, $14) RETURNING id`,
 			spec.VenueID, spec.Name, seedKey, spec.EventDate, spec.SaleOpens, spec.Currency,
 			len(layout.Seats), spec.MaxSeatsPerAccount, spec.ReserveShare, spec.WaitingRoom, spec.ResaleCapPercent,
-			spec.PrintAtHome).Scan(&eventID)
+			spec.PrintAtHome, spec.Fees, spec.PriceTypes).Scan(&eventID)
 		if err != nil {
 			return fmt.Errorf("seatmap: insert event: %w", err)
 		}
 		created = len(layout.Seats)
-		return insertSeats(ctx, tx, eventID, layout, spec)
+		if err := insertSeats(ctx, tx, eventID, layout, spec); err != nil {
+			return err
+		}
+		if spec.AccessibleReleaseAt != nil {
+			_, err = scheduleAccessible(ctx, tx, eventID, *spec.AccessibleReleaseAt)
+		}
+		return err
 	})
 	if err == nil {
 		s.readySeats(ctx, eventID, created)
 	}
 	return eventID, err
+}
+
+// ErrUnknownPriceKey is a price key that names no seat type, section or
+// tier of the venue (nor "default"): a typo would otherwise be ignored.
+var ErrUnknownPriceKey = apperr.E(apperr.Invalid, "unknown_price_key", "a price key names no seat type, section or tier of the venue")
+
+// checkPriceKeys refuses price keys that price no seat of the layout.
+func checkPriceKeys(prices map[string]int64, layout Layout) error {
+	known := map[string]bool{"default": true, SeatStandard: true, SeatVIP: true, SeatAccessible: true}
+	for _, sec := range layout.Sections {
+		known[sec.ID], known[sec.Tier] = true, true
+	}
+	for _, seat := range layout.Seats {
+		known[seat.Type] = true
+	}
+	for k := range prices {
+		if !known[k] {
+			return ErrUnknownPriceKey.With("key", k)
+		}
+	}
+	return nil
 }
 
 func insertSeats(ctx context.Context, tx pgx.Tx, eventID int64, layout Layout, spec EventSpec) error {

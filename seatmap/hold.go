@@ -49,28 +49,40 @@ type HoldRequest struct {
 
 // BestRequest asks for the best Quantity available seats, adjacent in one
 // row where possible, optionally in one Section and at most MaxPriceCents
-// each (0: any price).
+// each (0: any price). Accessible (0..Quantity) of them are accessible
+// seats, the rest companion seats beside them (accessible.go); the fan
+// declares the need, nobody checks it.
 type BestRequest struct {
 	Quantity      int
 	Section       string
 	MaxPriceCents int64
+	Accessible    int
 }
 
 // Hold is a set of seats kept for one account until ExpiresAt.
 type Hold struct {
-	ID         string     `json:"id"`
-	EventID    int64      `json:"event_id,string"`
-	Status     string     `json:"status"`
-	Seats      []SeatInfo `json:"seats"`
-	TotalCents int64      `json:"total_cents"`
-	Currency   string     `json:"currency"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  time.Time  `json:"expires_at"`
+	ID      string     `json:"id"`
+	EventID int64      `json:"event_id,string"`
+	Status  string     `json:"status"`
+	Seats   []SeatInfo `json:"seats"`
+	// TotalCents is what the hold costs all-in: the sum of its lines.
+	TotalCents int64 `json:"total_cents"`
+	// Lines are its seats' prices with their breakdowns, in seat order: at
+	// the first price type offered until checkout fixes the chosen ones.
+	Lines     []PriceLine `json:"price_lines"`
+	Currency  string      `json:"currency"`
+	CreatedAt time.Time   `json:"created_at"`
+	ExpiresAt time.Time   `json:"expires_at"`
 	// ListingID is set on a resale hold (HoldResale): its total is the
 	// listing's price, not the seat's face value.
 	ListingID string `json:"listing_id,omitempty"`
-	accountID int64
-	versions  []int64
+	// Accessible is how many accessible seats the fan asked for (0: not an
+	// accessible request); AccessibleNotice is then the notice they
+	// accepted by asking.
+	Accessible       int    `json:"accessible"`
+	AccessibleNotice string `json:"accessible_notice,omitempty"`
+	accountID        int64
+	versions         []int64
 }
 
 // Hold takes seats for an account, all or nothing.
@@ -102,12 +114,15 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 		return Hold{}, err
 	}
 	if req.Best != nil {
+		if err := checkAccessible(*req.Best); err != nil {
+			return Hold{}, err
+		}
 		return s.holdBest(ctx, req, ev, l)
 	}
 	if err := checkSeats(req.SeatIDs, ev.MaxSeatsPerAccount, l); err != nil {
 		return Hold{}, err
 	}
-	return s.holdSeats(ctx, req.AccountID, ev, l, req.SeatIDs)
+	return s.holdSeats(ctx, req.AccountID, ev, l, req.SeatIDs, 0)
 }
 
 // checkSeats validates a seat list against the event before any I/O.
@@ -137,7 +152,9 @@ func checkSeats(ids []int64, limit int, l *eventLayout) error {
 //
 //   - locked: lock every requested seat in id order (FOR UPDATE re-reads a
 //     row changed while it waited, so status is current) — seats first, then
-//     the account's counter, the package's lock order;
+//     the account's counter, the package's lock order. A seat is free when
+//     available, or, for an accessible request ($8 > 0), when held back
+//     for accessibility (accessible.go);
 //   - cap: take the account's allowance, only if every seat is available and
 //     the account stays within its cap;
 //   - upd: mark the seats held, only if cap succeeded. It must not test
@@ -151,9 +168,10 @@ func checkSeats(ids []int64, limit int, l *eventLayout) error {
 // Either all four happen or none; the final row says which.
 const holdSQL = `
 WITH locked AS MATERIALIZED (
-	SELECT id, status FROM seats WHERE event_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE),
+	SELECT id, status = 'available' OR ($8 > 0 AND status = 'reserved' AND reserved_reason = 'accessibility') AS free
+	FROM seats WHERE event_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE),
 free AS (
-	SELECT count(*) = cardinality($2::bigint[]) AS all_free FROM locked WHERE status = 'available'),
+	SELECT count(*) = cardinality($2::bigint[]) AS all_free FROM locked WHERE free),
 cap AS (
 	INSERT INTO account_event_seats AS c (account_id, event_id, seats)
 	SELECT $3, $1, cardinality($2::bigint[]) FROM free WHERE all_free
@@ -165,18 +183,21 @@ upd AS (
 	FROM locked WHERE s.id = locked.id AND EXISTS (SELECT 1 FROM cap)
 	RETURNING s.id, s.version, s.price_cents),
 ins AS (
-	INSERT INTO holds (id, event_id, account_id, status, seat_ids, seat_versions, total_cents, currency, expires_at)
-	SELECT $4, $1, $3, 'active', array_agg(id ORDER BY id), array_agg(version ORDER BY id), sum(price_cents), $6,
-	       now() + make_interval(secs => $7)
+	INSERT INTO holds (id, event_id, account_id, status, seat_ids, seat_versions, total_cents, currency, expires_at,
+	                   accessible)
+	SELECT $4, $1, $3, 'active', array_agg(id ORDER BY id), array_agg(version ORDER BY id), $9, $6,
+	       now() + make_interval(secs => $7), $8
 	FROM upd HAVING count(*) = cardinality($2::bigint[])
 	RETURNING created_at, expires_at, seat_versions)
 SELECT (SELECT all_free FROM free),
-       coalesce((SELECT array_agg(id ORDER BY id) FROM locked WHERE status <> 'available'), '{}'),
+       coalesce((SELECT array_agg(id ORDER BY id) FROM locked WHERE NOT free), '{}'),
        (SELECT created_at FROM ins), (SELECT expires_at FROM ins), (SELECT seat_versions FROM ins)`
 
 // holdSeats is the hold path: the gate turns known losers away, then one
 // statement takes the seats and the account's allowance and records the hold.
-func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l *eventLayout, ids []int64) (Hold, error) {
+// accessible is the number of accessible seats the fan asked for (0: not an
+// accessible request, which may not take seats held back for accessibility).
+func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l *eventLayout, ids []int64, accessible int) (Hold, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	holdID := uuid.NewString()
@@ -194,10 +215,19 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 	}
 
 	h := Hold{ID: holdID, EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: accountID}
-	err := pg.Retry(ctx, func() error {
+	for _, id := range ids {
+		h.Seats = append(h.Seats, l.seats[l.byID[id]])
+	}
+	var err error
+	if h.Lines, h.TotalCents, err = linesFor(ev.Event, h.Seats, nil); err != nil {
+		return Hold{}, err
+	}
+	h.setAccessible(accessible)
+	err = pg.Retry(ctx, func() error {
 		var allFree bool
 		var createdAt, expiresAt *time.Time
-		err := s.db.QueryRow(ctx, holdSQL, ev.ID, ids, accountID, holdID, ev.MaxSeatsPerAccount, ev.Currency, ttl.Seconds()).
+		err := s.db.QueryRow(ctx, holdSQL, ev.ID, ids, accountID, holdID, ev.MaxSeatsPerAccount, ev.Currency, ttl.Seconds(),
+			accessible, h.TotalCents).
 			Scan(&allFree, &taken, &createdAt, &expiresAt, &h.versions)
 		switch {
 		case err != nil:
@@ -217,10 +247,7 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 		return Hold{}, err
 	}
 	changes := make([]SeatChange, len(ids))
-	for i, id := range ids {
-		st := l.seats[l.byID[id]]
-		h.Seats = append(h.Seats, st)
-		h.TotalCents += st.PriceCents
+	for i, st := range h.Seats {
 		changes[i] = SeatChange{Idx: st.Idx, State: StateHeld, Version: h.versions[i]}
 	}
 	s.publish(ctx, ev.ID, changes)
@@ -281,16 +308,18 @@ func (s *Service) GetHold(ctx context.Context, accountID int64, holdID string) (
 	err := s.db.QueryRow(ctx, `
 		SELECT id, event_id, account_id,
 		       CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END,
-		       seat_ids, seat_versions, total_cents, currency, created_at, expires_at, coalesce(listing_id::text, '')
+		       seat_ids, seat_versions, total_cents, currency, created_at, expires_at, coalesce(listing_id::text, ''),
+		       accessible, price_lines
 		FROM holds WHERE id = $1 AND account_id = $2`, holdID, accountID).Scan(
 		&h.ID, &h.EventID, &h.accountID, &h.Status, &ids, &h.versions, &h.TotalCents, &h.Currency, &h.CreatedAt, &h.ExpiresAt,
-		&h.ListingID)
+		&h.ListingID, &h.Accessible, &h.Lines)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Hold{}, ErrHoldNotFound
 	}
 	if err != nil {
 		return Hold{}, fmt.Errorf("seatmap: get hold %s: %w", holdID, err)
 	}
+	h.setAccessible(h.Accessible)
 	l, err := s.layout(ctx, h.EventID)
 	if err != nil {
 		return Hold{}, err
@@ -298,7 +327,36 @@ func (s *Service) GetHold(ctx context.Context, accountID int64, holdID string) (
 	for _, id := range ids {
 		h.Seats = append(h.Seats, l.seats[l.byID[id]])
 	}
+	if h.Lines == nil {
+		// Not being paid yet: its seats at the price it was held at.
+		ev, err := s.event(ctx, h.EventID)
+		if err != nil {
+			return Hold{}, err
+		}
+		h.Lines = defaultLines(ev.Event, h)
+	}
 	return h, nil
+}
+
+// defaultLines prices a hold's seats before checkout fixes its lines: a
+// resale hold's one seat at the listing's price (resale carries no event
+// fees: the listing price is what the buyer pays), any other seat at the
+// event's first price type.
+func defaultLines(ev Event, h Hold) []PriceLine {
+	if h.ListingID != "" && len(h.Seats) == 1 {
+		return []PriceLine{resaleLine(h.Seats[0].ID, h.TotalCents)}
+	}
+	lines, _, err := linesFor(ev, h.Seats, nil)
+	if err != nil {
+		return []PriceLine{}
+	}
+	return lines
+}
+
+// resaleLine is the line of a resale purchase: the listing's price, all
+// of it face value.
+func resaleLine(seatID, price int64) PriceLine {
+	return PriceLine{SeatID: seatID, PriceType: DefaultPriceType, Breakdown: Breakdown{FaceCents: price, TotalCents: price}}
 }
 
 // Release frees an active hold of the account at once.

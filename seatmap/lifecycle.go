@@ -6,6 +6,11 @@ import (
 	"time"
 )
 
+// sellable is the condition on seats s that keeps an event on sale: seats
+// available or held, and accessible seats held back for the fans who ask
+// for them (accessible.go).
+const sellable = `(s.status IN ('available', 'held') OR (s.status = 'reserved' AND s.reserved_reason = 'accessibility'))`
+
 // Lifecycle moves events along by time and inventory, outside the hot path:
 // upcoming → on_sale once sale_opens has passed; on_sale → sold_out when no
 // seat is available or held; sold_out → on_sale when seats come back
@@ -19,9 +24,9 @@ func (s *Service) Lifecycle(ctx context.Context) (int, error) {
 			ELSE 'on_sale' END
 		WHERE (e.status = 'upcoming' AND e.sale_opens <= now())
 		   OR (e.status = 'on_sale' AND e.sale_opens <= now() AND NOT EXISTS (
-				SELECT 1 FROM seats s WHERE s.event_id = e.id AND s.status IN ('available', 'held')))
+				SELECT 1 FROM seats s WHERE s.event_id = e.id AND `+sellable+`))
 		   OR (e.status = 'sold_out' AND EXISTS (
-				SELECT 1 FROM seats s WHERE s.event_id = e.id AND s.status IN ('available', 'held')))`)
+				SELECT 1 FROM seats s WHERE s.event_id = e.id AND `+sellable+`))`)
 	if err != nil {
 		return 0, fmt.Errorf("seatmap: lifecycle: %w", err)
 	}

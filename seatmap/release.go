@@ -69,12 +69,14 @@ func (s *Service) endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL strin
 	// hold id fences them, and the hold rows locked above keep anyone else
 	// from moving these seats meanwhile.
 	// A resale hold's seat goes back to resale with its prior hold and
-	// owner (resale.go); every other seat becomes available. The hold rows
-	// are read under the locks taken above.
+	// owner (resale.go); a seat still held back for accessibility goes
+	// back to reserved (accessible.go); every other seat becomes available.
+	// The hold rows are read under the locks taken above.
 	out.changes, err = setSeats(ctx, tx, `
 		WITH locked AS MATERIALIZED (
 			SELECT id FROM seats WHERE id = ANY($2::bigint[]) ORDER BY id FOR UPDATE)
-		UPDATE seats s SET status = CASE WHEN h.listing_id IS NULL THEN 'available' ELSE 'resale' END,
+		UPDATE seats s SET status = CASE WHEN h.listing_id IS NOT NULL THEN 'resale'
+		                                 WHEN s.reserved_reason IS NOT NULL THEN 'reserved' ELSE 'available' END,
 		       hold_id = h.prior_hold_id, holder_account_id = h.prior_account_id, listing_id = h.listing_id,
 		       version = s.version + 1
 		FROM locked, holds h

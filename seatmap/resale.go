@@ -216,6 +216,7 @@ func (s *Service) HoldResale(ctx context.Context, req ResaleHoldRequest) (Hold, 
 	st := l.seats[pos]
 	h.Seats = []SeatInfo{st}
 	h.TotalCents = req.PriceCents
+	h.Lines = []PriceLine{resaleLine(st.ID, req.PriceCents)}
 	s.publish(ctx, ev.ID, []SeatChange{{Idx: st.Idx, State: StateHeld, Version: h.versions[0]}})
 	return h, nil
 }

@@ -64,7 +64,7 @@ func (f *fixture) convert(acct int64, holdID string) seatmap.Sale {
 	var sale seatmap.Sale
 	var out seatmap.Outcome
 	err := pg.Transact(ctx, f.db, func(tx pgx.Tx) error {
-		if _, err := f.svc.StartPayment(ctx, tx, acct, holdID, time.Minute); err != nil {
+		if _, err := f.svc.StartPayment(ctx, tx, acct, holdID, time.Minute, nil); err != nil {
 			return err
 		}
 		var err error

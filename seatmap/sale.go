@@ -31,6 +31,7 @@ type PendingHold struct {
 	AccountID       int64
 	SeatIDs         []int64
 	TotalCents      int64
+	Lines           []PriceLine
 	Currency        string
 	ExpiresAt       time.Time
 	PaymentDeadline time.Time
@@ -42,17 +43,27 @@ type PendingHold struct {
 // grace, on Postgres's clock) tells the reconciler when to give up on it.
 // An expired hold is ErrHoldExpired (410), a missing or foreign one
 // ErrHoldNotFound, any other state ErrHoldNotActive.
-func (s *Service) StartPayment(ctx context.Context, tx pgx.Tx, accountID int64, holdID string, grace time.Duration) (PendingHold, error) {
+//
+// It also fixes the hold's price lines: each seat at the price type types
+// names for it (missing: the event's first), with the event's fees as
+// they are now. The hold's total becomes their sum, the amount to charge.
+// A resale hold keeps the listing's price. A price type the event does not
+// offer is ErrUnknownPriceType, a seat not of the hold ErrUnknownSeats.
+func (s *Service) StartPayment(ctx context.Context, tx pgx.Tx, accountID int64, holdID string, grace time.Duration,
+	types map[int64]string) (PendingHold, error) {
 	if _, err := uuid.Parse(holdID); err != nil {
 		return PendingHold{}, ErrHoldNotFound
 	}
 	var h PendingHold
+	var listingID string
 	err := tx.QueryRow(ctx, `
 		UPDATE holds SET status = 'payment_pending', payment_deadline = expires_at + make_interval(secs => $3)
 		WHERE id = $1 AND account_id = $2 AND status = 'active' AND expires_at > now()
-		RETURNING id, event_id, account_id, seat_ids, total_cents, currency, expires_at, payment_deadline`,
+		RETURNING id, event_id, account_id, seat_ids, total_cents, currency, expires_at, payment_deadline,
+		          coalesce(listing_id::text, '')`,
 		holdID, accountID, grace.Seconds()).Scan(
-		&h.ID, &h.EventID, &h.AccountID, &h.SeatIDs, &h.TotalCents, &h.Currency, &h.ExpiresAt, &h.PaymentDeadline)
+		&h.ID, &h.EventID, &h.AccountID, &h.SeatIDs, &h.TotalCents, &h.Currency, &h.ExpiresAt, &h.PaymentDeadline,
+		&listingID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var status string
 		var expired bool
@@ -71,7 +82,52 @@ func (s *Service) StartPayment(ctx context.Context, tx pgx.Tx, accountID int64, 
 	if err != nil {
 		return PendingHold{}, fmt.Errorf("seatmap: start payment %s: %w", holdID, err)
 	}
+	if err := s.fixLines(ctx, tx, &h, listingID, types); err != nil {
+		return PendingHold{}, err
+	}
 	return h, nil
+}
+
+// fixLines prices a hold whose payment starts and records the lines and
+// total on it, inside tx.
+func (s *Service) fixLines(ctx context.Context, tx pgx.Tx, h *PendingHold, listingID string, types map[int64]string) error {
+	inHold := make(map[int64]bool, len(h.SeatIDs))
+	for _, id := range h.SeatIDs {
+		inHold[id] = true
+	}
+	var foreign []int64
+	for id := range types {
+		if !inHold[id] {
+			foreign = append(foreign, id)
+		}
+	}
+	if len(foreign) > 0 {
+		return ErrUnknownSeats.With("seats", idStrings(foreign))
+	}
+	if listingID != "" && len(h.SeatIDs) == 1 {
+		h.Lines = []PriceLine{resaleLine(h.SeatIDs[0], h.TotalCents)}
+	} else {
+		ev, err := s.event(ctx, h.EventID)
+		if err != nil {
+			return err
+		}
+		l, err := s.layout(ctx, h.EventID)
+		if err != nil {
+			return err
+		}
+		seats := make([]SeatInfo, len(h.SeatIDs))
+		for i, id := range h.SeatIDs {
+			seats[i] = l.seats[l.byID[id]]
+		}
+		if h.Lines, h.TotalCents, err = linesFor(ev.Event, seats, types); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE holds SET price_lines = $2, total_cents = $3 WHERE id = $1`,
+		h.ID, h.Lines, h.TotalCents); err != nil {
+		return fmt.Errorf("seatmap: price lines of %s: %w", h.ID, err)
+	}
+	return nil
 }
 
 // SoldSeat is a seat that Convert sold.
@@ -88,6 +144,9 @@ type Sale struct {
 	TotalCents int64
 	Currency   string
 	Seats      []SoldSeat
+	// Lines are the seats' prices fixed when the payment started, in the
+	// order of Seats; their totals add up to TotalCents.
+	Lines []PriceLine
 	// ListingID is set when the hold was a resale hold (HoldResale);
 	// Seller is then the account the seat was bought from.
 	ListingID string
@@ -138,9 +197,9 @@ func (s *Service) Convert(ctx context.Context, tx pgx.Tx, holdID string) (Sale, 
 		UPDATE holds SET status = 'converted', ended_at = now()
 		WHERE id = $1 AND status = 'payment_pending'
 		RETURNING id, event_id, account_id, seat_ids, seat_versions, total_cents, currency,
-		          coalesce(listing_id::text, ''), prior_account_id`, holdID).Scan(
+		          coalesce(listing_id::text, ''), prior_account_id, price_lines`, holdID).Scan(
 		&sale.HoldID, &sale.EventID, &sale.AccountID, &ids, &versions, &sale.TotalCents, &sale.Currency,
-		&sale.ListingID, &seller)
+		&sale.ListingID, &seller, &sale.Lines)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Sale{}, Outcome{}, ErrHoldLost
 	}
@@ -185,6 +244,20 @@ func (s *Service) Convert(ctx context.Context, tx pgx.Tx, holdID string) (Sale, 
 	}
 	for _, id := range ids {
 		sale.Seats = append(sale.Seats, SoldSeat{SeatInfo: l.seats[l.byID[id]], Version: got[id]})
+	}
+	if sale.Lines == nil {
+		// A payment started before holds had price lines: its seats at
+		// the face value it was charged, without fees.
+		for _, st := range sale.Seats {
+			sale.Lines = append(sale.Lines, PriceLine{SeatID: st.ID, PriceType: DefaultPriceType,
+				Breakdown: Breakdown{FaceCents: st.PriceCents, TotalCents: st.PriceCents}})
+		}
+		if sale.ListingID != "" && len(sale.Seats) == 1 {
+			sale.Lines = []PriceLine{resaleLine(sale.Seats[0].ID, sale.TotalCents)}
+		}
+	}
+	if len(sale.Lines) != len(sale.Seats) {
+		return Sale{}, Outcome{}, fmt.Errorf("seatmap: convert %s: %d price lines for %d seats", holdID, len(sale.Lines), len(sale.Seats))
 	}
 	return sale, Outcome{sold: &sale}, nil
 }
@@ -231,7 +304,8 @@ func (s *Service) AfterCommit(ctx context.Context, o Outcome) {
 // Unsell puts the seats of a converted hold back on sale inside tx: the
 // order it paid for was rejected on review. The hold becomes released, its
 // seats (still sold by it to its account: tickets under review cannot move)
-// become available, the account gets its allowance back, and the seats'
+// become available (held back again if accessible and the accessible
+// hold-back has not ended: accessible.go), the account gets its allowance back, and the seats'
 // sold marks leave the gate while the rows are locked (as endHolds does).
 // A hold that is not converted, or a seat that moved on, is an error and
 // changes nothing once the caller rolls back.
@@ -250,8 +324,8 @@ func (s *Service) Unsell(ctx context.Context, tx pgx.Tx, holdID string) (Outcome
 	changes, err := setSeats(ctx, tx, `
 		WITH locked AS MATERIALIZED (
 			SELECT id FROM seats WHERE event_id = $1 AND id = ANY($3::bigint[]) ORDER BY id FOR UPDATE)
-		UPDATE seats s SET status = 'available', hold_id = NULL, holder_account_id = NULL, listing_id = NULL,
-		       version = s.version + 1
+		UPDATE seats s SET status = CASE WHEN s.reserved_reason IS NULL THEN 'available' ELSE 'reserved' END,
+		       hold_id = NULL, holder_account_id = NULL, listing_id = NULL, version = s.version + 1
 		FROM locked
 		WHERE s.id = locked.id AND s.status = 'sold' AND s.hold_id = $2 AND s.holder_account_id = $4
 		RETURNING s.event_id, s.idx, s.version, s.status`, h.EventID, holdID, h.SeatIDs, h.AccountID)

@@ -26,7 +26,7 @@ func TestSaleTransitions(t *testing.T) {
 	}
 	var pending seatmap.PendingHold
 	err = pg.Transact(ctx, f.db, func(tx pgx.Tx) error {
-		pending, err = f.svc.StartPayment(ctx, tx, acct, h.ID, 5*time.Minute)
+		pending, err = f.svc.StartPayment(ctx, tx, acct, h.ID, 5*time.Minute, nil)
 		return err
 	})
 	if err != nil {
@@ -37,7 +37,7 @@ func TestSaleTransitions(t *testing.T) {
 	}
 	// A second start is refused: the hold is no longer active.
 	err = pg.Transact(ctx, f.db, func(tx pgx.Tx) error {
-		_, err := f.svc.StartPayment(ctx, tx, acct, h.ID, time.Minute)
+		_, err := f.svc.StartPayment(ctx, tx, acct, h.ID, time.Minute, nil)
 		return err
 	})
 	if !errors.Is(err, seatmap.ErrHoldNotActive) {
@@ -87,7 +87,7 @@ func TestConvertFencedBySeatVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = pg.Transact(ctx, f.db, func(tx pgx.Tx) error {
-		_, err := f.svc.StartPayment(ctx, tx, acct, h.ID, time.Minute)
+		_, err := f.svc.StartPayment(ctx, tx, acct, h.ID, time.Minute, nil)
 		return err
 	})
 	if err != nil {

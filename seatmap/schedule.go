@@ -18,10 +18,16 @@ const jobRelease = "seatmap.release"
 
 // releasePayload names the exact seats, chosen when the release was
 // scheduled: running the job twice then releases nothing more, whereas
-// "count seats of a section" would release a second batch.
+// "count seats of a section" would release a second batch. A release of
+// the accessible hold-back names Reason and its At instead (accessible.go):
+// it releases every seat still held back for accessibility, which running
+// twice cannot repeat either, and only if the event still schedules it At.
+// Its seat_ids are absent, not null: ScheduleRelease unnests them.
 type releasePayload struct {
-	EventID int64   `json:"event_id"`
-	SeatIDs []int64 `json:"seat_ids"`
+	EventID int64      `json:"event_id"`
+	SeatIDs []int64    `json:"seat_ids,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
+	At      *time.Time `json:"at,omitempty"`
 }
 
 // ScheduledRelease is a release an admin scheduled.
@@ -94,6 +100,10 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 		var p releasePayload
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return fmt.Errorf("seatmap: release job payload: %w", err)
+		}
+		if p.Reason == ReserveAccessibility {
+			_, err := s.releaseAccessible(ctx, p.EventID, p.At)
+			return err
 		}
 		_, err := s.ReleaseReserved(ctx, ReleaseRequest{EventID: p.EventID, SeatIDs: p.SeatIDs})
 		if isErr(err, ErrNothingReserved) {

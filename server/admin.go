@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,9 @@ var (
 	errVenueShape    = apperr.E(apperr.Invalid, "invalid_venue", "send a name and either preset or layout")
 	errReleaseShape  = apperr.E(apperr.Invalid, "invalid_release", "send either seat_ids or section with count")
 	errSaleOrder     = apperr.E(apperr.Invalid, "invalid_dates", "sale_opens must be before event_date")
+	// errAccessibleReleaseAt: a release time already past would release
+	// the accessible seats the moment they are held back.
+	errAccessibleReleaseAt = apperr.E(apperr.Invalid, "invalid_dates", "accessible_release_at must be in the future")
 )
 
 type createVenueRequest struct {
@@ -75,6 +79,47 @@ type createEventRequest struct {
 	WaitingRoom        *waitingRoomSettings `json:"waiting_room"`
 	ResaleCapPercent   int                  `json:"resale_cap_percent" validate:"omitempty,min=1,max=1000"`
 	PrintAtHome        bool                 `json:"print_at_home"`
+	// AccessibleReleaseAt schedules the end of the accessible hold-back.
+	AccessibleReleaseAt *time.Time          `json:"accessible_release_at"`
+	Fees                *feesSettings       `json:"fees"`
+	PriceTypes          []priceTypeSettings `json:"price_types" validate:"omitempty,max=10,dive"`
+}
+
+// feesSettings is the fees object of an event's admin body (seatmap.Fees).
+type feesSettings struct {
+	ServiceBasisPoints int64 `json:"service_fee_bps" validate:"min=0,max=10000"`
+	ServiceCents       int64 `json:"service_fee_cents" validate:"min=0,max=100000000"`
+	FacilityCents      int64 `json:"facility_fee_cents" validate:"min=0,max=100000000"`
+	TaxBasisPoints     int64 `json:"tax_bps" validate:"min=0,max=10000"`
+	TaxIncluded        bool  `json:"tax_included"`
+}
+
+func (f *feesSettings) fees() *seatmap.Fees {
+	if f == nil {
+		return nil
+	}
+	return &seatmap.Fees{ServiceBasisPoints: f.ServiceBasisPoints, ServiceCents: f.ServiceCents,
+		FacilityCents: f.FacilityCents, TaxBasisPoints: f.TaxBasisPoints, TaxIncluded: f.TaxIncluded}
+}
+
+// priceTypeSettings is one price type of an event's admin body: its face
+// value is percent of the seat's price (seatmap.PriceType).
+type priceTypeSettings struct {
+	Key       string `json:"key" validate:"required,max=32"`
+	Name      string `json:"name" validate:"required,name,max=64"`
+	Percent   int64  `json:"percent" validate:"min=0,max=100"`
+	Condition string `json:"condition" validate:"max=200"`
+}
+
+func priceTypes(in []priceTypeSettings) []seatmap.PriceType {
+	if in == nil {
+		return nil
+	}
+	out := make([]seatmap.PriceType, len(in))
+	for i, t := range in {
+		out[i] = seatmap.PriceType{Key: t.Key, Name: t.Name, Percent: t.Percent, Condition: t.Condition}
+	}
+	return out
 }
 
 // defaultReserveShare is held back when an event does not say: a tenth of
@@ -90,10 +135,18 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	if !req.SaleOpens.Before(req.EventDate) {
 		return errSaleOrder
 	}
+	if at := req.AccessibleReleaseAt; at != nil && !at.After(time.Now()) {
+		return errAccessibleReleaseAt
+	}
 	spec := seatmap.EventSpec{
 		VenueID: int64(req.VenueID), Name: req.Name, EventDate: req.EventDate.UTC(), SaleOpens: req.SaleOpens.UTC(),
 		Prices: req.Prices, Currency: req.Currency, ReserveShare: defaultReserveShare,
 		MaxSeatsPerAccount: req.MaxSeatsPerAccount, ResaleCapPercent: req.ResaleCapPercent, PrintAtHome: req.PrintAtHome,
+		AccessibleReleaseAt: req.AccessibleReleaseAt,
+		PriceTypes:          priceTypes(req.PriceTypes),
+	}
+	if f := req.Fees.fees(); f != nil {
+		spec.Fees = *f
 	}
 	if req.ReserveShare != nil {
 		spec.ReserveShare = *req.ReserveShare
@@ -127,13 +180,21 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 }
 
 // changeEventRequest changes what it names and nothing else: a status
-// action, the print_at_home entry rule, or both.
+// action, the print_at_home entry rule, the fees, the price types.
+// refund_fees goes only with status cancel (default true: the refunds
+// return the fees too).
 type changeEventRequest struct {
-	Status      string `json:"status" validate:"omitempty,oneof=open pause resume cancel"`
-	PrintAtHome *bool  `json:"print_at_home"`
+	Status      string              `json:"status" validate:"omitempty,oneof=open pause resume cancel"`
+	PrintAtHome *bool               `json:"print_at_home"`
+	Fees        *feesSettings       `json:"fees"`
+	PriceTypes  []priceTypeSettings `json:"price_types" validate:"omitempty,max=10,dive"`
+	RefundFees  *bool               `json:"refund_fees"`
 }
 
-var errChangeShape = apperr.E(apperr.Invalid, "invalid_change", "send status, print_at_home or both")
+var (
+	errChangeShape = apperr.E(apperr.Invalid, "invalid_change", "send status, print_at_home, fees, price_types or several")
+	errRefundFees  = apperr.E(apperr.Invalid, "invalid_change", "refund_fees goes only with status cancel")
+)
 
 // changeEvent: PATCH /api/admin/events/:event {status?, print_at_home?}.
 func (s *Server) changeEvent(c *fiber.Ctx) error {
@@ -145,8 +206,16 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
 	}
-	if req.Status == "" && req.PrintAtHome == nil {
+	if req.Status == "" && req.PrintAtHome == nil && req.Fees == nil && req.PriceTypes == nil {
 		return errChangeShape
+	}
+	if req.RefundFees != nil && req.Status != seatmap.ActionCancel {
+		return errRefundFees
+	}
+	if req.Fees != nil || req.PriceTypes != nil {
+		if err := s.deps.Seats.SetPricing(c.UserContext(), id, req.Fees.fees(), priceTypes(req.PriceTypes)); err != nil {
+			return err
+		}
 	}
 	if req.PrintAtHome != nil {
 		if err := s.deps.Seats.SetPrintAtHome(c.UserContext(), id, *req.PrintAtHome); err != nil {
@@ -159,7 +228,8 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 		ev, err = s.deps.Seats.Event(c.UserContext(), id)
 	case seatmap.ActionCancel:
 		// Voids the tickets and enqueues the refunds with the status change.
-		ev, err = s.deps.Checkout.CancelEvent(c.UserContext(), id)
+		ev, err = s.deps.Checkout.CancelEvent(c.UserContext(), id,
+			checkout.CancelOptions{KeepFees: req.RefundFees != nil && !*req.RefundFees})
 	default:
 		ev, err = s.deps.Seats.ChangeStatus(c.UserContext(), id, req.Status)
 	}
@@ -203,6 +273,40 @@ func (s *Server) releaseInventory(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"scheduled": sched})
 	}
 	n, err := s.deps.Seats.ReleaseReserved(c.UserContext(), rr)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"released": n})
+}
+
+// accessibleReleaseRequest is the optional body of an accessible release.
+type accessibleReleaseRequest struct {
+	At *time.Time `json:"at"`
+}
+
+// releaseAccessible: POST /api/admin/events/:event/accessible/release ends
+// the accessible hold-back: the accessible seats nobody has claimed go on
+// general sale now (200 {released}), or at `at` (202 {scheduled}, replacing
+// any earlier time).
+func (s *Server) releaseAccessible(c *fiber.Ctx) error {
+	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	var req accessibleReleaseRequest
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := s.decodeStrict(c.Body(), &req); err != nil {
+			return err
+		}
+	}
+	if req.At != nil && req.At.After(time.Now()) {
+		sched, err := s.deps.Seats.ScheduleAccessibleRelease(c.UserContext(), id, *req.At)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"scheduled": sched})
+	}
+	n, err := s.deps.Seats.ReleaseAccessible(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

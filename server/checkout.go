@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/boxoffice/boxoffice/checkout"
+	"github.com/boxoffice/boxoffice/internal/apperr"
 )
 
 // noBody refuses any field in a body that takes none: an amount, price or
@@ -18,14 +19,40 @@ func (s *Server) noBody(c *fiber.Ctx) error {
 	return s.decodeStrict(c.Body(), &empty)
 }
 
-// checkout: POST /api/holds/:hold/checkout → 201 {payment}.
+// checkoutRequest chooses each ticket's price type; the body is optional
+// (every ticket then gets the event's first price type).
+type checkoutRequest struct {
+	Tickets []checkoutTicket `json:"tickets" validate:"max=100,dive"`
+}
+
+type checkoutTicket struct {
+	SeatID    ID     `json:"seat_id" validate:"required"`
+	PriceType string `json:"price_type" validate:"required,max=32"`
+}
+
+var errDuplicateTicket = apperr.E(apperr.Invalid, "duplicate_seats", "a seat is named more than once")
+
+// checkout: POST /api/holds/:hold/checkout {tickets?: [{seat_id, price_type}]} → 201 {payment}.
 func (s *Server) checkout(c *fiber.Ctx) error {
 	svc := s.deps.Checkout
-	if err := s.noBody(c); err != nil {
-		return err
+	var req checkoutRequest
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := s.decodeStrict(c.Body(), &req); err != nil {
+			return err
+		}
+	}
+	var types map[int64]string
+	for _, t := range req.Tickets {
+		if types == nil {
+			types = make(map[int64]string, len(req.Tickets))
+		}
+		if _, dup := types[int64(t.SeatID)]; dup {
+			return errDuplicateTicket
+		}
+		types[int64(t.SeatID)] = t.PriceType
 	}
 	acct, _ := currentAccount(c)
-	p, err := svc.Checkout(c.UserContext(), acct.ID, c.Params("hold"))
+	p, err := svc.Checkout(c.UserContext(), acct.ID, c.Params("hold"), types)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,9 @@ type bestRequest struct {
 	Quantity      int    `json:"quantity" validate:"required,min=1,max=64"`
 	Section       string `json:"section" validate:"max=64"`
 	MaxPriceCents int64  `json:"max_price_cents" validate:"min=0"`
+	// Accessible of the seats are accessible, the rest their companions
+	// (seatmap checks it is at most quantity).
+	Accessible int `json:"accessible" validate:"min=0,max=64"`
 }
 
 var errHoldShape = apperr.E(apperr.Invalid, "invalid_hold_request", "send either seat_ids or best_available")
@@ -36,7 +39,8 @@ func (s *Server) decodeHoldRequest(body []byte) (seatmap.HoldRequest, error) {
 	}
 	out := seatmap.HoldRequest{}
 	if b := req.BestAvailable; b != nil {
-		out.Best = &seatmap.BestRequest{Quantity: b.Quantity, Section: b.Section, MaxPriceCents: b.MaxPriceCents}
+		out.Best = &seatmap.BestRequest{Quantity: b.Quantity, Section: b.Section, MaxPriceCents: b.MaxPriceCents,
+			Accessible: b.Accessible}
 		return out, nil
 	}
 	out.SeatIDs = make([]int64, len(req.SeatIDs))

@@ -29,13 +29,9 @@ func (s *Server) listJobs(c *fiber.Ctx) error {
 		return errNoJobs
 	}
 	state := c.Query("status", jobs.StateDead)
-	limit := 100
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return errValidation.With("fields", map[string]string{"limit": "must be between 1 and 1000"})
-		}
-		limit = n
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
 	}
 	kind := c.Query("kind")
 	if len(kind) > 100 {
@@ -51,6 +47,19 @@ func (s *Server) listJobs(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(jobList{Jobs: list, Counts: counts})
+}
+
+// queryLimit is an admin list's limit= (1 to 1000, default 100).
+func queryLimit(c *fiber.Ctx) (int, error) {
+	v := c.Query("limit")
+	if v == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, errValidation.With("fields", map[string]string{"limit": "must be between 1 and 1000"})
+	}
+	return n, nil
 }
 
 // retryJob: POST /api/admin/jobs/:job/retry makes a dead or failing job due
@@ -73,6 +82,54 @@ func (s *Server) retryJob(c *fiber.Ctx) error {
 	acct, _ := currentAccount(c)
 	s.log.Info("admin retried a job", "job", id, "kind", j.Kind, "admin", acct.ID)
 	return c.JSON(j)
+}
+
+// paymentList is the body of GET /api/admin/payments.
+type paymentList struct {
+	Payments []checkout.TroublePayment `json:"payments"`
+	// Next is the cursor of the next page (after=), absent on the last.
+	Next string `json:"next,omitempty"`
+	// Counts are the stuck and failing payments, whatever the filter: the
+	// dashboard's tile.
+	Counts checkout.TroubleCounts `json:"counts"`
+}
+
+// listPayments: GET /api/admin/payments[?status=stuck|failing][&limit=N][&after=ID]
+// lists the payments the reconciler fails on, oldest first, a page at a
+// time (status defaults to stuck).
+func (s *Server) listPayments(c *fiber.Ctx) error {
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	svc := s.deps.Checkout
+	list, next, err := svc.TroublePayments(c.UserContext(), c.Query("status", checkout.TroubleStuck), c.Query("after"), limit)
+	if err != nil {
+		return err
+	}
+	counts, err := svc.TroubleCount(c.UserContext())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(paymentList{Payments: list, Next: next, Counts: counts})
+}
+
+// retryPayment: POST /api/admin/payments/:payment/retry puts a payment
+// back in the reconciler's queue with its backoff reset (404
+// payment_not_found, 409 payment_settled).
+func (s *Server) retryPayment(c *fiber.Ctx) error {
+	if err := s.noBody(c); err != nil {
+		return err
+	}
+	id := c.Params("payment")
+	p, err := s.deps.Checkout.RetryPayment(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	s.log.Info("admin retried a payment", "payment", p.ID, "status", p.Status, "admin", acct.ID)
+	return c.JSON(p)
 }
 
 // eventLedger: GET /api/admin/events/:event/ledger.

@@ -218,6 +218,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/events", h(admin, s.createEvent)},
 		{"PATCH", "/api/admin/events/:event", h(admin, s.changeEvent)},
 		{"POST", "/api/admin/events/:event/inventory/release", h(admin, s.releaseInventory)},
+		{"POST", "/api/admin/events/:event/accessible/release", h(admin, s.releaseAccessible)},
 		{"GET", "/api/admin/events/:event/stats", h(admin, s.getStats)},
 		{"GET", "/api/admin/events/:event/orders", h(admin, s.searchOrders)},
 		{"GET", "/api/admin/reviews", h(admin, s.reviewQueue)},
@@ -225,6 +226,8 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/orders/:order/reject", h(admin, s.rejectOrder)},
 		{"GET", "/api/admin/jobs", h(admin, s.listJobs)},
 		{"POST", "/api/admin/jobs/:job/retry", h(admin, s.retryJob)},
+		{"GET", "/api/admin/payments", h(admin, s.listPayments)},
+		{"POST", "/api/admin/payments/:payment/retry", h(admin, s.retryPayment)},
 		{"GET", "/api/admin/events/:event/ledger", h(admin, s.eventLedger)},
 		{"GET", "/api/admin/events/:event/ledger.csv", h(admin, s.eventLedgerCSV)},
 

@@ -229,7 +229,7 @@ func TestWSConvergence(t *testing.T) {
 func TestWSSlowClient(t *testing.T) {
 	cfg := liveCfg()
 	cfg.QueueBytes = 128 << 10
-	cfg.Tick = time.Microsecond // every frame separately: fill the queue fast
+	cfg.MaxDelay = time.Microsecond // frames barely wait for a hung write: fill the queue fast
 	e := newEnv(t, envOpts{live: cfg})
 	event, _ := e.event(1, 1, 5)
 	topic := "event:" + event + ":queue"
@@ -672,7 +672,7 @@ func (quietRedisLog) Printf(context.Context, string, ...any) {}
 // for increasing numbers ending with the last, not for every one.
 func TestWSBurstInOrder(t *testing.T) {
 	cfg := liveCfg()
-	cfg.Tick = time.Microsecond
+	cfg.MaxDelay = time.Microsecond
 	e := newEnv(t, envOpts{live: cfg})
 	event, _ := e.event(1, 1, 2)
 	topic := "event:" + event + ":queue"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -84,4 +85,47 @@ func TestServeRefusesProductionWithDevDefaults(t *testing.T) {
 		t.Errorf("loadConfig applies the production checks: %v", err)
 	}
 	_ = c
+}
+
+// TestComposeCarriesNoSecret: docker-compose.yml gives the app no default
+// SECRET_KEY (compose refuses to start without one) and passes through what
+// production needs and serve checks: STRIPE_PUBLISHABLE_KEY, METRICS_TOKEN
+// and BOXOFFICE_ENV. make check-deploy loads the file; this reads what the
+// app service is given.
+func TestComposeCarriesNoSecret(t *testing.T) {
+	raw, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app []string // the app service's lines
+	in := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   ") && strings.TrimSpace(line) != "" {
+			in = strings.TrimSpace(line) == "app:"
+			continue
+		}
+		if in && !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			app = append(app, strings.TrimSpace(line))
+		}
+	}
+	env := map[string]string{}
+	for _, l := range app {
+		if k, v, ok := strings.Cut(l, ":"); ok && k == strings.ToUpper(k) && !strings.ContainsAny(k, " -") {
+			env[k] = strings.TrimSpace(v)
+		}
+	}
+	if len(env) == 0 {
+		t.Fatal("docker-compose.yml: no app service environment found")
+	}
+	if v := env["SECRET_KEY"]; !strings.HasPrefix(v, `"${SECRET_KEY:?`) {
+		t.Errorf("SECRET_KEY is %s, want it required (${SECRET_KEY:?...}) with no default", v)
+	}
+	for _, k := range []string{"STRIPE_PUBLISHABLE_KEY", "METRICS_TOKEN", "BOXOFFICE_ENV"} {
+		v, ok := env[k]
+		if !ok {
+			t.Errorf("the app is not given %s", k)
+		} else if v != "" && !strings.HasPrefix(v, `"${`+k) {
+			t.Errorf("%s is %s, want it passed through from the host", k, v)
+		}
+	}
 }

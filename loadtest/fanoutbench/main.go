@@ -1,35 +1,35 @@
-// Command fanoutbench measures WebSocket fan-out on one node: it starts a
-// boxoffice server process, opens N sockets to it from this (separate)
-// process, all subscribed to one event's seats topic, publishes a 10 Hz
-// stream of ~200-byte seat diffs through the real publisher (the Redis
-// script), and reports loss, publish→socket latency, the server's CPU per
-// delivered frame and its RSS per socket. Each size runs on a fresh server
-// process so RSS figures do not carry over.
+// Command fanoutbench measures WebSocket fan-out on one node, Boxoffice
+// beside Centrifugo: for each size it starts a `boxoffice serve` process,
+// then a Centrifugo process, and from this (separate) process opens N
+// sockets to each, all following one topic, publishes a 10 Hz stream of
+// ~200-byte seat diffs through each server's own publish path (Boxoffice:
+// the seat stream's Redis script and pub/sub; Centrifugo: its HTTP API),
+// and reports loss, publish→socket latency, the server's CPU per delivery
+// and its RSS per socket, then the ratios Boxoffice / Centrifugo. Each
+// server runs on its own fresh process, one after the other, with the
+// same client code, socket count, rate and payload.
 //
 //	go build -o bin/boxoffice ./cmd/boxoffice
-//	go run ./loadtest/fanoutbench -bin bin/boxoffice -sockets 1000,5000,10000
+//	go run ./loadtest/fanoutbench -bin bin/boxoffice -centrifugo bin/centrifugo -sockets 5000,10000
 //
-// Needs DATABASE_URL and REDIS_URL (make bench-fanout sets them) and a
-// file-descriptor limit above the largest socket count.
+// Needs DATABASE_URL and REDIS_URL (make bench-fanout sets them and installs
+// Centrifugo) and a file-descriptor limit above twice the largest socket
+// count (both ends of each socket are on this machine).
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
+	"io"
 	"net/url"
 	"os"
-	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -37,40 +37,62 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/boxoffice/boxoffice/internal/pg"
-	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
 
 func main() {
 	bin := flag.String("bin", "bin/boxoffice", "the boxoffice binary to run as the server")
-	sizes := flag.String("sockets", "1000,5000,10000", "socket counts, comma-separated")
-	rate := flag.Int("rate", 10, "frames per second")
-	dur := flag.Duration("duration", 10*time.Second, "publishing time per size")
+	cent := flag.String("centrifugo", "", "the centrifugo binary to compare with (empty: Boxoffice alone)")
+	sizes := flag.String("sockets", "5000,10000", "socket counts, comma-separated")
+	rate := flag.Int("rate", 10, "publishes per second")
+	dur := flag.Duration("duration", 10*time.Second, "publishing time per size and server")
 	entries := flag.Int("entries", 4, "seat entries per frame (4 makes about 200 bytes)")
 	flag.Parse()
-	if err := run(*bin, *sizes, *rate, *dur, *entries); err != nil {
+	if err := run(*bin, *cent, *sizes, *rate, *dur, *entries); err != nil {
 		fmt.Fprintln(os.Stderr, "fanoutbench:", err)
 		os.Exit(1)
 	}
 }
 
 type result struct {
+	server                string
 	sockets               int
 	published, frameBytes int
 	expected, received    int64
 	frames                int64
-	p50, p99, max         time.Duration
-	cpuPerDelivery        time.Duration
+	p50, p99, max         time.Duration // per change
+	fp50, fp99            time.Duration // per frame (its newest change)
+	cpu                   time.Duration
 	cpuPercent            float64
 	clientPercent         float64
 	rssBase, rssConnected int64
 	connectTime           time.Duration
+	// publishSpan is from the first publish to the last one's return.
+	publishSpan time.Duration
+	// publishErrors counts publish calls that failed.
+	publishErrors int
 }
 
-// frameLen is the size of a seats frame as received.
-var frameLen atomic.Int64
+// loss is the share of publishes × sockets that never arrived.
+func (r result) loss() float64 {
+	if r.expected == 0 {
+		return 0
+	}
+	return 100 * float64(r.expected-r.received) / float64(r.expected)
+}
 
-func run(bin, sizes string, rate int, dur time.Duration, entries int) error {
+// cpuPerDelivery is server CPU per publish delivered to one socket; with
+// nothing merged, per frame delivered.
+func (r result) cpuPerDelivery() time.Duration {
+	if r.received == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.received)
+}
+
+func (r result) rssPerSocket() int64 { return (r.rssConnected - r.rssBase) / int64(r.sockets) }
+
+func run(bin, cent, sizes string, rate int, dur time.Duration, entries int) error {
 	dbURL := envOr("DATABASE_URL", "postgres://boxoffice:boxoffice@127.0.0.1:5432/boxoffice?sslmode=disable")
 	redisURL := envOr("REDIS_URL", "redis://127.0.0.1:6379/0")
 	ctx := context.Background()
@@ -94,23 +116,44 @@ func run(bin, sizes string, rate int, dur time.Duration, entries int) error {
 		if err != nil || n <= 0 {
 			return fmt.Errorf("bad -sockets entry %q", s)
 		}
-		srv, err := startServer(bin, benchDB, redisURL, prefix)
+		bo, err := startBoxoffice(bin, benchDB, rdb, redisURL, prefix, eventID)
 		if err != nil {
 			return err
 		}
 		if eventID == 0 {
 			if eventID, err = createEvent(ctx, benchDB); err != nil {
-				srv.stop()
+				bo.stop()
 				return err
 			}
+			bo.eventID = eventID
 		}
-		r, err := measure(ctx, srv, rdb, prefix, eventID, n, rate, dur, entries)
-		srv.stop()
+		r, err := measure(ctx, bo, n, rate, dur, entries)
+		bo.stop()
 		if err != nil {
-			return fmt.Errorf("%d sockets: %w", n, err)
+			printTable(results, rate, dur)
+			return fmt.Errorf("boxoffice, %d sockets: %w", n, err)
 		}
+		r.server = "Boxoffice"
 		results = append(results, r)
-		fmt.Fprintf(os.Stderr, "%d sockets done\n", n)
+		printRow(os.Stderr, r)
+		fmt.Fprintf(os.Stderr, "boxoffice: %d sockets done\n", n)
+		if cent == "" {
+			continue
+		}
+		ce, err := startCentrifugo(cent)
+		if err != nil {
+			return err
+		}
+		r, err = measure(ctx, ce, n, rate, dur, entries)
+		ce.stop()
+		if err != nil {
+			printTable(results, rate, dur)
+			return fmt.Errorf("centrifugo, %d sockets: %w", n, err)
+		}
+		r.server = "Centrifugo"
+		results = append(results, r)
+		printRow(os.Stderr, r)
+		fmt.Fprintf(os.Stderr, "centrifugo: %d sockets done\n", n)
 	}
 	printTable(results, rate, dur)
 	return nil
@@ -154,60 +197,6 @@ func cleanupRedis(rdb *redis.Client, prefix string) {
 	}
 }
 
-type server struct {
-	cmd  *exec.Cmd
-	base string
-	pid  int
-}
-
-func startServer(bin, dbURL, redisURL, prefix string) (*server, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "LISTEN_ADDR="+addr, "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,
-		"REDIS_PREFIX="+prefix, "BASE_URL=http://"+addr, "LOG_LEVEL=warn",
-		// Every socket comes from this machine's one address.
-		"WS_MAX_PER_IP=1000000")
-	logf, err := os.CreateTemp("", "fanoutbench-server-*.log")
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	s := &server{cmd: cmd, base: "http://" + addr, pid: cmd.Process.Pid}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		res, err := http.Get(s.base + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return s, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.stop()
-	return nil, fmt.Errorf("server did not answer /healthz within 30 s (log: %s)", logf.Name())
-}
-
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
-}
-
 func createEvent(ctx context.Context, dbURL string) (int64, error) {
 	db, err := pg.Open(ctx, dbURL, 4)
 	if err != nil {
@@ -227,28 +216,16 @@ func createEvent(ctx context.Context, dbURL string) (int64, error) {
 		EventDate: time.Now().Add(24 * time.Hour), SaleOpens: time.Now().Add(-time.Hour), Prices: map[string]int64{"default": 1000}})
 }
 
-// sock is one client socket; lat holds its publish→receive latencies in µs.
-type sock struct {
-	c *websocket.Conn
-	// got counts the publishes received (a coalesced frame covers
-	// several), frames the frames.
-	got, frames int64
-	lat         []int32
-}
-
-func measure(ctx context.Context, srv *server, rdb *redis.Client, prefix string, eventID int64, n, rate int, dur time.Duration, entries int) (result, error) {
+func measure(ctx context.Context, srv target, n, rate int, dur time.Duration, entries int) (result, error) {
 	r := result{sockets: n}
 	runtime.GC()
 	time.Sleep(500 * time.Millisecond)
-	r.rssBase = rss(srv.pid)
-	topic := realtime.SeatsTopic(eventID)
-	wsURL := "ws" + strings.TrimPrefix(srv.base, "http") + "/ws"
+	r.rssBase = rss(srv.pid())
 	socks := make([]*sock, n)
 	start := time.Now()
 	var dialErr atomic.Value
-	var wg sync.WaitGroup
+	var wg, readers sync.WaitGroup
 	sem := make(chan struct{}, 64)
-	sub := []byte(`{"op":"subscribe","topic":"` + topic + `"}`)
 	for i := range socks {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -256,173 +233,121 @@ func measure(ctx context.Context, srv *server, rdb *redis.Client, prefix string,
 			defer wg.Done()
 			defer func() { <-sem }()
 			d := websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 256}
-			c, _, err := d.Dial(wsURL, nil)
+			c, _, err := d.Dial(srv.wsURL(), nil)
 			if err != nil {
 				dialErr.Store(err)
 				return
 			}
-			if err := c.WriteMessage(websocket.TextMessage, sub); err != nil {
+			if err := srv.subscribe(c); err != nil {
+				c.Close()
 				dialErr.Store(err)
 				return
 			}
-			// A heartbeat of the topic may come before the ack (the
-			// socket joins the topic first): skip it.
-			_, ack, err := c.ReadMessage()
-			for err == nil && bytes.Contains(ack, []byte(`"heartbeat"`)) {
-				_, ack, err = c.ReadMessage()
-			}
-			if err != nil || !bytes.Contains(ack, []byte(`"subscribed"`)) {
-				dialErr.Store(fmt.Errorf("subscribe: %s %v", ack, err))
-				return
-			}
-			socks[i] = &sock{c: c}
+			s := &sock{c: c}
+			socks[i] = s
+			// Read from the start: a server may ping while the others
+			// connect.
+			readers.Add(1)
+			go func() { defer readers.Done(); s.read(srv.pong()) }()
 		}()
 	}
 	wg.Wait()
 	r.connectTime = time.Since(start)
-	if err, _ := dialErr.Load().(error); err != nil {
+	stopReaders := func() {
+		for _, s := range socks {
+			if s != nil {
+				_ = s.c.SetReadDeadline(time.Now())
+			}
+		}
+		readers.Wait()
 		closeAll(socks)
+	}
+	if err, _ := dialErr.Load().(error); err != nil {
+		stopReaders()
 		return r, err
 	}
 	time.Sleep(2 * time.Second) // let the server settle
-	r.rssConnected = rss(srv.pid)
+	r.rssConnected = rss(srv.pid())
 
-	var readers sync.WaitGroup
-	for _, s := range socks {
-		readers.Add(1)
-		go func() { defer readers.Done(); s.read() }()
-	}
-	// The server's own publisher: the seat stream over its broker's channel.
-	broker := realtime.NewRedisBroker(rdb, prefix, nil)
-	pub := seatmap.NewRedisStream(rdb, prefix, func(id int64) string { return broker.Channel(realtime.SeatsTopic(id)) })
-	cpu0 := cpuTime(srv.pid)
+	cpu0 := cpuTime(srv.pid())
 	self0 := cpuTime(os.Getpid())
+	measuring.Store(true)
 	t0 := time.Now()
 	tick := time.NewTicker(time.Second / time.Duration(rate))
-	frames := int(dur.Seconds() * float64(rate))
-	for i := 0; i < frames; i++ {
+	publishes := int(dur.Seconds() * float64(rate))
+	// Each publish starts on its tick without waiting for the one before
+	// (as publishes from many requests would): a server whose publish call
+	// is slow still gets the same rate.
+	// A publish that fails (a server too busy to answer its API in time)
+	// is counted, and its deliveries count as lost.
+	var pubs sync.WaitGroup
+	var pubErrs atomic.Int64
+	var pubErr atomic.Value
+	for i := range publishes {
 		<-tick.C
-		seats := make([]seatmap.SeatChange, entries)
-		now := time.Now().UnixNano()
-		for e := range seats {
-			// The version carries the publish time, for latency.
-			seats[e] = seatmap.SeatChange{Idx: int32((i*entries + e) % 100), State: seatmap.StateHeld, Version: now}
-		}
-		if err := pub.PublishSeats(ctx, eventID, seats); err != nil {
-			tick.Stop()
-			closeAll(socks)
-			return r, err
-		}
+		pubs.Add(1)
+		go func() {
+			defer pubs.Done()
+			if err := srv.publish(ctx, int64(i+1), time.Now().UnixNano(), entries); err != nil {
+				pubErrs.Add(1)
+				pubErr.Store(err)
+			}
+		}()
 		r.published++
 	}
 	tick.Stop()
+	pubs.Wait()
 	wall := time.Since(t0)
-	cpu1 := cpuTime(srv.pid)
-	// Wait for the frames in flight (up to 5 s); a frame not there by then
-	// counts as lost.
+	r.publishSpan = wall
+	r.publishErrors = int(pubErrs.Load())
+	if err, _ := pubErr.Load().(error); err != nil {
+		fmt.Fprintf(os.Stderr, "%d publishes failed, the last: %v\n", r.publishErrors, err)
+	}
+	if r.publishErrors == publishes {
+		measuring.Store(false)
+		stopReaders()
+		return r, fmt.Errorf("every publish failed")
+	}
+	// Wait for the frames in flight (up to 5 s); a publish not there by
+	// then counts as lost.
 	want := int64(n) * int64(r.published)
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		var got int64
 		for _, s := range socks {
-			got += atomic.LoadInt64(&s.got)
+			got += s.got.Load()
 		}
 		if got >= want {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	cpu2 := cpuTime(srv.pid)
+	r.cpu = cpuTime(srv.pid()) - cpu0
 	r.clientPercent = 100 * (cpuTime(os.Getpid()) - self0).Seconds() / time.Since(t0).Seconds()
-	for _, s := range socks {
-		_ = s.c.SetReadDeadline(time.Now()) // stop the readers
-	}
-	readers.Wait()
-	closeAll(socks)
+	measuring.Store(false)
+	stopReaders()
 
 	r.frameBytes = int(frameLen.Load())
-	r.expected = int64(n) * int64(r.published)
-	var all []int32
+	r.expected = want
+	var lat, flat []int32
 	for _, s := range socks {
-		r.received += s.got
-		r.frames += s.frames
-		all = append(all, s.lat...)
+		r.received += s.got.Load()
+		r.frames += s.frames.Load()
+		lat = append(lat, s.changeLat...)
+		flat = append(flat, s.frameLat...)
 	}
-	slices.Sort(all)
-	if len(all) > 0 {
-		r.p50 = time.Duration(all[len(all)/2]) * time.Microsecond
-		r.p99 = time.Duration(all[min(len(all)-1, len(all)*99/100)]) * time.Microsecond
-		r.max = time.Duration(all[len(all)-1]) * time.Microsecond
-	}
-	// Server CPU over the publishing window and the drain after it.
-	cpu := cpu2 - cpu0
-	_ = cpu1
-	if r.frames > 0 {
-		r.cpuPerDelivery = cpu / time.Duration(r.frames)
-	}
-	r.cpuPercent = 100 * cpu.Seconds() / wall.Seconds()
+	r.p50, r.p99, r.max = percentiles(lat)
+	r.fp50, r.fp99, _ = percentiles(flat)
+	r.cpuPercent = 100 * r.cpu.Seconds() / wall.Seconds()
 	return r, nil
 }
 
-// read counts seats frames (heartbeats are not counted) and records their
-// latency from the version (the publish time) of the first entry.
-func (s *sock) read() {
-	marker := []byte(`"seats":[[`)
-	buf := make([]byte, 2048)
-	for {
-		_, rd, err := s.c.NextReader()
-		if err != nil {
-			return
-		}
-		n := 0
-		for n < len(buf) {
-			m, err := rd.Read(buf[n:])
-			n += m
-			if err != nil {
-				break
-			}
-		}
-		data := buf[:n]
-		now := time.Now().UnixNano()
-		i := bytes.Index(data, marker)
-		if i < 0 {
-			continue
-		}
-		rest := data[i+len(marker):]
-		// [idx,"h",version]: the version is the publish time.
-		if end := bytes.IndexByte(rest, ']'); end > 0 {
-			if j := bytes.LastIndexByte(rest[:end], ','); j >= 0 {
-				if v, err := strconv.ParseInt(string(rest[j+1:end]), 10, 64); err == nil {
-					s.lat = append(s.lat, int32((now-v)/1000))
-				}
-			}
-		}
-		// A frame may merge several publishes (coalescing): count the seqs
-		// it covers, (from, to].
-		covered := int64(1)
-		if from, ok := intAfter(data, `"from":`); ok {
-			if to, ok := intAfter(data, `"to":`); ok && to > from {
-				covered = to - from
-			}
-		}
-		atomic.AddInt64(&s.got, covered)
-		atomic.AddInt64(&s.frames, 1)
-		frameLen.Store(int64(n))
+// percentiles are the p50, p99 and max of µs samples.
+func percentiles(us []int32) (p50, p99, top time.Duration) {
+	if len(us) == 0 {
+		return
 	}
-}
-
-// intAfter parses the integer after key in data.
-func intAfter(data []byte, key string) (int64, bool) {
-	i := bytes.Index(data, []byte(key))
-	if i < 0 {
-		return 0, false
-	}
-	rest := data[i+len(key):]
-	j := 0
-	for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-		j++
-	}
-	v, err := strconv.ParseInt(string(rest[:j]), 10, 64)
-	return v, err == nil
+	slices.Sort(us)
+	at := func(i int) time.Duration { return time.Duration(us[i]) * time.Microsecond }
+	return at(len(us) / 2), at(min(len(us)-1, len(us)*99/100)), at(len(us) - 1)
 }
 
 func closeAll(socks []*sock) {
@@ -455,28 +380,61 @@ func cpuTime(pid int) time.Duration {
 		return 0
 	}
 	// Fields after the command name (which may hold spaces) start after ')'.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+2:]))
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
 
 func printTable(rs []result, rate int, dur time.Duration) {
-	cpus := runtime.NumCPU()
-	fmt.Printf("\nFan-out: one node, %d Hz seat diffs for %v, %d CPUs (client and server share them)\n\n", rate, dur, cpus)
-	fmt.Println("| sockets | publishes | frame bytes | frames delivered | loss | p50 | p99 | max | server CPU / delivery | server CPU | client CPU | RSS / socket | connect time |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Printf("\nFan-out: one node, %d Hz seat diffs for %v per server, %d CPUs (client and server share them)\n\n", rate, dur, runtime.NumCPU())
+	fmt.Println("| server | sockets | publishes | frame bytes | frames delivered | loss | p50 | p99 | max | frame p50 / p99 | server CPU / delivery | server CPU | client CPU | RSS / socket | connect time | publish span | failed publishes |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
-		loss := 0.0
-		if r.expected > 0 {
-			loss = 100 * float64(r.expected-r.received) / float64(r.expected)
-		}
-		perSock := (r.rssConnected - r.rssBase) / int64(r.sockets)
-		fmt.Printf("| %d | %d | %d | %d | %.2f%% | %v | %v | %v | %.1f µs | %.0f%% | %.0f%% | %.1f KB | %v |\n",
-			r.sockets, r.published, r.frameBytes, r.frames, loss, round(r.p50), round(r.p99), round(r.max),
-			float64(r.cpuPerDelivery.Nanoseconds())/1000, r.cpuPercent, r.clientPercent, float64(perSock)/1000, r.connectTime.Round(time.Millisecond))
+		printRow(os.Stdout, r)
 	}
+	// Ratios, Boxoffice over Centrifugo, for each size both ran.
+	var rows []string
+	for i, b := range rs {
+		if b.server != "Boxoffice" || i+1 >= len(rs) || rs[i+1].server != "Centrifugo" {
+			continue
+		}
+		c := rs[i+1]
+		rows = append(rows, fmt.Sprintf("| %d | %s (≤ 0.6) | %s / %s (p99 ≤ 1) | %s (%.1f KB; ≤ 20 KB) | %.2f%% / %.2f%% |",
+			b.sockets, ratio(us(b.cpuPerDelivery()), us(c.cpuPerDelivery())), ratio(ms(b.p50), ms(c.p50)), ratio(ms(b.p99), ms(c.p99)),
+			ratio(float64(b.rssPerSocket()), float64(c.rssPerSocket())), float64(b.rssPerSocket())/1000, b.loss(), c.loss()))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Println("\nBoxoffice / Centrifugo, same run (latency per change, publish → socket):")
+	fmt.Println()
+	fmt.Println("| sockets | CPU per delivery | p50 / p99 | RSS per socket | loss (Boxoffice / Centrifugo) |")
+	fmt.Println("|---:|---:|---:|---:|---:|")
+	for _, row := range rows {
+		fmt.Println(row)
+	}
+	fmt.Println("\n\"frames delivered\" below publishes × sockets means Boxoffice merged publishes that came while a frame was queued; p50/p99/max are per change, \"frame\" per frame's newest change.")
 }
+
+// printRow prints one result as a row of the table.
+func printRow(w io.Writer, r result) {
+	fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %.2f%% | %v | %v | %v | %v / %v | %.1f µs | %.0f%% | %.0f%% | %.1f KB | %v | %v | %d |\n",
+		r.server, r.sockets, r.published, r.frameBytes, r.frames, r.loss(), round(r.p50), round(r.p99), round(r.max),
+		round(r.fp50), round(r.fp99), us(r.cpuPerDelivery()), r.cpuPercent, r.clientPercent,
+		float64(r.rssPerSocket())/1000, r.connectTime.Round(time.Millisecond), r.publishSpan.Round(time.Millisecond), r.publishErrors)
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
 func round(d time.Duration) time.Duration {
 	if d > 10*time.Millisecond {

@@ -70,6 +70,10 @@ test('dashboard: live figures during a small sale, pause takes effect', async ()
   await page.getByRole('heading', { name: 'Background jobs' }).waitFor();
   await waitTile(page, 'dead_jobs', /^\d+$/, 'a count');
   await waitTile(page, 'failing_refunds', /^\d+$/, 'a count');
+  // The stuck-payments card counts stuck and failing payments.
+  await page.getByRole('heading', { name: 'Stuck payments' }).waitFor();
+  await waitTile(page, 'stuck_payments', /^\d+$/, 'a count');
+  await waitTile(page, 'failing_payments', /^\d+$/, 'a count');
   await page.shot('admin-jobs');
   await page.getByRole('link', { name }).click();
   await page.getByRole('heading', { name: `Admin: ${name}` }).waitFor();

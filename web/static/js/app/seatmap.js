@@ -9,8 +9,8 @@
 
 export const STATES = 'ahsrx'; // available, held, sold, reserved, resale (the availability letters)
 const UNKNOWN = 255;
-export const COLORS = { a: '#0072B2', h: '#E69F00', s: '#b4b4b4', r: '#e6e6e6', x: '#CC79A7', sel: '#009E73', unknown: '#f0f0f0' };
-export const LABELS = { a: 'available', h: 'held', s: 'sold', r: 'held back', x: 'resale', sel: 'selected' };
+export const COLORS = { a: '#0072B2', h: '#E69F00', s: '#b4b4b4', r: '#e6e6e6', x: '#CC79A7', sel: '#009E73', unknown: '#f0f0f0', acc: '#D55E00' };
+export const LABELS = { a: 'available', h: 'held', s: 'sold', r: 'held back', x: 'resale', sel: 'selected', acc: 'accessible' };
 
 export class SeatMapView {
   // layout is GET /api/events/{e}/seatmap. opts: onToggle(idx), onHover(idx|-1, x, y),
@@ -26,6 +26,8 @@ export class SeatMapView {
     this.ys = new Float32Array(n);
     this.state = new Uint8Array(n).fill(UNKNOWN);
     this.selected = new Set();
+    // highlighted seats get a ring (the accessible-seats filter).
+    this.highlighted = new Set();
     this.focusIdx = -1;
     let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
     for (let i = 0; i < n; i++) {
@@ -125,6 +127,12 @@ export class SeatMapView {
     for (const i of this.selected) if (!before.has(i)) this.#drawSeat(i, true);
   }
 
+  // setHighlighted rings the seats of set (idx), whatever their state.
+  setHighlighted(set) {
+    this.highlighted = new Set(set);
+    this.requestFullDraw();
+  }
+
   resize() {
     const r = this.canvas.getBoundingClientRect();
     this.dpr = window.devicePixelRatio || 1;
@@ -182,6 +190,7 @@ export class SeatMapView {
       }
     }
     if (size >= 7) for (let i = 0; i < this.n; i++) if (this.state[i] !== 0) this.#pattern(i, size);
+    for (const i of this.highlighted) this.#ring(i, size);
     for (const i of this.selected) this.#drawSeat(i, false);
     if (this.focusIdx >= 0) this.#drawSeat(this.focusIdx, false);
     if (size >= 9) this.#drawSectionLabels();
@@ -231,6 +240,17 @@ export class SeatMapView {
     }
   }
 
+  // #ring circles a highlighted seat, large enough to find even when the
+  // whole venue is on screen.
+  #ring(i, size) {
+    const c = this.ctx;
+    const x = this.xs[i] * this.scale + this.tx, y = this.ys[i] * this.scale + this.ty;
+    const r = Math.max(size * 0.8, 4);
+    if (x < -r || y < -r || x > this.cssW + r || y > this.cssH + r) return;
+    c.strokeStyle = COLORS.acc; c.lineWidth = Math.max(1.5, size / 6);
+    c.beginPath(); c.arc(x, y, r, 0, 2 * Math.PI); c.stroke();
+  }
+
   // #drawSeat repaints one seat in place; clear first when it changed.
   #drawSeat(i, clear) {
     const c = this.ctx;
@@ -246,6 +266,7 @@ export class SeatMapView {
       c.strokeStyle = '#00382a'; c.lineWidth = Math.max(1, size / 8);
       c.strokeRect(x - half + c.lineWidth / 2, y - half + c.lineWidth / 2, size - c.lineWidth, size - c.lineWidth);
     }
+    if (this.highlighted.has(i)) this.#ring(i, size);
     if (i === this.focusIdx) {
       c.strokeStyle = '#000'; c.lineWidth = 2;
       c.strokeRect(x - half - 2, y - half - 2, size + 4, size + 4);

@@ -1,5 +1,6 @@
-// admin.js: the admin dashboard. /admin lists events and the background
-// jobs (dead ones with Retry, failing refunds); /admin/events/{id} links the
+// admin.js: the admin dashboard. /admin lists events, the background
+// jobs (dead ones with Retry, failing refunds) and the stuck payments (with
+// Retry); /admin/events/{id} links the
 // event's ledger (CSV, JSON) and
 // shows the live figures (GET .../stats once, then the 1 Hz stats frames on
 // event:{id}:stats over /ws), a chart of holds and sales per second, the
@@ -40,7 +41,7 @@ export async function renderList(main, _params, ctx) {
         h('td', {}, dateTime(e.event_date)),
         h('td', {}, statusLabel[e.status] || e.status),
         h('td', {}, String(e.available)))))),
-    jobsPanel());
+    jobsPanel(), paymentsPanel());
 }
 
 // jobsPanel is the outbox as an admin needs it: tiles counting the dead
@@ -76,6 +77,43 @@ function jobsPanel() {
       h('div', { class: 'tile card' }, h('span', { class: 'muted' }, 'Failing refunds'), refunds)),
     h('table', { class: 'admin-table' },
       h('thead', {}, h('tr', {}, ['Job', 'Kind', 'Attempts', 'Last error', 'Last run', ''].map((t) => h('th', {}, t)))),
+      body));
+}
+
+// paymentsPanel is the reconciler's trouble as an admin needs it: tiles
+// counting the stuck payments (set aside after failing again and again)
+// and the failing ones, and the stuck payments with their last error and a
+// Retry button (POST /api/admin/payments/{payment}/retry: back in the
+// reconciler's queue, backoff reset). Fix the cause at the provider first.
+function paymentsPanel() {
+  const stuck = h('strong', { 'data-tile': 'stuck_payments' }, '–');
+  const failing = h('strong', { 'data-tile': 'failing_payments' }, '–');
+  const body = h('tbody');
+  const load = async () => {
+    try {
+      const list = await get('/api/admin/payments?status=stuck');
+      stuck.textContent = String(list.counts.stuck);
+      failing.textContent = String(list.counts.failing);
+      body.replaceChildren(...(list.payments.length ? list.payments.map((p) => {
+        const retry = h('button', { type: 'button' }, 'Retry');
+        retry.addEventListener('click', async () => {
+          retry.disabled = true;
+          try { await api('POST', `/api/admin/payments/${p.id}/retry`); toast(`Payment ${p.id} queued again`); } catch (e) { toast(`Retry: ${e.message}`); }
+          await load();
+        });
+        return h('tr', { 'data-payment': p.id }, h('td', {}, p.id), h('td', {}, String(p.event)), h('td', {}, p.status),
+          h('td', {}, money(p.amount_cents, p.currency)), h('td', {}, String(p.reconcile_failures)),
+          h('td', {}, p.last_error || ''), h('td', {}, retry));
+      }) : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No stuck payments.'))]));
+    } catch (e) { stuck.textContent = '?'; toast(`Payments: ${e.message}`); }
+  };
+  load();
+  return h('section', { class: 'card', 'aria-labelledby': 'payments-title' }, h('h2', { id: 'payments-title' }, 'Stuck payments'),
+    h('div', { class: 'tiles' },
+      h('div', { class: 'tile card' }, h('span', { class: 'muted' }, 'Stuck payments'), stuck),
+      h('div', { class: 'tile card' }, h('span', { class: 'muted' }, 'Failing payments'), failing)),
+    h('table', { class: 'admin-table' },
+      h('thead', {}, h('tr', {}, ['Payment', 'Event', 'Status', 'Amount', 'Failures', 'Last error', ''].map((t) => h('th', {}, t)))),
       body));
 }
 

@@ -47,23 +47,93 @@ export async function render(main, [holdId], ctx) {
     main.append(h('h1', {}, 'Checkout'), h('p', { class: 'error' }, err.status === 404 ? 'There is no such hold.' : err.message));
     return;
   }
+  // Prices: the event's price list (every seat price under every price
+  // type, with its breakdown) prices the choice live; once paying started
+  // the hold's own lines are fixed and shown as they are.
+  let event = { price_types: [], prices: [] };
+  try { event = await get(`/api/events/${hold.event_id}`); } catch { /* the hold's lines still show */ }
+  const fixed = hold.status !== 'active' || !!hold.listing_id;
+  const types = fixed ? [] : (event.price_types || []);
+  const chosen = new Map(hold.price_lines.map((l) => [l.seat_id, l.price_type]));
+  const lineOf = (seat) => {
+    if (fixed) return hold.price_lines.find((l) => l.seat_id === seat.id);
+    const p = (event.prices || []).find((x) => x.price_cents === seat.price_cents && x.price_type === chosen.get(seat.id));
+    return p ? p.price_breakdown : hold.price_lines.find((l) => l.seat_id === seat.id);
+  };
+  const totalOf = () => hold.seats.reduce((sum, seat) => sum + lineOf(seat).total_cents, 0);
+
   const clock = h('span', { class: 'countdown', 'aria-live': 'off' });
   const msg = h('p', { role: 'alert' });
   const payArea = h('div', {});
+  const totalEl = h('strong', { class: 'checkout-total' });
+  const orderBreakdown = h('dl', { class: 'breakdown' });
+  let payLabel = null; // the pay button, relabelled with the total
   let stopClock = () => {};
   let cardElement = null; // Stripe's card element, destroyed on leaving
 
+  // breakdownList shows what a price is made of: face value, fees, tax.
+  function breakdownList(b, el = h('dl', { class: 'breakdown' })) {
+    const row = (label, cents) => [h('dt', {}, label), h('dd', {}, money(cents, hold.currency))];
+    el.replaceChildren(
+      ...row('Ticket', b.face_cents),
+      ...(b.service_fee_cents ? row('Service fee', b.service_fee_cents) : []),
+      ...(b.facility_fee_cents ? row('Facility fee', b.facility_fee_cents) : []),
+      ...(b.tax_cents ? row(b.tax_included ? 'Tax (included in the ticket)' : 'Tax', b.tax_cents) : []),
+      ...row('Total', b.total_cents));
+    return el;
+  }
+
+  const rows = hold.seats.map((seat) => {
+    const price = h('span', { class: 'price' });
+    const details = h('dl', { class: 'breakdown' });
+    const paint = () => {
+      const b = lineOf(seat);
+      price.textContent = money(b.total_cents, hold.currency);
+      breakdownList(b, details);
+    };
+    paint();
+    let typeCell = hold.listing_id ? `${seat.type} · resale` : seat.type;
+    if (types.length > 1) {
+      const select = h('select', { name: `price_type_${seat.id}`, 'aria-label': `Ticket type for seat ${seat.number}` },
+        ...types.map((t) => h('option', { value: t.key, selected: chosen.get(seat.id) === t.key },
+          t.condition ? `${t.name} (${t.condition})` : t.name)));
+      select.addEventListener('change', () => { chosen.set(seat.id, select.value); paint(); paintTotal(); });
+      typeCell = h('span', {}, `${seat.type} · `, select);
+    } else if (fixed && !hold.listing_id) {
+      const key = lineOf(seat).price_type;
+      const t = (event.price_types || []).find((x) => x.key === key);
+      if (t) typeCell = `${seat.type} · ${t.name}`;
+    }
+    return h('tr', {}, h('td', {}, `${seat.section} · Row ${seat.row} · Seat ${seat.number}`), h('td', {}, typeCell),
+      h('td', {}, h('details', { class: 'price-details' }, h('summary', {}, price), details)));
+  });
+
+  function paintTotal() {
+    const total = totalOf();
+    totalEl.textContent = `Total ${money(total, hold.currency)}`;
+    totalEl.dataset.cents = String(total);
+    const sum = { face_cents: 0, service_fee_cents: 0, facility_fee_cents: 0, tax_cents: 0, total_cents: 0, tax_included: false };
+    for (const seat of hold.seats) {
+      const b = lineOf(seat);
+      for (const k of ['face_cents', 'service_fee_cents', 'facility_fee_cents', 'tax_cents', 'total_cents']) sum[k] += b[k];
+      sum.tax_included ||= b.tax_included;
+    }
+    breakdownList(sum, orderBreakdown);
+    if (payLabel) payLabel.textContent = `Pay ${money(total, hold.currency)}`;
+  }
+  paintTotal();
+
+  const conditions = types.filter((t) => t.condition);
   main.append(
     h('h1', {}, 'Checkout'),
     h('div', { class: 'layout-event' },
       h('section', { class: 'card' },
         h('h2', {}, 'Your seats'),
-        h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Seat'), h('th', {}, 'Type'), h('th', {}, 'Price'))),
-          h('tbody', {}, ...hold.seats.map((s) => h('tr', {}, h('td', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`),
-            // A resale hold is one seat at the listing's price.
-            h('td', {}, hold.listing_id ? `${s.type} · resale` : s.type),
-            h('td', {}, money(hold.listing_id ? hold.total_cents : s.price_cents, hold.currency)))))),
-        h('p', {}, h('strong', {}, `Total ${money(hold.total_cents, hold.currency)}`))),
+        h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Seat'), h('th', {}, 'Type'), h('th', {}, 'Price (all-in)'))),
+          h('tbody', {}, ...rows)),
+        conditions.length ? h('p', { class: 'muted' }, conditions.map((t) => `${t.name}: ${t.condition}.`).join(' ')) : null,
+        h('p', {}, totalEl),
+        h('details', { class: 'price-details' }, h('summary', {}, 'What the total is made of'), orderBreakdown)),
       h('aside', { class: 'panel' }, h('div', { class: 'card' },
         h('p', {}, 'Seats held for ', clock), payArea, msg))));
 
@@ -110,7 +180,8 @@ export async function render(main, [holdId], ctx) {
       return;
     }
     const card = h('input', { name: 'card_number', inputmode: 'numeric', autocomplete: 'cc-number', placeholder: '4242 4242 4242 4242', required: true });
-    const payBtn = h('button', { type: 'submit' }, `Pay ${money(hold.total_cents, hold.currency)}`);
+    const payBtn = h('button', { type: 'submit' }, `Pay ${money(totalOf(), hold.currency)}`);
+    payLabel = payBtn;
     const form = h('form', { class: 'stack' },
       h('label', {}, 'Card number', card), payBtn,
       testCards('Test cards (test mode)', TEST_CARDS),
@@ -143,7 +214,8 @@ export async function render(main, [holdId], ctx) {
     const cardBox = h('div', { class: 'card-element' });
     const cardError = h('p', { class: 'error', role: 'alert' });
     cardElement.on('change', (ev) => { cardError.textContent = ev.error ? ev.error.message : ''; });
-    const payBtn = h('button', { type: 'submit' }, `Pay ${money(hold.total_cents, hold.currency)}`);
+    const payBtn = h('button', { type: 'submit' }, `Pay ${money(totalOf(), hold.currency)}`);
+    payLabel = payBtn;
     const form = h('form', { class: 'stack' },
       h('div', {}, h('span', {}, 'Card'), cardBox), cardError, payBtn,
       publishableKey.startsWith('pk_test_')
@@ -175,7 +247,15 @@ export async function render(main, [holdId], ctx) {
     try {
       const body = await method();
       if (!body) { msg.textContent = ''; return; }
-      const { payment } = await post(`/api/holds/${holdId}/checkout`);
+      const tickets = types.length > 1 ? hold.seats.map((seat) => ({ seat_id: seat.id, price_type: chosen.get(seat.id) })) : undefined;
+      const { payment } = await post(`/api/holds/${holdId}/checkout`, tickets ? { tickets } : undefined);
+      if (payment.amount_cents !== totalOf()) {
+        // The event's fees changed since this page priced the seats: the
+        // fan pays only a total they were shown.
+        msg.className = 'error';
+        msg.textContent = `The price changed to ${money(payment.amount_cents, hold.currency)}. Reload the page to see it, then pay.`;
+        return;
+      }
       if (payment.provider !== provider) {
         msg.className = 'error';
         msg.textContent = 'The payment settings changed. Reload the page to pay.';

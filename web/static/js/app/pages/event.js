@@ -17,6 +17,18 @@ export async function render(main, [eventId], ctx) {
   const tokenKey = `admission:${eventId}`;
   const cap = ev.max_seats_per_account || 8;
   const selected = new Set();
+  // Every price shown is all-in: the seat map gives face values, the
+  // event's price list what each costs with fees and tax (first price type;
+  // other types are chosen at checkout).
+  const firstType = ev.price_types?.[0]?.key || 'standard';
+  const allIn = new Map((ev.prices || []).filter((p) => p.price_type === firstType).map((p) => [p.price_cents, p.price_breakdown]));
+  const priceOf = (s) => allIn.get(s.price_cents)?.total_cents ?? s.price_cents;
+  const sectionFrom = new Map((ev.sections || []).map((x) => [x.id, x.min_price_cents]));
+  const feeNote = (s) => {
+    const b = allIn.get(s.price_cents);
+    if (!b || b.total_cents === b.face_cents) return '';
+    return ` (ticket ${money(b.face_cents, ev.currency)} + fees ${money(b.service_fee_cents + b.facility_fee_cents, ev.currency)}${b.tax_included ? '' : ` + tax ${money(b.tax_cents, ev.currency)}`})`;
+  };
 
   const canvas = h('canvas', { role: 'application', tabindex: '0', 'aria-label': `Seat map of ${ev.venue.name}. Arrow keys move between seats, Enter selects, plus and minus zoom.` });
   const tip = h('div', { class: 'tooltip', hidden: true });
@@ -35,21 +47,22 @@ export async function render(main, [eventId], ctx) {
   const holdBtn = h('button', { type: 'button', disabled: true }, 'Hold seats');
   const qty = h('select', { name: 'quantity', 'aria-label': 'Number of seats' }, ...Array.from({ length: cap }, (_, i) => h('option', { value: i + 1 }, i + 1)));
   const section = h('select', { name: 'section', 'aria-label': 'Section' }, h('option', { value: '' }, 'Any section'),
-    ...layout.sections.map((s) => h('option', { value: s.id }, `${s.name} (${money(s.min_price_cents, ev.currency)}+)`)));
-  const maxPrice = h('input', { type: 'number', min: 0, step: 1, name: 'max_price', placeholder: 'Any price', 'aria-label': 'Maximum price per seat' });
+    ...layout.sections.map((s) => h('option', { value: s.id }, `${s.name} (${money(sectionFrom.get(s.id) ?? s.min_price_cents, ev.currency)}+)`)));
+  const maxPrice = h('input', { type: 'number', min: 0, step: 1, name: 'max_price', placeholder: 'Any price', 'aria-label': 'Maximum price per seat, fees and tax included' });
   const bestBtn = h('button', { type: 'submit', class: 'secondary' }, 'Find best seats');
+  const acc = accessibleControls(ev, layout, qty, (on) => view.setHighlighted(on ? acc.seats : []), (text) => { live.textContent = text; });
 
   main.replaceChildren(
     h('h1', {}, ev.name),
     h('p', { class: 'muted' }, `${ev.venue.name} · ${dateTime(ev.event_date)} · `, h('span', { class: `badge ${ev.status}` }, statusLabel[ev.status] || ev.status)),
     notice() || '',
     h('div', { class: 'layout-event' },
-      h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend),
+      h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend, acc.filter),
       h('aside', { class: 'panel' },
         h('div', { class: 'card' }, h('h2', {}, 'Your selection'), list, total, holdBtn, err),
         resale,
         h('form', { class: 'card stack', onsubmit: holdBest }, h('h2', {}, 'Best available'),
-          h('label', {}, 'Seats', qty), h('label', {}, 'Section', section), h('label', {}, 'Max price per seat ($)', maxPrice), bestBtn))));
+          h('label', {}, 'Seats', qty), acc.form, h('label', {}, 'Section', section), h('label', {}, 'Max price per seat, all-in ($)', maxPrice), bestBtn))));
 
   function notice() {
     if (ev.status === 'upcoming') return h('p', { class: 'card' }, `The sale opens ${dateTime(ev.sale_opens)}.`, room.enabled ? [' ', h('a', { href: `/events/${eventId}/queue`, 'data-link': true }, 'Join the waiting room')] : []);
@@ -63,7 +76,9 @@ export async function render(main, [eventId], ctx) {
     onHover: (i, x, y) => {
       if (i < 0) { tip.hidden = true; return; }
       const s = layout.seats[i];
-      tip.textContent = `${layout.sections.find((x2) => x2.id === s.section)?.name || s.section} · Row ${s.row} · Seat ${s.number} · ${money(s.price_cents, ev.currency)} · ${s.type} · ${LABELS[view.selected.has(i) ? 'sel' : view.stateOf(i)] || ''}`;
+      const state = view.selected.has(i) ? 'sel' : view.stateOf(i);
+      const label = s.type === 'accessible' && state === 'r' ? 'kept for fans who ask for accessible seats' : LABELS[state] || '';
+      tip.textContent = `${layout.sections.find((x2) => x2.id === s.section)?.name || s.section} · Row ${s.row} · Seat ${s.number} · ${money(priceOf(s), ev.currency)} all-in${feeNote(s)} · ${s.type} · ${label}`;
       tip.style.left = `${x}px`; tip.style.top = `${y}px`; tip.hidden = false;
     },
     announce: (text) => { live.textContent = text; },
@@ -84,9 +99,9 @@ export async function render(main, [eventId], ctx) {
 
   function renderSelection() {
     const seats = [...selected].map((i) => layout.seats[i]);
-    list.replaceChildren(...(seats.length ? seats.map((s) => h('li', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`, h('span', {}, money(s.price_cents, ev.currency))))
+    list.replaceChildren(...(seats.length ? seats.map((s) => h('li', {}, `${s.section} · Row ${s.row} · Seat ${s.number}`, h('span', {}, money(priceOf(s), ev.currency))))
       : [h('li', { class: 'muted' }, 'Tap seats on the map, or ask for the best available.')]));
-    total.textContent = seats.length ? `Total ${money(seats.reduce((a, s) => a + s.price_cents, 0), ev.currency)}` : '';
+    total.textContent = seats.length ? `Total ${money(seats.reduce((a, s) => a + priceOf(s), 0), ev.currency)} (fees and tax included)` : '';
     holdBtn.disabled = !seats.length || ev.status !== 'on_sale';
     holdBtn.textContent = seats.length ? `Hold ${seats.length} seat${seats.length > 1 ? 's' : ''}` : 'Hold seats';
   }
@@ -177,6 +192,7 @@ export async function render(main, [eventId], ctx) {
     const body = { best_available: { quantity: Number(qty.value) } };
     if (section.value) body.best_available.section = section.value;
     if (maxPrice.value) body.best_available.max_price_cents = Math.round(Number(maxPrice.value) * 100);
+    if (acc.count() > 0) body.best_available.accessible = acc.count();
     await hold(body);
     bestBtn.disabled = false;
   }
@@ -193,6 +209,46 @@ export async function render(main, [eventId], ctx) {
   return () => { stop(); delete window.__boxoffice; };
 }
 
+// accessibleControls builds the accessible-seating parts of the page, both
+// empty when the venue has no accessible seat: a filter under the map that
+// rings the accessible seats (highlight(on)), and, for the best-available
+// form, how many of the seats are accessible (the rest are companions
+// beside them) with the notice the fan declares against.
+function accessibleControls(ev, layout, qty, highlight, announce) {
+  const info = ev.accessible || { seats: 0 };
+  const seats = layout.seats.flatMap((s, i) => (s.type === 'accessible' ? [i] : []));
+  if (!seats.length) return { seats, filter: '', form: '', count: () => 0 };
+  const toggle = h('input', { type: 'checkbox', name: 'accessible_filter' });
+  const hint = h('p', { class: 'muted', hidden: true },
+    `${info.available} of ${info.seats} accessible seats (ringed) can be booked: choose “Accessible seats” under Best available.`);
+  toggle.addEventListener('change', () => {
+    highlight(toggle.checked);
+    hint.hidden = !toggle.checked;
+    announce(toggle.checked ? `${seats.length} accessible seats highlighted.` : 'Accessible seats no longer highlighted.');
+  });
+  const count = h('select', { name: 'accessible', 'aria-label': 'Accessible seats' });
+  const declare = h('input', { type: 'checkbox', name: 'accessible_declared' });
+  const notice = h('div', { class: 'card', hidden: true, role: 'note' }, h('p', {}, info.notice || ''),
+    h('label', { class: 'check' }, declare, 'I, or someone I am booking for, needs accessible seating.'));
+  const update = () => {
+    const q = Number(qty.value), keep = Math.min(Number(count.value || 0), q);
+    count.replaceChildren(h('option', { value: 0 }, 'None'), ...Array.from({ length: q }, (_, i) => h('option', { value: i + 1 }, i + 1)));
+    count.value = String(keep);
+    notice.hidden = keep === 0;
+    declare.required = keep > 0;
+  };
+  qty.addEventListener('change', update);
+  count.addEventListener('change', update);
+  update();
+  return {
+    seats,
+    filter: h('div', {}, h('label', { class: 'check' }, toggle, swatch('acc'), 'Highlight accessible seats'), hint),
+    form: h('div', { class: 'stack' }, h('label', {}, 'Accessible seats', count),
+      h('p', { class: 'muted' }, 'The other seats are companion seats beside them.'), notice),
+    count: () => Number(count.value),
+  };
+}
+
 function swatch(k) {
   const c = h('canvas', { width: 16, height: 16, 'aria-hidden': 'true' });
   const g = c.getContext('2d');
@@ -203,5 +259,6 @@ function swatch(k) {
   if (k === 'r') { g.strokeStyle = '#9a9a9a'; g.strokeRect(3, 3, 10, 10); }
   if (k === 'x') { g.strokeStyle = '#fff'; g.beginPath(); g.arc(8, 8, 3.5, 0, 7); g.stroke(); }
   if (k === 'sel') { g.strokeStyle = '#00382a'; g.strokeRect(1.5, 1.5, 13, 13); }
+  if (k === 'acc') { g.fillStyle = '#fff'; g.fillRect(0, 0, 16, 16); g.fillStyle = COLORS.a; g.fillRect(5, 5, 6, 6); g.strokeStyle = COLORS.acc; g.lineWidth = 2; g.beginPath(); g.arc(8, 8, 6, 0, 7); g.stroke(); }
   return c;
 }

@@ -9,6 +9,17 @@ const reviewText = {
   rejected: 'We could not confirm this order, so it was cancelled and the seats released. You were not charged.',
 };
 
+// breakdown lists an all-in price's parts: face value, fees and tax.
+function breakdown(b, currency) {
+  const row = (label, cents) => [h('dt', {}, label), h('dd', {}, money(cents, currency))];
+  return h('dl', { class: 'breakdown' },
+    ...row('Tickets', b.face_cents),
+    ...(b.service_fee_cents ? row('Service fees', b.service_fee_cents) : []),
+    ...(b.facility_fee_cents ? row('Facility fees', b.facility_fee_cents) : []),
+    ...(b.tax_cents ? row(b.tax_included ? 'Tax (included in the tickets)' : 'Tax', b.tax_cents) : []),
+    ...row('Total', b.total_cents));
+}
+
 export async function render(main, [orderId], ctx) {
   if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, true); return; }
   let order;
@@ -23,7 +34,10 @@ export async function render(main, [orderId], ctx) {
     h('h1', {}, order.status === 'review' ? 'Order received' : order.status === 'rejected' ? 'Order not confirmed' : 'Thank you!'),
     h('p', { 'data-testid': 'order-status' }, `Order ${order.id} · ${orderStatusLabel[order.status] || order.status} · ${money(order.total_cents, order.currency || 'usd')}`),
     reviewText[order.status] ? h('p', { class: order.status === 'rejected' ? 'error' : 'notice' }, reviewText[order.status]) : null,
-    h('ul', {}, ...(order.tickets || []).map((t) => h('li', {}, t.seat ? `${t.seat.section} · Row ${t.seat.row} · Seat ${t.seat.number}` : t.id))),
+    h('ul', {}, ...(order.tickets || []).map((t) => h('li', {}, t.seat ? `${t.seat.section} · Row ${t.seat.row} · Seat ${t.seat.number}` : t.id,
+      t.price_breakdown ? ` · ${t.price_type_name || t.price_type} · ${money(t.price_breakdown.total_cents, order.currency || 'usd')}` : null))),
+    order.price_breakdown ? h('details', { class: 'price-details' }, h('summary', {}, 'What the total is made of'),
+      breakdown(order.price_breakdown, order.currency || 'usd')) : null,
     usable ? h('p', {}, h('a', { class: 'button', href: '/tickets', 'data-link': true }, 'See your tickets'), ' ',
       h('a', { class: 'button secondary', href: `/api/orders/${order.id}/pdf` }, 'Download PDF')) : null);
 }
