@@ -6,20 +6,46 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"slices"
+	"time"
 )
 
-// bestAttempts bounds how often best-available retries when the seats it
-// picked from a slightly stale snapshot were taken meanwhile.
-const bestAttempts = 6
+// bestAttempts bounds the holds one best-available request tries. A try
+// fails only when another node (or a hold this node's snapshot cannot see
+// yet) took a seat it picked, and each failure marks the seats named taken
+// for every later pick on this node, so a realistic rush needs one or two;
+// the bound only stops a request from walking a whole stadium of stale
+// views.
+const bestAttempts = 24
 
-// retrySpread is how many of the best blocks a retry chooses among at
-// random: fans who lost the same block at the same moment would otherwise
-// all retry for the same next-best block and collide again.
-const retrySpread = 8
+// retrySpread is how many of the best blocks the first retry chooses among
+// at random, doubling with each retry up to maxSpread: fans of two nodes
+// who lost the same block at the same moment would otherwise retry for the
+// same next-best block and collide again.
+const (
+	retrySpread = 8
+	maxSpread   = 64
+)
 
-// holdBest picks the best seats from the node's snapshot and holds them,
-// picking again without the seats it lost when another fan was faster.
+// bestWait is how long a request waits when the only matching seats left
+// are in other requests' holds still in flight, up to bestWaitMax in all
+// (then 409 seat_unavailable).
+const (
+	bestWait    = 10 * time.Millisecond
+	bestWaitMax = 3 * time.Second
+)
+
+// refreshAfter is the number of refused tries after which a request reads a
+// snapshot newer than itself: that many refusals mean its view is behind
+// other nodes' holds.
+const refreshAfter = 4
+
+// holdBest picks the best seats and holds them in one request while any
+// seats match. The pick and its claim are one step on this node
+// (recentHolds.pick: concurrent requests never pick the same seats), the
+// gate or Postgres refuses seats another node took, and the request picks
+// again around what they named. Only a snapshot read after the request
+// came, with this node's claims and holds since, can say that nothing
+// matches (ErrNoSeatsFound).
 func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l *eventLayout) (Hold, error) {
 	b := req.Best
 	if b.Quantity < 1 || b.Quantity > ev.MaxSeatsPerAccount {
@@ -35,39 +61,82 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 		faceLimited.MaxPriceCents = face
 		b = &faceLimited
 	}
+	// since: only a snapshot read after it can say that nothing matches.
+	since := time.Now()
 	snap, err := s.Snapshot(ctx, ev.ID)
 	if err != nil {
 		return Hold{}, err
 	}
-	// A private copy of the statuses: seats this node held since the
-	// snapshot, and seats lost to a faster fan, are marked held in it, so
-	// the picks skip them at no extra cost per seat.
-	avail := slices.Clone(snap.Statuses)
-	s.recent.mark(ev.ID, snap.taken, avail)
-	l.maskGA(avail)
-	for attempt := range bestAttempts {
-		spread := 1
+	spread := 1
+	// ga places are never best-available seats: they are held by quantity.
+	choose := func(avail []byte) []int32 { l.maskGA(avail); return pickFor(l, avail, *b, spread) }
+	waitUntil := since.Add(bestWaitMax)
+	for attempt := 0; attempt < bestAttempts; {
 		if attempt > 0 {
-			spread = retrySpread
+			spread = min(retrySpread<<min(attempt-1, 8), maxSpread)
 		}
-		picked := pickFor(l, avail, *b, spread)
+		stale := snap.taken.Before(since)
+		if attempt == refreshAfter && stale {
+			if snap, err = s.snapshotSince(ctx, ev.ID, since); err != nil {
+				return Hold{}, err
+			}
+			stale = false
+		}
+		picked := s.recent.pick(ev.ID, snap.taken, snap.Statuses, choose)
+		if picked == nil && stale {
+			if snap, err = s.snapshotSince(ctx, ev.ID, since); err != nil {
+				return Hold{}, err
+			}
+			picked = s.recent.pick(ev.ID, snap.taken, snap.Statuses, choose)
+		}
 		if picked == nil {
-			return Hold{}, ErrNoSeatsFound
+			if !s.recent.mayFree(ev.ID, snap.taken, snap.Statuses, choose) {
+				return Hold{}, ErrNoSeatsFound
+			}
+			// The matching seats left are in other requests' holds still
+			// in flight, which may fail: look again in a moment.
+			if time.Now().After(waitUntil) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return Hold{}, ctx.Err()
+			case <-time.After(bestWait):
+			}
+			since = time.Now()
+			continue
 		}
+		attempt++
 		ids := make([]int64, len(picked))
 		for i, idx := range picked {
 			ids[i] = l.seats[idx].ID
 		}
+		// On success the claim becomes a recent hold in Hold's deferred
+		// recent.add, with no moment unmarked in between.
 		h, err := s.holdSeats(ctx, req.AccountID, ev, l, ids, b.Accessible)
-		if !errors.Is(err, ErrSeatUnavailable) {
-			return h, err
+		if err == nil {
+			return h, nil
 		}
-		for _, idx := range picked {
-			avail[idx] = StateHeld
+		var taken *takenError
+		if !errors.As(err, &taken) {
+			s.recent.unclaim(ev.ID, picked)
+			return Hold{}, err
 		}
+		gone := make([]int32, 0, len(taken.ids))
+		for _, id := range taken.ids {
+			if idx, ok := l.byID[id]; ok {
+				gone = append(gone, idx)
+			}
+		}
+		s.recent.refused(ev.ID, time.Now(), gone, s.recentKeep())
+		s.recent.unclaim(ev.ID, picked)
 	}
 	return Hold{}, ErrSeatUnavailable
 }
+
+// recentKeep is how long this node remembers seats it held or found taken:
+// longer than any snapshot a request can still be picking from.
+func (s *Service) recentKeep() time.Duration { return 10 * s.cfg.SnapshotTTL }
 
 // pickBest chooses b.Quantity seats by idx from the available ones
 // (statuses in idx order):

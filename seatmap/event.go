@@ -208,7 +208,8 @@ func priceOf(prices map[string]int64, seat SeatSpec, tier string) (int64, bool) 
 }
 
 // CreateEvent creates an event and copies the venue's layout into its seats,
-// holding back ReserveShare of them as reserved.
+// holding back ReserveShare of them as reserved; a large event's seat rows
+// are then made ready for a rush (readySeats).
 func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error) {
 	if spec.Currency == "" {
 		spec.Currency = "usd"
@@ -232,7 +233,9 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		spec.PriceTypes = []PriceType{}
 	}
 	var eventID int64
+	created := 0 // seats copied; 0 when a seeded event already existed
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		created = 0
 		if spec.SeedKey != "" {
 			err := tx.QueryRow(ctx, `SELECT id FROM events WHERE seed_key = $1`, spec.SeedKey).Scan(&eventID)
 			if err == nil {
@@ -273,6 +276,7 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		if err != nil {
 			return fmt.Errorf("seatmap: insert event: %w", err)
 		}
+		created = len(places)
 		if err := insertSeats(ctx, tx, eventID, layout, places, spec); err != nil {
 			return err
 		}
@@ -281,6 +285,9 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 		}
 		return err
 	})
+	if err == nil {
+		s.readySeats(ctx, eventID, created)
+	}
 	return eventID, err
 }
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"slices"
-	"strconv"
+
+	"time"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
 )
@@ -134,14 +134,13 @@ func (s *Service) holdGA(ctx context.Context, req HoldRequest, ev eventRow, l *e
 	if err != nil {
 		return Hold{}, err
 	}
-	// A private copy of the statuses: places this node held since the
-	// snapshot, and places picked or lost by this request, are marked
-	// held in it.
-	avail := slices.Clone(snap.Statuses)
-	s.recent.mark(ev.ID, snap.taken, avail)
+	// The pick and its claim are one step on this node (recentHolds.pick),
+	// as for best available: concurrent requests never pick the same
+	// places, and places a refusal named stay hidden from later picks.
+	choose := func(avail []byte) []int32 { return pickPlaces(area.places, avail, g.Quantity) }
 	var lastErr error = ErrNoSeatsFound.With("section", g.Section)
 	for range gaAttempts {
-		picked := pickPlaces(area.places, avail, g.Quantity)
+		picked := s.recent.pick(ev.ID, snap.taken, snap.Statuses, choose)
 		if picked == nil {
 			return Hold{}, lastErr
 		}
@@ -149,20 +148,26 @@ func (s *Service) holdGA(ctx context.Context, req HoldRequest, ev eventRow, l *e
 		for k, idx := range picked {
 			ids[k] = l.seats[idx].ID
 		}
+		// On success the claim becomes a recent hold (Hold's deferred
+		// recent.add).
 		h, err := s.holdSeats(ctx, req.AccountID, ev, l, ids, 0)
-		if !errors.Is(err, ErrSeatUnavailable) {
-			return h, err
+		if err == nil {
+			return h, nil
+		}
+		var taken *takenError
+		if !errors.As(err, &taken) {
+			s.recent.unclaim(ev.ID, picked)
+			return Hold{}, err
 		}
 		lastErr = err
-		// The picked places that were not the ones lost may be picked
-		// again; the lost ones stay marked.
-		if lost := lostSeats(err); lost != nil {
-			for k, idx := range picked {
-				if !lost[strconv.FormatInt(ids[k], 10)] {
-					avail[idx] = StateAvailable
-				}
+		gone := make([]int32, 0, len(taken.ids))
+		for _, id := range taken.ids {
+			if idx, ok := l.byID[id]; ok {
+				gone = append(gone, idx)
 			}
 		}
+		s.recent.refused(ev.ID, time.Now(), gone, s.recentKeep())
+		s.recent.unclaim(ev.ID, picked)
 	}
 	return Hold{}, lastErr
 }
@@ -203,25 +208,6 @@ func pickPlaces(places []int32, avail []byte, q int) []int32 {
 		rest[k], rest[j] = rest[j], rest[k]
 		avail[rest[k]] = StateHeld
 		out = append(out, rest[k])
-	}
-	return out
-}
-
-// lostSeats returns the seat ids (as the error details carry them) a
-// seat_unavailable error names, or nil when it names none (then every
-// picked place counts as lost).
-func lostSeats(err error) map[string]bool {
-	e := apperr.As(err)
-	if e == nil {
-		return nil
-	}
-	ids, _ := e.Details["seats"].([]string)
-	if len(ids) == 0 {
-		return nil
-	}
-	out := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
 	}
 	return out
 }

@@ -97,7 +97,7 @@ func (s *Service) Hold(ctx context.Context, req HoldRequest) (h Hold, err error)
 			for i, st := range h.Seats {
 				idx[i] = st.Idx
 			}
-			s.recent.add(req.EventID, time.Now(), idx, 2*s.cfg.SnapshotTTL)
+			s.recent.add(req.EventID, time.Now(), idx, s.recentKeep())
 		}
 	}(time.Now())
 	return s.hold(ctx, req)
@@ -216,7 +216,7 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 		s.log.Warn("seatmap: gate unavailable, holding through Postgres alone", "event", ev.ID, "err", gateErr)
 	} else if len(taken) > 0 {
 		s.suspects.add(ev.ID, taken)
-		return Hold{}, ErrSeatUnavailable.With("seats", idStrings(taken))
+		return Hold{}, seatsTaken(taken)
 	}
 
 	h := Hold{ID: holdID, EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: accountID}
@@ -238,7 +238,7 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 		case err != nil:
 			return fmt.Errorf("seatmap: hold seats: %w", err)
 		case !allFree:
-			return ErrSeatUnavailable.With("seats", idStrings(taken))
+			return seatsTaken(taken)
 		case expiresAt == nil:
 			return ErrCapExceeded.With("max", ev.MaxSeatsPerAccount)
 		}
@@ -277,6 +277,21 @@ func (s *Service) publish(ctx context.Context, eventID int64, changes []SeatChan
 		s.log.Warn("seatmap: publish seat changes failed", "event", eventID, "count", len(changes), "err", err)
 	}
 }
+
+// takenError refuses a hold because some of its seats are taken: it reads
+// as ErrSeatUnavailable naming them, and keeps their ids for
+// best-available to pick around (best.go).
+type takenError struct {
+	ids []int64
+	err *apperr.Error
+}
+
+func seatsTaken(ids []int64) error {
+	return &takenError{ids: ids, err: ErrSeatUnavailable.With("seats", idStrings(ids))}
+}
+
+func (e *takenError) Error() string { return e.err.Error() }
+func (e *takenError) Unwrap() error { return e.err }
 
 func idStrings(ids []int64) []string {
 	out := make([]string, len(ids))

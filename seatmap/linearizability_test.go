@@ -76,9 +76,9 @@ func newSeatModel(refusalsAnytime bool) porcupine.Model {
 	}
 }
 
-// TestLinearizable records random concurrent histories of hold, release,
-// expire and read on a few seats and checks each seat's history against the
-// one-seat model with porcupine.
+// TestLinearizable records random concurrent histories of hold (of a named
+// seat or the best available one), release, expire and read on a few seats
+// and checks each seat's history against the one-seat model with porcupine.
 func TestLinearizable(t *testing.T) {
 	for round := range 3 {
 		t.Run(fmt.Sprint("postgres alone ", round), func(t *testing.T) { checkLinearizable(t, true, seatModel) })
@@ -105,6 +105,8 @@ func checkLinearizable(t *testing.T, noGate bool, model porcupine.Model) {
 			for range opsPerClient {
 				var in seatOp
 				switch r := rand.IntN(10); {
+				case r < 2:
+					in = seatOp{kind: "best", seat: -1}
 				case r < 4 || len(mine) == 0:
 					in = seatOp{kind: "hold", seat: rand.IntN(len(f.seats))}
 				case r < 6:
@@ -119,8 +121,11 @@ func checkLinearizable(t *testing.T, noGate bool, model porcupine.Model) {
 					}
 				}
 				call := now()
-				out := apply(t, f, accts[c], in)
+				out := apply(t, f, accts[c], &in)
 				ret := now()
+				if in.seat < 0 {
+					continue // a best-available refusal names no seat
+				}
 				if in.kind == "hold" && out.ok {
 					mine = append(mine, seatOp{seat: in.seat, hold: out.hold})
 				}
@@ -140,10 +145,24 @@ func checkLinearizable(t *testing.T, noGate bool, model porcupine.Model) {
 	t.Logf("%d operations linearizable", len(history))
 }
 
-// apply performs one operation against the real service and Postgres.
-func apply(t *testing.T, f *fixture, acct int64, in seatOp) seatOut {
+// apply performs one operation against the real service and Postgres. A
+// best-available hold of one seat becomes a hold of the seat it got (seat
+// stays -1 when it got none).
+func apply(t *testing.T, f *fixture, acct int64, op *seatOp) seatOut {
 	ctx := context.Background()
+	in := *op
 	switch in.kind {
+	case "best":
+		h, err := f.svc.Hold(ctx, seatmap.HoldRequest{EventID: f.event, AccountID: acct, Best: &seatmap.BestRequest{Quantity: 1}})
+		if errors.Is(err, seatmap.ErrSeatUnavailable) {
+			return seatOut{}
+		}
+		if err != nil {
+			t.Errorf("best available: %v", err)
+			return seatOut{}
+		}
+		*op = seatOp{kind: "hold", seat: int(h.Seats[0].Idx)}
+		return seatOut{ok: true, hold: h.ID}
 	case "hold":
 		h, err := f.svc.Hold(ctx, seatmap.HoldRequest{EventID: f.event, AccountID: acct, SeatIDs: []int64{f.seats[in.seat]}})
 		if errors.Is(err, seatmap.ErrSeatUnavailable) {

@@ -44,6 +44,32 @@ func (s *Service) Snapshot(ctx context.Context, eventID int64) (*Snapshot, error
 	if fresh || (snap != nil && refreshing) {
 		return snap, nil
 	}
+	return s.refreshSnapshot(ctx, eventID)
+}
+
+// snapshotSince returns a snapshot read from Postgres at or after t (the
+// cached one when it is that recent): one that has every hold committed
+// before t. Callers that come together share one read.
+func (s *Service) snapshotSince(ctx context.Context, eventID int64, t time.Time) (*Snapshot, error) {
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		snap := s.snapshots[eventID]
+		s.mu.Unlock()
+		if snap != nil && !snap.taken.Before(t) {
+			return snap, nil
+		}
+		// A read already in flight may have started before t: then
+		// this takes the next one.
+		if _, err := s.refreshSnapshot(ctx, eventID); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("seatmap: snapshot of %d: %w", eventID, ctx.Err())
+}
+
+// refreshSnapshot reads the event's snapshot from Postgres and caches it;
+// callers that come while a read is in flight share it.
+func (s *Service) refreshSnapshot(ctx context.Context, eventID int64) (*Snapshot, error) {
 	v, err, _ := s.flight.Do("snapshot:"+strconv.FormatInt(eventID, 10), func() (any, error) {
 		s.mu.Lock()
 		s.refreshing[eventID] = true
