@@ -181,7 +181,7 @@ func ledgerEntries(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, 
 		FROM refunds r WHERE r.event_id = $1 AND r.status = 'succeeded'
 		UNION ALL
 		SELECT 'owed', r.id::text, coalesce(r.order_id::text, ''), r.payment_id::text, r.account_id, 'owed', false,
-		       r.created_at, 0, 0, 0, 0, r.owed_cents
+		       r.created_at, 0, 0, 0, 0, 0, 0, 0, 0, r.owed_cents
 		FROM refunds r WHERE r.event_id = $1 AND r.owed_cents > 0
 		UNION ALL
 		-- A payment refunded before refunds had rows: its whole amount.
