@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
 // eventLayout is an event's static seat data, loaded once per node: the seat
@@ -62,7 +64,7 @@ func (s *Service) layout(ctx context.Context, eventID int64) (*eventLayout, erro
 		if l, ok := s.layouts.Load(eventID); ok {
 			return l, nil
 		}
-		l, err := s.loadLayout(context.WithoutCancel(ctx), eventID)
+		l, err := s.loadLayout(context.WithoutCancel(ctx), s.db, eventID)
 		if err != nil {
 			return nil, err
 		}
@@ -75,9 +77,24 @@ func (s *Service) layout(ctx context.Context, eventID int64) (*eventLayout, erro
 	return v.(*eventLayout), nil
 }
 
-func (s *Service) loadLayout(ctx context.Context, eventID int64) (*eventLayout, error) {
+// layoutIn is layout for a caller inside a transaction: a layout not yet
+// cached is read through tx, since waiting for a second connection of the
+// pool while holding one can exhaust the pool under load.
+func (s *Service) layoutIn(ctx context.Context, tx pg.Querier, eventID int64) (*eventLayout, error) {
+	if l, ok := s.layouts.Load(eventID); ok {
+		return l.(*eventLayout), nil
+	}
+	l, err := s.loadLayout(ctx, tx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	s.layouts.Store(eventID, l)
+	return l, nil
+}
+
+func (s *Service) loadLayout(ctx context.Context, q pg.Querier, eventID int64) (*eventLayout, error) {
 	l := &eventLayout{eventID: eventID, byID: make(map[int64]int32)}
-	rows, err := s.db.Query(ctx, `
+	rows, err := q.Query(ctx, `
 		SELECT id, name, tier, rank, kind FROM event_sections WHERE event_id = $1 ORDER BY rank, id`, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("seatmap: load sections of %d: %w", eventID, err)
@@ -95,7 +112,7 @@ func (s *Service) loadLayout(ctx context.Context, eventID int64) (*eventLayout, 
 	if len(l.sections) == 0 {
 		return nil, ErrEventNotFound
 	}
-	rows, err = s.db.Query(ctx, `
+	rows, err = q.Query(ctx, `
 		SELECT id, idx, section, row_label, number, x, y, seat_type, rank, price_cents
 		FROM seats WHERE event_id = $1 ORDER BY idx`, eventID)
 	if err != nil {
@@ -203,6 +220,13 @@ func scanEvent(row pgx.Row) (eventRow, error) {
 
 // event returns an event's current row, from the per-node cache when fresh.
 func (s *Service) event(ctx context.Context, eventID int64) (eventRow, error) {
+	return s.eventIn(ctx, s.db, eventID)
+}
+
+// eventIn is event for a caller inside a transaction, which reads through
+// q (its tx): waiting for a second connection of the pool while holding
+// one deadlocks once every connection is held that way.
+func (s *Service) eventIn(ctx context.Context, q pg.Querier, eventID int64) (eventRow, error) {
 	now := time.Now()
 	s.mu.Lock()
 	c, ok := s.events[eventID]
@@ -210,7 +234,7 @@ func (s *Service) event(ctx context.Context, eventID int64) (eventRow, error) {
 	if ok && now.Sub(c.fetched) < eventCacheTTL {
 		return c.row, nil
 	}
-	e, err := scanEvent(s.db.QueryRow(ctx, `SELECT `+eventColumns+`
+	e, err := scanEvent(q.QueryRow(ctx, `SELECT `+eventColumns+`
 		FROM events e JOIN venues v ON v.id = e.venue_id WHERE e.id = $1`, eventID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return eventRow{}, ErrEventNotFound

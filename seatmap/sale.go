@@ -107,11 +107,11 @@ func (s *Service) fixLines(ctx context.Context, tx pgx.Tx, h *PendingHold, listi
 	if listingID != "" && len(h.SeatIDs) == 1 {
 		h.Lines = []PriceLine{resaleLine(h.SeatIDs[0], h.TotalCents)}
 	} else {
-		ev, err := s.event(ctx, h.EventID)
+		ev, err := s.eventIn(ctx, tx, h.EventID)
 		if err != nil {
 			return err
 		}
-		l, err := s.layout(ctx, h.EventID)
+		l, err := s.layoutIn(ctx, tx, h.EventID)
 		if err != nil {
 			return err
 		}
@@ -238,7 +238,7 @@ func (s *Service) Convert(ctx context.Context, tx pgx.Tx, holdID string) (Sale, 
 			return Sale{}, Outcome{}, fmt.Errorf("seatmap: seller counter of %s: %w", holdID, err)
 		}
 	}
-	l, err := s.layout(ctx, sale.EventID)
+	l, err := s.layoutIn(ctx, tx, sale.EventID)
 	if err != nil {
 		return Sale{}, Outcome{}, err
 	}

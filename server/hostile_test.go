@@ -180,6 +180,9 @@ func newWorld(t *testing.T, o envOpts) *world {
 	w.ids["venue"] = ev.Venue.ID.String()
 	w.ids["hold"] = e.holdSeats(event, w.owner, seats[3])
 	w.ids["payment"] = e.startCheckout(e.holdSeats(event, w.owner, seats[4]), w.owner).Payment.ID
+	// Media files are public and named by their content's hash; this one
+	// is well formed and absent.
+	w.ids["file"] = strings.Repeat("0", 64) + ".jpg"
 	w.seats = seats[5:]
 	return w
 }
