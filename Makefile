@@ -35,7 +35,7 @@ run:
 test: check-deploy k6-check
 	@$(SERVICES); $(PEERS); \
 	bash scripts/browser.sh; \
-	go test -race -count=1 -timeout 15m ./...
+	go test -race -count=1 -timeout 20m ./...
 	@# The browser tests in web/test need the server that TestBrowser (go
 	@# test, above) starts for them; here only the pure module tests run.
 	node --test web/test/seatsync.test.mjs
