@@ -11,7 +11,9 @@
 #        ROOM [on|off, default on] DURATION [150s] CONCURRENCY [256]
 #        ADMIT_PER_MINUTE [120000] ACTIVE_LIMIT [5000] ADMISSION_TTL [120]
 #        NODES [1: app nodes on one database and Redis, fans spread over
-#        them] OUT [bench-flashsale.json])
+#        them] FLOOR [set: sell the demo arena's event, whose standing floor
+#        the driver's -ga share of fans holds by quantity]
+#        OUT [bench-flashsale.json])
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fans=${FANS:-20000}
@@ -65,11 +67,16 @@ more_nodes=$(for p in "${ports[@]:1}"; do printf 'http://127.0.0.1:%s,' "$p"; do
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 bin/boxoffice seed demo -opens-in 0s
-if [[ $room == on ]]; then
+if [[ -n ${FLOOR:-} ]]; then
+	# The demo arena's event: seated bowls and a 5,000-place standing floor.
+	key=demo-standing-floor
+elif [[ $room == on ]]; then
 	key=demo-waiting-room
-	psql -X -q -v ON_ERROR_STOP=1 "$bench_url" -c "UPDATE events SET waiting_room = '{\"enabled\": true, \"admit_per_minute\": $admit, \"active_limit\": $active, \"pow_difficulty\": 12, \"admission_ttl_seconds\": $admission_ttl}' WHERE seed_key = '$key'" >/dev/null
 else
 	key=demo-on-sale
+fi
+if [[ $room == on ]]; then
+	psql -X -q -v ON_ERROR_STOP=1 "$bench_url" -c "UPDATE events SET waiting_room = '{\"enabled\": true, \"admit_per_minute\": $admit, \"active_limit\": $active, \"pow_difficulty\": 12, \"admission_ttl_seconds\": $admission_ttl}' WHERE seed_key = '$key'" >/dev/null
 fi
 event=$(psql -X -At "$bench_url" -c "SELECT id FROM events WHERE seed_key = '$key'")
 echo "== seeding $fans fans"
