@@ -132,8 +132,8 @@ bench-fanout: build
 # fresh database, one server with RATE_LIMITS=off, FANS seeded fans through
 # the waiting room and WATCHERS sockets, invariants checked in Postgres.
 # Two to three minutes; figures in docs/benchmarks.md. Knobs: FANS [20000],
-# WATCHERS [1000], ROOM [on], DURATION [150s], CONCURRENCY [256], NODES [1], FLOOR
-# [unset; set: the demo arena with its standing floor instead of the stadium]
-# (app nodes on the one database and Redis; the fans are spread over them).
+# WATCHERS [1000], ROOM [on], DURATION [150s], CONCURRENCY [256], NODES [1]
+# (app nodes on the one database and Redis; the fans are spread over them),
+# FLOOR [unset; set: the demo arena with its standing floor instead].
 bench-flashsale:
 	@bash scripts/bench-flashsale.sh
