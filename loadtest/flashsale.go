@@ -1118,6 +1118,21 @@ func summarize(ds []time.Duration) Latency {
 }
 
 // WriteSummary prints the report for people.
+// writeCounts prints label and then each count of m, by key, in item's
+// format (a %s for the key, a %d for the count), on one line.
+func writeCounts(w io.Writer, label, item string, m map[string]int64) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprint(w, label)
+	for _, k := range keys {
+		fmt.Fprintf(w, item, k, m[k])
+	}
+	fmt.Fprintln(w)
+}
+
 func (r *Report) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "flash sale of event %s at %s: %d seats, %d fans (bots %.0f%%), %d watchers, waiting room %v\n",
 		r.Event, r.BaseURL, r.Capacity, r.Config.Fans, r.Config.Bots*100, r.Config.Watchers, r.Config.WaitingRoom)
@@ -1134,16 +1149,7 @@ func (r *Report) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "  fans done %d, orders %d (%d under review), declines %d, seats bought %d, bots' share of seats %.1f%%\n",
 		r.FansDone, r.Orders, r.OrdersInReview, r.Declines, r.SeatsBought, r.BotShare*100)
 	if len(r.NodeRequests) > 1 {
-		nodes := make([]string, 0, len(r.NodeRequests))
-		for n := range r.NodeRequests {
-			nodes = append(nodes, n)
-		}
-		sort.Strings(nodes)
-		fmt.Fprintf(w, "  requests per node:")
-		for _, n := range nodes {
-			fmt.Fprintf(w, " %s %d", n, r.NodeRequests[n])
-		}
-		fmt.Fprintln(w)
+		writeCounts(w, "  requests per node:", " %s %d", r.NodeRequests)
 	}
 	fmt.Fprintf(w, "  holds accepted %d (%.1f/s, %d of them general admission), rejected %d (%.1f/s)\n",
 		r.HoldsAccepted, r.HoldsPerSec, r.GAHolds, r.HoldsRejected, r.RejectsPerSec)
@@ -1168,16 +1174,7 @@ func (r *Report) WriteSummary(w io.Writer) {
 		}
 	}
 	if len(r.Errors) > 0 {
-		keys := make([]string, 0, len(r.Errors))
-		for k := range r.Errors {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		fmt.Fprint(w, "  errors by step:status:code:")
-		for _, k := range keys {
-			fmt.Fprintf(w, " %s=%d", k, r.Errors[k])
-		}
-		fmt.Fprintln(w)
+		writeCounts(w, "  errors by step:status:code:", " %s=%d", r.Errors)
 	}
 	switch {
 	case r.InvariantsError != "":
