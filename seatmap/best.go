@@ -117,21 +117,31 @@ func (s *Service) holdBest(ctx context.Context, req HoldRequest, ev eventRow, l 
 		if err == nil {
 			return h, nil
 		}
-		var taken *takenError
-		if !errors.As(err, &taken) {
-			s.recent.unclaim(ev.ID, picked)
+		if !s.lostPick(ev.ID, l, picked, err) {
 			return Hold{}, err
 		}
-		gone := make([]int32, 0, len(taken.ids))
-		for _, id := range taken.ids {
-			if idx, ok := l.byID[id]; ok {
-				gone = append(gone, idx)
-			}
-		}
-		s.recent.refused(ev.ID, time.Now(), gone, s.recentKeep())
-		s.recent.unclaim(ev.ID, picked)
 	}
 	return Hold{}, ErrSeatUnavailable
+}
+
+// lostPick ends the claim of a pick whose hold failed with err and reports
+// whether another node took some of its seats (a takenError), so the
+// caller may pick again: the seats named stay hidden from this node's
+// picks for a while.
+func (s *Service) lostPick(eventID int64, l *eventLayout, picked []int32, err error) bool {
+	defer s.recent.unclaim(eventID, picked)
+	var taken *takenError
+	if !errors.As(err, &taken) {
+		return false
+	}
+	gone := make([]int32, 0, len(taken.ids))
+	for _, id := range taken.ids {
+		if idx, ok := l.byID[id]; ok {
+			gone = append(gone, idx)
+		}
+	}
+	s.recent.refused(eventID, time.Now(), gone, s.recentKeep())
+	return true
 }
 
 // recentKeep is how long this node remembers seats it held or found taken:

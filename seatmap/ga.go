@@ -2,10 +2,7 @@ package seatmap
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
-
-	"time"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
 )
@@ -154,20 +151,10 @@ func (s *Service) holdGA(ctx context.Context, req HoldRequest, ev eventRow, l *e
 		if err == nil {
 			return h, nil
 		}
-		var taken *takenError
-		if !errors.As(err, &taken) {
-			s.recent.unclaim(ev.ID, picked)
+		if !s.lostPick(ev.ID, l, picked, err) {
 			return Hold{}, err
 		}
 		lastErr = err
-		gone := make([]int32, 0, len(taken.ids))
-		for _, id := range taken.ids {
-			if idx, ok := l.byID[id]; ok {
-				gone = append(gone, idx)
-			}
-		}
-		s.recent.refused(ev.ID, time.Now(), gone, s.recentKeep())
-		s.recent.unclaim(ev.ID, picked)
 	}
 	return Hold{}, lastErr
 }
