@@ -2,6 +2,7 @@ package checkout_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -214,4 +215,66 @@ func TestRefundFailsThenSucceeds(t *testing.T) {
 			f.wantLedger()
 		})
 	}
+}
+
+// TestNothingToPay: a hold whose tickets cost nothing (a 0 % price type)
+// is refused at checkout with nothing_to_pay and no payment is started, so
+// the hold stays the fan's and checks out at a paying type. A payment that
+// must be voided but never got an intent (the provider refused to create
+// it) ends canceled at once instead of being retried for ever.
+func TestNothingToPay(t *testing.T) {
+	f := newFixture(t, checkout.Config{})
+	ctx := context.Background()
+	if _, err := f.db.Exec(ctx, `UPDATE events SET price_types = $2 WHERE id = $1`, f.event,
+		`[{"key":"adult","name":"Adult","percent":100},{"key":"comp","name":"Companion","percent":0}]`); err != nil {
+		t.Fatal(err)
+	}
+	acct := f.account("fan")
+	h := f.hold(acct, 0)
+	_, err := f.svc.Checkout(ctx, acct, h.ID, map[int64]string{f.ids[0]: "comp"})
+	if !errors.Is(err, checkout.ErrNothingToPay) {
+		t.Fatalf("checkout of a free ticket: %v, want ErrNothingToPay", err)
+	}
+	if n := f.count(`SELECT count(*) FROM payments WHERE hold_id = $1`, h.ID); n != 0 {
+		t.Fatalf("%d payments started for a free ticket, want 0", n)
+	}
+	p := must(f.svc.Checkout(ctx, acct, h.ID, map[int64]string{f.ids[0]: "adult"}))(t)
+	if p.AmountCents != 2500 {
+		t.Fatalf("paying type charges %d, want 2500", p.AmountCents)
+	}
+
+	// Two payments whose create never reached the provider (a timeout),
+	// at an amount the provider then refuses (below its minimum, say):
+	// the reconciler ends one, the event's cancellation the other, each
+	// canceled with its hold released, instead of retrying for ever.
+	var unpayable []string
+	for _, idx := range []int{1, 2} {
+		acct := f.account("fan")
+		h := f.hold(acct, idx)
+		f.proc.Inject("create", checkout.FaultTimeout)
+		if _, err := f.svc.Checkout(ctx, acct, h.ID, nil); !errors.Is(err, checkout.ErrUnknownOutcome) {
+			t.Fatalf("checkout with the create timing out: %v", err)
+		}
+		var id string
+		if err := f.db.QueryRow(ctx, `UPDATE payments SET amount_cents = 0, updated_at = now() - interval '1 hour'
+			WHERE hold_id = $1 RETURNING id`, h.ID).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		unpayable = append(unpayable, id)
+		if idx == 1 {
+			must(f.svc.Reconcile(ctx))(t)
+			if got := f.paymentStatus(id); got != checkout.StatusCanceled || f.seatStatus(idx) != "available" {
+				t.Errorf("after a reconcile, the unpayable payment is %s and its seat %s; want canceled, available", got, f.seatStatus(idx))
+			}
+		}
+	}
+	must(f.svc.CancelEvent(ctx, f.event, checkout.CancelOptions{}))(t)
+	must(f.svc.Reconcile(ctx))(t)
+	for id, want := range map[string]string{p.ID: checkout.StatusCanceled, unpayable[0]: checkout.StatusCanceled,
+		unpayable[1]: checkout.StatusCanceled} {
+		if got := f.paymentStatus(id); got != want {
+			t.Errorf("payment %s is %s after the cancel, want %s", id, got, want)
+		}
+	}
+	f.wantLedger()
 }

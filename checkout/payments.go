@@ -95,6 +95,9 @@ var (
 	ErrUnexpectedState = apperr.E(apperr.Conflict, "payment_unexpected_state", "the payment is not in a state that allows this")
 	// ErrInvalidMethod: the payment method or card number is not usable.
 	ErrInvalidMethod = apperr.E(apperr.Invalid, "invalid_payment_method", "the payment method is not valid")
+	// ErrAmountRefused: the provider does not take this amount (zero, or
+	// below or above what it allows for the currency): no intent exists.
+	ErrAmountRefused = apperr.E(apperr.Invalid, "amount_not_payable", "the payment provider does not take this amount")
 	// ErrIntentNotFound: the provider knows no such intent.
 	ErrIntentNotFound = apperr.E(apperr.NotFound, "payment_not_found", "the payment provider knows no such payment")
 )

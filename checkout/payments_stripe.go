@@ -152,6 +152,8 @@ func intentOf(pi *stripe.PaymentIntent, err error) (Intent, error) {
 			return Intent{}, ErrIntentNotFound.Wrap(err)
 		case se.Type == stripe.ErrorTypeCard:
 			return Intent{}, ErrInvalidMethod.Wrap(err)
+		case se.Code == stripe.ErrorCodeAmountTooSmall || se.Code == stripe.ErrorCodeAmountTooLarge:
+			return Intent{}, ErrAmountRefused.Wrap(err)
 		}
 		return Intent{}, ErrUnexpectedState.Wrap(err)
 	}

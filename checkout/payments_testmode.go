@@ -179,8 +179,11 @@ var errRefused = ErrUnexpectedState.With("detail", "refused by the provider (inj
 func (p *TestProcessor) Create(_ context.Context, c CreateParams) (Intent, error) {
 	params := fmt.Sprintf("%d|%s|%s", c.AmountCents, c.Currency, c.HoldID)
 	return p.idempotent("create", c.IdempotencyKey, params, func() (Intent, error) {
-		if c.AmountCents <= 0 || c.Currency == "" {
-			return Intent{}, ErrInvalidMethod.With("detail", "amount and currency are required")
+		if c.AmountCents <= 0 {
+			return Intent{}, ErrAmountRefused.With("amount_cents", c.AmountCents)
+		}
+		if c.Currency == "" {
+			return Intent{}, ErrInvalidMethod.With("detail", "a currency is required")
 		}
 		id := "pi_test_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 		in := &Intent{ID: id, Status: IntentRequiresPaymentMethod, AmountCents: c.AmountCents, Currency: c.Currency,

@@ -181,7 +181,9 @@ func (s *Service) resolve(ctx context.Context, paymentID string) error {
 		return nil
 	}
 	if p.intentID == "" {
-		if err := s.createIntent(ctx, &p); err != nil {
+		if err := s.createIntent(ctx, &p); errors.Is(err, ErrAmountRefused) {
+			return nil // ended canceled: there is no intent to look up
+		} else if err != nil {
 			return err
 		}
 	}

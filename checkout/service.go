@@ -206,6 +206,10 @@ var (
 	ErrNoMethod        = apperr.E(apperr.Invalid, "invalid_payment_method", "send exactly one of card_number or payment_method")
 	ErrEventCancelled  = apperr.E(apperr.Conflict, "event_cancelled", "this event was cancelled; nothing of it can be bought any more and you have not been charged")
 	ErrPaymentExpired  = apperr.E(apperr.Gone, "payment_expired", "the time to pay for this hold ran out and its seats were released; you have not been charged")
+	// ErrNothingToPay: a card payment needs an amount, and free tickets
+	// have no checkout of their own yet; the hold is kept, so the fan may
+	// pick another price type.
+	ErrNothingToPay = apperr.E(apperr.Invalid, "nothing_to_pay", "these tickets cost nothing, and free tickets cannot be checked out yet; choose another ticket type")
 )
 
 // Payment is a payment as the API shows it.
@@ -293,6 +297,9 @@ func (s *Service) Checkout(ctx context.Context, accountID int64, holdID string, 
 		if err != nil {
 			return err
 		}
+		if hold.TotalCents <= 0 {
+			return ErrNothingToPay // rolls back the start of the payment
+		}
 		p = Payment{ID: uuid.NewString(), HoldID: hold.ID, Provider: s.payments.Provider(), Status: StatusPending,
 			AmountCents: hold.TotalCents, Currency: hold.Currency, eventID: hold.EventID, accountID: accountID}
 		return tx.QueryRow(ctx, `
@@ -351,6 +358,14 @@ func (s *Service) endedError(ctx context.Context, paymentID string) error {
 func (s *Service) createIntent(ctx context.Context, p *Payment) error {
 	in, err := s.payments.Create(ctx, CreateParams{AmountCents: p.AmountCents, Currency: p.Currency, HoldID: p.HoldID,
 		PaymentID: p.ID, IdempotencyKey: "ticket_purchase:" + p.HoldID})
+	if errors.Is(err, ErrAmountRefused) {
+		// No intent exists, and none ever will at this amount: the payment
+		// ends canceled (its hold released) rather than being retried.
+		if _, aerr := s.abandon(ctx, p.ID, StatusCanceled, "", ""); aerr != nil {
+			return fmt.Errorf("checkout: end %s, whose amount the provider refused: %w", p.ID, aerr)
+		}
+		p.Status = StatusCanceled
+	}
 	if err != nil {
 		return fmt.Errorf("checkout: create intent for %s: %w", p.ID, err)
 	}
@@ -818,8 +833,11 @@ func (s *Service) void(ctx context.Context, paymentID string) error {
 		return nil
 	}
 	if p.intentID == "" {
-		// The create's reply may have been lost: replay it to learn the id.
-		if err := s.createIntent(ctx, &p); err != nil {
+		// The create's reply may have been lost: replay it to learn the id
+		// (a replay refused for its amount ends the payment: no intent).
+		if err := s.createIntent(ctx, &p); errors.Is(err, ErrAmountRefused) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 	}

@@ -65,7 +65,13 @@ func TestHoldRace(t *testing.T) {
 }
 
 func testHoldRace(t *testing.T, noGate bool) {
-	f := newFixture(t, fixtureOpts{layout: smallLayout(1, 2, 10), noGate: noGate})
+	// A gate call that times out on the loaded test machine falls back to
+	// Postgres alone and may leave its keys behind, refusing a seat nobody
+	// ends up holding until the sweeper's gate repair (TestGateRepair): a
+	// long GateTimeout keeps that fallback out of this race, whose rule is
+	// that every refusal names a seat a winner holds.
+	f := newFixture(t, fixtureOpts{layout: smallLayout(1, 2, 10), noGate: noGate,
+		cfg: seatmap.Config{GateTimeout: 30 * time.Second}})
 	ctx := context.Background()
 	// 60 accounts make at most 4 requests each of at most 2 seats, so none
 	// can reach the cap of 8 and every refusal must be a seat conflict.
