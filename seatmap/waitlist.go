@@ -115,7 +115,7 @@ func (s *Service) NotifyOffers(mail OfferMailer, live AccountPublisher) {
 }
 
 // JoinWaitlist puts a fan at the end of an event's waiting list. The event
-// must be on sale and what the fan asks for sold out (fewer than Quantity
+// must be on sale or sold out, and what the fan asks for sold out (fewer than Quantity
 // matching places available); one waiting entry or open offer per fan and
 // event.
 func (s *Service) JoinWaitlist(ctx context.Context, req WaitlistRequest) (WaitlistEntry, error) {
@@ -123,7 +123,7 @@ func (s *Service) JoinWaitlist(ctx context.Context, req WaitlistRequest) (Waitli
 	if err != nil {
 		return WaitlistEntry{}, err
 	}
-	if effectiveStatus(ev.storedStatus, ev.paused, ev.SaleOpens, time.Now()) != StatusOnSale {
+	if st := effectiveStatus(ev.storedStatus, ev.paused, ev.SaleOpens, time.Now()); st != StatusOnSale && st != StatusSoldOut {
 		return WaitlistEntry{}, ErrNotOnSale
 	}
 	if req.Quantity < 1 || req.Quantity > ev.MaxSeatsPerAccount {
@@ -284,7 +284,7 @@ func (s *Service) offerEvent(ctx context.Context, tx pgx.Tx, eventID int64, cs [
 		SELECT w.id, w.account_id, w.section, w.max_price_cents, w.quantity FROM waitlist_entries w
 		WHERE w.event_id = $1 AND w.status = 'waiting' AND EXISTS (
 			SELECT 1 FROM events e WHERE e.id = $1 AND NOT e.paused
-			AND (e.status = 'on_sale' OR (e.status = 'upcoming' AND e.sale_opens <= now())))
+			AND (e.status IN ('on_sale', 'sold_out') OR (e.status = 'upcoming' AND e.sale_opens <= now())))
 		ORDER BY w.seq LIMIT $2 FOR UPDATE OF w`, eventID, waitlistScan)
 	if err != nil {
 		return fmt.Errorf("seatmap: waitlist of %d: %w", eventID, err)

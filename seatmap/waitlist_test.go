@@ -195,8 +195,9 @@ func TestWaitlist(t *testing.T) {
 	}
 }
 
-// TestWaitlistReleasedInventory: held-back seats an admin puts on sale go
-// to the line first, and their only published state is held.
+// TestWaitlistReleasedInventory: held-back seats an admin puts on sale
+// while the event reads sold out go to the line first, and their only
+// published state is held.
 func TestWaitlistReleasedInventory(t *testing.T) {
 	f, pub := waitlistFixture(t, 0.5)
 	ctx := context.Background()
@@ -213,6 +214,12 @@ func TestWaitlistReleasedInventory(t *testing.T) {
 	if _, err := f.svc.Hold(ctx, seatmap.HoldRequest{EventID: f.event, AccountID: a[0], SeatIDs: free}); err != nil {
 		t.Fatal(err)
 	}
+	// As the lifecycle marks an event with nothing left to sell: fans
+	// join and are offered places all the same.
+	if _, err := f.db.Exec(ctx, `UPDATE events SET status = 'sold_out' WHERE id = $1`, f.event); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.ForgetEvent(f.event)
 	f.join(a[1], seatmap.WaitlistRequest{Quantity: 1})
 	pub.changes = nil
 	n, err := f.svc.ReleaseReserved(ctx, seatmap.ReleaseRequest{EventID: f.event, Count: 2})
