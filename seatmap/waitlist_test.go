@@ -3,6 +3,7 @@ package seatmap_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,5 +232,50 @@ func TestWaitlistReleasedInventory(t *testing.T) {
 	}
 	if pub.count(seatmap.StateHeld) != 1 || pub.count(seatmap.StateAvailable) != 1 {
 		t.Errorf("diffs after the release: %v, want 1 held (the offer) and 1 available", pub.changes)
+	}
+}
+
+// TestWaitlistRace: 12 fans each let go of the seat they hold at the same
+// moment while 6 fans wait for one seat each. Exactly 6 of the freed seats
+// become offers, one per waiting fan, and only the other 6 are ever
+// published available; the invariants hold (checked at cleanup).
+func TestWaitlistRace(t *testing.T) {
+	pub := &recorder{}
+	f := newFixture(t, fixtureOpts{layout: smallLayout(1, 2, 6), pub: pub, cfg: seatmap.Config{OfferTTL: time.Minute}})
+	ctx := context.Background()
+	holders, waiters := f.accounts(12), f.accounts(6)
+	holds := make([]string, len(holders))
+	for i, a := range holders {
+		h, err := f.svc.Hold(ctx, seatmap.HoldRequest{EventID: f.event, AccountID: a, SeatIDs: f.seats[i : i+1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		holds[i] = h.ID
+	}
+	for _, w := range waiters {
+		f.join(w, seatmap.WaitlistRequest{Quantity: 1})
+	}
+	pub.changes = nil
+	var wg sync.WaitGroup
+	errs := make([]error, len(holders))
+	for i, a := range holders {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = f.svc.Release(ctx, a, holds[i]) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	offered := map[string]bool{}
+	for _, w := range waiters {
+		e := f.entry(w)
+		if e.Status != seatmap.WaitOffered || e.Offer == nil || e.Offer.Seats != 1 || offered[e.Offer.HoldID] {
+			t.Errorf("waiting fan %d: %+v, want an offer of its own of 1 seat", w, e)
+			continue
+		}
+		offered[e.Offer.HoldID] = true
+	}
+	if a, held := pub.count(seatmap.StateAvailable), pub.count(seatmap.StateHeld); a != 6 || held != 6 {
+		t.Errorf("published %d available and %d held, want 6 and 6", a, held)
 	}
 }
