@@ -134,11 +134,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 		coCfg.Screen = queue
 	}
 	co := checkout.New(db, seats, proc, o.mailer, log, coCfg)
-	if frames != nil { // as cmd wires them
-		seats.NotifyOffers(co.EnqueueNotice, frames)
-	} else {
-		seats.NotifyOffers(co.EnqueueNotice, nil)
+	var live seatmap.AccountPublisher // nil without the real-time side
+	if frames != nil {
+		live = frames
 	}
+	seats.NotifyOffers(co.EnqueueNotice, live) // as cmd wires them
 	var limiter server.Limiter
 	if o.limits != nil {
 		lp := o.limitPrefix
