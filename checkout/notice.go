@@ -34,6 +34,12 @@ func enqueueNotice(ctx context.Context, q pg.Querier, accountID int64, key, subj
 	return err
 }
 
+// EnqueueNotice is enqueueNotice for other packages: seatmap's
+// waiting-list offers are emailed as notices.
+func (s *Service) EnqueueNotice(ctx context.Context, q pg.Querier, accountID int64, key, subject, body string) error {
+	return enqueueNotice(ctx, q, accountID, key, subject, body)
+}
+
 // enqueueInvitation is enqueueNotice to an address with no account.
 func enqueueInvitation(ctx context.Context, q pg.Querier, email, key, subject, body string) error {
 	_, err := jobs.Enqueue(ctx, q, jobs.Job{Kind: JobNotice, DedupeKey: "notice:" + key,

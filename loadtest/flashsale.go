@@ -68,6 +68,12 @@ type Config struct {
 	Think time.Duration
 	// Decline is the share of payments made with the declining test card.
 	Decline float64
+	// Waitlist is the share of humans who, finding what they want sold
+	// out, join the event's waiting list and wait for an offer (polling
+	// their entry every WaitlistPoll, default 300 ms), then buy it like
+	// any hold (0: none).
+	Waitlist     float64
+	WaitlistPoll time.Duration
 	// Duration caps the run (default 2m).
 	Duration time.Duration
 	// Concurrency bounds fans in flight at once (default 256).
@@ -123,6 +129,7 @@ type Report struct {
 		Decline       float64   `json:"decline"`
 		BestAvailable float64   `json:"best_available"`
 		GA            float64   `json:"ga"`
+		Waitlist      float64   `json:"waitlist"`
 		Think         string    `json:"think"`
 		Duration      string    `json:"duration"`
 		SeatWeights   []float64 `json:"seat_weights"`
@@ -154,6 +161,12 @@ type Report struct {
 
 	// GAHolds are the accepted holds of general-admission places.
 	GAHolds int64 `json:"ga_holds"`
+	// WaitlistJoins are the fans who joined the waiting list,
+	// WaitlistOffers those offered places, WaitlistSeats the seats bought
+	// through offers (counted in SeatsBought too).
+	WaitlistJoins  int64 `json:"waitlist_joins"`
+	WaitlistOffers int64 `json:"waitlist_offers"`
+	WaitlistSeats  int64 `json:"waitlist_seats"`
 
 	// Steps: latency of each request kind (challenge, pow, join, admission
 	// wait, hold, checkout, confirm, signup).
@@ -216,6 +229,9 @@ func (c *Config) defaults() {
 	if c.QueuePoll <= 0 {
 		c.QueuePoll = time.Second
 	}
+	if c.WaitlistPoll <= 0 {
+		c.WaitlistPoll = 300 * time.Millisecond
+	}
 }
 
 // CheckTarget refuses a base URL that is not on this machine unless remote
@@ -275,6 +291,8 @@ type recorder struct {
 	frames, gaps, watchErrs                                                        atomic.Int64
 
 	gaHolds atomic.Int64 // accepted holds of general-admission places
+
+	waitJoins, waitOffers, waitSeats atomic.Int64 // waiting-list joins, offers, seats bought through offers
 }
 
 // holdMark is one accepted hold, for the diff latency.
@@ -349,6 +367,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rc := &rep.Config
 	rc.Fans, rc.Watchers, rc.Concurrency, rc.BotSeats = cfg.Fans, cfg.Watchers, cfg.Concurrency, cfg.BotSeats
 	rc.Bots, rc.HotBias, rc.Decline, rc.BestAvailable, rc.GA = cfg.Bots, cfg.HotBias, cfg.Decline, cfg.BestAvailable, cfg.GA
+	rc.Waitlist = cfg.Waitlist
 	rc.Think, rc.Duration, rc.SeatWeights, rc.WaitingRoom = cfg.Think.String(), cfg.Duration.String(), cfg.SeatWeights, d.room
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
@@ -780,6 +799,7 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 		attempts, backoff = 8, 30*time.Millisecond
 	}
 	standing := !bot && len(d.areas) > 0 && rng.Float64() < d.cfg.GA
+	waits := !bot && rng.Float64() < d.cfg.Waitlist
 	var hold struct {
 		ID    string `json:"id"`
 		Seats []struct {
@@ -848,6 +868,9 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 			for _, p := range picked {
 				d.view[p].Store('h') // taken: look elsewhere next time
 			}
+			if _, best := body.(map[string]any)["best_available"]; best && waits {
+				a = attempts // best available found nothing: to the waiting list
+			}
 		case st == 429 || st == 503:
 			time.Sleep(100 * time.Millisecond)
 		default:
@@ -856,21 +879,33 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 		}
 	}
 	if !held {
+		if waits {
+			d.waitForOffer(ctx, r, rng, token, n)
+		}
 		return
 	}
 	if !d.think(ctx, rng, bot) {
 		return
 	}
+	if d.pay(ctx, r, rng, token, hold.ID, len(hold.Seats)) && bot {
+		d.rec.botSeats.Add(int64(len(hold.Seats)))
+	}
+}
+
+// pay checks out a hold of seats seats and confirms the payment with the
+// good card, or the declining one for a Decline share of payments; it
+// reports whether an order came of it.
+func (d *driver) pay(ctx context.Context, r *route, rng *rand.Rand, token, holdID string, seats int) bool {
 	var co struct {
 		Payment struct {
 			ID string `json:"id"`
 		} `json:"payment"`
 	}
 	if !d.again(ctx, func() (int, bool) {
-		st, _, ok := d.call(ctx, r, "checkout", "POST", "/api/holds/"+hold.ID+"/checkout", token, nil, nil, &co, 201)
+		st, _, ok := d.call(ctx, r, "checkout", "POST", "/api/holds/"+holdID+"/checkout", token, nil, nil, &co, 201)
 		return st, ok
 	}) {
-		return
+		return false
 	}
 	card := "4242424242424242"
 	if rng.Float64() < d.cfg.Decline {
@@ -885,7 +920,7 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 			map[string]string{"card_number": card}, &res, 200)
 		return st, ok
 	}) {
-		return
+		return false
 	}
 	switch {
 	case res.OrderID != "":
@@ -896,14 +931,53 @@ func (d *driver) fan(ctx context.Context, r *route, i int, token string, bot boo
 		d.rec.mu.Lock()
 		d.rec.orderIDs = append(d.rec.orderIDs, res.OrderID)
 		d.rec.mu.Unlock()
-		d.rec.seatsBought.Add(int64(len(hold.Seats)))
-		if bot {
-			d.rec.botSeats.Add(int64(len(hold.Seats)))
-		}
+		d.rec.seatsBought.Add(int64(seats))
+		return true
 	case res.Status == "declined":
 		d.rec.declines.Add(1)
 	default:
 		d.rec.fail("confirm", 200, "status_"+res.Status)
+	}
+	return false
+}
+
+// waitForOffer joins the waiting list for n places and polls the entry
+// until places are offered, then buys them as any hold. It gives up when
+// the sale is over (nothing left available or held: nothing can come
+// back) or the run ends; a join refused because places are on sale again
+// (409 not_sold_out) ends the fan's visit too.
+func (d *driver) waitForOffer(ctx context.Context, r *route, rng *rand.Rand, token string, n int) {
+	path := "/api/events/" + d.cfg.Event + "/waitlist"
+	if _, _, ok := d.call(ctx, r, "waitlist", "POST", path, token, nil, map[string]int{"quantity": n}, nil, 201); !ok {
+		return
+	}
+	d.rec.waitJoins.Add(1)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(d.cfg.WaitlistPoll):
+		}
+		var e struct {
+			Status string `json:"status"`
+			Offer  *struct {
+				HoldID string `json:"hold_id"`
+				Seats  int    `json:"seats"`
+			} `json:"offer"`
+		}
+		if _, _, ok := d.call(ctx, r, "waitlist_poll", "GET", path, token, nil, nil, &e, 200); !ok {
+			return
+		}
+		switch {
+		case e.Status == "offered" && e.Offer != nil:
+			d.rec.waitOffers.Add(1)
+			if d.pay(ctx, r, rng, token, e.Offer.HoldID, e.Offer.Seats) {
+				d.rec.waitSeats.Add(int64(e.Offer.Seats))
+			}
+			return
+		case e.Status != "waiting" || d.stopped():
+			return
+		}
 	}
 }
 
@@ -1065,6 +1139,7 @@ func (d *driver) summarize(rep *Report, watchers []*watcher) {
 	}
 	rep.HoldsAccepted, rep.HoldsRejected = r.accepted.Load(), r.rejected.Load()
 	rep.GAHolds = r.gaHolds.Load()
+	rep.WaitlistJoins, rep.WaitlistOffers, rep.WaitlistSeats = r.waitJoins.Load(), r.waitOffers.Load(), r.waitSeats.Load()
 	span := rep.Elapsed
 	if rep.SoldOut {
 		span = rep.SellOutSeconds
@@ -1153,6 +1228,10 @@ func (r *Report) WriteSummary(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  holds accepted %d (%.1f/s, %d of them general admission), rejected %d (%.1f/s)\n",
 		r.HoldsAccepted, r.HoldsPerSec, r.GAHolds, r.HoldsRejected, r.RejectsPerSec)
+	if r.Config.Waitlist > 0 {
+		fmt.Fprintf(w, "  waiting list: %d joined, %d offered places, %d seats bought through offers\n",
+			r.WaitlistJoins, r.WaitlistOffers, r.WaitlistSeats)
+	}
 	names := make([]string, 0, len(r.Steps))
 	for k := range r.Steps {
 		names = append(names, k)

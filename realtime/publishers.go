@@ -26,3 +26,9 @@ func (p *Frames) PublishStats(ctx context.Context, eventID int64, frame []byte) 
 func (p *Frames) PublishAdmitted(ctx context.Context, accountID int64, frame []byte) error {
 	return p.broker.Publish(ctx, AccountTopic(accountID), Publication{Data: frame})
 }
+
+// PublishAccount sends a frame to one account's sockets (account:{id}):
+// seatmap's waiting-list offers.
+func (p *Frames) PublishAccount(ctx context.Context, accountID int64, frame []byte) error {
+	return p.broker.Publish(ctx, AccountTopic(accountID), Publication{Data: frame})
+}

@@ -331,7 +331,7 @@ func (s *Service) releaseAccessible(ctx context.Context, eventID int64, due *tim
 		if tag.RowsAffected() == 0 {
 			return nil // a stale job: the release was rescheduled or done
 		}
-		changes, err = releaseSeats(ctx, tx, ReleaseRequest{EventID: eventID, Reason: ReserveAccessibility})
+		changes, err = s.releaseSeats(ctx, tx, ReleaseRequest{EventID: eventID, Reason: ReserveAccessibility})
 		return err
 	})
 	if err != nil {

@@ -120,7 +120,7 @@ func (s *Service) ReleaseReserved(ctx context.Context, req ReleaseRequest) (int,
 	var changes []SeatChange
 	err = pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		changes, err = releaseSeats(ctx, tx, req)
+		changes, err = s.releaseSeats(ctx, tx, req)
 		return err
 	})
 	if err != nil {
@@ -139,8 +139,9 @@ func (s *Service) ReleaseReserved(ctx context.Context, req ReleaseRequest) (int,
 // sold meanwhile (accessible seats an accessible request took: they keep
 // the reason so that they come back held back; accessible.go), so they
 // come back on general sale instead; their state does not change, so they
-// are not among the changes.
-func releaseSeats(ctx context.Context, tx pgx.Tx, req ReleaseRequest) ([]SeatChange, error) {
+// are not among the changes. Released seats are offered to the waiting
+// list first (waitlist.go).
+func (s *Service) releaseSeats(ctx context.Context, tx pgx.Tx, req ReleaseRequest) ([]SeatChange, error) {
 	var changes map[int64][]SeatChange
 	var err error
 	if req.Reason != "" {
@@ -162,7 +163,7 @@ func releaseSeats(ctx context.Context, tx pgx.Tx, req ReleaseRequest) ([]SeatCha
 				released = append(released, c)
 			}
 		}
-		return released, nil
+		return released, s.offerFreed(ctx, tx, map[int64][]SeatChange{req.EventID: released})
 	}
 	pick, args := `SELECT id FROM seats WHERE event_id = $1 AND id = ANY($2::bigint[]) AND status = 'reserved'
 		ORDER BY id FOR UPDATE`, []any{req.EventID, req.SeatIDs}
@@ -178,7 +179,7 @@ func releaseSeats(ctx context.Context, tx pgx.Tx, req ReleaseRequest) ([]SeatCha
 	if err != nil {
 		return nil, err
 	}
-	return changes[req.EventID], nil
+	return changes[req.EventID], s.offerFreed(ctx, tx, changes)
 }
 
 // EndSales ends every sale of an event still under way, inside the tx of

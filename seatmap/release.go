@@ -70,8 +70,9 @@ func (s *Service) endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL strin
 	// from moving these seats meanwhile.
 	// A resale hold's seat goes back to resale with its prior hold and
 	// owner (resale.go); a seat still held back for accessibility goes
-	// back to reserved (accessible.go); every other seat becomes available.
-	// The hold rows are read under the locks taken above.
+	// back to reserved (accessible.go); every other seat becomes available,
+	// or is offered to the waiting list (waitlist.go). The hold rows are
+	// read under the locks taken above.
 	out.changes, err = setSeats(ctx, tx, `
 		WITH locked AS MATERIALIZED (
 			SELECT id FROM seats WHERE id = ANY($2::bigint[]) ORDER BY id FOR UPDATE)
@@ -83,6 +84,9 @@ func (s *Service) endHolds(ctx context.Context, tx pgx.Tx, status, pickSQL strin
 		WHERE s.id = locked.id AND s.status = 'held' AND s.hold_id = ANY($1::uuid[]) AND h.id = s.hold_id
 		RETURNING s.event_id, s.idx, s.version, s.status`, holdIDs, seatIDs)
 	if err != nil {
+		return ended{}, err
+	}
+	if err := s.offerFreed(ctx, tx, out.changes); err != nil {
 		return ended{}, err
 	}
 	if err := returnAllowances(ctx, tx, out.holds); err != nil {

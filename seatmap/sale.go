@@ -335,6 +335,9 @@ func (s *Service) Unsell(ctx context.Context, tx pgx.Tx, holdID string) (Outcome
 	if n := len(changes[h.EventID]); n != len(h.SeatIDs) {
 		return Outcome{}, fmt.Errorf("seatmap: unsell %s: %d of its %d seats are still sold by it", holdID, n, len(h.SeatIDs))
 	}
+	if err := s.offerFreed(ctx, tx, changes); err != nil {
+		return Outcome{}, err
+	}
 	if err := returnAllowances(ctx, tx, []endedHold{h}); err != nil {
 		return Outcome{}, err
 	}

@@ -111,4 +111,5 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 		}
 		return err
 	})
+	r.Register(JobWaitlistOffer, s.sendOfferLive)
 }

@@ -36,6 +36,9 @@ type Config struct {
 	// with Postgres (default 10 s; streamrepair.go): a change the stream
 	// missed reaches browsers within about two of these.
 	StreamCheck time.Duration
+	// OfferTTL is how long a waiting-list offer is held for its fan before
+	// it passes to the next one (default 10 minutes; WAITLIST_OFFER_TTL).
+	OfferTTL time.Duration
 	// Metrics, when set, receives the inventory's Prometheus collectors.
 	Metrics prometheus.Registerer
 }
@@ -58,6 +61,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.GateTimeout == 0 {
 		c.GateTimeout = 250 * time.Millisecond
+	}
+	if c.OfferTTL == 0 {
+		c.OfferTTL = 10 * time.Minute
 	}
 	if c.StreamCheck == 0 {
 		c.StreamCheck = 10 * time.Second
@@ -83,6 +89,10 @@ type Service struct {
 	// stream is this node's view of the seat streams it follows, for the
 	// stream repair (streamrepair.go).
 	stream streamFollower
+	// offerMail and offerLive tell fans of waiting-list offers
+	// (NotifyOffers).
+	offerMail OfferMailer
+	offerLive AccountPublisher
 
 	// layouts caches each event's static seats, which never change after
 	// the event is created.

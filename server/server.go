@@ -191,6 +191,10 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/events/:event/queue/fairness", h(s.queueFairness)},
 		{"PUT", "/api/admin/events/:event/queue", h(s.requireRole(account.RoleAdmin), s.configureQueue)},
 
+		{"POST", "/api/events/:event/waitlist", h(s.limit(LimitJoin), auth, s.joinWaitlist)},
+		{"GET", "/api/events/:event/waitlist", h(auth, s.getWaitlist)},
+		{"DELETE", "/api/events/:event/waitlist", h(auth, s.leaveWaitlist)},
+
 		{"POST", "/api/events/:event/holds", h(s.limit(LimitHolds), auth, s.admitted, s.createHold)},
 		{"GET", "/api/holds/:hold", h(auth, s.getHold)},
 		{"DELETE", "/api/holds/:hold", h(auth, s.releaseHold)},

@@ -134,6 +134,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 		coCfg.Screen = queue
 	}
 	co := checkout.New(db, seats, proc, o.mailer, log, coCfg)
+	var live seatmap.AccountPublisher // nil without the real-time side
+	if frames != nil {
+		live = frames
+	}
+	seats.NotifyOffers(co.EnqueueNotice, live) // as cmd wires them
 	var limiter server.Limiter
 	if o.limits != nil {
 		lp := o.limitPrefix

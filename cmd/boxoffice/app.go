@@ -104,6 +104,7 @@ func (a *App) Open(ctx context.Context) error {
 	a.Frames = realtime.NewFrames(broker)
 	a.Seats = seatmap.New(db, seatmap.NewRedisGate(a.Redis, a.Config.RedisPrefix), a.SeatStream, a.Log, seatmap.Config{
 		HoldTTL:            a.Config.HoldTTL,
+		OfferTTL:           a.Config.WaitlistOfferTTL,
 		MaxSeatsPerAccount: a.Config.MaxSeatsPerAccount,
 		Metrics:            a.Metrics,
 	})
@@ -157,6 +158,9 @@ func (a *App) Open(ctx context.Context) error {
 		Publisher: salestats.NewLease(a.Frames, a.Redis, a.Config.RedisPrefix, nodeID()),
 	})
 	a.Metrics.MustRegister(a.Stats)
+	// Waiting-list offers are emailed through checkout's notices and
+	// announced on the fan's sockets.
+	a.Seats.NotifyOffers(a.Checkout.EnqueueNotice, a.Frames)
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
 	a.Checkout.RegisterJobs(a.Jobs)
 	a.Seats.RegisterJobs(a.Jobs)

@@ -31,6 +31,7 @@ type Config struct {
 	StripeAPIBase      string        // STRIPE_API_BASE (stripe-mock in tests)
 	SMTPURL            string        // SMTP_URL; empty writes mail as .eml files
 	HoldTTL            time.Duration // HOLD_TTL [10m]
+	WaitlistOfferTTL   time.Duration // WAITLIST_OFFER_TTL [10m]: how long a waiting-list offer is held
 	PaymentGrace       time.Duration // PAYMENT_GRACE [5m] how long past a hold's expiry a started payment may still complete
 	MaxSeatsPerAccount int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
 	ResaleFeeBPS       int           // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
@@ -129,6 +130,10 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	var err error
 	if c.HoldTTL, err = time.ParseDuration(get("HOLD_TTL", "10m")); err != nil || c.HoldTTL < time.Second || c.HoldTTL > 24*time.Hour {
 		return c, &configError{"HOLD_TTL", getenv("HOLD_TTL"), "a duration between 1s and 24h, like 10m"}
+	}
+	if c.WaitlistOfferTTL, err = time.ParseDuration(get("WAITLIST_OFFER_TTL", "10m")); err != nil ||
+		c.WaitlistOfferTTL < time.Second || c.WaitlistOfferTTL > 24*time.Hour {
+		return c, &configError{"WAITLIST_OFFER_TTL", getenv("WAITLIST_OFFER_TTL"), "a duration between 1s and 24h, like 10m"}
 	}
 	if c.PaymentGrace, err = time.ParseDuration(get("PAYMENT_GRACE", "5m")); err != nil || c.PaymentGrace < time.Second || c.PaymentGrace > time.Hour {
 		return c, &configError{"PAYMENT_GRACE", getenv("PAYMENT_GRACE"), "a duration between 1s and 1h, like 5m"}

@@ -72,6 +72,7 @@ func cmdFlashsale(ctx context.Context, args []string, getenv func(string) string
 	fs.IntVar(&cfg.BotSeats, "bot-seats", 8, "seats a bot asks for")
 	fs.DurationVar(&cfg.Think, "think", 0, "mean human think time before holding and before paying (exponential)")
 	fs.Float64Var(&cfg.Decline, "decline", 0.05, "share of payments made with the declining test card")
+	fs.Float64Var(&cfg.Waitlist, "waitlist", 0, "share of human fans who join the waiting list when sold out and buy the places they are offered")
 	fs.DurationVar(&cfg.Duration, "duration", defaultFlashDuration, "time cap of the run")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 256, "fans in flight at once")
 	fs.DurationVar(&cfg.QueuePoll, "queue-poll", defaultQueuePoll, "how often a waiting fan polls /queue/me")

@@ -164,6 +164,30 @@ func TestFlashSale(t *testing.T) {
 	}
 }
 
+// TestFlashSaleWaitlist: 200 fans for an event of 40 seats, half of the
+// humans joining the waiting list once it is sold out, with a quarter of
+// the payments declined so that seats keep coming back. Fans join, some
+// are offered the places that came back and buy them, and every invariant
+// holds (the seats bought are the seats sold).
+func TestFlashSaleWaitlist(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load run")
+	}
+	getenv, app, base := testApp(t)
+	event := smallEvent(t, app.Seats, "flash sale waitlist test", 2, 2, 10, `{"enabled": false}`)
+	tokens := filepath.Join(t.TempDir(), "fans.tokens")
+	if code := run(context.Background(), []string{"seed", "fans", "200", "-tokens", tokens}, getenv, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("seed fans: exit %d", code)
+	}
+	rep, _ := flashsale(t, getenv, "-url", base, "-event", event, "-fans", "200", "-tokens", tokens,
+		"-waitlist", "0.5", "-decline", "0.25", "-duration", "30s", "-concurrency", "48")
+	checkReport(t, rep)
+	if rep.WaitlistJoins == 0 || rep.WaitlistOffers == 0 || rep.WaitlistSeats == 0 {
+		t.Errorf("waiting list: %d joined, %d offered, %d seats bought; want some of each",
+			rep.WaitlistJoins, rep.WaitlistOffers, rep.WaitlistSeats)
+	}
+}
+
 // TestFlashSaleGA: the driver against an event with a standing floor of
 // 150 beside 120 seats: 300 fans, half of the humans going for the floor.
 // Ga holds are made, and every invariant holds, conservation of the area

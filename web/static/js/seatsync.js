@@ -154,8 +154,14 @@ export class SeatSync {
  *
  * options: eventId; url (of /ws, default from location); base (API
  * origin, default ''); onChange(idxs, sync) and onStatus(text) callbacks;
+ * onFrame(frame) for the frames of the signed-in account's own topic;
  * and for tests WebSocket, fetch, setTimeout, clearTimeout, random.
  */
+// SEAT_FRAMES are the frame types of the seat topic; any other frame on
+// the socket is the account's own (a waiting-list offer) and goes to
+// onFrame.
+const SEAT_FRAMES = new Set(['seats', 'heartbeat', 'resync', 'subscribed', 'unsubscribed', 'pong']);
+
 export class LiveSeats {
   constructor(opts) {
     this.eventId = String(opts.eventId);
@@ -164,6 +170,7 @@ export class LiveSeats {
     this.base = opts.base ?? '';
     this.onChange = opts.onChange ?? (() => {});
     this.onStatus = opts.onStatus ?? (() => {});
+    this.onFrame = opts.onFrame ?? (() => {});
     this.WebSocket = opts.WebSocket ?? globalThis.WebSocket;
     this.fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
     this.setTimeout = opts.setTimeout ?? globalThis.setTimeout.bind(globalThis);
@@ -214,6 +221,7 @@ export class LiveSeats {
       this.onSubscribed(); // a frame of the topic proves the subscription
     }
     if (f.type === 'error') { this.onStatus(`error: ${f.code}`); return; }
+    if (!SEAT_FRAMES.has(f.type)) { this.onFrame(f); return; } // the account's own frames
     const changed = this.sync.onFrame(f);
     if (changed.length) this.onChange(changed, this.sync);
     if (this.sync.ready && this.sync.need) this.pump(this.sync.need === 'diffs' ? this.grace : 0);

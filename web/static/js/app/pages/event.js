@@ -3,6 +3,7 @@ import { get, post } from '../api.js';
 import { h, money, dateTime, statusLabel, toast, paragraphs, seatLabel } from '../format.js';
 import { SeatMapView, COLORS, LABELS } from '../seatmap.js';
 import { followSeats } from '../live.js';
+import { waitlist } from '../waitlist.js';
 
 export async function render(main, [eventId], ctx) {
   main.append(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading the seat map…'));
@@ -73,6 +74,7 @@ export async function render(main, [eventId], ctx) {
     ...[...gaForms.values()].map((f) => f.form)) : '';
   const acc = accessibleControls(ev, layout, qty, (on) => view.setHighlighted(on ? acc.seats : []), (text) => { live.textContent = text; });
 
+  const wl = waitlist({ eventId, ev, layout, cap, ctx });
   const about = paragraphs(ev.description);
   main.replaceChildren(
     ev.image_url ? h('img', { src: ev.image_url, alt: '', class: 'event-hero' }) : '',
@@ -83,11 +85,13 @@ export async function render(main, [eventId], ctx) {
       h('span', { class: `badge ${ev.status}` }, statusLabel[ev.status] || ev.status)),
     about.length ? h('section', { class: 'event-about', 'aria-label': 'About this event' }, ...about) : '',
     notice() || '',
+    wl.banner,
     h('div', { class: 'layout-event' },
       h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend, acc.filter),
       h('aside', { class: 'panel' },
         h('div', { class: 'card' }, h('h2', {}, 'Your selection'), list, total, holdBtn, err),
         resale,
+        wl.card,
         gaCard,
         h('form', { class: 'card stack', onsubmit: holdBest }, h('h2', {}, 'Best available'),
           h('label', {}, 'Seats', qty), acc.form, h('label', {}, 'Section', section), h('label', {}, 'Max price per seat, all-in ($)', maxPrice), bestBtn))));
@@ -212,8 +216,9 @@ export async function render(main, [eventId], ctx) {
       view.applyChanges(held.seats.map((s) => [s.idx, 'h']));
       ctx.navigate(`/checkout/${held.id}`);
     } catch (e) {
+      if (e.code === 'seat_unavailable' && (body.ga || body.best_available)) wl.setSoldOut(true);
       if (e.code === 'seat_unavailable' && body.ga) {
-        note.textContent = 'Not that many places are left in this area. Try fewer.';
+        note.textContent = 'Not that many places are left in this area. Try fewer, or join the waiting list.';
       } else if (e.code === 'seat_unavailable' && e.details.seats) {
         const gone = new Set(e.details.seats);
         for (const i of [...selected]) if (gone.has(layout.seats[i].id)) { selected.delete(i); view.applyChanges([[i, 'h']]); }
@@ -247,15 +252,17 @@ export async function render(main, [eventId], ctx) {
   }
 
   const stop = followSeats(eventId, {
-    onSnapshot: (statuses) => view.setStatuses(statuses),
+    onSnapshot: (statuses) => { view.setStatuses(statuses); wl.setSoldOut(!statuses.includes('a')); },
+    onFrame: (f) => wl.onFrame(f),
     onChanges: (changes) => {
       view.applyChanges(changes);
+      wl.setSoldOut(!layout.seats.some((_, i) => view.stateOf(i) === 'a'));
       let lost = false;
       for (const [i, st] of changes) if (st !== 'a' && !pending.has(i) && selected.delete(i)) lost = true;
       if (lost) { view.setSelected(selected); renderSelection(); toast('A seat you picked was just taken.'); }
     },
   });
-  return () => { stop(); delete window.__boxoffice; };
+  return () => { stop(); wl.stop(); delete window.__boxoffice; };
 }
 
 // accessibleControls builds the accessible-seating parts of the page, both
