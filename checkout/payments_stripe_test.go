@@ -15,6 +15,7 @@ import (
 
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/testkit"
+	"github.com/boxoffice/boxoffice/seatmap"
 )
 
 // recorded is one request that went through the recording proxy.
@@ -355,7 +356,7 @@ func TestStripeThreeDSecure(t *testing.T) {
 		if got := f.seatStatus(2); got != "available" {
 			t.Errorf("seat is %s", got)
 		}
-		if _, err := svc.Complete(ctx, fan, p.ID); !errors.Is(err, checkout.ErrPaymentExpired) {
+		if _, err := svc.Complete(ctx, fan, p.ID); !errors.Is(err, seatmap.ErrHoldLost) {
 			t.Errorf("complete after the deadline: %v", err)
 		}
 	})

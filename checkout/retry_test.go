@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/boxoffice/boxoffice/checkout"
+	"github.com/boxoffice/boxoffice/seatmap"
 )
 
 var (
@@ -296,14 +297,32 @@ func TestThreeDSecure(t *testing.T) {
 		if st := f.paymentStatus(p.ID); st != checkout.StatusCanceled {
 			t.Errorf("payment is %s, want canceled", st)
 		}
-		if _, err := f.svc.Complete(ctx, fan, p.ID); !errors.Is(err, checkout.ErrPaymentExpired) {
-			t.Errorf("complete after the deadline: %v, want ErrPaymentExpired", err)
+		// Released: the page is told the hold is gone and nothing charged.
+		if _, err := f.svc.Complete(ctx, fan, p.ID); !errors.Is(err, seatmap.ErrHoldLost) {
+			t.Errorf("complete after the deadline: %v, want ErrHoldLost", err)
 		}
-		if _, err := f.svc.TestChallenge(ctx, fan, p.ID, true); !errors.Is(err, checkout.ErrPaymentExpired) {
-			t.Errorf("challenge after the deadline: %v, want ErrPaymentExpired", err)
+		if _, err := f.svc.TestChallenge(ctx, fan, p.ID, true); !errors.Is(err, seatmap.ErrHoldLost) {
+			t.Errorf("challenge after the deadline: %v, want ErrHoldLost", err)
 		}
 		if st := f.proc.Stats(); st.Authorizations != 0 || st.Captures != 0 {
 			t.Errorf("stats = %+v", st)
+		}
+	})
+	t.Run("deadline passes, page asks first", func(t *testing.T) {
+		f := newFixture(t, checkout.Config{})
+		fan := f.account("fan")
+		p := start(t, f, fan)
+		if _, err := f.db.Exec(ctx, `UPDATE holds SET payment_deadline = now() - interval '1 second' WHERE id = $1`, p.HoldID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Complete(ctx, fan, p.ID); !errors.Is(err, checkout.ErrPaymentExpired) {
+			t.Errorf("complete after the deadline: %v, want ErrPaymentExpired", err)
+		}
+		if in := f.intentOf(p.ID); in.Status != checkout.IntentCanceled {
+			t.Errorf("intent is %s, want canceled", in.Status)
+		}
+		if got := f.seatStatus(0); got != "available" {
+			t.Errorf("seat is %s", got)
 		}
 	})
 	t.Run("abandoned, authenticated late", func(t *testing.T) {

@@ -353,13 +353,11 @@ func (s *Service) holdEventCancelled(ctx context.Context, accountID int64, holdI
 }
 
 // endedError says why a payment ended without an order: its decline, its
-// event's cancellation, its payment deadline, or else the loss of its hold.
+// event's cancellation, or else the loss of its hold.
 func (s *Service) endedError(ctx context.Context, paymentID string) error {
 	var code, event string
-	var ranOut bool
-	err := s.db.QueryRow(ctx, `SELECT coalesce(p.decline_code, ''), e.status, coalesce(h.ended_at >= h.payment_deadline, false)
-		FROM payments p JOIN events e ON e.id = p.event_id LEFT JOIN holds h ON h.id = p.hold_id
-		WHERE p.id = $1`, paymentID).Scan(&code, &event, &ranOut)
+	err := s.db.QueryRow(ctx, `SELECT coalesce(p.decline_code, ''), e.status FROM payments p JOIN events e ON e.id = p.event_id
+		WHERE p.id = $1`, paymentID).Scan(&code, &event)
 	switch {
 	case err != nil:
 		s.log.Warn("checkout: why a payment ended", "payment", paymentID, "err", err)
@@ -367,10 +365,6 @@ func (s *Service) endedError(ctx context.Context, paymentID string) error {
 		return ErrPaymentDeclined.With("decline_code", code)
 	case event == seatmap.StatusCancelled:
 		return ErrEventCancelled
-	case ranOut:
-		// Released at its payment deadline: never paid (a card's
-		// authentication not finished in time, say).
-		return ErrPaymentExpired
 	}
 	return seatmap.ErrHoldLost
 }
