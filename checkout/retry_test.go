@@ -3,6 +3,7 @@ package checkout_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -359,4 +360,44 @@ func TestThreeDSecure(t *testing.T) {
 			t.Errorf("challenge of a payment not waiting for one: %v", err)
 		}
 	})
+}
+
+// declineCounter is a screen that confirms everything and counts the
+// declines checkout reports.
+type declineCounter struct {
+	mu       sync.Mutex
+	declines map[int64]int
+}
+
+func (*declineCounter) Review(context.Context, int64, int64, time.Time, time.Time) ([]string, error) {
+	return nil, nil
+}
+
+func (d *declineCounter) RecordDecline(_ context.Context, _, accountID int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.declines[accountID]++
+	return nil
+}
+
+// TestDeclinesReachTheScreen: each declined attempt is reported to the
+// screen once (the review signals count them), including a failed
+// authentication, and not again when the reconciler looks at the payment.
+func TestDeclinesReachTheScreen(t *testing.T) {
+	screen := &declineCounter{declines: map[int64]int{}}
+	f := newFixture(t, checkout.Config{Screen: screen})
+	ctx := context.Background()
+	fan := f.account("fan")
+	p := f.checkout(fan, f.hold(fan, 0).ID)
+	must(f.svc.Confirm(ctx, fan, p.ID, declineCard))(t)
+	must(f.svc.Confirm(ctx, fan, p.ID, threeDSCard))(t)
+	must(f.svc.TestChallenge(ctx, fan, p.ID, false))(t)
+	must(f.svc.Reconcile(ctx))(t)
+	must(f.svc.Complete(ctx, fan, p.ID))(t)
+	if res := must(f.svc.Confirm(ctx, fan, p.ID, visa()))(t); res.Status != checkout.StatusSucceeded {
+		t.Fatalf("confirm = %+v", res)
+	}
+	if got := screen.declines[fan]; got != 2 {
+		t.Errorf("declines reported = %d, want 2", got)
+	}
 }
