@@ -117,6 +117,9 @@ func StripeTestCards(t testing.TB) string {
 				}
 			}
 			pi["metadata"] = meta
+			// stripe-mock's fixture secret names another intent; Stripe.js
+			// finds the intent from its secret's prefix.
+			pi["client_secret"] = pi["id"].(string) + "_secret_testkit"
 			intents[pi["id"].(string)] = pi
 			reply = pi
 		} else {
