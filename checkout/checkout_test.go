@@ -65,15 +65,17 @@ func TestCheckoutConfirmCapture(t *testing.T) {
 	}
 }
 
-// TestDeclineFreesSeatsAtOnce: 0002 and 9995 decline; the seats are
-// available immediately (not at the TTL) and another fan can hold them.
+// TestDeclineFreesSeatsAtOnce: with no retry window (DeclineRetryWindow
+// negative), 0002 and 9995 decline and the seats are available immediately
+// (not at the TTL): another fan can hold them. retry_test.go covers the
+// default, a window to try another card.
 func TestDeclineFreesSeatsAtOnce(t *testing.T) {
 	for _, tc := range []struct{ card, code string }{
 		{"4000 0000 0000 0002", "generic_decline"},
 		{"4000000000009995", "insufficient_funds"},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
-			f := newFixture(t, checkout.Config{})
+			f := newFixture(t, checkout.Config{DeclineRetryWindow: -1})
 			ctx := context.Background()
 			fan := f.account("fan")
 			h := f.hold(fan, 2, 3)
@@ -407,12 +409,14 @@ func TestOrderReleasesAdmission(t *testing.T) {
 // authorize it afterwards behind a payment settled as declined. When that
 // cancel fails, the payment stays voiding with its decline code: the fan
 // is told it was declined, and if the intent is authorized meanwhile, the
-// reconciler's next pass cancels the authorization.
+// reconciler's next pass cancels the authorization. (A decline that ends
+// the payment: here with no retry window; retry_test.go has the window's
+// end, the third decline and giving up.)
 func TestDeclinedIntentCannotBeAuthorizedLater(t *testing.T) {
 	declined := checkout.Method{CardNumber: "4000 0000 0000 0002"}
 	browserVisa := checkout.Method{PaymentMethod: "pm_card_visa"}
 	t.Run("cancelled at once", func(t *testing.T) {
-		f := newFixture(t, checkout.Config{})
+		f := newFixture(t, checkout.Config{DeclineRetryWindow: -1})
 		ctx := context.Background()
 		fan := f.account("fan")
 		p := f.checkout(fan, f.hold(fan, 0).ID)
@@ -432,7 +436,7 @@ func TestDeclinedIntentCannotBeAuthorizedLater(t *testing.T) {
 		}
 	})
 	t.Run("cancel fails, authorization arrives", func(t *testing.T) {
-		f := newFixture(t, checkout.Config{})
+		f := newFixture(t, checkout.Config{DeclineRetryWindow: -1})
 		ctx := context.Background()
 		fan := f.account("fan")
 		p := f.checkout(fan, f.hold(fan, 0).ID)

@@ -18,7 +18,9 @@ import (
 // refunded order may have a
 // cancelled payment; an order under review has its payment in review (and
 // only such an order has); a rejected order's hold was released, its
-// tickets are void and its payment took no money. Tests run it with seatmap's
+// tickets are void and its payment took no money; a payment waiting for the
+// fan (a retry after a decline, a card's authentication) still has its hold.
+// Tests run it with seatmap's
 // CheckInvariants after every scenario.
 func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string, error) {
 	checks := []struct{ name, sql string }{
@@ -73,7 +75,7 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string,
 			SELECT count(*) FROM events e WHERE e.id = $1 AND e.status = 'cancelled' AND (
 				EXISTS (SELECT 1 FROM holds h WHERE h.event_id = e.id AND h.status IN ('active', 'payment_pending')) OR
 				EXISTS (SELECT 1 FROM payments p WHERE p.event_id = e.id
-					AND p.status IN ('pending', 'requires_payment_method', 'unknown', 'authorized')) OR
+					AND p.status IN ('pending', 'requires_payment_method', 'requires_action', 'unknown', 'authorized')) OR
 				EXISTS (SELECT 1 FROM listings l WHERE l.event_id = e.id AND l.status = 'active') OR
 				EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id AND po.status = 'pending'))`},
 		{"refund that does not add up to its payment (amount + withheld + fees kept) or exceeds it", `
@@ -83,6 +85,10 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string,
 		{"order whose tickets' all-in prices do not add up to its payment", `
 			SELECT count(*) FROM orders o JOIN payments p ON p.id = o.payment_id
 			WHERE o.event_id = $1 AND p.amount_cents <> (SELECT coalesce(sum(t.total_cents), 0) FROM tickets t WHERE t.order_id = o.id)`},
+		{"payment waiting for the fan (another card, or authentication) whose hold is not payment_pending", `
+			SELECT count(*) FROM payments p JOIN holds h ON h.id = p.hold_id
+			WHERE p.event_id = $1 AND h.status <> 'payment_pending'
+			AND (p.status = 'requires_action' OR (p.status = 'requires_payment_method' AND p.retry_until IS NOT NULL))`},
 		{"ticket transfer_pending without one pending transfer", `
 			SELECT count(*) FROM tickets t WHERE t.event_id = $1
 			AND (t.status = 'transfer_pending') <> EXISTS (

@@ -289,7 +289,7 @@ func ledgerOpen(ctx context.Context, tx pgx.Tx, eventID int64, cancelled bool) (
 	rows, err := tx.Query(ctx, `
 		SELECT 'payment ' || id || ' is ' || status || CASE WHEN stuck_at IS NOT NULL THEN ' (stuck: ' || coalesce(reconcile_error, '') || ')' ELSE '' END
 		FROM payments WHERE event_id = $1 AND (stuck_at IS NOT NULL OR status IN ('unknown', 'authorized', 'capturing', 'voiding')
-		      OR ($2 AND status IN ('pending', 'requires_payment_method')))
+		      OR ($2 AND status IN ('pending', 'requires_payment_method', 'requires_action')))
 		UNION ALL
 		SELECT 'order ' || id || ' is ' || status || ' on a cancelled event' FROM orders
 		WHERE $2 AND event_id = $1 AND status IN ('paid', 'review')

@@ -185,13 +185,14 @@ func (q *sequence) confirm(acct int64, paymentID, card string) {
 const (
 	cardOK      = "4242424242424242"
 	cardDecline = "4000000000000002"
+	card3DS     = "4000002760003184"
 )
 
 // step runs one random operation.
 func (q *sequence) step() {
 	ctx := context.Background()
 	svc := q.w.svc
-	switch op := q.rng.IntN(9); op {
+	switch op := q.rng.IntN(11); op {
 	case 0, 1: // buy
 		q.note("buy")
 		if acct, p, ok := q.start(); ok {
@@ -284,8 +285,99 @@ func (q *sequence) step() {
 				q.fail(err)
 			}
 		}
+	case 9: // decline, then retry: another decline, another card, or give up
+		q.note("decline and retry")
+		acct, p, ok := q.start()
+		if !ok {
+			return
+		}
+		q.confirm(acct, p, cardDecline)
+		for range q.rng.IntN(3) {
+			q.confirm(acct, p, cardDecline)
+		}
+		switch q.rng.IntN(4) {
+		case 0:
+			q.note("  fan %d gives up", acct)
+			_, err := svc.GiveUp(ctx, acct, p)
+			q.refused("give up", err)
+		case 1:
+			q.note("  the retry window ends")
+			q.lapse(`UPDATE payments SET retry_until = now() - interval '1 second' WHERE id = $1 AND retry_until IS NOT NULL`, p)
+		case 2:
+			q.inflight = append(q.inflight, struct {
+				acct    int64
+				payment string
+			}{acct, p})
+		default:
+			q.confirm(acct, p, cardOK)
+		}
+	case 10: // 3-D Secure: authenticated, failed (then another card), or abandoned
+		q.note("3-D Secure")
+		acct, p, ok := q.start()
+		if !ok {
+			return
+		}
+		q.confirm(acct, p, card3DS)
+		switch q.rng.IntN(4) {
+		case 0:
+			q.note("  abandoned: the payment deadline passes")
+			q.lapse(`UPDATE holds SET payment_deadline = now() - interval '1 second'
+				WHERE id = (SELECT hold_id FROM payments WHERE id = $1) AND status = 'payment_pending'`, p)
+		case 1:
+			q.note("  authentication fails, another card")
+			res, err := svc.TestChallenge(ctx, acct, p, false)
+			if !q.refused("challenge", err) {
+				q.note("  payment %s: %s", p[:8], res.Status)
+			}
+			q.confirm(acct, p, cardOK)
+		default:
+			res, err := svc.TestChallenge(ctx, acct, p, true)
+			if !q.refused("challenge", err) {
+				q.note("  payment %s: %s", p[:8], res.Status)
+			}
+		}
 	default:
 		panic(op)
+	}
+}
+
+// lapse makes a payment's time run out (sql, on the payment id) and lets
+// the reconciler release it, as the clock would.
+func (q *sequence) lapse(sql, paymentID string) {
+	ctx := context.Background()
+	if _, err := q.w.f.db.Exec(ctx, sql, paymentID); err != nil {
+		q.fail(err)
+		return
+	}
+	if _, err := q.w.svc.ReleaseOverdue(ctx); err != nil {
+		q.fail(err)
+	}
+}
+
+// checkIntents compares every payment of the event with its intent at the
+// processor: nothing ended without an order keeps an authorization or took
+// money, and a paid order's intent took its amount exactly once (one
+// intent per payment, whatever the retries).
+func (q *sequence) checkIntents() {
+	for _, row := range q.query(`SELECT p.status || '|' || p.amount_cents, coalesce(p.intent_id, '') FROM payments p WHERE p.event_id = $1`, q.event) {
+		status, amount, _ := strings.Cut(row[0], "|")
+		if row[1] == "" {
+			continue
+		}
+		in, ok := q.w.f.proc.Intent(row[1])
+		if !ok {
+			q.fail(fmt.Errorf("payment %s: no intent %s", status, row[1]))
+			continue
+		}
+		captured := strconv.FormatInt(in.AmountCaptured, 10)
+		switch {
+		case in.Status == checkout.IntentRequiresCapture:
+			q.fail(fmt.Errorf("intent %s of a %s payment is left authorized", in.ID, status))
+		case (status == checkout.StatusDeclined || status == checkout.StatusCanceled) && in.AmountCaptured != 0:
+			q.fail(fmt.Errorf("intent %s of a %s payment took %d", in.ID, status, in.AmountCaptured))
+		case status == checkout.StatusSucceeded && captured != amount:
+			q.fail(fmt.Errorf("intent %s of a payment of %s captured %s", in.ID, amount, captured))
+		}
 	}
 }
 
@@ -449,6 +541,7 @@ func (w *ledgerWorld) run(seed uint64) outcome {
 	}
 	q.settle()
 	q.checkPrices()
+	q.checkIntents()
 	l, err := w.svc.Ledger(ctx, ev)
 	if err != nil {
 		return outcome{seed, "ledger: " + err.Error()}
@@ -473,10 +566,13 @@ func (w *ledgerWorld) run(seed uint64) outcome {
 }
 
 // TestLedgerBalancesProperty runs random sequences of buy, resell,
-// transfer, decline, cancel and refund over the real services (Postgres,
+// transfer, decline (with retries: another card, giving up, the window
+// ending), 3-D Secure (authenticated, failed, abandoned), cancel and refund
+// over the real services (Postgres,
 // Redis, the test processor), each on a fresh small event, and checks
 // after each that the event's ledger balances: its net is what its orders
-// are owed, and zero after a cancellation, with nothing left open. A
+// are owed, and zero after a cancellation, with nothing left open; and
+// that no payment left an authorization alive or was charged twice. A
 // failing sequence prints its seed; LEDGER_SEED=<seed> LEDGER_SEQUENCES=1
 // replays it. LEDGER_SEQUENCES sets the count (default 400, 100 with
 // -short).

@@ -21,7 +21,9 @@ type Payments interface {
 	Create(ctx context.Context, p CreateParams) (Intent, error)
 	// Confirm authorizes the intent with a payment method. A declined card
 	// is not an error: the intent comes back requires_payment_method with
-	// DeclineCode set.
+	// DeclineCode set. A card that asks for authentication (3-D Secure)
+	// comes back requires_action with NextAction set: the browser completes
+	// it and the intent moves on without another call from the server.
 	Confirm(ctx context.Context, intentID string, m Method, idempotencyKey string) (Intent, error)
 	// Get reads the intent's current state.
 	Get(ctx context.Context, intentID string) (Intent, error)
@@ -79,6 +81,26 @@ type Intent struct {
 	// DeclineCode is set when the last confirmation was declined
 	// (card_declined, generic_decline, insufficient_funds, ...).
 	DeclineCode string
+	// PaymentID is the payment the intent was created for (its metadata).
+	PaymentID string
+	// NextAction is what the browser must do for a requires_action intent.
+	NextAction *NextAction
+}
+
+// NextAction is the step a card asks for before it can be authorized, as
+// the checkout page receives it: use_stripe_sdk (Stripe.js's
+// handleNextAction shows the bank's challenge) or redirect_to_url (a page
+// to send the fan to; the test processor's in-app challenge).
+type NextAction struct {
+	Type        string `json:"type"`
+	RedirectURL string `json:"redirect_url,omitempty"`
+}
+
+// Authenticator is the test processor's side door for 3-D Secure: it plays
+// the bank's answer to the challenge of a requires_action intent (Stripe
+// does this itself, in the browser). ok false fails the authentication.
+type Authenticator interface {
+	Authenticate(ctx context.Context, intentID string, ok bool) (Intent, error)
 }
 
 // Errors of a payment provider.

@@ -103,3 +103,20 @@ func (m *MeteredPayments) Refund(ctx context.Context, intentID string, amountCen
 	m.count("refund", OutcomeRefunded, err)
 	return err
 }
+
+// Authenticate passes the test processor's 3-D Secure answer through (the
+// challenge counts as a confirmation's outcome); a provider without one is
+// ErrIntentNotFound.
+func (m *MeteredPayments) Authenticate(ctx context.Context, intentID string, ok bool) (Intent, error) {
+	a, has := m.Payments.(Authenticator)
+	if !has {
+		return Intent{}, ErrIntentNotFound
+	}
+	in, err := a.Authenticate(ctx, intentID, ok)
+	outcome := OutcomeAuthorized
+	if in.Status != IntentRequiresCapture {
+		outcome = OutcomeDeclined
+	}
+	m.count("authenticate", outcome, err)
+	return in, err
+}

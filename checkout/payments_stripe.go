@@ -82,7 +82,10 @@ func (s *StripePayments) Confirm(ctx context.Context, id string, m Method, key s
 	if m.PaymentMethod == "" || m.CardNumber != "" {
 		return Intent{}, ErrInvalidMethod.With("detail", "Stripe takes a payment_method id, never a card number")
 	}
-	params := &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String(m.PaymentMethod)}
+	// use_stripe_sdk: a card that asks for 3-D Secure answers
+	// next_action use_stripe_sdk, which Stripe.js's handleNextAction shows
+	// in the page (no redirect, so the page keeps its state and the hold).
+	params := &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String(m.PaymentMethod), UseStripeSDK: stripe.Bool(true)}
 	params.Context = ctx
 	params.SetIdempotencyKey(key)
 	pi, err := s.api.PaymentIntents.Confirm(id, params)
@@ -163,7 +166,13 @@ func intentOf(pi *stripe.PaymentIntent, err error) (Intent, error) {
 	in := Intent{
 		ID: pi.ID, Status: string(pi.Status), AmountCents: pi.Amount, Currency: string(pi.Currency),
 		ClientSecret: pi.ClientSecret, CaptureManual: pi.CaptureMethod == stripe.PaymentIntentCaptureMethodManual,
-		HoldID: pi.Metadata["hold_id"], AmountCaptured: pi.AmountReceived,
+		HoldID: pi.Metadata["hold_id"], PaymentID: pi.Metadata["payment_id"], AmountCaptured: pi.AmountReceived,
+	}
+	if na := pi.NextAction; na != nil && in.Status == IntentRequiresAction {
+		in.NextAction = &NextAction{Type: string(na.Type)}
+		if na.RedirectToURL != nil {
+			in.NextAction.RedirectURL = na.RedirectToURL.URL
+		}
 	}
 	if e := pi.LastPaymentError; e != nil && in.Status == IntentRequiresPaymentMethod {
 		in.DeclineCode = string(e.DeclineCode)

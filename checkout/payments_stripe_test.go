@@ -15,6 +15,7 @@ import (
 
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/testkit"
+	"github.com/boxoffice/boxoffice/seatmap"
 )
 
 // recorded is one request that went through the recording proxy.
@@ -188,14 +189,14 @@ func TestStripeErrorMapping(t *testing.T) {
 // (which gives intents Stripe's test-mode outcomes): pm_card_visa buys the
 // seats and is captured; a decline releases them at once and cancels the
 // intent at Stripe, so the page, which still holds its client secret,
-// cannot authorize it afterwards; a card that asks for 3-D Secure, not
-// supported yet, is cancelled at Stripe and released as an
-// authentication_required decline; a raw card number is refused before
-// anything reaches Stripe.
+// cannot authorize it afterwards (here with no retry window:
+// TestStripeThreeDSecure has the window); a raw card number is refused
+// before anything reaches Stripe.
 func TestConfirmStripePaymentMethod(t *testing.T) {
 	f := newFixture(t, checkout.Config{})
 	sp := checkout.NewStripePayments(checkout.StripeConfig{SecretKey: "sk_test_123", APIBase: testkit.StripeTestCards(t), NoRetries: true})
-	svc := checkout.New(f.db, f.seats, sp, nil, nil, checkout.Config{SecretKey: testKey, PublishableKey: "pk_test_123"})
+	svc := checkout.New(f.db, f.seats, sp, nil, nil, checkout.Config{SecretKey: testKey, PublishableKey: "pk_test_123",
+		DeclineRetryWindow: -1})
 	ctx := context.Background()
 	if got, want := svc.ClientConfig(), (checkout.ClientConfig{Provider: "stripe", PublishableKey: "pk_test_123"}); got != want {
 		t.Errorf("client config = %+v, want %+v", got, want)
@@ -206,7 +207,6 @@ func TestConfirmStripePaymentMethod(t *testing.T) {
 		{"pm_card_visa", checkout.StatusSucceeded, "", "sold", checkout.StatusSucceeded},
 		{"pm_card_chargeDeclined", checkout.StatusDeclined, "generic_decline", "available", checkout.StatusDeclined},
 		{"pm_card_chargeDeclinedInsufficientFunds", checkout.StatusDeclined, "insufficient_funds", "available", checkout.StatusDeclined},
-		{"pm_card_threeDSecure2Required", checkout.StatusDeclined, checkout.DeclineAuthenticationRequired, "available", checkout.StatusDeclined},
 	} {
 		t.Run(tc.method, func(t *testing.T) {
 			fan := f.account("fan")
@@ -262,4 +262,107 @@ func TestConfirmStripePaymentMethod(t *testing.T) {
 			t.Errorf("confirm with a card number: %v, want ErrInvalidMethod", err)
 		}
 	})
+}
+
+// TestStripeThreeDSecure runs the authentication-required test card
+// (pm_card_threeDSecure2Required) through StripePayments, against
+// stripe-mock behind testkit.StripeTestCards, whose challenge stands in for
+// what Stripe.js shows in the browser: the confirm answers requires_action
+// with next_action use_stripe_sdk and the client secret, the hold stays;
+// authenticated, Complete buys the seat with one capture; failed, it is a
+// decline that keeps the hold, and another card pays; abandoned, the
+// payment deadline releases the seat and cancels the intent at Stripe.
+// Every state change carried an idempotency key.
+func TestStripeThreeDSecure(t *testing.T) {
+	f := newFixture(t, checkout.Config{})
+	base := testkit.StripeTestCards(t)
+	rec := &recorder{}
+	srv := httptest.NewServer(rec.handler(base))
+	t.Cleanup(srv.Close)
+	sp := checkout.NewStripePayments(checkout.StripeConfig{SecretKey: "sk_test_123", APIBase: srv.URL, NoRetries: true})
+	svc := checkout.New(f.db, f.seats, sp, nil, nil, checkout.Config{SecretKey: testKey, PublishableKey: "pk_test_123"})
+	ctx := context.Background()
+	threeDS := checkout.Method{PaymentMethod: "pm_card_threeDSecure2Required"}
+	intentAtStripe := func(t *testing.T, paymentID string) checkout.Intent {
+		t.Helper()
+		var id string
+		if err := f.db.QueryRow(ctx, `SELECT intent_id FROM payments WHERE id = $1`, paymentID).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return must(sp.Get(ctx, id))(t)
+	}
+	start := func(t *testing.T, seat int) (int64, checkout.Payment, checkout.Intent) {
+		t.Helper()
+		fan := f.account("fan")
+		p := must(svc.Checkout(ctx, fan, f.hold(fan, seat).ID, nil))(t)
+		res := must(svc.Confirm(ctx, fan, p.ID, threeDS))(t)
+		if res.Status != checkout.StatusRequiresAction || res.ClientSecret != p.ClientSecret || res.NextAction == nil ||
+			res.NextAction.Type != "use_stripe_sdk" {
+			t.Fatalf("confirm = %+v", res)
+		}
+		if got := rec.last(t).form.Get("use_stripe_sdk"); got != "true" {
+			t.Errorf("confirm use_stripe_sdk = %q", got)
+		}
+		if got := f.seatStatus(seat); got != "held" {
+			t.Errorf("seat is %s while authenticating", got)
+		}
+		return fan, p, intentAtStripe(t, p.ID)
+	}
+	t.Run("authenticated", func(t *testing.T) {
+		fan, p, in := start(t, 0)
+		if err := testkit.StripeAuthenticate(base, in.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		res := must(svc.Complete(ctx, fan, p.ID))(t)
+		if res.Status != checkout.StatusSucceeded || res.OrderID == "" {
+			t.Fatalf("complete = %+v", res)
+		}
+		if in := intentAtStripe(t, p.ID); in.Status != checkout.IntentSucceeded || in.AmountCaptured != p.AmountCents {
+			t.Errorf("intent at Stripe = %+v", in)
+		}
+		if got := f.seatStatus(0); got != "sold" {
+			t.Errorf("seat is %s", got)
+		}
+	})
+	t.Run("failed, then another card", func(t *testing.T) {
+		fan, p, in := start(t, 1)
+		if err := testkit.StripeAuthenticate(base, in.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		res := must(svc.Complete(ctx, fan, p.ID))(t)
+		if res.Status != checkout.StatusDeclined || res.DeclineCode != checkout.DeclineAuthenticationFailed || res.RetryUntil == nil {
+			t.Fatalf("complete = %+v", res)
+		}
+		if got := f.seatStatus(1); got != "held" {
+			t.Errorf("seat is %s after a failed authentication, want held", got)
+		}
+		res = must(svc.Confirm(ctx, fan, p.ID, checkout.Method{PaymentMethod: "pm_card_visa"}))(t)
+		if res.Status != checkout.StatusSucceeded {
+			t.Fatalf("another card = %+v", res)
+		}
+		if in := intentAtStripe(t, p.ID); in.Status != checkout.IntentSucceeded || in.AmountCaptured != p.AmountCents {
+			t.Errorf("intent at Stripe = %+v", in)
+		}
+	})
+	t.Run("abandoned", func(t *testing.T) {
+		fan, p, _ := start(t, 2)
+		if _, err := f.db.Exec(ctx, `UPDATE holds SET payment_deadline = now() - interval '1 second' WHERE id = $1`, p.HoldID); err != nil {
+			t.Fatal(err)
+		}
+		must(svc.Reconcile(ctx))(t)
+		if in := intentAtStripe(t, p.ID); in.Status != checkout.IntentCanceled {
+			t.Errorf("intent at Stripe is %s, want canceled", in.Status)
+		}
+		if got := f.seatStatus(2); got != "available" {
+			t.Errorf("seat is %s", got)
+		}
+		if _, err := svc.Complete(ctx, fan, p.ID); !errors.Is(err, seatmap.ErrHoldLost) {
+			t.Errorf("complete after the deadline: %v", err)
+		}
+	})
+	for _, r := range rec.reqs {
+		if r.method == "POST" && r.idemKey == "" {
+			t.Errorf("%s %s without an Idempotency-Key", r.method, r.path)
+		}
+	}
 }

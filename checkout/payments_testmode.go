@@ -16,10 +16,14 @@ import (
 // runs without an account anywhere.
 //
 //   - Cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined
-//     (generic_decline), 4000 0000 0000 9995 has insufficient_funds; other
-//     numbers are incorrect_number. Payment methods pm_card_visa and
-//     tok_visa succeed, pm_card_chargeDeclined and
-//     pm_card_chargeDeclinedInsufficientFunds decline.
+//     (generic_decline), 4000 0000 0000 9995 has insufficient_funds,
+//     4000 0027 6000 3184 asks for authentication (requires_action, with a
+//     next action that sends the fan to the app's own challenge page,
+//     answered through Authenticate); other numbers are incorrect_number.
+//     Payment methods pm_card_visa and tok_visa succeed,
+//     pm_card_chargeDeclined and pm_card_chargeDeclinedInsufficientFunds
+//     decline, pm_card_threeDSecure2Required and
+//     pm_card_authenticationRequired ask for authentication.
 //   - An idempotency key replays its first result; reused with different
 //     parameters it is refused (ErrIdempotencyMismatch) and nothing happens.
 //   - Tests inject faults per operation: a timeout (nothing happens, the
@@ -44,6 +48,8 @@ type TestProcessor struct {
 // TestStats counts what the processor did; a replayed request counts once.
 type TestStats struct {
 	Creates, Authorizations, Declines, Captures, Cancels, Refunds int
+	// Challenges counts confirmations that asked for authentication.
+	Challenges int
 	// CapturedCents is the money taken, net of refunds.
 	CapturedCents int64
 }
@@ -187,7 +193,8 @@ func (p *TestProcessor) Create(_ context.Context, c CreateParams) (Intent, error
 		}
 		id := "pi_test_" + strings.ReplaceAll(uuid.NewString(), "-", "")
 		in := &Intent{ID: id, Status: IntentRequiresPaymentMethod, AmountCents: c.AmountCents, Currency: c.Currency,
-			ClientSecret: id + "_secret_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16], CaptureManual: true, HoldID: c.HoldID}
+			ClientSecret: id + "_secret_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16], CaptureManual: true, HoldID: c.HoldID,
+			PaymentID: c.PaymentID}
 		p.mu.Lock()
 		p.intents[id] = in
 		p.stats.Creates++
@@ -196,8 +203,17 @@ func (p *TestProcessor) Create(_ context.Context, c CreateParams) (Intent, error
 	})
 }
 
+// needsAuthentication is testOutcome's answer for a card that asks for
+// 3-D Secure (it is not a decline code).
+const needsAuthentication = "requires_action"
+
+// DeclineAuthenticationFailed is the decline code (Stripe's) of a payment
+// whose card's authentication (3-D Secure) failed or was refused.
+const DeclineAuthenticationFailed = "payment_intent_authentication_failure"
+
 // testOutcome maps a test card number or payment method to Stripe's
-// test-mode result: "" succeeds, anything else is the decline code.
+// test-mode result: "" succeeds, needsAuthentication asks for 3-D Secure,
+// anything else is the decline code.
 func testOutcome(m Method) (decline string, err error) {
 	if m.CardNumber != "" {
 		n := strings.NewReplacer(" ", "", "-", "").Replace(m.CardNumber)
@@ -208,12 +224,16 @@ func testOutcome(m Method) (decline string, err error) {
 			return "generic_decline", nil
 		case "4000000000009995":
 			return "insufficient_funds", nil
+		case "4000002760003184":
+			return needsAuthentication, nil
 		}
 		return "incorrect_number", nil
 	}
 	switch m.PaymentMethod {
 	case "pm_card_visa", "tok_visa", "pm_card_mastercard":
 		return "", nil
+	case "pm_card_threeDSecure2Required", "pm_card_authenticationRequired":
+		return needsAuthentication, nil
 	case "pm_card_chargeDeclined", "pm_card_visa_chargeDeclined":
 		return "generic_decline", nil
 	case "pm_card_chargeDeclinedInsufficientFunds", "pm_card_visa_chargeDeclinedInsufficientFunds":
@@ -252,7 +272,14 @@ func (p *TestProcessor) Confirm(_ context.Context, id string, m Method, key stri
 		if err != nil {
 			return Intent{}, err
 		}
-		return p.transition(id, []string{IntentRequiresPaymentMethod, IntentRequiresConfirmation}, func(in *Intent) {
+		return p.transition(id, []string{IntentRequiresPaymentMethod, IntentRequiresConfirmation, IntentRequiresAction}, func(in *Intent) {
+			if decline == needsAuthentication {
+				in.Status, in.DeclineCode = IntentRequiresAction, ""
+				in.NextAction = &NextAction{Type: "redirect_to_url", RedirectURL: TestChallengePath(in.PaymentID)}
+				p.stats.Challenges++
+				return
+			}
+			in.NextAction = nil
 			if decline != "" {
 				in.Status, in.DeclineCode = IntentRequiresPaymentMethod, decline
 				p.stats.Declines++
@@ -266,6 +293,30 @@ func (p *TestProcessor) Confirm(_ context.Context, id string, m Method, key stri
 		hook(id)
 	}
 	return in, err
+}
+
+// TestChallengePath is the app's own 3-D Secure challenge page for a
+// payment of the test processor (the checkout page's route).
+func TestChallengePath(paymentID string) string { return "/payments/" + paymentID + "/challenge" }
+
+// Authenticate implements Authenticator: the fan's answer on the test
+// challenge page moves a requires_action intent to requires_capture (ok)
+// or back to requires_payment_method, declined with
+// DeclineAuthenticationFailed, as Stripe's test cards do.
+func (p *TestProcessor) Authenticate(_ context.Context, id string, ok bool) (Intent, error) {
+	if p.fault("authenticate") != 0 {
+		return Intent{}, ErrUnknownOutcome
+	}
+	return p.transition(id, []string{IntentRequiresAction}, func(in *Intent) {
+		in.NextAction = nil
+		if !ok {
+			in.Status, in.DeclineCode = IntentRequiresPaymentMethod, DeclineAuthenticationFailed
+			p.stats.Declines++
+			return
+		}
+		in.Status, in.DeclineCode = IntentRequiresCapture, ""
+		p.stats.Authorizations++
+	})
 }
 
 // Get implements Payments.

@@ -52,7 +52,7 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileStats, error) {
 	rows, err := s.db.Query(ctx, `
 		SELECT id FROM payments
 		WHERE (status = 'voiding'
-		       OR (status IN ('pending', 'requires_payment_method', 'unknown', 'authorized', 'capturing')
+		       OR (status IN ('pending', 'requires_payment_method', 'requires_action', 'unknown', 'authorized', 'capturing')
 		           AND updated_at <= now() - make_interval(secs => $1)))
 		  AND (reconcile_at IS NULL OR reconcile_at <= now())
 		ORDER BY coalesce(reconcile_at, updated_at) LIMIT $2`, s.cfg.ReconcileAfter.Seconds(), reconcileBatch)
@@ -119,16 +119,22 @@ func (s *Service) recordReconcile(ctx context.Context, paymentID string, failure
 }
 
 // ReleaseOverdue releases the payment_pending holds past their payment
-// deadline whose payment is not known to be authorized, moving the payments
-// to voiding; Reconcile then cancels their intents. It returns how many it
-// released.
+// deadline whose payment is not known to be authorized (waiting for a card,
+// for a card's authentication, or for the provider's answer), and those
+// whose retry window after a decline ended, moving the payments to voiding;
+// Reconcile then cancels their intents. It returns how many it released.
 func (s *Service) ReleaseOverdue(ctx context.Context) (int, error) {
 	var outs []seatmap.Outcome
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 		outs = outs[:0]
 		rows, err := tx.Query(ctx, `
 			SELECT p.id, p.hold_id FROM payments p JOIN holds h ON h.id = p.hold_id
-			WHERE p.status = ANY($1) AND h.status = 'payment_pending' AND h.payment_deadline <= now()
+			WHERE p.status = ANY($1) AND h.status = 'payment_pending' AND p.id IN (
+				SELECT p2.id FROM payments p2 JOIN holds h2 ON h2.id = p2.hold_id
+				WHERE h2.status = 'payment_pending' AND h2.payment_deadline <= now()
+				UNION ALL
+				SELECT p3.id FROM payments p3
+				WHERE p3.status = 'requires_payment_method' AND p3.retry_until <= now())
 			ORDER BY h.payment_deadline LIMIT $2 FOR UPDATE OF p SKIP LOCKED`, openBeforeAuth, reconcileBatch)
 		if err != nil {
 			return fmt.Errorf("checkout: overdue payments: %w", err)
@@ -143,7 +149,8 @@ func (s *Service) ReleaseOverdue(ctx context.Context) (int, error) {
 			return fmt.Errorf("checkout: overdue payments: %w", err)
 		}
 		for _, d := range dues {
-			if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'voiding', updated_at = now() WHERE id = $1`, d.payment); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'voiding', retry_until = NULL, updated_at = now() WHERE id = $1`,
+				d.payment); err != nil {
 				return fmt.Errorf("checkout: void overdue %s: %w", d.payment, err)
 			}
 			_, out, err := s.seats.FailPayment(ctx, tx, d.hold)
@@ -195,7 +202,7 @@ func (s *Service) resolve(ctx context.Context, paymentID string) error {
 	if err != nil && apperr.KindOf(err) == apperr.Conflict {
 		return nil // settled the other way (hold lost, declined): done
 	}
-	if err == nil && in.Status == IntentRequiresPaymentMethod {
+	if err == nil && (in.Status == IntentRequiresPaymentMethod || in.Status == IntentRequiresAction) {
 		// Not paid yet: touch it so the next pass looks at others first.
 		s.markStatus(ctx, p.ID, p.Status, []string{p.Status})
 	}
@@ -264,7 +271,8 @@ const (
 
 // reconcilable are the statuses the reconciler settles; a payment in any
 // other status is settled and has nothing to retry.
-var reconcilable = []string{StatusPending, StatusRequiresPaymentMethod, StatusUnknown, StatusAuthorized, StatusCapturing, StatusVoiding}
+var reconcilable = []string{StatusPending, StatusRequiresPaymentMethod, StatusRequiresAction, StatusUnknown, StatusAuthorized,
+	StatusCapturing, StatusVoiding}
 
 // Errors of the admin's payment actions.
 var (

@@ -20,8 +20,15 @@ import (
 // Config tunes checkout. Zero fields take the defaults named.
 type Config struct {
 	// PaymentGrace is how long past the hold's expiry a payment may still
-	// complete (default 5 minutes): the hold's hard payment deadline.
+	// complete (default 5 minutes): the hold's hard payment deadline. A card
+	// waiting for authentication (3-D Secure) has until then.
 	PaymentGrace time.Duration
+	// DeclineRetryWindow is how long a decline keeps the hold so the fan can
+	// correct the card or use another (default 2 minutes; never past the
+	// hold's expiry). The seats go at once when the fan gives up, on the
+	// MaxDeclines-th decline, or when the window ends. Negative releases
+	// them at the first decline.
+	DeclineRetryWindow time.Duration
 	// ReconcileInterval is how often the reconciler runs (default 10 s).
 	ReconcileInterval time.Duration
 	// ReconcileAfter is how long a payment stays untouched before the
@@ -101,6 +108,9 @@ func (c *Config) setDefaults() {
 	if c.PaymentGrace == 0 {
 		c.PaymentGrace = 5 * time.Minute
 	}
+	if c.DeclineRetryWindow == 0 {
+		c.DeclineRetryWindow = 2 * time.Minute
+	}
 	if c.ReconcileInterval == 0 {
 		c.ReconcileInterval = 10 * time.Second
 	}
@@ -177,14 +187,17 @@ func (s *Service) ClientConfig() ClientConfig {
 const (
 	StatusPending               = "pending"
 	StatusRequiresPaymentMethod = "requires_payment_method"
-	StatusUnknown               = "unknown"
-	StatusAuthorized            = "authorized"
-	StatusCapturing             = "capturing"
-	StatusSucceeded             = "succeeded"
-	StatusDeclined              = "declined"
-	StatusVoiding               = "voiding"
-	StatusCanceled              = "canceled"
-	StatusRefunded              = "refunded"
+	// StatusRequiresAction: the card asked for authentication (3-D
+	// Secure); the hold stays while the fan completes it in the browser.
+	StatusRequiresAction = "requires_action"
+	StatusUnknown        = "unknown"
+	StatusAuthorized     = "authorized"
+	StatusCapturing      = "capturing"
+	StatusSucceeded      = "succeeded"
+	StatusDeclined       = "declined"
+	StatusVoiding        = "voiding"
+	StatusCanceled       = "canceled"
+	StatusRefunded       = "refunded"
 	// StatusReview: authorized, order written under review, capture
 	// withheld until an admin approves (capturing) or rejects (voiding).
 	StatusReview = "review"
@@ -192,10 +205,14 @@ const (
 
 // openBeforeAuth are the statuses of a payment not yet known to be
 // authorized: the hold may still be given up at its deadline.
-var openBeforeAuth = []string{StatusPending, StatusRequiresPaymentMethod, StatusUnknown}
+var openBeforeAuth = []string{StatusPending, StatusRequiresPaymentMethod, StatusRequiresAction, StatusUnknown}
 
 // convertible are the statuses from which a conversion may start.
-var convertible = []string{StatusPending, StatusRequiresPaymentMethod, StatusUnknown, StatusAuthorized}
+var convertible = []string{StatusPending, StatusRequiresPaymentMethod, StatusRequiresAction, StatusUnknown, StatusAuthorized}
+
+// MaxDeclines is the decline that ends a payment: its seats are released
+// at once instead of waiting out the retry window.
+const MaxDeclines = 3
 
 // Errors of checkout.
 var (
@@ -210,32 +227,39 @@ var (
 	// have no checkout of their own yet; the hold is kept, so the fan may
 	// pick another price type.
 	ErrNothingToPay = apperr.E(apperr.Invalid, "nothing_to_pay", "these tickets cost nothing, and free tickets cannot be checked out yet; choose another ticket type")
+	ErrNotTestMode  = apperr.E(apperr.NotFound, "not_found", "the test challenge exists only with the test payment processor")
+	ErrNoChallenge  = apperr.E(apperr.Conflict, "payment_not_awaiting_authentication", "this payment is not waiting for card authentication")
 )
 
 // Payment is a payment as the API shows it.
 type Payment struct {
-	ID           string    `json:"id"`
-	HoldID       string    `json:"hold_id"`
-	Provider     string    `json:"provider"`
-	Status       string    `json:"status"`
-	AmountCents  int64     `json:"amount_cents"`
-	Currency     string    `json:"currency"`
-	ClientSecret string    `json:"client_secret,omitempty"`
-	DeclineCode  string    `json:"decline_code,omitempty"`
-	OrderID      string    `json:"order_id,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	eventID      int64
-	accountID    int64
-	intentID     string
+	ID           string `json:"id"`
+	HoldID       string `json:"hold_id"`
+	Provider     string `json:"provider"`
+	Status       string `json:"status"`
+	AmountCents  int64  `json:"amount_cents"`
+	Currency     string `json:"currency"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	DeclineCode  string `json:"decline_code,omitempty"`
+	OrderID      string `json:"order_id,omitempty"`
+	// Declines counts the declined attempts; RetryUntil, while the payment
+	// waits for another card after a decline, is when its seats go.
+	Declines   int        `json:"declines,omitempty"`
+	RetryUntil *time.Time `json:"retry_until,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	eventID    int64
+	accountID  int64
+	intentID   string
 }
 
 const paymentCols = `p.id, p.hold_id, p.provider, p.status, p.amount_cents, p.currency, coalesce(p.client_secret, ''),
-	coalesce(p.decline_code, ''), coalesce(o.id::text, ''), p.created_at, p.event_id, p.account_id, coalesce(p.intent_id, '')`
+	coalesce(p.decline_code, ''), coalesce(o.id::text, ''), p.created_at, p.event_id, p.account_id, coalesce(p.intent_id, ''),
+	p.declines, CASE WHEN p.status = 'requires_payment_method' THEN p.retry_until END`
 
 func scanPayment(row pgx.Row) (Payment, error) {
 	var p Payment
 	err := row.Scan(&p.ID, &p.HoldID, &p.Provider, &p.Status, &p.AmountCents, &p.Currency, &p.ClientSecret,
-		&p.DeclineCode, &p.OrderID, &p.CreatedAt, &p.eventID, &p.accountID, &p.intentID)
+		&p.DeclineCode, &p.OrderID, &p.CreatedAt, &p.eventID, &p.accountID, &p.intentID, &p.Declines, &p.RetryUntil)
 	return p, err
 }
 
@@ -394,35 +418,51 @@ func (s *Service) GetPayment(ctx context.Context, accountID int64, paymentID str
 	return payment(ctx, s.db, `p.id = $1 AND p.account_id = $2`, false, paymentID, accountID)
 }
 
-// DeclineAuthenticationRequired is the decline code (Stripe's own) of a
-// payment whose card asked for 3-D Secure, which checkout does not support
-// yet.
-const DeclineAuthenticationRequired = "authentication_required"
-
-// ConfirmResult is the outcome of a confirmation.
+// ConfirmResult is the outcome of a confirmation (or of a look at the
+// payment after the browser finished a card's authentication).
+//
+//   - succeeded or review: the order is written (OrderID).
+//   - declined: DeclineCode says why. With RetryUntil the seats are still
+//     held until then for another attempt (a corrected number or another
+//     card); without it they were released.
+//   - requires_action: the card asks for authentication (3-D Secure): the
+//     browser completes NextAction with ClientSecret (Stripe.js
+//     handleNextAction), or, with the test processor, opens the app's
+//     challenge page; then it asks for the outcome (Complete).
+//   - processing: the provider did not answer; the payment is reconciled.
 type ConfirmResult struct {
-	Status      string `json:"status"`
-	OrderID     string `json:"order_id,omitempty"`
-	DeclineCode string `json:"decline_code,omitempty"`
+	Status       string      `json:"status"`
+	OrderID      string      `json:"order_id,omitempty"`
+	DeclineCode  string      `json:"decline_code,omitempty"`
+	RetryUntil   *time.Time  `json:"retry_until,omitempty"`
+	DeclinesLeft int         `json:"declines_left,omitempty"`
+	ClientSecret string      `json:"client_secret,omitempty"`
+	NextAction   *NextAction `json:"next_action,omitempty"`
+}
+
+// confirmKey is the idempotency key of a confirmation: one per attempt
+// (a decline starts the next) and payment method, so a retried request
+// replays its answer while another card, or the same card after a
+// decline, is a new confirmation of the same intent. One intent can be
+// authorized once, so however many attempts there are, at most one charge.
+func confirmKey(paymentID string, attempt int, m Method) string {
+	return fmt.Sprintf("confirm:%s:%d:%s", paymentID, attempt, methodKey(m))
 }
 
 // Confirm pays a payment of the account with a payment method id (made by
 // Stripe.js in the browser, or pm_card_visa and the like with the test
 // processor) or, with the test processor only, a test card number; then
-// settles it: a decline releases the seats at once; an authorization
-// converts the hold and captures, or, if the hold was lost, is cancelled.
-// Many concurrent confirmations of one payment settle it once.
+// settles it: an authorization converts the hold and captures, or, if the
+// hold was lost, is cancelled; a decline keeps the hold for the retry
+// window (decline); a card asking for authentication answers
+// requires_action and keeps the hold until its payment deadline. Many
+// concurrent confirmations of one payment settle it once.
 //
 // A payment past its deadline is refused (ErrPaymentExpired) before the
 // provider is asked, its seats released and its intent cancelled, rather
-// than left to the reconciler's next pass; a payment of a cancelled event
-// is ErrEventCancelled.
-//
-// 3-D Secure is not supported yet: an intent that comes back
-// requires_action is settled as a decline with code
-// authentication_required (its intent cancelled like any declined one), so
-// the seats go back on sale at once instead of staying pinned until the
-// payment deadline.
+// than left to the reconciler's next pass; so is one whose retry window
+// ended (ErrPaymentDeclined). A payment of a cancelled event is
+// ErrEventCancelled.
 func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string, m Method) (ConfirmResult, error) {
 	if (m.CardNumber == "") == (m.PaymentMethod == "") {
 		return ConfirmResult{}, ErrNoMethod
@@ -434,23 +474,18 @@ func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string
 	if res, done, err := s.settledResult(ctx, p); done {
 		return res, err
 	}
-	if contains(openBeforeAuth, p.Status) && s.overdue(ctx, p.HoldID) {
-		if _, err := s.abandon(ctx, p.ID, StatusVoiding, "", ""); err != nil {
-			return ConfirmResult{}, err
-		}
-		if err := s.void(ctx, p.ID); err != nil {
-			s.log.Warn("checkout: void failed; the reconciler retries", "payment", p.ID, "err", err)
-		}
-		return ConfirmResult{}, ErrPaymentExpired
+	if err := s.refuseLapsed(ctx, p); err != nil {
+		return ConfirmResult{}, err
 	}
 	if p.intentID == "" {
 		if err := s.createIntent(ctx, &p); err != nil {
 			return ConfirmResult{}, err
 		}
 	}
-	in, err := s.payments.Confirm(ctx, p.intentID, m, "confirm:"+p.ID)
+	attempt := p.Declines + 1
+	in, err := s.payments.Confirm(ctx, p.intentID, m, confirmKey(p.ID, attempt, m))
 	// The method is never logged: it may be a card number.
-	s.log.Info("checkout: payment confirmed at the provider", "payment", p.ID, "intent_status", in.Status,
+	s.log.Info("checkout: payment confirmed at the provider", "payment", p.ID, "attempt", attempt, "intent_status", in.Status,
 		"decline_code", in.DeclineCode, "err", errString(err))
 	if isUnknown(err) {
 		s.markStatus(ctx, p.ID, StatusUnknown, openBeforeAuth)
@@ -458,16 +493,14 @@ func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string
 	}
 	if errors.Is(err, ErrUnexpectedState) {
 		// The intent moved on without this request (cancelled with its
-		// event, say): settle from what the provider says now.
+		// event, authorized from the browser): settle from what the
+		// provider says now.
 		if cur, gerr := s.payments.Get(ctx, p.intentID); gerr == nil {
 			return s.apply(ctx, p.ID, cur, "")
 		}
 	}
 	if err != nil {
 		return ConfirmResult{}, err
-	}
-	if in.Status == IntentRequiresAction {
-		in = Intent{ID: in.ID, Status: IntentRequiresPaymentMethod, DeclineCode: DeclineAuthenticationRequired}
 	}
 	if in.Status == IntentRequiresCapture || in.Status == IntentSucceeded {
 		if err := s.cfg.Hooks.AfterAuthorized; err != nil {
@@ -476,7 +509,147 @@ func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string
 			}
 		}
 	}
+	if in.Status == IntentRequiresPaymentMethod && in.DeclineCode != "" {
+		return s.decline(ctx, p.ID, in.DeclineCode, "", attempt)
+	}
 	return s.apply(ctx, p.ID, in, "")
+}
+
+// refuseLapsed releases, before the provider is asked, a payment whose
+// time ran out: past its hold's payment deadline (ErrPaymentExpired) or
+// past the retry window of its last decline (ErrPaymentDeclined). Its
+// intent is cancelled at once rather than at the reconciler's next pass.
+func (s *Service) refuseLapsed(ctx context.Context, p Payment) error {
+	if !contains(openBeforeAuth, p.Status) {
+		return nil
+	}
+	var overdue, retryOver bool
+	err := s.db.QueryRow(ctx, `
+		SELECT coalesce(h.status = 'payment_pending' AND h.payment_deadline <= now(), false),
+		       coalesce(p.status = 'requires_payment_method' AND p.retry_until <= now(), false)
+		FROM payments p LEFT JOIN holds h ON h.id = p.hold_id WHERE p.id = $1`, p.ID).Scan(&overdue, &retryOver)
+	if err != nil {
+		return fmt.Errorf("checkout: time left of %s: %w", p.ID, err)
+	}
+	if !overdue && !retryOver {
+		return nil
+	}
+	if _, err := s.release(ctx, p.ID); err != nil {
+		return err
+	}
+	if retryOver && !overdue {
+		return ErrPaymentDeclined.With("decline_code", p.DeclineCode)
+	}
+	return ErrPaymentExpired
+}
+
+// release gives up a payment not yet authorized: its seats go back on
+// sale at once and its intent is cancelled (voiding until the provider
+// confirms; the reconciler retries). Its decline code, if any, stays.
+func (s *Service) release(ctx context.Context, paymentID string) (Payment, error) {
+	p, err := s.abandon(ctx, paymentID, StatusVoiding, "", "")
+	if err != nil {
+		return p, err
+	}
+	if err := s.void(ctx, paymentID); err != nil {
+		s.log.Warn("checkout: void failed; the reconciler retries", "payment", paymentID, "err", err)
+	}
+	return p, nil
+}
+
+// GiveUp is the fan's "release the seats" on a payment that is not paid
+// (waiting for another card after a decline, or for authentication): the
+// seats go back on sale at once and the intent is cancelled, so nothing
+// can be charged for it afterwards. A payment already authorized is not
+// given up: its result is returned (a paid order, say).
+func (s *Service) GiveUp(ctx context.Context, accountID int64, paymentID string) (Payment, error) {
+	p, err := s.GetPayment(ctx, accountID, paymentID)
+	if err != nil {
+		return Payment{}, err
+	}
+	if contains(openBeforeAuth, p.Status) {
+		if _, err := s.release(ctx, p.ID); err != nil {
+			return Payment{}, err
+		}
+		s.log.Info("checkout: the fan gave up the payment; seats released", "payment", p.ID)
+	}
+	return s.GetPayment(ctx, accountID, paymentID)
+}
+
+// Complete settles a payment from the provider's view now: the checkout
+// page calls it once the browser finished a card's authentication (Stripe.js
+// handleNextAction), without waiting for the webhook. It answers like
+// Confirm: succeeded (the order), declined (authentication failed: the
+// retry window applies), requires_action (not finished yet) or processing.
+func (s *Service) Complete(ctx context.Context, accountID int64, paymentID string) (ConfirmResult, error) {
+	p, err := s.GetPayment(ctx, accountID, paymentID)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	if res, done, err := s.settledResult(ctx, p); done {
+		return res, err
+	}
+	if err := s.refuseLapsed(ctx, p); err != nil {
+		return ConfirmResult{}, err
+	}
+	if p.intentID == "" {
+		return s.openResult(p), nil
+	}
+	in, err := s.payments.Get(ctx, p.intentID)
+	if isUnknown(err) {
+		return ConfirmResult{Status: "processing"}, nil
+	}
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	return s.apply(ctx, p.ID, in, "")
+}
+
+// TestChallenge answers the test processor's 3-D Secure challenge of a
+// payment of the account (the app's challenge page: Complete or Fail), then
+// settles it as Complete does. With another provider it is ErrNotTestMode.
+func (s *Service) TestChallenge(ctx context.Context, accountID int64, paymentID string, ok bool) (ConfirmResult, error) {
+	a, has := s.payments.(Authenticator)
+	if !has || s.payments.Provider() != "test" {
+		return ConfirmResult{}, ErrNotTestMode
+	}
+	p, err := s.GetPayment(ctx, accountID, paymentID)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	if res, done, err := s.settledResult(ctx, p); done {
+		return res, err
+	}
+	if err := s.refuseLapsed(ctx, p); err != nil {
+		return ConfirmResult{}, err
+	}
+	if p.Status != StatusRequiresAction {
+		return ConfirmResult{}, ErrNoChallenge.With("status", p.Status)
+	}
+	in, err := a.Authenticate(ctx, p.intentID, ok)
+	if errors.Is(err, ErrUnexpectedState) {
+		in, err = s.payments.Get(ctx, p.intentID)
+	}
+	if isUnknown(err) {
+		return ConfirmResult{Status: "processing"}, nil
+	}
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	return s.apply(ctx, p.ID, in, "")
+}
+
+// openResult answers for a payment still waiting for the fan: another card
+// after a decline, or the authentication of the one given.
+func (s *Service) openResult(p Payment) ConfirmResult {
+	switch {
+	case p.Status == StatusRequiresPaymentMethod && p.RetryUntil != nil:
+		return ConfirmResult{Status: StatusDeclined, DeclineCode: p.DeclineCode, RetryUntil: p.RetryUntil,
+			DeclinesLeft: MaxDeclines - p.Declines}
+	case p.Status == StatusRequiresAction:
+		return ConfirmResult{Status: StatusRequiresAction, ClientSecret: p.ClientSecret}
+	}
+	return ConfirmResult{Status: "processing"}
 }
 
 func errString(err error) string {
@@ -484,14 +657,6 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-// overdue reports whether a payment_pending hold is past its payment
-// deadline (on Postgres's clock, as ReleaseOverdue judges it).
-func (s *Service) overdue(ctx context.Context, holdID string) bool {
-	var due bool
-	err := s.db.QueryRow(ctx, `SELECT payment_deadline <= now() FROM holds WHERE id = $1 AND status = 'payment_pending'`, holdID).Scan(&due)
-	return err == nil && due
 }
 
 // settledResult answers for a payment that is already settled.
@@ -521,33 +686,136 @@ func (s *Service) apply(ctx context.Context, paymentID string, in Intent, eventI
 		return s.abandonResult(ctx, p, err)
 	case IntentRequiresPaymentMethod:
 		if in.DeclineCode != "" {
-			return s.decline(ctx, paymentID, in.DeclineCode, eventID)
+			return s.decline(ctx, paymentID, in.DeclineCode, eventID, 0)
 		}
+	case IntentRequiresAction:
+		s.markStatus(ctx, paymentID, StatusRequiresAction, []string{StatusPending, StatusRequiresPaymentMethod, StatusUnknown})
 	}
 	if eventID != "" {
 		if err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error { _, err := recordEvent(ctx, tx, eventID, "noop"); return err }); err != nil {
 			return ConfirmResult{}, err
 		}
 	}
-	return ConfirmResult{Status: "processing"}, nil
+	p, err := payment(ctx, s.db, `p.id = $1`, false, paymentID)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	if res, done, err := s.settledResult(ctx, p); done {
+		return res, err
+	}
+	res := s.openResult(p)
+	if res.Status == StatusRequiresAction {
+		res.NextAction = in.NextAction
+	}
+	return res, nil
 }
 
-// decline settles a declined payment: its seats are released at once and
-// its intent is cancelled, so the page that still holds the intent's client
-// secret cannot authorize it later behind a payment settled as declined.
-// Until the provider confirms the cancel the payment is voiding, with its
-// decline code (the reconciler retries the cancel); then it ends declined.
-func (s *Service) decline(ctx context.Context, paymentID, code, eventID string) (ConfirmResult, error) {
-	p, err := s.abandon(ctx, paymentID, StatusVoiding, code, eventID)
-	if err == nil && p.Status == StatusVoiding {
+// decline records a declined attempt. The hold stays for the retry window
+// (DeclineRetryWindow, never past the hold's expiry) so the fan can try
+// again; the MaxDeclines-th decline, or one with no window left, releases
+// the seats at once and cancels the intent instead. Either way a declined
+// attempt leaves no authorization behind: the intent is not authorized.
+//
+// attempt is the attempt the caller confirmed (1 for the first), so a
+// decline is counted once however many replies report it. An observer that
+// did not make the attempt (webhook, reconciler, the page's Complete)
+// passes 0: it records a decline only for a payment whose attempt's outcome
+// was open (unknown, or waiting for an authentication that then failed).
+func (s *Service) decline(ctx context.Context, paymentID, code, eventID string, attempt int) (ConfirmResult, error) {
+	var out seatmap.Outcome
+	var p Payment
+	var recorded, released bool
+	var retryUntil time.Time
+	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		recorded, released = false, false
+		if _, err := recordEvent(ctx, tx, eventID, "payment_intent.payment_failed"); err != nil {
+			return err
+		}
+		var err error
+		if p, err = payment(ctx, tx, `p.id = $1`, true, paymentID); err != nil {
+			return err
+		}
+		switch {
+		case !contains(openBeforeAuth, p.Status):
+			return nil // settled meanwhile
+		case attempt > 0 && p.Declines != attempt-1:
+			return nil // this attempt's decline is recorded already
+		case attempt == 0 && p.Status != StatusUnknown && p.Status != StatusRequiresAction && p.Status != StatusPending:
+			return nil
+		}
+		declines := p.Declines + 1
+		var holdOpen, timeLeft bool
+		err = tx.QueryRow(ctx, `
+			SELECT w.until, h.status = 'payment_pending', w.until > now()
+			FROM holds h CROSS JOIN LATERAL (SELECT least(now() + make_interval(secs => $2), h.expires_at) AS until) w
+			WHERE h.id = $1`, p.HoldID, max(s.cfg.DeclineRetryWindow, 0).Seconds()).Scan(&retryUntil, &holdOpen, &timeLeft)
+		if err != nil {
+			return fmt.Errorf("checkout: retry window of %s: %w", p.ID, err)
+		}
+		recorded = true
+		if !holdOpen || !timeLeft || declines >= MaxDeclines || s.cfg.DeclineRetryWindow < 0 {
+			released = true
+			if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'voiding', declines = $2, decline_code = $3, retry_until = NULL,
+				updated_at = now() WHERE id = $1`, p.ID, declines, code); err != nil {
+				return fmt.Errorf("checkout: mark declined %s: %w", p.ID, err)
+			}
+			_, out, err = s.seats.FailPayment(ctx, tx, p.HoldID)
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE payments SET status = 'requires_payment_method', declines = $2, decline_code = $3,
+			retry_until = $4, updated_at = now() WHERE id = $1`, p.ID, declines, code, retryUntil)
+		if err != nil {
+			return fmt.Errorf("checkout: mark declined %s: %w", p.ID, err)
+		}
+		p.Declines, p.DeclineCode, p.RetryUntil, p.Status = declines, code, &retryUntil, StatusRequiresPaymentMethod
+		return nil
+	})
+	if errors.Is(err, errDuplicateEvent) {
+		return ConfirmResult{Status: "duplicate"}, nil
+	}
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	if recorded {
+		s.recordDecline(ctx, p)
+	}
+	if released {
+		s.seats.AfterCommit(ctx, out)
+		// The intent is cancelled, so the page that still holds its client
+		// secret cannot authorize it behind a payment settled as declined.
 		if err := s.void(ctx, paymentID); err != nil {
 			s.log.Warn("checkout: cancel of a declined intent failed; the reconciler retries", "payment", paymentID, "err", err)
 		}
+		return ConfirmResult{Status: StatusDeclined, DeclineCode: code}, nil
 	}
-	if err == nil && p.DeclineCode != "" && (p.Status == StatusVoiding || p.Status == StatusDeclined) {
-		return ConfirmResult{Status: StatusDeclined, DeclineCode: p.DeclineCode}, nil
+	if !recorded {
+		if p, err = payment(ctx, s.db, `p.id = $1`, false, paymentID); err != nil {
+			return ConfirmResult{}, err
+		}
+		if res, done, err := s.settledResult(ctx, p); done {
+			return res, err
+		}
 	}
-	return s.abandonResult(ctx, p, err)
+	return s.openResult(p), nil
+}
+
+// DeclineRecorder is what the screen may also do: note each declined
+// attempt, so a buyer who ran through cards is looked at before the order
+// is confirmed (waitingroom.Service counts them for its review signals).
+type DeclineRecorder interface {
+	RecordDecline(ctx context.Context, eventID, accountID int64) error
+}
+
+// recordDecline tells the screen about a decline; a failure only weakens
+// the signal.
+func (s *Service) recordDecline(ctx context.Context, p Payment) {
+	r, ok := s.cfg.Screen.(DeclineRecorder)
+	if !ok {
+		return
+	}
+	if err := r.RecordDecline(ctx, p.eventID, p.accountID); err != nil {
+		s.log.Warn("checkout: record decline for review", "payment", p.ID, "err", err)
+	}
 }
 
 // markStatus moves a payment to status when it is in one of from.
@@ -590,7 +858,11 @@ func recordEvent(ctx context.Context, tx pgx.Tx, id, typ string) (bool, error) {
 // purchase the screen flags is written the same way but under review: its
 // seats sold, its tickets and capture held back (review.go).
 func (s *Service) settle(ctx context.Context, paymentID string, in Intent, eventID string) (ConfirmResult, error) {
-	s.markStatus(ctx, paymentID, StatusAuthorized, openBeforeAuth)
+	// Authorized: an earlier attempt's decline no longer says anything.
+	if _, err := s.db.Exec(ctx, `UPDATE payments SET status = 'authorized', decline_code = NULL, retry_until = NULL,
+		updated_at = now() WHERE id = $1 AND status = ANY($2)`, paymentID, openBeforeAuth); err != nil {
+		s.log.Error("checkout: mark authorized", "payment", paymentID, "err", err)
+	}
 	reasons := s.screen(ctx, paymentID)
 	var orderID string
 	var outcome seatmap.Outcome
@@ -746,11 +1018,14 @@ func (s *Service) abandon(ctx context.Context, paymentID, status, declineCode, e
 		if !contains(from, p.Status) {
 			return nil
 		}
-		if p.Status == StatusVoiding && status == StatusCanceled && p.DeclineCode != "" {
-			status, declineCode = StatusDeclined, p.DeclineCode // a declined intent, now cancelled
+		if declineCode == "" {
+			declineCode = p.DeclineCode // an earlier decline says why it ended
 		}
-		if _, err := tx.Exec(ctx, `UPDATE payments SET status = $2, decline_code = nullif($3, ''), updated_at = now() WHERE id = $1`,
-			paymentID, status, declineCode); err != nil {
+		if status == StatusCanceled && declineCode != "" {
+			status = StatusDeclined // a declined intent, now cancelled
+		}
+		if _, err := tx.Exec(ctx, `UPDATE payments SET status = $2, decline_code = nullif($3, ''), retry_until = NULL,
+			updated_at = now() WHERE id = $1`, paymentID, status, declineCode); err != nil {
 			return fmt.Errorf("checkout: mark %s: %w", status, err)
 		}
 		_, out, err = s.seats.FailPayment(ctx, tx, p.HoldID)

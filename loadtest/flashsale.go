@@ -912,8 +912,9 @@ func (d *driver) pay(ctx context.Context, r *route, rng *rand.Rand, token, holdI
 		card = "4000000000000002"
 	}
 	var res struct {
-		Status  string `json:"status"`
-		OrderID string `json:"order_id"`
+		Status     string `json:"status"`
+		OrderID    string `json:"order_id"`
+		RetryUntil string `json:"retry_until"`
 	}
 	if !d.again(ctx, func() (int, bool) {
 		st, _, ok := d.call(ctx, r, "confirm", "POST", "/api/payments/"+co.Payment.ID+"/confirm", token, nil,
@@ -935,6 +936,15 @@ func (d *driver) pay(ctx context.Context, r *route, rng *rand.Rand, token, holdI
 		return true
 	case res.Status == "declined":
 		d.rec.declines.Add(1)
+		if res.RetryUntil != "" {
+			// The seats wait for another card; this fan gives up at
+			// once, so they go back on sale as they would without the
+			// retry window.
+			d.again(ctx, func() (int, bool) {
+				st, _, ok := d.call(ctx, r, "abandon", "POST", "/api/payments/"+co.Payment.ID+"/abandon", token, nil, nil, nil, 200)
+				return st, ok
+			})
+		}
 	default:
 		d.rec.fail("confirm", 200, "status_"+res.Status)
 	}

@@ -89,10 +89,79 @@ func (s *Server) confirmPayment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return confirmAnswer(c, res)
+}
+
+// confirmAnswer sends a confirmation's outcome: 202 while the provider's
+// answer is unknown, else 200 (a decline and a card waiting for
+// authentication are outcomes, not errors).
+func confirmAnswer(c *fiber.Ctx, res checkout.ConfirmResult) error {
 	if res.Status == "processing" {
 		return c.Status(fiber.StatusAccepted).JSON(res)
 	}
 	return c.JSON(res)
+}
+
+// getPayment: GET /api/payments/:payment; another account's is 404. The
+// checkout page reads it back after a decline or the test challenge.
+func (s *Server) getPayment(c *fiber.Ctx) error {
+	acct, _ := currentAccount(c)
+	p, err := s.deps.Checkout.GetPayment(c.UserContext(), acct.ID, c.Params("payment"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"payment": p})
+}
+
+// completePayment: POST /api/payments/:payment/complete, after the browser
+// finished a card's authentication: the payment is settled from what the
+// provider says now (an order, a decline, or still requires_action).
+func (s *Server) completePayment(c *fiber.Ctx) error {
+	if err := s.noBody(c); err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	res, err := s.deps.Checkout.Complete(c.UserContext(), acct.ID, c.Params("payment"))
+	if err != nil {
+		return err
+	}
+	return confirmAnswer(c, res)
+}
+
+// abandonPayment: POST /api/payments/:payment/abandon, the fan giving up
+// a payment not yet paid: the seats are released at once and the intent
+// cancelled.
+func (s *Server) abandonPayment(c *fiber.Ctx) error {
+	if err := s.noBody(c); err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	p, err := s.deps.Checkout.GiveUp(c.UserContext(), acct.ID, c.Params("payment"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"payment": p})
+}
+
+// testChallengeRequest is the fan's answer on the test processor's 3-D
+// Secure challenge page.
+type testChallengeRequest struct {
+	Result string `json:"result" validate:"required,oneof=complete fail"`
+}
+
+// testChallenge: POST /api/payments/:payment/test-challenge {result};
+// 404 unless the test processor is in use.
+func (s *Server) testChallenge(c *fiber.Ctx) error {
+	var req testChallengeRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	res, err := s.deps.Checkout.TestChallenge(c.UserContext(), acct.ID, c.Params("payment"), req.Result == "complete")
+	if err != nil {
+		return err
+	}
+	return confirmAnswer(c, res)
 }
 
 // stripeWebhook: POST /api/webhooks/stripe. The signature covers the raw

@@ -265,8 +265,11 @@ func httpGet(t *testing.T, u string) []byte {
 	return b
 }
 
-// TestDeclineOverHTTP: a declined card releases the hold at once: the
-// seats show available and another fan holds them right away.
+// TestDeclineOverHTTP: a declined card keeps the hold for the retry
+// window (the answer and GET /api/payments/:payment say until when) and
+// nobody else can take the seats; the fan gives up (abandon): the seats are
+// free at once, another fan holds them, and the payment cannot be
+// confirmed any more.
 func TestDeclineOverHTTP(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	event, seats := e.event(1, 1, 6)
@@ -275,26 +278,110 @@ func TestDeclineOverHTTP(t *testing.T) {
 	p := e.startCheckout(holdID, token)
 	r := e.do("POST", "/api/payments/"+p.Payment.ID+"/confirm", token, map[string]string{"card_number": "4000000000000002"})
 	var res struct {
-		Status      string
-		DeclineCode string `json:"decline_code"`
-		OrderID     string `json:"order_id"`
+		Status       string
+		DeclineCode  string     `json:"decline_code"`
+		OrderID      string     `json:"order_id"`
+		RetryUntil   *time.Time `json:"retry_until"`
+		DeclinesLeft int        `json:"declines_left"`
 	}
 	r.json(t, &res)
-	if r.status != 200 || res.Status != "declined" || res.DeclineCode != "generic_decline" || res.OrderID != "" {
+	if r.status != 200 || res.Status != "declined" || res.DeclineCode != "generic_decline" || res.OrderID != "" ||
+		res.RetryUntil == nil || res.DeclinesLeft != 2 {
 		t.Fatalf("confirm 0002: %d %s", r.status, r.body)
 	}
 	var hold struct{ Status string }
 	e.do("GET", "/api/holds/"+holdID, token, nil).json(t, &hold)
-	if hold.Status != "released" {
-		t.Errorf("hold status %s, want released", hold.Status)
+	if hold.Status != "payment_pending" {
+		t.Errorf("hold status %s during the retry window, want payment_pending", hold.Status)
 	}
-	if av := e.availability(event); av[2:4] != "aa" {
-		t.Errorf("seats show %q after the decline, want aa", av[2:4])
+	var got struct {
+		Payment struct {
+			Status     string
+			Declines   int
+			RetryUntil *time.Time `json:"retry_until"`
+		}
+	}
+	e.do("GET", "/api/payments/"+p.Payment.ID, token, nil).json(t, &got)
+	if got.Payment.Status != "requires_payment_method" || got.Payment.Declines != 1 || got.Payment.RetryUntil == nil ||
+		!got.Payment.RetryUntil.Equal(*res.RetryUntil) {
+		t.Errorf("payment = %+v", got.Payment)
 	}
 	_, other := e.signUp("erin")
+	if r := e.do("GET", "/api/payments/"+p.Payment.ID, other, nil); r.status != 404 {
+		t.Errorf("another fan's payment: %d", r.status)
+	}
+	if r := e.do("POST", "/api/payments/"+p.Payment.ID+"/abandon", other, nil); r.status != 404 {
+		t.Errorf("another fan gives up the payment: %d", r.status)
+	}
+	if r := e.do("POST", "/api/events/"+event+"/holds", other, map[string]any{"seat_ids": []string{seats[2]}}); r.status != 409 {
+		t.Errorf("another fan holds a seat during the retry window: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/api/payments/"+p.Payment.ID+"/abandon", token, nil)
+	e.do("GET", "/api/holds/"+holdID, token, nil).json(t, &hold)
+	if r.status != 200 || !strings.Contains(string(r.body), `"status":"declined"`) || hold.Status != "released" {
+		t.Errorf("abandon: %d %s; hold %s", r.status, r.body, hold.Status)
+	}
+	if av := e.availability(event); av[2:4] != "aa" {
+		t.Errorf("seats show %q after giving up, want aa", av[2:4])
+	}
 	e.holdSeats(event, other, seats[2], seats[3])
 	if r := e.do("POST", "/api/payments/"+p.Payment.ID+"/confirm", token, map[string]string{"card_number": "4242424242424242"}); r.status != 409 {
-		t.Errorf("confirm after decline: %d %s, want 409", r.status, r.body)
+		t.Errorf("confirm after giving up: %d %s, want 409", r.status, r.body)
+	}
+	assertNoCardNumbers(t, e.logs.String())
+}
+
+// TestThreeDSecureOverHTTP: the authentication-required test card answers
+// requires_action with the client secret and the app's challenge page; the
+// page's answer (test-challenge) completes the purchase or fails it into a
+// decline with a retry window, after which another card pays. A bad answer
+// is 422, another fan's payment 404, and complete reads the outcome again.
+func TestThreeDSecureOverHTTP(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	event, seats := e.event(1, 1, 6)
+	_, token := e.signUp("dana")
+	_, other := e.signUp("eve")
+	for i, answer := range []string{"complete", "fail"} {
+		p := e.startCheckout(e.holdSeats(event, token, seats[i]), token)
+		r := e.do("POST", "/api/payments/"+p.Payment.ID+"/confirm", token, map[string]string{"card_number": "4000 0027 6000 3184"})
+		var res struct {
+			Status       string
+			ClientSecret string `json:"client_secret"`
+			NextAction   struct {
+				Type        string
+				RedirectURL string `json:"redirect_url"`
+			} `json:"next_action"`
+		}
+		r.json(t, &res)
+		if r.status != 200 || res.Status != "requires_action" || res.ClientSecret == "" || res.NextAction.Type != "redirect_to_url" ||
+			res.NextAction.RedirectURL != "/payments/"+p.Payment.ID+"/challenge" {
+			t.Fatalf("confirm 3184: %d %s", r.status, r.body)
+		}
+		challenge := "/api/payments/" + p.Payment.ID + "/test-challenge"
+		if r := e.do("POST", challenge, token, map[string]string{"result": "maybe"}); r.status != 422 {
+			t.Errorf("answer maybe: %d %s", r.status, r.body)
+		}
+		if r := e.do("POST", challenge, other, map[string]string{"result": answer}); r.status != 404 {
+			t.Errorf("another fan's challenge: %d", r.status)
+		}
+		r = e.do("POST", challenge, token, map[string]string{"result": answer})
+		want := map[string]string{"complete": `"status":"succeeded"`, "fail": `"decline_code":"payment_intent_authentication_failure"`}[answer]
+		if r.status != 200 || !strings.Contains(string(r.body), want) {
+			t.Fatalf("challenge %s: %d %s", answer, r.status, r.body)
+		}
+		if answer == "fail" {
+			if !strings.Contains(string(r.body), `"retry_until"`) {
+				t.Errorf("failed authentication keeps no retry window: %s", r.body)
+			}
+			r = e.do("POST", "/api/payments/"+p.Payment.ID+"/confirm", token, map[string]string{"card_number": "4242424242424242"})
+			if r.status != 200 || !strings.Contains(string(r.body), `"status":"succeeded"`) {
+				t.Fatalf("another card: %d %s", r.status, r.body)
+			}
+		}
+		if r := e.do("POST", "/api/payments/"+p.Payment.ID+"/complete", token, nil); r.status != 200 ||
+			!strings.Contains(string(r.body), `"status":"succeeded"`) {
+			t.Errorf("complete: %d %s", r.status, r.body)
+		}
 	}
 	assertNoCardNumbers(t, e.logs.String())
 }

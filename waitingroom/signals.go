@@ -29,6 +29,10 @@ type Signals struct {
 	// MaxAccountsPerFingerprint: more accounts than this holding seats of an
 	// event from one request fingerprint (default 5).
 	MaxAccountsPerFingerprint int
+	// MaxDeclines: an account whose cards were declined this many times for
+	// an event within an hour (default 3) is looked at before its order is
+	// confirmed: running through cards is how stolen ones are tried.
+	MaxDeclines int
 }
 
 func (c *Signals) setDefaults() {
@@ -44,6 +48,9 @@ func (c *Signals) setDefaults() {
 	if c.MaxAccountsPerFingerprint <= 0 {
 		c.MaxAccountsPerFingerprint = 5
 	}
+	if c.MaxDeclines <= 0 {
+		c.MaxDeclines = 3
+	}
 }
 
 // Review reasons.
@@ -52,7 +59,25 @@ const (
 	ReasonHoldToPay         = "hold_to_pay_too_fast"
 	ReasonHoldsPerMinute    = "too_many_holds_per_minute"
 	ReasonSharedFingerprint = "too_many_accounts_per_fingerprint"
+	ReasonDeclines          = "too_many_declines"
 )
+
+// declineWindow is how long a decline counts for the review signals.
+const declineWindow = time.Hour
+
+// RecordDecline notes a declined card of the account for the event
+// (checkout calls it for each declined attempt); Review then counts them.
+// An error only weakens the signal.
+func (s *Service) RecordDecline(ctx context.Context, eventID, accountID int64) error {
+	key := s.keys(eventID).base + "dcl:" + strconv.FormatInt(accountID, 10)
+	pipe := s.rdb.Pipeline()
+	pipe.Incr(ctx, key)
+	pipe.Expire(ctx, key, declineWindow)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("waitingroom: record decline: %w", err)
+	}
+	return nil
+}
 
 // Fingerprint hashes the stable headers of a request (user agent, languages,
 // encodings, client hints) into a short hex id. It is a weak signal, only
@@ -98,7 +123,7 @@ func (s *Service) RecordHold(ctx context.Context, eventID, accountID int64, fing
 // was made and when it was paid. The signals judge the rush a waiting room
 // exists for: an event whose room is not enabled has none. The reasons come
 // in a fixed order (join to hold, hold to pay, holds per minute,
-// fingerprint).
+// fingerprint, declines).
 func (s *Service) Review(ctx context.Context, eventID, accountID int64, holdCreated, paidAt time.Time) ([]string, error) {
 	r, err := s.room(ctx, eventID)
 	if err != nil {
@@ -113,6 +138,7 @@ func (s *Service) Review(ctx context.Context, eventID, accountID int64, holdCrea
 	pipe := s.rdb.Pipeline()
 	joined := pipe.HGet(ctx, k.base+"jt", acct)
 	fingerprint := pipe.HGet(ctx, k.base+"afp", acct)
+	declines := pipe.Get(ctx, k.base+"dcl:"+acct)
 	minute := holdCreated.Unix() / 60
 	holds := []*redis.StringCmd{
 		pipe.Get(ctx, k.base+"hpm:"+acct+":"+strconv.FormatInt(minute, 10)),
@@ -143,13 +169,16 @@ func (s *Service) Review(ctx context.Context, eventID, accountID int64, holdCrea
 			reasons = append(reasons, ReasonSharedFingerprint)
 		}
 	}
+	if n, err := declines.Int(); err == nil && n >= sig.MaxDeclines {
+		reasons = append(reasons, ReasonDeclines)
+	}
 	return reasons, nil
 }
 
 // ParseSignals reads the review thresholds from their configuration text
 // (REVIEW_SIGNALS): empty takes the defaults, "off" turns screening off
 // (nil), and comma-separated overrides like
-// "join_to_hold=2s,hold_to_pay=8s,holds_per_minute=10,accounts_per_fingerprint=3"
+// "join_to_hold=2s,hold_to_pay=8s,holds_per_minute=10,accounts_per_fingerprint=3,declines=3"
 // change the thresholds named and keep the defaults of the others.
 func ParseSignals(text string) (*Signals, error) {
 	text = strings.TrimSpace(text)
@@ -177,18 +206,21 @@ func ParseSignals(text string) (*Signals, error) {
 			} else {
 				sig.MinHoldToPay = d
 			}
-		case "holds_per_minute", "accounts_per_fingerprint":
+		case "holds_per_minute", "accounts_per_fingerprint", "declines":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 1 || n > 1_000_000 {
 				return nil, fmt.Errorf("%s: a whole number from 1 to 1000000", name)
 			}
-			if name == "holds_per_minute" {
+			switch name {
+			case "holds_per_minute":
 				sig.MaxHoldsPerMinute = n
-			} else {
+			case "declines":
+				sig.MaxDeclines = n
+			default:
 				sig.MaxAccountsPerFingerprint = n
 			}
 		default:
-			return nil, fmt.Errorf("unknown signal %q (join_to_hold, hold_to_pay, holds_per_minute, accounts_per_fingerprint; or off)", name)
+			return nil, fmt.Errorf("unknown signal %q (join_to_hold, hold_to_pay, holds_per_minute, accounts_per_fingerprint, declines; or off)", name)
 		}
 	}
 	sig.setDefaults()

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// TestReviewSignals: each velocity or fingerprint signal sends an order to
+// TestReviewSignals: each velocity, fingerprint or decline signal sends an order to
 // review on its own, and a human-paced purchase trips none.
 func TestReviewSignals(t *testing.T) {
 	f := newFixture(t, false)
@@ -32,6 +32,15 @@ func TestReviewSignals(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Two declines before paying are a fan correcting a card; three are
+	// a card run.
+	for acct, n := range map[int64]int{1: 2, 4: 3} {
+		for range n {
+			if err := s.RecordDecline(ctx, ev, acct); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	at := func(d time.Duration) time.Time { return joined.Add(d) }
 	tests := []struct {
 		name       string
@@ -44,6 +53,7 @@ func TestReviewSignals(t *testing.T) {
 		{"hold to pay too fast", 2, at(20 * time.Second), at(25 * time.Second), []string{ReasonHoldToPay}},
 		{"holds per minute", 3, f.clock.Now(), f.clock.Now().Add(time.Minute), []string{ReasonJoinToHold, ReasonHoldsPerMinute}},
 		{"shared fingerprint", 10, at(20 * time.Second), at(60 * time.Second), []string{ReasonSharedFingerprint}},
+		{"declines", 4, at(20 * time.Second), at(60 * time.Second), []string{ReasonDeclines}},
 	}
 	for _, tt := range tests {
 		got, err := s.Review(ctx, ev, tt.acct, tt.hold, tt.paid)

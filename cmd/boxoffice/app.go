@@ -141,10 +141,11 @@ func (a *App) Open(ctx context.Context) error {
 	a.Checkout = checkout.New(db, a.Seats, payments, mailer, a.Log, checkout.Config{
 		Screen: screen,
 		// A buyer's place among the active shoppers is freed at once.
-		Admissions:    a.Queue,
-		PaymentGrace:  a.Config.PaymentGrace,
-		SecretKey:     a.Config.SecretKey,
-		WebhookSecret: a.Config.StripeWebhookKey,
+		Admissions:         a.Queue,
+		PaymentGrace:       a.Config.PaymentGrace,
+		DeclineRetryWindow: cmp.Or(a.Config.DeclineRetryWindow, -1), // 0 configured: release at the first decline
+		SecretKey:          a.Config.SecretKey,
+		WebhookSecret:      a.Config.StripeWebhookKey,
 		// Empty unless PAYMENTS=stripe (loadConfig requires it then).
 		PublishableKey: a.Config.StripePublishableKey,
 		BaseURL:        a.Config.BaseURL,

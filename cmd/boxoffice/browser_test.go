@@ -75,8 +75,11 @@ func TestBrowser(t *testing.T) {
 	// settle at once, and a test payment looked up at stripe-mock stays open
 	// (stripe-mock answers requires_payment_method), so neither disturbs the
 	// other.
+	// The spec plays Stripe.js's 3-D Secure challenge on the proxy
+	// (BOXOFFICE_STRIPE_API).
+	stripeAPI := testkit.StripeTestCards(t)
 	stripeEnv := map[string]string{"PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_test_123",
-		"STRIPE_PUBLISHABLE_KEY": "pk_test_boxoffice", "STRIPE_API_BASE": testkit.StripeTestCards(t)}
+		"STRIPE_PUBLISHABLE_KEY": "pk_test_boxoffice", "STRIPE_API_BASE": stripeAPI}
 	stripeApp, stripeBase := runApp(t, func(k string) string { return cmp.Or(stripeEnv[k], env[k]) })
 	stripeEvent := smallEvent(t, stripeApp.Seats, "Stripe Night "+testkit.RandomHex(3), 1, 2, 10, `{"enabled": false}`)
 	// A scanner account for the scan page: signed up over HTTP, granted the
@@ -118,7 +121,7 @@ func TestBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(), "BOXOFFICE_URL="+base, "BOXOFFICE_EVENT="+events[0].ID, "BOXOFFICE_ARTIFACTS="+artifacts,
 		"BOXOFFICE_ROOM_EVENT="+strconv.FormatInt(roomEvent, 10), "BOXOFFICE_SCANNER_EMAIL="+scanner,
 		"BOXOFFICE_ADMIN_EMAIL="+adminEmail, "BOXOFFICE_ADMIN_PASSWORD="+adminPassword,
-		"BOXOFFICE_STRIPE_URL="+stripeBase, "BOXOFFICE_STRIPE_EVENT="+stripeEvent)
+		"BOXOFFICE_STRIPE_URL="+stripeBase, "BOXOFFICE_STRIPE_EVENT="+stripeEvent, "BOXOFFICE_STRIPE_API="+stripeAPI)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()

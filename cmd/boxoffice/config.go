@@ -19,30 +19,34 @@ import (
 // docs/operations.md, "Configuration"). Each field names its variable and
 // default.
 type Config struct {
-	ListenAddr         string        // LISTEN_ADDR [:8080]
-	DatabaseURL        string        // DATABASE_URL [postgres://boxoffice:boxoffice@localhost:5432/boxoffice], as `make services` sets it up
-	RedisURL           string        // REDIS_URL [redis://localhost:6379/0], or redis+cluster://host:port,host:port,... for a Redis Cluster (redis.go)
-	BaseURL            string        // BASE_URL [http://localhost:8080]
-	SecretKey          []byte        // SECRET_KEY (hex or text, ≥ 32 bytes); generated in dev
-	SecretGenerated    bool          // SECRET_KEY was not set and one was made up for this run
-	Payments           string        // PAYMENTS [test] test | stripe
-	StripeSecretKey    string        // STRIPE_SECRET_KEY
-	StripeWebhookKey   string        // STRIPE_WEBHOOK_SECRET
-	StripeAPIBase      string        // STRIPE_API_BASE (stripe-mock in tests)
-	SMTPURL            string        // SMTP_URL; empty writes mail as .eml files
-	HoldTTL            time.Duration // HOLD_TTL [10m]
-	WaitlistOfferTTL   time.Duration // WAITLIST_OFFER_TTL [10m]: how long a waiting-list offer is held
-	PaymentGrace       time.Duration // PAYMENT_GRACE [5m] how long past a hold's expiry a started payment may still complete
-	MaxSeatsPerAccount int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
-	ResaleFeeBPS       int           // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
-	DBMaxConns         int32         // DB_MAX_CONNS [4 × CPUs + 16]
-	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
-	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
-	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis; no { or }: keys carry their own hash tags
-	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly (refused in production)
-	Production         bool          // BOXOFFICE_ENV=production, or BASE_URL is https: productionChecks apply
-	PprofAddr          string        // PPROF_ADDR: when set, Go's profiler listens there (keep it on loopback)
-	MediaDir           string        // MEDIA_DIR [media, under the working directory] where uploaded event images are stored; shared by every node
+	ListenAddr       string        // LISTEN_ADDR [:8080]
+	DatabaseURL      string        // DATABASE_URL [postgres://boxoffice:boxoffice@localhost:5432/boxoffice], as `make services` sets it up
+	RedisURL         string        // REDIS_URL [redis://localhost:6379/0], or redis+cluster://host:port,host:port,... for a Redis Cluster (redis.go)
+	BaseURL          string        // BASE_URL [http://localhost:8080]
+	SecretKey        []byte        // SECRET_KEY (hex or text, ≥ 32 bytes); generated in dev
+	SecretGenerated  bool          // SECRET_KEY was not set and one was made up for this run
+	Payments         string        // PAYMENTS [test] test | stripe
+	StripeSecretKey  string        // STRIPE_SECRET_KEY
+	StripeWebhookKey string        // STRIPE_WEBHOOK_SECRET
+	StripeAPIBase    string        // STRIPE_API_BASE (stripe-mock in tests)
+	SMTPURL          string        // SMTP_URL; empty writes mail as .eml files
+	HoldTTL          time.Duration // HOLD_TTL [10m]
+	WaitlistOfferTTL time.Duration // WAITLIST_OFFER_TTL [10m]: how long a waiting-list offer is held
+	PaymentGrace     time.Duration // PAYMENT_GRACE [5m] how long past a hold's expiry a started payment may still complete
+	// DeclineRetryWindow (DECLINE_RETRY_WINDOW [2m]) is how long a declined
+	// card keeps the seats for another attempt (never past the hold's
+	// expiry); 0 releases them at the first decline.
+	DeclineRetryWindow time.Duration
+	MaxSeatsPerAccount int        // MAX_SEATS_PER_ACCOUNT [8], 1..8
+	ResaleFeeBPS       int        // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
+	DBMaxConns         int32      // DB_MAX_CONNS [4 × CPUs + 16]
+	AllowedOrigins     []string   // ALLOWED_ORIGINS, comma-separated [BASE_URL]
+	LogLevel           slog.Level // LOG_LEVEL [info] debug | info | warn | error
+	RedisPrefix        string     // REDIS_PREFIX [bo:] key prefix, to share one Redis; no { or }: keys carry their own hash tags
+	MetricsToken       string     // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly (refused in production)
+	Production         bool       // BOXOFFICE_ENV=production, or BASE_URL is https: productionChecks apply
+	PprofAddr          string     // PPROF_ADDR: when set, Go's profiler listens there (keep it on loopback)
+	MediaDir           string     // MEDIA_DIR [media, under the working directory] where uploaded event images are stored; shared by every node
 	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
 	// like holds.ip=1200/m:300,join.account=5/m, or off (nil).
 	RateLimits map[string]server.RouteLimits
@@ -137,6 +141,10 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	}
 	if c.PaymentGrace, err = time.ParseDuration(get("PAYMENT_GRACE", "5m")); err != nil || c.PaymentGrace < time.Second || c.PaymentGrace > time.Hour {
 		return c, &configError{"PAYMENT_GRACE", getenv("PAYMENT_GRACE"), "a duration between 1s and 1h, like 5m"}
+	}
+	if c.DeclineRetryWindow, err = time.ParseDuration(get("DECLINE_RETRY_WINDOW", "2m")); err != nil || c.DeclineRetryWindow < 0 ||
+		c.DeclineRetryWindow > time.Hour {
+		return c, &configError{"DECLINE_RETRY_WINDOW", getenv("DECLINE_RETRY_WINDOW"), "a duration between 0 and 1h, like 2m"}
 	}
 	if c.MaxSeatsPerAccount, err = strconv.Atoi(get("MAX_SEATS_PER_ACCOUNT", "8")); err != nil || c.MaxSeatsPerAccount < 1 || c.MaxSeatsPerAccount > 8 {
 		return c, &configError{"MAX_SEATS_PER_ACCOUNT", getenv("MAX_SEATS_PER_ACCOUNT"), "a whole number from 1 to 8"}

@@ -3,6 +3,7 @@ package testkit
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -39,17 +40,45 @@ var stripeNeedsAction = map[string]bool{
 // per intent: confirm with pm_card_visa (or any other method) authorizes
 // (requires_capture under manual capture); the methods in stripeDeclines
 // answer 402 card_error with the intent in requires_payment_method;
-// pm_card_threeDSecure2Required answers requires_action; confirm works only
-// from requires_payment_method or requires_confirmation (a cancelled intent
-// cannot be authorized); capture succeeds only from requires_capture;
-// cancel cancels; GET returns the kept state.
+// pm_card_threeDSecure2Required answers requires_action with next_action
+// use_stripe_sdk; confirm works only from requires_payment_method,
+// requires_confirmation or requires_action (a cancelled intent cannot be
+// authorized); capture succeeds only from requires_capture; cancel cancels;
+// GET returns the kept state, with the last decline as last_payment_error.
 // Idempotency-Key replays are not modelled: stripe-mock ignores the header.
+//
+// What Stripe.js does in the browser for a requires_action intent (the
+// bank's challenge, Complete or Fail) is POST
+// {url}/testkit/authenticate/{intent}?result=complete|fail on the proxy
+// (StripeAuthenticate): the intent moves to requires_capture, or back to
+// requires_payment_method with the authentication failure as
+// last_payment_error, as Stripe's test challenge page does.
 func StripeTestCards(t testing.TB) string {
 	t.Helper()
 	mock := StripeMock(t)
 	var mu sync.Mutex
 	intents := map[string]map[string]any{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := strings.CutPrefix(r.URL.Path, "/testkit/authenticate/"); ok {
+			mu.Lock()
+			defer mu.Unlock()
+			kept := intents[id]
+			if kept == nil || kept["status"] != "requires_action" {
+				http.Error(w, "no intent waiting for authentication", http.StatusConflict)
+				return
+			}
+			delete(kept, "next_action")
+			if r.URL.Query().Get("result") == "complete" {
+				kept["status"] = "requires_capture"
+			} else {
+				kept["status"] = "requires_payment_method"
+				kept["last_payment_error"] = map[string]any{"type": "card_error", "code": "payment_intent_authentication_failure",
+					"message": "The provided PaymentMethod has failed authentication."}
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(kept)
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
 		form, _ := url.ParseQuery(string(body))
 		req, err := http.NewRequestWithContext(r.Context(), r.Method, mock+r.URL.RequestURI(), bytes.NewReader(body))
@@ -88,6 +117,9 @@ func StripeTestCards(t testing.TB) string {
 				}
 			}
 			pi["metadata"] = meta
+			// stripe-mock's fixture secret names another intent; Stripe.js
+			// finds the intent from its secret's prefix.
+			pi["client_secret"] = pi["id"].(string) + "_secret_testkit"
 			intents[pi["id"].(string)] = pi
 			reply = pi
 		} else {
@@ -100,7 +132,7 @@ func StripeTestCards(t testing.TB) string {
 			reply = kept
 			switch action {
 			case "confirm":
-				if st := kept["status"]; st != "requires_payment_method" && st != "requires_confirmation" {
+				if st := kept["status"]; st != "requires_payment_method" && st != "requires_confirmation" && st != "requires_action" {
 					// Like Stripe: a cancelled, authorized or paid intent
 					// cannot be confirmed again.
 					status = http.StatusBadRequest
@@ -110,14 +142,20 @@ func StripeTestCards(t testing.TB) string {
 				}
 				pm := form.Get("payment_method")
 				kept["payment_method"] = pm
+				delete(kept, "next_action")
+				delete(kept, "last_payment_error")
 				switch {
 				case stripeDeclines[pm] != "":
 					kept["status"] = "requires_payment_method"
 					status = http.StatusPaymentRequired
+					decline := map[string]any{"type": "card_error", "code": "card_declined",
+						"decline_code": stripeDeclines[pm], "message": "Your card was declined."}
+					kept["last_payment_error"] = decline
 					reply = map[string]any{"error": map[string]any{"type": "card_error", "code": "card_declined",
 						"decline_code": stripeDeclines[pm], "message": "Your card was declined.", "payment_intent": kept}}
 				case stripeNeedsAction[pm]:
 					kept["status"] = "requires_action"
+					kept["next_action"] = map[string]any{"type": "use_stripe_sdk", "use_stripe_sdk": map[string]any{}}
 				case kept["capture_method"] == "manual":
 					kept["status"] = "requires_capture"
 				default:
@@ -149,4 +187,24 @@ func StripeTestCards(t testing.TB) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// StripeAuthenticate plays the fan's answer to the 3-D Secure challenge of
+// a requires_action intent on a StripeTestCards proxy at base: Complete
+// (ok) or Fail.
+func StripeAuthenticate(base, intentID string, ok bool) error {
+	result := "fail"
+	if ok {
+		result = "complete"
+	}
+	res, err := http.Post(base+"/testkit/authenticate/"+intentID+"?result="+result, "application/json", nil)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(res.Body)
+		return fmt.Errorf("testkit: authenticate %s: %d %s", intentID, res.StatusCode, msg)
+	}
+	return nil
 }

@@ -103,7 +103,8 @@ test('every page, every role: no null, undefined or NaN on screen', async () => 
   assert.equal(hold.status, 201);
 
   const urls = ['/', '/?q=midnight', `/events/${EVENT}`, `/events/${ROOM_EVENT}/queue`, `/checkout/${hold.body.id}`,
-    '/orders', `/orders/${order}`, '/tickets', '/scan', '/signin', '/signup', '/admin', `/admin/events/${EVENT}`, '/no-such-page'];
+    '/orders', `/orders/${order}`, '/tickets', '/scan', '/signin', '/signup', '/admin', `/admin/events/${EVENT}`, '/no-such-page',
+    `/payments/${pay.body.payment.id}/challenge`];
   for (const re of routes()) {
     assert.ok(urls.some((u) => re.test(u.split('?')[0])), `no page of this test opens the route ${re}: add an address for it`);
   }

@@ -8,6 +8,7 @@ const routes = [
   [/^\/events\/(\d+)$/, () => import('./pages/event.js')],
   [/^\/events\/(\d+)\/queue$/, () => import('./pages/queue.js')],
   [/^\/checkout\/([0-9a-f-]{36})$/, () => import('./pages/checkout.js')],
+  [/^\/payments\/([0-9a-f-]{36})\/challenge$/, () => import('./pages/challenge.js')],
   [/^\/orders$/, () => import('./pages/orders.js')],
   [/^\/orders\/([^/]+)$/, () => import('./pages/order.js')],
   [/^\/tickets$/, () => import('./pages/tickets.js')],

@@ -1,8 +1,13 @@
 // Checkout: the held seats, the countdown, and payment. In test mode a card
 // form with Stripe's documented test numbers; with Stripe configured
-// (GET /api/payments/config), Stripe.js Elements collects the card and only
-// the payment method id it makes reaches the server. A decline releases the
-// seats at once (server side) and offers to hold them again if still free.
+// (GET /api/payments/config), Stripe's Payment Element collects the card (or
+// Apple Pay / Google Pay where the browser offers them) and only the payment
+// method id it makes reaches the server, which confirms with manual capture.
+// A decline keeps the seats for a short retry window (the page counts it
+// down) so the fan can correct the card or use another; giving up releases
+// them at once. A card asking for 3-D Secure is completed in the page
+// (Stripe.js handleNextAction) or, in test mode, on the app's own challenge
+// page, while the seats stay held.
 import { get, post, del } from '../api.js';
 import { h, money, countdown, seatLabel } from '../format.js';
 
@@ -10,6 +15,7 @@ const TEST_CARDS = [
   ['4242 4242 4242 4242', 'succeeds'],
   ['4000 0000 0000 0002', 'is declined'],
   ['4000 0000 0000 9995', 'has insufficient funds'],
+  ['4000 0027 6000 3184', 'asks for 3-D Secure (complete or fail the challenge)'],
 ];
 
 // STRIPE_JS must be loaded from Stripe itself (never bundled or
@@ -20,7 +26,7 @@ const STRIPE_JS = 'https://js.stripe.com/v3/';
 // Decline codes that deserve more than "declined" (Stripe's codes).
 const DECLINE_REASONS = {
   insufficient_funds: 'insufficient funds',
-  authentication_required: 'this card asks for 3-D Secure verification, which Boxoffice does not support yet; try another card',
+  payment_intent_authentication_failure: 'the card could not be verified',
 };
 
 let stripeJs = null;
@@ -69,7 +75,12 @@ export async function render(main, [holdId], ctx) {
   const orderBreakdown = h('dl', { class: 'breakdown' });
   let payLabel = null; // the pay button, relabelled with the total
   let stopClock = () => {};
-  let cardElement = null; // Stripe's card element, destroyed on leaving
+  let cardElement = null; // Stripe's Payment Element, destroyed on leaving
+  let stripeElements = null; // its Elements group, told the total
+  let stripe = null;
+  let paymentId = null; // the hold's payment, once paying started
+  let stopRetryClock = () => {};
+  const retryNote = h('p', { class: 'error', role: 'status' });
 
   // breakdownList shows what a price is made of: face value, fees, tax.
   function breakdownList(b, el = h('dl', { class: 'breakdown' })) {
@@ -120,6 +131,7 @@ export async function render(main, [holdId], ctx) {
     }
     breakdownList(sum, orderBreakdown);
     if (payLabel) payLabel.textContent = `Pay ${money(total, hold.currency)}`;
+    stripeElements?.update({ amount: total });
   }
   paintTotal();
 
@@ -135,20 +147,38 @@ export async function render(main, [holdId], ctx) {
         h('p', {}, totalEl),
         h('details', { class: 'price-details' }, h('summary', {}, 'What the total is made of'), orderBreakdown)),
       h('aside', { class: 'panel' }, h('div', { class: 'card' },
-        h('p', {}, 'Seats held for ', clock), payArea, msg))));
+        h('p', {}, 'Seats held for ', clock), retryNote, payArea, msg))));
 
   if (hold.status === 'active' || hold.status === 'payment_pending') {
     stopClock = countdown(clock, hold.expires_at, () => {
       if (hold.status === 'active') expired();
     });
-    showPay().catch((e) => { msg.className = 'error'; msg.textContent = e.message; });
+    showPay().then(resume).catch((e) => { msg.className = 'error'; msg.textContent = e.message; });
   } else {
     clock.textContent = '—';
     msg.textContent = hold.status === 'converted' ? 'This hold is already paid.' : `This hold is ${hold.status}.`;
     payArea.append(h('a', { href: `/events/${hold.event_id}`, 'data-link': true, class: 'button secondary' }, 'Back to the seat map'));
   }
 
+  // resume picks a started payment up where it stands (back from the test
+  // challenge page, or a reload): waiting for another card after a decline,
+  // or for the card's authentication.
+  async function resume() {
+    if (hold.status !== 'payment_pending') return;
+    const { payment } = await post(`/api/holds/${holdId}/checkout`);
+    paymentId = payment.id;
+    if (payment.status === 'requires_payment_method' && payment.retry_until) {
+      retryWindow({ decline_code: payment.decline_code, retry_until: payment.retry_until });
+    } else if (payment.status === 'requires_action') {
+      msg.className = '';
+      msg.textContent = 'Your card asked to be verified. Finish the verification to pay; your seats stay held meanwhile.';
+      payArea.prepend(h('button', { type: 'button', onclick: () => authenticate(payment.id, { client_secret: payment.client_secret }) },
+        'Verify the card'));
+    }
+  }
+
   function expired() {
+    stopRetryClock();
     dropCard();
     msg.className = 'error';
     msg.textContent = 'Your hold expired and the seats went back on sale.';
@@ -195,9 +225,11 @@ export async function render(main, [holdId], ctx) {
     payArea.replaceChildren(form);
   }
 
-  // showStripePay mounts Stripe's card element. Stripe.js turns the card
-  // into a payment method id in the browser; the server confirms the
-  // payment intent with it (manual capture) exactly as it does in test mode.
+  // showStripePay mounts Stripe's Payment Element (deferred intent: the
+  // amount and currency, manual capture, payment methods made here). It
+  // offers the card, and Apple Pay or Google Pay where the browser has them;
+  // Stripe.js turns the choice into a payment method id and the server
+  // confirms the payment intent with it, exactly as in test mode.
   async function showStripePay(publishableKey) {
     payArea.replaceChildren(h('p', { class: 'muted' }, 'Loading the card form…'));
     let Stripe;
@@ -209,8 +241,10 @@ export async function render(main, [holdId], ctx) {
       payArea.replaceChildren(h('div', { class: 'stack' }, h('button', { type: 'button', onclick: () => location.reload() }, 'Reload'), releaseButton()));
       return;
     }
-    const stripe = Stripe(publishableKey);
-    cardElement = stripe.elements().create('card', { hidePostalCode: true });
+    stripe = Stripe(publishableKey);
+    stripeElements = stripe.elements({ mode: 'payment', amount: totalOf(), currency: hold.currency.toLowerCase(),
+      captureMethod: 'manual', paymentMethodCreation: 'manual', paymentMethodTypes: ['card'] });
+    cardElement = stripeElements.create('payment', { fields: { billingDetails: { address: 'never' } } });
     const cardBox = h('div', { class: 'card-element' });
     const cardError = h('p', { class: 'error', role: 'alert' });
     cardElement.on('change', (ev) => { cardError.textContent = ev.error ? ev.error.message : ''; });
@@ -219,14 +253,15 @@ export async function render(main, [holdId], ctx) {
     const form = h('form', { class: 'stack' },
       h('div', {}, h('span', {}, 'Card'), cardBox), cardError, payBtn,
       publishableKey.startsWith('pk_test_')
-        ? testCards('Test cards (Stripe test mode)', [...TEST_CARDS, ['4000 0027 6000 3184', 'asks for 3-D Secure (not supported yet)']])
+        ? testCards('Test cards (Stripe test mode)', TEST_CARDS)
         : null,
       releaseButton());
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       cardError.textContent = '';
       await pay(payBtn, 'stripe', async () => {
-        const { paymentMethod, error } = await stripe.createPaymentMethod({ type: 'card', card: cardElement });
+        const submitted = await stripeElements.submit();
+        const { paymentMethod, error } = submitted.error ? submitted : await stripe.createPaymentMethod({ elements: stripeElements });
         if (error) {
           // Nothing was charged or sent to Boxoffice: the seats stay held.
           cardError.textContent = error.message;
@@ -249,6 +284,7 @@ export async function render(main, [holdId], ctx) {
       if (!body) { msg.textContent = ''; return; }
       const tickets = types.length > 1 ? hold.seats.map((seat) => ({ seat_id: seat.id, price_type: chosen.get(seat.id) })) : undefined;
       const { payment } = await post(`/api/holds/${holdId}/checkout`, tickets ? { tickets } : undefined);
+      paymentId = payment.id;
       if (payment.amount_cents !== totalOf()) {
         // The event's fees changed since this page priced the seats: the
         // fan pays only a total they were shown.
@@ -261,34 +297,86 @@ export async function render(main, [holdId], ctx) {
         msg.textContent = 'The payment settings changed. Reload the page to pay.';
         return;
       }
-      const res = await post(`/api/payments/${payment.id}/confirm`, body);
-      if (res.order_id) {
-        stopClock();
-        ctx.navigate(`/orders/${res.order_id}`);
-        return;
-      }
-      if (res.status === 'processing') {
-        stopClock();
-        msg.textContent = 'The payment provider has not answered yet. The payment will be checked and settled: see My orders in a few minutes.';
-        payArea.replaceChildren(h('a', { href: '/orders', 'data-link': true, class: 'button' }, 'My orders'));
-        return;
-      }
-      declined(DECLINE_REASONS[res.decline_code]);
+      await outcome(payment.id, await post(`/api/payments/${payment.id}/confirm`, body));
     } catch (e2) {
-      if (e2.code === 'hold_expired' || e2.status === 410) return expired();
-      if (e2.status === 402 || /declin|insufficient/.test(e2.code)) return declined(e2.message);
-      msg.className = 'error';
-      msg.textContent = e2.message;
+      failed(e2);
     } finally {
       payBtn.disabled = false;
     }
   }
 
-  // dropCard destroys Stripe's card element (its iframe and listeners)
+  // outcome shows what a confirmation (or a completed authentication) led
+  // to: the order, a wait for the provider, a card to verify, or a decline.
+  async function outcome(id, res) {
+    if (res.order_id) {
+      stopClock();
+      stopRetryClock();
+      ctx.navigate(`/orders/${res.order_id}`);
+      return;
+    }
+    if (res.status === 'processing') {
+      stopClock();
+      stopRetryClock();
+      msg.className = '';
+      msg.textContent = 'The payment provider has not answered yet. The payment will be checked and settled: see My orders in a few minutes.';
+      payArea.replaceChildren(h('a', { href: '/orders', 'data-link': true, class: 'button' }, 'My orders'));
+      return;
+    }
+    if (res.status === 'requires_action') return authenticate(id, res);
+    if (res.retry_until) return retryWindow(res);
+    declined(DECLINE_REASONS[res.decline_code]);
+  }
+
+  function failed(e2) {
+    if (e2.code === 'hold_expired' || e2.status === 410) return expired();
+    if (e2.code === 'hold_lost') return released('Your hold ran out before the payment was finished, and the seats went back on sale. You have not been charged.');
+    if (e2.status === 402 || /declin|insufficient/.test(e2.code)) return declined(e2.message);
+    msg.className = 'error';
+    msg.textContent = e2.message;
+  }
+
+  // authenticate completes a card's 3-D Secure step while the seats stay
+  // held: Stripe.js shows the bank's challenge in the page, then the server
+  // is asked for the outcome; in test mode the app's own challenge page
+  // plays the bank.
+  async function authenticate(id, res) {
+    msg.className = '';
+    msg.textContent = 'Your bank asks you to verify this payment…';
+    if (!stripe) {
+      ctx.navigate(res.next_action?.redirect_url || `/payments/${id}/challenge`);
+      return;
+    }
+    try {
+      // An error here (verification failed or closed) is told by the
+      // server's answer below, which also says whether the seats wait.
+      await stripe.handleNextAction({ clientSecret: res.client_secret });
+      await outcome(id, await post(`/api/payments/${id}/complete`));
+    } catch (e2) {
+      failed(e2);
+    }
+  }
+
+  // retryWindow keeps the form for another attempt after a decline and
+  // counts down the time the seats stay held for it.
+  function retryWindow(res) {
+    stopRetryClock();
+    const reason = DECLINE_REASONS[res.decline_code];
+    const left = h('strong', { class: 'countdown' });
+    msg.textContent = '';
+    retryNote.replaceChildren(`Payment declined${reason ? ` (${reason})` : ''}. Your seats stay held for `, left,
+      ' so you can correct the card or use another one.');
+    stopRetryClock = countdown(left, res.retry_until, () => {
+      stopRetryClock();
+      released('The time to try another card ran out and your seats were released so others can buy them. You have not been charged.');
+    });
+  }
+
+  // dropCard destroys Stripe's Payment Element (its iframe and listeners)
   // once the form that showed it is gone.
   function dropCard() {
     cardElement?.destroy();
     cardElement = null;
+    stripeElements = null;
   }
 
   function testCards(title, cards) {
@@ -300,19 +388,33 @@ export async function render(main, [holdId], ctx) {
   }
 
   function declined(reason) {
+    released(`Payment declined${reason ? ` (${reason})` : ''}. Your seats were released so others can buy them.`);
+  }
+
+  // released ends the page's payment: the seats are gone (declined for
+  // good, the retry window over, the hold lost); it offers to hold them again.
+  function released(text) {
     stopClock();
+    stopRetryClock();
     clock.textContent = '—';
+    retryNote.replaceChildren();
     msg.className = 'error';
-    msg.textContent = `Payment declined${reason ? ` (${reason})` : ''}. Your seats were released so others can buy them.`;
+    msg.textContent = text;
     dropCard();
     payArea.replaceChildren(retryButton());
   }
 
+  // release gives the seats up: a hold not yet paying is released, a
+  // started payment abandoned (its seats released, its intent cancelled).
   async function release() {
-    try { await del(`/api/holds/${holdId}`); } catch { /* already gone */ }
+    try {
+      if (paymentId) await post(`/api/payments/${paymentId}/abandon`);
+      else await del(`/api/holds/${holdId}`);
+    } catch { /* already gone */ }
     stopClock();
+    stopRetryClock();
     ctx.navigate(`/events/${hold.event_id}`);
   }
 
-  return () => { stopClock(); dropCard(); };
+  return () => { stopClock(); stopRetryClock(); dropCard(); };
 }
