@@ -52,8 +52,9 @@ func TestWaitlistRejectedOrder(t *testing.T) {
 	}
 }
 
-// TestWaitlistDeclinedPayment: a declined payment frees its seats at once,
-// straight into the offer of the fan waiting.
+// TestWaitlistDeclinedPayment: a declined payment keeps its seats for the
+// retry window; when the fan gives up, they go straight into the offer of
+// the fan waiting, never back on the public map.
 func TestWaitlistDeclinedPayment(t *testing.T) {
 	f := newFixture(t, checkout.Config{})
 	ctx := context.Background()
@@ -62,9 +63,16 @@ func TestWaitlistDeclinedPayment(t *testing.T) {
 	f.hold(f.account("Filler"), 2, 3, 4, 5, 6, 7, 8, 9)
 	fan := f.account("Waiting")
 	f.joinWaitlist(fan, 1)
-	r, err := f.svc.Confirm(ctx, buyer, f.checkout(buyer, h.ID).ID, checkout.Method{CardNumber: "4000 0000 0000 0002"})
+	p := f.checkout(buyer, h.ID)
+	r, err := f.svc.Confirm(ctx, buyer, p.ID, checkout.Method{CardNumber: "4000 0000 0000 0002"})
 	if err != nil || r.Status != checkout.StatusDeclined {
 		t.Fatalf("declining payment: %+v %v", r, err)
+	}
+	if e, _ := f.seats.Waitlist(ctx, f.event, fan); e.Status != seatmap.WaitWaiting || f.seatStatus(0) != "held" {
+		t.Fatalf("during the retry window: waiting fan %+v, seat %s; want still waiting, seat held by the buyer", e, f.seatStatus(0))
+	}
+	if _, err := f.svc.GiveUp(ctx, buyer, p.ID); err != nil {
+		t.Fatal(err)
 	}
 	f.offerOf(fan, 1)
 	if f.seatStatus(0) != "held" || f.seatStatus(1) != "available" {
