@@ -271,3 +271,11 @@ func replaceRecoveryCodes(ctx context.Context, tx pgx.Tx, accountID int64, hashe
 func TOTPCode(secret string, at time.Time) (string, error) {
 	return totp.GenerateCodeCustom(secret, at, totpOpts)
 }
+
+// ChallengeAccount is the account a sign-in challenge is for, so the
+// server can limit code guesses per account; a challenge that is not a
+// valid one is ErrBadToken.
+func (s *Service) ChallengeAccount(challenge string) (int64, error) {
+	id, _, err := s.parseToken(purposeSignIn, challenge)
+	return id, err
+}
