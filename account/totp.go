@@ -16,6 +16,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
+	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
 // totpRoles must sign in with a second factor: they move money, refunds
@@ -161,7 +162,8 @@ func (s *Service) CompleteSignIn(ctx context.Context, challenge, code string) (A
 	}
 	var a Account
 	var token string
-	err = s.changeAccount(ctx, id, false, func(tx pgx.Tx) error {
+	// No cached session needs dropping: only the last step changes.
+	err = pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 		var hash string
 		var secret *string
 		var last int64
