@@ -36,6 +36,20 @@ type Account struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`
 	Role  string `json:"role"`
+	// EmailVerified: the owner followed a link mailed to Email. Events
+	// may require it before a hold (docs/accounts.md).
+	EmailVerified bool `json:"email_verified"`
+	// TOTPEnabled: signing in takes a code from an authenticator app
+	// after the password.
+	TOTPEnabled bool `json:"totp_enabled"`
+}
+
+// accountColumns are the columns of an Account, in scanDest's order, for
+// queries over accounts aliased a.
+const accountColumns = `a.id, a.email, a.name, a.role, a.email_verified_at IS NOT NULL, a.totp_enabled_at IS NOT NULL`
+
+func (a *Account) scanDest() []any {
+	return []any{&a.ID, &a.Email, &a.Name, &a.Role, &a.EmailVerified, &a.TOTPEnabled}
 }
 
 // Errors callers and tests compare with errors.Is.
@@ -47,7 +61,8 @@ var (
 	ErrBadRole         = apperr.E(apperr.Invalid, "invalid_role", "role must be fan, admin or scanner")
 )
 
-// Config tunes a Service. The zero value is the production setting.
+// Config tunes a Service. The zero value is the production setting, but
+// for SecretKey, which the recovery tokens need.
 type Config struct {
 	// HashCost is the bcrypt cost; 0 means bcrypt.DefaultCost (about 50 ms
 	// of CPU). Tests and bulk seeding lower it.
@@ -63,12 +78,30 @@ type Config struct {
 	// running, or its connection lost); 0 means 5 s: a sign-out on another
 	// node takes at most this long to reach this node.
 	DeafCacheTTL time.Duration
+	// SecretKey signs recovery, verification and sign-in tokens
+	// (SECRET_KEY); every node must share it. Without it those tokens
+	// cannot be made.
+	SecretKey []byte
+	// Mailer sends the account's mails from the outbox; nil leaves them
+	// queued until a node with one works them.
+	Mailer Mailer
+	// MailFrom is the sender of account mails (default
+	// accounts@boxoffice.localhost).
+	MailFrom string
+	// BaseURL is the public address, for the links in mails.
+	BaseURL string
+	// ResetTTL is how long a password-reset link works (default 1 h);
+	// VerifyTTL a verification or email-change link (default 48 h).
+	ResetTTL, VerifyTTL time.Duration
 }
 
 // Service signs people up and in and checks their tokens.
 type Service struct {
 	db  *pgxpool.Pool
 	cfg Config
+	// tokenKey signs the account's tokens: SECRET_KEY derived for this
+	// use alone.
+	tokenKey []byte
 
 	mu    sync.Mutex
 	cache map[[32]byte]cachedSession
@@ -97,7 +130,16 @@ func NewService(db *pgxpool.Pool, cfg Config) *Service {
 	if cfg.DeafCacheTTL == 0 {
 		cfg.DeafCacheTTL = 5 * time.Second
 	}
-	return &Service{db: db, cfg: cfg, cache: make(map[[32]byte]cachedSession)}
+	if cfg.MailFrom == "" {
+		cfg.MailFrom = "accounts@boxoffice.localhost"
+	}
+	if cfg.ResetTTL == 0 {
+		cfg.ResetTTL = time.Hour
+	}
+	if cfg.VerifyTTL == 0 {
+		cfg.VerifyTTL = 48 * time.Hour
+	}
+	return &Service{db: db, cfg: cfg, cache: make(map[[32]byte]cachedSession), tokenKey: derive(cfg.SecretKey, "account tokens")}
 }
 
 // SessionTTL is how long a new session lasts, for the cookie's Max-Age.
@@ -114,17 +156,19 @@ func (s *Service) SignUp(ctx context.Context, email, password, name string) (Acc
 	var token string
 	err = pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
-			INSERT INTO accounts (email, name, password_hash) VALUES ($1, $2, $3)
-			RETURNING id, email, name, role`,
-			NormalizeEmail(email), strings.TrimSpace(name), string(hash)).Scan(&a.ID, &a.Email, &a.Name, &a.Role)
+			INSERT INTO accounts AS a (email, name, password_hash) VALUES ($1, $2, $3)
+			RETURNING `+accountColumns,
+			NormalizeEmail(email), strings.TrimSpace(name), string(hash)).Scan(a.scanDest()...)
 		if pg.IsUniqueViolation(err, "accounts_email_key") {
 			return ErrEmailTaken
 		}
 		if err != nil {
 			return fmt.Errorf("account: insert: %w", err)
 		}
-		token, err = s.newSession(ctx, tx, a.ID)
-		return err
+		if token, err = s.newSession(ctx, tx, a.ID); err != nil {
+			return err
+		}
+		return enqueueMail(ctx, tx, mailJob{Kind: mailVerify, AccountID: a.ID, To: a.Email})
 	})
 	return a, token, err
 }
@@ -142,13 +186,16 @@ func NormalizeEmail(email string) string {
 // takes as long for a missing account as for a wrong password.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("boxoffice-timing-equaliser"), bcrypt.DefaultCost)
 
-// SignIn checks email and password and starts a session.
+// SignIn checks email and password and starts a session. An account with
+// TOTP on gets no session yet: the error is a *SecondStep whose challenge
+// CompleteSignIn takes with a code, so a caller that knows nothing of
+// second factors fails closed.
 func (s *Service) SignIn(ctx context.Context, email, password string) (Account, string, error) {
 	var a Account
 	var hash string
 	err := s.db.QueryRow(ctx, `
-		SELECT id, email, name, role, password_hash FROM accounts WHERE lower(email) = lower($1)`,
-		NormalizeEmail(email)).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &hash)
+		SELECT `+accountColumns+`, a.password_hash FROM accounts a WHERE lower(a.email) = lower($1)`,
+		NormalizeEmail(email)).Scan(append(a.scanDest(), &hash)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return Account{}, "", ErrBadCredentials
@@ -158,6 +205,13 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Account, 
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
 		return Account{}, "", ErrBadCredentials
+	}
+	if a.TOTPEnabled {
+		challenge, err := s.mintToken(purposeSignIn, a.ID, "", hash, signInChallengeTTL)
+		if err != nil {
+			return Account{}, "", err
+		}
+		return Account{}, "", &SecondStep{Challenge: challenge}
 	}
 	token, err := s.newSession(ctx, s.db, a.ID)
 	return a, token, err
@@ -198,9 +252,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	var a Account
 	var left time.Duration
 	err := s.db.QueryRow(ctx, `
-		SELECT a.id, a.email, a.name, a.role, s.expires_at - now()
+		SELECT `+accountColumns+`, s.expires_at - now()
 		FROM sessions s JOIN accounts a ON a.id = s.account_id
-		WHERE s.token_hash = $1 AND s.expires_at > now()`, sum[:]).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &left)
+		WHERE s.token_hash = $1 AND s.expires_at > now()`, sum[:]).Scan(append(a.scanDest(), &left)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Account{}, ErrUnauthenticated
 	}

@@ -41,11 +41,21 @@ func (s *Service) TicketCode(ctx context.Context, accountID int64, ticketID stri
 		return EntryCodeView{}, err
 	}
 	code, exp := EntryCode(s.cfg.SecretKey, t.ID, t.version, time.Now())
-	png, err := qrcode.Encode(code, qrcode.Medium, 256)
+	png, err := QRDataURL(code)
 	if err != nil {
 		return EntryCodeView{}, fmt.Errorf("checkout: QR code of ticket %s: %w", t.ID, err)
 	}
-	return EntryCodeView{Code: code, ExpiresAt: exp, QRPNG: "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)}, nil
+	return EntryCodeView{Code: code, ExpiresAt: exp, QRPNG: png}, nil
+}
+
+// QRDataURL draws text as a QR code, a data: URL of a 256-pixel PNG, so a
+// page shows it without a QR library (entry codes, TOTP enrolment).
+func QRDataURL(text string) (string, error) {
+	png, err := qrcode.Encode(text, qrcode.Medium, 256)
+	if err != nil {
+		return "", err
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png), nil
 }
 
 // Errors of check-in beyond the code itself.

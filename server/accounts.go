@@ -36,7 +36,8 @@ func (s *Server) signUp(c *fiber.Ctx) error {
 	}{acct, token})
 }
 
-// signIn: POST /api/sessions.
+// signIn: POST /api/sessions → {token, account}, or {second_factor,
+// challenge} when the account signs in with a TOTP code too.
 func (s *Server) signIn(c *fiber.Ctx) error {
 	var req signInRequest
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
@@ -47,7 +48,7 @@ func (s *Server) signIn(c *fiber.Ctx) error {
 	}
 	acct, token, err := s.deps.Accounts.SignIn(c.UserContext(), req.Email, req.Password)
 	if err != nil {
-		return err
+		return signInAnswer(c, err)
 	}
 	s.setSessionCookie(c, token)
 	return c.JSON(fiber.Map{"token": token, "account": acct})
@@ -67,11 +68,16 @@ func (s *Server) signOut(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	s.clearSessionCookies(c)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// clearSessionCookies makes the browser forget its session.
+func (s *Server) clearSessionCookies(c *fiber.Ctx) {
 	for _, name := range []string{sessionCookie, signedInCookie} {
 		c.Cookie(&fiber.Cookie{Name: name, Value: "", Path: "/", Expires: time.Unix(1, 0),
 			HTTPOnly: name == sessionCookie, Secure: s.cfg.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
 	}
-	return c.SendStatus(fiber.StatusNoContent)
 }
 
 // me: GET /api/me.

@@ -56,8 +56,24 @@ func currentAccount(c *fiber.Ctx) (account.Account, bool) {
 	return a, ok
 }
 
-// requireAccount refuses anonymous requests with 401.
+// requireAccount refuses anonymous requests with 401, and a staff
+// account that has not set up two-factor sign-in with 403
+// totp_enrolment_required: until it has, it may only enrol.
 func (s *Server) requireAccount(c *fiber.Ctx) error {
+	a, ok := currentAccount(c)
+	if !ok {
+		return account.ErrUnauthenticated
+	}
+	if a.MustEnrolTOTP() {
+		return account.ErrTOTPEnrolment
+	}
+	return c.Next()
+}
+
+// requireAccountToEnrol is requireAccount for the routes a staff account
+// without two-factor sign-in may still reach: its own account and the
+// enrolment.
+func (s *Server) requireAccountToEnrol(c *fiber.Ctx) error {
 	if _, ok := currentAccount(c); !ok {
 		return account.ErrUnauthenticated
 	}
@@ -70,6 +86,9 @@ func (s *Server) requireRole(role string) fiber.Handler {
 		a, ok := currentAccount(c)
 		if !ok {
 			return account.ErrUnauthenticated
+		}
+		if a.MustEnrolTOTP() {
+			return account.ErrTOTPEnrolment
 		}
 		if a.Role != role && a.Role != account.RoleAdmin {
 			return errForbidden

@@ -60,6 +60,13 @@ const (
 	LimitSignIn = "signin"
 	// LimitTransfer guards transfer offers, each an email to another fan.
 	LimitTransfer = "transfer"
+	// LimitRecovery guards password resets, verification and email
+	// changes: per client IP, and per signed-in account or per email
+	// address asked about.
+	LimitRecovery = "recovery"
+	// LimitSecondFactor guards TOTP and recovery codes: per client IP and
+	// per account the code is for, whatever the address guessing.
+	LimitSecondFactor = "second_factor"
 )
 
 // DefaultRateLimits are generous for fans (a browser solves one challenge
@@ -76,6 +83,11 @@ func DefaultRateLimits() map[string]RouteLimits {
 		// stretches that to one each 2 minutes past 10 more.
 		LimitSignIn:   {PerIP: Rate{300, time.Minute, 60}, PerAccount: Rate{5, time.Minute, 5}},
 		LimitTransfer: {PerIP: Rate{60, time.Minute, 20}, PerAccount: Rate{20, time.Hour, 5}},
+		// A reset or verification mail per address every 6 minutes after
+		// the first five; tokens themselves are too long to guess.
+		LimitRecovery: {PerIP: Rate{30, time.Minute, 10}, PerAccount: Rate{10, time.Hour, 5}},
+		// Six-digit codes: about 30 guesses an hour at one account.
+		LimitSecondFactor: {PerIP: Rate{60, time.Minute, 20}, PerAccount: Rate{30, time.Hour, 10}},
 	}
 }
 
@@ -102,7 +114,7 @@ func ParseRateLimits(spec string) (map[string]RouteLimits, error) {
 		route, scope, ok2 := strings.Cut(name, ".")
 		rl, known := limits[route]
 		if !ok || !ok2 || !known || (scope != "ip" && scope != "account") {
-			return nil, fmt.Errorf("%q: want ROUTE.SCOPE=N/UNIT[:BURST] with ROUTE one of auth, signin, challenge, join, holds, checkout, transfer and SCOPE ip or account", item)
+			return nil, fmt.Errorf("%q: want ROUTE.SCOPE=N/UNIT[:BURST] with ROUTE one of auth, signin, challenge, join, holds, checkout, transfer, recovery, second_factor and SCOPE ip or account", item)
 		}
 		r, err := parseRate(value)
 		if err != nil {

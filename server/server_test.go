@@ -119,7 +119,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.redisDown {
 		redisCheck = func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:1: connection refused") }
 	}
-	accts := account.NewService(db, account.Config{HashCost: bcrypt.MinCost})
+	var mailer account.Mailer
+	if o.mailer != nil {
+		mailer = o.mailer
+	}
+	accts := account.NewService(db, account.Config{HashCost: bcrypt.MinCost, SecretKey: testSecret, Mailer: mailer, BaseURL: "http://app.test"})
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.settingsTTL == 0 {
@@ -166,6 +170,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	runner := jobs.NewRunner(db, nil, jobs.Config{})
 	co.RegisterJobs(runner)
 	seats.RegisterJobs(runner)
+	accts.RegisterJobs(runner)
 	deps := server.Deps{
 		Media:    &media.Store{Dir: t.TempDir()},
 		Jobs:     runner,
@@ -385,5 +390,34 @@ func (e *env) admin() string {
 	if err := e.accts.Grant(context.Background(), email, account.RoleAdmin); err != nil {
 		e.t.Fatal(err)
 	}
+	e.enrolTOTP(out.Token)
 	return out.Token
+}
+
+// enrolTOTP sets up two-factor sign-in for the account of token, as its
+// owner would with an authenticator app (staff roles need it), and
+// returns the secret and the recovery codes.
+func (e *env) enrolTOTP(token string) (secret string, codes []string) {
+	e.t.Helper()
+	var enr struct {
+		Secret string `json:"secret"`
+	}
+	r := e.do("POST", "/api/account/totp", token, nil)
+	if r.status != 201 {
+		e.t.Fatalf("begin TOTP: %d %s", r.status, r.body)
+	}
+	r.json(e.t, &enr)
+	code, err := account.TOTPCode(enr.Secret, time.Now().Add(-30*time.Second))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out struct {
+		Codes []string `json:"recovery_codes"`
+	}
+	r = e.do("POST", "/api/account/totp/confirm", token, map[string]string{"code": code})
+	if r.status != 200 {
+		e.t.Fatalf("confirm TOTP: %d %s", r.status, r.body)
+	}
+	r.json(e.t, &out)
+	return enr.Secret, out.Codes
 }

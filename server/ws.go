@@ -257,7 +257,7 @@ func (s *Server) wsOp(rc *realtime.Conn, acct account.Account, op realtime.Op) e
 		}
 		return err
 	}
-	if tp.Kind == realtime.KindStats && acct.Role != account.RoleAdmin {
+	if tp.Kind == realtime.KindStats && (acct.Role != account.RoleAdmin || acct.MustEnrolTOTP()) {
 		return realtime.ErrForbidden
 	}
 	return rc.Subscribe(ctx, op.Topic)

@@ -508,6 +508,7 @@ func TestWSQueueStatsAdmitted(t *testing.T) {
 	if _, err := e.pool.Exec(context.Background(), `UPDATE accounts SET role = 'admin' WHERE id = $1`, adminID); err != nil {
 		t.Fatal(err)
 	}
+	e.enrolTOTP(adminToken) // staff sign in with a second factor
 	fanID, fanToken := e.signUp("fan")
 	_, otherToken := e.signUp("other")
 	admin, fan, other := mustDialWS(t, e.base, adminToken), mustDialWS(t, e.base, fanToken), mustDialWS(t, e.base, otherToken)

@@ -32,6 +32,10 @@ type Settings struct {
 	PowDifficulty int `json:"pow_difficulty,omitempty"`
 	// AdmissionTTLSeconds is how long an admission lasts (default 600).
 	AdmissionTTLSeconds int `json:"admission_ttl_seconds,omitempty"`
+	// RequireVerifiedEmail: a hold needs an account whose address is
+	// verified. Unset, it follows Enabled: a sale big enough for a room is
+	// one where throwaway accounts are worth refusing.
+	RequireVerifiedEmail *bool `json:"require_verified_email,omitempty"`
 }
 
 // Defaults of Settings.
@@ -142,6 +146,20 @@ func (s *Service) room(ctx context.Context, eventID int64) (room, error) {
 	return v.(room), nil
 }
 
+// RequiresVerifiedEmail reports whether a hold at the event needs a
+// verified address (Settings.RequireVerifiedEmail), from the per-node
+// settings cache.
+func (s *Service) RequiresVerifiedEmail(ctx context.Context, eventID int64) (bool, error) {
+	r, err := s.room(ctx, eventID)
+	if err != nil {
+		return false, err
+	}
+	if r.RequireVerifiedEmail != nil {
+		return *r.RequireVerifiedEmail, nil
+	}
+	return r.Enabled, nil
+}
+
 // Settings returns an event's settings with defaults filled in.
 func (s *Service) Settings(ctx context.Context, eventID int64) (Settings, error) {
 	r, err := s.room(ctx, eventID)
@@ -179,12 +197,13 @@ func (s *Service) Configure(ctx context.Context, eventID int64, set Settings) er
 // admission rate mid-sale must not switch the room off or reset its other
 // settings to their defaults.
 type SettingsPatch struct {
-	Enabled             *bool `json:"enabled"`
-	AdmitPerMinute      *int  `json:"admit_per_minute"`
-	ActiveLimit         *int  `json:"active_limit"`
-	Paused              *bool `json:"paused"`
-	PowDifficulty       *int  `json:"pow_difficulty"`
-	AdmissionTTLSeconds *int  `json:"admission_ttl_seconds"`
+	Enabled              *bool `json:"enabled"`
+	AdmitPerMinute       *int  `json:"admit_per_minute"`
+	ActiveLimit          *int  `json:"active_limit"`
+	Paused               *bool `json:"paused"`
+	PowDifficulty        *int  `json:"pow_difficulty"`
+	AdmissionTTLSeconds  *int  `json:"admission_ttl_seconds"`
+	RequireVerifiedEmail *bool `json:"require_verified_email"`
 }
 
 // apply returns s with the patch's set fields.
@@ -199,6 +218,9 @@ func (p SettingsPatch) apply(s Settings) Settings {
 	}
 	if p.Paused != nil {
 		s.Paused = *p.Paused
+	}
+	if p.RequireVerifiedEmail != nil {
+		s.RequireVerifiedEmail = p.RequireVerifiedEmail
 	}
 	set(&s.AdmitPerMinute, p.AdmitPerMinute)
 	set(&s.ActiveLimit, p.ActiveLimit)

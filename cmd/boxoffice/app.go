@@ -87,7 +87,6 @@ func (a *App) Open(ctx context.Context) error {
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		poolCollector{db: db, rdb: a.Redis})
-	a.Accounts = account.NewService(db, account.Config{})
 	broker := realtime.NewRedisBroker(a.Redis, a.Config.RedisPrefix, a.Log)
 	a.SeatStream = seatmap.NewRedisStream(a.Redis, a.Config.RedisPrefix,
 		func(eventID int64) string { return broker.Channel(realtime.SeatsTopic(eventID)) })
@@ -126,6 +125,7 @@ func (a *App) Open(ctx context.Context) error {
 		mailer = &checkout.DirMailer{Dir: dir, Log: a.Log}
 		a.Log.Info("no SMTP_URL: confirmation emails are written as .eml files", "dir", dir)
 	}
+	a.Accounts = account.NewService(db, account.Config{SecretKey: a.Config.SecretKey, Mailer: mailer, BaseURL: a.Config.BaseURL})
 	roomCfg := waitingroom.Config{
 		SecretKey: a.Config.SecretKey,
 		Prefix:    a.Config.RedisPrefix,
@@ -165,6 +165,7 @@ func (a *App) Open(ctx context.Context) error {
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
 	a.Checkout.RegisterJobs(a.Jobs)
 	a.Seats.RegisterJobs(a.Jobs)
+	a.Accounts.RegisterJobs(a.Jobs)
 	a.Metrics.MustRegister(a.Jobs.Collector(), a.Checkout.Collector())
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/boxoffice/boxoffice/account"
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/waitingroom"
@@ -46,10 +47,12 @@ func TestBrowser(t *testing.T) {
 			t.Skipf("browser tests need %s: %v", what, err)
 		}
 	}
+	// Mail goes to mailpit, where web/test/recovery.test.mjs reads it.
+	mailAPI, smtpURL := testkit.Mailpit(t)
 	env := map[string]string{
 		"DATABASE_URL": testkit.DBURL(t), "REDIS_URL": testkit.RedisURL(), "LISTEN_ADDR": "127.0.0.1:0",
 		"REDIS_PREFIX": "t" + testkit.RandomHex(4) + ":", "LOG_LEVEL": "warn",
-		"SECRET_KEY": strings.Repeat("cd", 32),
+		"SECRET_KEY": strings.Repeat("cd", 32), "SMTP_URL": smtpURL,
 	}
 	getenv := func(k string) string { return env[k] }
 	ctx := context.Background()
@@ -96,10 +99,22 @@ func TestBrowser(t *testing.T) {
 	}
 	// An admin for the dashboard test (web/test/admin.test.mjs).
 	adminEmail, adminPassword := "admin-"+testkit.RandomHex(4)+"@example.test", "browser-admin-1"
-	if _, _, err := app.Accounts.SignUp(ctx, adminEmail, adminPassword, "Browser Admin"); err != nil {
+	adminAcct, _, err := app.Accounts.SignUp(ctx, adminEmail, adminPassword, "Browser Admin")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := app.Accounts.Grant(ctx, adminEmail, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	// Staff sign in with a second factor: the admin spec uses one recovery
+	// code per sign-in (a TOTP code is good once per 30 s).
+	enr, err := app.Accounts.BeginTOTP(ctx, adminAcct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := account.TOTPCode(enr.Secret, time.Now().Add(-30*time.Second))
+	adminCodes, err := app.Accounts.ConfirmTOTP(ctx, adminAcct.ID, code)
+	if err != nil {
 		t.Fatal(err)
 	}
 	artifacts := filepath.Join(t.TempDir(), "artifacts")
@@ -121,6 +136,7 @@ func TestBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(), "BOXOFFICE_URL="+base, "BOXOFFICE_EVENT="+events[0].ID, "BOXOFFICE_ARTIFACTS="+artifacts,
 		"BOXOFFICE_ROOM_EVENT="+strconv.FormatInt(roomEvent, 10), "BOXOFFICE_SCANNER_EMAIL="+scanner,
 		"BOXOFFICE_ADMIN_EMAIL="+adminEmail, "BOXOFFICE_ADMIN_PASSWORD="+adminPassword,
+		"BOXOFFICE_ADMIN_RECOVERY_CODES="+strings.Join(adminCodes, " "), "MAILPIT_URL="+mailAPI,
 		"BOXOFFICE_STRIPE_URL="+stripeBase, "BOXOFFICE_STRIPE_EVENT="+stripeEvent, "BOXOFFICE_STRIPE_API="+stripeAPI)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -160,7 +176,10 @@ func waitingRoomEvent(t *testing.T, app *App) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := app.Queue.Configure(ctx, id, waitingroom.Settings{Enabled: true, AdmitPerMinute: 120, ActiveLimit: 100, PowDifficulty: 8}); err != nil {
+	// The spec's fan signs up over the API and reads no mail: this room
+	// does not require a verified address (the default for rooms does).
+	if err := app.Queue.Configure(ctx, id, waitingroom.Settings{Enabled: true, AdmitPerMinute: 120, ActiveLimit: 100, PowDifficulty: 8,
+		RequireVerifiedEmail: new(false)}); err != nil {
 		t.Fatal(err)
 	}
 	fans, err := app.Accounts.SeedFans(ctx, "queue-"+testkit.RandomHex(3), 30, "queue-fan-password")

@@ -15,6 +15,11 @@ const routes = [
   [/^\/scan$/, () => import('./pages/scan.js')],
   [/^\/signin$/, () => import('./pages/auth.js').then((m) => ({ render: m.signIn }))],
   [/^\/signup$/, () => import('./pages/auth.js').then((m) => ({ render: m.signUp }))],
+  [/^\/forgot-password$/, () => import('./pages/account.js').then((m) => ({ render: m.forgotPassword }))],
+  [/^\/reset-password$/, () => import('./pages/account.js').then((m) => ({ render: m.resetPassword }))],
+  [/^\/verify-email$/, () => import('./pages/account.js').then((m) => ({ render: m.verifyEmail }))],
+  [/^\/confirm-email$/, () => import('./pages/account.js').then((m) => ({ render: m.confirmEmail }))],
+  [/^\/account$/, () => import('./pages/account.js').then((m) => ({ render: m.renderAccount }))],
   [/^\/admin$/, () => import('./pages/admin.js').then((m) => ({ render: m.renderList }))],
   [/^\/admin\/events\/(\d+)$/, () => import('./pages/admin.js').then((m) => ({ render: m.renderEvent }))],
 ];

@@ -1,6 +1,11 @@
 // Sign in and sign up. The session is an HttpOnly cookie set by the server.
 import { post } from '../api.js';
 import { h } from '../format.js';
+import { mustEnrol } from './account.js';
+
+// secondStep is what a sign-in action returns when the account needs a
+// TOTP code: the form has been replaced, nothing to navigate yet.
+const secondStep = Symbol('second step');
 
 function form(main, ctx, { title, fields, submit, action, alt }) {
   const err = h('p', { class: 'error', role: 'alert' });
@@ -13,10 +18,12 @@ function form(main, ctx, { title, fields, submit, action, alt }) {
     err.textContent = '';
     button.disabled = true;
     try {
-      await action(Object.fromEntries(new FormData(f)));
+      if (await action(Object.fromEntries(new FormData(f))) === secondStep) return;
       await ctx.refreshAccount();
       const next = new URLSearchParams(location.search).get('next');
-      ctx.navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/');
+      // A staff account without two-factor sign-in may only enrol.
+      if (mustEnrol(ctx.account)) ctx.navigate('/account');
+      else ctx.navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/');
     } catch (e2) {
       const fields = e2.details?.fields;
       err.textContent = fields ? Object.entries(fields).map(([k, v]) => `${k.replace('_', ' ')} ${v}`).join('; ') : e2.message;
@@ -31,8 +38,21 @@ export function signIn(main, _params, ctx) {
   form(main, ctx, {
     title: 'Sign in', submit: 'Sign in',
     fields: [['email', 'Email', 'email', { autocomplete: 'email' }], ['password', 'Password', 'password', { autocomplete: 'current-password' }]],
-    action: (v) => post('/api/sessions', { email: v.email, password: v.password }),
-    alt: h('p', { class: 'muted' }, 'New here? ', h('a', { href: '/signup' + location.search, 'data-link': true }, 'Create an account')),
+    action: async (v) => {
+      const r = await post('/api/sessions', { email: v.email, password: v.password });
+      if (!r.second_factor) return r;
+      // The password was right; the account signs in with a code too.
+      main.replaceChildren();
+      form(main, ctx, {
+        title: 'Two-factor sign-in', submit: 'Verify',
+        fields: [['code', 'Code from your authenticator app, or a recovery code', 'text', { autocomplete: 'one-time-code', maxlength: 32 }]],
+        action: (c) => post('/api/sessions/second-step', { challenge: r.challenge, code: c.code.trim() }),
+        alt: h('p', { class: 'muted' }, 'Lost your app? Use one of your recovery codes.'),
+      });
+      return secondStep;
+    },
+    alt: h('p', { class: 'muted' }, 'New here? ', h('a', { href: '/signup' + location.search, 'data-link': true }, 'Create an account'),
+      ' · ', h('a', { href: '/forgot-password', 'data-link': true }, 'Forgot your password?')),
   });
 }
 

@@ -225,6 +225,8 @@ export async function render(main, [eventId], ctx) {
         view.setSelected(selected);
         renderSelection();
         note.textContent = 'Someone was faster for some of those seats. They are gone from your selection; pick others.';
+      } else if (e.code === 'email_not_verified') {
+        note.replaceChildren(e.message, ' ', h('a', { href: '/account', 'data-link': true }, 'Your account'));
       } else if (e.code === 'not_admitted') {
         note.textContent = 'Your turn in the waiting room has not come yet (or it ended).';
         ctx.navigate(`/events/${eventId}/queue`);
