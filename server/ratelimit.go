@@ -60,6 +60,9 @@ const (
 	LimitSignIn = "signin"
 	// LimitTransfer guards transfer offers, each an email to another fan.
 	LimitTransfer = "transfer"
+	// LimitAccessCode guards presale access codes (entered alone or on a
+	// hold), so they cannot be guessed.
+	LimitAccessCode = "access_code"
 )
 
 // DefaultRateLimits are generous for fans (a browser solves one challenge
@@ -76,6 +79,9 @@ func DefaultRateLimits() map[string]RouteLimits {
 		// stretches that to one each 2 minutes past 10 more.
 		LimitSignIn:   {PerIP: Rate{300, time.Minute, 60}, PerAccount: Rate{5, time.Minute, 5}},
 		LimitTransfer: {PerIP: Rate{60, time.Minute, 20}, PerAccount: Rate{20, time.Hour, 5}},
+		// A fan types a code once or twice; a few more per minute are
+		// mistypes, not guesses.
+		LimitAccessCode: {PerIP: Rate{60, time.Minute, 20}, PerAccount: Rate{10, time.Minute, 5}},
 	}
 }
 
@@ -102,7 +108,7 @@ func ParseRateLimits(spec string) (map[string]RouteLimits, error) {
 		route, scope, ok2 := strings.Cut(name, ".")
 		rl, known := limits[route]
 		if !ok || !ok2 || !known || (scope != "ip" && scope != "account") {
-			return nil, fmt.Errorf("%q: want ROUTE.SCOPE=N/UNIT[:BURST] with ROUTE one of auth, signin, challenge, join, holds, checkout, transfer and SCOPE ip or account", item)
+			return nil, fmt.Errorf("%q: want ROUTE.SCOPE=N/UNIT[:BURST] with ROUTE one of auth, signin, challenge, join, holds, checkout, transfer, access_code and SCOPE ip or account", item)
 		}
 		r, err := parseRate(value)
 		if err != nil {

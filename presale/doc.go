@@ -1,0 +1,21 @@
+// Package presale owns presale windows: the time-boxed sales before an
+// event's general sale, each with its own sections, per-account limit and
+// access codes (one shared code, or batches of single-use codes an admin
+// exports as CSV), and which accounts each window lets in
+// (docs/presales.md).
+//
+// Storage is Postgres: presales, presale_codes and presale_access. A
+// single-use code is bound to the first account that enters it by one
+// conditional UPDATE (set the account where none is set yet, or where it
+// is already this account), so under any race exactly one account gets it,
+// and that account may enter it again.
+//
+// Holds. Access turns a hold request's code (or an earlier redemption) into
+// a seatmap.PresaleAccess; seatmap applies it inside the hold: the window's
+// times, sections and per-account cap. A window's code is its admission:
+// while it is open, an admitted account holds without the waiting room's
+// token (the room guards the general sale).
+//
+// Service is safe for concurrent use. It caches each event's windows for
+// Config.CacheTTL so holds on events without a presale cost no query.
+package presale
