@@ -3,6 +3,7 @@ import { get, post } from '../api.js';
 import { h, money, dateTime, statusLabel, toast, paragraphs, seatLabel } from '../format.js';
 import { SeatMapView, COLORS, LABELS } from '../seatmap.js';
 import { followSeats } from '../live.js';
+import { presaleCard } from '../presale.js';
 
 export async function render(main, [eventId], ctx) {
   main.append(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading the seat map…'));
@@ -14,6 +15,9 @@ export async function render(main, [eventId], ctx) {
     return;
   }
   const room = ev.waiting_room || {};
+  // Before the general sale, a fan let into an open presale window holds.
+  const presale = await presaleCard(eventId, ev, ctx, () => renderSelection());
+  const canHold = () => ev.status === 'on_sale' || Boolean(presale?.hasOpenAccess());
   const tokenKey = `admission:${eventId}`;
   const cap = ev.max_seats_per_account || 8;
   const selected = new Set();
@@ -83,6 +87,7 @@ export async function render(main, [eventId], ctx) {
       h('span', { class: `badge ${ev.status}` }, statusLabel[ev.status] || ev.status)),
     about.length ? h('section', { class: 'event-about', 'aria-label': 'About this event' }, ...about) : '',
     notice() || '',
+    presale?.card || '',
     h('div', { class: 'layout-event' },
       h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend, acc.filter),
       h('aside', { class: 'panel' },
@@ -113,7 +118,7 @@ export async function render(main, [eventId], ctx) {
         const f = gaForms.get(a.id);
         if (!f) continue;
         f.left.textContent = view.areaText(a);
-        f.btn.disabled = a.left === 0 || ev.status !== 'on_sale';
+        f.btn.disabled = a.left === 0 || !canHold();
       }
     },
     onHoverArea: (a, x, y) => {
@@ -149,7 +154,7 @@ export async function render(main, [eventId], ctx) {
     list.replaceChildren(...(seats.length ? seats.map((s) => h('li', {}, seatLabel(s), h('span', {}, money(priceOf(s), ev.currency))))
       : [h('li', { class: 'muted' }, 'Tap seats on the map, or ask for the best available.')]));
     total.textContent = seats.length ? `Total ${money(seats.reduce((a, s) => a + priceOf(s), 0), ev.currency)} (fees and tax included)` : '';
-    holdBtn.disabled = !seats.length || ev.status !== 'on_sale';
+    holdBtn.disabled = !seats.length || !canHold();
     holdBtn.textContent = seats.length ? `Hold ${seats.length} seat${seats.length > 1 ? 's' : ''}` : 'Hold seats';
   }
   renderSelection();
@@ -255,7 +260,7 @@ export async function render(main, [eventId], ctx) {
       if (lost) { view.setSelected(selected); renderSelection(); toast('A seat you picked was just taken.'); }
     },
   });
-  return () => { stop(); delete window.__boxoffice; };
+  return () => { stop(); presale?.stop(); delete window.__boxoffice; };
 }
 
 // accessibleControls builds the accessible-seating parts of the page, both
