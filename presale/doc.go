@@ -16,6 +16,12 @@
 // while it is open, an admitted account holds without the waiting room's
 // token (the room guards the general sale).
 //
+// Lottery (lottery.go). Draw is the verifiable selection of a registered-fan
+// lottery: the waiting room's seeded shuffle over the published list of
+// hashed account ids, so anyone with the list and the revealed seed gets
+// the same winners. Registrations, the seed's storage and the mailing of
+// codes are not built yet.
+//
 // Service is safe for concurrent use. It caches each event's windows for
 // Config.CacheTTL so holds on events without a presale cost no query.
 package presale
