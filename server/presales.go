@@ -17,6 +17,8 @@ const HeaderAccessCode = "X-Access-Code"
 // localPresale is the Locals key of the presale access admitted found.
 const localPresale = "presale"
 
+// errPresalesOff answers the admin routes of a server built without a
+// presale service: there is no window to find.
 var errPresalesOff = presale.ErrPresaleNotFound
 
 // presaleAccess asks the presale service what this hold may do before the

@@ -170,7 +170,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Seats:    seats,
 		Checkout: co,
 		Queue:    queue,
-		Presales: presale.New(db, log, presale.Config{}),
+		Presales: presale.New(db, log, presale.Config{CacheTTL: o.settingsTTL}),
 		Limiter:  limiter,
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,
