@@ -47,6 +47,9 @@ type HoldRequest struct {
 	SeatIDs   []int64
 	Best      *BestRequest
 	GA        *GARequest
+	// Presale, when set, lets the hold through before the general sale
+	// within that presale window (presale.go).
+	Presale *PresaleAccess
 }
 
 // BestRequest asks for the best Quantity available seats, adjacent in one
@@ -108,12 +111,18 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 	if err != nil {
 		return Hold{}, err
 	}
-	if effectiveStatus(ev.storedStatus, ev.paused, ev.SaleOpens, time.Now()) != StatusOnSale {
-		return Hold{}, ErrNotOnSale
+	ev, presale, err := saleFor(ev, req.Presale, time.Now())
+	if err != nil {
+		return Hold{}, err
 	}
 	l, err := s.layout(ctx, req.EventID)
 	if err != nil {
 		return Hold{}, err
+	}
+	if presale {
+		if req, err = req.Presale.restrict(req, l); err != nil {
+			return Hold{}, err
+		}
 	}
 	if req.Best != nil {
 		if err := checkAccessible(*req.Best); err != nil {

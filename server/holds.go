@@ -79,6 +79,7 @@ func (s *Server) createHold(c *fiber.Ctx) error {
 	}
 	acct, _ := currentAccount(c)
 	req.EventID, req.AccountID = eventID, acct.ID
+	req.Presale, _ = c.Locals(localPresale).(*seatmap.PresaleAccess)
 	hold, err := s.deps.Seats.Hold(c.UserContext(), req)
 	if err != nil {
 		return err

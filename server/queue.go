@@ -17,12 +17,23 @@ const HeaderAdmissionToken = "X-Admission-Token"
 // room is on, unless X-Admission-Token admits this account to this event.
 // It costs no round trip (settings are cached per node, the token is a
 // signed JWT), so seatmap never needs to know about the waiting room.
+// Before the general sale, an open presale window is its own admission:
+// an account its access code let in passes, with the window's access kept
+// for createHold (presales.go).
 func (s *Server) admitted(c *fiber.Ctx) error {
 	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
 	if err != nil {
 		return err
 	}
 	acct, _ := currentAccount(c)
+	access, err := s.presaleAccess(c, eventID, acct.ID)
+	if err != nil {
+		return err
+	}
+	if access != nil {
+		c.Locals(localPresale, access)
+		return c.Next()
+	}
 	if err := s.deps.Queue.CheckAdmission(c.UserContext(), eventID, acct.ID, c.Get(HeaderAdmissionToken)); err != nil {
 		return err
 	}

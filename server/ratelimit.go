@@ -67,6 +67,9 @@ const (
 	// LimitSecondFactor guards TOTP and recovery codes: per client IP and
 	// per account the code is for, whatever the address guessing.
 	LimitSecondFactor = "second_factor"
+	// LimitAccessCode guards presale access codes (entered alone or on a
+	// hold), so they cannot be guessed.
+	LimitAccessCode = "access_code"
 )
 
 // DefaultRateLimits are generous for fans (a browser solves one challenge
@@ -88,6 +91,9 @@ func DefaultRateLimits() map[string]RouteLimits {
 		LimitRecovery: {PerIP: Rate{30, time.Minute, 10}, PerAccount: Rate{10, time.Hour, 5}},
 		// Six-digit codes: about 30 guesses an hour at one account.
 		LimitSecondFactor: {PerIP: Rate{60, time.Minute, 20}, PerAccount: Rate{30, time.Hour, 10}},
+		// A fan types a code once or twice; a few more per minute are
+		// mistypes, not guesses.
+		LimitAccessCode: {PerIP: Rate{60, time.Minute, 20}, PerAccount: Rate{10, time.Minute, 5}},
 	}
 }
 
@@ -114,7 +120,7 @@ func ParseRateLimits(spec string) (map[string]RouteLimits, error) {
 		route, scope, ok2 := strings.Cut(name, ".")
 		rl, known := limits[route]
 		if !ok || !ok2 || !known || (scope != "ip" && scope != "account") {
-			return nil, fmt.Errorf("%q: want ROUTE.SCOPE=N/UNIT[:BURST] with ROUTE one of auth, signin, challenge, join, holds, checkout, transfer, recovery, second_factor and SCOPE ip or account", item)
+			return nil, fmt.Errorf("%q: want ROUTE.SCOPE=N/UNIT[:BURST] with ROUTE one of auth, signin, challenge, join, holds, checkout, transfer, recovery, second_factor, access_code and SCOPE ip or account", item)
 		}
 		r, err := parseRate(value)
 		if err != nil {

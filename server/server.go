@@ -18,6 +18,7 @@ import (
 	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/media"
+	"github.com/boxoffice/boxoffice/presale"
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -89,6 +90,9 @@ type Deps struct {
 	Jobs *jobs.Runner
 	// Media stores event images; without it uploads answer 503.
 	Media *media.Store
+	// Presales are the presale windows and their access codes; without it
+	// no event has a presale.
+	Presales *presale.Service
 }
 
 // Server is the Fiber app with its dependencies.
@@ -208,7 +212,14 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/events/:event/waitlist", h(auth, s.getWaitlist)},
 		{"DELETE", "/api/events/:event/waitlist", h(auth, s.leaveWaitlist)},
 
-		{"POST", "/api/events/:event/holds", h(s.limit(LimitHolds), auth, s.verifiedEmail, s.admitted, s.createHold)},
+		{"GET", "/api/events/:event/presales", h(s.listPresales)},
+		{"POST", "/api/events/:event/presales/access", h(s.limit(LimitAccessCode), auth, s.enterAccessCode)},
+		{"GET", "/api/admin/events/:event/presales", h(admin, s.adminListPresales)},
+		{"POST", "/api/admin/events/:event/presales", h(admin, s.createPresale)},
+		{"GET", "/api/admin/presales/:presale/codes", h(admin, s.exportCodes)},
+		{"POST", "/api/admin/presales/:presale/codes", h(admin, s.generateCodes)},
+
+		{"POST", "/api/events/:event/holds", h(s.limit(LimitHolds), auth, s.limitAccessCode(), s.verifiedEmail, s.admitted, s.createHold)},
 		{"GET", "/api/holds/:hold", h(auth, s.getHold)},
 		{"DELETE", "/api/holds/:hold", h(auth, s.releaseHold)},
 		{"POST", "/api/holds/:hold/checkout", h(s.limit(LimitCheckout), auth, s.checkout)},

@@ -24,6 +24,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/media"
+	"github.com/boxoffice/boxoffice/presale"
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -179,6 +180,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Seats:    seats,
 		Checkout: co,
 		Queue:    queue,
+		Presales: presale.New(db, log, presale.Config{CacheTTL: o.settingsTTL}),
 		Limiter:  limiter,
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,

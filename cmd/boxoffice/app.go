@@ -26,6 +26,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/internal/pg"
 	"github.com/boxoffice/boxoffice/media"
+	"github.com/boxoffice/boxoffice/presale"
 	"github.com/boxoffice/boxoffice/realtime"
 	"github.com/boxoffice/boxoffice/salestats"
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -46,6 +47,8 @@ type App struct {
 	Checkout *checkout.Service
 	Jobs     *jobs.Runner
 	Queue    *waitingroom.Service
+	// Presales are the presale windows and their access codes.
+	Presales *presale.Service
 	// SeatStream is the seat-diff stream (seatmap's publisher, /diffs).
 	SeatStream *seatmap.RedisStream
 	// Hub fans live frames out to this node's sockets; Frames publishes
@@ -134,6 +137,7 @@ func (a *App) Open(ctx context.Context) error {
 		roomCfg.Signals = *a.Config.ReviewSignals
 	}
 	a.Queue = waitingroom.New(db, a.Redis, a.Frames, a.Log, roomCfg)
+	a.Presales = presale.New(db, a.Log, presale.Config{})
 	var screen checkout.Screen
 	if a.Config.ReviewSignals != nil {
 		screen = a.Queue // purchases on events with a room are screened
@@ -218,6 +222,7 @@ func (a *App) Run(ctx context.Context) error {
 		Media:    &media.Store{Dir: a.Config.MediaDir},
 		Stats:    a.Stats,
 		Jobs:     a.Jobs,
+		Presales: a.Presales,
 	})
 	ln, err := net.Listen("tcp", a.Config.ListenAddr)
 	if err != nil {

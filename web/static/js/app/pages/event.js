@@ -4,6 +4,7 @@ import { h, money, dateTime, statusLabel, toast, paragraphs, seatLabel } from '.
 import { SeatMapView, COLORS, LABELS } from '../seatmap.js';
 import { followSeats } from '../live.js';
 import { waitlist } from '../waitlist.js';
+import { presaleCard } from '../presale.js';
 
 export async function render(main, [eventId], ctx) {
   main.append(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading the seat map…'));
@@ -15,6 +16,9 @@ export async function render(main, [eventId], ctx) {
     return;
   }
   const room = ev.waiting_room || {};
+  // Before the general sale, a fan let into an open presale window holds.
+  const presale = await presaleCard(eventId, ev, ctx, () => renderSelection());
+  const canHold = () => ev.status === 'on_sale' || Boolean(presale?.hasOpenAccess());
   const tokenKey = `admission:${eventId}`;
   const cap = ev.max_seats_per_account || 8;
   const selected = new Set();
@@ -86,6 +90,7 @@ export async function render(main, [eventId], ctx) {
     about.length ? h('section', { class: 'event-about', 'aria-label': 'About this event' }, ...about) : '',
     notice() || '',
     wl.banner,
+    presale?.card || '',
     h('div', { class: 'layout-event' },
       h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend, acc.filter),
       h('aside', { class: 'panel' },
@@ -117,7 +122,7 @@ export async function render(main, [eventId], ctx) {
         const f = gaForms.get(a.id);
         if (!f) continue;
         f.left.textContent = view.areaText(a);
-        f.btn.disabled = a.left === 0 || ev.status !== 'on_sale';
+        f.btn.disabled = a.left === 0 || !canHold();
       }
     },
     onHoverArea: (a, x, y) => {
@@ -153,7 +158,7 @@ export async function render(main, [eventId], ctx) {
     list.replaceChildren(...(seats.length ? seats.map((s) => h('li', {}, seatLabel(s), h('span', {}, money(priceOf(s), ev.currency))))
       : [h('li', { class: 'muted' }, 'Tap seats on the map, or ask for the best available.')]));
     total.textContent = seats.length ? `Total ${money(seats.reduce((a, s) => a + priceOf(s), 0), ev.currency)} (fees and tax included)` : '';
-    holdBtn.disabled = !seats.length || ev.status !== 'on_sale';
+    holdBtn.disabled = !seats.length || !canHold();
     holdBtn.textContent = seats.length ? `Hold ${seats.length} seat${seats.length > 1 ? 's' : ''}` : 'Hold seats';
   }
   renderSelection();
@@ -264,7 +269,7 @@ export async function render(main, [eventId], ctx) {
       if (lost) { view.setSelected(selected); renderSelection(); toast('A seat you picked was just taken.'); }
     },
   });
-  return () => { stop(); wl.stop(); delete window.__boxoffice; };
+  return () => { stop(); wl.stop(); presale?.stop(); delete window.__boxoffice; };
 }
 
 // accessibleControls builds the accessible-seating parts of the page, both

@@ -3,6 +3,7 @@
 import { get } from '../api.js';
 import { h, dateTime } from '../format.js';
 import { joinQueue, etaFromFrame } from '../../queue.js';
+import { presaleCard } from '../presale.js';
 
 export async function render(main, [eventId], ctx) {
   if (!ctx.account) { ctx.navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, true); return; }
@@ -15,7 +16,9 @@ export async function render(main, [eventId], ctx) {
   const bar = h('div', {});
   const progress = h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0 }, bar);
   const detail = h('p', { class: 'muted' });
-  main.append(h('h1', {}, ev.name), h('div', { class: 'card' }, h('h2', {}, 'Waiting room'), state, progress, detail));
+  // A presale code skips the line: the window is its own admission.
+  const presale = await presaleCard(eventId, ev, ctx, () => ctx.navigate(`/events/${eventId}`));
+  main.append(h('h1', {}, ev.name), presale?.card || '', h('div', { class: 'card' }, h('h2', {}, 'Waiting room'), state, progress, detail));
   const setProgress = (pct) => { bar.style.width = `${pct}%`; progress.setAttribute('aria-valuenow', Math.round(pct)); };
 
   let stopped = false, timer = null, firstPosition = null, number = null, ws = null, done = false;
@@ -95,5 +98,5 @@ export async function render(main, [eventId], ctx) {
   }
 
   join().catch((err) => { state.className = 'error'; state.textContent = `Could not join the waiting room: ${err.message}`; });
-  return () => { stopped = true; clearTimeout(timer); ws?.close(); };
+  return () => { stopped = true; clearTimeout(timer); ws?.close(); presale?.stop(); };
 }

@@ -1,0 +1,27 @@
+// Package presale owns presale windows: the time-boxed sales before an
+// event's general sale, each with its own sections, per-account limit and
+// access codes (one shared code, or batches of single-use codes an admin
+// exports as CSV), and which accounts each window lets in
+// (docs/presales.md).
+//
+// Storage is Postgres: presales, presale_codes and presale_access. A
+// single-use code is bound to the first account that enters it by one
+// conditional UPDATE (set the account where none is set yet, or where it
+// is already this account), so under any race exactly one account gets it,
+// and that account may enter it again.
+//
+// Holds. Access turns a hold request's code (or an earlier redemption) into
+// a seatmap.PresaleAccess; seatmap applies it inside the hold: the window's
+// times, sections and per-account cap. A window's code is its admission:
+// while it is open, an admitted account holds without the waiting room's
+// token (the room guards the general sale).
+//
+// Lottery (lottery.go). Draw is the verifiable selection of a registered-fan
+// lottery: the waiting room's seeded shuffle over the published list of
+// hashed account ids, so anyone with the list and the revealed seed gets
+// the same winners. Registrations, the seed's storage and the mailing of
+// codes are not built yet.
+//
+// Service is safe for concurrent use. It caches each event's windows for
+// Config.CacheTTL so holds on events without a presale cost no query.
+package presale

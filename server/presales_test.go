@@ -1,0 +1,401 @@
+package server_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/boxoffice/boxoffice/server"
+)
+
+// presaleEvent makes an event whose general sale opens in an hour, over
+// two sections S1 and S2 of rows×10 seats; it returns the event and its
+// seat ids by section.
+func (e *env) presaleEvent(rows int) (string, map[string][]string) {
+	e.t.Helper()
+	ev, _ := e.event(2, rows, 10)
+	id, _ := strconv.ParseInt(ev, 10, 64)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE events SET sale_opens = now() + interval '1 hour' WHERE id = $1`, id); err != nil {
+		e.t.Fatal(err)
+	}
+	e.seats.ForgetEvent(id)
+	var m struct {
+		Seats []struct {
+			ID      string `json:"id"`
+			Section string `json:"section"`
+		} `json:"seats"`
+	}
+	e.do("GET", "/api/events/"+ev+"/seatmap", "", nil).json(e.t, &m)
+	bySection := map[string][]string{}
+	for _, s := range m.Seats {
+		bySection[s.Section] = append(bySection[s.Section], s.ID)
+	}
+	return ev, bySection
+}
+
+// presaleWindow is a window as the admin routes answer it.
+type presaleWindow struct {
+	ID         string `json:"id"`
+	State      string `json:"state"`
+	SharedCode string `json:"shared_code"`
+	Codes      int    `json:"codes"`
+	Redeemed   int    `json:"redeemed"`
+	Admitted   int    `json:"admitted"`
+	HasAccess  bool   `json:"has_access"`
+}
+
+// createWindow creates a presale window from offsets to now.
+func (e *env) createWindow(admin, ev string, from, to time.Duration, extra map[string]any) presaleWindow {
+	e.t.Helper()
+	body := map[string]any{"name": "Fan club", "starts_at": time.Now().Add(from).Format(time.RFC3339Nano),
+		"ends_at": time.Now().Add(to).Format(time.RFC3339Nano)}
+	for k, v := range extra {
+		body[k] = v
+	}
+	r := e.do("POST", "/api/admin/events/"+ev+"/presales", admin, body)
+	if r.status != 201 {
+		e.t.Fatalf("create presale: %d %s", r.status, r.body)
+	}
+	var w presaleWindow
+	r.json(e.t, &w)
+	return w
+}
+
+// presaleCodes generates n single-use codes for a window and returns the CSV
+// export's rows (header first).
+func (e *env) presaleCodes(admin, presale string, n int) [][]string {
+	e.t.Helper()
+	if r := e.do("POST", "/api/admin/presales/"+presale+"/codes", admin, map[string]any{"count": n}); r.status != 201 {
+		e.t.Fatalf("generate codes: %d %s", r.status, r.body)
+	}
+	return e.codesCSV(admin, presale)
+}
+
+func (e *env) codesCSV(admin, presale string) [][]string {
+	e.t.Helper()
+	r := e.do("GET", "/api/admin/presales/"+presale+"/codes", admin, nil)
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
+		e.t.Fatalf("export codes: %d %s %s", r.status, r.header.Get("Content-Type"), r.body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(r.body))).ReadAll()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return rows
+}
+
+func seatsBody(seats ...string) map[string]any { return map[string]any{"seat_ids": seats} }
+
+// TestPresaleSingleUseCodeRace: 100 fans hold at once with one single-use
+// code; exactly one gets seats, the others are told the code is used, and
+// the winner may use the code again.
+func TestPresaleSingleUseCodeRace(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.admin()
+	ev, seats := e.presaleEvent(6) // 60 seats a section
+	w := e.createWindow(admin, ev, -time.Minute, time.Hour, nil)
+	rows := e.presaleCodes(admin, w.ID, 1)
+	if len(rows) != 2 {
+		t.Fatalf("csv rows = %d, want header + 1", len(rows))
+	}
+	code := rows[1][0]
+
+	const fans = 100
+	all := append(append([]string{}, seats["S1"]...), seats["S2"]...)
+	ids, tokens := make([]string, fans), make([]string, fans)
+	for i := range fans {
+		ids[i], tokens[i] = e.signUp(fmt.Sprint("fan", i))
+	}
+	statuses := make([]int, fans)
+	codes := make([]string, fans)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range fans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := e.do("POST", "/api/events/"+ev+"/holds", tokens[i], seatsBody(all[i]), server.HeaderAccessCode, code)
+			statuses[i] = r.status
+			if r.status != 201 {
+				codes[i] = r.errCode(t)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	winner, got := -1, map[string]int{}
+	for i := range fans {
+		if statuses[i] == 201 {
+			got["201"]++
+			winner = i
+		} else {
+			got[fmt.Sprint(statuses[i], " ", codes[i])]++
+		}
+	}
+	if want := map[string]int{"201": 1, "409 access_code_used": fans - 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("outcomes = %v, want %v", got, want)
+	}
+	// The winner keeps the code: another hold with it (and one without
+	// it: the account is let in) succeed.
+	if r := e.do("POST", "/api/events/"+ev+"/holds", tokens[winner], seatsBody(all[fans]), server.HeaderAccessCode,
+		strings.ToLower(code)); r.status != 201 {
+		t.Fatalf("winner again with the code: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/events/"+ev+"/holds", tokens[winner], seatsBody(all[fans+1])); r.status != 201 {
+		t.Fatalf("winner again without the code: %d %s", r.status, r.body)
+	}
+	rows = e.codesCSV(admin, w.ID)
+	if rows[1][1] != ids[winner] || rows[1][2] == "" {
+		t.Errorf("csv row = %v, want redeemed by %s with a time", rows[1], ids[winner])
+	}
+	var list []presaleWindow
+	e.do("GET", "/api/admin/events/"+ev+"/presales", admin, nil).json(t, &list)
+	if len(list) != 1 || list[0].Codes != 1 || list[0].Redeemed != 1 || list[0].Admitted != 1 || list[0].State != "open" {
+		t.Errorf("admin list = %+v, want one open window, 1 code redeemed, 1 admitted", list)
+	}
+}
+
+// TestPresaleWindowsAndCodes: a code works only in its window; wrong,
+// early and late codes get their own errors; outside any window holds are
+// refused as before the sale; a fan let into a window holds without the
+// waiting room's token.
+func TestPresaleWindowsAndCodes(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.admin()
+	ev, seats := e.presaleEvent(2)
+	_, fan := e.signUp("fan")
+	hold := func(token, seat, code string) resp {
+		t.Helper()
+		if code == "" {
+			return e.do("POST", "/api/events/"+ev+"/holds", token, seatsBody(seat))
+		}
+		return e.do("POST", "/api/events/"+ev+"/holds", token, seatsBody(seat), server.HeaderAccessCode, code)
+	}
+	s1 := seats["S1"]
+
+	// No window at all: as before presales.
+	if r := hold(fan, s1[0], ""); r.status != 409 || r.errCode(t) != "not_on_sale" {
+		t.Fatalf("no window: %d %s", r.status, r.body)
+	}
+	early := e.createWindow(admin, ev, 30*time.Minute, 50*time.Minute, map[string]any{"shared_code": "later-2026"})
+	late := e.createWindow(admin, ev, -time.Hour, -time.Minute, map[string]any{"shared_code": "GONE2026"})
+	if early.State != "upcoming" || late.State != "ended" || early.SharedCode != "LATER2026" {
+		t.Fatalf("windows: %+v %+v", early, late)
+	}
+	for _, c := range []struct{ code, status, err string }{
+		{"later-2026", "409", "presale_not_open"},
+		{"gone2026", "410", "access_code_expired"},
+		{"NOPE-NOPE", "403", "access_code_invalid"},
+		{"x", "403", "access_code_invalid"},
+		{"", "409", "not_on_sale"},
+	} {
+		r := hold(fan, s1[0], c.code)
+		if got := fmt.Sprint(r.status, " ", r.errCode(t)); got != c.status+" "+c.err {
+			t.Errorf("hold with %q: %s, want %s %s", c.code, got, c.status, c.err)
+		}
+		// The code entered alone answers the same.
+		if c.code != "" {
+			r = e.do("POST", "/api/events/"+ev+"/presales/access", fan, map[string]string{"code": c.code})
+			if got := fmt.Sprint(r.status, " ", r.errCode(t)); got != c.status+" "+c.err {
+				t.Errorf("enter %q: %s, want %s %s", c.code, got, c.status, c.err)
+			}
+		}
+	}
+	// A code of another event is no code here.
+	other, _ := e.presaleEvent(1)
+	e.createWindow(admin, other, -time.Minute, time.Hour, map[string]any{"shared_code": "OTHER2026"})
+	if r := hold(fan, s1[0], "OTHER2026"); r.status != 403 || r.errCode(t) != "access_code_invalid" {
+		t.Errorf("other event's code: %d %s", r.status, r.body)
+	}
+
+	// An open window with the waiting room on: a fan without a code is
+	// told to enter one; with it, no admission token is needed.
+	e.createWindow(admin, ev, -time.Minute, time.Hour, map[string]any{"shared_code": "NOW2026"})
+	if r := e.do("PUT", "/api/admin/events/"+ev+"/queue", admin, map[string]any{"enabled": true}); r.status != 200 {
+		t.Fatalf("room on: %d %s", r.status, r.body)
+	}
+	if r := hold(fan, s1[0], ""); r.status != 403 || r.errCode(t) != "access_code_required" {
+		t.Errorf("open window, no code: %d %s", r.status, r.body)
+	}
+	r := e.do("POST", "/api/events/"+ev+"/presales/access", fan, map[string]string{"code": "now 2026"})
+	if r.status != 200 {
+		t.Fatalf("enter code: %d %s", r.status, r.body)
+	}
+	if r := hold(fan, s1[0], ""); r.status != 201 {
+		t.Fatalf("let in, room on: %d %s", r.status, r.body)
+	}
+	var list []presaleWindow
+	e.do("GET", "/api/events/"+ev+"/presales", fan, nil).json(t, &list)
+	var states []string
+	for _, w := range list {
+		states = append(states, fmt.Sprint(w.State, " ", w.HasAccess, " ", w.SharedCode))
+	}
+	if got, want := strings.Join(states, ","), "ended false ,open true ,upcoming false "; got != want {
+		t.Errorf("fan list = %q, want %q (no codes shown)", got, want)
+	}
+
+	// Once the general sale opens, presales no longer matter: a fan
+	// without any code is only asked for the room's token.
+	id, _ := strconv.ParseInt(ev, 10, 64)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE events SET sale_opens = now() - interval '1 second' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	e.seats.ForgetEvent(id)
+	_, fan2 := e.signUp("fan2")
+	if r := hold(fan2, s1[1], ""); r.status != 403 || r.errCode(t) != "not_admitted" {
+		t.Errorf("general sale, room on: %d %s", r.status, r.body)
+	}
+}
+
+// TestPresaleInventoryAndLimit: a window sells only its sections, and no
+// account takes more than the window's per-account limit.
+func TestPresaleInventoryAndLimit(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.admin()
+	ev, seats := e.presaleEvent(2)
+	e.createWindow(admin, ev, -time.Minute, time.Hour,
+		map[string]any{"sections": []string{"S1"}, "max_seats_per_account": 2, "shared_code": "CLUB2026"})
+	_, fan := e.signUp("fan")
+	code := []string{server.HeaderAccessCode, "CLUB2026"}
+	post := func(body any) resp {
+		return e.do("POST", "/api/events/"+ev+"/holds", fan, body, code...)
+	}
+	s1, s2 := seats["S1"], seats["S2"]
+	for _, c := range []struct {
+		name string
+		body any
+		want string
+	}{
+		{"other section", seatsBody(s2[0]), "422 presale_section"},
+		{"mixed sections", seatsBody(s1[0], s2[0]), "422 presale_section"},
+		{"best in other section", map[string]any{"best_available": map[string]any{"quantity": 1, "section": "S2"}}, "422 presale_section"},
+		{"over the window's limit", seatsBody(s1[0], s1[1], s1[2]), "422 invalid_seat_count"},
+	} {
+		r := post(c.body)
+		if got := fmt.Sprint(r.status, " ", r.errCode(t)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+	// Best available without a section takes the window's only one.
+	r := post(map[string]any{"best_available": map[string]any{"quantity": 1}})
+	var h struct {
+		Seats []struct{ Section string } `json:"seats"`
+	}
+	r.json(t, &h)
+	if r.status != 201 || len(h.Seats) != 1 || h.Seats[0].Section != "S1" {
+		t.Fatalf("best available: %d %s", r.status, r.body)
+	}
+	if r := post(seatsBody(s1[5])); r.status != 201 {
+		t.Fatalf("second seat: %d %s", r.status, r.body)
+	}
+	if r := post(seatsBody(s1[6])); r.status != 422 || r.errCode(t) != "seat_cap_exceeded" {
+		t.Errorf("third seat: %d %s, want 422 seat_cap_exceeded", r.status, r.body)
+	}
+
+	// Windows are checked when created.
+	for _, body := range []map[string]any{
+		{"sections": []string{"S9"}},
+		{"max_seats_per_account": 9},
+		{"shared_code": "a!"},
+	} {
+		body["name"], body["starts_at"], body["ends_at"] = "Bad", time.Now().Format(time.RFC3339), time.Now().Add(time.Hour).Format(time.RFC3339)
+		if r := e.do("POST", "/api/admin/events/"+ev+"/presales", admin, body); r.status != 422 {
+			t.Errorf("create %v: %d %s, want 422", body, r.status, r.body)
+		}
+	}
+	if r := e.do("POST", "/api/admin/events/"+ev+"/presales", admin, map[string]any{"name": "Backwards",
+		"starts_at": time.Now().Format(time.RFC3339), "ends_at": time.Now().Add(-time.Hour).Format(time.RFC3339)}); r.status != 422 {
+		t.Errorf("ends before it starts: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/admin/events/"+ev+"/presales", admin, map[string]any{"name": "Twin", "shared_code": "club-2026",
+		"starts_at": time.Now().Format(time.RFC3339), "ends_at": time.Now().Add(time.Hour).Format(time.RFC3339)}); r.status != 409 || r.errCode(t) != "shared_code_taken" {
+		t.Errorf("shared code twice: %d %s", r.status, r.body)
+	}
+}
+
+// TestPresaleAdminOnly: the admin routes refuse fans and visitors, and
+// unknown windows and events are 404.
+func TestPresaleAdminOnly(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.admin()
+	ev, _ := e.presaleEvent(1)
+	w := e.createWindow(admin, ev, -time.Minute, time.Hour, nil)
+	rows := e.presaleCodes(admin, w.ID, 25)
+	if len(rows) != 26 || strings.Join(rows[0], ",") != "code,redeemed_by,redeemed_at" {
+		t.Fatalf("csv: %d rows, header %v", len(rows), rows[0])
+	}
+	seen := map[string]bool{}
+	for _, row := range rows[1:] {
+		if len(row[0]) != 14 || row[1] != "" || seen[row[0]] {
+			t.Errorf("code row %v: want a fresh XXXX-XXXX-XXXX code, not redeemed", row)
+		}
+		seen[row[0]] = true
+	}
+	_, fan := e.signUp("fan")
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/api/admin/events/" + ev + "/presales"},
+		{"POST", "/api/admin/events/" + ev + "/presales"},
+		{"GET", "/api/admin/presales/" + w.ID + "/codes"},
+		{"POST", "/api/admin/presales/" + w.ID + "/codes"},
+	} {
+		if got := e.do(r.method, r.path, fan, map[string]any{"count": 1}); got.status != 403 {
+			t.Errorf("fan %s %s: %d, want 403", r.method, r.path, got.status)
+		}
+		if got := e.do(r.method, r.path, "", map[string]any{"count": 1}); got.status != 401 {
+			t.Errorf("visitor %s %s: %d, want 401", r.method, r.path, got.status)
+		}
+	}
+	for _, path := range []string{"/api/admin/presales/999999999/codes", "/api/admin/presales/nope/codes"} {
+		if r := e.do("GET", path, admin, nil); r.status != 404 || r.errCode(t) != "presale_not_found" {
+			t.Errorf("GET %s: %d %s", path, r.status, r.body)
+		}
+	}
+	if r := e.do("POST", "/api/admin/presales/999999999/codes", admin, map[string]any{"count": 1}); r.status != 404 {
+		t.Errorf("codes of no window: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/admin/presales/"+w.ID+"/codes", admin, map[string]any{"count": 10001}); r.status != 422 {
+		t.Errorf("too many codes: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/admin/events/999999999/presales", admin, nil); r.status != 404 {
+		t.Errorf("windows of no event: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/events/999999999/presales", "", nil); r.status != 404 {
+		t.Errorf("public windows of no event: %d %s", r.status, r.body)
+	}
+}
+
+// TestPresaleCodeGuessingLimited: past the access-code budget, entering
+// codes (alone or on holds) answers 429; holds without a code are not
+// counted.
+func TestPresaleCodeGuessingLimited(t *testing.T) {
+	limits := server.DefaultRateLimits()
+	limits[server.LimitAccessCode] = server.RouteLimits{PerAccount: server.Rate{N: 3, Per: time.Hour, Burst: 3}}
+	e := newEnv(t, envOpts{limits: limits})
+	admin := e.admin()
+	ev, seats := e.presaleEvent(1)
+	e.createWindow(admin, ev, -time.Minute, time.Hour, map[string]any{"shared_code": "REAL2026"})
+	_, fan := e.signUp("guesser")
+	for range 3 {
+		e.do("POST", "/api/events/"+ev+"/holds", fan, seatsBody(seats["S1"][0]))
+	}
+	var got []string
+	for i := range 4 {
+		var r resp
+		if i%2 == 0 {
+			r = e.do("POST", "/api/events/"+ev+"/presales/access", fan, map[string]string{"code": fmt.Sprintf("GUESS%d", i)})
+		} else {
+			r = e.do("POST", "/api/events/"+ev+"/holds", fan, seatsBody(seats["S1"][0]), server.HeaderAccessCode, fmt.Sprintf("GUESS%d", i))
+		}
+		got = append(got, fmt.Sprint(r.status, " ", r.errCode(t)))
+	}
+	want := "403 access_code_invalid,403 access_code_invalid,403 access_code_invalid,429 rate_limited"
+	if strings.Join(got, ",") != want {
+		t.Errorf("guesses = %v, want %s", got, want)
+	}
+}
