@@ -1,5 +1,5 @@
 // Package waitingroom owns the per-event virtual waiting room
-// (docs/architecture.md, "The waiting room"): the pre-queue and its verifiable shuffle at sale open, queue
+// (docs/architecture.md, "The waiting room"): the pre-queue and its verifiable draw at sale open, queue
 // numbers, the serving cursor, the admitter (one per event across all nodes,
 // elected by a Redis lease with a fencing token), admission tokens (JWT bound
 // to account and event), the proof-of-work challenge before joining and the
