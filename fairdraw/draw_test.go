@@ -1,6 +1,7 @@
 package fairdraw
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -162,5 +163,15 @@ func TestArrivingEarlyGivesNoAdvantage(t *testing.T) {
 	t.Logf("the first arrival drew number 1 in %d of %d draws (expected %d)", first, draws, draws/n)
 	if first < draws/n-210 || first > draws/n+210 {
 		t.Errorf("the first arrival drew number 1 in %d of %d draws, want %d ± 210", first, draws, draws/n)
+	}
+}
+
+// TestProofJSON: a drawn proof of an empty pre-queue still carries its
+// (empty) lists, so a client can tell "drawn, nobody there" from "not drawn".
+func TestProofJSON(t *testing.T) {
+	drawn, _ := json.Marshal(Proof{Seed: "00", Entries: []string{}, Order: []string{}})
+	before, _ := json.Marshal(Proof{})
+	if !strings.Contains(string(drawn), `"entries":[],"order":[]`) || strings.Contains(string(before), "entries") {
+		t.Errorf("drawn: %s; before: %s", drawn, before)
 	}
 }

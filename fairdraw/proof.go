@@ -22,10 +22,11 @@ type Proof struct {
 	DrawnAt *time.Time `json:"drawn_at,omitempty"`
 	// Seed is the revealed hex seed, once drawn.
 	Seed string `json:"seed,omitempty"`
-	// Entries are the hashed ids in arrival order, once drawn.
-	Entries []string `json:"entries,omitempty"`
+	// Entries are the hashed ids in arrival order, once drawn (an empty
+	// list when nobody was there: omitzero drops only a nil list).
+	Entries []string `json:"entries,omitzero"`
 	// Order is the entries as they were numbered: Order[0] got number 1.
-	Order []string `json:"order,omitempty"`
+	Order []string `json:"order,omitzero"`
 }
 
 // ErrNotDrawn: the proof has no seed yet, so there is nothing to recompute.
