@@ -24,7 +24,7 @@
 //	jps:*    joins per second, for the automatic difficulty
 //	jt       hash account → first join time (ms), for the velocity signals
 //	hpm:*    holds per account and minute; fp:* accounts per fingerprint
-//	proof:*  the drawn pre-queue's proof hashes, written with the numbers (Postgres keeps a copy)
+//	proof:*  the drawn pre-queue's proof hashes, written with the numbers, dropped once in Postgres
 //
 // Concurrency. Every change to the queue is one Lua script, so joins on any
 // node and the admitter never interleave inside a step. Only the lease holder

@@ -252,15 +252,19 @@ func (s *Service) seal(ctx context.Context, eventID int64) error {
 	if done {
 		return nil
 	}
-	if _, err := s.commitment(ctx, eventID); err != nil {
-		return err
-	}
-	_, err := s.db.Exec(ctx, `UPDATE waiting_room_seeds SET sealed_at = now() WHERE event_id = $1 AND sealed_at IS NULL`, eventID)
-	if err != nil {
-		return fmt.Errorf("waitingroom: seal the commitment of event %d: %w", eventID, err)
-	}
-	s.mu.Lock()
-	s.sealed[eventID] = true
-	s.mu.Unlock()
-	return nil
+	// The first burst of joins on a node seals once, not once per join.
+	_, err, _ := s.flight.Do("seal:"+strconv.FormatInt(eventID, 10), func() (any, error) {
+		if _, err := s.commitment(ctx, eventID); err != nil {
+			return nil, err
+		}
+		_, err := s.db.Exec(ctx, `UPDATE waiting_room_seeds SET sealed_at = now() WHERE event_id = $1 AND sealed_at IS NULL`, eventID)
+		if err != nil {
+			return nil, fmt.Errorf("waitingroom: seal the commitment of event %d: %w", eventID, err)
+		}
+		s.mu.Lock()
+		s.sealed[eventID] = true
+		s.mu.Unlock()
+		return nil, nil
+	})
+	return err
 }

@@ -315,5 +315,10 @@ func (s *Service) markOpened(ctx context.Context, eventID int64, size int) error
 	if err != nil {
 		return fmt.Errorf("waitingroom: mark event %d opened: %w", eventID, err)
 	}
+	// Postgres has the proof now (from this node or an earlier one): the
+	// Redis copy only took up memory.
+	if err := s.rdb.Del(ctx, k.proofEntries, k.proofNumbered).Err(); err != nil {
+		s.log.Warn("drop the Redis copy of the queue proof", "event", eventID, "err", err)
+	}
 	return nil
 }
