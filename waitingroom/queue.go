@@ -274,13 +274,13 @@ func (s *Service) open(ctx context.Context, eventID int64) error {
 			return fmt.Errorf("waitingroom: draw event %d: %w", eventID, err)
 		}
 		numbered := make([]byte, 0, len(joined))
-		args := make([]any, 0, len(order)+3)
-		args = append(args, len(order), joined, nil)
 		for _, i := range order {
 			numbered = append(numbered, entries[i][:]...)
+		}
+		args := append(make([]any, 0, len(order)+3), len(order), joined, numbered)
+		for _, i := range order {
 			args = append(args, ids[i])
 		}
-		args[2] = numbered
 		n, err := openScript.Run(ctx, s.rdb, []string{k.q, k.pre, k.seq, k.opened, k.proofEntries, k.proofNumbered}, args...).Int()
 		if err != nil {
 			return fmt.Errorf("waitingroom: open queue of event %d: %w", eventID, err)
