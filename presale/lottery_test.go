@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/boxoffice/boxoffice/fairdraw"
 	"github.com/boxoffice/boxoffice/presale"
-	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 // published is what a lottery makes public once drawn: the seed (its
@@ -45,8 +45,8 @@ func seedOf(b byte) [32]byte {
 func TestLotteryRecomputes(t *testing.T) {
 	seed := seedOf(7)
 	regs := registrants(200)
-	pub := published{Commitment: waitingroom.Commitment(seed), Seed: fmt.Sprintf("%x", seed[:]), Registrants: regs,
-		Target: 20, Winners: presale.Draw(seed, regs, 20)}
+	pub := published{Commitment: fairdraw.Commitment(seed, ""), Seed: fmt.Sprintf("%x", seed[:]), Registrants: regs,
+		Target: 20, Winners: mustDraw(t, seed, regs, 20)}
 	raw, err := json.Marshal(pub)
 	if err != nil {
 		t.Fatal(err)
@@ -56,13 +56,13 @@ func TestLotteryRecomputes(t *testing.T) {
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatal(err)
 	}
-	s, err := waitingroom.ParseSeed(got.Seed, got.Commitment)
+	s, err := fairdraw.ParseSeed(got.Seed, "", got.Commitment)
 	if err != nil {
 		t.Fatal(err)
 	}
 	shuffled := slices.Clone(got.Registrants)
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-	again := presale.Draw(s, shuffled, got.Target)
+	again := mustDraw(t, s, shuffled, got.Target)
 	if !slices.Equal(again, got.Winners) {
 		t.Fatalf("recomputed winners differ:\n got %v\nwant %v", again, got.Winners)
 	}
@@ -74,7 +74,7 @@ func TestLotteryRecomputes(t *testing.T) {
 			t.Fatalf("winner %s is not a registrant", w)
 		}
 	}
-	if _, err := waitingroom.ParseSeed(fmt.Sprintf("%x", seedOf(8)), got.Commitment); err == nil {
+	if _, err := fairdraw.ParseSeed(fmt.Sprintf("%x", seedOf(8)), "", got.Commitment); err == nil {
 		t.Error("another seed passed for the committed one")
 	}
 }
@@ -84,7 +84,7 @@ func TestLotteryRecomputes(t *testing.T) {
 // the winners; repeats in the list do not.
 func TestLotteryEveryInputMatters(t *testing.T) {
 	seed, regs := seedOf(7), registrants(200)
-	base := presale.Draw(seed, regs, 20)
+	base := mustDraw(t, seed, regs, 20)
 	flipped := seed
 	flipped[31] ^= 1
 	other := slices.Clone(regs)
@@ -93,27 +93,36 @@ func TestLotteryEveryInputMatters(t *testing.T) {
 		name string
 		got  []string
 	}{
-		{"seed with one bit flipped", presale.Draw(flipped, regs, 20)},
-		{"one more registrant", presale.Draw(seed, append(slices.Clone(regs), presale.HashAccount([]byte("k"), 1)), 20)},
-		{"one registrant fewer", presale.Draw(seed, regs[1:], 20)},
-		{"one registrant replaced", presale.Draw(seed, other, 20)},
-		{"target 19", presale.Draw(seed, regs, 19)},
-		{"target 21", presale.Draw(seed, regs, 21)},
+		{"seed with one bit flipped", mustDraw(t, flipped, regs, 20)},
+		{"one more registrant", mustDraw(t, seed, append(slices.Clone(regs), presale.HashAccount([]byte("k"), 1)), 20)},
+		{"one registrant fewer", mustDraw(t, seed, regs[1:], 20)},
+		{"one registrant replaced", mustDraw(t, seed, other, 20)},
+		{"target 19", mustDraw(t, seed, regs, 19)},
+		{"target 21", mustDraw(t, seed, regs, 21)},
 	} {
 		if slices.Equal(c.got, base) {
 			t.Errorf("%s: the same winners", c.name)
 		}
 	}
-	if got := presale.Draw(seed, append(slices.Clone(regs), regs[:10]...), 20); !slices.Equal(got, base) {
+	if got := mustDraw(t, seed, append(slices.Clone(regs), regs[:10]...), 20); !slices.Equal(got, base) {
 		t.Errorf("repeats in the list changed the winners")
 	}
-	if got := presale.Draw(seed, regs[:5], 20); len(got) != 5 {
+	if got := mustDraw(t, seed, regs[:5], 20); len(got) != 5 {
 		t.Errorf("target above the registrants: %d winners, want all 5", len(got))
 	}
-	if got := presale.Draw(seed, regs, -1); len(got) != 0 {
+	if got := mustDraw(t, seed, regs, -1); len(got) != 0 {
 		t.Errorf("negative target: %v", got)
 	}
 	if presale.HashAccount([]byte("k"), 1) == presale.HashAccount([]byte("k2"), 1) {
 		t.Error("the hash ignores the lottery's key")
 	}
+}
+
+func mustDraw(t *testing.T, seed [32]byte, registrants []string, target int) []string {
+	t.Helper()
+	winners, err := presale.Draw(seed, registrants, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return winners
 }

@@ -157,3 +157,45 @@ func (s *Server) configureQueue(c *fiber.Ctx) error {
 	s.deps.Seats.ForgetEvent(eventID)
 	return c.JSON(stored)
 }
+
+// queueProof: GET /api/events/:event/queue/proof, the public fairness proof
+// (docs/fairness.md). Once drawn it never changes, so caches may keep it.
+func (s *Server) queueProof(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	p, err := s.deps.Queue.Proof(c.UserContext(), eventID)
+	if err != nil {
+		return err
+	}
+	if p.Seed != "" {
+		c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	} else {
+		c.Set(fiber.HeaderCacheControl, "no-cache")
+	}
+	return c.JSON(p)
+}
+
+// beaconRequest is the body of PUT /api/admin/events/:event/queue/beacon.
+type beaconRequest struct {
+	Beacon *string `json:"beacon" validate:"required"`
+}
+
+// setQueueBeacon: PUT /api/admin/events/:event/queue/beacon fixes the
+// public beacon the draw mixes in (admin only), until the first fan joins.
+func (s *Server) setQueueBeacon(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	var req beaconRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	p, err := s.deps.Queue.SetBeacon(c.UserContext(), eventID, *req.Beacon)
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/boxoffice/boxoffice/fairdraw"
 	"github.com/boxoffice/boxoffice/server"
 	"github.com/boxoffice/boxoffice/waitingroom"
 )
@@ -163,8 +164,80 @@ func TestHoldsNeedAdmission(t *testing.T) {
 	}
 	r = e.do("GET", "/api/events/"+ev+"/queue/fairness", "", nil)
 	r.json(t, &fair)
-	if _, err := waitingroom.ParseSeed(fair.Seed, fair.SeedCommitment); err != nil {
+	if _, err := fairdraw.ParseSeed(fair.Seed, "", fair.SeedCommitment); err != nil {
 		t.Errorf("seed after the open: %v (%s)", err, r.body)
+	}
+}
+
+// TestQueueProof: an admin fixes the beacon before the first join (a fan
+// may not), the proof is public, the fans' join answers carry their proof
+// hashes, the beacon is refused once a fan joined, and after the open the
+// published proof verifies and numbers each fan as /queue/me says.
+func TestQueueProof(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	ev, _ := e.roomEvent(waitingroom.Settings{PowDifficulty: 1})
+	admin := e.admin()
+	beacon := func(token string, body any) resp {
+		return e.do("PUT", "/api/admin/events/"+ev+"/queue/beacon", token, body)
+	}
+	var fans []string
+	for i := range 5 {
+		_, tok := e.signUp(fmt.Sprint("fan", i))
+		fans = append(fans, tok)
+	}
+	if r := beacon(fans[0], map[string]string{"beacon": "mine"}); r.status != 403 {
+		t.Errorf("a fan setting the beacon: %d %s", r.status, r.body)
+	}
+	for _, body := range []any{map[string]string{}, map[string]any{"beacon": 7}, map[string]string{"beacon": "x", "seed": "y"},
+		map[string]string{"beacon": "line\nbreak\n"}, map[string]string{"beacon": strings.Repeat("b", 513)}} {
+		if r := beacon(admin, body); r.status/100 != 4 {
+			t.Errorf("beacon body %v: %d %s, want a 4xx", body, r.status, r.body)
+		}
+	}
+	r := beacon(admin, map[string]string{"beacon": "lottery draw of 6 December"})
+	var before waitingroom.QueueProof
+	r.json(t, &before)
+	if r.status != 200 || before.Beacon != "lottery draw of 6 December" || before.Seed != "" || before.EventID != ev {
+		t.Fatalf("set beacon: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/events/"+ev+"/queue/proof", "", nil); r.status != 200 || !strings.Contains(string(r.body), before.SeedCommitment) {
+		t.Errorf("public proof before the sale: %d %s", r.status, r.body)
+	}
+	hashes := map[string]string{}
+	for _, tok := range fans {
+		var st waitingroom.Status
+		r := e.do("POST", "/api/events/"+ev+"/queue", tok, e.solvedJoin(ev, tok))
+		r.json(t, &st)
+		if r.status != 201 || len(st.ProofHash) != 64 {
+			t.Fatalf("join: %d %s", r.status, r.body)
+		}
+		hashes[tok] = st.ProofHash
+	}
+	if r := beacon(admin, map[string]string{"beacon": "a better beacon"}); r.status != 409 || r.errCode(t) != "beacon_fixed" {
+		t.Errorf("beacon after a join: %d %s", r.status, r.body)
+	}
+	if _, err := e.queue.NewAdmitter(eventID(t, ev)).Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("GET", "/api/events/"+ev+"/queue/proof", "", nil)
+	var proof waitingroom.QueueProof
+	r.json(t, &proof)
+	if r.status != 200 || proof.SeedCommitment != before.SeedCommitment || len(proof.Order) != len(fans) {
+		t.Fatalf("proof after the open: %d %s", r.status, r.body)
+	}
+	if _, err := proof.Verify(); err != nil {
+		t.Errorf("the published proof: %v", err)
+	}
+	for _, tok := range fans {
+		var st waitingroom.Status
+		e.do("GET", "/api/events/"+ev+"/queue/me", tok, nil).json(t, &st)
+		if st.Number < 1 || int(st.Number) > len(proof.Order) || proof.Order[st.Number-1] != hashes[tok] {
+			t.Errorf("fan with hash %.8s has number %d, the proof says otherwise", hashes[tok], st.Number)
+		}
+	}
+	if r := e.do("GET", "/api/events/999999999/queue/proof", "", nil); r.status != 404 {
+		t.Errorf("proof of no event: %d %s", r.status, r.body)
 	}
 }
 

@@ -206,6 +206,8 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/events/:event/queue", h(s.limit(LimitJoin), auth, s.joinQueue)},
 		{"GET", "/api/events/:event/queue/me", h(auth, s.queueMe)},
 		{"GET", "/api/events/:event/queue/fairness", h(s.queueFairness)},
+		{"GET", "/api/events/:event/queue/proof", h(s.queueProof)},
+		{"PUT", "/api/admin/events/:event/queue/beacon", h(admin, s.setQueueBeacon)},
 		{"PUT", "/api/admin/events/:event/queue", h(s.requireRole(account.RoleAdmin), s.configureQueue)},
 
 		{"POST", "/api/events/:event/waitlist", h(s.limit(LimitJoin), auth, s.verifiedEmail, s.joinWaitlist)},

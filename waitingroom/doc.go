@@ -1,9 +1,10 @@
 // Package waitingroom owns the per-event virtual waiting room
-// (docs/architecture.md, "The waiting room"): the pre-queue and its verifiable shuffle at sale open, queue
+// (docs/architecture.md, "The waiting room"): the pre-queue and its verifiable draw at sale open, queue
 // numbers, the serving cursor, the admitter (one per event across all nodes,
 // elected by a Redis lease with a fencing token), admission tokens (JWT bound
 // to account and event), the proof-of-work challenge before joining and the
-// fairness proof (seed commitment, then the seed).
+// fairness proof (seed commitment and beacon, then the seed and the hashed
+// entries; the draw itself is package fairdraw, docs/fairness.md).
 //
 // Storage. Settings live in Postgres (events.waiting_room, public) and the
 // fairness seed in waiting_room_seeds (secret until the sale opened). The
@@ -23,6 +24,7 @@
 //	jps:*    joins per second, for the automatic difficulty
 //	jt       hash account → first join time (ms), for the velocity signals
 //	hpm:*    holds per account and minute; fp:* accounts per fingerprint
+//	proof:*  the drawn pre-queue's proof hashes, written with the numbers, dropped once in Postgres
 //
 // Concurrency. Every change to the queue is one Lua script, so joins on any
 // node and the admitter never interleave inside a step. Only the lease holder

@@ -2,45 +2,22 @@ package waitingroom
 
 import (
 	"context"
-	"crypto/rand"
+	"errors"
 	"math"
 	mrand "math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/boxoffice/boxoffice/fairdraw"
 )
 
-func TestShuffleIsASeededPermutation(t *testing.T) {
-	var seed, other [32]byte
-	_, _ = rand.Read(seed[:])
-	_, _ = rand.Read(other[:])
-	ids := accounts(1000, 500)
-	got := Shuffle(seed, ids)
-	if !slices.Equal(got, Shuffle(seed, ids)) {
-		t.Fatal("the same seed gave two orders")
-	}
-	reversed := slices.Clone(ids)
-	slices.Reverse(reversed)
-	if !slices.Equal(got, Shuffle(seed, reversed)) {
-		t.Fatal("the order depends on the input order (arrival), not only on the seed and the ids")
-	}
-	if slices.Equal(got, Shuffle(other, ids)) {
-		t.Fatal("two seeds gave the same order")
-	}
-	sorted := slices.Clone(got)
-	slices.Sort(sorted)
-	if !slices.Equal(sorted, ids) {
-		t.Fatal("not a permutation of the ids")
-	}
-	if Commitment(seed) == Commitment(other) || len(Commitment(seed)) != 64 {
-		t.Fatal("commitment")
-	}
-}
-
-// TestPrequeueShuffleIsVerifiableAndFair joins a pre-queue in arrival order,
-// opens the sale, then recomputes the numbering from the revealed seed and
-// the account ids alone, and checks that arriving early gave no advantage.
-func TestPrequeueShuffleIsVerifiableAndFair(t *testing.T) {
+// TestPrequeueDrawIsVerifiableAndFair joins a pre-queue in arrival order,
+// opens the sale, then checks the published proof: it verifies, its order
+// is the queue's real numbering (read from Redis), its entries are the
+// fans' own proof hashes, and arriving early gave no advantage.
+func TestPrequeueDrawIsVerifiableAndFair(t *testing.T) {
 	f := newFixture(t, false)
 	s := f.service(nil, nil)
 	ctx := context.Background()
@@ -53,6 +30,17 @@ func TestPrequeueShuffleIsVerifiableAndFair(t *testing.T) {
 	}
 	if len(before.SeedCommitment) != 64 || before.Seed != "" {
 		t.Fatalf("before the sale: %+v, want a commitment and no seed", before)
+	}
+	const beacon = "public beacon round 4242"
+	if _, err := s.SetBeacon(ctx, ev, beacon); err != nil {
+		t.Fatal(err)
+	}
+	early, err := s.Proof(ctx, ev)
+	if err != nil || early.Beacon != beacon || early.Seed != "" || early.Entries != nil || early.SeedCommitment == before.SeedCommitment {
+		t.Fatalf("proof before the sale: %+v %v, want the beacon, a new commitment, no seed", early, err)
+	}
+	if _, err := early.Verify(); !errors.Is(err, fairdraw.ErrNotDrawn) {
+		t.Errorf("verify before the sale: %v", err)
 	}
 
 	// Arrival order is random account ids, so the sorted-ids step of the
@@ -76,12 +64,21 @@ func TestPrequeueShuffleIsVerifiableAndFair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed, err := ParseSeed(after.Seed, before.SeedCommitment)
-	if err != nil {
-		t.Fatalf("revealed seed: %v", err)
+	if after.PrequeueSize == nil || *after.PrequeueSize != n || after.SeedCommitment != early.SeedCommitment {
+		t.Fatalf("after the sale: %+v, want prequeue_size %d and the commitment published before", after, n)
 	}
-	if after.PrequeueSize == nil || *after.PrequeueSize != n {
-		t.Fatalf("prequeue_size %v, want %d", after.PrequeueSize, n)
+	proof, err := s.Proof(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := proof.Verify(); err != nil {
+		t.Fatalf("the published proof does not verify: %v", err)
+	}
+	if proof.SeedCommitment != early.SeedCommitment || proof.Beacon != beacon || proof.Seed != after.Seed || len(proof.Entries) != n {
+		t.Fatalf("proof after the sale: commitment %s beacon %q, %d entries", proof.SeedCommitment, proof.Beacon, len(proof.Entries))
+	}
+	if _, err := s.SetBeacon(ctx, ev, "too late"); !errors.Is(err, ErrBeaconFixed) {
+		t.Errorf("beacon after the sale opened: %v", err)
 	}
 
 	zs, err := f.rdb.ZRangeWithScores(ctx, s.keys(ev).q, 0, -1).Result()
@@ -94,9 +91,22 @@ func TestPrequeueShuffleIsVerifiableAndFair(t *testing.T) {
 			t.Fatalf("numbers are not 1..%d: %v at %d", n, z.Score, i)
 		}
 		got[i] = parseID(t, z.Member)
+		if h := s.ProofHash(ev, got[i]).String(); proof.Order[i] != h {
+			t.Fatalf("number %d is account %d (hash %s) in the queue but %s in the proof", i+1, got[i], h, proof.Order[i])
+		}
 	}
-	if want := Shuffle(seed, arrivals); !slices.Equal(got, want) {
-		t.Fatal("the revealed seed does not reproduce the queue order")
+	hashes := make([]string, n)
+	for i, id := range arrivals {
+		hashes[i] = s.ProofHash(ev, id).String()
+	}
+	entries := slices.Clone(proof.Entries)
+	slices.Sort(entries)
+	slices.Sort(hashes)
+	if !slices.Equal(entries, hashes) {
+		t.Fatal("the proof's entries are not the pre-queued fans' proof hashes")
+	}
+	if st, err := s.Me(ctx, ev, got[0]); err != nil || st.ProofHash != proof.Order[0] || st.Number != 1 {
+		t.Errorf("number 1's own status: %+v %v, want proof_hash %s", st, err, proof.Order[0])
 	}
 
 	// No early-joiner advantage: the mean number of the first half of
@@ -143,4 +153,58 @@ func parseID(t testing.TB, m any) int64 {
 		id = id*10 + int64(c-'0')
 	}
 	return id
+}
+
+// TestBeaconIsFixedByTheFirstJoin: the admin may set (and change) the
+// beacon, each time with a fresh commitment, until the first fan joins;
+// then it is refused and the commitment stays. A room opened with nobody
+// in the pre-queue publishes an empty proof that verifies.
+func TestBeaconIsFixedByTheFirstJoin(t *testing.T) {
+	f := newFixture(t, false)
+	s := f.service(nil, nil)
+	ctx := context.Background()
+	ev := f.event(time.Now().Add(time.Hour), Settings{Enabled: true, PowDifficulty: 1})
+	first, err := s.SetBeacon(ctx, ev, "round 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.SetBeacon(ctx, ev, "round 2")
+	if err != nil || second.Beacon != "round 2" || second.SeedCommitment == first.SeedCommitment {
+		t.Fatalf("changing the beacon before any join: %+v %v", second, err)
+	}
+	for _, bad := range []string{"two\nlines", string(make([]byte, fairdraw.MaxBeaconLen+1)), "\xff"} {
+		if _, err := s.SetBeacon(ctx, ev, bad); err == nil || !strings.Contains(err.Error(), "invalid") {
+			t.Errorf("beacon %.20q: %v, want validation_failed", bad, err)
+		}
+	}
+	ch, err := s.Challenge(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Join(ctx, ev, 77, Solution{Challenge: ch.Challenge, Signature: ch.Signature, Solution: solve(t, ch)})
+	if err != nil || st.ProofHash != s.ProofHash(ev, 77).String() || len(st.ProofHash) != 64 {
+		t.Fatalf("join: %+v %v", st, err)
+	}
+	// Another node (its own cache) refuses too.
+	if _, err := f.service(nil, nil).SetBeacon(ctx, ev, "round 3"); !errors.Is(err, ErrBeaconFixed) {
+		t.Errorf("beacon after the first join: %v, want beacon_fixed", err)
+	}
+	if p, err := s.Proof(ctx, ev); err != nil || p.SeedCommitment != second.SeedCommitment || p.Beacon != "round 2" {
+		t.Errorf("proof after the refused change: %+v %v", p, err)
+	}
+
+	empty := f.event(time.Now().Add(-time.Second), Settings{Enabled: true})
+	if _, err := s.NewAdmitter(empty).Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Proof(ctx, empty)
+	if err != nil || p.Seed == "" || p.Entries == nil || len(p.Entries) != 0 {
+		t.Fatalf("proof of an empty pre-queue: %+v %v", p, err)
+	}
+	if _, err := p.Verify(); err != nil {
+		t.Errorf("the empty proof: %v", err)
+	}
+	if _, err := s.Proof(ctx, f.event(time.Now(), Settings{})); !errors.Is(err, ErrRoomOff) {
+		t.Errorf("proof of an event without a room: %v", err)
+	}
 }

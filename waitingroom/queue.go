@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/boxoffice/boxoffice/fairdraw"
 )
 
 // Fan states, as GET /api/events/{event}/queue/me reports them.
@@ -31,6 +33,9 @@ type Status struct {
 	// AdmissionToken and AdmissionExpiresAt are set once admitted.
 	AdmissionToken     string     `json:"admission_token,omitempty"`
 	AdmissionExpiresAt *time.Time `json:"admission_expires_at,omitempty"`
+	// ProofHash is the fan's entry in the event's fairness proof
+	// (GET /api/events/{event}/queue/proof), so they can find themselves in it.
+	ProofHash string `json:"proof_hash"`
 }
 
 // statusLua computes a fan's status from the queue keys; it is shared by the
@@ -106,6 +111,9 @@ func (s *Service) Join(ctx context.Context, eventID, accountID int64, sol Soluti
 	if err != nil {
 		return Status{}, err
 	}
+	if err := s.seal(ctx, eventID); err != nil {
+		return Status{}, err
+	}
 	// The challenge stays spent until it expires, on every node.
 	k := s.keys(eventID)
 	now := s.cfg.Now()
@@ -172,7 +180,7 @@ func (s *Service) status(r room, accountID int64, res []any) (Status, error) {
 	if rate <= 0 {
 		rate = float64(r.AdmitPerMinute) / 60
 	}
-	st := Status{State: state, Number: number}
+	st := Status{State: state, Number: number, ProofHash: s.ProofHash(r.EventID, accountID).String()}
 	switch state {
 	case "none":
 		return Status{}, ErrNotInQueue
@@ -193,15 +201,21 @@ func (s *Service) status(r room, accountID int64, res []any) (Status, error) {
 	return st, nil
 }
 
-// openScript numbers the shuffled pre-queue 1..n and opens the queue, unless
+// openScript numbers the drawn pre-queue 1..n and opens the queue, unless
 // it is open already (-1) or the pre-queue changed since it was read (-2).
-// KEYS: q pre seq opened. ARGV: expected size, then accounts in order.
+// In the same step it keeps the proof's entries, so whichever node opened,
+// the proof published is the one the numbers came from. KEYS: q pre seq
+// opened entries numbered. ARGV: expected size, the entries in join order
+// and in number order (32 bytes each, concatenated), then accounts in
+// number order.
 var openScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
 if redis.call('ZCARD', KEYS[2]) ~= tonumber(ARGV[1]) then return -2 end
+redis.call('SET', KEYS[5], ARGV[2])
+redis.call('SET', KEYS[6], ARGV[3])
 local n = 0
 local batch = {}
-for i = 2, #ARGV do
+for i = 4, #ARGV do
   n = n + 1
   batch[#batch + 1] = n
   batch[#batch + 1] = ARGV[i]
@@ -217,12 +231,18 @@ redis.call('DEL', KEYS[2])
 return n
 `)
 
-// open shuffles the pre-queue with the event's seed and numbers it, once;
-// then records in Postgres that the seed may be revealed. Joins racing with
-// it land in the pre-queue and make the script retry with them included.
+// open draws the pre-queue's order with the event's seed and beacon
+// (fairdraw.Draw over the fans' proof hashes in join order) and numbers it,
+// once; then records in Postgres that the seed may be revealed, with the
+// proof's entries. Joins racing with it land in the pre-queue and make the
+// script retry with them included.
 func (s *Service) open(ctx context.Context, eventID int64) error {
 	k := s.keys(eventID)
-	seed, err := s.seed(ctx, eventID)
+	// Sealed first: the beacon cannot change between this read and the draw.
+	if err := s.seal(ctx, eventID); err != nil {
+		return err
+	}
+	row, err := s.readSeed(ctx, s.db, eventID, false)
 	if err != nil {
 		return err
 	}
@@ -234,25 +254,34 @@ func (s *Service) open(ctx context.Context, eventID int64) error {
 		if !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("waitingroom: read opened flag: %w", err)
 		}
+		// Join order: by join time (ms), ties by account id as text.
 		members, err := s.rdb.ZRange(ctx, k.pre, 0, -1).Result()
 		if err != nil {
 			return fmt.Errorf("waitingroom: read pre-queue: %w", err)
 		}
-		ids := make([]int64, 0, len(members))
-		for _, m := range members {
-			id, err := strconv.ParseInt(m, 10, 64)
-			if err != nil {
+		ids := make([]int64, len(members))
+		entries := make([]fairdraw.Entry, len(members))
+		joined := make([]byte, 0, 32*len(members))
+		for i, m := range members {
+			if ids[i], err = strconv.ParseInt(m, 10, 64); err != nil {
 				return fmt.Errorf("waitingroom: pre-queue member %q: %w", m, err)
 			}
-			ids = append(ids, id)
+			entries[i] = s.ProofHash(eventID, ids[i])
+			joined = append(joined, entries[i][:]...)
 		}
-		order := Shuffle(seed, ids)
-		args := make([]any, 0, len(order)+1)
-		args = append(args, len(order))
-		for _, id := range order {
-			args = append(args, id)
+		order, err := fairdraw.Draw(row.seed, row.beacon, entries)
+		if err != nil {
+			return fmt.Errorf("waitingroom: draw event %d: %w", eventID, err)
 		}
-		n, err := openScript.Run(ctx, s.rdb, []string{k.q, k.pre, k.seq, k.opened}, args...).Int()
+		numbered := make([]byte, 0, len(joined))
+		for _, i := range order {
+			numbered = append(numbered, entries[i][:]...)
+		}
+		args := append(make([]any, 0, len(order)+3), len(order), joined, numbered)
+		for _, i := range order {
+			args = append(args, ids[i])
+		}
+		n, err := openScript.Run(ctx, s.rdb, []string{k.q, k.pre, k.seq, k.opened, k.proofEntries, k.proofNumbered}, args...).Int()
 		if err != nil {
 			return fmt.Errorf("waitingroom: open queue of event %d: %w", eventID, err)
 		}
@@ -266,11 +295,30 @@ func (s *Service) open(ctx context.Context, eventID int64) error {
 	}
 }
 
+// markOpened reveals the seed: it copies the proof's entries that the open
+// script kept into Postgres and sets opened_at (once; the first node wins).
 func (s *Service) markOpened(ctx context.Context, eventID int64, size int) error {
-	_, err := s.db.Exec(ctx, `UPDATE waiting_room_seeds SET opened_at = now(), prequeue_size = $2
-		WHERE event_id = $1 AND opened_at IS NULL`, eventID, size)
+	k := s.keys(eventID)
+	blobs, err := s.rdb.MGet(ctx, k.proofEntries, k.proofNumbered).Result()
+	if err != nil {
+		return fmt.Errorf("waitingroom: read proof of event %d: %w", eventID, err)
+	}
+	var entries, numbered []byte
+	if e, ok := blobs[0].(string); ok {
+		entries = []byte(e)
+	}
+	if n, ok := blobs[1].(string); ok {
+		numbered = []byte(n)
+	}
+	_, err = s.db.Exec(ctx, `UPDATE waiting_room_seeds SET opened_at = now(), prequeue_size = $2, entries = $3, numbered = $4
+		WHERE event_id = $1 AND opened_at IS NULL`, eventID, size, entries, numbered)
 	if err != nil {
 		return fmt.Errorf("waitingroom: mark event %d opened: %w", eventID, err)
+	}
+	// Postgres has the proof now (from this node or an earlier one): the
+	// Redis copy only took up memory.
+	if err := s.rdb.Del(ctx, k.proofEntries, k.proofNumbered).Err(); err != nil {
+		s.log.Warn("drop the Redis copy of the queue proof", "event", eventID, "err", err)
 	}
 	return nil
 }

@@ -97,10 +97,11 @@ type Service struct {
 	log *slog.Logger
 	cfg Config
 
-	powKey, tokenKey []byte
+	powKey, tokenKey, proofKey []byte
 
 	mu     sync.Mutex
 	rooms  map[int64]room
+	sealed map[int64]bool // events whose commitment this node sealed
 	flight singleflight.Group
 }
 
@@ -117,7 +118,9 @@ func New(db *pgxpool.Pool, rdb redis.UniversalClient, pub Publisher, log *slog.L
 		db: db, rdb: rdb, pub: pub, log: log, cfg: cfg,
 		powKey:   derive(cfg.SecretKey, "waitingroom pow challenge"),
 		tokenKey: derive(cfg.SecretKey, "waitingroom admission token"),
+		proofKey: derive(cfg.SecretKey, "waitingroom proof hash"),
 		rooms:    make(map[int64]room),
+		sealed:   make(map[int64]bool),
 	}
 }
 
@@ -135,10 +138,12 @@ func derive(secret []byte, purpose string) []byte {
 // keys are an event's Redis keys, all under one hash tag.
 type keys struct {
 	q, pre, seq, opened, cursor, hb, adm, rate, lease, fence, base string
+	proofEntries, proofNumbered                                    string
 }
 
 func (s *Service) keys(eventID int64) keys {
 	b := s.cfg.Prefix + "{wr:" + strconv.FormatInt(eventID, 10) + "}:"
 	return keys{q: b + "q", pre: b + "pre", seq: b + "seq", opened: b + "opened", cursor: b + "cursor",
-		hb: b + "hb", adm: b + "adm", rate: b + "rate", lease: b + "lease", fence: b + "fence", base: b}
+		hb: b + "hb", adm: b + "adm", rate: b + "rate", lease: b + "lease", fence: b + "fence", base: b,
+		proofEntries: b + "proof:entries", proofNumbered: b + "proof:numbered"}
 }

@@ -18,7 +18,10 @@ export async function render(main, [eventId], ctx) {
   const detail = h('p', { class: 'muted' });
   // A presale code skips the line: the window is its own admission.
   const presale = await presaleCard(eventId, ev, ctx, () => ctx.navigate(`/events/${eventId}`));
-  main.append(h('h1', {}, ev.name), presale?.card || '', h('div', { class: 'card' }, h('h2', {}, 'Waiting room'), state, progress, detail));
+  // The fan's entry in the public proof of the pre-queue's draw, with the
+  // page that redoes the draw (docs/fairness.md).
+  const fair = h('p', { class: 'muted', hidden: true });
+  main.append(h('h1', {}, ev.name), presale?.card || '', h('div', { class: 'card' }, h('h2', {}, 'Waiting room'), state, progress, detail, fair));
   const setProgress = (pct) => { bar.style.width = `${pct}%`; progress.setAttribute('aria-valuenow', Math.round(pct)); };
 
   let stopped = false, timer = null, firstPosition = null, number = null, ws = null, done = false;
@@ -67,6 +70,11 @@ export async function render(main, [eventId], ctx) {
 
   function show(me) {
     if (done) return true;
+    if (me.proof_hash && fair.hidden) {
+      const q = new URLSearchParams({ event: eventId, hash: me.proof_hash });
+      fair.replaceChildren(`Your proof hash: ${me.proof_hash}. `, h('a', { href: `/verify.html?${q}` }, 'Check the draw'));
+      fair.hidden = false;
+    }
     if (me.state === 'admitted' && me.admission_token) {
       done = true;
       sessionStorage.setItem(tokenKey, me.admission_token);
