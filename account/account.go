@@ -22,8 +22,8 @@ import (
 	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
-// Roles an account can have. Every account is a fan; admin and scanner are
-// granted with `boxoffice admin grant`.
+// Roles an account can have. Every account is a fan; the others are
+// granted with `boxoffice admin grant` or by an admin (roles.go).
 const (
 	RoleFan     = "fan"
 	RoleAdmin   = "admin"
@@ -36,6 +36,8 @@ type Account struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`
 	Role  string `json:"role"`
+	// RoleEventID, when set, keeps a scanner to that one event's door.
+	RoleEventID int64 `json:"role_event_id,omitempty,string"`
 }
 
 // Errors callers and tests compare with errors.Is.
@@ -44,7 +46,7 @@ var (
 	ErrBadCredentials  = apperr.E(apperr.Unauthenticated, "bad_credentials", "email or password is wrong")
 	ErrUnauthenticated = apperr.E(apperr.Unauthenticated, "unauthenticated", "sign in first")
 	ErrNotFound        = apperr.E(apperr.NotFound, "account_not_found", "no account with this email")
-	ErrBadRole         = apperr.E(apperr.Invalid, "invalid_role", "role must be fan, admin or scanner")
+	ErrBadRole         = apperr.E(apperr.Invalid, "invalid_role", "role must be fan, admin, scanner, box_office or finance")
 )
 
 // Config tunes a Service. The zero value is the production setting.
@@ -198,9 +200,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	var a Account
 	var left time.Duration
 	err := s.db.QueryRow(ctx, `
-		SELECT a.id, a.email, a.name, a.role, s.expires_at - now()
+		SELECT a.id, a.email, a.name, a.role, coalesce(a.role_event_id, 0), s.expires_at - now()
 		FROM sessions s JOIN accounts a ON a.id = s.account_id
-		WHERE s.token_hash = $1 AND s.expires_at > now()`, sum[:]).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &left)
+		WHERE s.token_hash = $1 AND s.expires_at > now()`, sum[:]).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.RoleEventID, &left)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Account{}, ErrUnauthenticated
 	}
@@ -238,15 +240,28 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 	return nil
 }
 
-// Grant gives the account with email the role.
+// Grant gives the account with email the role (any event's door, for a
+// scanner).
 func (s *Service) Grant(ctx context.Context, email, role string) error {
-	switch role {
-	case RoleFan, RoleAdmin, RoleScanner:
-	default:
+	return s.GrantScoped(ctx, email, role, 0)
+}
+
+// GrantScoped gives the account with email the role, kept to one event
+// when eventID is not zero (scanner only; see SetRole).
+func (s *Service) GrantScoped(ctx context.Context, email, role string, eventID int64) error {
+	if !ValidRole(role) {
 		return ErrBadRole
 	}
+	if eventID != 0 && role != RoleScanner {
+		return ErrScopeNeedsScanner
+	}
+	var scope *int64
+	if eventID != 0 {
+		scope = &eventID
+	}
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE accounts SET role = $2 WHERE lower(email) = lower($1)`, NormalizeEmail(email), role)
+		tag, err := tx.Exec(ctx, `UPDATE accounts SET role = $2, role_event_id = $3 WHERE lower(email) = lower($1)`,
+			NormalizeEmail(email), role, scope)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -47,7 +48,14 @@ type HoldRequest struct {
 	SeatIDs   []int64
 	Best      *BestRequest
 	GA        *GARequest
+	// Counter is a box office operator's hold (checkout.CounterSale): the
+	// operator sells for many people, so the per-account cap gives way to
+	// CounterCap seats per request and none in all.
+	Counter bool
 }
+
+// CounterCap is the most seats one counter sale holds.
+const CounterCap = 100
 
 // BestRequest asks for the best Quantity available seats, adjacent in one
 // row where possible, optionally in one Section and at most MaxPriceCents
@@ -114,6 +122,12 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 	l, err := s.layout(ctx, req.EventID)
 	if err != nil {
 		return Hold{}, err
+	}
+	if req.Counter {
+		ev.MaxSeatsPerAccount = math.MaxInt32
+		if err := checkSeats(req.SeatIDs, CounterCap, l); err != nil {
+			return Hold{}, err
+		}
 	}
 	if req.Best != nil {
 		if err := checkAccessible(*req.Best); err != nil {
