@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -81,4 +82,29 @@ func (s *Service) SetRole(ctx context.Context, by, id int64, role string, eventI
 	}
 	s.forgetAll()
 	return a, nil
+}
+
+// Find lists up to 20 accounts whose email or name contains q (any case),
+// by email: the admin's role form looks people up with it.
+func (s *Service) Find(ctx context.Context, q string) ([]Account, error) {
+	like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.TrimSpace(q))
+	rows, err := s.db.Query(ctx, `
+		SELECT id, email, name, role, coalesce(role_event_id, 0) FROM accounts
+		WHERE $1 = '' OR email ILIKE '%' || $1 || '%' OR name ILIKE '%' || $1 || '%'
+		ORDER BY lower(email) LIMIT 20`, like)
+	if err != nil {
+		return nil, fmt.Errorf("account: find %q: %w", q, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Account, error) {
+		var a Account
+		err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.RoleEventID)
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("account: find %q: %w", q, err)
+	}
+	if out == nil {
+		out = []Account{}
+	}
+	return out, nil
 }

@@ -182,15 +182,16 @@ func (s *Service) AdminOrder(ctx context.Context, orderID string) (AdminOrder, e
 	type loader struct {
 		sql  string
 		scan func(pgx.CollectableRow) error
+		args []any
 	}
 	loaders := []loader{
-		{`SELECT id::text, provider, coalesce(method, ''), status, amount_cents, currency, created_at FROM payments WHERE id = $2`,
+		{`SELECT id::text, provider, coalesce(method, ''), status, amount_cents, currency, created_at FROM payments WHERE id = $1`,
 			func(r pgx.CollectableRow) error {
 				var p AdminPayment
 				err := r.Scan(&p.ID, &p.Provider, &p.Method, &p.Status, &p.AmountCents, &p.Currency, &p.CreatedAt)
 				a.Payments = append(a.Payments, p)
 				return err
-			}},
+			}, []any{o.PaymentID}},
 		{`SELECT x.id::text, x.ticket_id::text, f.email, x.to_email, x.status, x.created_at, x.ended_at
 		  FROM transfers x JOIN tickets t ON t.id = x.ticket_id JOIN accounts f ON f.id = x.from_account
 		  WHERE t.order_id = $1 ORDER BY x.created_at`,
@@ -199,7 +200,7 @@ func (s *Service) AdminOrder(ctx context.Context, orderID string) (AdminOrder, e
 				err := r.Scan(&x.ID, &x.TicketID, &x.FromEmail, &x.ToEmail, &x.Status, &x.CreatedAt, &x.EndedAt)
 				a.Transfers = append(a.Transfers, x)
 				return err
-			}},
+			}, nil},
 		{`SELECT l.id::text, l.ticket_id::text, l.price_cents, l.status, coalesce(po.status, ''), coalesce(po.net_cents, 0)
 		  FROM listings l JOIN tickets t ON t.id = l.ticket_id LEFT JOIN payouts po ON po.listing_id = l.id
 		  WHERE t.order_id = $1 ORDER BY l.created_at`,
@@ -208,7 +209,7 @@ func (s *Service) AdminOrder(ctx context.Context, orderID string) (AdminOrder, e
 				err := r.Scan(&x.ListingID, &x.TicketID, &x.PriceCents, &x.Status, &x.PayoutStatus, &x.PayoutCents)
 				a.Resales = append(a.Resales, x)
 				return err
-			}},
+			}, nil},
 		{`SELECT r.id::text, r.reason, coalesce(r.reason_text, ''), r.status, r.amount_cents, r.currency, r.created_at, r.refunded_at,
 		         coalesce((SELECT array_agg(t.id::text ORDER BY t.id) FROM tickets t WHERE t.refund_id = r.id), '{}')
 		  FROM refunds r WHERE r.order_id = $1 ORDER BY r.created_at`,
@@ -218,18 +219,18 @@ func (s *Service) AdminOrder(ctx context.Context, orderID string) (AdminOrder, e
 				x.OrderID = orderID
 				a.Refunds = append(a.Refunds, x)
 				return err
-			}},
+			}, nil},
 		{`SELECT kind, coalesce(payload->>'subject', 'Your tickets'),
 		         CASE WHEN done_at IS NOT NULL THEN 'sent' WHEN dead THEN 'dead' ELSE 'queued' END,
 		         attempts, coalesce(last_error, ''), created_at, done_at
-		  FROM jobs WHERE (kind = $3 AND payload->>'order_id' = $1::text) OR (kind = $4 AND payload->>'key' LIKE 'order:' || $1::text || ':%')
+		  FROM jobs WHERE (kind = $2 AND payload->>'order_id' = $1) OR (kind = $3 AND payload->>'key' LIKE 'order:' || $1 || ':%')
 		  ORDER BY created_at, id`,
 			func(r pgx.CollectableRow) error {
 				var x OrderEmail
 				err := r.Scan(&x.Kind, &x.Subject, &x.Status, &x.Attempts, &x.LastError, &x.CreatedAt, &x.SentAt)
 				a.Emails = append(a.Emails, x)
 				return err
-			}},
+			}, []any{orderID, JobConfirmation, JobNotice}},
 		{`SELECT n.id, a.email, n.body, n.created_at FROM order_notes n JOIN accounts a ON a.id = n.author_id
 		  WHERE n.order_id = $1 ORDER BY n.id`,
 			func(r pgx.CollectableRow) error {
@@ -237,17 +238,20 @@ func (s *Service) AdminOrder(ctx context.Context, orderID string) (AdminOrder, e
 				err := r.Scan(&x.ID, &x.Author, &x.Body, &x.CreatedAt)
 				a.Notes = append(a.Notes, x)
 				return err
-			}},
+			}, nil},
 		{`SELECT id::text, voided_reason FROM tickets WHERE order_id = $1 AND voided_reason IS NOT NULL`,
 			func(r pgx.CollectableRow) error {
 				var id, why string
 				err := r.Scan(&id, &why)
 				a.Voided[id] = why
 				return err
-			}},
+			}, nil},
 	}
 	for _, l := range loaders {
-		rows, err := tx.Query(ctx, l.sql, orderID, o.PaymentID, JobConfirmation, JobNotice)
+		if l.args == nil {
+			l.args = []any{orderID}
+		}
+		rows, err := tx.Query(ctx, l.sql, l.args...)
 		if err != nil {
 			return AdminOrder{}, fmt.Errorf("checkout: admin order %s: %w", orderID, err)
 		}

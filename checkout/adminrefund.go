@@ -149,7 +149,7 @@ func (s *Service) RefundByAdmin(ctx context.Context, req AdminRefundRequest) (Re
 			return ErrNothingToRefund
 		}
 		view = RefundView{ID: uuid.NewString(), OrderID: req.OrderID, Reason: RefundAdmin, Note: req.Reason,
-			Status: "pending", AmountCents: amount, Currency: p.Currency, TicketIDs: tickets}
+			Status: "pending", AmountCents: amount, Currency: p.Currency, TicketIDs: nonNil(tickets)}
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO refunds (id, payment_id, order_id, event_id, account_id, reason, amount_cents, currency, status,
 			                     reason_text, created_by)

@@ -17,7 +17,9 @@
 -- accept that for exactly these seats.
 --
 -- Counter sales: a payment taken at the box office, in cash or on a card
--- terminal, marked by the operator (method); provider is 'counter'.
+-- terminal, marked by the operator (method); provider is 'counter'. One
+-- counter sale holds up to 100 seats (a fan's hold stays at most 8: the
+-- event's cap, checked before any write).
 --
 -- order_notes are admins' notes on an order, oldest first.
 
@@ -46,6 +48,9 @@ CREATE TABLE returned_seats (
 );
 
 ALTER TABLE payments ADD COLUMN method text CHECK (method IN ('cash', 'card_present'));
+ALTER TABLE holds DROP CONSTRAINT holds_check;
+ALTER TABLE holds ADD CONSTRAINT holds_check
+    CHECK (cardinality(seat_ids) BETWEEN 1 AND 100 AND cardinality(seat_ids) = cardinality(seat_versions));
 
 CREATE TABLE order_notes (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -62,6 +67,9 @@ CREATE INDEX orders_created_idx ON orders (created_at DESC, id);
 -- +goose Down
 DROP INDEX orders_created_idx;
 DROP TABLE order_notes;
+ALTER TABLE holds DROP CONSTRAINT holds_check;
+ALTER TABLE holds ADD CONSTRAINT holds_check
+    CHECK (cardinality(seat_ids) BETWEEN 1 AND 8 AND cardinality(seat_ids) = cardinality(seat_versions)) NOT VALID;
 ALTER TABLE payments DROP COLUMN method;
 DROP TABLE returned_seats;
 ALTER TABLE tickets DROP COLUMN voided_reason;
