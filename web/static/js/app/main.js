@@ -16,6 +16,9 @@ const routes = [
   [/^\/signup$/, () => import('./pages/auth.js').then((m) => ({ render: m.signUp }))],
   [/^\/admin$/, () => import('./pages/admin.js').then((m) => ({ render: m.renderList }))],
   [/^\/admin\/events\/(\d+)$/, () => import('./pages/admin.js').then((m) => ({ render: m.renderEvent }))],
+  [/^\/admin\/orders$/, () => import('./pages/adminorders.js').then((m) => ({ render: m.renderOrders }))],
+  [/^\/admin\/orders\/([0-9a-f-]{36})$/, () => import('./pages/adminorders.js').then((m) => ({ render: m.renderOrder }))],
+  [/^\/admin\/roles$/, () => import('./pages/adminorders.js').then((m) => ({ render: m.renderRoles }))],
 ];
 
 const ctx = {
