@@ -22,8 +22,8 @@ import (
 	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
-// Roles an account can have. Every account is a fan; admin and scanner are
-// granted with `boxoffice admin grant`.
+// Roles an account can have. Every account is a fan; the others are
+// granted with `boxoffice admin grant` or by an admin (roles.go).
 const (
 	RoleFan     = "fan"
 	RoleAdmin   = "admin"
@@ -42,14 +42,17 @@ type Account struct {
 	// TOTPEnabled: signing in takes a code from an authenticator app
 	// after the password.
 	TOTPEnabled bool `json:"totp_enabled"`
+	// RoleEventID, when set, keeps a scanner to that one event's door.
+	RoleEventID int64 `json:"role_event_id,omitempty,string"`
 }
 
 // accountColumns are the columns of an Account, in scanDest's order, for
 // queries over accounts aliased a.
-const accountColumns = `a.id, a.email, a.name, a.role, a.email_verified_at IS NOT NULL, a.totp_enabled_at IS NOT NULL`
+const accountColumns = `a.id, a.email, a.name, a.role, a.email_verified_at IS NOT NULL, a.totp_enabled_at IS NOT NULL,
+	coalesce(a.role_event_id, 0)`
 
 func (a *Account) scanDest() []any {
-	return []any{&a.ID, &a.Email, &a.Name, &a.Role, &a.EmailVerified, &a.TOTPEnabled}
+	return []any{&a.ID, &a.Email, &a.Name, &a.Role, &a.EmailVerified, &a.TOTPEnabled, &a.RoleEventID}
 }
 
 // Errors callers and tests compare with errors.Is.
@@ -58,7 +61,7 @@ var (
 	ErrBadCredentials  = apperr.E(apperr.Unauthenticated, "bad_credentials", "email or password is wrong")
 	ErrUnauthenticated = apperr.E(apperr.Unauthenticated, "unauthenticated", "sign in first")
 	ErrNotFound        = apperr.E(apperr.NotFound, "account_not_found", "no account with this email")
-	ErrBadRole         = apperr.E(apperr.Invalid, "invalid_role", "role must be fan, admin or scanner")
+	ErrBadRole         = apperr.E(apperr.Invalid, "invalid_role", "role must be fan, admin, scanner, box_office or finance")
 )
 
 // Config tunes a Service. The zero value is the production setting, but
@@ -292,15 +295,28 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 	return nil
 }
 
-// Grant gives the account with email the role.
+// Grant gives the account with email the role (any event's door, for a
+// scanner).
 func (s *Service) Grant(ctx context.Context, email, role string) error {
-	switch role {
-	case RoleFan, RoleAdmin, RoleScanner:
-	default:
+	return s.GrantScoped(ctx, email, role, 0)
+}
+
+// GrantScoped gives the account with email the role, kept to one event
+// when eventID is not zero (scanner only; see SetRole).
+func (s *Service) GrantScoped(ctx context.Context, email, role string, eventID int64) error {
+	if !ValidRole(role) {
 		return ErrBadRole
 	}
+	if eventID != 0 && role != RoleScanner {
+		return ErrScopeNeedsScanner
+	}
+	var scope *int64
+	if eventID != 0 {
+		scope = &eventID
+	}
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE accounts SET role = $2 WHERE lower(email) = lower($1)`, NormalizeEmail(email), role)
+		tag, err := tx.Exec(ctx, `UPDATE accounts SET role = $2, role_event_id = $3 WHERE lower(email) = lower($1)`,
+			NormalizeEmail(email), role, scope)
 		if err != nil {
 			return err
 		}

@@ -219,9 +219,15 @@ func (s *Service) RefundOrder(ctx context.Context, orderID string) error {
 		return err
 	}
 	final := StatusRefunded
-	switch p.Status {
-	case StatusRefunded, StatusCanceled:
+	switch {
+	case p.Status == StatusRefunded || p.Status == StatusCanceled:
 		final = p.Status // the provider side is done; record the order
+	case p.Provider == ProviderCounter:
+		// Paid at the box office: the refund row says what to give back
+		// over the counter; no processor holds the money.
+		if err := s.refund(ctx, p, orderID, RefundEventCancelled); err != nil {
+			return fmt.Errorf("checkout: refund order %s: %w", orderID, err)
+		}
 	default:
 		in, err := s.payments.Get(ctx, p.intentID)
 		if err != nil {
@@ -264,7 +270,7 @@ const (
 
 // refund gives a captured payment's money back under the key refund:{payment}.
 // Its amount is fixed the first time, in the payment's refunds row: the
-// payment's amount, minus (for a cancelled event's order) the resale
+// payment's amount, minus what admins refunded of it already, minus (for a cancelled event's order) the resale
 // payouts already paid for the order's tickets, whoever they were paid to,
 // since that money reached a fan. What those payouts exceed the payment by
 // (a resale above face) cannot be refunded away: it is recorded as owed
@@ -279,7 +285,13 @@ const (
 // its answer under the old key (Stripe does, for 24 hours), so the same
 // key would be refused again however often the job retried.
 func (s *Service) refund(ctx context.Context, p Payment, orderID, reason string) error {
-	var paidOut, fees int64
+	var paidOut, fees, byAdmin int64
+	// What admins already refunded of the payment (adminrefund.go) is
+	// not given back twice.
+	if err := s.db.QueryRow(ctx, `SELECT coalesce(sum(amount_cents), 0) FROM refunds WHERE payment_id = $1 AND reason = 'admin'`,
+		p.ID).Scan(&byAdmin); err != nil {
+		return fmt.Errorf("checkout: admin refunds of %s: %w", p.ID, err)
+	}
 	if orderID != "" {
 		err := s.db.QueryRow(ctx, `
 			SELECT coalesce(sum(po.net_cents), 0) FROM payouts po
@@ -290,14 +302,15 @@ func (s *Service) refund(ctx context.Context, p Payment, orderID, reason string)
 		}
 		err = s.db.QueryRow(ctx, `
 			SELECT coalesce(sum(t.service_fee_cents + t.facility_fee_cents) FILTER (WHERE NOT e.refund_fees), 0)
-			FROM orders o JOIN events e ON e.id = o.event_id LEFT JOIN tickets t ON t.order_id = o.id
+			FROM orders o JOIN events e ON e.id = o.event_id LEFT JOIN tickets t ON t.order_id = o.id AND t.refund_id IS NULL
 			WHERE o.id = $1`, orderID).Scan(&fees)
 		if err != nil {
 			return fmt.Errorf("checkout: fees of order %s: %w", orderID, err)
 		}
 	}
-	withheld := min(paidOut, p.AmountCents)
-	owed, amount := paidOut-withheld, p.AmountCents-withheld
+	base := max(p.AmountCents-byAdmin, 0)
+	withheld := min(paidOut, base)
+	owed, amount := paidOut-withheld, base-withheld
 	// Fees kept back (the admin cancelled keeping them) come out of what
 	// is left after payouts; tax is refunded with the face value it was
 	// charged on.
@@ -314,15 +327,15 @@ func (s *Service) refund(ctx context.Context, p Payment, orderID, reason string)
 			INSERT INTO refunds (id, payment_id, order_id, event_id, account_id, reason, amount_cents, withheld_cents, owed_cents, currency, status,
 			                     kept_fee_cents)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)
-			ON CONFLICT (payment_id) DO NOTHING
+			ON CONFLICT (payment_id) WHERE reason <> 'admin' DO NOTHING
 			RETURNING id, amount_cents, refused)
 		SELECT id, amount_cents, refused FROM ins
-		UNION ALL SELECT id, amount_cents, refused FROM refunds WHERE payment_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
+		UNION ALL SELECT id, amount_cents, refused FROM refunds WHERE payment_id = $2 AND reason <> 'admin' AND NOT EXISTS (SELECT 1 FROM ins)`,
 		uuid.NewString(), p.ID, order, p.eventID, p.accountID, reason, amount, withheld, owed, p.Currency, kept).Scan(&id, &amount, &refused)
 	if err != nil {
 		return fmt.Errorf("checkout: refund row of %s: %w", p.ID, err)
 	}
-	if amount > 0 {
+	if amount > 0 && p.Provider != ProviderCounter {
 		key := "refund:" + p.ID
 		if refused > 0 {
 			key = fmt.Sprintf("refund:%s:%d", p.ID, refused)

@@ -14,7 +14,8 @@ import (
 // a resale hold bought from the ticket's owner); every sold listing has one
 // payout and a void seller ticket; a cancelled event has no sale under way
 // (live hold, unconverted payment, active listing, pending payout); a
-// refund gives back the payment minus what it withheld, never more; a
+// payment's refunds (a cancellation's, and any an admin made before)
+// give back the payment minus what they withheld, never more; a
 // refunded order may have a
 // cancelled payment; an order under review has its payment in review (and
 // only such an order has); a rejected order's hold was released, its
@@ -78,10 +79,12 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string,
 					AND p.status IN ('pending', 'requires_payment_method', 'requires_action', 'unknown', 'authorized')) OR
 				EXISTS (SELECT 1 FROM listings l WHERE l.event_id = e.id AND l.status = 'active') OR
 				EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id AND po.status = 'pending'))`},
-		{"refund that does not add up to its payment (amount + withheld + fees kept) or exceeds it", `
-			SELECT count(*) FROM refunds r JOIN payments p ON p.id = r.payment_id
-			WHERE r.event_id = $1 AND (r.amount_cents + r.withheld_cents + r.kept_fee_cents < p.amount_cents
-			      OR r.amount_cents + r.kept_fee_cents > p.amount_cents)`},
+		{"refund that does not add up to its payment (amount + withheld + fees kept, with admin refunds) or exceeds it", `
+			SELECT count(*) FROM payments p
+			CROSS JOIN LATERAL (SELECT sum(amount_cents + withheld_cents + kept_fee_cents) AS settled,
+			                           sum(amount_cents + kept_fee_cents) AS given, bool_or(reason <> 'admin') AS final
+			                    FROM refunds r WHERE r.payment_id = p.id) r
+			WHERE p.event_id = $1 AND r.given IS NOT NULL AND ((r.final AND r.settled < p.amount_cents) OR r.given > p.amount_cents)`},
 		{"order whose tickets' all-in prices do not add up to its payment", `
 			SELECT count(*) FROM orders o JOIN payments p ON p.id = o.payment_id
 			WHERE o.event_id = $1 AND p.amount_cents <> (SELECT coalesce(sum(t.total_cents), 0) FROM tickets t WHERE t.order_id = o.id)`},

@@ -150,14 +150,17 @@ func (s *Service) Ledger(ctx context.Context, eventID int64) (Ledger, error) {
 		// Fans end even, except for the fees the admin chose to keep.
 		l.ExpectedNetCents = l.Totals.KeptFeeCents
 	} else {
+		// A paid order is owed its charge (a resale: the platform's fee),
+		// less what an admin refunded of it; an order an admin refunded
+		// in full is owed the same, which is nothing for a primary order.
 		for _, o := range l.Orders {
-			if o.Status != OrderPaid {
+			if o.Status != OrderPaid && o.Status != OrderRefunded {
 				continue
 			}
 			if o.Resale {
-				l.ExpectedNetCents += o.FeeCents
+				l.ExpectedNetCents += o.FeeCents - o.RefundCents
 			} else {
-				l.ExpectedNetCents += o.GrossCents
+				l.ExpectedNetCents += o.GrossCents - o.RefundCents
 			}
 		}
 	}

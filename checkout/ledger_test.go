@@ -192,7 +192,7 @@ const (
 func (q *sequence) step() {
 	ctx := context.Background()
 	svc := q.w.svc
-	switch op := q.rng.IntN(11); op {
+	switch op := q.rng.IntN(12); op {
 	case 0, 1: // buy
 		q.note("buy")
 		if acct, p, ok := q.start(); ok {
@@ -336,6 +336,8 @@ func (q *sequence) step() {
 				q.note("  payment %s: %s", p[:8], res.Status)
 			}
 		}
+	case 11: // an admin refunds a paid order, in full, by ticket or by amount
+		q.adminRefund()
 	default:
 		panic(op)
 	}
@@ -381,6 +383,59 @@ func (q *sequence) checkIntents() {
 	}
 }
 
+// adminRefund has an admin refund a random paid order: the whole of it,
+// one ticket, or an amount up to what is left, putting seats back on sale
+// or not. What the refund should give back is worked out here, from the
+// tickets and the refunds before it, and compared with what the code
+// fixed; the provider's side is compared in checkPrices.
+func (q *sequence) adminRefund() {
+	ctx := context.Background()
+	o, ok := q.pick(`SELECT o.id::text, (p.amount_cents - coalesce((SELECT sum(r.amount_cents) FROM refunds r WHERE r.payment_id = p.id), 0))::text
+		FROM orders o JOIN payments p ON p.id = o.payment_id
+		WHERE o.event_id = $1 AND o.status = 'paid' AND p.status = 'succeeded'`, q.event)
+	if !ok {
+		return
+	}
+	left, _ := strconv.ParseInt(o[1], 10, 64)
+	req := checkout.AdminRefundRequest{OrderID: o[0], AdminID: q.w.fans[0], Reason: "property test, with a comma",
+		ReleaseSeats: q.rng.IntN(2) == 0}
+	var want int64
+	switch q.rng.IntN(3) {
+	case 0:
+		for _, t := range q.query(`SELECT id::text, total_cents::text FROM tickets WHERE order_id = $1 AND status = 'valid'`, o[0]) {
+			n, _ := strconv.ParseInt(t[1], 10, 64)
+			want += n
+		}
+		want = min(want, left)
+	case 1:
+		t, ok := q.pick(`SELECT id::text, total_cents::text FROM tickets WHERE order_id = $1 AND status = 'valid'`, o[0])
+		if !ok {
+			return
+		}
+		req.TicketIDs = []string{t[0]}
+		n, _ := strconv.ParseInt(t[1], 10, 64)
+		want = min(n, left)
+	default:
+		if left <= 0 {
+			return
+		}
+		req.AmountCents = 1 + q.rng.Int64N(left)
+		want = req.AmountCents
+	}
+	q.note("admin refund of order %s (left %d): tickets %v amount %d release %v", o[0][:8], left, req.TicketIDs, req.AmountCents, req.ReleaseSeats)
+	r, err := q.w.svc.RefundByAdmin(ctx, req)
+	if q.refused("admin refund", err) {
+		return
+	}
+	q.note("  refund %s of %d", r.ID[:8], r.AmountCents)
+	if r.AmountCents != want {
+		q.fail(fmt.Errorf("admin refund of order %s: fixed %d, want %d", o[0], r.AmountCents, want))
+	}
+	if q.rng.IntN(2) == 0 {
+		q.refused("run admin refund", q.w.svc.RunAdminRefund(ctx, r.ID))
+	}
+}
+
 // settle lets every payment, job and sweep finish, as time would. Other
 // sequences run at once, and their workers may be running this event's
 // refunds: settle waits (a bounded while) until none is left.
@@ -403,8 +458,10 @@ func (q *sequence) settle() {
 			}
 			var left int
 			if err := q.w.f.db.QueryRow(ctx, `
-				SELECT count(*) FROM jobs WHERE done_at IS NULL AND NOT dead AND kind = $2
-				AND payload->>'order_id' IN (SELECT id::text FROM orders WHERE event_id = $1)`, q.event, checkout.JobRefund).
+				SELECT count(*) FROM jobs WHERE done_at IS NULL AND NOT dead AND (
+					(kind = $2 AND payload->>'order_id' IN (SELECT id::text FROM orders WHERE event_id = $1)) OR
+					(kind = $3 AND payload->>'refund_id' IN (SELECT id::text FROM refunds WHERE event_id = $1)))`,
+				q.event, checkout.JobRefund, checkout.JobAdminRefund).
 				Scan(&left); err != nil {
 				q.fail(err)
 				return
@@ -426,7 +483,7 @@ func (q *sequence) checkPrices() {
 	ctx := context.Background()
 	rows, err := q.w.f.db.Query(ctx, `
 		SELECT o.id::text, h.listing_id IS NOT NULL, p.amount_cents, t.price_type, t.face_cents, t.service_fee_cents,
-		       t.facility_fee_cents, t.tax_cents, t.tax_included, t.total_cents
+		       t.facility_fee_cents, t.tax_cents, t.tax_included, t.total_cents, t.refund_id IS NOT NULL
 		FROM orders o JOIN payments p ON p.id = o.payment_id JOIN holds h ON h.id = o.hold_id
 		JOIN tickets t ON t.order_id = o.id WHERE o.event_id = $1 ORDER BY o.id`, q.event)
 	if err != nil {
@@ -440,11 +497,11 @@ func (q *sequence) checkPrices() {
 	orders := map[string]*order{}
 	for rows.Next() {
 		var id, typ string
-		var resale bool
+		var resale, refundedByAdmin bool
 		var amount int64
 		var got seatmap.Breakdown
 		if err := rows.Scan(&id, &resale, &amount, &typ, &got.FaceCents, &got.ServiceFeeCents, &got.FacilityFeeCents,
-			&got.TaxCents, &got.TaxIncluded, &got.TotalCents); err != nil {
+			&got.TaxCents, &got.TaxIncluded, &got.TotalCents, &refundedByAdmin); err != nil {
 			q.fail(err)
 			rows.Close()
 			return
@@ -455,7 +512,9 @@ func (q *sequence) checkPrices() {
 			orders[id] = o
 		}
 		o.tickets += got.TotalCents
-		o.fees += got.ServiceFeeCents + got.FacilityFeeCents
+		if !refundedByAdmin { // an admin refund gave its fees back already
+			o.fees += got.ServiceFeeCents + got.FacilityFeeCents
+		}
 		if resale {
 			continue // the listing's price, no event fees
 		}
@@ -482,20 +541,51 @@ func (q *sequence) checkPrices() {
 		if o.tickets != o.amount {
 			q.fail(fmt.Errorf("order %s: charged %d, tickets add up to %d", id, o.amount, o.tickets))
 		}
+		var byAdmin int64
+		if err := q.w.f.db.QueryRow(ctx, `SELECT coalesce(sum(amount_cents), 0) FROM refunds WHERE order_id = $1 AND reason = 'admin'`,
+			id).Scan(&byAdmin); err != nil {
+			q.fail(err)
+			return
+		}
+		if byAdmin > o.amount {
+			q.fail(fmt.Errorf("order %s: charged %d, admins refunded %d", id, o.amount, byAdmin))
+		}
 		var refunded, kept, withheld int64
 		var reason string
 		err := q.w.f.db.QueryRow(ctx, `SELECT amount_cents, kept_fee_cents, withheld_cents, reason FROM refunds
-			WHERE order_id = $1 AND status = 'succeeded'`, id).Scan(&refunded, &kept, &withheld, &reason)
+			WHERE order_id = $1 AND status = 'succeeded' AND reason <> 'admin'`, id).Scan(&refunded, &kept, &withheld, &reason)
 		if err != nil {
 			continue // not refunded (or not captured: nothing to give back)
 		}
+		// A cancellation gives back what admins had not already.
+		base := o.amount - byAdmin
 		wantKept := int64(0)
 		if q.keepFees && reason == checkout.RefundEventCancelled {
-			wantKept = min(o.fees, max(o.amount-withheld, 0))
+			wantKept = min(o.fees, max(base-withheld, 0))
 		}
-		if kept != wantKept || refunded != max(o.amount-withheld, 0)-wantKept {
-			q.fail(fmt.Errorf("order %s: charged %d (fees %d, withheld %d), refunded %d keeping %d; want %d keeping %d",
-				id, o.amount, o.fees, withheld, refunded, kept, max(o.amount-withheld, 0)-wantKept, wantKept))
+		if kept != wantKept || refunded != max(base-withheld, 0)-wantKept {
+			q.fail(fmt.Errorf("order %s: charged %d (fees %d, withheld %d, admin refunds %d), refunded %d keeping %d; want %d keeping %d",
+				id, o.amount, o.fees, withheld, byAdmin, refunded, kept, max(base-withheld, 0)-wantKept, wantKept))
+		}
+	}
+	q.checkProvider()
+}
+
+// checkProvider compares every captured payment of the event with the
+// test processor: what the provider gave back must be exactly what the
+// refunds rows say was given back, so a refund recorded but not made (or
+// made twice, or for another amount) fails the sequence.
+func (q *sequence) checkProvider() {
+	for _, p := range q.query(`
+		SELECT p.intent_id, coalesce((SELECT sum(r.amount_cents) FROM refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded'), 0)::text
+		FROM payments p WHERE p.event_id = $1 AND p.intent_id IS NOT NULL AND p.status IN ('succeeded', 'refunded')`, q.event) {
+		in, ok := q.w.f.proc.Intent(p[0])
+		if !ok {
+			q.fail(fmt.Errorf("intent %s unknown to the processor", p[0]))
+			continue
+		}
+		if want, _ := strconv.ParseInt(p[1], 10, 64); in.AmountRefunded != want {
+			q.fail(fmt.Errorf("intent %s: the provider refunded %d, the refunds rows say %d", p[0], in.AmountRefunded, want))
 		}
 	}
 }
@@ -567,8 +657,9 @@ func (w *ledgerWorld) run(seed uint64) outcome {
 
 // TestLedgerBalancesProperty runs random sequences of buy, resell,
 // transfer, decline (with retries: another card, giving up, the window
-// ending), 3-D Secure (authenticated, failed, abandoned), cancel and refund
-// over the real services (Postgres,
+// ending), 3-D Secure (authenticated, failed, abandoned), cancel, refund
+// and admin refunds (whole, by ticket, by amount) over the real services
+// (Postgres,
 // Redis, the test processor), each on a fresh small event, and checks
 // after each that the event's ledger balances: its net is what its orders
 // are owed, and zero after a cancellation, with nothing left open; and

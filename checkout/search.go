@@ -19,6 +19,10 @@ type OrderSummary struct {
 	Currency   string    `json:"currency"`
 	Tickets    int       `json:"tickets"`
 	CreatedAt  time.Time `json:"created_at"`
+	// EventID and EventName name the order's event in a search across
+	// events (FindOrders).
+	EventID   int64  `json:"event_id,omitempty,string"`
+	EventName string `json:"event_name,omitempty"`
 }
 
 // maxSearch caps an order search's answer.

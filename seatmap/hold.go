@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -50,7 +51,14 @@ type HoldRequest struct {
 	// Presale, when set, lets the hold through before the general sale
 	// within that presale window (presale.go).
 	Presale *PresaleAccess
+	// Counter is a box office operator's hold (checkout.CounterSale): the
+	// operator sells for many people, so the per-account cap gives way to
+	// CounterCap seats per request and none in all.
+	Counter bool
 }
+
+// CounterCap is the most seats one counter sale holds.
+const CounterCap = 100
 
 // BestRequest asks for the best Quantity available seats, adjacent in one
 // row where possible, optionally in one Section and at most MaxPriceCents
@@ -121,6 +129,12 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 	}
 	if presale {
 		if req, err = req.Presale.restrict(req, l); err != nil {
+			return Hold{}, err
+		}
+	}
+	if req.Counter {
+		ev.MaxSeatsPerAccount = math.MaxInt32
+		if err := checkSeats(req.SeatIDs, CounterCap, l); err != nil {
 			return Hold{}, err
 		}
 	}

@@ -39,7 +39,8 @@ func (inv Invariants) Err() error {
 // hold holds all its seats; no seat is in two live holds; every sold or
 // resale seat belongs to the converted hold that sold it, and every
 // converted hold's seats are sold (or resale) by it or were resold by a
-// later resale hold; every resale hold's seat was resale when held; and
+// later resale hold (or was put back on sale by an admin refund,
+// ReturnSeats); every resale hold's seat was resale when held; and
 // each account's counter equals its seats in live holds plus the seats it
 // owns (sold or resale, and resale seats a buyer holds at the moment).
 // Ownership moves by transfer, so the owner of a sold seat is not compared
@@ -95,7 +96,8 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) (Invariant
 				SELECT 1 FROM seats s WHERE s.id = sid AND (
 					(s.status IN ('sold', 'resale') AND s.hold_id = h.id) OR EXISTS (
 						SELECT 1 FROM holds r WHERE r.id = s.hold_id AND r.listing_id IS NOT NULL
-						AND r.created_at >= h.created_at)))`},
+						AND r.created_at >= h.created_at)))
+			AND NOT EXISTS (SELECT 1 FROM returned_seats rs WHERE rs.hold_id = h.id AND rs.seat_id = sid)`},
 		{"resale hold whose seat was not owned by its seller", `
 			SELECT count(*) FROM holds h WHERE h.event_id = $1 AND h.listing_id IS NOT NULL
 			AND (cardinality(h.seat_ids) <> 1 OR h.prior_hold_id IS NULL OR h.prior_account_id IS NULL

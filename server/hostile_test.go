@@ -183,6 +183,9 @@ func newWorld(t *testing.T, o envOpts) *world {
 	// Media files are public and named by their content's hash; this one
 	// is well formed and absent.
 	w.ids["file"] = strings.Repeat("0", 64) + ".jpg"
+	// An account of its own for the role routes: an admin's random role
+	// change must never land on another test's account.
+	w.ids["account"], _ = e.signUp("staff")
 	w.seats = seats[5:]
 	return w
 }

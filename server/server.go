@@ -177,6 +177,9 @@ type route struct {
 // apiRoutes lists every API route with its middleware, in one place.
 func (s *Server) apiRoutes() []route {
 	auth, admin, scanner := s.requireAccount, s.requireRole(account.RoleAdmin), s.requireRole(account.RoleScanner)
+	// Organizer roles (orgtools.go): finance reads money, the box office
+	// sells at the door and finds orders.
+	finance, boxOffice := s.requireAnyRole(account.RoleFinance), s.requireAnyRole(account.RoleBoxOffice)
 	return []route{
 		{"POST", "/api/accounts", h(s.limit(LimitAuth), s.signUp)},
 		{"POST", "/api/sessions", h(s.limit(LimitSignIn), s.signIn)},
@@ -268,8 +271,19 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/jobs/:job/retry", h(admin, s.retryJob)},
 		{"GET", "/api/admin/payments", h(admin, s.listPayments)},
 		{"POST", "/api/admin/payments/:payment/retry", h(admin, s.retryPayment)},
-		{"GET", "/api/admin/events/:event/ledger", h(admin, s.eventLedger)},
-		{"GET", "/api/admin/events/:event/ledger.csv", h(admin, s.eventLedgerCSV)},
+		{"GET", "/api/admin/events/:event/ledger", h(finance, s.eventLedger)},
+		{"GET", "/api/admin/events/:event/ledger.csv", h(finance, s.eventLedgerCSV)},
+		{"GET", "/api/admin/events/:event/exports/:kind.csv", h(finance, s.exportCSV)},
+		{"GET", "/api/admin/events/:event/attendees", h(admin, s.eventAttendees)},
+		{"POST", "/api/admin/events/:event/counter-sales", h(boxOffice, s.counterSale)},
+		{"GET", "/api/admin/orders", h(boxOffice, s.findOrders)},
+		{"GET", "/api/admin/orders/:order", h(boxOffice, s.adminOrder)},
+		{"POST", "/api/admin/orders/:order/refund", h(admin, s.refundOrder)},
+		{"POST", "/api/admin/orders/:order/confirmation", h(admin, s.resendConfirmation)},
+		{"POST", "/api/admin/orders/:order/notes", h(admin, s.addOrderNote)},
+		{"POST", "/api/admin/tickets/:ticket/void", h(admin, s.voidTicket)},
+		{"GET", "/api/admin/accounts", h(admin, s.findAccounts)},
+		{"PUT", "/api/admin/accounts/:account/role", h(admin, s.setAccountRole)},
 
 		{"GET", "/api/openapi.json", h(s.openAPI)},
 		{"GET", "/api/docs", h(s.apiDocs)},

@@ -41,6 +41,9 @@ func (s *Server) checkIn(c *fiber.Ctx) error {
 		return err
 	}
 	acct, _ := currentAccount(c)
+	if err := scannerScope(acct, int64(req.Event)); err != nil {
+		return err
+	}
 	a, err := svc.CheckIn(c.UserContext(), acct.ID, int64(req.Event), strings.TrimSpace(req.Entrance), req.Code)
 	if err != nil {
 		return err

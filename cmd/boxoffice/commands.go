@@ -159,25 +159,35 @@ func cmdSeed(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	const help = `Usage: boxoffice admin grant EMAIL ROLE
+	const help = `Usage: boxoffice admin grant EMAIL ROLE [EVENT]
 
-Gives the existing account EMAIL the role admin, scanner or fan.
+Gives the existing account EMAIL the role admin, scanner, box_office,
+finance or fan. EVENT (an event id, scanner only) keeps a scanner to that
+one event's door.
 
 `
 	if len(args) > 0 && isHelp(args[0]) {
 		fmt.Fprint(stderr, help)
 		return nil
 	}
-	if len(args) != 3 || args[0] != "grant" {
+	if (len(args) != 3 && len(args) != 4) || args[0] != "grant" {
 		fmt.Fprint(stderr, help)
 		return errUsage
+	}
+	var event int64
+	if len(args) == 4 {
+		var err error
+		if event, err = strconv.ParseInt(args[3], 10, 64); err != nil || event <= 0 {
+			fmt.Fprint(stderr, help)
+			return errUsage
+		}
 	}
 	a, err := openApp(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.Accounts.Grant(ctx, args[1], args[2]); err != nil {
+	if err := a.Accounts.GrantScoped(ctx, args[1], args[2], event); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s is now %s\n", args[1], args[2])

@@ -149,6 +149,20 @@ func TestServeOnPortZero(t *testing.T) {
 	if code := run(ctx, []string{"admin", "grant", "nobody@example.test", "admin"}, getenv, &out, &errb); code != 1 {
 		t.Errorf("admin grant to an unknown email: exit %d, want 1", code)
 	}
+	// A scanner kept to one event's door; the event goes with scanner only.
+	door, _, _ := strings.Cut(lines[1], " ")
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"admin", "grant", door, "scanner", "1"}, 0},
+		{[]string{"admin", "grant", door, "finance", "1"}, 1},
+		{[]string{"admin", "grant", door, "scanner", "first"}, 2},
+	} {
+		if code := run(ctx, c.args, getenv, &out, &errb); code != c.want {
+			t.Errorf("%v: exit %d, want %d", c.args, code, c.want)
+		}
+	}
 
 	_, base := runApp(t, getenv)
 	get := func(path, token string) (int, []byte) {

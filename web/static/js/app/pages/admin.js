@@ -35,6 +35,7 @@ export async function renderList(main, _params, ctx) {
   // Past events too (from= the epoch): an admin settles their ledgers.
   const events = await get('/api/events?from=1970-01-01&limit=100');
   main.append(h('h1', {}, 'Admin: events'),
+    h('p', {}, h('a', { href: '/admin/orders', 'data-link': true }, 'Orders'), ' · ', h('a', { href: '/admin/roles', 'data-link': true }, 'Roles')),
     h('table', { class: 'admin-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Date'), h('th', {}, 'Status'), h('th', {}, 'Available'))),
       h('tbody', {}, events.map((e) => h('tr', {},
@@ -234,7 +235,8 @@ export async function renderEvent(main, [id], ctx) {
   const review = reviewQueue(id);
 
   const ledger = h('p', {}, 'Ledger: ', h('a', { href: `/api/admin/events/${id}/ledger.csv`, download: '' }, 'CSV'), ' · ',
-    h('a', { href: `/api/admin/events/${id}/ledger`, target: '_blank', rel: 'noopener' }, 'JSON'));
+    h('a', { href: `/api/admin/events/${id}/ledger`, target: '_blank', rel: 'noopener' }, 'JSON'), ' · ',
+    h('a', { href: `/admin/orders?event=${id}`, 'data-link': true }, 'Orders and exports'));
   main.append(title, updated, ledger, tileGrid,
     h('section', { class: 'card' }, h('h2', {}, 'Holds and sales per second'), canvas, chart.legend()),
     controls, review.el, h('section', { class: 'card' }, h('h2', {}, 'Sections'), sections), orders);
