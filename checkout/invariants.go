@@ -75,7 +75,7 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string,
 				EXISTS (SELECT 1 FROM payments p WHERE p.event_id = e.id
 					AND p.status IN ('pending', 'requires_payment_method', 'unknown', 'authorized')) OR
 				EXISTS (SELECT 1 FROM listings l WHERE l.event_id = e.id AND l.status = 'active') OR
-				EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id AND po.status = 'pending'))`},
+				EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id AND po.status IN ('pending', 'failed')))`},
 		{"refund that does not add up to its payment (amount + withheld + fees kept) or exceeds it", `
 			SELECT count(*) FROM refunds r JOIN payments p ON p.id = r.payment_id
 			WHERE r.event_id = $1 AND (r.amount_cents + r.withheld_cents + r.kept_fee_cents < p.amount_cents

@@ -49,6 +49,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 		return s.capture(ctx, j.PaymentID)
 	})
 	s.registerRefund(r)
+	s.registerPayouts(r)
 }
 
 // errNoMailer keeps confirmation jobs queued while no mailer is configured.
