@@ -99,6 +99,9 @@ func (s *Service) SendConfirmation(ctx context.Context, orderID string) error {
 		mail.WithFileContentType(mail.ContentType("application/pdf"))); err != nil {
 		return fmt.Errorf("checkout: attach PDF: %w", err)
 	}
+	if err := s.attachReceipt(ctx, m, o.ID); err != nil {
+		return err
+	}
 	if err := s.mailer.Send(ctx, m); err != nil {
 		return err
 	}

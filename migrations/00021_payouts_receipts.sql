@@ -13,8 +13,12 @@
 -- the next receipt number of its event's organizer when it becomes paid.
 -- The trigger takes the number from the organizer's counter row in the
 -- same transaction, so a rolled-back purchase gives its number back and
--- concurrent purchases queue on the row: numbers have no gaps. Existing
--- paid orders are numbered in the order they were made.
+-- concurrent purchases queue on the row: numbers have no gaps. It is a
+-- trigger so that every path by which an order becomes paid (a purchase,
+-- an approved review, paths added later) numbers it. It also keeps the
+-- organizer's details as they were then (receipt_issuer): a receipt
+-- issued never changes. Existing paid orders are numbered in the order
+-- they were made.
 
 -- +goose Up
 CREATE TABLE payout_accounts (
@@ -55,7 +59,9 @@ CREATE TABLE receipt_counters (
 ALTER TABLE orders ADD COLUMN organizer_id bigint REFERENCES organizers;
 ALTER TABLE orders ADD COLUMN receipt_number bigint;
 ALTER TABLE orders ADD COLUMN paid_at timestamptz;
-UPDATE orders o SET organizer_id = e.organizer_id, paid_at = o.created_at, receipt_number = n.rn
+ALTER TABLE orders ADD COLUMN receipt_issuer jsonb;
+UPDATE orders o SET organizer_id = e.organizer_id, paid_at = o.created_at, receipt_number = n.rn,
+       receipt_issuer = jsonb_build_object('name', 'Boxoffice', 'address', '', 'tax_id', '')
 FROM events e, (SELECT id, row_number() OVER (ORDER BY created_at, id) AS rn FROM orders WHERE status IN ('paid', 'refunded')) n
 WHERE e.id = o.event_id AND n.id = o.id;
 INSERT INTO receipt_counters (organizer_id, last_number)
@@ -68,7 +74,9 @@ BEGIN
     IF NEW.status <> 'paid' OR NEW.receipt_number IS NOT NULL THEN
         RETURN NEW;
     END IF;
-    SELECT organizer_id INTO NEW.organizer_id FROM events WHERE id = NEW.event_id;
+    SELECT g.id, jsonb_build_object('name', g.name, 'address', g.address, 'tax_id', g.tax_id)
+    INTO NEW.organizer_id, NEW.receipt_issuer
+    FROM events e JOIN organizers g ON g.id = e.organizer_id WHERE e.id = NEW.event_id;
     INSERT INTO receipt_counters AS c (organizer_id, last_number) VALUES (NEW.organizer_id, 1)
     ON CONFLICT (organizer_id) DO UPDATE SET last_number = c.last_number + 1
     RETURNING last_number INTO NEW.receipt_number;
@@ -87,6 +95,7 @@ CREATE TRIGGER orders_number_receipt BEFORE INSERT OR UPDATE OF status ON orders
 DROP TRIGGER orders_number_receipt ON orders;
 DROP FUNCTION orders_number_receipt();
 DROP INDEX orders_receipt_key;
+ALTER TABLE orders DROP COLUMN receipt_issuer;
 ALTER TABLE orders DROP COLUMN paid_at;
 ALTER TABLE orders DROP COLUMN receipt_number;
 ALTER TABLE orders DROP COLUMN organizer_id;
