@@ -114,13 +114,13 @@ func (s *Service) SetEventOrganizer(ctx context.Context, eventID, organizerID in
 // Receipt is what an order's receipt says: who sold, to whom, when, and
 // what the money was made of (the ledger's columns of the order).
 type Receipt struct {
-	Number    int64
-	Issuer    Organizer
-	Buyer     string
-	Email     string
-	PaidAt    time.Time
-	Order     Order
-	Resale    bool
+	Number int64
+	Issuer Organizer
+	Buyer  string
+	Email  string
+	PaidAt time.Time
+	Order  Order
+	Resale bool
 	// PlatformFeeCents is, on a resale, the platform's fee included in
 	// the price (the ledger's fee column).
 	PlatformFeeCents int64
