@@ -34,6 +34,7 @@ type Config struct {
 	PaymentGrace       time.Duration // PAYMENT_GRACE [5m] how long past a hold's expiry a started payment may still complete
 	MaxSeatsPerAccount int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
 	ResaleFeeBPS       int           // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
+	PayoutDelay        time.Duration // PAYOUT_DELAY [unset: a day after the event] how long after a resale its seller is paid, 1s..8760h
 	DBMaxConns         int32         // DB_MAX_CONNS [4 × CPUs + 16]
 	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
 	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
@@ -138,6 +139,11 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	}
 	if c.ResaleFeeBPS, err = strconv.Atoi(get("RESALE_FEE_BPS", "1000")); err != nil || c.ResaleFeeBPS < 0 || c.ResaleFeeBPS > 10000 {
 		return c, &configError{"RESALE_FEE_BPS", getenv("RESALE_FEE_BPS"), "a whole number of basis points from 0 to 10000"}
+	}
+	if v := get("PAYOUT_DELAY", ""); v != "" {
+		if c.PayoutDelay, err = time.ParseDuration(v); err != nil || c.PayoutDelay < time.Second || c.PayoutDelay > 8760*time.Hour {
+			return c, &configError{"PAYOUT_DELAY", v, "a duration between 1s and 8760h, like 72h, or unset to pay a day after the event"}
+		}
 	}
 	conns, err := strconv.Atoi(get("DB_MAX_CONNS", strconv.Itoa(4*numCPU+16)))
 	if err != nil || conns < 2 || conns > 10000 {
