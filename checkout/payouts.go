@@ -157,11 +157,11 @@ func (s *Service) ConnectPayouts(ctx context.Context, accountID int64) (PayoutCo
 		return PayoutConnect{}, err
 	}
 	base := strings.TrimRight(s.cfg.BaseURL, "/")
-	ret := base + "/account?payouts=connected"
+	ret := base + "/tickets?payouts=connected"
 	if acct.Status == PayoutAccountActive {
 		return PayoutConnect{URL: ret, Account: acct}, nil
 	}
-	url, err := po.OnboardingLink(ctx, providerID, base+"/account?payouts=refresh", ret)
+	url, err := po.OnboardingLink(ctx, providerID, base+"/tickets?payouts=refresh", ret)
 	if err != nil {
 		return PayoutConnect{}, fmt.Errorf("checkout: onboarding link of %d: %w", accountID, err)
 	}

@@ -60,7 +60,7 @@ func TestPayoutStripeConnect(t *testing.T) {
 		t.Fatal("no account link was made")
 	}
 	form, _ = url.ParseQuery(links[0].Body)
-	if form.Get("type") != "account_onboarding" || form.Get("return_url") != "https://tickets.example/account?payouts=connected" {
+	if form.Get("type") != "account_onboarding" || form.Get("return_url") != "https://tickets.example/tickets?payouts=connected" {
 		t.Errorf("account link request = %v", form)
 	}
 	if _, err := svc.ListTicket(ctx, alice, ticket, 2000); !errors.Is(err, checkout.ErrPayoutAccountRequired) {
