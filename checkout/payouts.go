@@ -94,6 +94,9 @@ var (
 	ErrPayoutAccountRequired = apperr.E(apperr.Conflict, "payout_account_required",
 		"connect a payout account before listing a ticket for resale (POST /api/account/payouts/connect), and finish its onboarding")
 	ErrPayoutsUnavailable = apperr.E(apperr.Unavailable, "payouts_unavailable", "the payment provider in use cannot pay sellers")
+	// errBuyerNotCharged keeps a payout waiting until the buyer's payment
+	// is captured: a seller is never paid with money not yet taken.
+	errBuyerNotCharged = errors.New("checkout: the resale buyer's payment is not captured yet; the payout waits")
 	// errPayoutInFlight keeps a refund waiting while a payout it must
 	// deduct is being transferred.
 	errPayoutInFlight = errors.New("checkout: a resale payout of the order is being transferred; the refund waits for its outcome")
@@ -326,7 +329,8 @@ type payoutClaim struct {
 
 // PayOut transfers a payout's net to its seller, once however often it
 // runs (see the top of this file). A payout already paid or void is
-// skipped; one whose seller has no active payout account waits.
+// skipped; one whose buyer's payment is not captured yet, or whose seller
+// has no active payout account, waits.
 func (s *Service) PayOut(ctx context.Context, payoutID string) error {
 	po, err := s.payoutProvider()
 	if err != nil {
@@ -334,15 +338,17 @@ func (s *Service) PayOut(ctx context.Context, payoutID string) error {
 	}
 	var c payoutClaim
 	err = pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
-		var cancelled bool
+		var cancelled, captured bool
 		var dest, connected, accountStatus *string
 		err := tx.QueryRow(ctx, `
 			SELECT po.status, po.destination, po.currency, po.seller_account_id, po.event_id, po.net_cents, po.attempts,
-			       e.status = 'cancelled', pa.provider_account_id, pa.status
+			       e.status = 'cancelled', p.status = 'succeeded', pa.provider_account_id, pa.status
 			FROM payouts po JOIN events e ON e.id = po.event_id
+			JOIN orders o ON o.id = po.order_id JOIN payments p ON p.id = o.payment_id
 			LEFT JOIN payout_accounts pa ON pa.account_id = po.seller_account_id
 			WHERE po.id = $1 FOR UPDATE OF po`, payoutID).
-			Scan(&c.status, &dest, &c.currency, &c.seller, &c.eventID, &c.net, &c.attempts, &cancelled, &connected, &accountStatus)
+			Scan(&c.status, &dest, &c.currency, &c.seller, &c.eventID, &c.net, &c.attempts, &cancelled, &captured,
+				&connected, &accountStatus)
 		if err != nil {
 			return fmt.Errorf("checkout: payout %s: %w", payoutID, err)
 		}
@@ -357,6 +363,8 @@ func (s *Service) PayOut(ctx context.Context, payoutID string) error {
 			c.status = PayoutVoid
 			_, err := tx.Exec(ctx, `UPDATE payouts SET status = 'void' WHERE id = $1`, payoutID)
 			return err
+		case !captured:
+			return errBuyerNotCharged
 		case accountStatus == nil || *accountStatus != PayoutAccountActive:
 			return ErrPayoutAccountRequired.With("payout", payoutID)
 		}

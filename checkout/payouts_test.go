@@ -191,3 +191,42 @@ func TestPayoutCancelled(t *testing.T) {
 		})
 	}
 }
+
+// TestPayoutWaitsForCapture: a seller is never paid with money not yet
+// taken. The capture of bob's resale payment times out, so the payout
+// job sends nothing; once the outbox captures the payment, the payout is
+// transferred.
+func TestPayoutWaitsForCapture(t *testing.T) {
+	f := newFixture(t, checkout.Config{PayoutDelay: time.Millisecond, CaptureRetryDelay: time.Millisecond})
+	ctx := context.Background()
+	alice, bob := f.account("alice"), f.account("bob")
+	l, p := f.resell(alice, bob, f.buy(alice, 0), 2000)
+	f.proc.Inject("capture", checkout.FaultTimeout)
+	if res, err := f.svc.Confirm(ctx, bob, p.ID, visa()); err != nil || res.OrderID == "" {
+		t.Fatalf("confirm: %+v %v", res, err)
+	}
+	if st := f.paymentStatus(p.ID); st == checkout.StatusSucceeded {
+		t.Fatalf("bob's payment is %s although its capture timed out", st)
+	}
+	var payoutID string
+	if err := f.db.QueryRow(ctx, `SELECT id FROM payouts WHERE listing_id = $1`, l.ID).Scan(&payoutID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.PayOut(ctx, payoutID); err == nil {
+		t.Fatal("the payout went ahead before the buyer's payment was captured")
+	}
+	if n := f.proc.Stats().Transfers; n != 0 {
+		t.Fatalf("%d transfers before the capture", n)
+	}
+	time.Sleep(2 * time.Millisecond)
+	f.drainJobs(f.svc.RegisterJobs) // the capture job, then (if due after it) the payout
+	if err := f.svc.PayOut(ctx, payoutID); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.paymentStatus(p.ID); st != checkout.StatusSucceeded {
+		t.Errorf("bob's payment is %s, want succeeded", st)
+	}
+	if st, _, _ := f.payout(payoutID); st != checkout.PayoutPaid || f.proc.Stats().Transfers != 1 {
+		t.Errorf("payout %s with %d transfers, want paid with 1", st, f.proc.Stats().Transfers)
+	}
+}
