@@ -25,7 +25,8 @@
 // path locks a transfer row and then something else). Every ticket move is
 // one conditional UPDATE whose WHERE names the states it may start from. Any number of requests, webhooks and reconcilers
 // may work one payment at once; exactly one converts it and captures it.
-// An order becoming paid takes its organizer's receipt counter row last
-// (a trigger on orders), so concurrent purchases of one organizer queue
-// on it for the rest of their transaction.
+// An order becoming paid takes its organizer's receipt counter row after
+// the payment, seat and ticket locks (a trigger on orders), so concurrent
+// purchases of one organizer queue on it for the rest of their
+// transaction.
 package checkout
