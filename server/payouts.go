@@ -26,6 +26,9 @@ func (s *Server) accountPayouts(c *fiber.Ctx) error {
 // to send the seller to finish connecting (the provider's onboarding page,
 // or the app's own page when nothing is left to do).
 func (s *Server) connectPayouts(c *fiber.Ctx) error {
+	if err := s.noBody(c); err != nil {
+		return err
+	}
 	acct, _ := currentAccount(c)
 	p, err := s.deps.Checkout.ConnectPayouts(c.UserContext(), acct.ID)
 	if err != nil {
