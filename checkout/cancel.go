@@ -93,7 +93,7 @@ func (s *Service) CancelEvent(ctx context.Context, eventID int64, opts CancelOpt
 		for _, q := range []string{
 			`UPDATE listings SET status = 'cancelled', ended_at = now() WHERE event_id = $1 AND status = 'active'`,
 			`UPDATE transfers SET status = 'cancelled', ended_at = now() WHERE event_id = $1 AND status = 'pending'`,
-			`UPDATE payouts SET status = 'void' WHERE event_id = $1 AND status = 'pending'`,
+			`UPDATE payouts SET status = 'void' WHERE event_id = $1 AND status IN ('pending', 'failed')`,
 		} {
 			if _, err := tx.Exec(ctx, q, eventID); err != nil {
 				return fmt.Errorf("checkout: cancel event %d: %w", eventID, err)
@@ -293,6 +293,9 @@ func (s *Service) refund(ctx context.Context, p Payment, orderID, reason string)
 		return fmt.Errorf("checkout: admin refunds of %s: %w", p.ID, err)
 	}
 	if orderID != "" {
+		if err := payoutInFlight(ctx, s.db, orderID); err != nil {
+			return err
+		}
 		err := s.db.QueryRow(ctx, `
 			SELECT coalesce(sum(po.net_cents), 0) FROM payouts po
 			JOIN listings l ON l.id = po.listing_id JOIN tickets t ON t.id = l.ticket_id

@@ -2,9 +2,11 @@
 // processor), orders and tickets, the confirmation email with a PDF, the
 // Stripe webhook and the reconciler; and what follows the purchase: rotating
 // entry codes and check-in (entry.go), transfers (transfer.go) and capped
-// resale with a payout ledger (resale.go), all following one ticket state
-// machine (ticketstate.go). It owns the payments, orders, tickets,
-// webhook_events, transfers, listings and payouts tables; seat and hold
+// resale (resale.go) whose sellers are paid through the outbox
+// (payouts.go), all following one ticket state machine (ticketstate.go);
+// receipts numbered per organizer (receipt.go). It owns the payments,
+// orders, tickets, webhook_events, transfers, listings, payouts,
+// payout_accounts, organizers and receipt_counters tables; seat and hold
 // transitions belong to seatmap and run inside checkout's transactions.
 //
 // The order of a sale (docs/architecture.md, "Money"): the payment row is written with the
@@ -23,4 +25,8 @@
 // path locks a transfer row and then something else). Every ticket move is
 // one conditional UPDATE whose WHERE names the states it may start from. Any number of requests, webhooks and reconcilers
 // may work one payment at once; exactly one converts it and captures it.
+// An order becoming paid takes its organizer's receipt counter row after
+// the payment, seat and ticket locks (a trigger on orders), so concurrent
+// purchases of one organizer queue on it for the rest of their
+// transaction.
 package checkout

@@ -78,7 +78,7 @@ func (s *Service) CheckInvariants(ctx context.Context, eventID int64) ([]string,
 				EXISTS (SELECT 1 FROM payments p WHERE p.event_id = e.id
 					AND p.status IN ('pending', 'requires_payment_method', 'requires_action', 'unknown', 'authorized')) OR
 				EXISTS (SELECT 1 FROM listings l WHERE l.event_id = e.id AND l.status = 'active') OR
-				EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id AND po.status = 'pending'))`},
+				EXISTS (SELECT 1 FROM payouts po WHERE po.event_id = e.id AND po.status IN ('pending', 'failed')))`},
 		{"refund that does not add up to its payment (amount + withheld + fees kept, with admin refunds) or exceeds it", `
 			SELECT count(*) FROM payments p
 			CROSS JOIN LATERAL (SELECT sum(amount_cents + withheld_cents + kept_fee_cents) AS settled,

@@ -50,6 +50,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 	})
 	s.registerRefund(r)
 	s.registerAdminRefund(r)
+	s.registerPayouts(r)
 }
 
 // errNoMailer keeps confirmation jobs queued while no mailer is configured.
@@ -98,6 +99,9 @@ func (s *Service) SendConfirmation(ctx context.Context, orderID string) error {
 	if err := m.AttachReader("tickets-"+o.ID[:8]+".pdf", bytes.NewReader(pdf),
 		mail.WithFileContentType(mail.ContentType("application/pdf"))); err != nil {
 		return fmt.Errorf("checkout: attach PDF: %w", err)
+	}
+	if err := s.attachReceipt(ctx, m, o.ID); err != nil {
+		return err
 	}
 	if err := s.mailer.Send(ctx, m); err != nil {
 		return err

@@ -196,7 +196,7 @@ func ledgerEntries(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, 
 		SELECT 'payout', po.id::text, po.order_id::text, o.payment_id::text, po.seller_account_id, po.status, false,
 		       po.created_at, 0, 0, 0, 0, po.fee_cents, 0, 0, po.net_cents, 0
 		FROM payouts po JOIN orders o ON o.id = po.order_id
-		WHERE po.event_id = $1 AND po.status IN ('pending', 'paid')
+		WHERE po.event_id = $1 AND po.status <> 'void'
 		ORDER BY 8, 1, 2`, eventID, capturedStatuses)
 	if err != nil {
 		return nil, fmt.Errorf("checkout: ledger entries of %d: %w", eventID, err)
@@ -241,7 +241,7 @@ func ledgerOrders(ctx context.Context, tx pgx.Tx, eventID int64) ([]LedgerRow, e
 		FROM orders o JOIN payments p ON p.id = o.payment_id JOIN holds h ON h.id = o.hold_id
 		CROSS JOIN LATERAL (`+ticketSums+`) b
 		LEFT JOIN LATERAL (SELECT sum(fee_cents) AS fee, sum(net_cents) AS net FROM payouts
-		                   WHERE order_id = o.id AND status IN ('pending', 'paid')) po ON true
+		                   WHERE order_id = o.id AND status <> 'void') po ON true
 		WHERE o.event_id = $1
 		ORDER BY o.created_at, o.id`, eventID, capturedStatuses)
 	if err != nil {
@@ -300,8 +300,8 @@ func ledgerOpen(ctx context.Context, tx pgx.Tx, eventID int64, cancelled bool) (
 		SELECT 'refund ' || id || ' of ' || amount_cents || ' cents is pending' FROM refunds
 		WHERE event_id = $1 AND status = 'pending'
 		UNION ALL
-		SELECT 'payout ' || id || ' is pending on a cancelled event' FROM payouts
-		WHERE $2 AND event_id = $1 AND status = 'pending'
+		SELECT 'payout ' || id || ' is ' || status || ' on a cancelled event' FROM payouts
+		WHERE $2 AND event_id = $1 AND status IN ('pending', 'transferring', 'failed')
 		UNION ALL
 		SELECT 'account ' || account_id || ' owes ' || owed_cents || ' cents: resale payouts paid beyond what order '
 		       || coalesce(order_id::text, '') || ' paid' FROM refunds

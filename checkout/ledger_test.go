@@ -57,8 +57,9 @@ func newLedgerWorld(t *testing.T) *ledgerWorld {
 	// ReconcileAfter is long so that the reconciler, run by every
 	// sequence, leaves the payments other sequences are paying alone (a
 	// voiding one it takes at once).
+	// Payouts are due at once, so the outbox pays sellers between steps.
 	w.svc = checkout.New(f.db, f.seats, f.proc, discardMailer{}, nil, checkout.Config{SecretKey: testKey,
-		ReconcileAfter: time.Minute})
+		ReconcileAfter: time.Minute, PayoutDelay: time.Millisecond})
 	// Short backoffs: a refund that failed is soon due again, and one
 	// that keeps failing stops being due within a second (Drain returns).
 	w.runner = jobs.NewRunner(f.db, nil, jobs.Config{BaseBackoff: time.Millisecond, MaxBackoff: time.Second})
@@ -192,7 +193,7 @@ const (
 func (q *sequence) step() {
 	ctx := context.Background()
 	svc := q.w.svc
-	switch op := q.rng.IntN(12); op {
+	switch op := q.rng.IntN(13); op {
 	case 0, 1: // buy
 		q.note("buy")
 		if acct, p, ok := q.start(); ok {
@@ -338,6 +339,15 @@ func (q *sequence) step() {
 		}
 	case 11: // an admin refunds a paid order, in full, by ticket or by amount
 		q.adminRefund()
+	case 12: // pay sellers out, the next transfer (of any sequence) failing
+		fault := []checkout.Fault{0, checkout.FaultLostReply, checkout.FaultTimeout, checkout.FaultRefused}[q.rng.IntN(4)]
+		q.note("pay out (fault %d)", fault)
+		if fault != 0 {
+			q.w.f.proc.Inject("transfer", fault)
+		}
+		for _, p := range q.query(`SELECT id::text, status FROM payouts WHERE event_id = $1`, q.event) {
+			q.refused("pay out", q.w.svc.PayOut(ctx, p[0]))
+		}
 	default:
 		panic(op)
 	}
@@ -657,9 +667,9 @@ func (w *ledgerWorld) run(seed uint64) outcome {
 
 // TestLedgerBalancesProperty runs random sequences of buy, resell,
 // transfer, decline (with retries: another card, giving up, the window
-// ending), 3-D Secure (authenticated, failed, abandoned), cancel, refund
-// and admin refunds (whole, by ticket, by amount) over the real services
-// (Postgres,
+// ending), 3-D Secure (authenticated, failed, abandoned), cancel, refund,
+// admin refunds (whole, by ticket, by amount) and seller payouts (some
+// transfers lost, timed out or refused) over the real services (Postgres,
 // Redis, the test processor), each on a fresh small event, and checks
 // after each that the event's ledger balances: its net is what its orders
 // are owed, and zero after a cancellation, with nothing left open; and

@@ -52,6 +52,9 @@ type TestStats struct {
 	Challenges int
 	// CapturedCents is the money taken, net of refunds.
 	CapturedCents int64
+	// Transfers and TransferredCents count the payouts sent to sellers.
+	Transfers        int
+	TransferredCents int64
 }
 
 // Fault is an injected failure of the next call of an operation.
@@ -92,7 +95,7 @@ var _ Payments = (*TestProcessor)(nil)
 func (*TestProcessor) Provider() string { return "test" }
 
 // Inject makes the next call of op ("create", "confirm", "capture",
-// "cancel", "refund", "get") fail with f. Several injections queue.
+// "cancel", "refund", "get", "transfer") fail with f. Several injections queue.
 func (p *TestProcessor) Inject(op string, f Fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

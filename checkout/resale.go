@@ -58,6 +58,9 @@ func (s *Service) ListTicket(ctx context.Context, accountID int64, ticketID stri
 	if priceCents <= 0 {
 		return Listing{}, ErrBadPrice
 	}
+	if err := s.requirePayoutAccount(ctx, accountID); err != nil {
+		return Listing{}, err
+	}
 	var out seatmap.Outcome
 	var l Listing
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
@@ -251,11 +254,15 @@ func completeResale(ctx context.Context, tx pgx.Tx, sale seatmap.Sale) (ticketID
 func (s *Service) recordPayout(ctx context.Context, tx pgx.Tx, sale seatmap.Sale, orderID string) error {
 	gross := sale.TotalCents
 	fee := gross * int64(s.cfg.ResaleFeeBasisPoints) / 10000
+	payoutID := uuid.NewString()
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO payouts (id, listing_id, event_id, seller_account_id, order_id, gross_cents, fee_cents, net_cents, currency)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		uuid.NewString(), sale.ListingID, sale.EventID, sale.Seller, orderID, gross, fee, gross-fee, sale.Currency); err != nil {
+		payoutID, sale.ListingID, sale.EventID, sale.Seller, orderID, gross, fee, gross-fee, sale.Currency); err != nil {
 		return fmt.Errorf("checkout: payout of %s: %w", sale.ListingID, err)
+	}
+	if err := s.schedulePayout(ctx, tx, payoutID); err != nil {
+		return err
 	}
 	var event string
 	if err := tx.QueryRow(ctx, `SELECT name FROM events WHERE id = $1`, sale.EventID).Scan(&event); err != nil {

@@ -65,6 +65,10 @@ type Config struct {
 	// of a percent of the price (default 1000: 10%; RESALE_FEE_BPS); the
 	// seller's payout is the price minus it. Negative means no fee.
 	ResaleFeeBasisPoints int
+	// PayoutDelay is when a resale seller is paid (PAYOUT_DELAY): this long
+	// after the sale when positive; by default (0) a day after the event's
+	// date, once the show has happened.
+	PayoutDelay time.Duration
 	// Admissions, when set, ends the buyer's waiting-room admission once an
 	// order is written, freeing an active-shopper place for the next fan
 	// (nil: admissions end when their token expires, which with the default

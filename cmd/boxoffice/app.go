@@ -155,6 +155,7 @@ func (a *App) Open(ctx context.Context) error {
 		BaseURL:        a.Config.BaseURL,
 		// 0 would mean the default; no fee is a negative value to checkout.
 		ResaleFeeBasisPoints: cmp.Or(a.Config.ResaleFeeBPS, -1),
+		PayoutDelay:          a.Config.PayoutDelay,
 	})
 	// Admins on several nodes get one stats frame a second: a Redis lease
 	// per event picks the node that sends it.

@@ -37,16 +37,17 @@ type Config struct {
 	// card keeps the seats for another attempt (never past the hold's
 	// expiry); 0 releases them at the first decline.
 	DeclineRetryWindow time.Duration
-	MaxSeatsPerAccount int        // MAX_SEATS_PER_ACCOUNT [8], 1..8
-	ResaleFeeBPS       int        // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
-	DBMaxConns         int32      // DB_MAX_CONNS [4 × CPUs + 16]
-	AllowedOrigins     []string   // ALLOWED_ORIGINS, comma-separated [BASE_URL]
-	LogLevel           slog.Level // LOG_LEVEL [info] debug | info | warn | error
-	RedisPrefix        string     // REDIS_PREFIX [bo:] key prefix, to share one Redis; no { or }: keys carry their own hash tags
-	MetricsToken       string     // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly (refused in production)
-	Production         bool       // BOXOFFICE_ENV=production, or BASE_URL is https: productionChecks apply
-	PprofAddr          string     // PPROF_ADDR: when set, Go's profiler listens there (keep it on loopback)
-	MediaDir           string     // MEDIA_DIR [media, under the working directory] where uploaded event images are stored; shared by every node
+	MaxSeatsPerAccount int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
+	ResaleFeeBPS       int           // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
+	PayoutDelay        time.Duration // PAYOUT_DELAY [unset: a day after the event] how long after a resale its seller is paid, 1s..8760h
+	DBMaxConns         int32         // DB_MAX_CONNS [4 × CPUs + 16]
+	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
+	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
+	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis; no { or }: keys carry their own hash tags
+	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly (refused in production)
+	Production         bool          // BOXOFFICE_ENV=production, or BASE_URL is https: productionChecks apply
+	PprofAddr          string        // PPROF_ADDR: when set, Go's profiler listens there (keep it on loopback)
+	MediaDir           string        // MEDIA_DIR [media, under the working directory] where uploaded event images are stored; shared by every node
 	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
 	// like holds.ip=1200/m:300,join.account=5/m, or off (nil).
 	RateLimits map[string]server.RouteLimits
@@ -151,6 +152,11 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	}
 	if c.ResaleFeeBPS, err = strconv.Atoi(get("RESALE_FEE_BPS", "1000")); err != nil || c.ResaleFeeBPS < 0 || c.ResaleFeeBPS > 10000 {
 		return c, &configError{"RESALE_FEE_BPS", getenv("RESALE_FEE_BPS"), "a whole number of basis points from 0 to 10000"}
+	}
+	if v := get("PAYOUT_DELAY", ""); v != "" {
+		if c.PayoutDelay, err = time.ParseDuration(v); err != nil || c.PayoutDelay < time.Second || c.PayoutDelay > 8760*time.Hour {
+			return c, &configError{"PAYOUT_DELAY", v, "a duration between 1s and 8760h, like 72h, or unset to pay a day after the event"}
+		}
 	}
 	conns, err := strconv.Atoi(get("DB_MAX_CONNS", strconv.Itoa(4*numCPU+16)))
 	if err != nil || conns < 2 || conns > 10000 {

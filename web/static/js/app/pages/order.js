@@ -44,6 +44,7 @@ export async function render(main, [orderId], ctx) {
       breakdown(order.price_breakdown, order.currency || 'usd')) : null,
     usable ? h('p', {}, h('a', { class: 'button', href: '/tickets', 'data-link': true }, 'See your tickets'), ' ',
       h('a', { class: 'button secondary', href: `/api/orders/${order.id}/pdf` }, 'Download PDF'), ' ',
-      h('a', { class: 'button secondary', href: `/api/orders/${order.id}/calendar.ics`, download: 'boxoffice-order.ics' }, 'Add to calendar')) : null,
+      h('a', { class: 'button secondary', href: `/api/orders/${order.id}/calendar.ics`, download: 'boxoffice-order.ics' }, 'Add to calendar'), ' ',
+      h('a', { class: 'button secondary', href: `/api/orders/${order.id}/receipt.pdf` }, 'Receipt')) : null,
   ].filter(Boolean));
 }

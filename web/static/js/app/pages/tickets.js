@@ -41,6 +41,32 @@ export async function render(main, _params, ctx) {
       return;
     }
     main.append(h('div', { class: 'tickets' }, ...tickets.map(card)));
+    main.append(await payoutsPanel());
+  }
+
+  // payoutsPanel shows where resale money goes: the payout account (a
+  // button to connect or finish onboarding) and the payouts so far.
+  async function payoutsPanel() {
+    let p;
+    try {
+      p = await get('/api/account/payouts');
+    } catch {
+      return h('p', { class: 'muted' }, 'Resale payouts are unavailable right now.');
+    }
+    const state = { none: 'No payout account connected yet: connect one before selling on resale.',
+      onboarding: 'Your payout account needs a few more details before it can be paid.',
+      active: 'Your payout account is ready: resale payouts are sent to it after the event.' }[p.account.status] || p.account.status;
+    const connect = async () => {
+      try {
+        const c = await post('/api/account/payouts/connect');
+        if (c.account.status === 'active') { toast('Payout account connected.'); reload(); } else { location.assign(c.url); }
+      } catch (err) { toast(err.message); }
+    };
+    return h('details', { class: 'card', 'aria-label': 'Resale payouts' }, h('summary', {}, 'Resale payouts'),
+      h('p', {}, state),
+      p.account.status === 'active' ? null : h('button', { type: 'button', onclick: connect }, 'Connect payout account'),
+      p.payouts.length ? h('ul', {}, ...p.payouts.map((x) => h('li', {},
+        `${x.event_name} · ${money(x.net_cents, x.currency)} · ${x.status === 'paid' ? 'paid' : x.status === 'void' ? 'void (event cancelled)' : 'due ' + new Date(x.due_at).toLocaleDateString()}`))) : null);
   }
 
   // act runs an API call, says how it went and redraws the page.
