@@ -285,6 +285,9 @@ export async function render(main, [holdId], ctx) {
       const tickets = types.length > 1 ? hold.seats.map((seat) => ({ seat_id: seat.id, price_type: chosen.get(seat.id) })) : undefined;
       const { payment } = await post(`/api/holds/${holdId}/checkout`, tickets ? { tickets } : undefined);
       paymentId = payment.id;
+      // Paying started: the server's payment deadline, not the clock's
+      // zero, now ends the hold (a card being verified has until then).
+      hold.status = 'payment_pending';
       if (payment.amount_cents !== totalOf()) {
         // The event's fees changed since this page priced the seats: the
         // fan pays only a total they were shown.
