@@ -67,6 +67,9 @@ async function signInPage() {
   await page.getByLabel('Email').fill(EMAIL);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // The password check (bcrypt, under -race on a loaded machine) comes
+  // before the second step shows: wait longer than the default.
+  await page.getByLabel(/recovery code/).waitFor({ timeout: 90000 });
   await page.getByLabel(/recovery code/).fill(recoveryCode());
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByRole('heading', { name: 'Events' }).waitFor();
