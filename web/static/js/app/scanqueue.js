@@ -36,29 +36,30 @@ let syncing = null;
 
 // syncScans sends the waiting scans oldest first and calls onResult(scan,
 // admission, error) for each one the server answered (error is the
-// ApiError of a refusal). It stops at the first scan the server could not
-// be reached for (or answered with a server error), which stays queued
-// with those after it. Calls while a sync runs share it.
+// ApiError of a refusal). It stops at the first scan the server gave no
+// answer about (no network, a server error, a lapsed session), which stays
+// queued with those after it. Calls while a sync runs share it.
 export function syncScans(onResult) {
-  syncing ??= (async () => {
-    try {
-      for (;;) {
-        const [scan] = queuedScans();
-        if (!scan) return;
-        let admission = null, error = null;
-        try {
-          admission = await post('/api/checkins', { code: scan.code, event: scan.event, entrance: scan.entrance, scanned_at: scan.scanned_at });
-        } catch (e) {
-          if (e.code === 'network' || e.status >= 500) return;
-          error = e;
-        }
-        // Answered: it leaves the queue before the next is sent.
-        save(queuedScans().filter((s) => !(s.code === scan.code && s.event === scan.event)));
-        onResult(scan, admission, error);
-      }
-    } finally {
-      syncing = null;
-    }
-  })();
+  // finally runs after the assignment, even when nothing is waiting.
+  syncing ??= sendWaiting(onResult).finally(() => { syncing = null; });
   return syncing;
+}
+
+async function sendWaiting(onResult) {
+  for (;;) {
+    const [scan] = queuedScans();
+    if (!scan) return;
+    let admission = null, error = null;
+    try {
+      admission = await post('/api/checkins', { code: scan.code, event: scan.event, entrance: scan.entrance, scanned_at: scan.scanned_at });
+    } catch (e) {
+      // Not an answer about the ticket (no network, a server error, the
+      // session expired, rate limited): keep it for the next try.
+      if (e.code === 'network' || e.status >= 500 || [401, 403, 429].includes(e.status)) return;
+      error = e;
+    }
+    // Answered: it leaves the queue before the next is sent.
+    save(queuedScans().filter((s) => !(s.code === scan.code && s.event === scan.event)));
+    onResult(scan, admission, error);
+  }
 }
