@@ -83,7 +83,7 @@ test('door: jsQR reads the camera; offline scans wait, sync, and never admit twi
   await page.waitForSelector('[data-testid="net-status"][data-online="false"]');
   await page.getByLabel('Ticket code').fill(codeA.code);
   await page.getByRole('button', { name: 'Check in' }).click();
-  await page.getByText('⏳ Pending: will be checked when online').waitFor();
+  await page.getByText('Pending: will be checked when online').waitFor();
   const codeB = (await entryCode(fan, ticketB)).code;
   await page.getByLabel('Ticket code').fill(codeB);
   await page.getByRole('button', { name: 'Check in' }).click();

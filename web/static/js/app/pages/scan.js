@@ -115,7 +115,7 @@ export async function render(main, _params, ctx) {
   const queued = (scan) => {
     let fresh;
     try { fresh = queueScan(scan); } catch (e) { show('bad', h('p', { class: 'scan-bad' }, '✗ Not saved'), e.message); return; }
-    show('pending', h('p', { class: 'scan-pending' }, '⏳ Pending: will be checked when online'),
+    show('pending', h('p', { class: 'scan-pending' }, 'Pending: will be checked when online'),
       fresh ? `Scanned offline at ${new Date(scan.scanned_at).toLocaleTimeString()}. Not checked yet: this is not an admission.`
         : 'This code is already waiting on this device.');
     showNet();
@@ -135,6 +135,10 @@ export async function render(main, _params, ctx) {
   const sync = async () => {
     if (!navigator.onLine || !queuedScans().length) { showNet(); return; }
     await syncScans(onSynced);
+    // The pending card is answered now: point at the answers.
+    if (!queuedScans().length && result.dataset.result === 'pending') {
+      show('none', h('p', {}, 'The scans made offline are checked: see “Checked after reconnecting”.'));
+    }
     showNet();
   };
 
