@@ -91,8 +91,34 @@ type Admission struct {
 // ticket is a 409 too; anything else that does not admit is ErrInvalidCode
 // (404).
 func (s *Service) CheckIn(ctx context.Context, scannerID, eventID int64, entrance, code string) (Admission, error) {
+	return s.CheckInScanned(ctx, scannerID, eventID, entrance, code, time.Now())
+}
+
+// MaxOfflineScanAge is how long after a scan a door that lost its network
+// may still send it: the rotating code is checked at the time it was
+// scanned, so a scan queued offline does not go stale while it waits.
+const MaxOfflineScanAge = 30 * time.Minute
+
+// offlineScanSkew is how far ahead of the server's clock a scanner's clock
+// may run.
+const offlineScanSkew = time.Minute
+
+// ErrScanTooOld: a queued scan sent later than MaxOfflineScanAge after it
+// was made, or dated in the future.
+var ErrScanTooOld = apperr.E(apperr.Invalid, "validation_failed", "some fields are invalid").
+	With("fields", map[string]string{"scanned_at": "must be within the last 30 minutes"})
+
+// CheckInScanned is CheckIn for a scan made at scannedAt, a door's queue of
+// scans sent once its network is back: the rotating code must have been
+// current then. Admission is still exactly once: a ticket admitted since
+// (by another door, or by this same scan sent twice) is
+// ErrAlreadyCheckedIn.
+func (s *Service) CheckInScanned(ctx context.Context, scannerID, eventID int64, entrance, code string, scannedAt time.Time) (Admission, error) {
+	if now := time.Now(); scannedAt.Before(now.Add(-MaxOfflineScanAge)) || scannedAt.After(now.Add(offlineScanSkew)) {
+		return Admission{}, ErrScanTooOld
+	}
 	rotating := strings.HasPrefix(code, entryPrefix+".")
-	id, version, ok := verifyAnyCode(s.cfg.SecretKey, code, time.Now())
+	id, version, ok := verifyAnyCode(s.cfg.SecretKey, code, scannedAt)
 	if !ok {
 		return Admission{}, ErrInvalidCode
 	}

@@ -7,9 +7,10 @@
 // an admin follows on this node (through a Lease, one node per event) and
 // refreshes the figures of on-sale events for Prometheus (Collect).
 //
-// It reads seatmap and waitingroom and declares what it needs from the
-// realtime hub (Audience) and the publisher (Publisher); it imports neither
-// realtime nor the server, which serves its figures over HTTP.
+// It reads seatmap, waitingroom and checkout's funnel (holding, paying,
+// payment failures) and declares what it needs from the realtime hub
+// (Audience) and the publisher (Publisher); it imports neither realtime nor
+// the server, which serves its figures over HTTP.
 //
 // Concurrency: an Engine is safe for concurrent use. Figures of one event
 // are computed one caller at a time; Collect never waits on them (it skips

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/boxoffice/boxoffice/checkout"
 	"github.com/boxoffice/boxoffice/seatmap"
 	"github.com/boxoffice/boxoffice/waitingroom"
 )
@@ -35,12 +36,21 @@ type Audience interface {
 	AdminEvents() []int64
 }
 
+// Funnel supplies the figures between the queue and the sold seats: fans
+// holding, fans paying and the recent payment failures (checkout.Service
+// satisfies it).
+type Funnel interface {
+	Funnel(ctx context.Context, eventID int64) (checkout.Funnel, error)
+}
+
 // Config is what an Engine reads and where it publishes. Seats is
 // required; every other field may be nil.
 type Config struct {
 	Seats *seatmap.Service
 	// Queue supplies the waiting room's figures.
 	Queue *waitingroom.Service
+	// Funnel supplies the holding, paying and payment-failure figures.
+	Funnel Funnel
 	// Diffs is the seat-diff stream the counters follow; without it (one
 	// node without Redis) they are rebuilt from a snapshot each second.
 	Diffs seatmap.StreamReader
@@ -73,6 +83,8 @@ type EventStats struct {
 	HoldsPerSecond float64 `json:"holds_per_second"`
 	SalesPerSecond float64 `json:"sales_per_second"`
 	waitingroom.Figures
+	// Funnel's figures are cluster-wide, read from Postgres.
+	checkout.Funnel
 	seatmap.HoldFigures
 	// Errors is the hold requests that failed with an internal error.
 	Errors int64 `json:"errors"`
@@ -162,6 +174,13 @@ func (t *Engine) Figures(ctx context.Context, eventID int64) (*EventStats, error
 			t.log.Warn("stats: queue figures", "event", eventID, "err", err)
 		}
 		st.Figures = q
+	}
+	if t.cfg.Funnel != nil {
+		f, err := t.cfg.Funnel.Funnel(ctx, eventID)
+		if err != nil {
+			t.log.Warn("stats: funnel figures", "event", eventID, "err", err)
+		}
+		st.Funnel = f
 	}
 	if a := t.cfg.Audience; a != nil {
 		st.Sockets = a.OpenSockets()

@@ -266,6 +266,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/events/:event/inventory/release", h(admin, s.releaseInventory)},
 		{"POST", "/api/admin/events/:event/accessible/release", h(admin, s.releaseAccessible)},
 		{"GET", "/api/admin/events/:event/stats", h(admin, s.getStats)},
+		{"GET", "/api/admin/events/:event/checkins/summary", h(admin, s.checkInSummary)},
 		{"GET", "/api/admin/events/:event/orders", h(admin, s.searchOrders)},
 		{"GET", "/api/admin/reviews", h(admin, s.reviewQueue)},
 		{"POST", "/api/admin/orders/:order/approve", h(admin, s.approveOrder)},

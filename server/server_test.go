@@ -185,7 +185,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,
 	}
-	statsCfg := salestats.Config{Seats: seats, Queue: queue, Log: log}
+	statsCfg := salestats.Config{Seats: seats, Queue: queue, Funnel: co, Log: log}
 	if hub != nil {
 		deps.Hub, deps.Diffs = hub, stream
 		statsCfg.Diffs, statsCfg.Audience, statsCfg.Publisher = stream, hub, frames

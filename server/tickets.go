@@ -2,6 +2,7 @@ package server
 
 import (
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -27,10 +28,13 @@ func (s *Server) ticketCode(c *fiber.Ctx) error {
 
 // checkInRequest names the code and the door scanning it: the event (a
 // ticket of another event is refused) and, optionally, the entrance.
+// ScannedAt is set by a door sending the scans it queued while offline:
+// the code is checked as of then (at most 30 minutes ago).
 type checkInRequest struct {
-	Code     string `json:"code" validate:"required,max=256"`
-	Event    ID     `json:"event" validate:"required"`
-	Entrance string `json:"entrance" validate:"max=64"`
+	Code      string     `json:"code" validate:"required,max=256"`
+	Event     ID         `json:"event" validate:"required"`
+	Entrance  string     `json:"entrance" validate:"max=64"`
+	ScannedAt *time.Time `json:"scanned_at"`
 }
 
 // checkIn: POST /api/checkins (scanner or admin) → 200 {ticket, seat, holder}.
@@ -44,11 +48,32 @@ func (s *Server) checkIn(c *fiber.Ctx) error {
 	if err := scannerScope(acct, int64(req.Event)); err != nil {
 		return err
 	}
-	a, err := svc.CheckIn(c.UserContext(), acct.ID, int64(req.Event), strings.TrimSpace(req.Entrance), req.Code)
+	scannedAt := time.Now()
+	if req.ScannedAt != nil {
+		scannedAt = *req.ScannedAt
+	}
+	a, err := svc.CheckInScanned(c.UserContext(), acct.ID, int64(req.Event), strings.TrimSpace(req.Entrance), req.Code, scannedAt)
 	if err != nil {
 		return err
 	}
 	return c.JSON(a)
+}
+
+// checkInSummary: GET /api/admin/events/:event/checkins/summary, the
+// event's check-ins per entrance for the dashboard.
+func (s *Server) checkInSummary(c *fiber.Ctx) error {
+	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	if _, err := s.deps.Seats.EventState(c.UserContext(), id); err != nil {
+		return err
+	}
+	sum, err := s.deps.Checkout.CheckInSummary(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(sum)
 }
 
 type transferRequest struct {

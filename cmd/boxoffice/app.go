@@ -160,7 +160,7 @@ func (a *App) Open(ctx context.Context) error {
 	// Admins on several nodes get one stats frame a second: a Redis lease
 	// per event picks the node that sends it.
 	a.Stats = salestats.New(salestats.Config{
-		Seats: a.Seats, Queue: a.Queue, Diffs: a.SeatStream, Audience: a.Hub, Log: a.Log,
+		Seats: a.Seats, Queue: a.Queue, Funnel: a.Checkout, Diffs: a.SeatStream, Audience: a.Hub, Log: a.Log,
 		Publisher: salestats.NewLease(a.Frames, a.Redis, a.Config.RedisPrefix, nodeID()),
 	})
 	a.Metrics.MustRegister(a.Stats)

@@ -122,6 +122,32 @@ test('dashboard: live figures during a small sale, pause takes effect', async ()
   assert.match(await tile(page, 'revenue'), /100/, 'revenue shows the two 50.00 seats');
   await page.shot('admin-during');
 
+  // The on-sale dashboard: the funnel counts the 4 seats still held by two
+  // fans and the 2 sold; the uPlot chart drew on a high-DPI-aware canvas;
+  // the venue map shows the sold seats; the section table sorts; the
+  // check-ins panel counts; no figure reads null, undefined or NaN.
+  await page.waitForFunction(() => document.querySelector('[data-funnel="holding"]')?.textContent === '2', null, { timeout: 15000 });
+  for (const key of ['queue', 'admitted', 'holding', 'paying', 'sold']) {
+    assert.match((await page.locator(`[data-funnel="${key}"]`).textContent()).trim(), /^\d+$/, `funnel ${key}`);
+  }
+  assert.equal(await page.locator('[data-funnel="sold"]').textContent(), '2');
+  const plot = await page.evaluate(() => {
+    const c = document.querySelector('.timechart .uplot canvas');
+    return c && { w: c.width, cssW: c.getBoundingClientRect().width, dpr: window.devicePixelRatio, points: window.__boxofficeAdmin.chart.times.length };
+  });
+  assert.ok(plot && plot.cssW > 100 && Math.abs(plot.w - plot.cssW * plot.dpr) < 2 && plot.points > 0, `uPlot canvas ${JSON.stringify(plot)}`);
+  await page.waitForFunction(() => {
+    const v = window.__boxofficeAdminMap;
+    return v && [...Array(v.n).keys()].filter((i) => v.stateOf(i) === 's').length === 2;
+  }, null, { timeout: 15000 });
+  await page.getByRole('button', { name: 'Sold', exact: true }).click();
+  assert.equal(await page.locator('th:has(button[data-sort="sold"])').getAttribute('aria-sort'), 'descending');
+  await waitTile(page, 'checked_in', /^0 of 2$/, '0 of 2');
+  await page.getByTestId('alert-rules').waitFor();
+  const text = await page.evaluate(() => document.body.innerText);
+  assert.doesNotMatch(text, /\b(null|undefined|NaN)\b/, 'no missing figure shows as null, undefined or NaN');
+  await page.shot('admin-dashboard');
+
   // Order search finds the paying fan's order.
   await page.getByLabel('Search orders').fill(fans[0].email.slice(0, 12));
   await page.getByRole('button', { name: 'Search', exact: true }).click();

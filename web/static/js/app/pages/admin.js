@@ -3,8 +3,10 @@
 // Retry); /admin/events/{id} links the
 // event's ledger (CSV, JSON) and
 // shows the live figures (GET .../stats once, then the 1 Hz stats frames on
-// event:{id}:stats over /ws), a chart of holds and sales per second, the
-// sale's controls, order search and the review queue of flagged orders.
+// event:{id}:stats over /ws): alerts, the sales funnel, a uPlot chart of
+// holds, sales and revenue over time, the venue map coloured live, the
+// check-ins per entrance, the sale's controls, order search, the review
+// queue of flagged orders and the sortable section table (dashboard.js).
 // Everything goes through the same admin API as scripts.
 import { api, get } from '../api.js';
 import { h, money, dateTime, statusLabel, orderStatusLabel, toast } from '../format.js';
@@ -19,7 +21,8 @@ const reasonText = {
 
 // reviewRefresh is how often the review queue reloads on its own.
 const reviewRefreshMs = 5000;
-import { LineChart } from '../chart.js';
+import { TimeChart } from '../timechart.js';
+import { alerts, checkIns, funnel, sectionTable, venueMap } from '../dashboard.js';
 
 function needAdmin(main, ctx) {
   if (ctx.account?.role === 'admin') return false;
@@ -148,21 +151,24 @@ export async function renderEvent(main, [id], ctx) {
     tileEls[key] = h('strong', { 'data-tile': key }, '–');
     return h('div', { class: 'tile card' }, h('span', { class: 'muted' }, label), tileEls[key]);
   }));
-  const canvas = h('canvas', { width: 640, height: 180, class: 'chart', 'aria-label': 'Holds and sales per second' });
-  const chart = new LineChart(canvas, [{ label: 'holds/s', color: '#0072B2' }, { label: 'sales/s', color: '#D55E00' }]);
-  const sectionBody = h('tbody');
-  const sections = h('table', { class: 'admin-table' },
-    h('thead', {}, h('tr', {}, ['Section', 'Available', 'Held', 'Sold', 'Held back', 'Resale'].map((t) => h('th', {}, t)))),
-    sectionBody);
+  const chartEl = h('div', { class: 'timechart', role: 'img', 'aria-label': 'Holds and sales per second, and revenue, over time' });
+  const sections = sectionTable();
+  const funnelView = funnel();
+  const alertView = alerts();
+  const doors = checkIns(id);
+  const map = venueMap(id);
+  let chart = null;
 
   let last = null;
   const show = (s, live = false) => {
     last = s;
     for (const [key, , fmt] of tiles) tileEls[key].textContent = String(fmt(s));
     updated.textContent = `Updated ${new Date(s.at).toLocaleTimeString()} · seq ${s.seq}`;
-    if (live) chart.push([s.holds_per_second, s.sales_per_second]); // one point per 1 Hz frame
-    sectionBody.replaceChildren(...s.sections.map((sec) => h('tr', {}, h('td', {}, sec.name),
-      ['available', 'held', 'sold', 'reserved', 'resale'].map((k) => h('td', {}, String(sec.counts[k] ?? 0))))));
+    // One point per 1 Hz frame; revenue in currency units on its own axis.
+    if (live) chart?.push(new Date(s.at), [s.holds_per_second, s.sales_per_second, s.revenue_cents / 100]);
+    sections.show(s);
+    funnelView.show(s);
+    alertView.show(s);
   };
   const refresh = async () => show(await get(`/api/admin/events/${id}/stats`));
 
@@ -237,14 +243,20 @@ export async function renderEvent(main, [id], ctx) {
   const ledger = h('p', {}, 'Ledger: ', h('a', { href: `/api/admin/events/${id}/ledger.csv`, download: '' }, 'CSV'), ' · ',
     h('a', { href: `/api/admin/events/${id}/ledger`, target: '_blank', rel: 'noopener' }, 'JSON'), ' · ',
     h('a', { href: `/admin/orders?event=${id}`, 'data-link': true }, 'Orders and exports'));
-  main.append(title, updated, ledger, tileGrid,
-    h('section', { class: 'card' }, h('h2', {}, 'Holds and sales per second'), canvas, chart.legend()),
-    controls, review.el, h('section', { class: 'card' }, h('h2', {}, 'Sections'), sections), orders);
+  main.append(title, alertView.el, updated, ledger, funnelView.el, tileGrid,
+    h('section', { class: 'card' }, h('h2', {}, 'Sales and revenue over time'), chartEl),
+    map.el, doors.el, controls, review.el, sections.el, orders);
+  const currency = event.currency || 'usd';
+  chart = new TimeChart(chartEl, [
+    { label: 'holds/s', color: '#0072B2' }, { label: 'sales/s', color: '#D55E00' },
+    { label: 'revenue', color: '#009E73', scale: 'money', format: (v) => money(Math.round(v * 100), currency) },
+  ], { moneyFormat: (v) => money(Math.round(v * 100), currency) });
 
   await refresh();
   const stopStats = followStats(id, (s) => show(s, true));
+  const stopMap = await map.start().catch((e) => { toast(`Venue map: ${e.message}`); return () => {}; });
   window.__boxofficeAdmin = { chart, get last() { return last; } };
-  return () => { stopStats(); review.stop(); };
+  return () => { stopStats(); stopMap(); review.stop(); alertView.stop(); doors.stop(); chart.destroy(); };
 }
 
 // reviewQueue is the event's orders held back by the review signals, oldest
