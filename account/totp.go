@@ -20,13 +20,15 @@ import (
 )
 
 // totpRoles must sign in with a second factor: they move money, refunds
-// and other people's tickets. finance and box_office are named ahead of
-// the roles themselves, so granting them needs no change here.
-var totpRoles = map[string]bool{RoleAdmin: true, "finance": true, "box_office": true}
+// and other people's tickets.
+var totpRoles = map[string]bool{RoleAdmin: true, RoleFinance: true, RoleBoxOffice: true}
+
+// NeedsTOTP reports whether role must sign in with a second factor.
+func NeedsTOTP(role string) bool { return totpRoles[role] }
 
 // MustEnrolTOTP reports whether the account's role requires TOTP and it
 // has none yet: such a session may only enrol (the server's check).
-func (a Account) MustEnrolTOTP() bool { return totpRoles[a.Role] && !a.TOTPEnabled }
+func (a Account) MustEnrolTOTP() bool { return NeedsTOTP(a.Role) && !a.TOTPEnabled }
 
 // Errors of two-factor sign-in.
 var (

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -80,8 +81,10 @@ func (s *Server) requireAccountToEnrol(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// requireRole refuses anonymous requests with 401 and others with 403.
-func (s *Server) requireRole(role string) fiber.Handler {
+// requireRole lets admins and the accounts of roles through: anonymous
+// requests get 401, staff without two-factor sign-in 403
+// totp_enrolment_required, and every other account 403.
+func (s *Server) requireRole(roles ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		a, ok := currentAccount(c)
 		if !ok {
@@ -90,7 +93,7 @@ func (s *Server) requireRole(role string) fiber.Handler {
 		if a.MustEnrolTOTP() {
 			return account.ErrTOTPEnrolment
 		}
-		if a.Role != role && a.Role != account.RoleAdmin {
+		if a.Role != account.RoleAdmin && !slices.Contains(roles, a.Role) {
 			return errForbidden
 		}
 		return c.Next()

@@ -535,11 +535,12 @@ func TestWebhookAuthorizationOfEndedPayment(t *testing.T) {
 	event, seats := e.event(1, 1, 4)
 	_, token := e.signUp("hana")
 	p := e.startCheckout(e.holdSeats(event, token, seats[0]), token)
-	e.proc.Inject("cancel", checkout.FaultTimeout)
+	// The decline leaves the intent open for the retry window.
 	if r := e.do("POST", "/api/payments/"+p.Payment.ID+"/confirm", token, map[string]string{"card_number": "4000000000000002"}); r.status != 200 {
 		t.Fatalf("declined confirm: %d %s", r.status, r.body)
 	}
-	// As rows written before this fix: declined, intent still open.
+	// As rows written before declines cancelled intents: declined, intent
+	// still open.
 	if _, err := e.db().Exec(ctx, `UPDATE payments SET status = 'declined' WHERE id = $1`, p.Payment.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,9 @@ func TestHostileRoles(t *testing.T) {
 		if err := w.e.accts.Grant(context.Background(), email, role); err != nil {
 			t.Fatal(err)
 		}
+		if account.NeedsTOTP(role) {
+			w.e.enrolTOTP(token)
+		}
 		tokens[role] = token
 	}
 	seen := map[string]bool{}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,23 +15,6 @@ import (
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
-
-// requireAnyRole refuses anonymous requests with 401 and accounts whose
-// role is neither admin nor one of roles with 403. Every admin route names
-// its roles in apiRoutes; the hostile suite checks each role against a
-// table of its own.
-func (s *Server) requireAnyRole(roles ...string) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		a, ok := currentAccount(c)
-		if !ok {
-			return account.ErrUnauthenticated
-		}
-		if a.Role != account.RoleAdmin && !slices.Contains(roles, a.Role) {
-			return errForbidden
-		}
-		return c.Next()
-	}
-}
 
 var (
 	errBadQuery   = apperr.E(apperr.Invalid, "invalid_query", "q is at most 200 characters; page and per_page are positive numbers")

@@ -221,6 +221,7 @@ func TestCounterSaleAndStreamedExport(t *testing.T) {
 	if err := e.accts.Grant(context.Background(), email, account.RoleBoxOffice); err != nil {
 		t.Fatal(err)
 	}
+	e.enrolTOTP(operator)
 	names := map[string]bool{}
 	for i := 0; i < len(seats); i += 100 {
 		name := fmt.Sprintf(`O'Neil, "Group %d"`, i/100)
@@ -352,6 +353,11 @@ func TestRolesGrantedByAdmin(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("grant finance: %d %s", r.status, r.body)
 	}
+	// Finance is staff: nothing but the two-factor enrolment until it is done.
+	if r := e.do("GET", "/api/admin/events/"+event+"/ledger", token, nil); r.status != 403 || r.errCode(t) != "totp_enrolment_required" {
+		t.Errorf("finance without two-factor reads the ledger: %d %s", r.status, r.body)
+	}
+	e.enrolTOTP(token)
 	if r := e.do("GET", "/api/admin/events/"+event+"/ledger", token, nil); r.status != 200 {
 		t.Errorf("finance reads the ledger: %d %s", r.status, r.body)
 	}

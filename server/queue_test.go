@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -372,23 +373,24 @@ func TestQueuePartialUpdate(t *testing.T) {
 		return got
 	}
 	got := put(map[string]any{"admit_per_minute": 1200})
-	want := waitingroom.Settings{Enabled: true, AdmitPerMinute: 1200, ActiveLimit: 50, PowDifficulty: 6, AdmissionTTLSeconds: 120}
-	if got != want {
+	want := waitingroom.Settings{Enabled: true, AdmitPerMinute: 1200, ActiveLimit: 50, PowDifficulty: 6, AdmissionTTLSeconds: 120,
+		RequireVerifiedEmail: new(false)}
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("after admit_per_minute only: got %+v, want %+v", got, want)
 	}
 	stored, err := e.queue.Settings(context.Background(), eventID(t, ev))
-	if err != nil || stored != want {
+	if err != nil || !reflect.DeepEqual(stored, want) {
 		t.Errorf("stored %+v %v, want %+v", stored, err, want)
 	}
 	got = put(map[string]any{"paused": true})
 	want.Paused = true
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("after paused only: got %+v, want %+v", got, want)
 	}
 	// Naming a field switches it, off included.
 	got = put(map[string]any{"enabled": false, "paused": false})
 	want.Enabled, want.Paused = false, false
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("after enabled false: got %+v, want %+v", got, want)
 	}
 	// Bad values and unknown fields change nothing.
@@ -398,7 +400,7 @@ func TestQueuePartialUpdate(t *testing.T) {
 			t.Errorf("PUT %v: %d %s, want a 4xx", body, r.status, r.body)
 		}
 	}
-	if stored, _ := e.queue.Settings(context.Background(), eventID(t, ev)); stored != want {
+	if stored, _ := e.queue.Settings(context.Background(), eventID(t, ev)); !reflect.DeepEqual(stored, want) {
 		t.Errorf("after refused updates: %+v, want %+v", stored, want)
 	}
 }

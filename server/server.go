@@ -179,7 +179,7 @@ func (s *Server) apiRoutes() []route {
 	auth, admin, scanner := s.requireAccount, s.requireRole(account.RoleAdmin), s.requireRole(account.RoleScanner)
 	// Organizer roles (orgtools.go): finance reads money, the box office
 	// sells at the door and finds orders.
-	finance, boxOffice := s.requireAnyRole(account.RoleFinance), s.requireAnyRole(account.RoleBoxOffice)
+	finance, boxOffice := s.requireRole(account.RoleFinance), s.requireRole(account.RoleBoxOffice)
 	return []route{
 		{"POST", "/api/accounts", h(s.limit(LimitAuth), s.signUp)},
 		{"POST", "/api/sessions", h(s.limit(LimitSignIn), s.signIn)},
