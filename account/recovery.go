@@ -137,12 +137,28 @@ func (s *Service) ResendVerification(ctx context.Context, accountID int64) error
 // mail. The token names the address it was sent to: after a change of
 // address it no longer works. Using it twice is harmless.
 func (s *Service) VerifyEmail(ctx context.Context, token string) (Account, error) {
-	id, claims, err := s.parseToken(purposeVerify, token)
-	if err != nil {
-		return Account{}, err
-	}
 	var a Account
-	err = s.changeAccount(ctx, id, false, func(tx pgx.Tx) error {
+	err := s.redeemEmailToken(ctx, purposeVerify, token, func(tx pgx.Tx, id int64, _ tokenClaims) error {
+		return tx.QueryRow(ctx, `UPDATE accounts a SET email_verified_at = coalesce(email_verified_at, now())
+			WHERE id = $1 RETURNING `+accountColumns, id).Scan(a.scanDest()...)
+	})
+	if err != nil && !errors.Is(err, ErrBadToken) {
+		return Account{}, fmt.Errorf("account: verify email: %w", err)
+	}
+	return a, err
+}
+
+// redeemEmailToken runs change, in one transaction with the account row
+// locked, for the account a mailed token of purpose names, provided the
+// token still names the account's current address (so it works once, and
+// not after a change of address); ErrBadToken otherwise.
+func (s *Service) redeemEmailToken(ctx context.Context, purpose, token string,
+	change func(tx pgx.Tx, id int64, claims tokenClaims) error) error {
+	id, claims, err := s.parseToken(purpose, token)
+	if err != nil {
+		return err
+	}
+	return s.changeAccount(ctx, id, false, func(tx pgx.Tx) error {
 		var email string
 		err := tx.QueryRow(ctx, `SELECT email FROM accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id).Scan(&email)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !s.stateMatches(claims, email)) {
@@ -151,13 +167,8 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (Account, error
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `UPDATE accounts a SET email_verified_at = coalesce(email_verified_at, now())
-			WHERE id = $1 RETURNING `+accountColumns, id).Scan(a.scanDest()...)
+		return change(tx, id, claims)
 	})
-	if err != nil && !errors.Is(err, ErrBadToken) {
-		return Account{}, fmt.Errorf("account: verify email: %w", err)
-	}
-	return a, err
 }
 
 // checkPassword refuses a sensitive change unless password is the
@@ -204,21 +215,9 @@ func (s *Service) RequestEmailChange(ctx context.Context, accountID int64, newEm
 // email-change mail, verified (the link reached it). The token names the
 // old address, so it works once.
 func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (Account, error) {
-	id, claims, err := s.parseToken(purposeEmailChange, token)
-	if err != nil {
-		return Account{}, err
-	}
 	var a Account
-	err = s.changeAccount(ctx, id, false, func(tx pgx.Tx) error {
-		var email string
-		err := tx.QueryRow(ctx, `SELECT email FROM accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id).Scan(&email)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !s.stateMatches(claims, email)) {
-			return ErrBadToken
-		}
-		if err != nil {
-			return err
-		}
-		err = tx.QueryRow(ctx, `UPDATE accounts a SET email = $2, email_verified_at = now()
+	err := s.redeemEmailToken(ctx, purposeEmailChange, token, func(tx pgx.Tx, id int64, claims tokenClaims) error {
+		err := tx.QueryRow(ctx, `UPDATE accounts a SET email = $2, email_verified_at = now()
 			WHERE id = $1 RETURNING `+accountColumns, id, NormalizeEmail(claims.Email)).Scan(a.scanDest()...)
 		if pg.IsUniqueViolation(err, "accounts_email_key") {
 			return ErrEmailTaken

@@ -650,7 +650,7 @@ func (w *ledgerWorld) run(seed uint64) outcome {
 	if err != nil {
 		return outcome{seed, "invariants: " + err.Error()}
 	}
-	if l.Balanced && len(bad) == 0 && q.bug == nil {
+	if (l.Balanced || onlyDebts(l)) && len(bad) == 0 && q.bug == nil {
 		return outcome{seed: seed}
 	}
 	raw, _ := json.MarshalIndent(struct {
@@ -663,6 +663,23 @@ func (w *ledgerWorld) run(seed uint64) outcome {
 	}{l.Totals, l.ExpectedNetCents, l.ResidualCents, l.Open, l.Orders, l.EventStatus}, "", "  ")
 	return outcome{seed, fmt.Sprintf("balanced=%v residual=%d invariants=%v error=%v\nsteps:\n%s\nledger: %s",
 		l.Balanced, l.ResidualCents, bad, q.bug, strings.Join(q.log, "\n"), raw)}
+}
+
+// onlyDebts reports whether what keeps a ledger from balancing is only
+// money fans owe back: a seller paid out (the payout step sends transfers
+// before the show) whose event was then cancelled keeps more than they
+// paid, and the ledger counts that debt (residual 0) and lists it open, as
+// documented (docs/money.md); Boxoffice does not collect it.
+func onlyDebts(l checkout.Ledger) bool {
+	if l.ResidualCents != 0 || l.Totals.OwedCents == 0 {
+		return false
+	}
+	for _, o := range l.Open {
+		if !strings.Contains(o, " owes ") {
+			return false
+		}
+	}
+	return true
 }
 
 // TestLedgerBalancesProperty runs random sequences of buy, resell,

@@ -138,6 +138,9 @@ func (s *Service) Receipt(ctx context.Context, accountID int64, orderID string) 
 }
 
 func (s *Service) receiptOf(ctx context.Context, o Order) (Receipt, error) {
+	if err := s.numberReceipt(ctx, o.ID); err != nil {
+		return Receipt{}, err
+	}
 	r := Receipt{Order: o}
 	var number *int64
 	var issuer []byte
@@ -159,6 +162,30 @@ func (s *Service) receiptOf(ctx context.Context, o Order) (Receipt, error) {
 		return Receipt{}, fmt.Errorf("checkout: receipt issuer of %s: %w", o.ID, err)
 	}
 	return r, nil
+}
+
+// numberReceipt gives a paid order the next receipt number of its
+// organizer when its receipt is first issued (the confirmation email, or
+// the fan asking). Numbering then, in a short transaction of its own,
+// rather than in the purchase's, keeps purchases from queueing on the
+// organizer's counter row during a rush; the order row's lock makes two
+// issuers of one receipt take one number, and a rollback gives it back,
+// so the numbers have no gaps.
+func (s *Service) numberReceipt(ctx context.Context, orderID string) error {
+	_, err := s.db.Exec(ctx, `
+		WITH o AS (
+			SELECT id, organizer_id FROM orders
+			WHERE id = $1 AND receipt_number IS NULL AND paid_at IS NOT NULL AND organizer_id IS NOT NULL
+			FOR UPDATE),
+		n AS (
+			INSERT INTO receipt_counters AS c (organizer_id, last_number) SELECT organizer_id, 1 FROM o
+			ON CONFLICT (organizer_id) DO UPDATE SET last_number = c.last_number + 1
+			RETURNING last_number)
+		UPDATE orders SET receipt_number = (SELECT last_number FROM n) FROM o WHERE orders.id = o.id`, orderID)
+	if err != nil {
+		return fmt.Errorf("checkout: number the receipt of %s: %w", orderID, err)
+	}
+	return nil
 }
 
 // ReceiptPDF renders the receipt of an order of the account.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/jackc/pgx/v5"
 	"os"
 	"path/filepath"
 	"sync"
@@ -51,8 +52,9 @@ func (f *fixture) receiptNumbers(organizer int64) []int64 {
 // each, all concurrent; a third of them crash just before their
 // conversion commits (the transaction that took a receipt number rolls
 // back) and are converted later by the reconciler, and some fans are
-// declined. Each organizer's receipts are then numbered 1..n with n its
-// paid orders: no gap, no repeat, and each order has one.
+// declined. Each paid order's receipt is then issued three times at once.
+// Each organizer's receipts are numbered 1..n with n its paid orders: no
+// gap, no repeat, and each order has one.
 func TestReceiptNumbersGapless(t *testing.T) {
 	const perOrganizer = 24
 	ctx := context.Background()
@@ -113,6 +115,33 @@ func TestReceiptNumbersGapless(t *testing.T) {
 	wg.Wait()
 	time.Sleep(5 * time.Millisecond)
 	must(sides[0].f.restart(checkout.Config{}).Reconcile(ctx))(t)
+	// Receipts are numbered when first issued: every paid order's, by
+	// three issuers at once (the email and the fan racing).
+	for _, s := range sides {
+		rows, err := s.f.db.Query(ctx, `SELECT id::text, account_id FROM orders WHERE event_id = $1 AND status = 'paid'`, s.f.event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paid, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct {
+			ID   string
+			Acct int64
+		}])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range paid {
+			for range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := s.f.svc.Receipt(ctx, o.Acct, o.ID); err != nil {
+						t.Errorf("receipt of %s: %v", o.ID, err)
+					}
+				}()
+			}
+		}
+	}
+	wg.Wait()
 	for _, s := range sides {
 		paid := s.f.count(`SELECT count(*) FROM orders WHERE event_id = $1 AND status = 'paid'`, s.f.event)
 		declined := perOrganizer / 7

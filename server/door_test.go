@@ -72,8 +72,9 @@ func TestOfflineCheckIn(t *testing.T) {
 }
 
 // TestStatsFunnel: the stats carry the funnel between the queue and the
-// sold seats: a fan holding seats, one paying, and a declined payment among
-// the recent ones.
+// sold seats: a fan holding seats, one paying, one retrying after a
+// decline (paying until they give up), and the decline among the recent
+// payments.
 func TestStatsFunnel(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	event, seats := e.event(1, 1, 6)
@@ -92,7 +93,17 @@ func TestStatsFunnel(t *testing.T) {
 	if st.Holding != 1 || st.PaymentsRecent != 2 || st.PaymentFailures != 1 {
 		t.Errorf("funnel %+v, want 1 holding, 2 recent payments, 1 failed", st)
 	}
-	if st.Paying > 1 {
-		t.Errorf("funnel %+v: more than the one fan paying", st)
+	// The declined fan is still paying (another card) within the retry
+	// window, until giving up.
+	if st.Paying != 2 {
+		t.Errorf("funnel %+v, want 2 paying: one at the card form, one retrying after a decline", st)
+	}
+	if r := e.do("POST", "/api/payments/"+p.Payment.ID+"/abandon", decliner, nil); r.status != 200 {
+		t.Fatalf("give up: %d %s", r.status, r.body)
+	}
+	st = checkout.Funnel{}
+	e.do("GET", "/api/admin/events/"+event+"/stats", e.admin(), nil).json(t, &st)
+	if st.Paying != 1 {
+		t.Errorf("funnel %+v after the decliner gave up, want 1 paying", st)
 	}
 }

@@ -264,14 +264,21 @@ func TestResaleWithdrawAndExpiry(t *testing.T) {
 }
 
 // TestListingHoldNeedsAdmission: while the event's waiting room is on, a
-// listing is held like any seat only with an admission token for that
-// event and account (403 not_admitted without one).
+// listing is held like any seat: by a verified account if the room asks
+// for one (403 email_not_verified), and only with an admission token for
+// that event and account (403 not_admitted without one).
 func TestListingHoldNeedsAdmission(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	event, seats := e.event(1, 1, 4)
 	alice, bob := e.fan("alice"), e.fan("bob")
 	l := e.list(e.buy(event, seats[0], alice.token), alice.token, 1000)
 	if err := e.queue.Configure(context.Background(), eventID(t, event), waitingroom.Settings{Enabled: true, PowDifficulty: 6}); err != nil {
+		t.Fatal(err)
+	}
+	e.wantErr(e.do("POST", "/api/listings/"+l.ID+"/holds", bob.token, nil), 403, "email_not_verified",
+		"an unverified account's listing hold where the room asks for a verified address")
+	if err := e.queue.Configure(context.Background(), eventID(t, event), waitingroom.Settings{Enabled: true, PowDifficulty: 6,
+		RequireVerifiedEmail: new(false)}); err != nil {
 		t.Fatal(err)
 	}
 	e.wantErr(e.do("POST", "/api/listings/"+l.ID+"/holds", bob.token, nil), 403, "not_admitted", "a listing hold without admission")

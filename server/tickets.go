@@ -215,6 +215,9 @@ func (s *Server) holdListing(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.checkVerified(c, acct, eventID); err != nil {
+		return err
+	}
 	if err := s.deps.Queue.CheckAdmission(c.UserContext(), eventID, acct.ID, c.Get(HeaderAdmissionToken)); err != nil {
 		return err
 	}

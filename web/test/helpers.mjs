@@ -44,6 +44,20 @@ export async function apiAs(token, method, p, body) {
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
+// ADMIN_TOKEN is a session of the browser admin, signed in by the Go test
+// with its second factor (staff need one), for the API calls of specs.
+export const ADMIN_TOKEN = process.env.BOXOFFICE_ADMIN_TOKEN;
+
+// asAdmin makes a page's context signed in as that admin: the session
+// cookie the sign-in page would have set.
+export async function asAdmin(page, base = BASE) {
+  assert.ok(ADMIN_TOKEN, 'the Go test passes BOXOFFICE_ADMIN_TOKEN');
+  await page.context().addCookies([
+    { name: 'bo_session', value: ADMIN_TOKEN, url: base, httpOnly: true, sameSite: 'Lax' },
+    { name: 'bo_signed_in', value: '1', url: base, sameSite: 'Lax' },
+  ]);
+}
+
 // signIn signs who (an account with the password browser-test-1, as
 // signUpAPI makes) in through the sign-in page.
 export async function signIn(page, who) {

@@ -6,20 +6,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { launch, newPage, apiAs, signUpAPI, BASE } from './helpers.mjs';
+import { launch, newPage, apiAs, signUpAPI, asAdmin, ADMIN_TOKEN } from './helpers.mjs';
 
-const EMAIL = process.env.BOXOFFICE_ADMIN_EMAIL;
-const PASSWORD = process.env.BOXOFFICE_ADMIN_PASSWORD;
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 test('orders: find an order, refund one ticket, download an export', async () => {
-  assert.ok(EMAIL && PASSWORD, 'the Go test passes an admin account');
-  const session = await fetch(BASE + '/api/sessions', {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
-  }).then((r) => r.json());
-  const admin = session.token;
+  const admin = ADMIN_TOKEN;
   const venue = await apiAs(admin, 'POST', '/api/admin/venues', { name: `Orders theater ${Date.now()}`, preset: 'theater' });
   assert.equal(venue.status, 201, JSON.stringify(venue.body));
   const ev = await apiAs(admin, 'POST', '/api/admin/events', {
@@ -39,11 +33,7 @@ test('orders: find an order, refund one ticket, download an export', async () =>
   const order = paid.body.order_id;
 
   const page = await newPage(browser);
-  await page.goto('/signin');
-  await page.getByLabel('Email').fill(EMAIL);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Events' }).waitFor();
+  await asAdmin(page);
 
   await page.goto('/admin/orders');
   await page.getByLabel('Search orders').fill(fan.email);

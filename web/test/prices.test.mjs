@@ -4,23 +4,15 @@
 // asked for (read back from the event's ledger through the API).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, apiAs, signIn, signUpAPI, BASE } from './helpers.mjs';
+import { launch, newPage, apiAs, signIn, signUpAPI, BASE, ADMIN_TOKEN } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function adminToken() {
-  const res = await fetch(`${BASE}/api/sessions`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: process.env.BOXOFFICE_ADMIN_EMAIL, password: process.env.BOXOFFICE_ADMIN_PASSWORD }),
-  });
-  assert.equal(res.status, 200, 'admin sign-in');
-  return (await res.json()).token;
-}
 
 test('checkout: all-in total with breakdown and price types equals the amount charged', async () => {
-  const admin = await adminToken();
+  const admin = ADMIN_TOKEN;
   const seats = [1, 2, 3].map((n) => ({ section: 'A', row: '1', number: n, x: n * 10, y: 0, type: 'standard', rank: n }));
   const venue = await apiAs(admin, 'POST', '/api/admin/venues',
     { name: 'Fees Hall', layout: { sections: [{ id: 'A', name: 'Stalls', tier: 't', rank: 0 }], seats } });
