@@ -69,12 +69,14 @@ func TestReconcilerPoisonPayments(t *testing.T) {
 		AND reconcile_failures = 3 AND reconcile_at > now() + interval '50 minutes' AND reconcile_error <> ''`, bad); n != poison {
 		t.Errorf("%d payments stuck after 3 failures (retried in an hour, error kept), want %d", n, poison)
 	}
-	if n := must(f.svc.StuckPayments(ctx))(t); n != poison {
-		t.Errorf("StuckPayments = %d, want %d", n, poison)
+	// The count is of the whole database, which other tests share.
+	if n := must(f.svc.StuckPayments(ctx))(t); n < poison {
+		t.Errorf("StuckPayments = %d, want at least these %d", n, poison)
 	}
 	// Stuck payments wait their hour: a pass now looks at none of them.
-	if st := must(f.svc.Reconcile(ctx))(t); st.Resolved != 0 {
-		t.Errorf("a pass right after looked at %d payments, want 0", st.Resolved)
+	must(f.svc.Reconcile(ctx))(t)
+	if n := f.count(`SELECT count(*) FROM payments WHERE id = ANY($1) AND reconcile_failures <> 3`, bad); n != 0 {
+		t.Errorf("a pass right after looked at %d of the stuck payments, want 0", n)
 	}
 
 	// The provider finds the first one again: it settles and is cleared.
