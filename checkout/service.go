@@ -471,15 +471,9 @@ func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string
 	if (m.CardNumber == "") == (m.PaymentMethod == "") {
 		return ConfirmResult{}, ErrNoMethod
 	}
-	p, err := s.GetPayment(ctx, accountID, paymentID)
-	if err != nil {
-		return ConfirmResult{}, err
-	}
-	if res, done, err := s.settledResult(ctx, p); done {
+	p, res, done, err := s.openPayment(ctx, accountID, paymentID)
+	if done {
 		return res, err
-	}
-	if err := s.refuseLapsed(ctx, p); err != nil {
-		return ConfirmResult{}, err
 	}
 	if p.intentID == "" {
 		if err := s.createIntent(ctx, &p); err != nil {
@@ -580,21 +574,32 @@ func (s *Service) GiveUp(ctx context.Context, accountID int64, paymentID string)
 	return s.GetPayment(ctx, accountID, paymentID)
 }
 
+// openPayment is the first step of a fan's action on a payment: the
+// account's payment, or done with the answer to give at once: its result
+// if it is settled already, or the refusal if its time ran out.
+func (s *Service) openPayment(ctx context.Context, accountID int64, paymentID string) (Payment, ConfirmResult, bool, error) {
+	p, err := s.GetPayment(ctx, accountID, paymentID)
+	if err != nil {
+		return p, ConfirmResult{}, true, err
+	}
+	if res, done, err := s.settledResult(ctx, p); done {
+		return p, res, true, err
+	}
+	if err := s.refuseLapsed(ctx, p); err != nil {
+		return p, ConfirmResult{}, true, err
+	}
+	return p, ConfirmResult{}, false, nil
+}
+
 // Complete settles a payment from the provider's view now: the checkout
 // page calls it once the browser finished a card's authentication (Stripe.js
 // handleNextAction), without waiting for the webhook. It answers like
 // Confirm: succeeded (the order), declined (authentication failed: the
 // retry window applies), requires_action (not finished yet) or processing.
 func (s *Service) Complete(ctx context.Context, accountID int64, paymentID string) (ConfirmResult, error) {
-	p, err := s.GetPayment(ctx, accountID, paymentID)
-	if err != nil {
-		return ConfirmResult{}, err
-	}
-	if res, done, err := s.settledResult(ctx, p); done {
+	p, res, done, err := s.openPayment(ctx, accountID, paymentID)
+	if done {
 		return res, err
-	}
-	if err := s.refuseLapsed(ctx, p); err != nil {
-		return ConfirmResult{}, err
 	}
 	if p.intentID == "" {
 		return s.openResult(p), nil
@@ -617,15 +622,9 @@ func (s *Service) TestChallenge(ctx context.Context, accountID int64, paymentID 
 	if !has || s.payments.Provider() != "test" {
 		return ConfirmResult{}, ErrNotTestMode
 	}
-	p, err := s.GetPayment(ctx, accountID, paymentID)
-	if err != nil {
-		return ConfirmResult{}, err
-	}
-	if res, done, err := s.settledResult(ctx, p); done {
+	p, res, done, err := s.openPayment(ctx, accountID, paymentID)
+	if done {
 		return res, err
-	}
-	if err := s.refuseLapsed(ctx, p); err != nil {
-		return ConfirmResult{}, err
 	}
 	if p.Status != StatusRequiresAction {
 		return ConfirmResult{}, ErrNoChallenge.With("status", p.Status)
