@@ -302,6 +302,12 @@ func (a *App) Close() error {
 		a.cancel()
 	}
 	a.wg.Wait()
+	if a.Queue != nil {
+		// The last holds' review signals, queued for a batched write.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = a.Queue.FlushHolds(ctx)
+		cancel()
+	}
 	if a.Redis != nil {
 		a.Redis.Close()
 	}
