@@ -6,9 +6,11 @@
 //
 // Checking a token is cheap on purpose: the token is random, so its SHA-256
 // (not a password hash) is the lookup key, and recent lookups are cached in
-// process for a few seconds. A storm of signed-in fans at sale open costs no
-// hashing. Every change that a cached session must not outlive (a reset, a
-// new address, TOTP turned on) notifies every node through Postgres.
+// process: for Config.CacheTTL (minutes) while Listen hears revocations,
+// for seconds while it does not. A storm of signed-in fans at sale open
+// costs no hashing and no query. Every change that a cached session must
+// not outlive (a sign-out, a reset, a new address, TOTP turned on, a role)
+// notifies every node through Postgres, in the change's own transaction.
 //
 // Recovery and verification links carry signed tokens (HS256 with a key
 // derived from SECRET_KEY) bound to the account state they change, so using

@@ -89,6 +89,19 @@ type Config struct {
 	Invariants func(ctx context.Context) (Invariants, error)
 }
 
+// ServedNode is one app node the driver ran in its own process, with what
+// it did over the run.
+type ServedNode struct {
+	URL      string `json:"url"`
+	Requests int64  `json:"requests"`
+	// PostgresAcquires are the node's Postgres pool acquisitions: one per
+	// statement or transaction it sent.
+	PostgresAcquires int64 `json:"postgres_acquires"`
+	// PeakSockets is the most WebSockets open on the node at once
+	// (sampled every 100 ms).
+	PeakSockets int64 `json:"peak_sockets"`
+}
+
 // Invariants are the hard rule's figures read straight from Postgres.
 type Invariants struct {
 	Capacity          int      `json:"capacity"`
@@ -139,6 +152,12 @@ type Report struct {
 	// NodeRequests counts the answered requests per node (base URL): a
 	// sale over several nodes shows how the load was spread.
 	NodeRequests map[string]int64 `json:"node_requests"`
+	// Served are the app nodes the driver ran in its own process
+	// (flashsale -serve) and what each did; empty against running nodes.
+	Served []ServedNode `json:"served_nodes,omitempty"`
+	// ProcessCPUSeconds is the CPU time of the driver's process over the
+	// run, its served nodes included (-serve only).
+	ProcessCPUSeconds float64 `json:"process_cpu_seconds,omitempty"`
 	// SoldOut: no seat available or held; SellOutSeconds from start.
 	SoldOut        bool    `json:"sold_out"`
 	SellOutSeconds float64 `json:"sell_out_seconds,omitempty"`
@@ -1235,6 +1254,14 @@ func (r *Report) WriteSummary(w io.Writer) {
 		r.FansDone, r.Orders, r.OrdersInReview, r.Declines, r.SeatsBought, r.BotShare*100)
 	if len(r.NodeRequests) > 1 {
 		writeCounts(w, "  requests per node:", " %s %d", r.NodeRequests)
+	}
+	for _, n := range r.Served {
+		fmt.Fprintf(w, "  node %s (in process): %d requests, %d Postgres round trips (background loops included), %d sockets at most\n",
+			n.URL, n.Requests, n.PostgresAcquires, n.PeakSockets)
+	}
+	if r.ProcessCPUSeconds > 0 && r.SeatsBought > 0 {
+		fmt.Fprintf(w, "  CPU of the nodes and the driver together: %.1f s, %.2f ms per seat bought\n",
+			r.ProcessCPUSeconds, r.ProcessCPUSeconds*1e3/float64(r.SeatsBought))
 	}
 	fmt.Fprintf(w, "  holds accepted %d (%.1f/s, %d of them general admission), rejected %d (%.1f/s)\n",
 		r.HoldsAccepted, r.HoldsPerSec, r.GAHolds, r.HoldsRejected, r.RejectsPerSec)

@@ -1,9 +1,6 @@
 package server
 
 import (
-	"context"
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/boxoffice/boxoffice/seatmap"
@@ -48,23 +45,15 @@ func requestFingerprint(c *fiber.Ctx) string {
 }
 
 // recordHold feeds a successful hold to the review signals (holds per
-// minute, accounts per fingerprint) off the request path: the fingerprint
-// is computed now (Fiber reuses the request's memory), the Redis write runs
-// in the background with a short timeout, so a slow or absent Redis never
-// delays a hold. A failure is logged: the signals are only weaker.
+// minute, accounts per fingerprint) off the request path and without a
+// round trip of its own: the fingerprint is computed now (Fiber reuses the
+// request's memory) and the hold queued; the waiting room writes its queue
+// in pipelined batches, so a slow or absent Redis never delays a hold. The
+// waiting room logs the holds a full queue (Redis stalled) turned away: the
+// signals are only weaker.
 func (s *Server) recordHold(c *fiber.Ctx, eventID, accountID int64) {
-	fp, log := requestFingerprint(c), s.reqLog(c)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), signalTimeout)
-		defer cancel()
-		if err := s.deps.Queue.RecordHold(ctx, eventID, accountID, fp); err != nil {
-			log.Warn("record hold for review signals", "event", eventID, "err", err)
-		}
-	}()
+	s.deps.Queue.NoteHold(eventID, accountID, requestFingerprint(c))
 }
-
-// signalTimeout bounds the background write of the review signals.
-const signalTimeout = 250 * time.Millisecond
 
 // queueChallenge: GET /api/events/:event/queue/challenge.
 func (s *Server) queueChallenge(c *fiber.Ctx) error {

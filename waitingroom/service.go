@@ -103,6 +103,8 @@ type Service struct {
 	rooms  map[int64]room
 	sealed map[int64]bool // events whose commitment this node sealed
 	flight singleflight.Group
+
+	holds holdRecorder // holds queued for the review signals (signals_batch.go)
 }
 
 // New returns a Service; pub may be nil (no live frames), log may be nil.

@@ -91,30 +91,15 @@ func Fingerprint(stableHeaders ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-// RecordHold notes a successful hold for the signals, in one pipelined
-// round trip: the account's holds this minute, the fingerprint's accounts,
-// and the account's latest fingerprint (which Review looks up, so a payment
-// settled by a webhook, with no fan request in sight, is still judged). The
-// server calls it after each hold; an error only weakens the signals.
+// RecordHold writes one successful hold for the signals at once, in one
+// pipelined round trip: the account's holds this minute, the fingerprint's
+// accounts, and the account's latest fingerprint (which Review looks up, so
+// a payment settled by a webhook, with no fan request in sight, is still
+// judged). The server's hold path uses NoteHold instead, which batches; an
+// error only weakens the signals.
 func (s *Service) RecordHold(ctx context.Context, eventID, accountID int64, fingerprint string) error {
-	k := s.keys(eventID)
-	now := s.cfg.Now()
-	acct := strconv.FormatInt(accountID, 10)
-	pipe := s.rdb.Pipeline()
-	hpm := k.base + "hpm:" + acct + ":" + strconv.FormatInt(now.Unix()/60, 10)
-	pipe.Incr(ctx, hpm)
-	pipe.Expire(ctx, hpm, 2*time.Minute)
-	if fingerprint != "" {
-		fp := k.base + "fp:" + fingerprint
-		pipe.SAdd(ctx, fp, accountID)
-		pipe.Expire(ctx, fp, 24*time.Hour)
-		pipe.HSet(ctx, k.base+"afp", acct, fingerprint)
-		pipe.Expire(ctx, k.base+"afp", 24*time.Hour)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("waitingroom: record hold: %w", err)
-	}
-	return nil
+	return s.writeHolds(ctx, []heldSignal{{eventID: eventID, accountID: accountID,
+		minute: s.cfg.Now().Unix() / 60, fingerprint: fingerprint}})
 }
 
 // Review returns why a purchase should go to review instead of being

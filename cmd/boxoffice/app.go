@@ -128,7 +128,8 @@ func (a *App) Open(ctx context.Context) error {
 		mailer = &checkout.DirMailer{Dir: dir, Log: a.Log}
 		a.Log.Info("no SMTP_URL: confirmation emails are written as .eml files", "dir", dir)
 	}
-	a.Accounts = account.NewService(db, account.Config{SecretKey: a.Config.SecretKey, Mailer: mailer, BaseURL: a.Config.BaseURL})
+	a.Accounts = account.NewService(db, account.Config{SecretKey: a.Config.SecretKey, Mailer: mailer, BaseURL: a.Config.BaseURL,
+		CacheTTL: a.Config.SessionCacheTTL})
 	roomCfg := waitingroom.Config{
 		SecretKey: a.Config.SecretKey,
 		Prefix:    a.Config.RedisPrefix,
@@ -302,6 +303,12 @@ func (a *App) Close() error {
 		a.cancel()
 	}
 	a.wg.Wait()
+	if a.Queue != nil {
+		// The last holds' review signals, queued for a batched write.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = a.Queue.FlushHolds(ctx)
+		cancel()
+	}
 	if a.Redis != nil {
 		a.Redis.Close()
 	}

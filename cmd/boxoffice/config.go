@@ -33,6 +33,10 @@ type Config struct {
 	HoldTTL          time.Duration // HOLD_TTL [10m]
 	WaitlistOfferTTL time.Duration // WAITLIST_OFFER_TTL [10m]: how long a waiting-list offer is held
 	PaymentGrace     time.Duration // PAYMENT_GRACE [5m] how long past a hold's expiry a started payment may still complete
+	// SessionCacheTTL (SESSION_CACHE_TTL [10m], 1s..24h) is how long a node
+	// trusts a checked session while it hears every revocation (sign-outs
+	// and account changes reach every node at once through Postgres).
+	SessionCacheTTL time.Duration
 	// DeclineRetryWindow (DECLINE_RETRY_WINDOW [2m]) is how long a declined
 	// card keeps the seats for another attempt (never past the hold's
 	// expiry); 0 releases them at the first decline.
@@ -142,6 +146,10 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	}
 	if c.PaymentGrace, err = time.ParseDuration(get("PAYMENT_GRACE", "5m")); err != nil || c.PaymentGrace < time.Second || c.PaymentGrace > time.Hour {
 		return c, &configError{"PAYMENT_GRACE", getenv("PAYMENT_GRACE"), "a duration between 1s and 1h, like 5m"}
+	}
+	if c.SessionCacheTTL, err = time.ParseDuration(get("SESSION_CACHE_TTL", "10m")); err != nil ||
+		c.SessionCacheTTL < time.Second || c.SessionCacheTTL > 24*time.Hour {
+		return c, &configError{"SESSION_CACHE_TTL", getenv("SESSION_CACHE_TTL"), "a duration between 1s and 24h, like 10m"}
 	}
 	if c.DeclineRetryWindow, err = time.ParseDuration(get("DECLINE_RETRY_WINDOW", "2m")); err != nil || c.DeclineRetryWindow < 0 ||
 		c.DeclineRetryWindow > time.Hour {

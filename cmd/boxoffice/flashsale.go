@@ -48,6 +48,20 @@ two ports after it (8080, 8081, 8082 for the default -url), or name the
 further nodes: -nodes http://127.0.0.1:9001,http://127.0.0.1:9002. The
 summary counts the requests each node answered.
 
+With -serve the driver starts the app nodes itself, in its own process:
+-nodes N of them (one without -nodes) on free loopback ports, built from
+the environment 'serve' reads (DATABASE_URL, REDIS_URL, SECRET_KEY, ...),
+so they share one Postgres and one Redis as a deployment's nodes do. Their
+rate limits are off and their payments go to the test processor whatever
+the environment says; -url is not used. The summary then gives each node's
+requests, Postgres round trips and most sockets open at once, and the CPU
+time of the whole process (nodes and driver) per seat bought. Seed the
+event and the fans first, for example:
+
+  boxoffice seed demo -opens-in 0s
+  boxoffice seed fans 2000 -tokens fans.tokens
+  REVIEW_SIGNALS=off boxoffice flashsale -serve -nodes 2 -event ID -fans 2000 -tokens fans.tokens
+
 Only loopback targets are accepted unless -allow-remote is given: pointed
 at a site you do not run, this is a denial-of-service attack. Use
 -allow-remote only for your own staging deployment.
@@ -80,6 +94,7 @@ func cmdFlashsale(ctx context.Context, args []string, getenv func(string) string
 	dbURL := fs.String("database-url", "", "check the invariants in this Postgres after the run (e.g. $DATABASE_URL)")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback -url (your own staging deployment only)")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	serve := fs.Bool("serve", false, "start the app nodes in this process (-nodes N of them, on loopback ports, configured from the environment as serve is) instead of driving running ones")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -88,7 +103,14 @@ func cmdFlashsale(ctx context.Context, args []string, getenv func(string) string
 		fmt.Fprintf(stderr, "flashsale: -event is required; -fans 1..10000000, -watchers 0..100000, -concurrency ≥ 1, -duration up to %v\n", maxFlashDuration)
 		return errUsage
 	}
-	if *nodes != "" {
+	nodeCount := 0
+	if *serve {
+		var err error
+		if nodeCount, err = parseNodeCount(*nodes); err != nil {
+			fmt.Fprintf(stderr, "flashsale: -nodes %q: %v\n", *nodes, err)
+			return errUsage
+		}
+	} else if *nodes != "" {
 		var err error
 		if cfg.Nodes, err = parseNodes(cfg.BaseURL, *nodes); err != nil {
 			fmt.Fprintf(stderr, "flashsale: -nodes %q: %v\n", *nodes, err)
@@ -124,9 +146,22 @@ func cmdFlashsale(ctx context.Context, args []string, getenv func(string) string
 		}
 		cfg.Invariants = func(ctx context.Context) (loadtest.Invariants, error) { return checkInvariants(ctx, db, eventID) }
 	}
+	var served *servedNodes
+	if *serve {
+		var err error
+		if served, err = startNodes(ctx, getenv, nodeCount, stderr); err != nil {
+			return fmt.Errorf("-serve: %w", err)
+		}
+		defer served.close()
+		cfg.BaseURL, cfg.Nodes = served.urls()
+		served.begin()
+	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if served != nil {
+		served.finish(rep)
 	}
 	rep.WriteSummary(stdout)
 	if *report != "" {

@@ -24,6 +24,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 		{map[string]string{"HOLD_TTL": "ten minutes"}, "HOLD_TTL"},
 		{map[string]string{"HOLD_TTL": "0s"}, "HOLD_TTL"},
 		{map[string]string{"PAYMENT_GRACE": "forever"}, "PAYMENT_GRACE"},
+		{map[string]string{"SESSION_CACHE_TTL": "48h"}, "SESSION_CACHE_TTL"},
 		{map[string]string{"MAX_SEATS_PER_ACCOUNT": "9"}, "MAX_SEATS_PER_ACCOUNT"},
 		{map[string]string{"DB_MAX_CONNS": "-1"}, "DB_MAX_CONNS"},
 		{map[string]string{"PAYMENTS": "paypal"}, "PAYMENTS"},
