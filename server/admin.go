@@ -172,7 +172,9 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 		return err
 	}
 	if err := s.deps.Checkout.ScheduleReminders(c.UserContext(), id); err != nil {
-		return err
+		// The event exists: failing the request now would invite a second
+		// one. The reminder is lost, not the event.
+		s.log.Error("reminders of a new event not scheduled", "event", id, "err", err)
 	}
 	if req.WaitingRoom != nil && req.WaitingRoom.Enabled {
 		// Commit the shuffle's seed now, long before the sale opens, so the
