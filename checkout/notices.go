@@ -126,10 +126,20 @@ func readEventFacts(ctx context.Context, q pg.Querier, eventID int64, lock bool)
 	return f, nil
 }
 
-// holdersQuery lists the accounts holding a ticket of the event that is
-// not void, with how many: the people a change of the event concerns.
-const holdersQuery = `SELECT account_id, count(*) FROM tickets WHERE event_id = $1 AND status <> 'void'
-	GROUP BY account_id ORDER BY account_id`
+// liveTickets are an event's tickets that are not void and were not sold
+// at the box office: those are the operator's account's, and their buyers
+// left no address.
+const liveTickets = `SELECT t.account_id FROM tickets t JOIN orders o ON o.id = t.order_id JOIN payments p ON p.id = o.payment_id
+	WHERE t.event_id = $1 AND t.status <> 'void' AND p.provider <> 'counter'`
+
+// paidOrders are an event's orders whose money a cancellation gives back
+// by card (counter sales are settled at the box office).
+const paidOrders = `SELECT o.id, o.payment_id, o.account_id FROM orders o JOIN payments p ON p.id = o.payment_id
+	WHERE o.event_id = $1 AND o.status IN ('paid', 'review') AND p.provider <> 'counter'`
+
+// holdersQuery lists the accounts holding a live ticket of the event, with
+// how many: the people a change of the event concerns.
+const holdersQuery = `SELECT account_id, count(*) FROM (` + liveTickets + `) t GROUP BY account_id ORDER BY account_id`
 
 func eventHolders(ctx context.Context, q pg.Querier, eventID int64) (map[int64]int, error) {
 	rows, err := q.Query(ctx, holdersQuery, eventID)
@@ -162,9 +172,8 @@ func (s *Service) EventHolderCounts(ctx context.Context, eventID int64) (HolderC
 		return c, err
 	}
 	err := s.db.QueryRow(ctx, `
-		SELECT (SELECT count(DISTINCT account_id) FROM tickets WHERE event_id = $1 AND status <> 'void'),
-		       (SELECT count(*) FROM (SELECT account_id FROM tickets WHERE event_id = $1 AND status <> 'void'
-		                              UNION SELECT account_id FROM orders WHERE event_id = $1 AND status IN ('paid', 'review')) a)`,
+		SELECT (SELECT count(DISTINCT account_id) FROM (`+liveTickets+`) t),
+		       (SELECT count(*) FROM (SELECT account_id FROM (`+liveTickets+`) t UNION SELECT account_id FROM (`+paidOrders+`) o) a)`,
 		eventID).Scan(&c.Holders, &c.Cancelled)
 	if err != nil {
 		return c, fmt.Errorf("checkout: holders of event %d: %w", eventID, err)
@@ -177,14 +186,13 @@ type cancelRefund struct {
 	orderID      string
 	amount       int64
 	charged      bool // false: a capture never made, the authorization is released
-	counter      bool // paid at the box office: given back there
 	keptFeeCents int64
 }
 
 // enqueueCancelNotices writes, inside the cancellation's transaction and
 // before its tickets are voided, one notice per account the cancellation
 // concerns: each holder of a live ticket and each buyer of a paid order or
-// one under review. It says what they get back, worked out as the refund
+// one under review (box-office sales aside: liveTickets). It says what they get back, worked out as the refund
 // job will fix it (refundDue), and to which card. Deduplicated by event and
 // account: a retried or swept cancellation mails nobody twice.
 func (s *Service) enqueueCancelNotices(ctx context.Context, tx pgx.Tx, eventID int64) error {
@@ -196,7 +204,7 @@ func (s *Service) enqueueCancelNotices(ctx context.Context, tx pgx.Tx, eventID i
 	if err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT id, payment_id, account_id FROM orders WHERE event_id = $1 AND status IN ('paid', 'review') ORDER BY id`, eventID)
+	rows, err := tx.Query(ctx, paidOrders+` ORDER BY o.id`, eventID)
 	if err != nil {
 		return fmt.Errorf("checkout: orders of event %d: %w", eventID, err)
 	}
@@ -217,7 +225,7 @@ func (s *Service) enqueueCancelNotices(ctx context.Context, tx pgx.Tx, eventID i
 		if err != nil {
 			return err
 		}
-		r := cancelRefund{orderID: o.order, charged: p.Status == StatusSucceeded, counter: p.Provider == ProviderCounter}
+		r := cancelRefund{orderID: o.order, charged: p.Status == StatusSucceeded}
 		if r.charged {
 			due, err := refundDue(ctx, tx, p, o.order)
 			if err != nil {
@@ -257,8 +265,6 @@ func cancelNoticeText(ev eventFacts, tickets int, refunds []cancelRefund) string
 		switch {
 		case !r.charged:
 			fmt.Fprintf(&b, "Order %s: you were not charged; the amount held on your card is released.\n", r.orderID)
-		case r.counter:
-			fmt.Fprintf(&b, "Order %s: you paid at the box office; %s %s is given back there.\n", r.orderID, cents(r.amount), cur)
 		default:
 			fmt.Fprintf(&b, "Order %s: we are refunding %s %s to the card you paid with.\n", r.orderID, cents(r.amount), cur)
 		}
@@ -410,7 +416,7 @@ type RefundOffer struct {
 	Status string `json:"status"`
 }
 
-// offerTickets are a holder's tickets a refund choice covers: valid, of a
+// offerTicket is one of a holder's tickets a refund choice covers: valid, of a
 // paid order. A listed ticket or one being transferred must come back
 // first.
 type offerTicket struct {
