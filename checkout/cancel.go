@@ -99,6 +99,11 @@ func (s *Service) CancelEvent(ctx context.Context, eventID int64, opts CancelOpt
 				return fmt.Errorf("checkout: cancel event %d: %w", eventID, err)
 			}
 		}
+		// The notices quote the refunds, so they are written first, while
+		// the tickets still say who holds them.
+		if err := s.enqueueCancelNotices(ctx, tx, eventID); err != nil {
+			return err
+		}
 		n, err := s.enqueueRefunds(ctx, tx, eventID)
 		if err != nil {
 			return err
@@ -163,6 +168,9 @@ func (s *Service) SweepCancelled(ctx context.Context, eventID int64) error {
 		}
 		if status != seatmap.StatusCancelled {
 			return nil
+		}
+		if err := s.enqueueCancelNotices(ctx, tx, eventID); err != nil {
+			return err
 		}
 		n, err := s.enqueueRefunds(ctx, tx, eventID)
 		if err == nil && n > 0 {
@@ -285,47 +293,23 @@ const (
 // its answer under the old key (Stripe does, for 24 hours), so the same
 // key would be refused again however often the job retried.
 func (s *Service) refund(ctx context.Context, p Payment, orderID, reason string) error {
-	var paidOut, fees, byAdmin int64
-	// What admins already refunded of the payment (adminrefund.go) is
-	// not given back twice.
-	if err := s.db.QueryRow(ctx, `SELECT coalesce(sum(amount_cents), 0) FROM refunds WHERE payment_id = $1 AND reason = 'admin'`,
-		p.ID).Scan(&byAdmin); err != nil {
-		return fmt.Errorf("checkout: admin refunds of %s: %w", p.ID, err)
-	}
 	if orderID != "" {
 		if err := payoutInFlight(ctx, s.db, orderID); err != nil {
 			return err
 		}
-		err := s.db.QueryRow(ctx, `
-			SELECT coalesce(sum(po.net_cents), 0) FROM payouts po
-			JOIN listings l ON l.id = po.listing_id JOIN tickets t ON t.id = l.ticket_id
-			WHERE t.order_id = $1 AND po.status = 'paid'`, orderID).Scan(&paidOut)
-		if err != nil {
-			return fmt.Errorf("checkout: payouts of order %s: %w", orderID, err)
-		}
-		err = s.db.QueryRow(ctx, `
-			SELECT coalesce(sum(t.service_fee_cents + t.facility_fee_cents) FILTER (WHERE NOT e.refund_fees), 0)
-			FROM orders o JOIN events e ON e.id = o.event_id LEFT JOIN tickets t ON t.order_id = o.id AND t.refund_id IS NULL
-			WHERE o.id = $1`, orderID).Scan(&fees)
-		if err != nil {
-			return fmt.Errorf("checkout: fees of order %s: %w", orderID, err)
-		}
 	}
-	base := max(p.AmountCents-byAdmin, 0)
-	withheld := min(paidOut, base)
-	owed, amount := paidOut-withheld, base-withheld
-	// Fees kept back (the admin cancelled keeping them) come out of what
-	// is left after payouts; tax is refunded with the face value it was
-	// charged on.
-	kept := min(fees, amount)
-	amount -= kept
+	due, err := refundDue(ctx, s.db, p, orderID)
+	if err != nil {
+		return err
+	}
+	amount, withheld, owed, kept := due.amount, due.withheld, due.owed, due.kept
 	var id string
 	var refused int
 	var order *string
 	if orderID != "" {
 		order = &orderID
 	}
-	err := s.db.QueryRow(ctx, `
+	err = s.db.QueryRow(ctx, `
 		WITH ins AS (
 			INSERT INTO refunds (id, payment_id, order_id, event_id, account_id, reason, amount_cents, withheld_cents, owed_cents, currency, status,
 			                     kept_fee_cents)
@@ -370,4 +354,51 @@ func (s *Service) recordRefund(ctx context.Context, orderID, paymentID, final st
 		return fmt.Errorf("checkout: record refund of %s: %w", orderID, err)
 	}
 	return nil
+}
+
+// refundFigures is what an automatic refund of a payment gives back
+// (amount), holds back for resale payouts already paid (withheld), records
+// as owed past the payment (owed) and keeps of the fees (kept).
+type refundFigures struct {
+	amount, withheld, owed, kept int64
+}
+
+// refundDue works out refundFigures as refund fixes them: the payment's
+// amount, minus what admins refunded of it already, minus (for a
+// cancelled event's order) the resale payouts already paid for the order's
+// tickets, minus the fees kept if the event was cancelled keeping them. It
+// reads through q, so the cancellation's notices, written in its
+// transaction, quote the amount the refund job will then fix.
+func refundDue(ctx context.Context, q pg.Querier, p Payment, orderID string) (refundFigures, error) {
+	var paidOut, fees, byAdmin int64
+	// What admins already refunded of the payment (adminrefund.go) is
+	// not given back twice.
+	if err := q.QueryRow(ctx, `SELECT coalesce(sum(amount_cents), 0) FROM refunds WHERE payment_id = $1 AND reason = 'admin'`,
+		p.ID).Scan(&byAdmin); err != nil {
+		return refundFigures{}, fmt.Errorf("checkout: admin refunds of %s: %w", p.ID, err)
+	}
+	if orderID != "" {
+		err := q.QueryRow(ctx, `
+			SELECT coalesce(sum(po.net_cents), 0) FROM payouts po
+			JOIN listings l ON l.id = po.listing_id JOIN tickets t ON t.id = l.ticket_id
+			WHERE t.order_id = $1 AND po.status = 'paid'`, orderID).Scan(&paidOut)
+		if err != nil {
+			return refundFigures{}, fmt.Errorf("checkout: payouts of order %s: %w", orderID, err)
+		}
+		err = q.QueryRow(ctx, `
+			SELECT coalesce(sum(t.service_fee_cents + t.facility_fee_cents) FILTER (WHERE NOT e.refund_fees), 0)
+			FROM orders o JOIN events e ON e.id = o.event_id LEFT JOIN tickets t ON t.order_id = o.id AND t.refund_id IS NULL
+			WHERE o.id = $1`, orderID).Scan(&fees)
+		if err != nil {
+			return refundFigures{}, fmt.Errorf("checkout: fees of order %s: %w", orderID, err)
+		}
+	}
+	base := max(p.AmountCents-byAdmin, 0)
+	withheld := min(paidOut, base)
+	owed, amount := paidOut-withheld, base-withheld
+	// Fees kept back (the admin cancelled keeping them) come out of what
+	// is left after payouts; tax is refunded with the face value it was
+	// charged on.
+	kept := min(fees, amount)
+	return refundFigures{amount: amount - kept, withheld: withheld, owed: owed, kept: kept}, nil
 }

@@ -51,6 +51,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 	s.registerRefund(r)
 	s.registerAdminRefund(r)
 	s.registerPayouts(r)
+	s.registerReminders(r)
 }
 
 // errNoMailer keeps confirmation jobs queued while no mailer is configured.

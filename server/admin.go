@@ -171,6 +171,11 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.deps.Checkout.ScheduleReminders(c.UserContext(), id); err != nil {
+		// The event exists: failing the request now would invite a second
+		// one. The reminder is lost, not the event.
+		s.log.Error("reminders of a new event not scheduled", "event", id, "err", err)
+	}
 	if req.WaitingRoom != nil && req.WaitingRoom.Enabled {
 		// Commit the shuffle's seed now, long before the sale opens, so the
 		// published commitment can prove the order was not chosen later.
@@ -251,6 +256,11 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		return err
+	}
+	if req.Status == seatmap.ActionOpen {
+		if err := s.deps.Checkout.RemindSaleOpened(c.UserContext(), id); err != nil {
+			return err
+		}
 	}
 	return c.JSON(ev)
 }

@@ -19,6 +19,8 @@ const routes = [
   [/^\/reset-password$/, () => import('./pages/account.js').then((m) => ({ render: m.resetPassword }))],
   [/^\/verify-email$/, () => import('./pages/account.js').then((m) => ({ render: m.verifyEmail }))],
   [/^\/confirm-email$/, () => import('./pages/account.js').then((m) => ({ render: m.confirmEmail }))],
+  [/^\/events\/(\d+)\/refund-choice$/, () => import('./pages/notices.js').then((m) => ({ render: m.refundChoice }))],
+  [/^\/unsubscribe$/, () => import('./pages/notices.js').then((m) => ({ render: m.unsubscribe }))],
   [/^\/account$/, () => import('./pages/account.js').then((m) => ({ render: m.renderAccount }))],
   [/^\/admin$/, () => import('./pages/admin.js').then((m) => ({ render: m.renderList }))],
   [/^\/admin\/events\/(\d+)$/, () => import('./pages/admin.js').then((m) => ({ render: m.renderEvent }))],

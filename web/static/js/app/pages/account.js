@@ -5,6 +5,7 @@
 // server ever sees.
 import { api, post } from '../api.js';
 import { h } from '../format.js';
+import { remindersSection } from './notices.js';
 
 // Roles that must sign in with a second factor (account.totpRoles).
 export const totpRoles = ['admin', 'finance', 'box_office'];
@@ -124,6 +125,7 @@ export async function renderAccount(main, _params, ctx) {
     done: (r, f) => say(f, r.status),
   });
   totpSection(main, a, ctx);
+  remindersSection(main);
   main.append(h('section', { class: 'card stack' }, h('h2', {}, 'Sessions'),
     h('p', { class: 'muted' }, 'Signed in on a device you no longer have? End every session, this one too.'),
     h('button', { type: 'button', onclick: async () => {

@@ -10,6 +10,7 @@
 // Everything goes through the same admin API as scripts.
 import { api, get } from '../api.js';
 import { h, money, dateTime, statusLabel, orderStatusLabel, toast } from '../format.js';
+import { noticesCard } from './notices.js';
 
 // reasonText says in words why the review signals flagged an order.
 const reasonText = {
@@ -245,7 +246,7 @@ export async function renderEvent(main, [id], ctx) {
     h('a', { href: `/admin/orders?event=${id}`, 'data-link': true }, 'Orders and exports'));
   main.append(title, alertView.el, updated, ledger, funnelView.el, tileGrid,
     h('section', { class: 'card' }, h('h2', {}, 'Sales and revenue over time'), chartEl),
-    map.el, doors.el, controls, review.el, sections.el, orders);
+    map.el, doors.el, controls, noticesCard(id), review.el, sections.el, orders);
   const currency = event.currency || 'usd';
   chart = new TimeChart(chartEl, [
     { label: 'holds/s', color: '#0072B2' }, { label: 'sales/s', color: '#D55E00' },
