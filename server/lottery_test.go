@@ -195,8 +195,8 @@ func TestLotteryEndToEnd(t *testing.T) {
 		"one registrant added": func(l *presale.Lottery) {
 			l.Registrants = append(l.Registrants, presale.HashAccount([]byte("k"), 2))
 		},
-		"target minus one": func(l *presale.Lottery) { l.Target-- },
-		"target plus one":  func(l *presale.Lottery) { l.Target++ },
+		"target minus one":           func(l *presale.Lottery) { l.Target-- },
+		"target plus one":            func(l *presale.Lottery) { l.Target++ },
 		"seed not the committed one": func(l *presale.Lottery) { l.Seed = hex.EncodeToString(other[:]) },
 	}
 	for name, change := range changes {
