@@ -6,7 +6,7 @@ import { h, dateTime } from './format.js';
 
 const messages = {
   registration_closed: 'Registration for this lottery has closed.',
-  email_unverified: 'Verify your email address first (see your account page).',
+  email_not_verified: 'Verify your email address first (see your account page).',
   rate_limited: 'Too many tries. Wait a minute and try again.',
 };
 
