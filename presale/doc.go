@@ -16,11 +16,17 @@
 // while it is open, an admitted account holds without the waiting room's
 // token (the room guards the general sale).
 //
-// Lottery (lottery.go). Draw is the verifiable selection of a registered-fan
-// lottery: the waiting room's seeded shuffle over the published list of
-// hashed account ids, so anyone with the list and the revealed seed gets
-// the same winners. Registrations, the seed's storage and the mailing of
-// codes are not built yet.
+// Lottery (lottery.go, lotteries.go). Draw is the verifiable selection of
+// a registered-fan lottery: the waiting room's seeded shuffle over the
+// published list of hashed account ids, so anyone with the list and the
+// revealed seed gets the same winners. An event has at most one lottery
+// (lotteries), tied to one window; fans register until it closes
+// (registrations). Its seed is made at creation and only its SHA-256 is
+// shown until the draw. The draw is a job at the draw time: one
+// transaction holding the lottery's row issues each winner a single-use
+// code of the window already bound to their account, records the ranks,
+// enqueues every registrant's result email and marks the lottery drawn,
+// so two runners or a crash mid-way still give one draw.
 //
 // Service is safe for concurrent use. It caches each event's windows for
 // Config.CacheTTL so holds on events without a presale cost no query.

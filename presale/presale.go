@@ -97,6 +97,9 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[int64]eventWindows
+
+	// lotteryMail enqueues the draw's result emails (MailLotteryResults).
+	lotteryMail seatmap.OfferMailer
 }
 
 // eventWindows is the cached view of one event: its general sale time and

@@ -228,6 +228,12 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/events/:event/presales", h(admin, s.createPresale)},
 		{"GET", "/api/admin/presales/:presale/codes", h(admin, s.exportCodes)},
 		{"POST", "/api/admin/presales/:presale/codes", h(admin, s.generateCodes)},
+		{"POST", "/api/admin/events/:event/lottery", h(admin, s.createLottery)},
+		{"GET", "/api/events/:event/lottery", h(s.getLottery)},
+		{"POST", "/api/events/:event/registrations", h(s.limit(LimitJoin), auth, s.verifiedEmail, s.register)},
+		{"GET", "/api/events/:event/registrations", h(auth, s.getRegistration)},
+		{"DELETE", "/api/events/:event/registrations", h(auth, s.withdrawRegistration)},
+		{"GET", "/api/account/registrations", h(auth, s.accountRegistrations)},
 
 		{"POST", "/api/events/:event/holds", h(s.limit(LimitHolds), auth, s.limitAccessCode(), s.verifiedEmail, s.admitted, s.createHold)},
 		{"GET", "/api/holds/:hold", h(auth, s.getHold)},

@@ -168,10 +168,13 @@ func newEnv(t testing.TB, o envOpts) *env {
 			}
 		})
 	}
+	presales := presale.New(db, log, presale.Config{CacheTTL: o.settingsTTL})
+	presales.MailLotteryResults(co.EnqueueNotice)
 	runner := jobs.NewRunner(db, nil, jobs.Config{})
 	co.RegisterJobs(runner)
 	seats.RegisterJobs(runner)
 	accts.RegisterJobs(runner)
+	presales.RegisterJobs(runner)
 	deps := server.Deps{
 		Media:    &media.Store{Dir: t.TempDir()},
 		Jobs:     runner,
@@ -180,7 +183,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Seats:    seats,
 		Checkout: co,
 		Queue:    queue,
-		Presales: presale.New(db, log, presale.Config{CacheTTL: o.settingsTTL}),
+		Presales: presales,
 		Limiter:  limiter,
 		Postgres: func(ctx context.Context) error { return db.Ping(ctx) },
 		Redis:    redisCheck,

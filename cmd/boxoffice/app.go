@@ -168,10 +168,13 @@ func (a *App) Open(ctx context.Context) error {
 	// Waiting-list offers are emailed through checkout's notices and
 	// announced on the fan's sockets.
 	a.Seats.NotifyOffers(a.Checkout.EnqueueNotice, a.Frames)
+	// Lottery results are emailed through checkout's notices too.
+	a.Presales.MailLotteryResults(a.Checkout.EnqueueNotice)
 	a.Jobs = jobs.NewRunner(db, a.Log, jobs.Config{})
 	a.Checkout.RegisterJobs(a.Jobs)
 	a.Seats.RegisterJobs(a.Jobs)
 	a.Accounts.RegisterJobs(a.Jobs)
+	a.Presales.RegisterJobs(a.Jobs)
 	a.Metrics.MustRegister(a.Jobs.Collector(), a.Checkout.Collector())
 	return nil
 }

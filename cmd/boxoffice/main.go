@@ -37,6 +37,7 @@ Usage:
   boxoffice check -event ID          check an event's hard rule in Postgres (after a load test)
   boxoffice healthcheck [-url URL]   exit 0 when the local node is ready (container HEALTHCHECK)
   boxoffice verify-queue EVENT       recompute a waiting room's pre-queue order from its public proof
+  boxoffice verify-lottery EVENT     recompute a registered-fan lottery's winners from its public data
 
 Run 'boxoffice COMMAND -h' for a command's help and flags. Configuration comes
 from the environment: LISTEN_ADDR, DATABASE_URL, REDIS_URL, BASE_URL,
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "verify-queue":
 		err = cmdVerifyQueue(ctx, args, getenv, stdout, stderr)
+	case "verify-lottery":
+		err = cmdVerifyLottery(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -90,7 +90,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		if code := run(context.Background(), []string{h}, func(string) string { return "" }, &out, &errb); code != 0 {
 			t.Errorf("%s: exit %d", h, code)
 		}
-		for _, cmd := range []string{"serve", "migrate", "seed demo", "seed fans", "admin grant", "flashsale", "check", "healthcheck", "verify-queue"} {
+		for _, cmd := range []string{"serve", "migrate", "seed demo", "seed fans", "admin grant", "flashsale", "check", "healthcheck", "verify-queue", "verify-lottery"} {
 			if !strings.Contains(out.String(), "\n  boxoffice "+cmd) {
 				t.Errorf("%s: the command list lacks %q:\n%s", h, cmd, out.String())
 			}
@@ -99,7 +99,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 			t.Errorf("%s printed serve's flags:\n%s", h, out.String())
 		}
 	}
-	for _, args := range [][]string{{"serve"}, {"migrate"}, {"seed"}, {"seed", "demo"}, {"seed", "fans", "3"}, {"admin"}, {"flashsale"}, {"check"}, {"healthcheck"}, {"verify-queue"}} {
+	for _, args := range [][]string{{"serve"}, {"migrate"}, {"seed"}, {"seed", "demo"}, {"seed", "fans", "3"}, {"admin"}, {"flashsale"}, {"check"}, {"healthcheck"}, {"verify-queue"}, {"verify-lottery"}} {
 		for _, h := range []string{"-h", "--help"} {
 			var out, errb bytes.Buffer
 			code := run(context.Background(), append(args, h), func(string) string { return "" }, &out, &errb)

@@ -33,38 +33,13 @@ number. It needs no account and no database: anyone can run it.
 // cmdVerifyQueue is the outside check of a pre-queue's draw; the recompute
 // is fairdraw's, the same code the server draws with.
 func cmdVerifyQueue(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify-queue", verifyQueueHelp, stderr)
-	base := fs.String("url", "http://127.0.0.1:8080", "the server's base URL")
-	hash := fs.String("hash", "", "a proof_hash to look up in the order (optional)")
-	timeout := fs.Duration("timeout", time.Minute, "give up fetching the proof after this long")
-	// The event may come before or after the flags.
-	if err := parseFlags(fs, args); err != nil {
+	event, base, hash, err := verifyArgs("verify-queue", verifyQueueHelp, args, stderr)
+	if err != nil {
 		return err
 	}
-	var event string
-	if fs.NArg() > 0 {
-		event = fs.Arg(0)
-		if err := parseFlags(fs, fs.Args()[1:]); err != nil {
-			return err
-		}
-	}
-	if event == "" || fs.NArg() > 0 {
-		fmt.Fprint(stderr, "verify-queue: give one EVENT id\n\n")
-		fs.Usage()
-		return errUsage
-	}
-	if id, err := strconv.ParseInt(event, 10, 64); err != nil || id < 1 {
-		fmt.Fprintf(stderr, "verify-queue: EVENT must be an event id (a positive whole number), not %q\n", event)
-		return errUsage
-	}
-	u, err := url.Parse(*base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		fmt.Fprintf(stderr, "verify-queue: -url must be an http(s) base URL such as http://127.0.0.1:8080, not %q\n", *base)
-		return errUsage
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, base.timeout)
 	defer cancel()
-	p, err := fetchProof(ctx, strings.TrimSuffix(u.String(), "/")+"/api/events/"+event+"/queue/proof")
+	p, err := fetchPublic[waitingroom.QueueProof](ctx, base.url+"/api/events/"+event+"/queue/proof")
 	if err != nil {
 		return err
 	}
@@ -83,23 +58,64 @@ func cmdVerifyQueue(ctx context.Context, args []string, _ func(string) string, s
 	}
 	fmt.Fprintf(stdout, "OK: the seed matches the commitment and the %d pre-queued fans' published order is the recomputed one (drawn %s)\n",
 		len(want), p.DrawnAt.Format(time.RFC3339))
-	if *hash != "" {
-		h := strings.ToLower(strings.TrimSpace(*hash))
+	if hash != "" {
+		h := strings.ToLower(strings.TrimSpace(hash))
 		for i, e := range want {
 			if e == h {
 				fmt.Fprintf(stdout, "%s… is number %d of %d\n", h[:12], i+1, len(want))
 				return nil
 			}
 		}
-		return fmt.Errorf("the hash %q is not in this pre-queue (fans who joined after the sale opened are numbered in arrival order)", *hash)
+		return fmt.Errorf("the hash %q is not in this pre-queue (fans who joined after the sale opened are numbered in arrival order)", hash)
 	}
 	return nil
 }
 
-// fetchProof GETs and decodes a proof, turning an API error body into its
-// message.
-func fetchProof(ctx context.Context, target string) (waitingroom.QueueProof, error) {
-	var p waitingroom.QueueProof
+// verifyServer is where a verify command fetches from, and for how long.
+type verifyServer struct {
+	url     string
+	timeout time.Duration
+}
+
+// verifyArgs reads the arguments the verify commands share: one EVENT id
+// (before or after the flags), -url, -hash and -timeout.
+func verifyArgs(name, help string, args []string, stderr io.Writer) (event string, server verifyServer, hash string, err error) {
+	fs := newFlags(name, help, stderr)
+	base := fs.String("url", "http://127.0.0.1:8080", "the server's base URL")
+	fs.StringVar(&hash, "hash", "", "a hash to look up (optional)")
+	fs.DurationVar(&server.timeout, "timeout", time.Minute, "give up fetching the proof after this long")
+	// The event may come before or after the flags.
+	if err := parseFlags(fs, args); err != nil {
+		return "", server, "", err
+	}
+	if fs.NArg() > 0 {
+		event = fs.Arg(0)
+		if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+			return "", server, "", err
+		}
+	}
+	if event == "" || fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: give one EVENT id\n\n", name)
+		fs.Usage()
+		return "", server, "", errUsage
+	}
+	if id, err := strconv.ParseInt(event, 10, 64); err != nil || id < 1 {
+		fmt.Fprintf(stderr, "%s: EVENT must be an event id (a positive whole number), not %q\n", name, event)
+		return "", server, "", errUsage
+	}
+	u, err := url.Parse(*base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		fmt.Fprintf(stderr, "%s: -url must be an http(s) base URL such as http://127.0.0.1:8080, not %q\n", name, *base)
+		return "", server, "", errUsage
+	}
+	server.url = strings.TrimSuffix(u.String(), "/")
+	return event, server, hash, nil
+}
+
+// fetchPublic GETs and decodes a public proof (a queue's or a lottery's),
+// turning an API error body into its message.
+func fetchPublic[T any](ctx context.Context, target string) (T, error) {
+	var p T
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return p, err

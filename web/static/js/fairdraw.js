@@ -97,3 +97,34 @@ export async function verifyProof(p) {
     return { state: 'invalid', message: `The proof does not check out: ${err.message}.` };
   }
 }
+
+/**
+ * verifyLottery checks a registered-fan lottery as GET
+ * /api/events/{event}/lottery serves it: the seed against the commitment
+ * (SHA-256 of the seed, no beacon), then the winners: the registrants
+ * sorted and without repeats, drawn as above with no beacon, the first
+ * `target` drawn (docs/presales.md). Same answer shape as verifyProof,
+ * with `winners` the recomputed ones.
+ */
+export async function verifyLottery(l) {
+  try {
+    if (!l.seed) return { state: 'not-drawn', message: `Not drawn yet: the seed is revealed at the draw (${l.draws_at}).` };
+    const seed = fromHex(l.seed, 32, 'the seed');
+    if (await commitment(seed, '') !== l.seed_commitment) {
+      throw new Error('the seed does not match the commitment published when the lottery was set up');
+    }
+    const sorted = [...new Set(l.registrants || [])].sort();
+    const entries = sorted.map((e, i) => fromHex(e, 32, `registrant ${i + 1}`));
+    const order = await draw(seed, '', entries);
+    const winners = order.slice(0, Math.max(0, Math.min(l.target, order.length))).map((i) => sorted[i]);
+    const published = l.winners || [];
+    let differ = Math.abs(published.length - winners.length);
+    for (let k = 0; k < Math.min(winners.length, published.length); k++) if (published[k] !== winners[k]) differ++;
+    if (differ) {
+      return { state: 'differs', message: `${published.length} winners published, ${winners.length} recomputed, ${differ} places differ.`, winners };
+    }
+    return { state: 'ok', message: `The ${winners.length} published winners among ${sorted.length} registrants are the recomputed ones.`, winners };
+  } catch (err) {
+    return { state: 'invalid', message: `The lottery does not check out: ${err.message}.` };
+  }
+}

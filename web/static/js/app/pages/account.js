@@ -6,6 +6,7 @@
 import { api, post } from '../api.js';
 import { h } from '../format.js';
 import { remindersSection } from './notices.js';
+import { registrationsSection } from '../lottery.js';
 
 // Roles that must sign in with a second factor (account.totpRoles).
 export const totpRoles = ['admin', 'finance', 'box_office'];
@@ -117,6 +118,7 @@ export async function renderAccount(main, _params, ctx) {
       } }, 'Send the verification link again'), msg);
   }
   main.append(verify);
+  await registrationsSection(main);
   formCard(main, {
     title: 'Change email', intro: 'We mail a link to the new address; your old one gets a notice.',
     fields: [['email', 'New email', 'email', { autocomplete: 'email' }], ['password', 'Current password', 'password', { autocomplete: 'current-password' }]],

@@ -5,6 +5,7 @@ import { SeatMapView, COLORS, LABELS } from '../seatmap.js';
 import { followSeats } from '../live.js';
 import { waitlist } from '../waitlist.js';
 import { presaleCard } from '../presale.js';
+import { lotteryCard } from '../lottery.js';
 
 export async function render(main, [eventId], ctx) {
   main.append(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading the seat map…'));
@@ -18,6 +19,7 @@ export async function render(main, [eventId], ctx) {
   const room = ev.waiting_room || {};
   // Before the general sale, a fan let into an open presale window holds.
   const presale = await presaleCard(eventId, ev, ctx, () => renderSelection());
+  const lottery = await lotteryCard(eventId, ev, ctx);
   const canHold = () => ev.status === 'on_sale' || Boolean(presale?.hasOpenAccess());
   const tokenKey = `admission:${eventId}`;
   const cap = ev.max_seats_per_account || 8;
@@ -90,6 +92,7 @@ export async function render(main, [eventId], ctx) {
     about.length ? h('section', { class: 'event-about', 'aria-label': 'About this event' }, ...about) : '',
     notice() || '',
     wl.banner,
+    lottery?.card || '',
     presale?.card || '',
     h('div', { class: 'layout-event' },
       h('section', { 'aria-label': 'Seat map' }, h('div', { class: 'map-wrap' }, canvas, tools, tip, live), legend, acc.filter),
