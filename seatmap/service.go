@@ -39,6 +39,10 @@ type Config struct {
 	// OfferTTL is how long a waiting-list offer is held for its fan before
 	// it passes to the next one (default 10 minutes; WAITLIST_OFFER_TTL).
 	OfferTTL time.Duration
+	// HoldBatch caps the holds of one event a node writes in one round
+	// (default 64; holdbatch.go). 1 turns group commit off: every hold
+	// goes alone, at once, concurrently with the others.
+	HoldBatch int
 	// Metrics, when set, receives the inventory's Prometheus collectors.
 	Metrics prometheus.Registerer
 }
@@ -68,6 +72,9 @@ func (c *Config) setDefaults() {
 	if c.StreamCheck == 0 {
 		c.StreamCheck = 10 * time.Second
 	}
+	if c.HoldBatch == 0 {
+		c.HoldBatch = 64
+	}
 }
 
 // Service is the seat inventory and catalog of every event.
@@ -89,6 +96,9 @@ type Service struct {
 	// stream is this node's view of the seat streams it follows, for the
 	// stream repair (streamrepair.go).
 	stream streamFollower
+	// holdQueues are the holds of each event waiting for their round
+	// (holdbatch.go).
+	holdQueues sync.Map // int64 → *holdQueue
 	// offerMail and offerLive tell fans of waiting-list offers
 	// (NotifyOffers).
 	offerMail OfferMailer
