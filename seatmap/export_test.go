@@ -15,11 +15,11 @@ func (s *Service) HoldTogether(ctx context.Context, reqs []HoldRequest) ([]Hold,
 	v, _ := s.holdQueues.LoadOrStore(eventID, &holdQueue{})
 	q := v.(*holdQueue)
 	q.mu.Lock()
-	if q.busy {
+	if q.rounds > 0 {
 		q.mu.Unlock()
 		panic("HoldTogether: a round of the event is already in flight")
 	}
-	q.busy = true // as if a round were in flight: the holds queue up
+	q.rounds = s.cfg.HoldRounds // as if every round were in flight: the holds queue up
 	q.mu.Unlock()
 	holds, errs := make([]Hold, len(reqs)), make([]error, len(reqs))
 	var wg sync.WaitGroup
@@ -40,6 +40,9 @@ func (s *Service) HoldTogether(ctx context.Context, reqs []HoldRequest) ([]Hold,
 		rounds = append(rounds, len(batch))
 		s.commitHolds(ctx, eventID, batch)
 	}
+	q.mu.Lock()
+	q.rounds = 0 // next ended the one round it saw end: the others too
+	q.mu.Unlock()
 	wg.Wait()
 	return holds, errs, rounds
 }

@@ -10,12 +10,15 @@ import (
 	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
-// Group commit of holds. A node takes the holds of one event in rounds:
-// while a round is in flight, the holds that arrive queue up, and the next
-// round carries all of them (up to Config.HoldBatch) in one gate script
-// call, one Postgres statement and one diff publish. A hold that arrives
-// while no round is in flight goes at once, alone: batching never adds a
-// delay, it only fills the round trips a busy event would make anyway.
+// Group commit of holds. A node takes the holds of one event in rounds, at
+// most Config.HoldRounds of them in flight at once: while they are, the
+// holds that arrive queue up, and the next round carries all of them (up to
+// Config.HoldBatch) in one gate script call, one Postgres statement and one
+// diff publish. A hold that arrives while fewer rounds are in flight goes
+// at once: batching never adds a delay, it only fills the round trips a
+// busy event would make anyway. Rounds in flight together meet in Postgres
+// as concurrent holds always have: row locks in seat order, then account
+// order.
 // Each hold is still all or nothing with its own answer; one round's holds
 // never share a seat or an account (holdQueue.next leaves such a hold for a
 // later round), so every round resolves as if its holds ran one after
@@ -36,7 +39,7 @@ type holdCall struct {
 // holdQueue is one event's holds waiting for the next round on this node.
 type holdQueue struct {
 	mu      sync.Mutex
-	busy    bool // a round is in flight
+	rounds  int // rounds in flight
 	pending []*holdCall
 }
 
@@ -67,8 +70,10 @@ func (s *Service) commitHold(ctx context.Context, c *holdCall) error {
 	q := v.(*holdQueue)
 	q.mu.Lock()
 	q.pending = append(q.pending, c)
-	lead := !q.busy
-	q.busy = true
+	lead := q.rounds < s.cfg.HoldRounds
+	if lead {
+		q.rounds++
+	}
 	q.mu.Unlock()
 	if lead {
 		s.holdRound(q)
@@ -100,12 +105,12 @@ func (s *Service) holdRound(q *holdQueue) {
 	}
 }
 
-// next takes up to max pending holds for a round, in arrival order,
+// next takes up to limit pending holds for a round, in arrival order,
 // leaving for a later round any hold that shares a seat or an account with
 // one already taken (a seat: the later must see the earlier's result; an
 // account: its cap must count the earlier's seats). A hold whose caller
 // has gone is answered with its context's error. With nothing to take the
-// queue is idle again.
+// round ends.
 func (q *holdQueue) next(limit int) []*holdCall {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -134,18 +139,18 @@ func (q *holdQueue) next(limit int) []*holdCall {
 	clear(q.pending[len(rest):])
 	q.pending = rest
 	if len(batch) == 0 {
-		q.busy = false
+		q.rounds--
 	}
 	return batch
 }
 
-// more reports whether holds wait for another round, and marks the queue
-// idle when none do.
+// more reports whether holds wait for another round, and ends the round
+// when none do.
 func (q *holdQueue) more() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.pending) == 0 {
-		q.busy = false
+		q.rounds--
 		return false
 	}
 	return true
