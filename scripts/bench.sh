@@ -101,7 +101,11 @@ base() { # base NAME: run baseline NAME (pg or nx) and record it with the load
 	pg) v=$(pgbench_tps) ;;
 	nx) v=$(setnx_ops) ;;
 	esac
-	v=$(printf '%.0f' "$v")
+	v=$(printf '%.0f' "${v:-0}")
+	if [[ $v == 0 ]]; then # a run that reported 0 (one did at load 35) is left out of the mean
+		printf '   %-40s %12s   (load %s)\n' "$2" "failed" "$(load)"
+		return
+	fi
 	fig[$1.runs]+="${fig[$1.runs]:+ }$v"
 	fig[$1.loads]+="${fig[$1.loads]:+; }$(load)"
 	printf '   %-40s %12s   (load %s)\n' "$2" "$v" "$(load)"
