@@ -177,6 +177,7 @@ func (s *Service) commitHolds(ctx context.Context, eventID int64, calls []*holdC
 			close(c.done)
 		}
 	}()
+	s.m.roundHolds.Observe(float64(len(calls)))
 	ttl := s.cfg.HoldTTL
 	pass := s.gateHolds(ctx, eventID, calls, ttl)
 	if len(pass) == 0 {

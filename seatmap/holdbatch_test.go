@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
@@ -107,4 +109,22 @@ func idsOf(h seatmap.Hold) []int64 {
 		ids[i] = s.ID
 	}
 	return ids
+}
+
+// holdRounds reads from a service's metrics how many rounds of holds it
+// wrote and how many holds they carried (group commit: more holds than
+// rounds means holds shared rounds).
+func holdRounds(t *testing.T, reg *prometheus.Registry) (rounds, holds int) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "boxoffice_hold_round_holds" {
+			h := mf.GetMetric()[0].GetHistogram()
+			return int(h.GetSampleCount()), int(h.GetSampleSum())
+		}
+	}
+	return 0, 0
 }
