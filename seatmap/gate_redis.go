@@ -37,6 +37,30 @@ end
 return taken
 `)
 
+// acquireBatchScript is acquireScript for several holds, one after
+// another, each all or nothing: KEYS are every hold's seat keys in a row,
+// ARGV the expiry, then per hold its id and how many keys it has. It
+// returns, per hold, the 1-based positions of its keys already set (by
+// earlier holds of the call too).
+var acquireBatchScript = redis.NewScript(`
+local px = ARGV[1]
+local out = {}
+local k = 0
+for h = 1, (#ARGV - 1) / 2 do
+  local id, n = ARGV[2 * h], tonumber(ARGV[2 * h + 1])
+  local taken = {}
+  for i = 1, n do
+    if redis.call('EXISTS', KEYS[k + i]) == 1 then taken[#taken + 1] = i end
+  end
+  if #taken == 0 then
+    for i = 1, n do redis.call('SET', KEYS[k + i], id, 'PX', px) end
+  end
+  out[h] = taken
+  k = k + n
+end
+return out
+`)
+
 // releaseScript deletes the keys still valued with this hold id: a key that
 // a later hold took over is left alone.
 var releaseScript = redis.NewScript(`
@@ -70,6 +94,39 @@ func (g *RedisGate) Acquire(ctx context.Context, eventID int64, seatIDs []int64,
 	for _, pos := range res {
 		if pos >= 1 && int(pos) <= len(seatIDs) {
 			taken = append(taken, seatIDs[pos-1])
+		}
+	}
+	return taken, nil
+}
+
+var _ batchGate = (*RedisGate)(nil)
+
+// AcquireBatch is Acquire for the holds of a round (holdbatch.go), in one
+// script call: each hold in turn, all or nothing, so a hold that wants a
+// seat an earlier one of the round took is refused as if they had come
+// one after the other.
+func (g *RedisGate) AcquireBatch(ctx context.Context, eventID int64, holds []gateHold, ttl time.Duration) ([][]int64, error) {
+	var keys []string
+	args := make([]any, 1, 1+2*len(holds))
+	args[0] = (ttl + gateMargin).Milliseconds()
+	for _, h := range holds {
+		keys = append(keys, g.keys(eventID, h.seatIDs)...)
+		args = append(args, h.holdID, len(h.seatIDs))
+	}
+	res, err := acquireBatchScript.Run(ctx, g.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: gate acquire: %w", err)
+	}
+	if len(res) != len(holds) {
+		return nil, fmt.Errorf("seatmap: gate acquire: %d answers for %d holds", len(res), len(holds))
+	}
+	taken := make([][]int64, len(holds))
+	for i, r := range res {
+		pos, _ := r.([]any)
+		for _, p := range pos {
+			if p, ok := p.(int64); ok && p >= 1 && int(p) <= len(holds[i].seatIDs) {
+				taken[i] = append(taken[i], holds[i].seatIDs[p-1])
+			}
 		}
 	}
 	return taken, nil

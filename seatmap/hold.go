@@ -175,111 +175,102 @@ func checkSeats(ids []int64, limit int, l *eventLayout) error {
 	return nil
 }
 
-// holdSQL takes a hold in one statement, so the hot path costs one round
-// trip to Postgres in its own implicit transaction:
+// holdSQL takes the holds of one round (holdbatch.go) in one statement, so
+// a round costs one round trip to Postgres in its own implicit transaction,
+// each hold all or nothing. The round's holds share no seat and no account
+// (holdQueue.next), so each hold's part reads only its own rows:
 //
+//   - req, want: the holds (ord is their position in the round) and their
+//     seats;
 //   - locked: lock every requested seat in id order (FOR UPDATE re-reads a
 //     row changed while it waited, so status is current) — seats first, then
-//     the account's counter, the package's lock order. A seat is free when
-//     available, or, for an accessible request ($8 > 0), when held back
-//     for accessibility (accessible.go);
-//   - cap: take the account's allowance, only if every seat is available and
-//     the account stays within its cap;
-//   - upd: mark the seats held, only if cap succeeded. It must not test
-//     s.status again: the UPDATE scans with the statement's snapshot, taken
-//     before locked waited, and a seat freed meanwhile would read as held
-//     there and be skipped. locked's status is the current one, and the
-//     row locks keep it so;
-//   - ins: record the hold with the versions the seats got, only if all
-//     seats were marked.
+//     the accounts' counters in account order, the package's lock order. A
+//     seat is free when available, or, for an accessible request
+//     (accessible > 0), when held back for accessibility (accessible.go);
+//   - ok: the holds all of whose seats are free;
+//   - cap: take each such hold's allowance, only if its account stays within
+//     the hold's own cap (max_seats: the event's, a presale's or a counter
+//     sale's);
+//   - upd: mark the seats held of the holds whose allowance was taken. It
+//     must not test s.status again: the UPDATE scans with the statement's
+//     snapshot, taken before locked waited, and a seat freed meanwhile would
+//     read as held there and be skipped. locked's status is the current one,
+//     and the row locks keep it so;
+//   - ins: record each hold with the versions its seats got, only if all
+//     its seats were marked.
 //
-// Either all four happen or none; the final row says which.
+// For each hold either all four happen or none; one row per hold, in ord
+// order, says which.
 const holdSQL = `
-WITH locked AS MATERIALIZED (
-	SELECT id, status = 'available' OR ($8 > 0 AND status = 'reserved' AND reserved_reason = 'accessibility') AS free
-	FROM seats WHERE event_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE),
-free AS (
-	SELECT count(*) = cardinality($2::bigint[]) AS all_free FROM locked WHERE free),
+WITH req AS (
+	SELECT r.hold_id::uuid AS hold_id, r.account_id, r.max_seats, r.accessible, r.total, r.currency, r.nseats, r.ord::int AS ord
+	FROM unnest($2::text[], $3::bigint[], $4::int[], $5::int[], $6::bigint[], $7::text[], $8::int[]) WITH ORDINALITY
+	     AS r(hold_id, account_id, max_seats, accessible, total, currency, nseats, ord)),
+want AS (
+	SELECT w.ord, w.seat_id FROM unnest($9::int[], $10::bigint[]) AS w(ord, seat_id)),
+locked AS MATERIALIZED (
+	SELECT s.id, w.ord,
+	       s.status = 'available' OR (r.accessible > 0 AND s.status = 'reserved' AND s.reserved_reason = 'accessibility') AS free
+	FROM seats s JOIN want w ON w.seat_id = s.id JOIN req r ON r.ord = w.ord
+	WHERE s.event_id = $1 AND s.id = ANY($10::bigint[]) ORDER BY s.id FOR UPDATE OF s),
+ok AS (
+	SELECT r.* FROM req r WHERE r.nseats = (SELECT count(*) FROM locked l WHERE l.ord = r.ord AND l.free)),
 cap AS (
 	INSERT INTO account_event_seats AS c (account_id, event_id, seats)
-	SELECT $3, $1, cardinality($2::bigint[]) FROM free WHERE all_free
+	SELECT account_id, $1, nseats FROM ok ORDER BY account_id
 	ON CONFLICT (account_id, event_id) DO UPDATE SET seats = c.seats + EXCLUDED.seats
-	WHERE c.seats + EXCLUDED.seats <= $5
-	RETURNING 1),
+	WHERE c.seats + EXCLUDED.seats <= (SELECT ok.max_seats FROM ok WHERE ok.account_id = c.account_id)
+	RETURNING account_id),
 upd AS (
-	UPDATE seats s SET status = 'held', hold_id = $4, holder_account_id = $3, version = s.version + 1
-	FROM locked WHERE s.id = locked.id AND EXISTS (SELECT 1 FROM cap)
-	RETURNING s.id, s.version, s.price_cents),
+	UPDATE seats s SET status = 'held', hold_id = r.hold_id, holder_account_id = r.account_id, version = s.version + 1
+	FROM locked l JOIN req r ON r.ord = l.ord
+	WHERE s.id = l.id AND r.account_id IN (SELECT account_id FROM cap)
+	RETURNING s.id, l.ord, s.version),
 ins AS (
 	INSERT INTO holds (id, event_id, account_id, status, seat_ids, seat_versions, total_cents, currency, expires_at,
 	                   accessible)
-	SELECT $4, $1, $3, 'active', array_agg(id ORDER BY id), array_agg(version ORDER BY id), $9, $6,
-	       now() + make_interval(secs => $7), $8
-	FROM upd HAVING count(*) = cardinality($2::bigint[])
-	RETURNING created_at, expires_at, seat_versions)
-SELECT (SELECT all_free FROM free),
-       coalesce((SELECT array_agg(id ORDER BY id) FROM locked WHERE NOT free), '{}'),
-       (SELECT created_at FROM ins), (SELECT expires_at FROM ins), (SELECT seat_versions FROM ins)`
+	SELECT r.hold_id, $1, r.account_id, 'active', array_agg(u.id ORDER BY u.id), array_agg(u.version ORDER BY u.id),
+	       r.total, r.currency, now() + make_interval(secs => $11), r.accessible
+	FROM upd u JOIN req r ON r.ord = u.ord
+	GROUP BY r.hold_id, r.account_id, r.total, r.currency, r.accessible, r.nseats
+	HAVING count(*) = r.nseats
+	RETURNING id, created_at, expires_at, seat_versions)
+SELECT r.ord, r.ord IN (SELECT ord FROM ok),
+       coalesce((SELECT array_agg(l.id ORDER BY l.id) FROM locked l WHERE l.ord = r.ord AND NOT l.free), '{}'),
+       i.created_at, i.expires_at, i.seat_versions
+FROM req r LEFT JOIN ins i ON i.id = r.hold_id ORDER BY r.ord`
 
 // holdSeats is the hold path: the gate turns known losers away, then one
-// statement takes the seats and the account's allowance and records the hold.
+// statement takes the seats and the account's allowance and records the hold,
+// in a round with the event's other holds on this node (holdbatch.go).
 // accessible is the number of accessible seats the fan asked for (0: not an
 // accessible request, which may not take seats held back for accessibility).
 func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l *eventLayout, ids []int64, accessible int) (Hold, error) {
+	c, err := prepareHold(ctx, accountID, ev, l, ids, accessible)
+	if err != nil {
+		return Hold{}, err
+	}
+	if err := s.commitHold(ctx, c); err != nil {
+		return Hold{}, err
+	}
+	return *c.h, nil
+}
+
+// prepareHold is a hold ready for its round: seats sorted, priced, not
+// yet written.
+func prepareHold(ctx context.Context, accountID int64, ev eventRow, l *eventLayout, ids []int64, accessible int) (*holdCall, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
-	holdID := uuid.NewString()
-	ttl := s.cfg.HoldTTL
-
-	gctx, cancel := context.WithTimeout(ctx, s.cfg.GateTimeout)
-	taken, gateErr := s.gate.Acquire(gctx, ev.ID, ids, holdID, ttl)
-	cancel()
-	if gateErr != nil {
-		s.m.gateErrors.Inc()
-		s.log.Warn("seatmap: gate unavailable, holding through Postgres alone", "event", ev.ID, "err", gateErr)
-	} else if len(taken) > 0 {
-		s.suspects.add(ev.ID, taken)
-		return Hold{}, seatsTaken(taken)
-	}
-
-	h := Hold{ID: holdID, EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: accountID}
+	h := &Hold{ID: uuid.NewString(), EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: accountID}
 	for _, id := range ids {
 		h.Seats = append(h.Seats, l.seats[l.byID[id]])
 	}
 	var err error
 	if h.Lines, h.TotalCents, err = linesFor(ev.Event, h.Seats, nil); err != nil {
-		return Hold{}, err
+		return nil, err
 	}
 	h.setAccessible(accessible)
-	err = pg.Retry(ctx, func() error {
-		var allFree bool
-		var createdAt, expiresAt *time.Time
-		err := s.db.QueryRow(ctx, holdSQL, ev.ID, ids, accountID, holdID, ev.MaxSeatsPerAccount, ev.Currency, ttl.Seconds(),
-			accessible, h.TotalCents).
-			Scan(&allFree, &taken, &createdAt, &expiresAt, &h.versions)
-		switch {
-		case err != nil:
-			return fmt.Errorf("seatmap: hold seats: %w", err)
-		case !allFree:
-			return seatsTaken(taken)
-		case expiresAt == nil:
-			return ErrCapExceeded.With("max", ev.MaxSeatsPerAccount)
-		}
-		h.CreatedAt, h.ExpiresAt = *createdAt, *expiresAt
-		return nil
-	})
-	if err != nil {
-		if gateErr == nil {
-			s.gateRelease(ctx, ev.ID, ids, holdID)
-		}
-		return Hold{}, err
-	}
-	changes := make([]SeatChange, len(ids))
-	for i, st := range h.Seats {
-		changes[i] = SeatChange{Idx: st.Idx, State: StateHeld, Version: h.versions[i]}
-	}
-	s.publish(ctx, ev.ID, changes)
-	return h, nil
+	return &holdCall{ctx: ctx, h: h, ids: ids, maxSeats: ev.MaxSeatsPerAccount, done: make(chan struct{})}, nil
 }
 
 // gateRelease unmarks seats in the gate; a failure only costs the next

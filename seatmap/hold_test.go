@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/seatmap"
 )
@@ -70,8 +72,9 @@ func testHoldRace(t *testing.T, noGate bool) {
 	// ends up holding until the sweeper's gate repair (TestGateRepair): a
 	// long GateTimeout keeps that fallback out of this race, whose rule is
 	// that every refusal names a seat a winner holds.
+	reg := prometheus.NewRegistry()
 	f := newFixture(t, fixtureOpts{layout: smallLayout(1, 2, 10), noGate: noGate,
-		cfg: seatmap.Config{GateTimeout: 30 * time.Second}})
+		cfg: seatmap.Config{GateTimeout: 30 * time.Second, Metrics: reg}})
 	ctx := context.Background()
 	// 60 accounts make at most 4 requests each of at most 2 seats, so none
 	// can reach the cap of 8 and every refusal must be a seat conflict.
@@ -153,7 +156,8 @@ func testHoldRace(t *testing.T, noGate bool) {
 	if inv.Held != len(owner) {
 		t.Errorf("held seats = %d, winners hold %d", inv.Held, len(owner))
 	}
-	t.Logf("%d requests: %d holds won, %d seats held of %d", requests, wins, inv.Held, len(f.seats))
+	rounds, carried := holdRounds(t, reg)
+	t.Logf("%d requests: %d holds won, %d seats held of %d; %d rounds carried %d holds", requests, wins, inv.Held, len(f.seats), rounds, carried)
 	if wins == 0 || wins == requests {
 		t.Errorf("wins = %d: the race did not contend", wins)
 	}

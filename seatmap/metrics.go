@@ -14,6 +14,8 @@ type metrics struct {
 	holdSeconds prometheus.Histogram
 	ended       *prometheus.CounterVec // holds ended, by how
 	gateErrors  prometheus.Counter
+	// roundHolds is how many holds each round carried (holdbatch.go).
+	roundHolds prometheus.Histogram
 }
 
 // Hold results as counted.
@@ -41,13 +43,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		gateErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "boxoffice_gate_errors_total", Help: "Redis gate calls that failed; holds then went through Postgres alone.",
 		}),
+		roundHolds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "boxoffice_hold_round_holds",
+			Help:    "Holds of one event a node wrote together in one round (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		}),
 	}
 	// Every result from zero, so rate() has a series before the first one.
 	for _, r := range []string{resultOK, resultConflict, resultCap, resultInvalid, resultError} {
 		m.holds.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.holds, m.holdSeconds, m.ended, m.gateErrors)
+		reg.MustRegister(m.holds, m.holdSeconds, m.ended, m.gateErrors, m.roundHolds)
 	}
 	return m
 }

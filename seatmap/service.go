@@ -39,6 +39,15 @@ type Config struct {
 	// OfferTTL is how long a waiting-list offer is held for its fan before
 	// it passes to the next one (default 10 minutes; WAITLIST_OFFER_TTL).
 	OfferTTL time.Duration
+	// HoldBatch caps the holds of one event a node writes in one round
+	// (default 64; holdbatch.go). 1 turns group commit off: every hold
+	// goes alone, at once, concurrently with the others.
+	HoldBatch int
+	// HoldRounds is how many rounds of one event's holds a node has in
+	// flight at once (default 1). More let one round wait on Redis while
+	// another waits on Postgres, but make rounds smaller: on a CPU-bound
+	// machine 2 and 4 gave fewer holds/s than 1 (docs/benchmarks.md).
+	HoldRounds int
 	// Metrics, when set, receives the inventory's Prometheus collectors.
 	Metrics prometheus.Registerer
 }
@@ -68,6 +77,12 @@ func (c *Config) setDefaults() {
 	if c.StreamCheck == 0 {
 		c.StreamCheck = 10 * time.Second
 	}
+	if c.HoldBatch == 0 {
+		c.HoldBatch = 64
+	}
+	if c.HoldRounds == 0 {
+		c.HoldRounds = 1
+	}
 }
 
 // Service is the seat inventory and catalog of every event.
@@ -89,6 +104,9 @@ type Service struct {
 	// stream is this node's view of the seat streams it follows, for the
 	// stream repair (streamrepair.go).
 	stream streamFollower
+	// holdQueues are the holds of each event waiting for their round
+	// (holdbatch.go).
+	holdQueues sync.Map // int64 → *holdQueue
 	// offerMail and offerLive tell fans of waiting-list offers
 	// (NotifyOffers).
 	offerMail OfferMailer

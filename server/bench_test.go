@@ -41,9 +41,14 @@ import (
 const benchInFlight = 32
 
 // benchEnv is newEnv with the production cache lifetimes and the live seat
-// stream, so a hold publishes its diff as in a sale.
+// stream, so a hold publishes its diff as in a sale. BENCH_HOLD_BATCH, when
+// set, is seatmap's Config.HoldBatch: scripts/bench.sh sets it to 1 for the
+// holds without group commit, beside the default in the same run;
+// BENCH_HOLD_ROUNDS likewise sets Config.HoldRounds, for experiments.
 func benchEnv(b *testing.B) *env {
-	e := newEnv(b, envOpts{settingsTTL: time.Second, live: liveCfg()})
+	holdBatch, _ := strconv.Atoi(os.Getenv("BENCH_HOLD_BATCH"))
+	holdRounds, _ := strconv.Atoi(os.Getenv("BENCH_HOLD_ROUNDS"))
+	e := newEnv(b, envOpts{settingsTTL: time.Second, live: liveCfg(), holdBatch: holdBatch, holdRounds: holdRounds})
 	// Sessions cached as a production node caches them: for minutes, with
 	// revocations heard from Postgres.
 	ctx, stop := context.WithCancel(context.Background())

@@ -84,6 +84,11 @@ type envOpts struct {
 	// 1 ms by default, so a test's change shows at once; the benchmarks
 	// use the server's default (1 s), or every hold would read Postgres.
 	settingsTTL time.Duration
+	// holdBatch is seatmap's Config.HoldBatch (0: its default; 1: no group
+	// commit of holds).
+	holdBatch int
+	// holdRounds is seatmap's Config.HoldRounds (0: its default).
+	holdRounds int
 }
 
 // testSecret signs the waiting room's challenges and tokens in tests.
@@ -115,7 +120,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		hub.Start()
 		frames = realtime.NewFrames(broker)
 	}
-	seats := seatmap.New(db, seatmap.NewRedisGate(rdb, prefix), pub, nil, seatmap.Config{})
+	seats := seatmap.New(db, seatmap.NewRedisGate(rdb, prefix), pub, nil, seatmap.Config{HoldBatch: o.holdBatch, HoldRounds: o.holdRounds})
 	redisCheck := func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
 	if o.redisDown {
 		redisCheck = func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:1: connection refused") }

@@ -1,0 +1,303 @@
+package seatmap
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/boxoffice/boxoffice/internal/pg"
+)
+
+// Group commit of holds. A node takes the holds of one event in rounds, at
+// most Config.HoldRounds of them in flight at once: while they are, the
+// holds that arrive queue up, and the next round carries all of them (up to
+// Config.HoldBatch) in one gate script call, one Postgres statement and one
+// diff publish. A hold that arrives while fewer rounds are in flight goes
+// at once: batching never adds a delay, it only fills the round trips a
+// busy event would make anyway. Rounds in flight together meet in Postgres
+// as concurrent holds always have: row locks in seat order, then account
+// order.
+// Each hold is still all or nothing with its own answer; one round's holds
+// never share a seat or an account (holdQueue.next leaves such a hold for a
+// later round), so every round resolves as if its holds ran one after
+// another.
+
+// holdCall is one hold in a round: what to write, filled in with its
+// answer when done is closed.
+type holdCall struct {
+	ctx      context.Context
+	h        *Hold
+	ids      []int64 // sorted
+	maxSeats int     // the account's cap as this hold sees it (event, presale, counter)
+	gateErr  error   // the gate was unusable for this hold: no release on refusal
+	err      error
+	done     chan struct{}
+}
+
+// holdQueue is one event's holds waiting for the next round on this node.
+type holdQueue struct {
+	mu      sync.Mutex
+	rounds  int // rounds in flight
+	pending []*holdCall
+}
+
+// batchGate is a Gate that can take several holds in one call, each all or
+// nothing, in order (RedisGate).
+type batchGate interface {
+	AcquireBatch(ctx context.Context, eventID int64, holds []gateHold, ttl time.Duration) ([][]int64, error)
+}
+
+// gateHold is one hold's part of a batched gate call.
+type gateHold struct {
+	holdID  string
+	seatIDs []int64
+}
+
+// commitHold writes a prepared hold: alone and at once with batching off
+// (HoldBatch 1), else through the event's queue. It returns the hold's own
+// answer.
+func (s *Service) commitHold(ctx context.Context, c *holdCall) error {
+	if s.cfg.HoldBatch <= 1 {
+		s.commitHolds(ctx, c.h.EventID, []*holdCall{c})
+		return c.err
+	}
+	v, ok := s.holdQueues.Load(c.h.EventID)
+	if !ok {
+		v, _ = s.holdQueues.LoadOrStore(c.h.EventID, &holdQueue{})
+	}
+	q := v.(*holdQueue)
+	q.mu.Lock()
+	q.pending = append(q.pending, c)
+	lead := q.rounds < s.cfg.HoldRounds
+	if lead {
+		q.rounds++
+	}
+	q.mu.Unlock()
+	if lead {
+		s.holdRound(q)
+	}
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		if q.withdraw(c) {
+			return ctx.Err()
+		}
+		// In a round already: its answer is on its way.
+		<-c.done
+		return c.err
+	}
+}
+
+// holdRound runs the next round of q, then hands the one after to a new
+// goroutine, so the caller that ran this one gets its answer now.
+func (s *Service) holdRound(q *holdQueue) {
+	batch := q.next(s.cfg.HoldBatch)
+	if len(batch) == 0 {
+		return
+	}
+	// The round outlives any one caller's cancellation: the others wait on it.
+	s.commitHolds(context.WithoutCancel(batch[0].ctx), batch[0].h.EventID, batch)
+	if q.more() {
+		go s.holdRound(q)
+	}
+}
+
+// next takes up to limit pending holds for a round, in arrival order,
+// leaving for a later round any hold that shares a seat or an account with
+// one already taken (a seat: the later must see the earlier's result; an
+// account: its cap must count the earlier's seats). A hold whose caller
+// has gone is answered with its context's error. With nothing to take the
+// round ends.
+func (q *holdQueue) next(limit int) []*holdCall {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var batch []*holdCall
+	seats := make(map[int64]bool)
+	accounts := make(map[int64]bool)
+	rest := q.pending[:0]
+	for _, c := range q.pending {
+		if err := c.ctx.Err(); err != nil {
+			c.err = err
+			close(c.done)
+			continue
+		}
+		clash := len(batch) >= limit || accounts[c.h.accountID] ||
+			slices.ContainsFunc(c.ids, func(id int64) bool { return seats[id] })
+		if clash {
+			rest = append(rest, c)
+			continue
+		}
+		batch = append(batch, c)
+		accounts[c.h.accountID] = true
+		for _, id := range c.ids {
+			seats[id] = true
+		}
+	}
+	clear(q.pending[len(rest):])
+	q.pending = rest
+	if len(batch) == 0 {
+		q.rounds--
+	}
+	return batch
+}
+
+// more reports whether holds wait for another round, and ends the round
+// when none do.
+func (q *holdQueue) more() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 {
+		q.rounds--
+		return false
+	}
+	return true
+}
+
+// withdraw removes a hold whose caller gave up before its round began.
+func (q *holdQueue) withdraw(c *holdCall) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := slices.Index(q.pending, c)
+	if i < 0 {
+		return false
+	}
+	q.pending = slices.Delete(q.pending, i, i+1)
+	return true
+}
+
+// commitHolds runs one round for holds of one event: the gate turns known
+// losers away, one statement writes the rest, one publish tells the
+// event's watchers. Each call gets its own answer and done is closed.
+func (s *Service) commitHolds(ctx context.Context, eventID int64, calls []*holdCall) {
+	defer func() {
+		for _, c := range calls {
+			close(c.done)
+		}
+	}()
+	s.m.roundHolds.Observe(float64(len(calls)))
+	ttl := s.cfg.HoldTTL
+	pass := s.gateHolds(ctx, eventID, calls, ttl)
+	if len(pass) == 0 {
+		return
+	}
+	err := pg.Retry(ctx, func() error { return s.writeHolds(ctx, eventID, pass, ttl) })
+	var changes []SeatChange
+	for _, c := range pass {
+		if err != nil {
+			c.err = err
+		}
+		if c.err != nil {
+			if c.gateErr == nil {
+				s.gateRelease(ctx, eventID, c.ids, c.h.ID)
+			}
+			continue
+		}
+		for i, st := range c.h.Seats {
+			changes = append(changes, SeatChange{Idx: st.Idx, State: StateHeld, Version: c.h.versions[i]})
+		}
+	}
+	s.publish(ctx, eventID, changes)
+}
+
+// gateHolds asks the gate about a round's holds, in one call when the gate
+// takes several, and answers those it refuses; it returns the rest. A gate
+// error sends the holds on to Postgres alone.
+func (s *Service) gateHolds(ctx context.Context, eventID int64, calls []*holdCall, ttl time.Duration) []*holdCall {
+	gctx, cancel := context.WithTimeout(ctx, s.cfg.GateTimeout)
+	defer cancel()
+	taken := make([][]int64, len(calls))
+	bg, batched := s.gate.(batchGate)
+	if batched && len(calls) > 1 {
+		holds := make([]gateHold, len(calls))
+		for i, c := range calls {
+			holds[i] = gateHold{holdID: c.h.ID, seatIDs: c.ids}
+		}
+		var err error
+		if taken, err = bg.AcquireBatch(gctx, eventID, holds, ttl); err != nil {
+			s.m.gateErrors.Inc()
+			s.log.Warn("seatmap: gate unavailable, holding through Postgres alone", "event", eventID, "holds", len(calls), "err", err)
+			taken = make([][]int64, len(calls))
+			for _, c := range calls {
+				c.gateErr = err
+			}
+		}
+	} else {
+		for i, c := range calls {
+			if taken[i], c.gateErr = s.gate.Acquire(gctx, eventID, c.ids, c.h.ID, ttl); c.gateErr != nil {
+				s.m.gateErrors.Inc()
+				s.log.Warn("seatmap: gate unavailable, holding through Postgres alone", "event", eventID, "err", c.gateErr)
+			}
+		}
+	}
+	pass := calls[:0:0]
+	for i, c := range calls {
+		if c.gateErr == nil && len(taken[i]) > 0 {
+			s.suspects.add(eventID, taken[i])
+			c.err = seatsTaken(taken[i])
+			continue
+		}
+		pass = append(pass, c)
+	}
+	return pass
+}
+
+// writeHolds runs holdSQL for holds that passed the gate and gives
+// each its answer; an error is the statement's, for all of them.
+func (s *Service) writeHolds(ctx context.Context, eventID int64, calls []*holdCall, ttl time.Duration) error {
+	n := len(calls)
+	holdIDs, currencies := make([]string, n), make([]string, n)
+	accounts, totals := make([]int64, n), make([]int64, n)
+	caps, accessible, nseats := make([]int32, n), make([]int32, n), make([]int32, n)
+	var ords []int32
+	var seatIDs []int64
+	for i, c := range calls {
+		holdIDs[i], currencies[i], accounts[i], totals[i] = c.h.ID, c.h.Currency, c.h.accountID, c.h.TotalCents
+		caps[i], accessible[i], nseats[i] = int32(min(c.maxSeats, 1<<31-1)), int32(c.h.Accessible), int32(len(c.ids))
+		for _, id := range c.ids {
+			ords = append(ords, int32(i+1))
+			seatIDs = append(seatIDs, id)
+		}
+	}
+	rows, err := s.db.Query(ctx, holdSQL, eventID, holdIDs, accounts, caps, accessible, totals, currencies, nseats,
+		ords, seatIDs, ttl.Seconds())
+	if err != nil {
+		return fmt.Errorf("seatmap: hold seats: %w", err)
+	}
+	defer rows.Close()
+	type answer struct {
+		allFree              bool
+		taken, versions      []int64
+		createdAt, expiresAt *time.Time
+	}
+	answers := make([]answer, n)
+	for rows.Next() {
+		var ord int
+		var a answer
+		if err := rows.Scan(&ord, &a.allFree, &a.taken, &a.createdAt, &a.expiresAt, &a.versions); err != nil {
+			return fmt.Errorf("seatmap: hold seats: %w", err)
+		}
+		if ord < 1 || ord > n {
+			return fmt.Errorf("seatmap: hold seats: answer for hold %d of %d", ord, n)
+		}
+		answers[ord-1] = a
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("seatmap: hold seats: %w", err)
+	}
+	for i, c := range calls {
+		a := answers[i]
+		switch {
+		case !a.allFree:
+			c.err = seatsTaken(a.taken)
+		case a.expiresAt == nil:
+			c.err = ErrCapExceeded.With("max", c.maxSeats)
+		default:
+			c.err = nil
+			c.h.CreatedAt, c.h.ExpiresAt, c.h.versions = *a.createdAt, *a.expiresAt, a.versions
+		}
+	}
+	return nil
+}
