@@ -2,7 +2,6 @@ package seatmap
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -19,13 +18,25 @@ var (
 	ErrNothingReserved = apperr.E(apperr.Conflict, "nothing_reserved", "none of these seats is held back")
 )
 
-// invalidLayout turns a layout validation failure into the API's 422.
+// FieldError is one problem of a layout or design in the API's 422: the
+// JSON path of the offending value and what is wrong with it.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// invalidLayout turns a layout or design validation failure into the API's
+// 422: field and detail name the first problem, errors lists them all.
 func invalidLayout(err error) error {
-	var le *LayoutError
-	if errors.As(err, &le) {
-		return ErrInvalidLayout.With("field", le.Field).With("detail", le.Message)
+	list := AsLayoutErrors(err)
+	if list == nil {
+		return err
 	}
-	return err
+	all := make([]FieldError, len(list))
+	for i, e := range list {
+		all[i] = FieldError{Field: e.Field, Message: e.Message}
+	}
+	return ErrInvalidLayout.With("field", list[0].Field).With("detail", list[0].Message).With("errors", all).Wrap(err)
 }
 
 // Admin status actions (PATCH /api/admin/events/{event}).

@@ -138,24 +138,7 @@ func (s *Service) CreateVenue(ctx context.Context, name string, layout Layout) (
 // CreateVenueAt stores a venue in a city and time zone with a validated
 // layout.
 func (s *Service) CreateVenueAt(ctx context.Context, name string, place Place, layout Layout) (Venue, error) {
-	place, err := place.normalize()
-	if err != nil {
-		return Venue{}, err
-	}
-	if err := layout.Validate(); err != nil {
-		return Venue{}, invalidLayout(err)
-	}
-	raw, err := json.Marshal(layout)
-	if err != nil {
-		return Venue{}, fmt.Errorf("seatmap: encode layout: %w", err)
-	}
-	v := Venue{Name: name, Capacity: len(layout.Places()), City: place.City, TimeZone: place.TimeZone}
-	err = s.db.QueryRow(ctx, `INSERT INTO venues (name, layout, capacity, city, time_zone) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		name, raw, v.Capacity, v.City, v.TimeZone).Scan(&v.ID)
-	if err != nil {
-		return Venue{}, fmt.Errorf("seatmap: create venue %q: %w", name, err)
-	}
-	return v, nil
+	return s.CreateVenueFrom(ctx, VenueSpec{Name: name, Place: place, Layout: layout})
 }
 
 // EventSpec describes an event to create.
@@ -246,7 +229,9 @@ func (s *Service) CreateEvent(ctx context.Context, spec EventSpec) (int64, error
 			}
 		}
 		var raw []byte
-		err := tx.QueryRow(ctx, `SELECT layout FROM venues WHERE id = $1`, spec.VenueID).Scan(&raw)
+		// FOR KEY SHARE: an edit of the venue (UpdateVenue) waits for this
+		// event, or this event for the edit, never both at once.
+		err := tx.QueryRow(ctx, `SELECT layout FROM venues WHERE id = $1 FOR KEY SHARE`, spec.VenueID).Scan(&raw)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrVenueNotFound
 		}

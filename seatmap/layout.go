@@ -8,6 +8,12 @@ const (
 	SeatStandard   = "standard"
 	SeatVIP        = "vip"
 	SeatAccessible = "accessible"
+	// SeatCompanion is a seat beside a wheelchair space, for the person
+	// coming with its fan; it sells like a standard seat.
+	SeatCompanion = "companion"
+	// SeatRestrictedView is a seat with a pillar or an overhang in the way;
+	// an event usually prices it lower.
+	SeatRestrictedView = "restricted_view"
 )
 
 // Layout is the static shape of a venue: its sections and every seat in them.
@@ -17,6 +23,9 @@ const (
 type Layout struct {
 	Sections []Section  `json:"sections"`
 	Seats    []SeatSpec `json:"seats"`
+	// Stage is where the stage stands on the plan, when the venue says;
+	// the seat map draws it there instead of a label above the seats.
+	Stage *Area `json:"stage,omitempty"`
 }
 
 // Section kinds. A seated section lists its seats in Layout.Seats; a

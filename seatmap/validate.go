@@ -3,6 +3,9 @@ package seatmap
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -86,6 +89,11 @@ func (l Layout) Validate() error {
 			places += s.Capacity
 		}
 	}
+	if l.Stage != nil {
+		if err := checkArea("stage", *l.Stage); err != nil {
+			return err
+		}
+	}
 	// Capacities are bounded above, so the sum cannot overflow.
 	switch {
 	case places == 0:
@@ -122,11 +130,8 @@ func (l Layout) Validate() error {
 		if msg := checkCoordinate(s.Y); msg != "" {
 			return layoutErr(field("y"), "%s", msg)
 		}
-		switch s.Type {
-		case SeatStandard, SeatVIP, SeatAccessible:
-		default:
-			return layoutErr(field("type"), "unknown seat type %s (want %q, %q or %q)",
-				quote(s.Type), SeatStandard, SeatVIP, SeatAccessible)
+		if !knownSeatType(s.Type) {
+			return layoutErr(field("type"), "unknown seat type %s (want %s)", quote(s.Type), seatTypeNames)
 		}
 		key := seatKey{s.Section, s.Row, s.Number}
 		if j, dup := seen[key]; dup {
@@ -165,20 +170,41 @@ func checkKind(i int, s Section) error {
 	case s.Area == (Area{}):
 		return layoutErr(field("area"), "a ga section needs an area (x, y, width, height) on the plan")
 	}
-	a := s.Area
+	if err := checkArea(field("area"), s.Area); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkArea checks a rectangle of the plan (a ga area, the stage) at field.
+func checkArea(field string, a Area) *LayoutError {
 	for _, c := range []struct {
 		name string
 		v    float64
 	}{{"x", a.X}, {"y", a.Y}, {"width", a.Width}, {"height", a.Height}, {"x + width", a.X + a.Width}, {"y + height", a.Y + a.Height}} {
 		if msg := checkCoordinate(c.v); msg != "" {
-			return layoutErr(field("area."+c.name), "%s", msg)
+			return layoutErr(field+"."+c.name, "%s", msg)
 		}
 	}
 	if a.Width <= 0 || a.Height <= 0 {
-		return layoutErr(field("area"), "width and height must be above 0")
+		return layoutErr(field, "width and height must be above 0")
 	}
 	return nil
 }
+
+// seatTypes are the seat types a layout may use, in the order error
+// messages list them.
+var seatTypes = []string{SeatStandard, SeatVIP, SeatAccessible, SeatCompanion, SeatRestrictedView}
+
+var seatTypeNames = func() string {
+	q := make([]string, len(seatTypes))
+	for i, t := range seatTypes {
+		q[i] = strconv.Quote(t)
+	}
+	return strings.Join(q, ", ")
+}()
+
+func knownSeatType(t string) bool { return slices.Contains(seatTypes, t) }
 
 // checkSectionID returns what is wrong with a section id, or "". The id ends
 // up in price maps, URLs and log lines, hence the plain character set.

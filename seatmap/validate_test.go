@@ -136,16 +136,16 @@ func TestValidate(t *testing.T) {
 			&LayoutError{"seats[3].y", "10000.5 is outside 0..10000"}},
 		{"corners of the plane", func(l *Layout) { l.Seats[0].X, l.Seats[0].Y, l.Seats[1].X, l.Seats[1].Y = 0, 0, 10000, 10000 }, nil},
 		{"empty type", func(l *Layout) { l.Seats[1].Type = "" },
-			&LayoutError{"seats[1].type", `unknown seat type "" (want "standard", "vip" or "accessible")`}},
+			&LayoutError{"seats[1].type", `unknown seat type "" (want "standard", "vip", "accessible", "companion", "restricted_view")`}},
 		{"type in capitals", func(l *Layout) { l.Seats[1].Type = "VIP" },
-			&LayoutError{"seats[1].type", `unknown seat type "VIP" (want "standard", "vip" or "accessible")`}},
+			&LayoutError{"seats[1].type", `unknown seat type "VIP" (want "standard", "vip", "accessible", "companion", "restricted_view")`}},
 		{"duplicate seat", func(l *Layout) { l.Seats[3].Number = 1 },
 			&LayoutError{"seats[3]", `duplicate seat: section "FLOOR B" row "AA" number 1 is also seats[2]`}},
 		{"same number in another row", func(l *Layout) { l.Seats[1].Row, l.Seats[1].Number = "2", 1 }, nil},
 		{"first problem wins across seats", func(l *Layout) {
 			l.Seats[1].Type = "gold"
 			l.Seats[2].Section = "Z"
-		}, &LayoutError{"seats[1].type", `unknown seat type "gold" (want "standard", "vip" or "accessible")`}},
+		}, &LayoutError{"seats[1].type", `unknown seat type "gold" (want "standard", "vip", "accessible", "companion", "restricted_view")`}},
 		{"first problem wins within a seat", func(l *Layout) {
 			l.Seats[2].Number = 0
 			l.Seats[2].Row = ""
@@ -190,7 +190,7 @@ func TestValidateJSON(t *testing.T) {
 		{"valid", `{"sections":[{"id":"101","name":"Section 101","tier":"lower"}],
 			"seats":[{"section":"101","row":"A","number":1,"x":1.5,"y":2,"type":"standard","rank":3}]}`, nil},
 		{"missing type", `{"sections":[{"id":"101"}],"seats":[{"section":"101","row":"A","number":1}]}`,
-			&LayoutError{"seats[0].type", `unknown seat type "" (want "standard", "vip" or "accessible")`}},
+			&LayoutError{"seats[0].type", `unknown seat type "" (want "standard", "vip", "accessible", "companion", "restricted_view")`}},
 		{"empty", `{}`, &LayoutError{"seats", "a layout needs at least one seat or a ga section"}},
 	}
 	for _, tt := range tests {

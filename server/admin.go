@@ -18,7 +18,7 @@ import (
 
 var (
 	errUnknownPreset = apperr.E(apperr.Invalid, "unknown_preset", "preset must be stadium, arena, arena-ga or theater")
-	errVenueShape    = apperr.E(apperr.Invalid, "invalid_venue", "send a name and either preset or layout")
+	errVenueShape    = apperr.E(apperr.Invalid, "invalid_venue", "send a name and one of preset, layout or design")
 	errReleaseShape  = apperr.E(apperr.Invalid, "invalid_release", "send either seat_ids or section with count")
 	errSaleOrder     = apperr.E(apperr.Invalid, "invalid_dates", "sale_opens must be before event_date")
 	// errAccessibleReleaseAt: a release time already past would release
@@ -32,33 +32,125 @@ type createVenueRequest struct {
 	TimeZone string          `json:"time_zone" validate:"omitempty,max=64"`
 	Preset   string          `json:"preset" validate:"omitempty,oneof=stadium arena arena-ga theater"`
 	Layout   *seatmap.Layout `json:"layout"`
+	// Design is the venue builder's description, from which the layout
+	// is generated (seatmap.Design).
+	Design *seatmap.Design `json:"design"`
 }
 
-// createVenue: POST /api/admin/venues, from a preset or an uploaded layout.
-func (s *Server) createVenue(c *fiber.Ctx) error {
+// venueSpec turns a venue body into the venue to store: exactly one of
+// preset, layout and design says what its seats are.
+func (s *Server) venueSpec(body []byte) (seatmap.VenueSpec, error) {
 	var req createVenueRequest
-	if err := s.decodeStrict(c.Body(), &req); err != nil {
+	if err := s.decodeStrict(body, &req); err != nil {
+		return seatmap.VenueSpec{}, err
+	}
+	given := 0
+	for _, set := range []bool{req.Preset != "", req.Layout != nil, req.Design != nil} {
+		if set {
+			given++
+		}
+	}
+	if given != 1 {
+		return seatmap.VenueSpec{}, errVenueShape
+	}
+	spec := seatmap.VenueSpec{Name: req.Name, Place: seatmap.Place{City: req.City, TimeZone: req.TimeZone}, Design: req.Design}
+	var err error
+	switch {
+	case req.Preset != "":
+		spec.Layout, err = seatmap.Generate(req.Preset)
+		if errors.Is(err, seatmap.ErrUnknownPreset) {
+			return seatmap.VenueSpec{}, errUnknownPreset
+		}
+	case req.Design != nil:
+		spec.Layout, err = req.Design.Build()
+	default:
+		spec.Layout = *req.Layout
+	}
+	return spec, err
+}
+
+// createVenue: POST /api/admin/venues, from a preset, an uploaded layout
+// or a design.
+func (s *Server) createVenue(c *fiber.Ctx) error {
+	spec, err := s.venueSpec(c.Body())
+	if err != nil {
 		return err
 	}
-	if (req.Preset == "") == (req.Layout == nil) {
-		return errVenueShape
-	}
-	layout := req.Layout
-	if req.Preset != "" {
-		l, err := seatmap.Generate(req.Preset)
-		if errors.Is(err, seatmap.ErrUnknownPreset) {
-			return errUnknownPreset
-		}
-		if err != nil {
-			return err
-		}
-		layout = &l
-	}
-	v, err := s.deps.Seats.CreateVenueAt(c.UserContext(), req.Name, seatmap.Place{City: req.City, TimeZone: req.TimeZone}, *layout)
+	v, err := s.deps.Seats.CreateVenueFrom(c.UserContext(), spec)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(v)
+}
+
+// updateVenue: PUT /api/admin/venues/:venue replaces the venue (same body
+// as createVenue) until an event uses it: then 409 venue_in_use.
+func (s *Server) updateVenue(c *fiber.Ctx) error {
+	id, err := pathID(c, "venue", seatmap.ErrVenueNotFound)
+	if err != nil {
+		return err
+	}
+	spec, err := s.venueSpec(c.Body())
+	if err != nil {
+		return err
+	}
+	v, err := s.deps.Seats.UpdateVenue(c.UserContext(), id, spec)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+// listVenues: GET /api/admin/venues, newest first, each with how many
+// events use it.
+func (s *Server) listVenues(c *fiber.Ctx) error {
+	list, err := s.deps.Seats.Venues(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(list)
+}
+
+// getVenue: GET /api/admin/venues/:venue, with its layout and design: what
+// the builder opens and exports.
+func (s *Server) getVenue(c *fiber.Ctx) error {
+	id, err := pathID(c, "venue", seatmap.ErrVenueNotFound)
+	if err != nil {
+		return err
+	}
+	v, err := s.deps.Seats.VenueDetail(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+type previewVenueRequest struct {
+	Design seatmap.Design `json:"design"`
+}
+
+// venuePreview is a built design in the shape the seat map draws: its
+// sections and every place (ga places included), and the stage.
+type venuePreview struct {
+	Capacity int                `json:"capacity"`
+	Sections []seatmap.Section  `json:"sections"`
+	Seats    []seatmap.SeatSpec `json:"seats"`
+	Stage    *seatmap.Area      `json:"stage,omitempty"`
+}
+
+// previewVenue: POST /api/admin/venues/preview builds a design without
+// storing it, for the builder's live preview and its errors.
+func (s *Server) previewVenue(c *fiber.Ctx) error {
+	var req previewVenueRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	l, err := req.Design.Build()
+	if err != nil {
+		return err
+	}
+	places := l.Places()
+	return c.JSON(venuePreview{Capacity: len(places), Sections: l.Sections, Seats: places, Stage: l.Stage})
 }
 
 // waitingRoomSettings is the waiting_room object of an event's admin body.

@@ -39,7 +39,8 @@ const (
 
 // largeBodies are the routes allowed more than maxBody, by "METHOD path".
 var largeBodies = map[string]int{
-	"POST /api/admin/venues": maxUploadBody,
+	"POST /api/admin/venues":         maxUploadBody,
+	"POST /api/admin/venues/preview": maxUploadBody,
 }
 
 // bodyLimit is a request's body limit: its route's in largeBodies, the
@@ -47,6 +48,10 @@ var largeBodies = map[string]int{
 func bodyLimit(method, path string) int {
 	if n, ok := largeBodies[method+" "+path]; ok {
 		return n
+	}
+	// A venue's replacement (PUT /api/admin/venues/{venue}) is an upload too.
+	if rest, ok := strings.CutPrefix(path, "/api/admin/venues/"); ok && method == fiber.MethodPut && !strings.Contains(rest, "/") {
+		return maxUploadBody
 	}
 	if rest, ok := strings.CutPrefix(path, "/api/admin/events/"); ok && method == fiber.MethodPost &&
 		strings.HasSuffix(rest, "/image") && !strings.Contains(strings.TrimSuffix(rest, "/image"), "/") {

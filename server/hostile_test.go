@@ -479,7 +479,7 @@ func TestHostileOversizedBodies(t *testing.T) {
 			continue
 		}
 		t.Run(strings.ReplaceAll(o.String(), "/", "_"), func(t *testing.T) {
-			if o.path == "/api/admin/venues" || o.path == "/api/admin/events/:event/image" {
+			if strings.HasPrefix(o.path, "/api/admin/venues") || o.path == "/api/admin/events/:event/image" {
 				// Refused on its Content-Length: the client sends the
 				// first 16 KB (the server reads a little ahead before
 				// the handler runs) and then waits for the answer.

@@ -270,6 +270,10 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/checkins", h(scanner, s.checkIn)},
 
 		{"POST", "/api/admin/venues", h(admin, s.createVenue)},
+		{"GET", "/api/admin/venues", h(admin, s.listVenues)},
+		{"POST", "/api/admin/venues/preview", h(admin, s.previewVenue)},
+		{"GET", "/api/admin/venues/:venue", h(admin, s.getVenue)},
+		{"PUT", "/api/admin/venues/:venue", h(admin, s.updateVenue)},
 		{"POST", "/api/admin/events", h(admin, s.createEvent)},
 		{"PATCH", "/api/admin/events/:event", h(admin, s.changeEvent)},
 		{"POST", "/api/admin/events/:event/reschedule", h(admin, s.rescheduleEvent)},

@@ -27,6 +27,9 @@ const routes = [
   [/^\/admin\/orders$/, () => import('./pages/adminorders.js').then((m) => ({ render: m.renderOrders }))],
   [/^\/admin\/orders\/([0-9a-f-]{36})$/, () => import('./pages/adminorders.js').then((m) => ({ render: m.renderOrder }))],
   [/^\/admin\/roles$/, () => import('./pages/adminorders.js').then((m) => ({ render: m.renderRoles }))],
+  [/^\/admin\/venues$/, () => import('./pages/venues.js').then((m) => ({ render: m.renderVenues }))],
+  [/^\/admin\/venues\/new$/, () => import('./pages/venues.js').then((m) => ({ render: m.renderVenue }))],
+  [/^\/admin\/venues\/(\d+)$/, () => import('./pages/venues.js').then((m) => ({ render: m.renderVenue }))],
 ];
 
 const ctx = {

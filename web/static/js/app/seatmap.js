@@ -17,7 +17,8 @@ export const COLORS = { a: '#0072B2', h: '#E69F00', s: '#b4b4b4', r: '#e6e6e6', 
 export const LABELS = { a: 'available', h: 'held', s: 'sold', r: 'held back', x: 'resale', sel: 'selected', acc: 'accessible' };
 
 export class SeatMapView {
-  // layout is GET /api/events/{e}/seatmap. opts: onToggle(idx), onHover(idx|-1, x, y),
+  // layout is GET /api/events/{e}/seatmap (or the venue builder's preview,
+  // which may carry a stage rectangle). opts: onToggle(idx), onHover(idx|-1, x, y),
   // onArea(area) for a click on a ga area, canSelect(idx) → bool, announce(text).
   constructor(canvas, layout, opts = {}) {
     this.canvas = canvas;
@@ -60,6 +61,13 @@ export class SeatMapView {
     for (const a of this.areas) {
       const b = a.box, pad = Math.sqrt(Math.max(1, (b.maxX - b.minX) * (b.maxY - b.minY)) / Math.max(1, a.capacity)) / 2;
       b.minX -= pad; b.minY -= pad; b.maxX += pad; b.maxY += pad;
+    }
+    // stage is where the layout puts the stage ({x, y, width, height}), if it says.
+    this.stage = layout.stage || null;
+    if (this.stage) {
+      const st = this.stage;
+      minX = Math.min(minX, st.x); minY = Math.min(minY, st.y);
+      maxX = Math.max(maxX, st.x + st.width); maxY = Math.max(maxY, st.y + st.height);
     }
     this.bounds = { minX, minY, maxX, maxY };
     this.pitch = this.#estimatePitch();
@@ -273,6 +281,17 @@ export class SeatMapView {
   #drawStage() {
     const { minX, maxX, minY } = this.bounds;
     const c = this.ctx;
+    if (this.stage) {
+      const st = this.stage, x = st.x * this.scale + this.tx, y = st.y * this.scale + this.ty;
+      const w = st.width * this.scale, hgt = st.height * this.scale;
+      c.fillStyle = '#5b5b66';
+      c.fillRect(x, y, w, hgt);
+      c.fillStyle = '#ffffff';
+      c.font = `${Math.max(10, Math.min(18, hgt / 2))}px system-ui, sans-serif`;
+      c.textAlign = 'center';
+      c.fillText('STAGE', x + w / 2, y + hgt / 2 + 5);
+      return;
+    }
     const x = ((minX + maxX) / 2) * this.scale + this.tx, y = Math.max(16, (minY - this.pitch * 3) * this.scale + this.ty);
     c.fillStyle = '#5b5b66';
     c.font = `${Math.max(10, Math.min(18, this.scale * 14))}px system-ui, sans-serif`;

@@ -39,7 +39,8 @@ export async function renderList(main, _params, ctx) {
   // Past events too (from= the epoch): an admin settles their ledgers.
   const events = await get('/api/events?from=1970-01-01&limit=100');
   main.append(h('h1', {}, 'Admin: events'),
-    h('p', {}, h('a', { href: '/admin/orders', 'data-link': true }, 'Orders'), ' · ', h('a', { href: '/admin/roles', 'data-link': true }, 'Roles')),
+    h('p', {}, h('a', { href: '/admin/orders', 'data-link': true }, 'Orders'), ' · ', h('a', { href: '/admin/roles', 'data-link': true }, 'Roles'),
+      ' · ', h('a', { href: '/admin/venues', 'data-link': true }, 'Venues')),
     h('table', { class: 'admin-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Date'), h('th', {}, 'Status'), h('th', {}, 'Available'))),
       h('tbody', {}, events.map((e) => h('tr', {},
