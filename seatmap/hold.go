@@ -254,9 +254,12 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 	err = pg.Retry(ctx, func() error {
 		var allFree bool
 		var createdAt, expiresAt *time.Time
-		err := s.db.QueryRow(ctx, holdSQL, ev.ID, ids, accountID, holdID, ev.MaxSeatsPerAccount, ev.Currency, ttl.Seconds(),
-			accessible, h.TotalCents).
-			Scan(&allFree, &taken, &createdAt, &expiresAt, &h.versions)
+		err := s.takeHold(ctx, ev, holdID, len(ids), func(q pg.Querier) (bool, error) {
+			err := q.QueryRow(ctx, holdSQL, ev.ID, ids, accountID, holdID, ev.MaxSeatsPerAccount, ev.Currency, ttl.Seconds(),
+				accessible, h.TotalCents).
+				Scan(&allFree, &taken, &createdAt, &expiresAt, &h.versions)
+			return expiresAt != nil, err
+		})
 		switch {
 		case err != nil:
 			return fmt.Errorf("seatmap: hold seats: %w", err)

@@ -96,6 +96,8 @@ type createPresaleRequest struct {
 	Sections           []string  `json:"sections" validate:"max=100,dive,required,max=64"`
 	MaxSeatsPerAccount int       `json:"max_seats_per_account" validate:"min=0,max=8"`
 	SharedCode         string    `json:"shared_code" validate:"max=64"`
+	Share              int       `json:"share" validate:"min=0,max=10000000"`
+	SharePercent       int       `json:"share_percent" validate:"min=0,max=100"`
 }
 
 // adminListPresales: GET /api/admin/events/:event/presales.
@@ -130,7 +132,8 @@ func (s *Server) createPresale(c *fiber.Ctx) error {
 	}
 	w, err := s.deps.Presales.Create(c.UserContext(), eventID, presale.Spec{Name: req.Name,
 		StartsAt: req.StartsAt.UTC(), EndsAt: req.EndsAt.UTC(), Sections: req.Sections,
-		MaxSeatsPerAccount: req.MaxSeatsPerAccount, SharedCode: req.SharedCode})
+		MaxSeatsPerAccount: req.MaxSeatsPerAccount, SharedCode: req.SharedCode,
+		Share: req.Share, SharePercent: req.SharePercent})
 	if err != nil {
 		return err
 	}

@@ -401,3 +401,164 @@ func TestPresaleCodeGuessingLimited(t *testing.T) {
 		t.Errorf("guesses = %v, want %s", got, want)
 	}
 }
+
+// shareOf is a window's share figures in the admin list.
+func (e *env) shareOf(admin, ev, window string) (share, remaining int) {
+	e.t.Helper()
+	var list []struct {
+		ID             string `json:"id"`
+		Share          int    `json:"share"`
+		ShareRemaining *int   `json:"share_remaining"`
+	}
+	e.do("GET", "/api/admin/events/"+ev+"/presales", admin, nil).json(e.t, &list)
+	for _, w := range list {
+		if w.ID == window && w.ShareRemaining != nil {
+			return w.Share, *w.ShareRemaining
+		}
+	}
+	e.t.Fatalf("window %s has no share in the admin list", window)
+	return 0, 0
+}
+
+// TestPresaleShareRace: a window with a share of 7 places, over seats and
+// a standing floor. 60 fans hold at once, each 1 seat of their own (or 2
+// floor places): the window sells exactly 7 places, never more, and every
+// other fan is told the presale sold its share. Places come back when a
+// hold is released or expires, and not when one is paid for.
+func TestPresaleShareRace(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.admin()
+	ev := e.gaEvent(100)
+	evID, _ := strconv.ParseInt(ev, 10, 64)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE events SET sale_opens = now() + interval '1 hour' WHERE id = $1`, evID); err != nil {
+		t.Fatal(err)
+	}
+	e.seats.ForgetEvent(evID)
+	var m struct {
+		Seats []struct {
+			ID      string `json:"id"`
+			Section string `json:"section"`
+		} `json:"seats"`
+	}
+	e.do("GET", "/api/events/"+ev+"/seatmap", "", nil).json(t, &m)
+	var seats []string
+	for _, s := range m.Seats {
+		if s.Section == "S1" {
+			seats = append(seats, s.ID)
+		}
+	}
+	const share = 7
+	w := e.createWindow(admin, ev, -time.Minute, time.Hour, map[string]any{"shared_code": "SHARE" + ev, "share": share})
+	code := []string{server.HeaderAccessCode, "SHARE" + ev}
+
+	const fans = 60
+	tokens := make([]string, fans)
+	for i := range fans {
+		_, tokens[i] = e.signUp(fmt.Sprint("sharefan", i))
+	}
+	places := make([]int, fans)
+	holds := make([]string, fans)
+	outcomes := make([]string, fans)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range fans {
+		wg.Go(func() {
+			<-start
+			// The four seated fans take a seat each; the rest 2 floor places.
+			body, n := map[string]any{"ga": map[string]any{"section": "FLOOR", "quantity": 2}}, 2
+			if i < len(seats) {
+				body, n = seatsBody(seats[i]), 1
+			}
+			r := e.do("POST", "/api/events/"+ev+"/holds", tokens[i], body, code...)
+			if r.status == 201 {
+				var h struct{ ID string }
+				r.json(t, &h)
+				holds[i], places[i] = h.ID, n
+				return
+			}
+			outcomes[i] = fmt.Sprint(r.status, " ", r.errCode(t))
+		})
+	}
+	close(start)
+	wg.Wait()
+	sold, refused := 0, map[string]int{}
+	for i := range fans {
+		sold += places[i]
+		if holds[i] == "" {
+			refused[outcomes[i]]++
+		}
+	}
+	// The share may end one place short (a 2-place hold does not fit in 1),
+	// never over it.
+	if sold > share || sold < share-1 {
+		t.Fatalf("places held = %d, want %d (or %d), never more", sold, share, share-1)
+	}
+	if len(refused) != 1 || refused["409 presale_sold_out"] == 0 {
+		t.Fatalf("refusals = %v, want only 409 presale_sold_out", refused)
+	}
+	if got, left := e.shareOf(admin, ev, w.ID); got != share || left != share-sold {
+		t.Fatalf("admin share = %d remaining %d, want %d remaining %d", got, left, share, share-sold)
+	}
+
+	// Releasing a hold gives its places back; a fan refused before now fits.
+	winner, loser := -1, -1
+	for i := range fans {
+		if holds[i] != "" && places[i] == 2 && winner < 0 {
+			winner = i
+		}
+		if holds[i] == "" && loser < 0 {
+			loser = i
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no floor hold won")
+	}
+	if r := e.do("DELETE", "/api/holds/"+holds[winner], tokens[winner], nil); r.status != 204 {
+		t.Fatalf("release: %d %s", r.status, r.body)
+	}
+	if _, left := e.shareOf(admin, ev, w.ID); left != share-sold+2 {
+		t.Fatalf("remaining after release = %d, want %d", left, share-sold+2)
+	}
+	r := e.do("POST", "/api/events/"+ev+"/holds", tokens[loser], map[string]any{"ga": map[string]any{"section": "FLOOR", "quantity": 2}}, code...)
+	if r.status != 201 {
+		t.Fatalf("hold after release: %d %s", r.status, r.body)
+	}
+	var h struct{ ID string }
+	r.json(t, &h)
+
+	// An expired hold gives its places back once, however often the
+	// sweeper runs.
+	if _, err := e.pool.Exec(context.Background(), `UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = $1`, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := e.seats.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, left := e.shareOf(admin, ev, w.ID); left != share-sold+2 {
+		t.Fatalf("remaining after expiry = %d, want %d", left, share-sold+2)
+	}
+}
+
+// TestPresaleShareCreate: a percentage share becomes a count of the
+// event's sellable places when the window is created; a share past them,
+// or both kinds at once, is refused.
+func TestPresaleShareCreate(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.admin()
+	ev, _ := e.presaleEvent(2) // 40 seats
+	w := e.createWindow(admin, ev, -time.Minute, time.Hour, map[string]any{"share_percent": 15})
+	if share, left := e.shareOf(admin, ev, w.ID); share != 6 || left != 6 {
+		t.Errorf("15%% of 40 = share %d remaining %d, want 6 and 6", share, left)
+	}
+	for _, extra := range []map[string]any{{"share": 41}, {"share": 5, "share_percent": 10}, {"share_percent": 101}, {"share": -1}} {
+		body := map[string]any{"name": "Bad", "starts_at": time.Now().Format(time.RFC3339), "ends_at": time.Now().Add(time.Hour).Format(time.RFC3339)}
+		for k, v := range extra {
+			body[k] = v
+		}
+		if r := e.do("POST", "/api/admin/events/"+ev+"/presales", admin, body); r.status != 422 {
+			t.Errorf("create %v: %d %s, want 422", extra, r.status, r.body)
+		}
+	}
+}
