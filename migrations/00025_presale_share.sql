@@ -1,5 +1,8 @@
--- A presale window's share of the inventory (docs/presales.md): a cap on
--- the places the window may sell, held and sold together.
+-- A presale window's share of the inventory and its own waiting room
+-- (docs/presales.md).
+--
+-- presales.admit_per_minute is the admission rate of the window's own
+-- waiting room (NULL: the event's).
 --
 -- presale_shares is the window's counter row: places is the cap (fixed
 -- when the window is created; a percentage is turned into a count then),
@@ -15,6 +18,8 @@
 -- places are sold.
 
 -- +goose Up
+ALTER TABLE presales ADD COLUMN admit_per_minute integer CHECK (admit_per_minute BETWEEN 1 AND 10000000);
+
 CREATE TABLE presale_shares (
     presale_id bigint PRIMARY KEY REFERENCES presales ON DELETE CASCADE,
     places     integer NOT NULL CHECK (places > 0),
@@ -32,3 +37,4 @@ CREATE INDEX presale_share_holds_presale ON presale_share_holds (presale_id);
 -- +goose Down
 DROP TABLE presale_share_holds;
 DROP TABLE presale_shares;
+ALTER TABLE presales DROP COLUMN admit_per_minute;

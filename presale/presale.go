@@ -60,6 +60,9 @@ type Window struct {
 	// are neither held nor sold now.
 	Share          int  `json:"share,omitempty"`
 	ShareRemaining *int `json:"share_remaining,omitempty"`
+	// AdmitPerMinute is the admission rate of the window's own waiting
+	// room, when the event has one (absent: the event's rate).
+	AdmitPerMinute int `json:"admit_per_minute,omitempty"`
 	// State is upcoming, open or ended, as of the answer.
 	State string `json:"state"`
 }
@@ -97,6 +100,8 @@ type Spec struct {
 	// turned into a count when the window is created.
 	Share        int
 	SharePercent int
+	// AdmitPerMinute is the window's own waiting-room rate (0: the event's).
+	AdmitPerMinute int
 }
 
 // Service manages the presale windows of every event.
@@ -175,7 +180,7 @@ func validCode(code string) bool {
 // windowColumns are a presales row's columns and its share (places, used;
 // 0, 0 without one). The subqueries' "id" is the outer presales row's:
 // presale_shares has no column of that name.
-const windowColumns = `id, event_id, name, starts_at, ends_at, sections, max_seats_per_account,
+const windowColumns = `id, event_id, name, starts_at, ends_at, sections, max_seats_per_account, coalesce(admit_per_minute, 0),
 	coalesce((SELECT places FROM presale_shares WHERE presale_id = id), 0),
 	coalesce((SELECT used FROM presale_shares WHERE presale_id = id), 0)`
 
@@ -183,7 +188,7 @@ func scanWindow(row pgx.Row, extra ...any) (Window, error) {
 	var w Window
 	var used int
 	err := row.Scan(append([]any{&w.ID, &w.EventID, &w.Name, &w.StartsAt, &w.EndsAt, &w.Sections, &w.MaxSeatsPerAccount,
-		&w.Share, &used}, extra...)...)
+		&w.AdmitPerMinute, &w.Share, &used}, extra...)...)
 	if w.Share > 0 {
 		w.ShareRemaining = new(int)
 		*w.ShareRemaining = max(w.Share-used, 0)
@@ -226,6 +231,9 @@ func (s *Service) Create(ctx context.Context, eventID int64, spec Spec) (AdminWi
 	if spec.SharedCode != "" && !validCode(spec.SharedCode) {
 		bad["shared_code"] = "4 to 32 letters and digits"
 	}
+	if spec.AdmitPerMinute < 0 || spec.AdmitPerMinute > 10_000_000 {
+		bad["admit_per_minute"] = "must be between 1 and 10000000 (0: the event's rate)"
+	}
 	if field, msg := spec.shareOf(sellable); msg != "" {
 		bad[field] = msg
 	}
@@ -244,12 +252,14 @@ func (s *Service) Create(ctx context.Context, eventID int64, spec Spec) (AdminWi
 	// The window and its counter row in one statement; a new window has
 	// used none of its share.
 	w, err := scanWindow(s.db.QueryRow(ctx, `WITH w AS (
-			INSERT INTO presales (event_id, name, starts_at, ends_at, sections, max_seats_per_account, shared_code)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			RETURNING id, event_id, name, starts_at, ends_at, sections, max_seats_per_account),
+			INSERT INTO presales (event_id, name, starts_at, ends_at, sections, max_seats_per_account, shared_code,
+				admit_per_minute)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($9, 0))
+			RETURNING id, event_id, name, starts_at, ends_at, sections, max_seats_per_account, coalesce(admit_per_minute, 0)),
 		sh AS (INSERT INTO presale_shares (presale_id, places) SELECT id, $8 FROM w WHERE $8 > 0)
 		SELECT w.*, $8::int, 0 FROM w`,
-		eventID, spec.Name, spec.StartsAt, spec.EndsAt, spec.Sections, spec.MaxSeatsPerAccount, shared, spec.Share))
+		eventID, spec.Name, spec.StartsAt, spec.EndsAt, spec.Sections, spec.MaxSeatsPerAccount, shared, spec.Share,
+		spec.AdmitPerMinute))
 	if pg.IsUniqueViolation(err, "presales_shared_code") {
 		return AdminWindow{}, ErrSharedCodeTaken
 	}
