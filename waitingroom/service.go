@@ -98,12 +98,13 @@ type Service struct {
 
 	powKey, tokenKey, proofKey []byte
 
-	mu    sync.Mutex
-	rooms map[int64]room
-	// windows caches the presale windows of rooms (presale.go).
+	// windows caches the presale windows of rooms (presale.go); mu guards it.
 	windows map[RoomKey]presaleWindow
-	sealed  map[int64]bool // events whose commitment this node sealed
-	flight  singleflight.Group
+
+	mu     sync.Mutex
+	rooms  map[int64]room
+	sealed map[int64]bool // events whose commitment this node sealed
+	flight singleflight.Group
 }
 
 // New returns a Service; pub may be nil (no live frames), log may be nil.
