@@ -12,9 +12,10 @@
 //
 // Holds. Access turns a hold request's code (or an earlier redemption) into
 // a seatmap.PresaleAccess; seatmap applies it inside the hold: the window's
-// times, sections and per-account cap. A window's code is its admission:
-// while it is open, an admitted account holds without the waiting room's
-// token (the room guards the general sale).
+// times, sections, per-account cap and share (a cap on the places the
+// window sells, counted by seatmap in the hold's transaction). With the
+// event's waiting room on, a window's fans queue in the window's own room
+// (waitingroom.RoomKey) and hold with its token.
 //
 // Lottery (lottery.go, lotteries.go). Draw is the verifiable selection of
 // a registered-fan lottery: the waiting room's seeded shuffle over the

@@ -55,6 +55,14 @@ type Window struct {
 	EndsAt             time.Time `json:"ends_at"`
 	Sections           []string  `json:"sections"`
 	MaxSeatsPerAccount int       `json:"max_seats_per_account"`
+	// Share is the most places the window sells, held and sold together
+	// (absent: no cap but its sections); ShareRemaining is how many of them
+	// are neither held nor sold now.
+	Share          int  `json:"share,omitempty"`
+	ShareRemaining *int `json:"share_remaining,omitempty"`
+	// AdmitPerMinute is the admission rate of the window's own waiting
+	// room, when the event has one (absent: the event's rate).
+	AdmitPerMinute int `json:"admit_per_minute,omitempty"`
 	// State is upcoming, open or ended, as of the answer.
 	State string `json:"state"`
 }
@@ -87,6 +95,13 @@ type Spec struct {
 	MaxSeatsPerAccount int
 	// SharedCode, when set, is the one code everybody of the window uses.
 	SharedCode string
+	// Share caps the places the window sells (0: no cap); SharePercent
+	// (1..100) gives it as a share of the event's sellable places instead,
+	// turned into a count when the window is created.
+	Share        int
+	SharePercent int
+	// AdmitPerMinute is the window's own waiting-room rate (0: the event's).
+	AdmitPerMinute int
 }
 
 // Service manages the presale windows of every event.
@@ -134,7 +149,7 @@ func (w *Window) setState(now time.Time) {
 
 func (w Window) access() *seatmap.PresaleAccess {
 	return &seatmap.PresaleAccess{ID: w.ID, StartsAt: w.StartsAt, EndsAt: w.EndsAt,
-		Sections: slices.Clone(w.Sections), MaxSeatsPerAccount: w.MaxSeatsPerAccount}
+		Sections: slices.Clone(w.Sections), MaxSeatsPerAccount: w.MaxSeatsPerAccount, Share: w.Share}
 }
 
 // NormalizeCode is how every code is stored and compared: upper case,
@@ -165,21 +180,35 @@ func validCode(code string) bool {
 	return true
 }
 
-const windowColumns = `id, event_id, name, starts_at, ends_at, sections, max_seats_per_account`
+// windowColumns are a presales row's columns and its share (places, used;
+// 0, 0 without one). The subqueries' "id" is the outer presales row's:
+// presale_shares has no column of that name.
+const windowColumns = `id, event_id, name, starts_at, ends_at, sections, max_seats_per_account, coalesce(admit_per_minute, 0),
+	coalesce((SELECT places FROM presale_shares WHERE presale_id = id), 0),
+	coalesce((SELECT used FROM presale_shares WHERE presale_id = id), 0)`
 
 func scanWindow(row pgx.Row, extra ...any) (Window, error) {
 	var w Window
-	err := row.Scan(append([]any{&w.ID, &w.EventID, &w.Name, &w.StartsAt, &w.EndsAt, &w.Sections, &w.MaxSeatsPerAccount},
-		extra...)...)
+	var used int
+	err := row.Scan(append([]any{&w.ID, &w.EventID, &w.Name, &w.StartsAt, &w.EndsAt, &w.Sections, &w.MaxSeatsPerAccount,
+		&w.AdmitPerMinute, &w.Share, &used}, extra...)...)
+	if w.Share > 0 {
+		w.ShareRemaining = new(int)
+		*w.ShareRemaining = max(w.Share-used, 0)
+	}
 	return w, err
 }
 
 // Create adds a window to an event after checking the spec against it.
 func (s *Service) Create(ctx context.Context, eventID int64, spec Spec) (AdminWindow, error) {
-	var eventCap int
+	var eventCap, sellable int
 	var sections []string
-	err := s.db.QueryRow(ctx, `SELECT max_seats_per_account, array(SELECT id FROM event_sections WHERE event_id = e.id)
-		FROM events e WHERE id = $1`, eventID).Scan(&eventCap, &sections)
+	// Sellable: every place but those the organizer keeps off sale (held
+	// back for accessibility still sells).
+	err := s.db.QueryRow(ctx, `SELECT max_seats_per_account, array(SELECT id FROM event_sections WHERE event_id = e.id),
+			(SELECT count(*) FROM seats WHERE event_id = e.id
+			 AND (status <> 'reserved' OR reserved_reason = 'accessibility'))
+		FROM events e WHERE id = $1`, eventID).Scan(&eventCap, &sections, &sellable)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return AdminWindow{}, seatmap.ErrEventNotFound
 	}
@@ -205,6 +234,12 @@ func (s *Service) Create(ctx context.Context, eventID int64, spec Spec) (AdminWi
 	if spec.SharedCode != "" && !validCode(spec.SharedCode) {
 		bad["shared_code"] = "4 to 32 letters and digits"
 	}
+	if spec.AdmitPerMinute < 0 || spec.AdmitPerMinute > 10_000_000 {
+		bad["admit_per_minute"] = "must be between 1 and 10000000 (0: the event's rate)"
+	}
+	if field, msg := spec.shareOf(sellable); msg != "" {
+		bad[field] = msg
+	}
 	if len(bad) > 0 {
 		return AdminWindow{}, apperr.E(apperr.Invalid, "validation_failed", "some fields are invalid").With("fields", bad)
 	}
@@ -217,10 +252,17 @@ func (s *Service) Create(ctx context.Context, eventID int64, spec Spec) (AdminWi
 	if spec.SharedCode != "" {
 		shared = &spec.SharedCode
 	}
-	w, err := scanWindow(s.db.QueryRow(ctx, `INSERT INTO presales (event_id, name, starts_at, ends_at, sections,
-			max_seats_per_account, shared_code)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+windowColumns,
-		eventID, spec.Name, spec.StartsAt, spec.EndsAt, spec.Sections, spec.MaxSeatsPerAccount, shared))
+	// The window and its counter row in one statement; a new window has
+	// used none of its share.
+	w, err := scanWindow(s.db.QueryRow(ctx, `WITH w AS (
+			INSERT INTO presales (event_id, name, starts_at, ends_at, sections, max_seats_per_account, shared_code,
+				admit_per_minute)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($9, 0))
+			RETURNING id, event_id, name, starts_at, ends_at, sections, max_seats_per_account, coalesce(admit_per_minute, 0)),
+		sh AS (INSERT INTO presale_shares (presale_id, places) SELECT id, $8 FROM w WHERE $8 > 0)
+		SELECT w.*, $8::int, 0 FROM w`,
+		eventID, spec.Name, spec.StartsAt, spec.EndsAt, spec.Sections, spec.MaxSeatsPerAccount, shared, spec.Share,
+		spec.AdmitPerMinute))
 	if pg.IsUniqueViolation(err, "presales_shared_code") {
 		return AdminWindow{}, ErrSharedCodeTaken
 	}
@@ -230,6 +272,24 @@ func (s *Service) Create(ctx context.Context, eventID int64, spec Spec) (AdminWi
 	s.forget(eventID)
 	w.setState(time.Now())
 	return AdminWindow{Window: w, SharedCode: spec.SharedCode}, nil
+}
+
+// shareOf turns a percentage share into a count of the event's sellable
+// places (rounded down, at least one) and checks the share; it names the
+// field at fault and why, or returns "" when the share is fine.
+func (spec *Spec) shareOf(sellable int) (field, msg string) {
+	switch {
+	case spec.Share != 0 && spec.SharePercent != 0:
+		return "share", "give share or share_percent, not both"
+	case spec.SharePercent < 0 || spec.SharePercent > 100:
+		return "share_percent", "must be between 1 and 100"
+	case spec.SharePercent > 0:
+		spec.Share = max(sellable*spec.SharePercent/100, 1)
+	}
+	if spec.Share < 0 || spec.Share > sellable {
+		return "share", fmt.Sprintf("must be between 1 and the event's %d sellable places", sellable)
+	}
+	return "", ""
 }
 
 // AdminList returns an event's windows with their codes' figures.

@@ -191,6 +191,9 @@ type eventRow struct {
 	// accessibleReleaseAt is when the accessible hold-back ends (ended);
 	// nil while none is scheduled (accessible.go).
 	accessibleReleaseAt *time.Time
+	// presaleShare is the presale window whose share a hold takes its
+	// places from (0: none); saleFor sets it (presale.go).
+	presaleShare int64
 }
 
 type cachedEvent struct {

@@ -270,7 +270,8 @@ func prepareHold(ctx context.Context, accountID int64, ev eventRow, l *eventLayo
 		return nil, err
 	}
 	h.setAccessible(accessible)
-	return &holdCall{ctx: ctx, h: h, ids: ids, maxSeats: ev.MaxSeatsPerAccount, done: make(chan struct{})}, nil
+	return &holdCall{ctx: ctx, h: h, ids: ids, maxSeats: ev.MaxSeatsPerAccount, share: ev.presaleShare,
+		done: make(chan struct{})}, nil
 }
 
 // gateRelease unmarks seats in the gate; a failure only costs the next

@@ -31,6 +31,7 @@ type holdCall struct {
 	h        *Hold
 	ids      []int64 // sorted
 	maxSeats int     // the account's cap as this hold sees it (event, presale, counter)
+	share    int64   // the presale window whose share the hold takes places from (0: none)
 	gateErr  error   // the gate was unusable for this hold: no release on refusal
 	err      error
 	done     chan struct{}
@@ -56,10 +57,11 @@ type gateHold struct {
 }
 
 // commitHold writes a prepared hold: alone and at once with batching off
-// (HoldBatch 1), else through the event's queue. It returns the hold's own
-// answer.
+// (HoldBatch 1) or when it takes places from a presale share (its own
+// transaction, takeHold), else through the event's queue. It returns the
+// hold's own answer.
 func (s *Service) commitHold(ctx context.Context, c *holdCall) error {
-	if s.cfg.HoldBatch <= 1 {
+	if s.cfg.HoldBatch <= 1 || c.share != 0 {
 		s.commitHolds(ctx, c.h.EventID, []*holdCall{c})
 		return c.err
 	}
@@ -183,7 +185,16 @@ func (s *Service) commitHolds(ctx context.Context, eventID int64, calls []*holdC
 	if len(pass) == 0 {
 		return
 	}
-	err := pg.Retry(ctx, func() error { return s.writeHolds(ctx, eventID, pass, ttl) })
+	var share int64
+	if len(pass) == 1 {
+		share = pass[0].share
+	}
+	err := pg.Retry(ctx, func() error {
+		return s.takeHold(ctx, share, pass[0].h.ID, len(pass[0].ids), func(q pg.Querier) (bool, error) {
+			err := s.writeHolds(ctx, q, eventID, pass, ttl)
+			return err == nil && pass[0].err == nil, err
+		})
+	})
 	var changes []SeatChange
 	for _, c := range pass {
 		if err != nil {
@@ -246,7 +257,7 @@ func (s *Service) gateHolds(ctx context.Context, eventID int64, calls []*holdCal
 
 // writeHolds runs holdSQL for holds that passed the gate and gives
 // each its answer; an error is the statement's, for all of them.
-func (s *Service) writeHolds(ctx context.Context, eventID int64, calls []*holdCall, ttl time.Duration) error {
+func (s *Service) writeHolds(ctx context.Context, q pg.Querier, eventID int64, calls []*holdCall, ttl time.Duration) error {
 	n := len(calls)
 	holdIDs, currencies := make([]string, n), make([]string, n)
 	accounts, totals := make([]int64, n), make([]int64, n)
@@ -261,7 +272,7 @@ func (s *Service) writeHolds(ctx context.Context, eventID int64, calls []*holdCa
 			seatIDs = append(seatIDs, id)
 		}
 	}
-	rows, err := s.db.Query(ctx, holdSQL, eventID, holdIDs, accounts, caps, accessible, totals, currencies, nseats,
+	rows, err := q.Query(ctx, holdSQL, eventID, holdIDs, accounts, caps, accessible, totals, currencies, nseats,
 		ords, seatIDs, ttl.Seconds())
 	if err != nil {
 		return fmt.Errorf("seatmap: hold seats: %w", err)

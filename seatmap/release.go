@@ -123,7 +123,8 @@ func setSeats(ctx context.Context, tx pgx.Tx, sql string, args ...any) (map[int6
 }
 
 // returnAllowances gives each account back the seats of its ended holds, in
-// (account, event) order so concurrent transactions lock counters alike.
+// (account, event) order so concurrent transactions lock counters alike,
+// and each presale window back the places of its ended holds (presale.go).
 func returnAllowances(ctx context.Context, tx pgx.Tx, ended []endedHold) error {
 	type key struct{ account, event int64 }
 	sums := make(map[key]int)
@@ -142,6 +143,7 @@ func returnAllowances(ctx context.Context, tx pgx.Tx, ended []endedHold) error {
 		batch.Queue(`UPDATE account_event_seats SET seats = seats - $3 WHERE account_id = $1 AND event_id = $2`,
 			k.account, k.event, sums[k])
 	}
+	queueReturnShares(batch, ended)
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("seatmap: return seat allowances: %w", err)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/boxoffice/boxoffice/presale"
 	"github.com/boxoffice/boxoffice/seatmap"
+	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 // HeaderAccessCode carries a presale access code on a hold: the code is
@@ -28,6 +30,24 @@ func (s *Server) presaleAccess(c *fiber.Ctx, eventID, accountID int64) (*seatmap
 		return nil, nil
 	}
 	return s.deps.Presales.Access(c.UserContext(), eventID, accountID, c.Get(HeaderAccessCode))
+}
+
+// queueRoom is the waiting room a fan queues in: while an open presale
+// window let the account in, the window's own room, else the event's
+// general room. An X-Access-Code sent with the request is entered first,
+// in the same step as the join (a code refused is no join); without one, a
+// fan no window let in queues for the general sale.
+func (s *Server) queueRoom(c *fiber.Ctx, eventID, accountID int64) (waitingroom.RoomKey, error) {
+	room := waitingroom.RoomKey{EventID: eventID}
+	code := c.Get(HeaderAccessCode)
+	access, err := s.presaleAccess(c, eventID, accountID)
+	switch {
+	case err != nil && (code != "" || !errors.Is(err, presale.ErrCodeRequired)):
+		return room, err
+	case access != nil:
+		room.PresaleID = access.ID
+	}
+	return room, nil
 }
 
 // limitAccessCode rate-limits requests that carry an access code, so codes
@@ -96,6 +116,9 @@ type createPresaleRequest struct {
 	Sections           []string  `json:"sections" validate:"max=100,dive,required,max=64"`
 	MaxSeatsPerAccount int       `json:"max_seats_per_account" validate:"min=0,max=8"`
 	SharedCode         string    `json:"shared_code" validate:"max=64"`
+	Share              int       `json:"share" validate:"min=0,max=10000000"`
+	SharePercent       int       `json:"share_percent" validate:"min=0,max=100"`
+	AdmitPerMinute     int       `json:"admit_per_minute" validate:"min=0,max=10000000"`
 }
 
 // adminListPresales: GET /api/admin/events/:event/presales.
@@ -130,7 +153,8 @@ func (s *Server) createPresale(c *fiber.Ctx) error {
 	}
 	w, err := s.deps.Presales.Create(c.UserContext(), eventID, presale.Spec{Name: req.Name,
 		StartsAt: req.StartsAt.UTC(), EndsAt: req.EndsAt.UTC(), Sections: req.Sections,
-		MaxSeatsPerAccount: req.MaxSeatsPerAccount, SharedCode: req.SharedCode})
+		MaxSeatsPerAccount: req.MaxSeatsPerAccount, SharedCode: req.SharedCode,
+		Share: req.Share, SharePercent: req.SharePercent, AdmitPerMinute: req.AdmitPerMinute})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/boxoffice/boxoffice/server"
+	"github.com/boxoffice/boxoffice/waitingroom"
 )
 
 // presaleEvent makes an event whose general sale opens in an hour, over
@@ -163,8 +164,8 @@ func TestPresaleSingleUseCodeRace(t *testing.T) {
 
 // TestPresaleWindowsAndCodes: a code works only in its window; wrong,
 // early and late codes get their own errors; outside any window holds are
-// refused as before the sale; a fan let into a window holds without the
-// waiting room's token.
+// refused as before the sale; a fan let into a window holds without a
+// code again.
 func TestPresaleWindowsAndCodes(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	admin := e.admin()
@@ -229,8 +230,19 @@ func TestPresaleWindowsAndCodes(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("enter code: %d %s", r.status, r.body)
 	}
+	// With the room on, the window's fans queue in the window's own room
+	// (TestPresaleWaitingRoom): no token of it, no hold.
+	if r := hold(fan, s1[0], ""); r.status != 403 || r.errCode(t) != "not_admitted" {
+		t.Fatalf("let in, room on, not admitted: %d %s", r.status, r.body)
+	}
+	if r := e.do("PUT", "/api/admin/events/"+ev+"/queue", admin, map[string]any{"enabled": false}); r.status != 200 {
+		t.Fatalf("room off: %d %s", r.status, r.body)
+	}
 	if r := hold(fan, s1[0], ""); r.status != 201 {
-		t.Fatalf("let in, room on: %d %s", r.status, r.body)
+		t.Fatalf("let in, room off: %d %s", r.status, r.body)
+	}
+	if r := e.do("PUT", "/api/admin/events/"+ev+"/queue", admin, map[string]any{"enabled": true}); r.status != 200 {
+		t.Fatalf("room on again: %d %s", r.status, r.body)
 	}
 	var list []presaleWindow
 	e.do("GET", "/api/events/"+ev+"/presales", fan, nil).json(t, &list)
@@ -399,5 +411,286 @@ func TestPresaleCodeGuessingLimited(t *testing.T) {
 	want := "403 access_code_invalid,403 access_code_invalid,403 access_code_invalid,429 rate_limited"
 	if strings.Join(got, ",") != want {
 		t.Errorf("guesses = %v, want %s", got, want)
+	}
+}
+
+// shareOf is a window's share figures in the admin list.
+func (e *env) shareOf(admin, ev, window string) (share, remaining int) {
+	e.t.Helper()
+	var list []struct {
+		ID             string `json:"id"`
+		Share          int    `json:"share"`
+		ShareRemaining *int   `json:"share_remaining"`
+	}
+	e.do("GET", "/api/admin/events/"+ev+"/presales", admin, nil).json(e.t, &list)
+	for _, w := range list {
+		if w.ID == window && w.ShareRemaining != nil {
+			return w.Share, *w.ShareRemaining
+		}
+	}
+	e.t.Fatalf("window %s has no share in the admin list", window)
+	return 0, 0
+}
+
+// TestPresaleShareRace: a window with a share of 7 places, over seats and
+// a standing floor. 60 fans hold at once, each 1 seat of their own (or 2
+// floor places): the window sells exactly 7 places, never more, and every
+// other fan is told the presale sold its share. Places come back when a
+// hold is released or expires (once, however often the sweeper runs).
+func TestPresaleShareRace(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.admin()
+	// A floor far larger than the share: places claimed by refused picks on
+	// this node (recent.go) never run it out, so every refusal is the share's.
+	ev := e.gaEvent(400)
+	evID, _ := strconv.ParseInt(ev, 10, 64)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE events SET sale_opens = now() + interval '1 hour' WHERE id = $1`, evID); err != nil {
+		t.Fatal(err)
+	}
+	e.seats.ForgetEvent(evID)
+	var m struct {
+		Seats []struct {
+			ID      string `json:"id"`
+			Section string `json:"section"`
+		} `json:"seats"`
+	}
+	e.do("GET", "/api/events/"+ev+"/seatmap", "", nil).json(t, &m)
+	var seats []string
+	for _, s := range m.Seats {
+		if s.Section == "S1" {
+			seats = append(seats, s.ID)
+		}
+	}
+	const share = 7
+	w := e.createWindow(admin, ev, -time.Minute, time.Hour, map[string]any{"shared_code": "SHARE" + ev, "share": share})
+	code := []string{server.HeaderAccessCode, "SHARE" + ev}
+
+	const fans = 60
+	tokens := make([]string, fans)
+	for i := range fans {
+		_, tokens[i] = e.signUp(fmt.Sprint("sharefan", i))
+	}
+	places := make([]int, fans)
+	holds := make([]string, fans)
+	outcomes := make([]string, fans)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range fans {
+		wg.Go(func() {
+			<-start
+			// The four seated fans take a seat each; the rest 2 floor places.
+			body, n := map[string]any{"ga": map[string]any{"section": "FLOOR", "quantity": 2}}, 2
+			if i < len(seats) {
+				body, n = seatsBody(seats[i]), 1
+			}
+			r := e.do("POST", "/api/events/"+ev+"/holds", tokens[i], body, code...)
+			if r.status == 201 {
+				var h struct{ ID string }
+				r.json(t, &h)
+				holds[i], places[i] = h.ID, n
+				return
+			}
+			outcomes[i] = fmt.Sprint(r.status, " ", r.errCode(t))
+		})
+	}
+	close(start)
+	wg.Wait()
+	sold, refused := 0, map[string]int{}
+	for i := range fans {
+		sold += places[i]
+		if holds[i] == "" {
+			refused[outcomes[i]]++
+		}
+	}
+	// The share may end one place short (a 2-place hold does not fit in 1),
+	// never over it.
+	if sold > share || sold < share-1 {
+		t.Fatalf("places held = %d, want %d (or %d), never more", sold, share, share-1)
+	}
+	if len(refused) != 1 || refused["409 presale_sold_out"] == 0 {
+		t.Fatalf("refusals = %v, want only 409 presale_sold_out", refused)
+	}
+	if got, left := e.shareOf(admin, ev, w.ID); got != share || left != share-sold {
+		t.Fatalf("admin share = %d remaining %d, want %d remaining %d", got, left, share, share-sold)
+	}
+
+	// Releasing a hold gives its places back; a fan refused before now fits.
+	winner, loser := -1, -1
+	for i := range fans {
+		if holds[i] != "" && places[i] == 2 && winner < 0 {
+			winner = i
+		}
+		if holds[i] == "" && loser < 0 {
+			loser = i
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no floor hold won")
+	}
+	if r := e.do("DELETE", "/api/holds/"+holds[winner], tokens[winner], nil); r.status != 204 {
+		t.Fatalf("release: %d %s", r.status, r.body)
+	}
+	if _, left := e.shareOf(admin, ev, w.ID); left != share-sold+2 {
+		t.Fatalf("remaining after release = %d, want %d", left, share-sold+2)
+	}
+	r := e.do("POST", "/api/events/"+ev+"/holds", tokens[loser], map[string]any{"ga": map[string]any{"section": "FLOOR", "quantity": 2}}, code...)
+	if r.status != 201 {
+		t.Fatalf("hold after release: %d %s", r.status, r.body)
+	}
+	var h struct{ ID string }
+	r.json(t, &h)
+
+	// An expired hold gives its places back once, however often the
+	// sweeper runs.
+	if _, err := e.pool.Exec(context.Background(), `UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = $1`, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := e.seats.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, left := e.shareOf(admin, ev, w.ID); left != share-sold+2 {
+		t.Fatalf("remaining after expiry = %d, want %d", left, share-sold+2)
+	}
+}
+
+// TestPresaleShareCreate: a percentage share becomes a count of the
+// event's sellable places when the window is created; a share past them,
+// or both kinds at once, is refused.
+func TestPresaleShareCreate(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.admin()
+	ev, _ := e.presaleEvent(2) // 40 seats
+	w := e.createWindow(admin, ev, -time.Minute, time.Hour, map[string]any{"share_percent": 15})
+	if share, left := e.shareOf(admin, ev, w.ID); share != 6 || left != 6 {
+		t.Errorf("15%% of 40 = share %d remaining %d, want 6 and 6", share, left)
+	}
+	for _, extra := range []map[string]any{{"share": 41}, {"share": 5, "share_percent": 10}, {"share_percent": 101}, {"share": -1}} {
+		body := map[string]any{"name": "Bad", "starts_at": time.Now().Format(time.RFC3339), "ends_at": time.Now().Add(time.Hour).Format(time.RFC3339)}
+		for k, v := range extra {
+			body[k] = v
+		}
+		if r := e.do("POST", "/api/admin/events/"+ev+"/presales", admin, body); r.status != 422 {
+			t.Errorf("create %v: %d %s, want 422", extra, r.status, r.body)
+		}
+	}
+}
+
+// TestPresaleWaitingRoom: an event with a waiting room and a presale window
+// open before its general sale, with the window's own rate (180 a minute:
+// 3 on the admitter's first tick, where the event's rate would admit 100).
+// Six fans with the window's code and six without join at once. The code
+// holders queue in the window's room, numbered 1..6 among themselves; the
+// others wait in the general sale's pre-queue. The window's admitter
+// admits the first 3 of its own and nobody else; the general room admits
+// nobody before its sale. A window's token admits to the window's holds
+// only: not the general room's token, and not no token.
+func TestPresaleWaitingRoom(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	admin := e.admin()
+	ev, seats := e.roomEvent(waitingroom.Settings{AdmitPerMinute: 6000, PowDifficulty: 4})
+	id := eventID(t, ev)
+	if _, err := e.pool.Exec(ctx, `UPDATE events SET sale_opens = now() + interval '1 hour' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	e.seats.ForgetEvent(id)
+	w := e.createWindow(admin, ev, -time.Minute, time.Hour, map[string]any{"shared_code": "ROOM" + ev, "admit_per_minute": 180})
+	presaleID, _ := strconv.ParseInt(w.ID, 10, 64)
+
+	const each = 6
+	tokens := make([]string, 2*each)
+	for i := range tokens {
+		_, tokens[i] = e.signUp(fmt.Sprint("roomfan", i))
+	}
+	bodies := make([]map[string]string, len(tokens))
+	for i := range tokens {
+		bodies[i] = e.solvedJoin(ev, tokens[i])
+	}
+	joined := make([]waitingroom.Status, len(tokens))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range tokens {
+		wg.Go(func() {
+			<-start
+			var headers []string
+			if i < each {
+				headers = []string{server.HeaderAccessCode, "ROOM" + ev}
+			}
+			r := e.do("POST", "/api/events/"+ev+"/queue", tokens[i], bodies[i], headers...)
+			if r.status != 201 {
+				t.Errorf("join %d: %d %s", i, r.status, r.body)
+				return
+			}
+			r.json(t, &joined[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	numbers := map[int64]bool{}
+	for i, st := range joined {
+		switch {
+		case i < each && (st.State != "waiting" || st.Presale != presaleID):
+			t.Errorf("code holder %d: %+v, want waiting in presale %d's room", i, st, presaleID)
+		case i < each:
+			numbers[st.Number] = true
+		case st.State != "prequeue" || st.Presale != 0:
+			t.Errorf("fan %d without a code: %+v, want the general pre-queue", i, st)
+		}
+	}
+	if len(numbers) != each || !numbers[1] || !numbers[each] {
+		t.Errorf("window room numbers = %v, want 1..%d", numbers, each)
+	}
+	// A code that is not the event's joins no room.
+	if r := e.do("POST", "/api/events/"+ev+"/queue", tokens[0], e.solvedJoin(ev, tokens[0]), server.HeaderAccessCode, "NOPE1234"); r.status != 403 || r.errCode(t) != "access_code_invalid" {
+		t.Errorf("join with a wrong code: %d %s", r.status, r.body)
+	}
+
+	general, err := e.queue.NewAdmitter(id).Step(ctx)
+	if err != nil || len(general.Admitted) != 0 {
+		t.Fatalf("general admitter before its sale: %+v %v, want nobody", general, err)
+	}
+	res, err := e.queue.NewRoomAdmitter(waitingroom.RoomKey{EventID: id, PresaleID: presaleID}).Step(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Admitted) != 3 {
+		t.Fatalf("window admitter admitted %v, want 3 at 180 a minute", res.Admitted)
+	}
+	var admitted []int
+	for i := range tokens {
+		var st waitingroom.Status
+		r := e.do("GET", "/api/events/"+ev+"/queue/me", tokens[i], nil)
+		r.json(t, &st)
+		if st.State == "admitted" {
+			if i >= each || st.Number > 3 || st.AdmissionToken == "" {
+				t.Errorf("fan %d admitted: %+v, want only code holders numbered 1..3", i, st)
+			}
+			admitted = append(admitted, i)
+		}
+	}
+	if len(admitted) != 3 {
+		t.Fatalf("admitted fans = %v, want 3", admitted)
+	}
+
+	fan := admitted[0]
+	var st waitingroom.Status
+	e.do("GET", "/api/events/"+ev+"/queue/me", tokens[fan], nil).json(t, &st)
+	hold := func(token string, headers ...string) resp {
+		return e.do("POST", "/api/events/"+ev+"/holds", tokens[fan], seatsBody(seats[0]), append(headers, server.HeaderAdmissionToken, token)...)
+	}
+	acct, _ := e.me(tokens[fan])
+	if r := hold(""); r.status != 403 || r.errCode(t) != "not_admitted" {
+		t.Errorf("window hold without a token: %d %s", r.status, r.body)
+	}
+	if r := hold(mint(t, e.queue, acct.ID, id, time.Now().Add(time.Minute))); r.status != 403 || r.errCode(t) != "not_admitted" {
+		t.Errorf("window hold with the general room's token: %d %s", r.status, r.body)
+	}
+	if r := hold(st.AdmissionToken); r.status != 201 {
+		t.Errorf("window hold with the window's token: %d %s", r.status, r.body)
 	}
 }

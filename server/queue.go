@@ -14,9 +14,9 @@ const HeaderAdmissionToken = "X-Admission-Token"
 // room is on, unless X-Admission-Token admits this account to this event.
 // It costs no round trip (settings are cached per node, the token is a
 // signed JWT), so seatmap never needs to know about the waiting room.
-// Before the general sale, an open presale window is its own admission:
-// an account its access code let in passes, with the window's access kept
-// for createHold (presales.go).
+// Before the general sale, an account an open presale window let in holds
+// within the window (its access kept for createHold, presales.go) and,
+// while the room is on, with a token of the window's own room.
 func (s *Server) admitted(c *fiber.Ctx) error {
 	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
 	if err != nil {
@@ -29,6 +29,10 @@ func (s *Server) admitted(c *fiber.Ctx) error {
 	}
 	if access != nil {
 		c.Locals(localPresale, access)
+		room := waitingroom.RoomKey{EventID: eventID, PresaleID: access.ID}
+		if err := s.deps.Queue.CheckRoomAdmission(c.UserContext(), room, acct.ID, c.Get(HeaderAdmissionToken)); err != nil {
+			return err
+		}
 		return c.Next()
 	}
 	if err := s.deps.Queue.CheckAdmission(c.UserContext(), eventID, acct.ID, c.Get(HeaderAdmissionToken)); err != nil {
@@ -88,7 +92,11 @@ func (s *Server) joinQueue(c *fiber.Ctx) error {
 		return err
 	}
 	acct, _ := currentAccount(c)
-	st, err := s.deps.Queue.Join(c.UserContext(), eventID, acct.ID,
+	room, err := s.queueRoom(c, eventID, acct.ID)
+	if err != nil {
+		return err
+	}
+	st, err := s.deps.Queue.JoinRoom(c.UserContext(), room, acct.ID,
 		waitingroom.Solution{Challenge: req.Challenge, Signature: req.Signature, Solution: req.Solution})
 	if err != nil {
 		return err
@@ -103,7 +111,11 @@ func (s *Server) queueMe(c *fiber.Ctx) error {
 		return err
 	}
 	acct, _ := currentAccount(c)
-	st, err := s.deps.Queue.Me(c.UserContext(), eventID, acct.ID)
+	room, err := s.queueRoom(c, eventID, acct.ID)
+	if err != nil {
+		return err
+	}
+	st, err := s.deps.Queue.MeRoom(c.UserContext(), room, acct.ID)
 	if err != nil {
 		return err
 	}

@@ -211,7 +211,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/events/:event/diffs", h(s.getDiffs)},
 
 		{"GET", "/api/events/:event/queue/challenge", h(s.limit(LimitChallenge), auth, s.queueChallenge)},
-		{"POST", "/api/events/:event/queue", h(s.limit(LimitJoin), auth, s.joinQueue)},
+		{"POST", "/api/events/:event/queue", h(s.limit(LimitJoin), auth, s.limitAccessCode(), s.joinQueue)},
 		{"GET", "/api/events/:event/queue/me", h(auth, s.queueMe)},
 		{"GET", "/api/events/:event/queue/fairness", h(s.queueFairness)},
 		{"GET", "/api/events/:event/queue/proof", h(s.queueProof)},

@@ -90,8 +90,9 @@ return {cursor, seq, string.format('%.6f', rate), active + #admitted, admitted}
 // lease makes exactly one of them act at a time, and another takes over
 // within Config.LeaseTTL when it dies.
 type Admitter struct {
-	s       *Service
-	eventID int64
+	s         *Service
+	eventID   int64
+	presaleID int64 // a presale window's room; 0: the general room
 
 	token  atomic.Int64 // fencing token while leader, else 0; read by Leader from any goroutine
 	last   time.Time
@@ -105,8 +106,15 @@ type Admitter struct {
 
 // NewAdmitter returns the admitter of an event.
 func (s *Service) NewAdmitter(eventID int64) *Admitter {
-	return &Admitter{s: s, eventID: eventID}
+	return s.NewRoomAdmitter(RoomKey{EventID: eventID})
 }
+
+// NewRoomAdmitter returns the admitter of any room (presale.go).
+func (s *Service) NewRoomAdmitter(room RoomKey) *Admitter {
+	return &Admitter{s: s, eventID: room.EventID, presaleID: room.PresaleID}
+}
+
+func (a *Admitter) room() RoomKey { return RoomKey{EventID: a.eventID, PresaleID: a.presaleID} }
 
 // Leader reports whether the last step held the lease, and its token.
 func (a *Admitter) Leader() (bool, int64) {
@@ -153,7 +161,7 @@ func (a *Admitter) release() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_ = releaseScript.Run(ctx, a.s.rdb, []string{a.s.keys(a.eventID).lease}, tok).Err()
+	_ = releaseScript.Run(ctx, a.s.rdb, []string{a.s.roomKeys(a.room()).lease}, tok).Err()
 	a.token.Store(0)
 }
 
@@ -162,7 +170,7 @@ func (a *Admitter) release() {
 // limit, moves the cursor, and publishes one cursor frame plus one admitted
 // frame per admitted fan.
 func (a *Admitter) Step(ctx context.Context) (TickResult, error) {
-	s, k := a.s, a.s.keys(a.eventID)
+	s, k := a.s, a.s.roomKeys(a.room())
 	tok, err := leaseScript.Run(ctx, s.rdb, []string{k.lease, k.fence}, a.token.Load(), s.cfg.LeaseTTL.Milliseconds()).Int64()
 	if err != nil {
 		a.token.Store(0)
@@ -175,7 +183,7 @@ func (a *Admitter) Step(ctx context.Context) (TickResult, error) {
 	if tok == 0 {
 		return TickResult{}, nil
 	}
-	r, err := s.room(ctx, a.eventID)
+	r, err := s.roomOf(ctx, a.room())
 	if err != nil {
 		return TickResult{Leader: true, Token: tok}, err
 	}
@@ -189,8 +197,11 @@ func (a *Admitter) Step(ctx context.Context) (TickResult, error) {
 	}
 	a.last = now
 	budget := 0.0
-	if r.Enabled && !r.Paused && !r.stopped && !now.Before(r.SaleOpens) {
-		if !a.opened {
+	// A window's room admits while the window is open; it has no
+	// pre-queue to draw (JoinRoom).
+	closed := a.presaleID != 0 && !now.Before(r.closes)
+	if r.Enabled && !r.Paused && !r.stopped && !now.Before(r.SaleOpens) && !closed {
+		if !a.opened && a.presaleID == 0 {
 			if err := s.open(ctx, a.eventID); err != nil {
 				return TickResult{Leader: true, Token: tok}, err
 			}
@@ -244,17 +255,17 @@ func (a *Admitter) publish(ctx context.Context, res TickResult, expires time.Tim
 	s := a.s
 	exp := time.UnixMilli(expires.UnixMilli()).UTC()
 	for _, acct := range res.Admitted {
-		tok, err := s.MintToken(acct, a.eventID, exp)
+		tok, err := s.mintRoomToken(acct, a.room(), exp)
 		if err == nil {
 			// Plain values: Marshal cannot fail.
-			f, _ := json.Marshal(AdmittedFrame{Type: "admitted", Event: a.eventID, AdmissionToken: tok, ExpiresAt: exp})
+			f, _ := json.Marshal(AdmittedFrame{Type: "admitted", Event: a.eventID, Presale: a.presaleID, AdmissionToken: tok, ExpiresAt: exp})
 			err = s.pub.PublishAdmitted(ctx, acct, f)
 		}
 		if err != nil {
 			s.log.Warn("publish admitted", "event", a.eventID, "account", acct, "err", err)
 		}
 	}
-	frame, _ := json.Marshal(QueueFrame{Type: "queue", Event: a.eventID, Serving: res.Cursor, AdmitRate: res.Rate, QueueLength: res.Seq - res.Cursor})
+	frame, _ := json.Marshal(QueueFrame{Type: "queue", Event: a.eventID, Presale: a.presaleID, Serving: res.Cursor, AdmitRate: res.Rate, QueueLength: res.Seq - res.Cursor})
 	if err := s.pub.PublishQueue(ctx, a.eventID, frame); err != nil {
 		s.log.Warn("publish queue frame", "event", a.eventID, "err", err)
 	}
@@ -268,16 +279,16 @@ func (s *Service) RunAdmitters(ctx context.Context) {
 		done   chan struct{}
 	}
 	var mu sync.Mutex
-	live := map[int64]running{}
+	live := map[RoomKey]running{}
 	scan := func() {
-		ids, err := s.EnabledEvents(ctx)
+		ids, err := s.EnabledRooms(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("list waiting rooms", "err", err)
 			}
 			return
 		}
-		want := make(map[int64]bool, len(ids))
+		want := make(map[RoomKey]bool, len(ids))
 		mu.Lock()
 		defer mu.Unlock()
 		for _, id := range ids {
@@ -286,14 +297,17 @@ func (s *Service) RunAdmitters(ctx context.Context) {
 				continue
 			}
 			// Commit to the seed as soon as the room is seen, so the
-			// commitment is public before the sale opens.
-			if _, err := s.commitment(ctx, id); err != nil {
-				s.log.Warn("commit fairness seed", "event", id, "err", err)
+			// commitment is public before the sale opens (a window's
+			// room has no draw).
+			if id.PresaleID == 0 {
+				if _, err := s.commitment(ctx, id.EventID); err != nil {
+					s.log.Warn("commit fairness seed", "event", id.EventID, "err", err)
+				}
 			}
 			c, cancel := context.WithCancel(ctx)
 			r := running{cancel: cancel, done: make(chan struct{})}
 			live[id] = r
-			go func() { defer close(r.done); s.NewAdmitter(id).Run(c) }()
+			go func() { defer close(r.done); s.NewRoomAdmitter(id).Run(c) }()
 		}
 		for id, r := range live {
 			if !want[id] {

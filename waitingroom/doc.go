@@ -42,6 +42,11 @@
 // of a purchase on an event with the room on, which send the order to an
 // admin's review queue instead of confirming it.
 //
+// Presale windows (presale.go). An event's open presale window has a room
+// of its own, named by RoomKey: keys under {wr:EVENT:p:WINDOW}, arrival
+// order (no pre-queue or draw), its own admitter and rate, and tokens
+// whose audience names the window. The general room is RoomKey{EventID}.
+//
 // Admission tokens are stateless: a token is a function of (account, event,
 // expiry), so any node can mint the same token again from the adm set and a
 // crash between admitting and publishing loses nothing.

@@ -12,6 +12,9 @@ import (
 type QueueFrame struct {
 	Type  string `json:"type"` // "queue"
 	Event int64  `json:"event,string"`
+	// Presale is the window whose room the frame is of (absent: the
+	// general room's); pages follow only their own room's frames.
+	Presale int64 `json:"presale,omitempty,string"`
 	// Serving is the cursor: every number up to it was admitted or skipped.
 	Serving int64 `json:"serving"`
 	// AdmitRate is the smoothed observed admission rate, fans per second.
@@ -24,6 +27,7 @@ type QueueFrame struct {
 type AdmittedFrame struct {
 	Type           string    `json:"type"` // "admitted"
 	Event          int64     `json:"event,string"`
+	Presale        int64     `json:"presale,omitempty,string"`
 	AdmissionToken string    `json:"admission_token"`
 	ExpiresAt      time.Time `json:"expires_at"`
 }

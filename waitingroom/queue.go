@@ -34,8 +34,12 @@ type Status struct {
 	AdmissionToken     string     `json:"admission_token,omitempty"`
 	AdmissionExpiresAt *time.Time `json:"admission_expires_at,omitempty"`
 	// ProofHash is the fan's entry in the event's fairness proof
-	// (GET /api/events/{event}/queue/proof), so they can find themselves in it.
+	// (GET /api/events/{event}/queue/proof), so they can find themselves in
+	// it; empty in a presale window's room, which has no draw.
 	ProofHash string `json:"proof_hash"`
+	// Presale is the window whose room the fan is in (absent: the
+	// general sale's room).
+	Presale int64 `json:"presale,omitempty,string"`
 }
 
 // statusLua computes a fan's status from the queue keys; it is shared by the
@@ -61,6 +65,8 @@ end
 // joinScript takes a place for ARGV[1] unless it has one: in the pre-queue
 // until the shuffle, else the next number. It counts joins per second and
 // records a heartbeat and the first join time (for the velocity signals).
+// A presale window's room (ARGV[4] = 1) has no pre-queue: fans join it
+// only while the window is open, and take numbers in arrival order.
 // KEYS: q pre seq cursor adm rate opened hb jps jt [pow]. With the eleventh
 // key, the proof of work's challenge, it first spends the challenge (SET NX
 // for ARGV[3] ms) and returns {'replayed'} if it was spent already: one
@@ -70,7 +76,7 @@ var joinScript = redis.NewScript(statusLua + `
 local acct, now = ARGV[1], ARGV[2]
 if KEYS[11] and not redis.call('SET', KEYS[11], 1, 'NX', 'PX', ARGV[3]) then return {'replayed'} end
 if not redis.call('ZSCORE', KEYS[1], acct) and not redis.call('ZSCORE', KEYS[2], acct) then
-  if redis.call('EXISTS', KEYS[7]) == 1 then
+  if ARGV[4] == '1' or redis.call('EXISTS', KEYS[7]) == 1 then
     redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[3]), acct)
   else
     redis.call('ZADD', KEYS[2], now, acct)
@@ -100,27 +106,44 @@ func (s *Service) statusKeys(k keys) []string {
 // proof of work, and spends the challenge in the same Redis script. Joining
 // again returns the same place.
 func (s *Service) Join(ctx context.Context, eventID, accountID int64, sol Solution) (Status, error) {
-	r, err := s.room(ctx, eventID)
+	return s.JoinRoom(ctx, RoomKey{EventID: eventID}, accountID, sol)
+}
+
+// JoinRoom is Join for any room of the event. The proof of work is the
+// event's; a presale window's room takes fans only while the window is
+// open and has no draw to seal.
+func (s *Service) JoinRoom(ctx context.Context, room RoomKey, accountID int64, sol Solution) (Status, error) {
+	eventID := room.EventID
+	r, err := s.roomOf(ctx, room)
 	if err != nil {
 		return Status{}, err
 	}
 	if !r.Enabled {
 		return Status{}, ErrRoomOff
 	}
+	now := s.cfg.Now()
+	fifo := 0
+	if room.PresaleID != 0 {
+		if now.Before(r.SaleOpens) || !now.Before(r.closes) {
+			return Status{}, ErrPresaleRoomClosed
+		}
+		fifo = 1
+	}
 	p, err := s.checkSolution(eventID, sol)
 	if err != nil {
 		return Status{}, err
 	}
-	if err := s.seal(ctx, eventID); err != nil {
-		return Status{}, err
+	if room.PresaleID == 0 {
+		if err := s.seal(ctx, eventID); err != nil {
+			return Status{}, err
+		}
 	}
 	// The challenge stays spent until it expires, on every node.
-	k := s.keys(eventID)
-	now := s.cfg.Now()
+	k := s.roomKeys(room)
 	spent := p.expires.Sub(now) + time.Second
 	jps := k.base + "jps:" + strconv.FormatInt(now.Unix(), 10)
 	res, err := joinScript.Run(ctx, s.rdb, append(s.statusKeys(k), k.opened, k.hb, jps, k.base+"jt", k.base+"pow:"+p.nonce),
-		accountID, now.UnixMilli(), spent.Milliseconds()).Slice()
+		accountID, now.UnixMilli(), spent.Milliseconds(), fifo).Slice()
 	if err != nil {
 		return Status{}, fmt.Errorf("waitingroom: join event %d: %w", eventID, err)
 	}
@@ -132,11 +155,17 @@ func (s *Service) Join(ctx context.Context, eventID, accountID int64, sol Soluti
 
 // Me returns the fan's place and counts as a heartbeat.
 func (s *Service) Me(ctx context.Context, eventID, accountID int64) (Status, error) {
-	r, err := s.room(ctx, eventID)
+	return s.MeRoom(ctx, RoomKey{EventID: eventID}, accountID)
+}
+
+// MeRoom is Me for any room of the event.
+func (s *Service) MeRoom(ctx context.Context, room RoomKey, accountID int64) (Status, error) {
+	eventID := room.EventID
+	r, err := s.roomOf(ctx, room)
 	if err != nil {
 		return Status{}, err
 	}
-	k := s.keys(eventID)
+	k := s.roomKeys(room)
 	res, err := meScript.Run(ctx, s.rdb, append(s.statusKeys(k), k.hb), accountID, s.cfg.Now().UnixMilli()).Slice()
 	if err != nil {
 		return Status{}, fmt.Errorf("waitingroom: status in event %d: %w", eventID, err)
@@ -180,7 +209,10 @@ func (s *Service) status(r room, accountID int64, res []any) (Status, error) {
 	if rate <= 0 {
 		rate = float64(r.AdmitPerMinute) / 60
 	}
-	st := Status{State: state, Number: number, ProofHash: s.ProofHash(r.EventID, accountID).String()}
+	st := Status{State: state, Number: number, Presale: r.PresaleID}
+	if r.PresaleID == 0 {
+		st.ProofHash = s.ProofHash(r.EventID, accountID).String()
+	}
 	switch state {
 	case "none":
 		return Status{}, ErrNotInQueue
@@ -192,7 +224,7 @@ func (s *Service) status(r room, accountID int64, res []any) (Status, error) {
 		zero := int64(0)
 		st.Position, st.ETASeconds = &zero, &zero
 		exp := time.UnixMilli(expMS).UTC()
-		tok, err := s.MintToken(accountID, r.EventID, exp)
+		tok, err := s.mintRoomToken(accountID, RoomKey{EventID: r.EventID, PresaleID: r.PresaleID}, exp)
 		if err != nil {
 			return Status{}, fmt.Errorf("waitingroom: mint token: %w", err)
 		}

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -99,6 +98,9 @@ type Service struct {
 
 	powKey, tokenKey, proofKey []byte
 
+	// windows caches the presale windows of rooms (presale.go); mu guards it.
+	windows map[RoomKey]presaleWindow
+
 	mu     sync.Mutex
 	rooms  map[int64]room
 	sealed map[int64]bool // events whose commitment this node sealed
@@ -122,6 +124,7 @@ func New(db *pgxpool.Pool, rdb redis.UniversalClient, pub Publisher, log *slog.L
 		tokenKey: derive(cfg.SecretKey, "waitingroom admission token"),
 		proofKey: derive(cfg.SecretKey, "waitingroom proof hash"),
 		rooms:    make(map[int64]room),
+		windows:  make(map[RoomKey]presaleWindow),
 		sealed:   make(map[int64]bool),
 	}
 }
@@ -143,8 +146,11 @@ type keys struct {
 	proofEntries, proofNumbered                                    string
 }
 
-func (s *Service) keys(eventID int64) keys {
-	b := s.cfg.Prefix + "{wr:" + strconv.FormatInt(eventID, 10) + "}:"
+func (s *Service) keys(eventID int64) keys { return s.roomKeys(RoomKey{EventID: eventID}) }
+
+// roomKeys are a room's Redis keys: the event's for its general room.
+func (s *Service) roomKeys(room RoomKey) keys {
+	b := room.base(s.cfg.Prefix)
 	return keys{q: b + "q", pre: b + "pre", seq: b + "seq", opened: b + "opened", cursor: b + "cursor",
 		hb: b + "hb", adm: b + "adm", rate: b + "rate", lease: b + "lease", fence: b + "fence", base: b,
 		proofEntries: b + "proof:entries", proofNumbered: b + "proof:numbered"}

@@ -98,8 +98,12 @@ func (s Settings) Validate() error {
 // room is what the service knows of one event: its settings and sale time.
 type room struct {
 	Settings
-	EventID   int64
+	EventID int64
+	// PresaleID is the window of a window's room (0: the general room),
+	// whose SaleOpens is the window's start and closes its end (presale.go).
+	PresaleID int64
 	SaleOpens time.Time
+	closes    time.Time
 	stopped   bool // the event is paused, cancelled or sold out
 	fetched   time.Time
 }

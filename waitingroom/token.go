@@ -16,10 +16,15 @@ func audience(eventID int64) string { return "event:" + strconv.FormatInt(eventI
 // tokenClaims are an admission token's claims: the subject is the account,
 // the audience the event.
 func tokenClaims(accountID, eventID int64, expires time.Time) jwt.RegisteredClaims {
+	return roomTokenClaims(accountID, RoomKey{EventID: eventID}, expires)
+}
+
+// roomTokenClaims are tokenClaims for any room: the audience names it.
+func roomTokenClaims(accountID int64, room RoomKey, expires time.Time) jwt.RegisteredClaims {
 	return jwt.RegisteredClaims{
 		Issuer:    tokenIssuer,
 		Subject:   strconv.FormatInt(accountID, 10),
-		Audience:  jwt.ClaimStrings{audience(eventID)},
+		Audience:  jwt.ClaimStrings{room.audience()},
 		ExpiresAt: jwt.NewNumericDate(expires),
 	}
 }
@@ -37,11 +42,17 @@ var tokenHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","t
 // signed by golang-jwt: the admitter mints thousands a tick and reflection-
 // based JSON was most of its cost.
 func (s *Service) MintToken(accountID, eventID int64, expires time.Time) (string, error) {
-	claims := make([]byte, 0, 112)
+	return s.mintRoomToken(accountID, RoomKey{EventID: eventID}, expires)
+}
+
+// mintRoomToken is MintToken for any room (its audience needs no JSON
+// escaping: letters, digits and colons).
+func (s *Service) mintRoomToken(accountID int64, room RoomKey, expires time.Time) (string, error) {
+	claims := make([]byte, 0, 128)
 	claims = append(claims, `{"iss":"`+tokenIssuer+`","sub":"`...)
 	claims = strconv.AppendInt(claims, accountID, 10)
-	claims = append(claims, `","aud":["event:`...)
-	claims = strconv.AppendInt(claims, eventID, 10)
+	claims = append(claims, `","aud":["`...)
+	claims = append(claims, room.audience()...)
 	claims = append(claims, `"],"exp":`...)
 	claims = strconv.AppendInt(claims, expires.Unix(), 10)
 	claims = append(claims, '}')
@@ -57,6 +68,11 @@ func (s *Service) MintToken(accountID, eventID int64, expires time.Time) (string
 // with HS256, issued by the waiting room, for this account (subject) and
 // this event (audience), not expired.
 func (s *Service) VerifyToken(token string, accountID, eventID int64) error {
+	return s.verifyToken(token, accountID, audience(eventID))
+}
+
+// verifyToken is VerifyToken for the room of audience aud.
+func (s *Service) verifyToken(token string, accountID int64, aud string) error {
 	if token == "" || len(token) > 1024 {
 		return ErrNotAdmitted
 	}
@@ -64,7 +80,7 @@ func (s *Service) VerifyToken(token string, accountID, eventID int64) error {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(tokenIssuer),
 		jwt.WithSubject(strconv.FormatInt(accountID, 10)),
-		jwt.WithAudience(audience(eventID)),
+		jwt.WithAudience(aud),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(s.cfg.Now),
 	)

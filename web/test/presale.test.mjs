@@ -32,7 +32,7 @@ async function presaleEvent() {
   // Its fans are new and unverified, which a room asks for by default.
   const room = await apiAs(admin, 'PUT', `/api/admin/events/${id}/queue`, { require_verified_email: false });
   assert.equal(room.status, 200, JSON.stringify(room.body));
-  const open = await apiAs(admin, 'POST', `/api/admin/events/${id}/presales`, { name: 'Fan club', starts_at: iso(-60e3), ends_at: iso(3600e3), max_seats_per_account: 2 });
+  const open = await apiAs(admin, 'POST', `/api/admin/events/${id}/presales`, { name: 'Fan club', starts_at: iso(-60e3), ends_at: iso(3600e3), max_seats_per_account: 2, share: 5 });
   assert.equal(open.status, 201, JSON.stringify(open.body));
   const later = await apiAs(admin, 'POST', `/api/admin/events/${id}/presales`, { name: 'Card members', starts_at: iso(1800e3), ends_at: iso(5400e3) });
   assert.equal(later.status, 201, JSON.stringify(later.body));
@@ -75,6 +75,8 @@ test('presale: countdowns, a code on the queue page, a hold before the sale, a u
     const el = document.querySelectorAll('[data-presale] [data-countdown]')[1];
     return el && el.textContent !== t;
   }, first, { timeout: 5000 });
+  // The window's share shows what is left of it.
+  assert.equal(await presales.locator('[data-share]').first().textContent(), ' · 5 of 5 places left');
   await page.shot('presale-queue');
   mark('queue');
 
@@ -110,6 +112,8 @@ test('presale: countdowns, a code on the queue page, a hold before the sale, a u
   await card.getByLabel('Access code').fill(codes[1]);
   await card.getByRole('button', { name: 'Enter code' }).click();
   await card.getByText("You're in: Fan club.").waitFor();
+  // The first fan's seat is taken from the share.
+  assert.equal(await card.locator('[data-share]').first().textContent(), ' · 4 of 5 places left');
   await other.shot('presale-event-page');
   mark('done');
 });

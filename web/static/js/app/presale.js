@@ -43,7 +43,8 @@ export async function presaleCard(eventId, ev, ctx, onAccess) {
     const when = h('span', { class: 'muted', 'data-countdown': w.id });
     const access = h('span', { class: 'badge on_sale', hidden: !w.has_access }, "You're in");
     const li = h('li', { 'data-presale': w.id }, h('strong', {}, w.name), ' ', access, h('br'), when,
-      h('br'), h('span', { class: 'muted' }, `${w.sections.length ? `Sections ${w.sections.join(', ')}` : 'All sections'} · up to ${w.max_seats_per_account} per fan`));
+      h('br'), h('span', { class: 'muted' }, `${w.sections.length ? `Sections ${w.sections.join(', ')}` : 'All sections'} · up to ${w.max_seats_per_account} per fan`),
+      w.share ? h('span', { class: 'muted', 'data-share': w.id }, ` · ${w.share_remaining} of ${w.share} places left`) : '');
     list.append(li);
     return { w, when, access };
   });

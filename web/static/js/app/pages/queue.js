@@ -16,8 +16,9 @@ export async function render(main, [eventId], ctx) {
   const bar = h('div', {});
   const progress = h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': 0 }, bar);
   const detail = h('p', { class: 'muted' });
-  // A presale code skips the line: the window is its own admission.
-  const presale = await presaleCard(eventId, ev, ctx, () => ctx.navigate(`/events/${eventId}`));
+  // A presale code moves the fan to the window's own line: its fans queue
+  // among themselves, apart from the general sale's.
+  const presale = await presaleCard(eventId, ev, ctx, () => rejoin());
   // The fan's entry in the public proof of the pre-queue's draw, with the
   // page that redoes the draw (docs/fairness.md).
   const fair = h('p', { class: 'muted', hidden: true });
@@ -25,6 +26,10 @@ export async function render(main, [eventId], ctx) {
   const setProgress = (pct) => { bar.style.width = `${pct}%`; progress.setAttribute('aria-valuenow', Math.round(pct)); };
 
   let stopped = false, timer = null, firstPosition = null, number = null, ws = null, done = false;
+  // room is the presale window whose line the fan is in ('' : the general
+  // sale's); frames of the other lines are not ours.
+  let room = '';
+  const ours = (f) => String(f.presale || '') === room;
   const tokenKey = `admission:${eventId}`;
 
   async function join() {
@@ -42,8 +47,19 @@ export async function render(main, [eventId], ctx) {
       sessionStorage.setItem(joinedKey, '1');
     }
     number = me.number || null;
-    listen();
+    room = String(me.presale || '');
+    if (!ws) listen();
     poll(me);
+  }
+
+  // rejoin takes the fan's place in the line of the presale window their
+  // code just let them into.
+  function rejoin() {
+    sessionStorage.removeItem(`queued:${eventId}`);
+    clearTimeout(timer);
+    firstPosition = null;
+    number = null;
+    join().catch((err) => { state.className = 'error'; state.textContent = `Could not join the presale line: ${err.message}`; });
   }
 
   // listen follows the serving cursor over the socket: one frame per
@@ -58,9 +74,9 @@ export async function render(main, [eventId], ctx) {
     ws.onmessage = (e) => {
       let f;
       try { f = JSON.parse(e.data); } catch { return; }
-      if (f.type === 'admitted' && String(f.event) === String(eventId)) {
+      if (f.type === 'admitted' && String(f.event) === String(eventId) && ours(f)) {
         show({ state: 'admitted', admission_token: f.admission_token });
-      } else if (f.type === 'queue' && number) {
+      } else if (f.type === 'queue' && number && ours(f)) {
         const { position, etaSeconds } = etaFromFrame(number, f);
         if (position > 0) show({ state: 'waiting', position, eta_seconds: etaSeconds });
       }
