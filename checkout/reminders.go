@@ -77,10 +77,14 @@ func (s *Service) RemindSaleOpened(ctx context.Context, eventID int64) error {
 }
 
 // saleOpeningRecipients collects the accounts told that an event's sale
-// opens: the fans on its waiting list. This is the one place to add
-// others (the registrants of a lottery).
+// opens: the fans on its waiting list and the registrants of its lottery
+// (drawn or not: the rest may try the public sale).
 func saleOpeningRecipients(ctx context.Context, q pg.Querier, eventID int64) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT DISTINCT account_id FROM waitlist_entries WHERE event_id = $1 AND status <> 'left' ORDER BY account_id`, eventID)
+	rows, err := q.Query(ctx, `
+		SELECT account_id FROM waitlist_entries WHERE event_id = $1 AND status <> 'left'
+		UNION
+		SELECT account_id FROM registrations WHERE event_id = $1
+		ORDER BY account_id`, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("checkout: sale opening recipients of %d: %w", eventID, err)
 	}

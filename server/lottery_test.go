@@ -272,6 +272,17 @@ func TestLotteryEndToEnd(t *testing.T) {
 	if again := e.publicLottery(ev); !slices.Equal(again.Winners, pub.Winners) || !again.DrawnAt.Equal(*pub.DrawnAt) {
 		t.Fatalf("a second run changed the draw: %+v", again)
 	}
+	// The sale's opening reaches every registrant, drawn or not, and not
+	// the fan who withdrew.
+	if err := e.checkout.RemindSaleOpened(context.Background(), eventID(t, ev)); err != nil {
+		t.Fatal(err)
+	}
+	e.drainJobs()
+	mailTo(t, mailAPI, winner.email, "On sale now: ")
+	mailTo(t, mailAPI, loser.email, "On sale now: ")
+	if n := countSubject(t, mailAPI, quitter.email, "On sale now: "); n != 0 {
+		t.Errorf("the fan who withdrew got %d sale opening mails", n)
+	}
 }
 
 // lotteryMailTo waits for the one lottery email to addr and returns its
