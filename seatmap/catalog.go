@@ -38,7 +38,13 @@ type eventLayout struct {
 	// access lists the accessible seats (accessible.go), built on first use.
 	access     *accessIndex
 	accessOnce sync.Once
+	// staleAt, when set, is when the layout is to be reloaded: the
+	// event's prices could still change when it was loaded (edit.go).
+	staleAt time.Time
 }
+
+// fresh reports whether a cached layout may still be served.
+func (l *eventLayout) fresh() bool { return l.staleAt.IsZero() || time.Now().Before(l.staleAt) }
 
 // SeatInfo is the static description of one seat of an event.
 type SeatInfo struct {
@@ -57,11 +63,11 @@ type SeatInfo struct {
 // layout returns the event's static layout, loading it on first use; many
 // concurrent first uses share one load.
 func (s *Service) layout(ctx context.Context, eventID int64) (*eventLayout, error) {
-	if l, ok := s.layouts.Load(eventID); ok {
+	if l, ok := s.layouts.Load(eventID); ok && l.(*eventLayout).fresh() {
 		return l.(*eventLayout), nil
 	}
 	v, err, _ := s.flight.Do(fmt.Sprintf("layout:%d", eventID), func() (any, error) {
-		if l, ok := s.layouts.Load(eventID); ok {
+		if l, ok := s.layouts.Load(eventID); ok && l.(*eventLayout).fresh() {
 			return l, nil
 		}
 		l, err := s.loadLayout(context.WithoutCancel(ctx), s.db, eventID)
@@ -81,7 +87,7 @@ func (s *Service) layout(ctx context.Context, eventID int64) (*eventLayout, erro
 // cached is read through tx, since waiting for a second connection of the
 // pool while holding one can exhaust the pool under load.
 func (s *Service) layoutIn(ctx context.Context, tx pg.Querier, eventID int64) (*eventLayout, error) {
-	if l, ok := s.layouts.Load(eventID); ok {
+	if l, ok := s.layouts.Load(eventID); ok && l.(*eventLayout).fresh() {
 		return l.(*eventLayout), nil
 	}
 	l, err := s.loadLayout(ctx, tx, eventID)
@@ -94,6 +100,18 @@ func (s *Service) layoutIn(ctx context.Context, tx pg.Querier, eventID int64) (*
 
 func (s *Service) loadLayout(ctx context.Context, q pg.Querier, eventID int64) (*eventLayout, error) {
 	l := &eventLayout{eventID: eventID, byID: make(map[int64]int32)}
+	var editable bool
+	err := q.QueryRow(ctx, `SELECT status = 'upcoming' AND NOT paused AND sale_opens > now() FROM events WHERE id = $1`,
+		eventID).Scan(&editable)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrEventNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("seatmap: load layout of %d: %w", eventID, err)
+	}
+	if editable {
+		l.staleAt = time.Now().Add(layoutEditableTTL)
+	}
 	rows, err := q.Query(ctx, `
 		SELECT id, name, tier, rank, kind FROM event_sections WHERE event_id = $1 ORDER BY rank, id`, eventID)
 	if err != nil {

@@ -259,8 +259,10 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/checkins", h(scanner, s.checkIn)},
 
 		{"POST", "/api/admin/venues", h(admin, s.createVenue)},
+		{"GET", "/api/admin/venues", h(admin, s.listVenues)},
 		{"POST", "/api/admin/events", h(admin, s.createEvent)},
 		{"PATCH", "/api/admin/events/:event", h(admin, s.changeEvent)},
+		{"PUT", "/api/admin/events/:event/prices", h(admin, s.setPrices)},
 		{"POST", "/api/admin/events/:event/image", h(admin, s.uploadEventImage)},
 		{"GET", "/api/media/:file", h(s.getMedia)},
 		{"POST", "/api/admin/events/:event/inventory/release", h(admin, s.releaseInventory)},
