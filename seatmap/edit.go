@@ -25,10 +25,11 @@ var (
 	errEditName = apperr.E(apperr.Invalid, "invalid_name", "name must not be empty")
 )
 
-// layoutEditableTTL is how long a node keeps the layout of an event whose
-// prices may still change (its sale not yet open): a reprice on another
-// node reaches this one within it. Once the sale is open a layout is kept
-// for good, as prices no longer change.
+// layoutEditableTTL is how long a node serves the layout of an event whose
+// prices may still change (its sale not yet open) before asking whether
+// they did (events.prices_version): a reprice on another node reaches this
+// one within it. Once the sale is open a layout is kept for good, as
+// prices no longer change.
 const layoutEditableTTL = 5 * time.Second
 
 // DetailsChange names the details of an event to change before its sale;
@@ -124,13 +125,17 @@ func (s *Service) Reprice(ctx context.Context, eventID int64, prices map[string]
 		if err != nil {
 			return fmt.Errorf("seatmap: reprice event %d: %w", eventID, err)
 		}
+		// Every node's cached seat map sees this number move (catalog.go).
+		if _, err := tx.Exec(ctx, `UPDATE events SET prices_version = prices_version + 1 WHERE id = $1`, eventID); err != nil {
+			return fmt.Errorf("seatmap: reprice event %d: %w", eventID, err)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	// The layout carries the prices: reload it here at once (other nodes
-	// within layoutEditableTTL).
+	// within layoutEditableTTL, by prices_version).
 	s.layouts.Delete(eventID)
 	s.ForgetEvent(eventID)
 	return nil

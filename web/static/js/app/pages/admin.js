@@ -38,7 +38,8 @@ export async function renderList(main, _params, ctx) {
   // Past events too (from= the epoch): an admin settles their ledgers.
   const events = await get('/api/events?from=1970-01-01&limit=100');
   main.append(h('h1', {}, 'Admin: events'),
-    h('p', {}, h('a', { href: '/admin/orders', 'data-link': true }, 'Orders'), ' · ', h('a', { href: '/admin/roles', 'data-link': true }, 'Roles')),
+    h('p', {}, h('a', { href: '/admin/events/new', 'data-link': true, class: 'button' }, 'New event'), ' ',
+      h('a', { href: '/admin/orders', 'data-link': true }, 'Orders'), ' · ', h('a', { href: '/admin/roles', 'data-link': true }, 'Roles')),
     h('table', { class: 'admin-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Date'), h('th', {}, 'Status'), h('th', {}, 'Available'))),
       h('tbody', {}, events.map((e) => h('tr', {},
@@ -242,7 +243,9 @@ export async function renderEvent(main, [id], ctx) {
 
   const ledger = h('p', {}, 'Ledger: ', h('a', { href: `/api/admin/events/${id}/ledger.csv`, download: '' }, 'CSV'), ' · ',
     h('a', { href: `/api/admin/events/${id}/ledger`, target: '_blank', rel: 'noopener' }, 'JSON'), ' · ',
-    h('a', { href: `/admin/orders?event=${id}`, 'data-link': true }, 'Orders and exports'));
+    h('a', { href: `/admin/orders?event=${id}`, 'data-link': true }, 'Orders and exports'),
+    // Name, times and prices change only until the sale starts (the wizard).
+    event.status === 'upcoming' ? [' · ', h('a', { href: `/admin/events/${id}/edit`, 'data-link': true }, 'Edit')] : []);
   main.append(title, alertView.el, updated, ledger, funnelView.el, tileGrid,
     h('section', { class: 'card' }, h('h2', {}, 'Sales and revenue over time'), chartEl),
     map.el, doors.el, controls, review.el, sections.el, orders);
