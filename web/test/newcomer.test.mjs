@@ -65,7 +65,7 @@ test('newcomer: set up and sell a show, refund it, export the orders', async () 
   await fan.getByRole('button', { name: 'Sign out' }).waitFor();
   await fan.goto(`/events/${id}`);
   await fan.getByRole('heading', { name }).waitFor();
-  await fan.getByLabel('Seats', { exact: true }).selectOption('2');
+  await fan.getByLabel('Number of seats').selectOption('2');
   await fan.getByRole('button', { name: 'Find best seats' }).click();
   await fan.waitForURL(/\/checkout\//);
   await fan.getByLabel('Card number').fill('4242 4242 4242 4242');

@@ -185,7 +185,8 @@ async function wizard(main, id, ctx) {
       if (!st.event) return true; // created with its prices, in step 2
       const patch = { artist: body.artist, genre: body.genre, description: body.description };
       if (st.event.status === 'upcoming') Object.assign(patch, { name: body.name, event_date: body.event_date, sale_opens: body.sale_opens });
-      for (const k of ['artist', 'genre']) if (!patch[k]) delete patch[k];
+      // Empty text is not a value the API takes: an empty field keeps what was there.
+      for (const k of ['artist', 'genre', 'description']) if (!patch[k]) delete patch[k];
       await api('PATCH', `/api/admin/events/${st.id}`, patch);
       if (st.image) await uploadImage();
       await reload();
