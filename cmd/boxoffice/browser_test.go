@@ -54,8 +54,6 @@ func TestBrowser(t *testing.T) {
 		"DATABASE_URL": testkit.DBURL(t), "REDIS_URL": testkit.RedisURL(), "LISTEN_ADDR": "127.0.0.1:0",
 		"REDIS_PREFIX": "t" + testkit.RandomHex(4) + ":", "LOG_LEVEL": "warn",
 		"SECRET_KEY": strings.Repeat("cd", 32), "SMTP_URL": smtpURL,
-		// Images the specs upload go to a temporary directory, not the tree.
-		"MEDIA_DIR": t.TempDir(),
 	}
 	getenv := func(k string) string { return env[k] }
 	ctx := context.Background()

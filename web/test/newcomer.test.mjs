@@ -30,7 +30,7 @@ test('newcomer: set up and sell a show, refund it, export the orders', async () 
 
   // README step 3: the wizard.
   await admin.goto('/admin');
-  await admin.getByRole('link', { name: 'New event' }).click();
+  await admin.getByRole('link', { name: 'New event' }).click({ timeout: 90000 });
   const name = `First Show ${tag}`;
   await admin.getByLabel('Event name').fill(name);
   await admin.getByLabel('Venue').selectOption(venue.body.id);
