@@ -35,22 +35,22 @@ function needAdmin(main, ctx) {
 // renderList: /admin.
 export async function renderList(main, _params, ctx) {
   if (needAdmin(main, ctx)) return;
-  // The links first: the list of every event can take a while to load.
-  const title = h('h1', {}, 'Admin: events');
-  main.append(title,
+  // The links and panels first, the list of every event in its place
+  // when it comes: it can take a while to load.
+  const list = h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading the events…');
+  main.append(h('h1', {}, 'Admin: events'),
     h('p', {}, h('a', { href: '/admin/events/new', 'data-link': true, class: 'button' }, 'New event'), ' ',
-      h('a', { href: '/admin/orders', 'data-link': true }, 'Orders'), ' · ', h('a', { href: '/admin/roles', 'data-link': true }, 'Roles')));
+      h('a', { href: '/admin/orders', 'data-link': true }, 'Orders'), ' · ', h('a', { href: '/admin/roles', 'data-link': true }, 'Roles')),
+    list, jobsPanel(), paymentsPanel());
   // Past events too (from= the epoch): an admin settles their ledgers.
   const events = await get('/api/events?from=1970-01-01&limit=100');
-  if (!title.isConnected) return; // the admin went on meanwhile
-  main.append(h('table', { class: 'admin-table' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Date'), h('th', {}, 'Status'), h('th', {}, 'Available'))),
-      h('tbody', {}, events.map((e) => h('tr', {},
-        h('td', {}, h('a', { href: `/admin/events/${e.id}`, 'data-link': true }, e.name)),
-        h('td', {}, dateTime(e.event_date, e.time_zone)),
-        h('td', {}, statusLabel[e.status] || e.status),
-        h('td', {}, String(e.available)))))),
-    jobsPanel(), paymentsPanel());
+  list.replaceWith(h('table', { class: 'admin-table' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Date'), h('th', {}, 'Status'), h('th', {}, 'Available'))),
+    h('tbody', {}, events.map((e) => h('tr', {},
+      h('td', {}, h('a', { href: `/admin/events/${e.id}`, 'data-link': true }, e.name)),
+      h('td', {}, dateTime(e.event_date, e.time_zone)),
+      h('td', {}, statusLabel[e.status] || e.status),
+      h('td', {}, String(e.available)))))));
 }
 
 // jobsPanel is the outbox as an admin needs it: tiles counting the dead
