@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,60 @@ type eventLayout struct {
 	// access lists the accessible seats (accessible.go), built on first use.
 	access     *accessIndex
 	accessOnce sync.Once
+	// pricesVersion is the event's prices_version when loaded; staleAt
+	// (unix nanoseconds, 0: never) is when to ask whether it moved, set
+	// while the event's prices can still change (edit.go).
+	pricesVersion int64
+	staleAt       atomic.Int64
+}
+
+// fresh reports whether a cached layout may be served without asking
+// whether its prices changed.
+func (l *eventLayout) fresh() bool {
+	at := l.staleAt.Load()
+	return at == 0 || time.Now().UnixNano() < at
+}
+
+// reuse returns the cached layout of an event when it may still be
+// served: fresh, or stale but with the prices it was loaded with (one
+// row read through q, which then sets when to ask again).
+func (s *Service) reuse(ctx context.Context, q pg.Querier, eventID int64) (*eventLayout, bool) {
+	v, ok := s.layouts.Load(eventID)
+	if !ok {
+		return nil, false
+	}
+	l := v.(*eventLayout)
+	if l.fresh() {
+		return l, true
+	}
+	version, editable, err := pricesState(ctx, q, eventID)
+	if err != nil || version != l.pricesVersion {
+		return nil, false
+	}
+	l.staleAt.Store(staleAt(editable))
+	return l, true
+}
+
+// pricesState reads an event's prices_version and whether its prices can
+// still change (its sale has not started).
+func pricesState(ctx context.Context, q pg.Querier, eventID int64) (version int64, editable bool, err error) {
+	err = q.QueryRow(ctx, `SELECT prices_version, status = 'upcoming' AND NOT paused AND sale_opens > now()
+		FROM events WHERE id = $1`, eventID).Scan(&version, &editable)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, ErrEventNotFound
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("seatmap: prices of event %d: %w", eventID, err)
+	}
+	return version, editable, nil
+}
+
+// staleAt is when a layout loaded now should be checked again.
+func staleAt(editable bool) int64 {
+	if !editable {
+		return 0
+	}
+	return time.Now().Add(layoutEditableTTL).UnixNano()
 }
 
 // SeatInfo is the static description of one seat of an event.
@@ -57,11 +112,11 @@ type SeatInfo struct {
 // layout returns the event's static layout, loading it on first use; many
 // concurrent first uses share one load.
 func (s *Service) layout(ctx context.Context, eventID int64) (*eventLayout, error) {
-	if l, ok := s.layouts.Load(eventID); ok {
+	if l, ok := s.layouts.Load(eventID); ok && l.(*eventLayout).fresh() {
 		return l.(*eventLayout), nil
 	}
 	v, err, _ := s.flight.Do(fmt.Sprintf("layout:%d", eventID), func() (any, error) {
-		if l, ok := s.layouts.Load(eventID); ok {
+		if l, ok := s.reuse(context.WithoutCancel(ctx), s.db, eventID); ok {
 			return l, nil
 		}
 		l, err := s.loadLayout(context.WithoutCancel(ctx), s.db, eventID)
@@ -81,8 +136,8 @@ func (s *Service) layout(ctx context.Context, eventID int64) (*eventLayout, erro
 // cached is read through tx, since waiting for a second connection of the
 // pool while holding one can exhaust the pool under load.
 func (s *Service) layoutIn(ctx context.Context, tx pg.Querier, eventID int64) (*eventLayout, error) {
-	if l, ok := s.layouts.Load(eventID); ok {
-		return l.(*eventLayout), nil
+	if l, ok := s.reuse(ctx, tx, eventID); ok {
+		return l, nil
 	}
 	l, err := s.loadLayout(ctx, tx, eventID)
 	if err != nil {
@@ -94,6 +149,12 @@ func (s *Service) layoutIn(ctx context.Context, tx pg.Querier, eventID int64) (*
 
 func (s *Service) loadLayout(ctx context.Context, q pg.Querier, eventID int64) (*eventLayout, error) {
 	l := &eventLayout{eventID: eventID, byID: make(map[int64]int32)}
+	version, editable, err := pricesState(ctx, q, eventID)
+	if err != nil {
+		return nil, err
+	}
+	l.pricesVersion = version
+	l.staleAt.Store(staleAt(editable))
 	rows, err := q.Query(ctx, `
 		SELECT id, name, tier, rank, kind FROM event_sections WHERE event_id = $1 ORDER BY rank, id`, eventID)
 	if err != nil {

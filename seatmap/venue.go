@@ -20,19 +20,27 @@ import (
 var ErrVenueInUse = apperr.E(apperr.Conflict, "venue_in_use",
 	"an event uses this venue, so its layout can no longer change: create a new venue instead")
 
-// VenueSummary is a venue in the admin's list: how many events use it and
-// so whether it can still be edited.
-type VenueSummary struct {
+// VenueUse is a venue with how many events use it and so whether it can
+// still be edited.
+type VenueUse struct {
 	Venue
 	Events    int       `json:"events"`
 	Editable  bool      `json:"editable"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// VenueSummary is a venue in the admin's list: its use, and what an
+// event's prices can name (its sections and the seat types it has).
+type VenueSummary struct {
+	VenueUse
+	Sections  []Section `json:"sections"`
+	SeatTypes []string  `json:"seat_types"`
+}
+
 // VenueDetail is a venue with its layout and, when the venue builder made
 // it, the design it was built from: what an admin exports and edits.
 type VenueDetail struct {
-	VenueSummary
+	VenueUse
 	Layout Layout  `json:"layout"`
 	Design *Design `json:"design"`
 }
@@ -45,19 +53,29 @@ const maxVenueList = 500
 func (s *Service) Venues(ctx context.Context) ([]VenueSummary, error) {
 	rows, err := s.db.Query(ctx, `
 		SELECT v.id, v.name, v.capacity, v.city, v.time_zone, v.created_at,
-		       (SELECT count(*) FROM events e WHERE e.venue_id = v.id)
+		       (SELECT count(*) FROM events e WHERE e.venue_id = v.id),
+		       coalesce(v.layout->'sections', '[]'::jsonb),
+		       coalesce((SELECT array_agg(DISTINCT seat->>'type' ORDER BY seat->>'type')
+		                 FROM jsonb_array_elements(coalesce(v.layout->'seats', '[]'::jsonb)) seat), '{}')
 		FROM venues v ORDER BY v.id DESC LIMIT $1`, maxVenueList)
 	if err != nil {
 		return nil, fmt.Errorf("seatmap: list venues: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (VenueSummary, error) {
 		var v VenueSummary
-		err := row.Scan(&v.ID, &v.Name, &v.Capacity, &v.City, &v.TimeZone, &v.CreatedAt, &v.Events)
+		err := row.Scan(&v.ID, &v.Name, &v.Capacity, &v.City, &v.TimeZone, &v.CreatedAt, &v.Events, &v.Sections, &v.SeatTypes)
 		v.Editable = v.Events == 0
 		return v, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("seatmap: list venues: %w", err)
+	}
+	for i := range out {
+		for j := range out[i].Sections {
+			if out[i].Sections[j].Kind == "" {
+				out[i].Sections[j].Kind = KindSeated
+			}
+		}
 	}
 	return out, nil
 }

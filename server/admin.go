@@ -102,12 +102,14 @@ func (s *Server) updateVenue(c *fiber.Ctx) error {
 }
 
 // listVenues: GET /api/admin/venues, newest first, each with how many
-// events use it.
+// events use it (the builder's list) and its sections and seat types (the
+// wizard's venue and price steps).
 func (s *Server) listVenues(c *fiber.Ctx) error {
 	list, err := s.deps.Seats.Venues(c.UserContext())
 	if err != nil {
 		return err
 	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(list)
 }
 
@@ -282,11 +284,17 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(ev)
 }
 
-// changeEventRequest changes what it names and nothing else: a status
-// action, the print_at_home entry rule, the fees, the price types, the
-// event's description, artist or genre. refund_fees goes only with status
+// changeEventRequest changes what it names and nothing else: the name,
+// date and sale time (before the sale only), a status action, the
+// print_at_home entry rule, the fees, the price types, the event's
+// description, artist or genre. refund_fees goes only with status
 // cancel (default true: the refunds return the fees too).
 type changeEventRequest struct {
+	// Name, EventDate and SaleOpens change only before the sale starts
+	// (409 sale_started after; seatmap.ChangeDetails).
+	Name        *string             `json:"name" validate:"omitempty,name,max=200"`
+	EventDate   *time.Time          `json:"event_date"`
+	SaleOpens   *time.Time          `json:"sale_opens"`
 	Status      string              `json:"status" validate:"omitempty,oneof=open pause resume cancel"`
 	PrintAtHome *bool               `json:"print_at_home"`
 	Fees        *feesSettings       `json:"fees"`
@@ -299,11 +307,12 @@ type changeEventRequest struct {
 
 var (
 	errChangeShape = apperr.E(apperr.Invalid, "invalid_change",
-		"send status, print_at_home, fees, price_types, description, artist, genre or several")
+		"send name, event_date, sale_opens, status, print_at_home, fees, price_types, description, artist, genre or several")
 	errRefundFees = apperr.E(apperr.Invalid, "invalid_change", "refund_fees goes only with status cancel")
 )
 
-// changeEvent: PATCH /api/admin/events/:event {status?, print_at_home?}.
+// changeEvent: PATCH /api/admin/events/:event {name?, event_date?,
+// sale_opens?, status?, print_at_home?, ...}.
 func (s *Server) changeEvent(c *fiber.Ctx) error {
 	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
 	if err != nil {
@@ -314,11 +323,20 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 		return err
 	}
 	info := seatmap.InfoChange{Description: req.Description, Artist: req.Artist, Genre: req.Genre}
-	if req.Status == "" && req.PrintAtHome == nil && req.Fees == nil && req.PriceTypes == nil && info == (seatmap.InfoChange{}) {
+	details := seatmap.DetailsChange{Name: req.Name, EventDate: req.EventDate, SaleOpens: req.SaleOpens}
+	if req.Status == "" && req.PrintAtHome == nil && req.Fees == nil && req.PriceTypes == nil && info == (seatmap.InfoChange{}) &&
+		details == (seatmap.DetailsChange{}) {
 		return errChangeShape
 	}
 	if req.RefundFees != nil && req.Status != seatmap.ActionCancel {
 		return errRefundFees
+	}
+	// The details first: once the sale started they are refused, and
+	// nothing else of the request is applied either.
+	if details != (seatmap.DetailsChange{}) {
+		if err := s.deps.Seats.ChangeDetails(c.UserContext(), id, details); err != nil {
+			return err
+		}
 	}
 	if info != (seatmap.InfoChange{}) {
 		if err := s.deps.Seats.ChangeInfo(c.UserContext(), id, info); err != nil {
@@ -353,6 +371,34 @@ func (s *Server) changeEvent(c *fiber.Ctx) error {
 		if err := s.deps.Checkout.RemindSaleOpened(c.UserContext(), id); err != nil {
 			return err
 		}
+	}
+	return c.JSON(ev)
+}
+
+// setPricesRequest is the body of PUT /api/admin/events/:event/prices:
+// the whole price map, keyed as at creation.
+type setPricesRequest struct {
+	Prices map[string]int64 `json:"prices" validate:"required,min=1,max=1000,dive,keys,min=1,max=64,endkeys,min=0,max=100000000"`
+}
+
+// setPrices: PUT /api/admin/events/:event/prices reprices every seat of
+// an event whose sale has not started (409 sale_started after) and
+// answers the event as fans now see it.
+func (s *Server) setPrices(c *fiber.Ctx) error {
+	id, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	var req setPricesRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	if err := s.deps.Seats.Reprice(c.UserContext(), id, req.Prices); err != nil {
+		return err
+	}
+	ev, err := s.deps.Seats.Event(c.UserContext(), id)
+	if err != nil {
+		return err
 	}
 	return c.JSON(ev)
 }

@@ -276,6 +276,7 @@ func (s *Server) apiRoutes() []route {
 		{"PUT", "/api/admin/venues/:venue", h(admin, s.updateVenue)},
 		{"POST", "/api/admin/events", h(admin, s.createEvent)},
 		{"PATCH", "/api/admin/events/:event", h(admin, s.changeEvent)},
+		{"PUT", "/api/admin/events/:event/prices", h(admin, s.setPrices)},
 		{"POST", "/api/admin/events/:event/reschedule", h(admin, s.rescheduleEvent)},
 		{"GET", "/api/admin/events/:event/notices", h(admin, s.getEventNotices)},
 		{"POST", "/api/admin/events/:event/image", h(admin, s.uploadEventImage)},

@@ -24,6 +24,8 @@ const routes = [
   [/^\/account$/, () => import('./pages/account.js').then((m) => ({ render: m.renderAccount }))],
   [/^\/admin$/, () => import('./pages/admin.js').then((m) => ({ render: m.renderList }))],
   [/^\/admin\/events\/(\d+)$/, () => import('./pages/admin.js').then((m) => ({ render: m.renderEvent }))],
+  [/^\/admin\/events\/new$/, () => import('./pages/wizard.js').then((m) => ({ render: m.renderNew }))],
+  [/^\/admin\/events\/(\d+)\/edit$/, () => import('./pages/wizard.js').then((m) => ({ render: m.renderEdit }))],
   [/^\/admin\/orders$/, () => import('./pages/adminorders.js').then((m) => ({ render: m.renderOrders }))],
   [/^\/admin\/orders\/([0-9a-f-]{36})$/, () => import('./pages/adminorders.js').then((m) => ({ render: m.renderOrder }))],
   [/^\/admin\/roles$/, () => import('./pages/adminorders.js').then((m) => ({ render: m.renderRoles }))],

@@ -36,19 +36,23 @@ function needAdmin(main, ctx) {
 // renderList: /admin.
 export async function renderList(main, _params, ctx) {
   if (needAdmin(main, ctx)) return;
+  // The links and panels first, the list of every event in its place
+  // when it comes: it can take a while to load.
+  const list = h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading the events…');
+  main.append(h('h1', {}, 'Admin: events'),
+    h('p', {}, h('a', { href: '/admin/events/new', 'data-link': true, class: 'button' }, 'New event'), ' ',
+      h('a', { href: '/admin/orders', 'data-link': true }, 'Orders'), ' · ', h('a', { href: '/admin/roles', 'data-link': true }, 'Roles'),
+      ' · ', h('a', { href: '/admin/venues', 'data-link': true }, 'Venues')),
+    list, jobsPanel(), paymentsPanel());
   // Past events too (from= the epoch): an admin settles their ledgers.
   const events = await get('/api/events?from=1970-01-01&limit=100');
-  main.append(h('h1', {}, 'Admin: events'),
-    h('p', {}, h('a', { href: '/admin/orders', 'data-link': true }, 'Orders'), ' · ', h('a', { href: '/admin/roles', 'data-link': true }, 'Roles'),
-      ' · ', h('a', { href: '/admin/venues', 'data-link': true }, 'Venues')),
-    h('table', { class: 'admin-table' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Date'), h('th', {}, 'Status'), h('th', {}, 'Available'))),
-      h('tbody', {}, events.map((e) => h('tr', {},
-        h('td', {}, h('a', { href: `/admin/events/${e.id}`, 'data-link': true }, e.name)),
-        h('td', {}, dateTime(e.event_date, e.time_zone)),
-        h('td', {}, statusLabel[e.status] || e.status),
-        h('td', {}, String(e.available)))))),
-    jobsPanel(), paymentsPanel());
+  list.replaceWith(h('table', { class: 'admin-table' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Event'), h('th', {}, 'Date'), h('th', {}, 'Status'), h('th', {}, 'Available'))),
+    h('tbody', {}, events.map((e) => h('tr', {},
+      h('td', {}, h('a', { href: `/admin/events/${e.id}`, 'data-link': true }, e.name)),
+      h('td', {}, dateTime(e.event_date, e.time_zone)),
+      h('td', {}, statusLabel[e.status] || e.status),
+      h('td', {}, String(e.available)))))));
 }
 
 // jobsPanel is the outbox as an admin needs it: tiles counting the dead
@@ -244,7 +248,9 @@ export async function renderEvent(main, [id], ctx) {
 
   const ledger = h('p', {}, 'Ledger: ', h('a', { href: `/api/admin/events/${id}/ledger.csv`, download: '' }, 'CSV'), ' · ',
     h('a', { href: `/api/admin/events/${id}/ledger`, target: '_blank', rel: 'noopener' }, 'JSON'), ' · ',
-    h('a', { href: `/admin/orders?event=${id}`, 'data-link': true }, 'Orders and exports'));
+    h('a', { href: `/admin/orders?event=${id}`, 'data-link': true }, 'Orders and exports'),
+    // Name, times and prices change only until the sale starts (the wizard).
+    event.status === 'upcoming' ? [' · ', h('a', { href: `/admin/events/${id}/edit`, 'data-link': true }, 'Edit')] : []);
   main.append(title, alertView.el, updated, ledger, funnelView.el, tileGrid,
     h('section', { class: 'card' }, h('h2', {}, 'Sales and revenue over time'), chartEl),
     map.el, doors.el, controls, noticesCard(id), review.el, sections.el, orders);
