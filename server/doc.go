@@ -5,10 +5,10 @@
 // domain services with a context.Context and never let *fiber.Ctx or its
 // reused strings escape.
 //
-// GET /ws (ws.go) upgrades to a WebSocket with gofiber/contrib/websocket:
-// origin and account are checked before the upgrade, the handler goroutine
-// is the socket's only reader and hands the socket to a realtime.Hub, whose
-// writer goroutine is its only data writer; the handler waits for that
-// writer to finish before it returns, since contrib/websocket recycles the
-// connection afterwards.
+// GET /ws (ws.go) upgrades to a WebSocket itself (fasthttp's hijack, then
+// the WebSocket library's upgrader on the bare connection): origin and
+// account are checked before the upgrade, the socket's goroutine is its
+// only reader and hands the socket to a realtime.Hub, whose writer is its
+// only data writer; the reader waits for that writer to finish before it
+// closes the connection.
 package server

@@ -1,18 +1,20 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
-	fiberws "github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/boxoffice/boxoffice/account"
@@ -101,28 +103,36 @@ var (
 	errNoHub      = apperr.E(apperr.Unavailable, "realtime_unavailable", "live updates are not running on this node")
 )
 
-// localWSAccount carries the account into the socket handler: Fiber's
-// context is gone by then, and contrib/websocket copies locals.
+// localWSAccount carries the account from wsGate to the upgrade.
 const localWSAccount = "ws_account"
+
+// wsReadBufferSize is the socket's read buffer: client messages are small
+// ops (at most realtime.MaxOpSize), and the buffer lives as long as the
+// socket, so it is kept near the smallest the library allows (125 bytes,
+// a control frame); longer messages are read in several steps.
+const wsReadBufferSize = 256
+
+var errBadHandshake = apperr.E(apperr.Malformed, "bad_handshake", "GET /ws expects WebSocket version 13 and a valid Sec-WebSocket-Key")
 
 // wsRoute registers GET /ws: origin check and authentication at the upgrade
 // (session cookie, or Authorization: Bearer for scripts), then the socket.
-// No recover or cache middleware may sit on this route: the handler runs
-// after Fiber's context is released.
+// No recover or cache middleware may sit on this route: the socket outlives
+// Fiber's context.
+//
+// The upgrade is done here rather than with a middleware that runs the
+// socket inside fasthttp's hijack handler: fasthttp keeps the request's
+// context and its 16 KiB read buffer until that handler returns, which
+// was most of a socket's memory. KeepHijackedConns lets the handler return
+// at once, handing the bare connection to the socket's own goroutine
+// (only /ws hijacks connections).
 func (s *Server) wsRoute() {
-	bufs := &sync.Pool{}
-	s.app.Get("/ws", s.authenticate, s.wsGate, fiberws.New(s.wsHandler, fiberws.Config{
-		// Origins are checked in wsGate with the same allow-list as CSRF.
-		ReadBufferSize:  1024,
-		WriteBufferSize: 1024,
-		WriteBufferPool: bufs, // only the library's control frames use it
-		RecoverHandler:  s.wsRecover,
-	}))
+	s.app.Server().KeepHijackedConns = true
+	s.app.Get("/ws", s.authenticate, s.wsGate, s.wsUpgrade)
 }
 
 // wsGate refuses what must not become a socket, with a JSON error.
 func (s *Server) wsGate(c *fiber.Ctx) error {
-	if !fiberws.IsWebSocketUpgrade(c) {
+	if !websocket.FastHTTPIsWebSocketUpgrade(c.Context()) {
 		return errNotUpgrade
 	}
 	if s.deps.Hub == nil {
@@ -146,8 +156,8 @@ func (s *Server) wsGate(c *fiber.Ctx) error {
 		return errTooManySockets
 	}
 	c.Locals(localWSSlot, slot)
-	// The handler frees the slot when the socket ends; a failed upgrade
-	// never reaches it.
+	// The socket frees the slot when it ends; a failed upgrade never
+	// reaches it.
 	if err := c.Next(); err != nil {
 		s.wsSlots.release(slot.ip, slot.acct)
 		return err
@@ -155,22 +165,121 @@ func (s *Server) wsGate(c *fiber.Ctx) error {
 	return nil
 }
 
-func (s *Server) wsRecover(c *fiberws.Conn) {
-	if r := recover(); r != nil {
-		s.log.Error("ws: handler panic", "panic", r)
+// wsUpgrade checks the handshake and hijacks the connection; the 101
+// answer is written by the upgrader on the socket's goroutine.
+func (s *Server) wsUpgrade(c *fiber.Ctx) error {
+	h := &c.Context().Request.Header
+	key := string(h.Peek("Sec-WebSocket-Key")) // copied: fasthttp reuses its buffers
+	if string(h.Peek("Sec-WebSocket-Version")) != "13" || !validWSKey(key) {
+		return errBadHandshake
+	}
+	// The upgrader reads only these headers; wsGate checked the others.
+	req := &http.Request{Method: http.MethodGet, Header: http.Header{
+		"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {key}}}
+	sock := wsSocket{id: strings.Clone(requestID(c))}
+	sock.acct, _ = c.Locals(localWSAccount).(account.Account)
+	sock.slot, sock.limited = c.Locals(localWSSlot).(wsSlot)
+	c.Status(fiber.StatusSwitchingProtocols) // for the access log; fasthttp writes nothing
+	c.Context().HijackSetNoResponse(true)
+	c.Context().Hijack(func(hj net.Conn) {
+		raw := hj
+		if u, ok := hj.(interface{ UnsafeConn() net.Conn }); ok {
+			raw = u.UnsafeConn()
+		}
+		if raw == hj {
+			s.wsServe(hj, req, sock) // the hijacked wrapper itself: serve it here
+			return
+		}
+		if sentEarly(hj, raw) {
+			// The client sent data before the 101, and it sits in the
+			// buffer fasthttp is about to recycle: refused, as the
+			// WebSocket library refuses it.
+			_ = raw.Close()
+			sock.release(s)
+			return
+		}
+		go s.wsServe(raw, req, sock)
+	})
+	return nil
+}
+
+// wsUpgrader writes the 101 and makes the socket's connection.
+var wsUpgrader = websocket.Upgrader{
+	ReadBufferSize:  wsReadBufferSize,
+	WriteBufferSize: 1024,
+	WriteBufferPool: &sync.Pool{}, // only the library's control frames use it
+	// Origins are checked in wsGate with the same allow-list as CSRF, and
+	// the handshake in wsUpgrade, where it can still get a JSON error.
+	CheckOrigin: func(*http.Request) bool { return true },
+	Error:       func(http.ResponseWriter, *http.Request, int, error) {},
+}
+
+// validWSKey reports whether key is base64 of 16 bytes (RFC 6455 §4.1).
+func validWSKey(key string) bool {
+	b, err := base64.StdEncoding.DecodeString(key)
+	return err == nil && len(b) == 16
+}
+
+// sentEarly reports whether fasthttp's reader hj holds bytes the client
+// sent past its upgrade request. raw's read deadline is set in the past
+// while hj is read, so an empty buffer answers at once without taking
+// anything from the connection.
+func sentEarly(hj, raw net.Conn) bool {
+	_ = raw.SetReadDeadline(time.Unix(1, 0))
+	var b [1]byte
+	n, _ := hj.Read(b[:])
+	_ = raw.SetReadDeadline(time.Time{})
+	return n > 0
+}
+
+// wsSocket is what the upgrade hands the socket's goroutine: plain values,
+// since Fiber's context is gone by then.
+type wsSocket struct {
+	id      string // the upgrade request's id
+	acct    account.Account
+	slot    wsSlot
+	limited bool // slot was taken (rate limits on)
+}
+
+func (k wsSocket) release(s *Server) {
+	if k.limited {
+		s.wsSlots.release(k.slot.ip, k.slot.acct)
 	}
 }
 
-// wsHandler is the socket's reader. It owns the socket until the hub's
-// writer for it is done, and never touches it after returning.
-func (s *Server) wsHandler(conn *fiberws.Conn) {
-	acct, _ := conn.Locals(localWSAccount).(account.Account)
-	id, _ := conn.Locals(localRequestID).(string) // the upgrade request's
-	log := s.log.With(slog.String("request_id", id))
-	if slot, ok := conn.Locals(localWSSlot).(wsSlot); ok {
-		defer s.wsSlots.release(slot.ip, slot.acct)
+// hijacked is the http.ResponseWriter the upgrader hijacks: the connection
+// fasthttp let go of. Its buffers are tiny and dropped after the upgrade
+// (the upgrader makes its own, wsReadBufferSize).
+type hijacked struct{ c net.Conn }
+
+func (h hijacked) Header() http.Header       { return http.Header{} }
+func (h hijacked) Write([]byte) (int, error) { return 0, http.ErrHijacked }
+func (h hijacked) WriteHeader(int)           {}
+func (h hijacked) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return h.c, bufio.NewReadWriter(bufio.NewReaderSize(h.c, 16), bufio.NewWriterSize(h.c, 16)), nil
+}
+
+// wsServe upgrades nc and runs the socket's reader. It owns the socket
+// until the hub's writer for it is done, and closes it.
+func (s *Server) wsServe(nc net.Conn, req *http.Request, sock wsSocket) {
+	defer sock.release(s)
+	defer nc.Close()
+	conn, err := wsUpgrader.Upgrade(hijacked{nc}, req, nil)
+	if err != nil {
+		return
 	}
-	tr := newWSTransport(conn.Conn)
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("ws: handler panic", "request_id", sock.id, "panic", r)
+		}
+	}()
+	s.wsRead(conn, sock)
+}
+
+// wsRead is the socket's reader loop.
+func (s *Server) wsRead(conn *websocket.Conn, sock wsSocket) {
+	acct := sock.acct
+	tr := newWSTransport(conn)
 	rc := s.deps.Hub.Attach(context.Background(), tr, acct.ID)
 	if rc == nil {
 		_ = tr.WriteClose(realtime.CloseGoingAway, "server shutting down", time.Now().Add(time.Second))
@@ -229,7 +338,7 @@ func (s *Server) wsHandler(conn *fiberws.Conn) {
 		}
 		var oe *realtime.OpError
 		if !errors.As(err, &oe) {
-			log.Error("ws: op failed", "op", op.Op, "topic", op.Topic, "err", err)
+			s.log.Error("ws: op failed", "request_id", sock.id, "op", op.Op, "topic", op.Topic, "err", err)
 			oe = realtime.ErrUnavailable
 		}
 		rc.Send(realtime.ErrorFrame(op, oe))
