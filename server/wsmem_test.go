@@ -19,7 +19,7 @@ import (
 
 // TestWSMemoryPerSocket reports what one idle socket that follows an
 // event's seats topic costs the server: the growth of its Go heap in use
-// and goroutine stacks from no socket to WS_MEM_SOCKETS (default 500),
+// and goroutine stacks from no socket to WS_MEM_SOCKETS (default 200),
 // after forced collections, divided by the count, plus the goroutines per
 // socket. The clients run in a child process (this test binary again), so
 // only the server's side is counted. It reports, it asserts nothing about
@@ -28,7 +28,7 @@ func TestWSMemoryPerSocket(t *testing.T) {
 	if os.Getenv("WS_MEM_CLIENT") != "" {
 		t.Skip("the client side of this test runs in TestWSMemoryClient")
 	}
-	n := 500
+	n := 200
 	if v, err := strconv.Atoi(os.Getenv("WS_MEM_SOCKETS")); err == nil && v > 0 {
 		n = v
 	}
