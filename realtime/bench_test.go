@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -60,4 +61,57 @@ func cpuTime() int64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkSocketMemory reports what the hub holds per idle socket that
+// follows one seats topic: the growth of the Go heap in use and of
+// goroutine stacks from no socket to 5,000 after forced collections
+// (heap-B/socket, stack-B/socket), and the goroutines per socket. It
+// measures memory, not time: b.N only repeats the measurement.
+func BenchmarkSocketMemory(b *testing.B) {
+	const sockets = 5000
+	for range b.N {
+		br := NewMemoryBroker()
+		h := NewHub(br, HubConfig{HeartbeatInterval: time.Hour})
+		h.Start()
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		before := settled()
+		conns := make([]*Conn, sockets)
+		for i := range conns {
+			conns[i] = h.Attach(ctx, discard{&wg}, 0)
+			if err := conns[i].Subscribe(ctx, SeatsTopic(1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		// One frame to every socket first, so each has written once.
+		wg.Add(sockets)
+		_ = br.Publish(ctx, SeatsTopic(1), Publication{Data: []byte(`{"type":"seats"}`), Epoch: "e", Seq: 1})
+		wg.Wait()
+		after := settled()
+		b.ReportMetric((float64(after.HeapInuse)-float64(before.HeapInuse))/sockets, "heap-B/socket")
+		b.ReportMetric((float64(after.StackInuse)-float64(before.StackInuse))/sockets, "stack-B/socket")
+		b.ReportMetric(float64(after.goroutines-before.goroutines)/sockets, "goroutines/socket")
+		for _, c := range conns {
+			c.ReaderDone()
+		}
+		h.Close()
+	}
+}
+
+type memStats struct {
+	runtime.MemStats
+	goroutines int
+}
+
+// settled is the memory in use once garbage is collected (twice: pooled
+// objects survive one collection).
+func settled() memStats {
+	time.Sleep(100 * time.Millisecond) // writers that are ending end
+	runtime.GC()
+	runtime.GC()
+	var m memStats
+	runtime.ReadMemStats(&m.MemStats)
+	m.goroutines = runtime.NumGoroutine()
+	return m
 }

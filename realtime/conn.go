@@ -54,8 +54,8 @@ func (f *Frame) Prepared(prepare func([]byte) any) any {
 }
 
 // Transport is one socket as the Hub sees it. Write methods are called only
-// from the connection's writer goroutine; Close may be called at any time
-// and must unblock a reader.
+// from the connection's writer, one call at a time; Close may be called at
+// any time and must unblock a reader.
 type Transport interface {
 	WriteFrame(f *Frame, deadline time.Time) error
 	WritePing(deadline time.Time) error
@@ -72,9 +72,15 @@ type BatchTransport interface {
 }
 
 // Conn is one socket attached to the Hub: a bounded queue and the writer
-// goroutine that drains it. The socket's reader (in the server) decodes ops
-// and calls Subscribe, Unsubscribe and Send, then ReaderDone when it stops,
-// and must wait for Done before it lets go of the socket.
+// that drains it. The writer is a goroutine started when the socket has
+// something to write (frames, a ping, its close) and ended when it has
+// written it all, so an idle socket holds no goroutine or stack of its own:
+// at 10 frames a second a write takes microseconds, and a goroutine parked
+// per socket between frames was a quarter of the socket's memory. At most
+// one writer runs per socket (running); a slow socket blocks only its own.
+// The socket's reader (in the server) decodes ops and calls Subscribe,
+// Unsubscribe and Send, then ReaderDone when it stops, and must wait for
+// Done before it lets go of the socket.
 type Conn struct {
 	hub   *Hub
 	shard *shard
@@ -89,19 +95,18 @@ type Conn struct {
 	// counted is the frame this socket was idle for when it was queued
 	// (see Frame.waiters), released once written or dropped; writing says
 	// the writer holds a batch, so the socket is not idle.
-	counted     *Frame
-	writing     bool
+	counted *Frame
+	writing bool
+	// running says a writer goroutine is on the socket; it stays set once
+	// the writer ended the socket, so none starts again.
+	running     bool
 	closing     bool
+	pingDue     bool
+	readerGone  bool
 	closeCode   int
 	closeReason string
 	topics      map[string]*topicState
 
-	// pingDue and readerGone are set under mu; the writer waits on wake
-	// alone (one channel is cheaper than a select per frame).
-	pingDue    bool
-	readerGone bool
-
-	wake       chan struct{}
 	readerDone chan struct{}
 	readerOnce sync.Once
 	done       chan struct{}
@@ -111,21 +116,21 @@ type Conn struct {
 // subscribes the socket to its account topic (admitted frames). It returns
 // nil when the hub is closing.
 func (h *Hub) Attach(ctx context.Context, t Transport, accountID int64) *Conn {
+	c := &Conn{
+		hub: h, shard: h.shards[h.next.Add(1)%uint64(len(h.shards))], t: t, Account: accountID,
+		topics: make(map[string]*topicState), readerDone: make(chan struct{}), done: make(chan struct{}),
+	}
+	// Attached under h.mu, so Close, which sets closed under it, then
+	// closes every socket of the shards, cannot miss this one.
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return nil
 	}
 	h.conns.Add(1)
-	h.mu.Unlock()
-	c := &Conn{
-		hub: h, shard: h.shards[h.next.Add(1)%uint64(len(h.shards))], t: t, Account: accountID,
-		topics: make(map[string]*topicState), wake: make(chan struct{}, 1),
-		readerDone: make(chan struct{}), done: make(chan struct{}),
-	}
 	h.stats.conns.Add(1)
 	c.shard.attach(c)
-	go c.writer()
+	h.mu.Unlock()
 	if accountID != 0 {
 		// Best effort: without it the socket misses its account's frames
 		// (admitted), which the page also learns by polling.
@@ -217,11 +222,25 @@ func (c *Conn) ping() {
 // Done is closed once the writer ended and the hub let go of the transport.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
+// signal makes sure a writer looks at the socket's state: one is started
+// unless one is running (it checks the state again before it ends).
 func (c *Conn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	c.mu.Lock()
+	start := c.startLocked()
+	c.mu.Unlock()
+	if start {
+		go c.writer()
 	}
+}
+
+// startLocked marks a writer running and reports whether the caller must
+// start it; c.mu is held.
+func (c *Conn) startLocked() bool {
+	if c.running {
+		return false
+	}
+	c.running = true
+	return true
 }
 
 // enqueue adds a frame without ever blocking. Past QueueBytes the socket is
@@ -258,6 +277,7 @@ func (c *Conn) enqueue(f *Frame) {
 	c.queue = append(c.queue, f)
 	c.queued += len(f.Data)
 	q := int64(c.queued)
+	start := c.startLocked()
 	c.mu.Unlock()
 	for {
 		m := c.hub.stats.maxQueued.Load()
@@ -265,25 +285,23 @@ func (c *Conn) enqueue(f *Frame) {
 			break
 		}
 	}
-	c.signal()
+	if start {
+		go c.writer()
+	}
 }
 
-// writer is the only goroutine that writes to the transport.
+// writer writes what the socket has to write and ends when there is
+// nothing left; it is the only goroutine writing to the transport. When the
+// socket is done (closed, failed or its reader gone) it ends the socket.
 func (c *Conn) writer() {
 	h := c.hub
-	// Shutdown closes the socket with 1001 (going away).
-	stop := context.AfterFunc(h.ctx, func() { c.CloseWith(CloseGoingAway, "server shutting down") })
-	defer func() {
-		stop()
-		_ = c.t.Close()
-		c.detach()
-		close(c.done)
-		h.stats.conns.Add(-1)
-		h.conns.Done()
-	}()
 	for {
-		<-c.wake
 		c.mu.Lock()
+		if len(c.queue) == 0 && !c.closing && !c.pingDue && !c.readerGone {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
 		batch := c.queue
 		c.queue, c.spare = c.spare[:0], nil
 		c.queued = 0
@@ -309,19 +327,34 @@ func (c *Conn) writer() {
 			counted.release(1)
 		}
 		if !ok {
+			c.end()
 			return
 		}
 		if closing {
 			if c.t.WriteClose(code, reason, time.Now().Add(time.Second)) == nil {
 				// Give the client a moment to answer the close.
+				t := time.NewTimer(h.cfg.CloseGrace)
 				select {
 				case <-c.readerDone:
-				case <-time.After(h.cfg.CloseGrace):
+				case <-t.C:
 				}
+				t.Stop()
 			}
+			c.end()
 			return
 		}
 	}
+}
+
+// end closes the socket and lets the hub go of it; the writer calls it
+// once, and no writer starts after it (running stays set).
+func (c *Conn) end() {
+	h := c.hub
+	_ = c.t.Close()
+	c.detach()
+	close(c.done)
+	h.stats.conns.Add(-1)
+	h.conns.Done()
 }
 
 // write writes a ping (when due) and batch to the transport, reporting

@@ -21,12 +21,12 @@
 //     (HubConfig.Merge) when that frame is written, or after MaxDelay.
 //     Sockets already behind are not waited for; they write their backlog
 //     in one batch.
-//   - Every connection has one writer goroutine and a bounded queue counted
-//     in bytes. A connection whose queue overflows gets a resync frame for
+//   - Every connection has a bounded queue counted in bytes and at most one
+//     writer goroutine, running only while it has something to write. A connection whose queue overflows gets a resync frame for
 //     each of its topics and is closed with CloseSlowConsumer; it never slows
 //     down anyone else.
 //   - A frame is encoded once and the same bytes are queued to every socket.
-//   - A Transport is touched only by its writer goroutine (plus Close, which
+//   - A Transport is touched only by its writer (plus Close, which
 //     the transport must allow concurrently); the Hub never uses it after
 //     Conn.Done is closed.
 //

@@ -161,6 +161,19 @@ func (h *Hub) Close() {
 	h.closed = true
 	h.mu.Unlock()
 	h.cancel()
+	// No socket attaches after closed is set (Attach checks it under
+	// h.mu), so these are all of them.
+	var conns []*Conn
+	for _, s := range h.shards {
+		s.mu.Lock()
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+	}
+	for _, c := range conns {
+		c.CloseWith(CloseGoingAway, "server shutting down")
+	}
 	h.conns.Wait()
 	h.wg.Wait()
 }

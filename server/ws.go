@@ -113,7 +113,9 @@ func (s *Server) wsRoute() {
 	bufs := &sync.Pool{}
 	s.app.Get("/ws", s.authenticate, s.wsGate, fiberws.New(s.wsHandler, fiberws.Config{
 		// Origins are checked in wsGate with the same allow-list as CSRF.
-		ReadBufferSize:  1024,
+		// Client messages are small ops and the read buffer lives as long
+		// as the socket: longer messages are read in several steps.
+		ReadBufferSize:  256,
 		WriteBufferSize: 1024,
 		WriteBufferPool: bufs, // only the library's control frames use it
 		RecoverHandler:  s.wsRecover,
