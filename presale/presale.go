@@ -83,6 +83,8 @@ type AdminWindow struct {
 type FanWindow struct {
 	Window
 	HasAccess bool `json:"has_access"`
+	// Lottery: a registered-fan lottery gives this window's access.
+	Lottery bool `json:"lottery"`
 }
 
 // Spec is what an admin gives to create a window.
@@ -325,7 +327,8 @@ func (s *Service) List(ctx context.Context, eventID, accountID int64) ([]FanWind
 		return nil, err
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+windowColumns+`,
-			EXISTS (SELECT 1 FROM presale_access a WHERE a.presale_id = p.id AND a.account_id = $2)
+			EXISTS (SELECT 1 FROM presale_access a WHERE a.presale_id = p.id AND a.account_id = $2),
+			EXISTS (SELECT 1 FROM lotteries l WHERE l.presale_id = p.id)
 		FROM presales p WHERE event_id = $1 ORDER BY starts_at, id`, eventID, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("presale: list windows of event %d: %w", eventID, err)
@@ -334,7 +337,7 @@ func (s *Service) List(ctx context.Context, eventID, accountID int64) ([]FanWind
 	out := []FanWindow{}
 	for rows.Next() {
 		var f FanWindow
-		if f.Window, err = scanWindow(rows, &f.HasAccess); err != nil {
+		if f.Window, err = scanWindow(rows, &f.HasAccess, &f.Lottery); err != nil {
 			return nil, fmt.Errorf("presale: list windows of event %d: %w", eventID, err)
 		}
 		f.setState(now)

@@ -1,6 +1,6 @@
 // A newcomer sells a first show, following the README's "Sell your first
-// show" steps in the browser: as the admin, make a venue, run the event
-// wizard and open the sale; a fan (another browser) signs up and buys two
+// show" steps in the browser: as the admin, build a venue in the venue
+// builder, run the event wizard and open the sale; a fan (another browser) signs up and buys two
 // seats with the test card; the admin finds the order, refunds it and
 // downloads the orders CSV. The wall time is logged (a METRIC line), not
 // asserted. The admin is signed in with the test's session (a real
@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { launch, newPage, apiAs, asAdmin, ADMIN_TOKEN } from './helpers.mjs';
+import { launch, newPage, asAdmin } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -22,18 +22,26 @@ test('newcomer: set up and sell a show, refund it, export the orders', async () 
   const admin = await newPage(browser);
   await asAdmin(admin);
 
-  // README step 2: a venue. From a preset through the API for now (the
-  // venue builder page will take this step over).
-  const venue = await apiAs(ADMIN_TOKEN, 'POST', '/api/admin/venues',
-    { name: `First Theater ${tag}`, preset: 'theater', city: 'Lisbon', time_zone: 'Europe/Lisbon' });
-  assert.equal(venue.status, 201, JSON.stringify(venue.body));
+  // README step 2: a venue, drawn in the venue builder.
+  await admin.goto('/admin');
+  await admin.getByRole('link', { name: 'Venues' }).click({ timeout: 90000 });
+  await admin.getByRole('link', { name: 'New venue' }).click();
+  await admin.fill('[data-field="name"]', `First Theater ${tag}`);
+  await admin.fill('[data-field="city"]', 'Lisbon');
+  await admin.fill('[data-field="time_zone"]', 'Europe/Lisbon');
+  await admin.getByRole('button', { name: 'Add seated section' }).click();
+  await admin.fill('[data-field="sections[0].rows"]', '4');
+  await admin.waitForFunction(() => document.querySelector('[data-testid="venue-summary"]')?.textContent.startsWith('40 places'));
+  await admin.getByRole('button', { name: 'Save venue' }).click();
+  await admin.waitForURL(/\/admin\/venues\/\d+$/);
+  const venueID = admin.url().match(/(\d+)$/)[1];
 
   // README step 3: the wizard.
   await admin.goto('/admin');
   await admin.getByRole('link', { name: 'New event' }).click({ timeout: 90000 });
   const name = `First Show ${tag}`;
   await admin.getByLabel('Event name').fill(name);
-  await admin.getByLabel('Venue').selectOption(venue.body.id);
+  await admin.getByLabel('Venue').selectOption(venueID);
   await admin.getByLabel('Show starts').fill(wall(Date.now() + 30 * 86400e3, 'Europe/Lisbon'));
   await admin.getByLabel('Sale opens').fill(wall(Date.now() + 7 * 86400e3, 'Europe/Lisbon'));
   await admin.getByRole('button', { name: 'Save and continue' }).click();

@@ -89,6 +89,7 @@ export async function presaleCard(eventId, ev, ctx, onAccess) {
   return {
     card,
     hasOpenAccess: () => rows.some((r) => r.w.has_access && stateOf(r.w) === 'open'),
+    hasLottery: windows.some((w) => w.lottery),
     stop: () => clearInterval(timer),
   };
 }

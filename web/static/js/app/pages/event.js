@@ -19,7 +19,9 @@ export async function render(main, [eventId], ctx) {
   const room = ev.waiting_room || {};
   // Before the general sale, a fan let into an open presale window holds.
   const presale = await presaleCard(eventId, ev, ctx, () => renderSelection());
-  const lottery = await lotteryCard(eventId, ev, ctx);
+  // Only an event with a lottery asks for it (the lottery answers 404
+  // otherwise, which the console would log).
+  const lottery = presale?.hasLottery ? await lotteryCard(eventId, ev, ctx) : null;
   const canHold = () => ev.status === 'on_sale' || Boolean(presale?.hasOpenAccess());
   const tokenKey = `admission:${eventId}`;
   const cap = ev.max_seats_per_account || 8;

@@ -205,6 +205,12 @@ export async function renderVenue(main, [id], ctx) {
   const preview = async () => {
     if (!venue.design) return;
     const mine = ++seq;
+    // Nothing to build yet: said here rather than refused by the server.
+    if (!venue.design.sections?.length) {
+      canvasBox.replaceChildren();
+      summary.textContent = 'Add a seated section or a standing area to see the preview.';
+      return;
+    }
     let built;
     try {
       built = await api('POST', '/api/admin/venues/preview', { design: venue.design });
