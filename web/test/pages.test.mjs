@@ -98,10 +98,13 @@ test('every page, every role: no null, undefined or NaN on screen', async () => 
   const hold = await apiAs(fan.token, 'POST', `/api/events/${EVENT}/holds`, { seat_ids: [layout.seats[free.at(-2)].id] });
   assert.equal(hold.status, 201);
 
+  const venues = await apiAs(ADMIN_TOKEN, 'GET', '/api/admin/venues');
+  assert.equal(venues.status, 200);
   const urls = ['/', '/?q=midnight', `/events/${EVENT}`, `/events/${ROOM_EVENT}/queue`, `/checkout/${hold.body.id}`,
     '/orders', `/orders/${order}`, '/tickets', '/scan', '/signin', '/signup', '/admin', `/admin/events/${EVENT}`, '/no-such-page',
     `/payments/${pay.body.payment.id}/challenge`, '/forgot-password', '/reset-password', '/verify-email', '/confirm-email',
-    '/account', '/admin/orders', `/admin/orders/${order}`, '/admin/roles'];
+    '/account', '/admin/orders', `/admin/orders/${order}`, '/admin/roles', `/events/${EVENT}/refund-choice`, '/unsubscribe',
+    '/admin/events/new', `/admin/events/${EVENT}/edit`, '/admin/venues', '/admin/venues/new', `/admin/venues/${venues.body[0].id}`];
   for (const re of routes()) {
     assert.ok(urls.some((u) => re.test(u.split('?')[0])), `no page of this test opens the route ${re}: add an address for it`);
   }
