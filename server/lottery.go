@@ -39,16 +39,26 @@ func (s *Server) createLottery(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(l)
 }
 
+// lotteryEventID reads the event of a fan's lottery route; a node without
+// presales answers every such route with missing.
+func (s *Server) lotteryEventID(c *fiber.Ctx, missing error) (int64, error) {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return 0, err
+	}
+	if s.deps.Presales == nil {
+		return 0, missing
+	}
+	return eventID, nil
+}
+
 // getLottery: GET /api/events/:event/lottery, the public proof: the seed's
 // commitment and times, the hashed registrants once closed, the seed and
 // winners once drawn.
 func (s *Server) getLottery(c *fiber.Ctx) error {
-	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	eventID, err := s.lotteryEventID(c, presale.ErrLotteryNotFound)
 	if err != nil {
 		return err
-	}
-	if s.deps.Presales == nil {
-		return presale.ErrLotteryNotFound
 	}
 	l, err := s.deps.Presales.Lottery(c.UserContext(), eventID)
 	if err != nil {
@@ -65,12 +75,9 @@ func (s *Server) register(c *fiber.Ctx) error {
 	if err := s.noBody(c); err != nil {
 		return err
 	}
-	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	eventID, err := s.lotteryEventID(c, presale.ErrLotteryNotFound)
 	if err != nil {
 		return err
-	}
-	if s.deps.Presales == nil {
-		return presale.ErrLotteryNotFound
 	}
 	acct, _ := currentAccount(c)
 	r, created, err := s.deps.Presales.Register(c.UserContext(), eventID, acct.ID)
@@ -86,12 +93,9 @@ func (s *Server) register(c *fiber.Ctx) error {
 // getRegistration: GET /api/events/:event/registrations, the fan's own
 // registration and result; 404 when not registered.
 func (s *Server) getRegistration(c *fiber.Ctx) error {
-	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	eventID, err := s.lotteryEventID(c, presale.ErrNotRegistered)
 	if err != nil {
 		return err
-	}
-	if s.deps.Presales == nil {
-		return presale.ErrNotRegistered
 	}
 	acct, _ := currentAccount(c)
 	r, err := s.deps.Presales.Registration(c.UserContext(), eventID, acct.ID)
@@ -108,12 +112,9 @@ func (s *Server) withdrawRegistration(c *fiber.Ctx) error {
 	if err := s.noBody(c); err != nil {
 		return err
 	}
-	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	eventID, err := s.lotteryEventID(c, presale.ErrNotRegistered)
 	if err != nil {
 		return err
-	}
-	if s.deps.Presales == nil {
-		return presale.ErrNotRegistered
 	}
 	acct, _ := currentAccount(c)
 	if err := s.deps.Presales.Withdraw(c.UserContext(), eventID, acct.ID); err != nil {

@@ -14,9 +14,10 @@ export const mustEnrol = (a) => Boolean(a && totpRoles.includes(a.role) && !a.to
 
 const tokenOfLink = () => new URLSearchParams(location.hash.slice(1)).get('token') || '';
 
-// formCard appends a titled form whose submit runs action(values) and shows
-// its error, or its result through done(result, form).
-function formCard(parent, { title, intro, fields, submit, action, done }) {
+// submitForm is a form of required inputs whose submit runs
+// action(values), then done(result, form); an error of either is shown
+// under the button (a 422's fields by name).
+export function submitForm({ fields, submit, action, done }) {
   const err = h('p', { class: 'error', role: 'alert' });
   const button = h('button', { type: 'submit' }, submit);
   const f = h('form', { class: 'stack', novalidate: true },
@@ -27,7 +28,7 @@ function formCard(parent, { title, intro, fields, submit, action, done }) {
     err.textContent = '';
     button.disabled = true;
     try {
-      done(await action(Object.fromEntries(new FormData(f))), f);
+      await done(await action(Object.fromEntries(new FormData(f))), f);
     } catch (e2) {
       const bad = e2.details?.fields;
       err.textContent = bad ? Object.entries(bad).map(([k, v]) => `${k.replace('_', ' ')} ${v}`).join('; ') : e2.message;
@@ -35,6 +36,12 @@ function formCard(parent, { title, intro, fields, submit, action, done }) {
       button.disabled = false;
     }
   });
+  return f;
+}
+
+// formCard appends a titled card with a submitForm.
+function formCard(parent, { title, intro, ...form }) {
+  const f = submitForm(form);
   parent.append(h('section', { class: 'card stack' }, title ? h('h2', {}, title) : '', intro ? h('p', { class: 'muted' }, intro) : '', f));
   return f;
 }

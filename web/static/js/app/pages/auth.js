@@ -1,35 +1,23 @@
 // Sign in and sign up. The session is an HttpOnly cookie set by the server.
 import { post } from '../api.js';
 import { h } from '../format.js';
-import { mustEnrol } from './account.js';
+import { mustEnrol, submitForm } from './account.js';
 
 // secondStep is what a sign-in action returns when the account needs a
 // TOTP code: the form has been replaced, nothing to navigate yet.
 const secondStep = Symbol('second step');
 
 function form(main, ctx, { title, fields, submit, action, alt }) {
-  const err = h('p', { class: 'error', role: 'alert' });
-  const button = h('button', { type: 'submit' }, submit);
-  const f = h('form', { class: 'stack', novalidate: true },
-    ...fields.map(([name, label, type, extra]) => h('label', {}, label, h('input', { name, type, required: true, ...extra }))),
-    button, err);
-  f.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    err.textContent = '';
-    button.disabled = true;
-    try {
-      if (await action(Object.fromEntries(new FormData(f))) === secondStep) return;
+  const f = submitForm({
+    fields, submit, action,
+    done: async (result) => {
+      if (result === secondStep) return;
       await ctx.refreshAccount();
       const next = new URLSearchParams(location.search).get('next');
       // A staff account without two-factor sign-in may only enrol.
       if (mustEnrol(ctx.account)) ctx.navigate('/account');
       else ctx.navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/');
-    } catch (e2) {
-      const fields = e2.details?.fields;
-      err.textContent = fields ? Object.entries(fields).map(([k, v]) => `${k.replace('_', ' ')} ${v}`).join('; ') : e2.message;
-    } finally {
-      button.disabled = false;
-    }
+    },
   });
   main.append(h('h1', {}, title), h('div', { class: 'card' }, f, alt));
 }
