@@ -14,7 +14,6 @@ import (
 
 	"github.com/boxoffice/boxoffice/internal/testkit"
 	"github.com/boxoffice/boxoffice/presale"
-	"github.com/boxoffice/boxoffice/seatmap"
 )
 
 // TestVerifyLottery runs `boxoffice verify-lottery` against the real app:
@@ -25,17 +24,7 @@ import (
 func TestVerifyLottery(t *testing.T) {
 	getenv, app, base := testApp(t)
 	ctx := context.Background()
-	l := seatmap.Layout{Sections: []seatmap.Section{{ID: "A", Name: "A", Tier: "t"}},
-		Seats: []seatmap.SeatSpec{{Section: "A", Row: "1", Number: 1, Type: seatmap.SeatStandard, Rank: 1}}}
-	v, err := app.Seats.CreateVenue(ctx, "lottery "+testkit.RandomHex(3), l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := app.Seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: v.ID, Name: "lottery", EventDate: time.Now().Add(24 * time.Hour),
-		SaleOpens: time.Now().Add(3 * time.Hour), Prices: map[string]int64{"default": 1000}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := oneSeatEvent(t, app, "lottery", 3*time.Hour, nil)
 	w, err := app.Presales.Create(ctx, id, presale.Spec{Name: "Lottery winners", StartsAt: time.Now(), EndsAt: time.Now().Add(2 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)

@@ -26,18 +26,7 @@ func TestVerifyQueue(t *testing.T) {
 	getenv, app, base := testApp(t)
 	ctx := context.Background()
 	// An upcoming sale with its waiting room on.
-	l := seatmap.Layout{Sections: []seatmap.Section{{ID: "A", Name: "A", Tier: "t"}},
-		Seats: []seatmap.SeatSpec{{Section: "A", Row: "1", Number: 1, Type: seatmap.SeatStandard, Rank: 1}}}
-	v, err := app.Seats.CreateVenue(ctx, "verify "+testkit.RandomHex(3), l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := app.Seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: v.ID, Name: "verify", EventDate: time.Now().Add(24 * time.Hour),
-		SaleOpens: time.Now().Add(time.Hour), Prices: map[string]int64{"default": 1000},
-		WaitingRoom: json.RawMessage(`{"enabled": true, "pow_difficulty": 1}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := oneSeatEvent(t, app, "verify", time.Hour, json.RawMessage(`{"enabled": true, "pow_difficulty": 1}`))
 	event := fmt.Sprint(id)
 	verify := func(args ...string) (int, string) {
 		var out, errs bytes.Buffer
@@ -112,4 +101,23 @@ func TestVerifyQueue(t *testing.T) {
 			t.Errorf("verify-queue %q: exit %d, want 2 with help\n%s", args, code, out)
 		}
 	}
+}
+
+// oneSeatEvent makes an upcoming event of one seat on a new venue, its
+// sale opening after saleIn, for the verify commands' tests.
+func oneSeatEvent(t *testing.T, app *App, name string, saleIn time.Duration, room json.RawMessage) int64 {
+	t.Helper()
+	ctx := context.Background()
+	l := seatmap.Layout{Sections: []seatmap.Section{{ID: "A", Name: "A", Tier: "t"}},
+		Seats: []seatmap.SeatSpec{{Section: "A", Row: "1", Number: 1, Type: seatmap.SeatStandard, Rank: 1}}}
+	v, err := app.Seats.CreateVenue(ctx, name+" "+testkit.RandomHex(3), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := app.Seats.CreateEvent(ctx, seatmap.EventSpec{VenueID: v.ID, Name: name, EventDate: time.Now().Add(24 * time.Hour),
+		SaleOpens: time.Now().Add(saleIn), Prices: map[string]int64{"default": 1000}, WaitingRoom: room})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
