@@ -88,6 +88,24 @@ func (f *fixture) restart(cfg checkout.Config) *checkout.Service {
 	return checkout.New(f.db, f.seats, f.proc, nil, nil, cfg)
 }
 
+// reconcileAll runs reconciler passes until one looks at less than a full
+// batch, so every due payment has had its look. The package's database
+// keeps earlier tests' open payments, which only their own in-memory
+// processors knew; they come first (oldest first) and can fill a pass.
+func reconcileAll(t *testing.T, svc *checkout.Service) {
+	t.Helper()
+	for range 50 {
+		st, err := svc.Reconcile(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Resolved < checkout.ReconcileBatch {
+			return
+		}
+	}
+	t.Fatal("reconcile: every pass was full after 50 passes")
+}
+
 func (f *fixture) checkInvariants() {
 	f.t.Helper()
 	ctx := context.Background()
