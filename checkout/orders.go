@@ -102,23 +102,26 @@ type TicketSeat struct {
 // conversion transaction: paid with valid tickets, or, with review reasons,
 // under review with tickets held back.
 func writeOrder(ctx context.Context, tx pgx.Tx, p Payment, sale seatmap.Sale, reviewReasons []string) (string, error) {
+	var b pgx.Batch
+	orderID, err := queueOrder(&b, p, sale, reviewReasons)
+	if err != nil {
+		return "", err
+	}
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return "", fmt.Errorf("checkout: write order for %s: %w", sale.HoldID, err)
+	}
+	return orderID, nil
+}
+
+// queueOrder adds writeOrder's inserts (the order, then its tickets, named
+// for the account's holder) to a batch and returns the new order's id; the
+// caller sends the batch in its transaction.
+func queueOrder(b *pgx.Batch, p Payment, sale seatmap.Sale, reviewReasons []string) (string, error) {
 	orderStatus, ticketStatus := OrderPaid, TicketValid
 	if len(reviewReasons) > 0 {
 		orderStatus, ticketStatus = OrderReview, TicketReview
 	} else {
 		reviewReasons = []string{}
-	}
-	var holder string
-	if err := tx.QueryRow(ctx, `SELECT name FROM accounts WHERE id = $1`, sale.AccountID).Scan(&holder); err != nil {
-		return "", fmt.Errorf("checkout: holder of %s: %w", sale.HoldID, err)
-	}
-	orderID := uuid.NewString()
-	_, err := tx.Exec(ctx, `
-		INSERT INTO orders (id, account_id, event_id, hold_id, payment_id, total_cents, currency, status, review_reasons)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		orderID, sale.AccountID, sale.EventID, sale.HoldID, p.ID, sale.TotalCents, sale.Currency, orderStatus, reviewReasons)
-	if err != nil {
-		return "", fmt.Errorf("checkout: write order for %s: %w", sale.HoldID, err)
 	}
 	n := len(sale.Seats)
 	ids, seatIDs, types := make([]string, n), make([]int64, n), make([]string, n)
@@ -139,18 +142,21 @@ func writeOrder(ctx context.Context, tx pgx.Tx, p Payment, sale seatmap.Sale, re
 		// The tickets must add up to what was charged, to the cent.
 		return "", fmt.Errorf("checkout: tickets of %s add up to %d, hold %d, payment %d", sale.HoldID, sum, sale.TotalCents, p.AmountCents)
 	}
-	_, err = tx.Exec(ctx, `
+	orderID := uuid.NewString()
+	b.Queue(`
+		INSERT INTO orders (id, account_id, event_id, hold_id, payment_id, total_cents, currency, status, review_reasons)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		orderID, sale.AccountID, sale.EventID, sale.HoldID, p.ID, sale.TotalCents, sale.Currency, orderStatus, reviewReasons)
+	b.Queue(`
 		INSERT INTO tickets (id, order_id, event_id, seat_id, account_id, holder_name, status, price_type,
 		                     face_cents, service_fee_cents, facility_fee_cents, tax_cents, tax_included, total_cents)
-		SELECT t.id, $1, $2, t.seat_id, $3, $4, $7, t.price_type, t.face, t.service, t.facility, t.tax, t.included, t.total
-		FROM unnest($5::uuid[], $6::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-		            $13::boolean[], $14::bigint[])
+		SELECT t.id, $1, $2, t.seat_id, $3, (SELECT a.name FROM accounts a WHERE a.id = $3), $6, t.price_type,
+		       t.face, t.service, t.facility, t.tax, t.included, t.total
+		FROM unnest($4::uuid[], $5::bigint[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[],
+		            $12::boolean[], $13::bigint[])
 		     AS t(id, seat_id, price_type, face, service, facility, tax, included, total)`,
-		orderID, sale.EventID, sale.AccountID, holder, ids, seatIDs, ticketStatus, types,
+		orderID, sale.EventID, sale.AccountID, ids, seatIDs, ticketStatus, types,
 		face, service, facility, tax, included, total)
-	if err != nil {
-		return "", fmt.Errorf("checkout: write tickets for %s: %w", sale.HoldID, err)
-	}
 	return orderID, nil
 }
 

@@ -921,17 +921,28 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 			if err := s.holdForReview(ctx, tx, p, orderID); err != nil {
 				return err
 			}
-		} else {
+		} else if sale.ListingID != "" {
 			if orderID, err = writeOrder(ctx, tx, p, sale, nil); err != nil {
 				return err
 			}
-			if sale.ListingID != "" {
-				if err := s.recordPayout(ctx, tx, sale, orderID); err != nil {
-					return err
-				}
+			if err := s.recordPayout(ctx, tx, sale, orderID); err != nil {
+				return err
 			}
 			if err := s.confirmOrder(ctx, tx, p.ID, orderID); err != nil {
 				return err
+			}
+		} else {
+			// The common purchase: the order, its tickets, the payment's
+			// move to capturing and its jobs go in one round trip.
+			var b pgx.Batch
+			if orderID, err = queueOrder(&b, p, sale, nil); err != nil {
+				return err
+			}
+			if err := s.queueConfirm(&b, p.ID, orderID); err != nil {
+				return err
+			}
+			if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+				return fmt.Errorf("checkout: write order for %s: %w", p.ID, err)
 			}
 		}
 		if hook := s.cfg.Hooks.BeforeConvertCommit; hook != nil {
@@ -985,16 +996,25 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 // enqueues the order's confirmation email and the capture job (a safety
 // net behind the capture right after the commit), inside tx.
 func (s *Service) confirmOrder(ctx context.Context, tx pgx.Tx, paymentID, orderID string) error {
-	if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'capturing', updated_at = now() WHERE id = $1`, paymentID); err != nil {
-		return fmt.Errorf("checkout: mark capturing: %w", err)
+	var b pgx.Batch
+	if err := s.queueConfirm(&b, paymentID, orderID); err != nil {
+		return err
 	}
-	if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobConfirmation, DedupeKey: "confirmation:" + orderID,
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("checkout: confirm order %s: %w", orderID, err)
+	}
+	return nil
+}
+
+// queueConfirm adds confirmOrder's statements to a batch.
+func (s *Service) queueConfirm(b *pgx.Batch, paymentID, orderID string) error {
+	b.Queue(`UPDATE payments SET status = 'capturing', updated_at = now() WHERE id = $1`, paymentID)
+	if err := jobs.Queue(b, jobs.Job{Kind: JobConfirmation, DedupeKey: "confirmation:" + orderID,
 		Payload: orderJob{OrderID: orderID}}); err != nil {
 		return err
 	}
-	_, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobCapture, DedupeKey: "capture:" + paymentID,
+	return jobs.Queue(b, jobs.Job{Kind: JobCapture, DedupeKey: "capture:" + paymentID,
 		Payload: paymentJob{PaymentID: paymentID}, Delay: s.cfg.CaptureRetryDelay})
-	return err
 }
 
 // abandon gives up a payment that is not yet converted: it moves to status

@@ -13,7 +13,8 @@
 #        NODES [1: app nodes on one database and Redis, fans spread over
 #        them] FLOOR [set: sell the demo arena's event, whose standing floor
 #        the driver's -ga share of fans holds by quantity]
-#        OUT [bench-flashsale.json])
+#        OUT [bench-flashsale.json] DRIVER_PROFILE [a file: the driver's
+#        CPU profile of the run; PPROF_ADDR profiles the server])
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fans=${FANS:-20000}
@@ -93,7 +94,8 @@ done
 echo "== flash sale: event $event (waiting room $room), $fans fans, $watchers watchers, $nodes node(s), cap $duration"
 bin/boxoffice flashsale -url "$BASE_URL" ${more_nodes:+-nodes "${more_nodes%,}"} -event "$event" -fans "$fans" -tokens "$tmp/fans.tokens" \
 	-watchers "$watchers" -measuring-watchers 20 -bots 0.05 -decline 0.05 -duration "$duration" \
-	-concurrency "$concurrency" -queue-poll 500ms -database-url "$bench_url" -report "$out" || status=$?
+	-concurrency "$concurrency" -queue-poll 500ms -database-url "$bench_url" -report "$out" \
+	${DRIVER_PROFILE:+-cpuprofile "$DRIVER_PROFILE"} || status=$?
 echo "== report: $out; server log tail:"
 tail -5 "$tmp/server0.log"
 exit "${status:-0}"

@@ -94,6 +94,7 @@ func cmdFlashsale(ctx context.Context, args []string, getenv func(string) string
 	dbURL := fs.String("database-url", "", "check the invariants in this Postgres after the run (e.g. $DATABASE_URL)")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback -url (your own staging deployment only)")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the driver, and the nodes with -serve) for the whole run to this file")
 	serve := fs.Bool("serve", false, "start the app nodes in this process (-nodes N of them, on loopback ports, configured from the environment as serve is) instead of driving running ones")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -155,6 +156,13 @@ func cmdFlashsale(ctx context.Context, args []string, getenv func(string) string
 		defer served.close()
 		cfg.BaseURL, cfg.Nodes = served.urls()
 		served.begin()
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer stop()
 	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if err != nil {
