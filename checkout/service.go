@@ -254,16 +254,23 @@ type Payment struct {
 	eventID    int64
 	accountID  int64
 	intentID   string
+	// overdue: its hold's payment deadline has passed; retryOver: the
+	// retry window of its last decline has (both as of the load, by
+	// Postgres's clock; see refuseLapsed).
+	overdue, retryOver bool
 }
 
 const paymentCols = `p.id, p.hold_id, p.provider, p.status, p.amount_cents, p.currency, coalesce(p.client_secret, ''),
 	coalesce(p.decline_code, ''), coalesce(o.id::text, ''), p.created_at, p.event_id, p.account_id, coalesce(p.intent_id, ''),
-	p.declines, CASE WHEN p.status = 'requires_payment_method' THEN p.retry_until END`
+	p.declines, CASE WHEN p.status = 'requires_payment_method' THEN p.retry_until END,
+	coalesce((SELECT h.status = 'payment_pending' AND h.payment_deadline <= now() FROM holds h WHERE h.id = p.hold_id), false),
+	coalesce(p.status = 'requires_payment_method' AND p.retry_until <= now(), false)`
 
 func scanPayment(row pgx.Row) (Payment, error) {
 	var p Payment
 	err := row.Scan(&p.ID, &p.HoldID, &p.Provider, &p.Status, &p.AmountCents, &p.Currency, &p.ClientSecret,
-		&p.DeclineCode, &p.OrderID, &p.CreatedAt, &p.eventID, &p.accountID, &p.intentID, &p.Declines, &p.RetryUntil)
+		&p.DeclineCode, &p.OrderID, &p.CreatedAt, &p.eventID, &p.accountID, &p.intentID, &p.Declines, &p.RetryUntil,
+		&p.overdue, &p.retryOver)
 	return p, err
 }
 
@@ -309,14 +316,10 @@ func (s *Service) Checkout(ctx context.Context, accountID int64, holdID string, 
 	}
 	var p Payment
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
-		var err error
-		p, err = payment(ctx, tx, `p.hold_id = $1 AND p.account_id = $2`, false, holdID, accountID)
-		if err == nil || !errors.Is(err, ErrPaymentNotFound) {
-			return err
-		}
 		hold, err := s.seats.StartPayment(ctx, tx, accountID, holdID, s.cfg.PaymentGrace, types)
 		if errors.Is(err, seatmap.ErrHoldNotActive) {
-			// A concurrent checkout of the same hold may have won.
+			// A hold with a payment is no longer active: this is a repeat
+			// (or a concurrent checkout of the same hold won).
 			if q, qerr := payment(ctx, tx, `p.hold_id = $1 AND p.account_id = $2`, false, holdID, accountID); qerr == nil {
 				p = q
 				return nil
@@ -518,24 +521,13 @@ func (s *Service) Confirm(ctx context.Context, accountID int64, paymentID string
 // past the retry window of its last decline (ErrPaymentDeclined). Its
 // intent is cancelled at once rather than at the reconciler's next pass.
 func (s *Service) refuseLapsed(ctx context.Context, p Payment) error {
-	if !contains(openBeforeAuth, p.Status) {
-		return nil
-	}
-	var overdue, retryOver bool
-	err := s.db.QueryRow(ctx, `
-		SELECT coalesce(h.status = 'payment_pending' AND h.payment_deadline <= now(), false),
-		       coalesce(p.status = 'requires_payment_method' AND p.retry_until <= now(), false)
-		FROM payments p LEFT JOIN holds h ON h.id = p.hold_id WHERE p.id = $1`, p.ID).Scan(&overdue, &retryOver)
-	if err != nil {
-		return fmt.Errorf("checkout: time left of %s: %w", p.ID, err)
-	}
-	if !overdue && !retryOver {
+	if !contains(openBeforeAuth, p.Status) || (!p.overdue && !p.retryOver) {
 		return nil
 	}
 	if _, err := s.release(ctx, p.ID); err != nil {
 		return err
 	}
-	if retryOver && !overdue {
+	if p.retryOver && !p.overdue {
 		return ErrPaymentDeclined.With("decline_code", p.DeclineCode)
 	}
 	return ErrPaymentExpired
@@ -871,6 +863,7 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 	var outcome seatmap.Outcome
 	var lost, already, review bool
 	var buyerEvent, buyer int64
+	var intentID string
 	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
 		orderID, lost, already, review = "", false, false, false
 		if _, err := recordEvent(ctx, tx, eventID, "payment_intent.authorized"); err != nil {
@@ -909,7 +902,7 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 				return err
 			}
 		}
-		buyerEvent, buyer = p.eventID, p.accountID
+		buyerEvent, buyer, intentID = p.eventID, p.accountID, p.intentID
 		// A resale is never held for review: the seller's ticket is
 		// already gone and the price is capped, so there is little for a
 		// bot to gain and nothing clean to undo.
@@ -986,7 +979,12 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 	if review {
 		return ConfirmResult{Status: StatusReview, OrderID: orderID}, nil
 	}
-	if err := s.capture(ctx, paymentID); err != nil {
+	captured := s.capture
+	if !already && intentID != "" {
+		// Just moved to capturing by this call: the intent is known.
+		captured = func(ctx context.Context, paymentID string) error { return s.captureIntent(ctx, paymentID, intentID) }
+	}
+	if err := captured(ctx, paymentID); err != nil {
 		s.log.Warn("checkout: capture failed; the capture job retries", "payment", paymentID, "err", err)
 	}
 	return ConfirmResult{Status: StatusSucceeded, OrderID: orderID}, nil
@@ -1102,10 +1100,16 @@ func (s *Service) capture(ctx context.Context, paymentID string) error {
 	if p.Status != StatusCapturing {
 		return nil
 	}
-	in, err := s.payments.Capture(ctx, p.intentID, "capture:"+p.ID)
+	return s.captureIntent(ctx, p.ID, p.intentID)
+}
+
+// captureIntent captures a capturing payment's intent and marks the
+// payment succeeded.
+func (s *Service) captureIntent(ctx context.Context, paymentID, intentID string) error {
+	in, err := s.payments.Capture(ctx, intentID, "capture:"+paymentID)
 	if errors.Is(err, ErrUnexpectedState) {
 		// Someone captured it already (a lost reply, a retry): look.
-		in, err = s.payments.Get(ctx, p.intentID)
+		in, err = s.payments.Get(ctx, intentID)
 	}
 	if err != nil {
 		return fmt.Errorf("checkout: capture %s: %w", paymentID, err)
