@@ -213,6 +213,42 @@ func TestMergeUnderBackpressure(t *testing.T) {
 	}
 }
 
+// TestFanoutBudget: with a budget of one socket write a second and two
+// sockets, a topic's frames go out at least 2 s apart. The first payload
+// goes at once; those that come within the 2 s wait, though nothing is
+// in flight, and go out merged in one frame to both sockets.
+func TestFanoutBudget(t *testing.T) {
+	b := NewMemoryBroker()
+	h := startHub(t, b, HubConfig{MaxDelay: time.Hour, HeartbeatInterval: time.Hour, FanoutBudget: 1,
+		Merge: map[string]MergeFunc{KindSeats: joinRuns}})
+	ctx := context.Background()
+	var fakes []*fakeTransport
+	for range 2 {
+		ft := newFake(false)
+		if err := h.Attach(ctx, ft, 0).Subscribe(ctx, SeatsTopic(1)); err != nil {
+			t.Fatal(err)
+		}
+		fakes = append(fakes, ft)
+	}
+	b.Publish(ctx, SeatsTopic(1), data("a"))
+	for _, ft := range fakes {
+		if got := ft.nextRaw(t); got != "a" {
+			t.Fatalf("first frame %q, want a", got)
+		}
+	}
+	for _, p := range []string{"b", "c", "d"} {
+		b.Publish(ctx, SeatsTopic(1), data(p))
+	}
+	for _, ft := range fakes {
+		if got := ft.nextRaw(t); got != "b+c+d" {
+			t.Errorf("second frame %q, want b+c+d (held for the budget's spacing)", got)
+		}
+	}
+	if n := h.Stats().Frames; n != 2 {
+		t.Errorf("%d frames fanned out, want 2", n)
+	}
+}
+
 // TestStuckSocketDoesNotHoldTopic: a socket whose write hangs holds its
 // topic back for MaxDelay at most, then is behind and no longer waited
 // for; it overflows and is closed as a slow consumer, while the other

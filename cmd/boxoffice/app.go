@@ -94,7 +94,8 @@ func (a *App) Open(ctx context.Context) error {
 	a.SeatStream = seatmap.NewRedisStream(a.Redis, a.Config.RedisPrefix,
 		func(eventID int64) string { return broker.Channel(realtime.SeatsTopic(eventID)) })
 	a.Hub = realtime.NewHub(broker, realtime.HubConfig{
-		Positions: a.SeatStream.Head,
+		Positions:    a.SeatStream.Head,
+		FanoutBudget: a.Config.FanoutWritesPerSecond,
 		// Seat diffs merge by seat; queue and stats frames are whole states.
 		Merge: map[string]realtime.MergeFunc{
 			realtime.KindSeats: seatmap.MergeFrames,

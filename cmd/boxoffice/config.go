@@ -41,17 +41,21 @@ type Config struct {
 	// card keeps the seats for another attempt (never past the hold's
 	// expiry); 0 releases them at the first decline.
 	DeclineRetryWindow time.Duration
-	MaxSeatsPerAccount int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
-	ResaleFeeBPS       int           // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
-	PayoutDelay        time.Duration // PAYOUT_DELAY [unset: a day after the event] how long after a resale its seller is paid, 1s..8760h
-	DBMaxConns         int32         // DB_MAX_CONNS [4 × CPUs + 16]
-	AllowedOrigins     []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
-	LogLevel           slog.Level    // LOG_LEVEL [info] debug | info | warn | error
-	RedisPrefix        string        // REDIS_PREFIX [bo:] key prefix, to share one Redis; no { or }: keys carry their own hash tags
-	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly (refused in production)
-	Production         bool          // BOXOFFICE_ENV=production, or BASE_URL is https: productionChecks apply
-	PprofAddr          string        // PPROF_ADDR: when set, Go's profiler listens there (keep it on loopback)
-	MediaDir           string        // MEDIA_DIR [media, under the working directory] where uploaded event images are stored; shared by every node
+	// FanoutWritesPerSecond (FANOUT_WRITES_PER_SECOND [0: unbounded],
+	// 0..10,000,000) bounds the socket writes a second one seat map's
+	// frames cause on a node (realtime.HubConfig.FanoutBudget).
+	FanoutWritesPerSecond int
+	MaxSeatsPerAccount    int           // MAX_SEATS_PER_ACCOUNT [8], 1..8
+	ResaleFeeBPS          int           // RESALE_FEE_BPS [1000] the resale fee in basis points (10%), 0..10000
+	PayoutDelay           time.Duration // PAYOUT_DELAY [unset: a day after the event] how long after a resale its seller is paid, 1s..8760h
+	DBMaxConns            int32         // DB_MAX_CONNS [4 × CPUs + 16]
+	AllowedOrigins        []string      // ALLOWED_ORIGINS, comma-separated [BASE_URL]
+	LogLevel              slog.Level    // LOG_LEVEL [info] debug | info | warn | error
+	RedisPrefix           string        // REDIS_PREFIX [bo:] key prefix, to share one Redis; no { or }: keys carry their own hash tags
+	MetricsToken          string        // METRICS_TOKEN: bearer token /metrics requires; empty serves it openly (refused in production)
+	Production            bool          // BOXOFFICE_ENV=production, or BASE_URL is https: productionChecks apply
+	PprofAddr             string        // PPROF_ADDR: when set, Go's profiler listens there (keep it on loopback)
+	MediaDir              string        // MEDIA_DIR [media, under the working directory] where uploaded event images are stored; shared by every node
 	// RateLimits per route and scope (RATE_LIMITS [defaults]): overrides
 	// like holds.ip=1200/m:300,join.account=5/m, or off (nil).
 	RateLimits map[string]server.RouteLimits
@@ -154,6 +158,10 @@ func loadConfig(getenv func(string) string, numCPU int) (Config, error) {
 	if c.DeclineRetryWindow, err = time.ParseDuration(get("DECLINE_RETRY_WINDOW", "2m")); err != nil || c.DeclineRetryWindow < 0 ||
 		c.DeclineRetryWindow > time.Hour {
 		return c, &configError{"DECLINE_RETRY_WINDOW", getenv("DECLINE_RETRY_WINDOW"), "a duration between 0 and 1h, like 2m"}
+	}
+	if c.FanoutWritesPerSecond, err = strconv.Atoi(get("FANOUT_WRITES_PER_SECOND", "0")); err != nil ||
+		c.FanoutWritesPerSecond < 0 || c.FanoutWritesPerSecond > 10_000_000 {
+		return c, &configError{"FANOUT_WRITES_PER_SECOND", getenv("FANOUT_WRITES_PER_SECOND"), "a whole number from 0 (unbounded) to 10000000"}
 	}
 	if c.MaxSeatsPerAccount, err = strconv.Atoi(get("MAX_SEATS_PER_ACCOUNT", "8")); err != nil || c.MaxSeatsPerAccount < 1 || c.MaxSeatsPerAccount > 8 {
 		return c, &configError{"MAX_SEATS_PER_ACCOUNT", getenv("MAX_SEATS_PER_ACCOUNT"), "a whole number from 1 to 8"}
