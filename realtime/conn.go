@@ -327,6 +327,11 @@ func (c *Conn) writer() {
 			counted.release(1)
 		}
 		if !ok {
+			if gone && closing {
+				// The client closed first (the transport's close handler
+				// asked for closing): answer its close, best effort.
+				_ = c.t.WriteClose(code, reason, time.Now().Add(time.Second))
+			}
 			c.end()
 			return
 		}

@@ -182,6 +182,17 @@ func (s *Server) wsHandler(conn *fiberws.Conn) {
 		rc.ReaderDone()
 		<-rc.Done()
 	}()
+	// The client's close is answered by the socket's writer, after what it
+	// is writing: the library's own answer could land before a data frame
+	// the writer sends next, which browsers refuse ("data frame received
+	// after close").
+	conn.SetCloseHandler(func(code int, _ string) error {
+		if code == websocket.CloseNoStatusReceived {
+			code = realtime.CloseNormal
+		}
+		rc.CloseWith(code, "")
+		return nil
+	})
 	conn.SetReadLimit(realtime.MaxOpSize)
 	_ = conn.SetReadDeadline(time.Now().Add(wsReadTimeout))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsReadTimeout)) })

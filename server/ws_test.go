@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -700,4 +701,99 @@ func TestWSBurstInOrder(t *testing.T) {
 		frames++
 	}
 	t.Logf("%d publishes arrived as %d frames", n, frames)
+}
+
+// TestWSClientCloseAnsweredLast: a client closes while frames stream to
+// it. The server's close frame is the last frame on the wire: browsers
+// refuse a data frame after it ("data frame received after close"). The
+// frames are read raw off the connection, so nothing the client library
+// does hides a frame after the close.
+func TestWSClientCloseAnsweredLast(t *testing.T) {
+	cfg := liveCfg()
+	cfg.MaxDelay = time.Microsecond
+	e := newEnv(t, envOpts{live: cfg})
+	event, _ := e.event(1, 1, 2)
+	topic := "event:" + event + ":queue"
+	for round := range 40 {
+		w, _, err := dialWS(t, e.base, "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.send(`{"op":"subscribe","topic":"` + topic + `"}`)
+		stop := make(chan struct{})
+		published := make(chan struct{})
+		go func() {
+			defer close(published)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				payload := fmt.Sprintf(`{"type":"queue","event":%q,"n":%d}`, event, i)
+				_ = e.hub.Publish(context.Background(), topic, realtime.Publication{Data: []byte(payload)})
+				time.Sleep(20 * time.Microsecond)
+			}
+		}()
+		nc := w.c.NetConn()
+		_ = nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+		r := bufio.NewReader(nc)
+		data, closedAt, afterClose := 0, -1, 0
+		for n := 0; ; n++ {
+			op, err := readRawFrame(r)
+			if err != nil {
+				break // the server closed the connection
+			}
+			switch {
+			case op == 0x8:
+				if closedAt < 0 {
+					closedAt = n
+				}
+			case closedAt >= 0:
+				afterClose++
+			case op == 0x1:
+				data++
+				if data == 20 {
+					// Frames are flowing: the client closes now.
+					if err := w.c.WriteControl(websocket.CloseMessage,
+						websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		close(stop)
+		<-published
+		if closedAt < 0 || afterClose > 0 {
+			t.Fatalf("round %d: %d data frames, close frame at %d, %d frames after it; want a close and nothing after", round, data, closedAt, afterClose)
+		}
+	}
+}
+
+// readRawFrame reads one unmasked server frame and returns its opcode.
+func readRawFrame(r *bufio.Reader) (byte, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, err
+	}
+	n := int64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0, err
+		}
+		n = int64(b[0])<<8 | int64(b[1])
+	case 127:
+		var b [8]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return 0, err
+		}
+		n = 0
+		for _, x := range b {
+			n = n<<8 | int64(x)
+		}
+	}
+	_, err := io.CopyN(io.Discard, r, n)
+	return h[0] & 0x0f, err
 }
