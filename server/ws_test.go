@@ -673,11 +673,7 @@ func (quietRedisLog) Printf(context.Context, string, ...any) {}
 // topic's frames may coalesce (the latest cursor wins), so the test asks
 // for increasing numbers ending with the last, not for every one.
 func TestWSBurstInOrder(t *testing.T) {
-	cfg := liveCfg()
-	cfg.MaxDelay = time.Microsecond
-	e := newEnv(t, envOpts{live: cfg})
-	event, _ := e.event(1, 1, 2)
-	topic := "event:" + event + ":queue"
+	e, event, topic := queueStream(t)
 	w := mustDialWS(t, e.base, "")
 	w.subscribe(topic)
 	const n = 500
@@ -709,11 +705,7 @@ func TestWSBurstInOrder(t *testing.T) {
 // frames are read raw off the connection, so nothing the client library
 // does hides a frame after the close.
 func TestWSClientCloseAnsweredLast(t *testing.T) {
-	cfg := liveCfg()
-	cfg.MaxDelay = time.Microsecond
-	e := newEnv(t, envOpts{live: cfg})
-	event, _ := e.event(1, 1, 2)
-	topic := "event:" + event + ":queue"
+	e, event, topic := queueStream(t)
 	for round := range 40 {
 		w, _, err := dialWS(t, e.base, "", true)
 		if err != nil {
@@ -796,4 +788,16 @@ func readRawFrame(r *bufio.Reader) (byte, error) {
 	}
 	_, err := io.CopyN(io.Discard, r, n)
 	return h[0] & 0x0f, err
+}
+
+// queueStream is a server whose topics send every payload at once (no
+// coalescing window) and the queue topic of a fresh event on it: a stream
+// a test publishes to as fast as it likes.
+func queueStream(t *testing.T) (e *env, event, topic string) {
+	t.Helper()
+	cfg := liveCfg()
+	cfg.MaxDelay = time.Microsecond
+	e = newEnv(t, envOpts{live: cfg})
+	event, _ = e.event(1, 1, 2)
+	return e, event, "event:" + event + ":queue"
 }
