@@ -979,12 +979,13 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 	if review {
 		return ConfirmResult{Status: StatusReview, OrderID: orderID}, nil
 	}
-	captured := s.capture
 	if !already && intentID != "" {
 		// Just moved to capturing by this call: the intent is known.
-		captured = func(ctx context.Context, paymentID string) error { return s.captureIntent(ctx, paymentID, intentID) }
+		err = s.captureIntent(ctx, paymentID, intentID)
+	} else {
+		err = s.capture(ctx, paymentID)
 	}
-	if err := captured(ctx, paymentID); err != nil {
+	if err != nil {
 		s.log.Warn("checkout: capture failed; the capture job retries", "payment", paymentID, "err", err)
 	}
 	return ConfirmResult{Status: StatusSucceeded, OrderID: orderID}, nil
