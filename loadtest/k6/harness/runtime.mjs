@@ -37,7 +37,14 @@ export function call(op, args) {
   Atomics.store(signal, 0, 0);
   port.postMessage({ op, args });
   Atomics.wait(signal, 0, 0);
-  const got = receiveMessageOnPort(port);
+  // The engine posts its answer before it raises the flag, yet on a
+  // loaded machine the message has been seen to trail the flag: look
+  // again for up to 5 s before calling it lost.
+  let got = receiveMessageOnPort(port);
+  for (let ms = 0; !got && ms < 5000; ms++) {
+    block(1);
+    got = receiveMessageOnPort(port);
+  }
   if (!got) throw new Error(`harness: no answer to ${op}`);
   if (got.message.error) throw new Error(got.message.error);
   return got.message.value;
