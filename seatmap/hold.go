@@ -246,7 +246,7 @@ FROM req r LEFT JOIN ins i ON i.id = r.hold_id ORDER BY r.ord`
 // accessible is the number of accessible seats the fan asked for (0: not an
 // accessible request, which may not take seats held back for accessibility).
 func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l *eventLayout, ids []int64, accessible int) (Hold, error) {
-	c, err := prepareHold(ctx, accountID, ev, l, ids, accessible)
+	c, err := prepareHold(accountID, ev, l, ids, accessible)
 	if err != nil {
 		return Hold{}, err
 	}
@@ -258,7 +258,7 @@ func (s *Service) holdSeats(ctx context.Context, accountID int64, ev eventRow, l
 
 // prepareHold is a hold ready for its round: seats sorted, priced, not
 // yet written.
-func prepareHold(ctx context.Context, accountID int64, ev eventRow, l *eventLayout, ids []int64, accessible int) (*holdCall, error) {
+func prepareHold(accountID int64, ev eventRow, l *eventLayout, ids []int64, accessible int) (*holdCall, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	h := &Hold{ID: uuid.NewString(), EventID: ev.ID, Status: HoldActive, Currency: ev.Currency, accountID: accountID}
@@ -270,8 +270,7 @@ func prepareHold(ctx context.Context, accountID int64, ev eventRow, l *eventLayo
 		return nil, err
 	}
 	h.setAccessible(accessible)
-	return &holdCall{ctx: ctx, h: h, ids: ids, maxSeats: ev.MaxSeatsPerAccount, share: ev.presaleShare,
-		done: make(chan struct{})}, nil
+	return &holdCall{h: h, ids: ids, maxSeats: ev.MaxSeatsPerAccount, share: ev.presaleShare}, nil
 }
 
 // gateRelease unmarks seats in the gate; a failure only costs the next

@@ -3,45 +3,50 @@ package seatmap
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
+	"github.com/boxoffice/boxoffice/internal/groupcommit"
 	"github.com/boxoffice/boxoffice/internal/pg"
 )
 
-// Group commit of holds. A node takes the holds of one event in rounds, at
-// most Config.HoldRounds of them in flight at once: while they are, the
-// holds that arrive queue up, and the next round carries all of them (up to
+// Group commit of holds (internal/groupcommit). A node takes the holds of
+// one event in rounds, at most Config.HoldRounds of them in flight at once:
+// each round carries the holds that queued meanwhile (up to
 // Config.HoldBatch) in one gate script call, one Postgres statement and one
-// diff publish. A hold that arrives while fewer rounds are in flight goes
-// at once: batching never adds a delay, it only fills the round trips a
-// busy event would make anyway. Rounds in flight together meet in Postgres
-// as concurrent holds always have: row locks in seat order, then account
-// order.
+// diff publish. Rounds in flight together meet in Postgres as concurrent
+// holds always have: row locks in seat order, then account order.
 // Each hold is still all or nothing with its own answer; one round's holds
-// never share a seat or an account (holdQueue.next leaves such a hold for a
-// later round), so every round resolves as if its holds ran one after
-// another.
+// never share a seat or an account (holdKeys), so every round resolves as
+// if its holds ran one after another: a later hold for a seat sees the
+// earlier's result, and an account's cap counts its earlier hold's seats.
 
 // holdCall is one hold in a round: what to write, filled in with its
-// answer when done is closed.
+// answer when the round is done.
 type holdCall struct {
-	ctx      context.Context
 	h        *Hold
 	ids      []int64 // sorted
 	maxSeats int     // the account's cap as this hold sees it (event, presale, counter)
 	share    int64   // the presale window whose share the hold takes places from (0: none)
 	gateErr  error   // the gate was unusable for this hold: no release on refusal
 	err      error
-	done     chan struct{}
 }
 
-// holdQueue is one event's holds waiting for the next round on this node.
-type holdQueue struct {
-	mu      sync.Mutex
-	rounds  int // rounds in flight
-	pending []*holdCall
+// holdQueue is one event's holds waiting for their round on this node.
+type holdQueue = groupcommit.Queue[*holdCall, holdKey]
+
+// holdKey is a seat or an account that two holds of one round must not share.
+type holdKey struct {
+	account bool
+	id      int64
+}
+
+func holdKeys(c *holdCall) []holdKey {
+	keys := make([]holdKey, 0, len(c.ids)+1)
+	keys = append(keys, holdKey{account: true, id: c.h.accountID})
+	for _, id := range c.ids {
+		keys = append(keys, holdKey{id: id})
+	}
+	return keys
 }
 
 // batchGate is a Gate that can take several holds in one call, each all or
@@ -65,120 +70,28 @@ func (s *Service) commitHold(ctx context.Context, c *holdCall) error {
 		s.commitHolds(ctx, c.h.EventID, []*holdCall{c})
 		return c.err
 	}
-	v, ok := s.holdQueues.Load(c.h.EventID)
-	if !ok {
-		v, _ = s.holdQueues.LoadOrStore(c.h.EventID, &holdQueue{})
+	if err := s.holdQueue(c.h.EventID).Do(ctx, c); err != nil {
+		return err
 	}
-	q := v.(*holdQueue)
-	q.mu.Lock()
-	q.pending = append(q.pending, c)
-	lead := q.rounds < s.cfg.HoldRounds
-	if lead {
-		q.rounds++
-	}
-	q.mu.Unlock()
-	if lead {
-		s.holdRound(q)
-	}
-	select {
-	case <-c.done:
-		return c.err
-	case <-ctx.Done():
-		if q.withdraw(c) {
-			return ctx.Err()
-		}
-		// In a round already: its answer is on its way.
-		<-c.done
-		return c.err
-	}
+	return c.err
 }
 
-// holdRound runs the next round of q, then hands the one after to a new
-// goroutine, so the caller that ran this one gets its answer now.
-func (s *Service) holdRound(q *holdQueue) {
-	batch := q.next(s.cfg.HoldBatch)
-	if len(batch) == 0 {
-		return
+// holdQueue is the event's queue on this node, made on first use.
+func (s *Service) holdQueue(eventID int64) *holdQueue {
+	if v, ok := s.holdQueues.Load(eventID); ok {
+		return v.(*holdQueue)
 	}
-	// The round outlives any one caller's cancellation: the others wait on it.
-	s.commitHolds(context.WithoutCancel(batch[0].ctx), batch[0].h.EventID, batch)
-	if q.more() {
-		go s.holdRound(q)
-	}
-}
-
-// next takes up to limit pending holds for a round, in arrival order,
-// leaving for a later round any hold that shares a seat or an account with
-// one already taken (a seat: the later must see the earlier's result; an
-// account: its cap must count the earlier's seats). A hold whose caller
-// has gone is answered with its context's error. With nothing to take the
-// round ends.
-func (q *holdQueue) next(limit int) []*holdCall {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var batch []*holdCall
-	seats := make(map[int64]bool)
-	accounts := make(map[int64]bool)
-	rest := q.pending[:0]
-	for _, c := range q.pending {
-		if err := c.ctx.Err(); err != nil {
-			c.err = err
-			close(c.done)
-			continue
-		}
-		clash := len(batch) >= limit || accounts[c.h.accountID] ||
-			slices.ContainsFunc(c.ids, func(id int64) bool { return seats[id] })
-		if clash {
-			rest = append(rest, c)
-			continue
-		}
-		batch = append(batch, c)
-		accounts[c.h.accountID] = true
-		for _, id := range c.ids {
-			seats[id] = true
-		}
-	}
-	clear(q.pending[len(rest):])
-	q.pending = rest
-	if len(batch) == 0 {
-		q.rounds--
-	}
-	return batch
-}
-
-// more reports whether holds wait for another round, and ends the round
-// when none do.
-func (q *holdQueue) more() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.pending) == 0 {
-		q.rounds--
-		return false
-	}
-	return true
-}
-
-// withdraw removes a hold whose caller gave up before its round began.
-func (q *holdQueue) withdraw(c *holdCall) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	i := slices.Index(q.pending, c)
-	if i < 0 {
-		return false
-	}
-	q.pending = slices.Delete(q.pending, i, i+1)
-	return true
+	q := groupcommit.New(s.cfg.HoldBatch, s.cfg.HoldRounds, holdKeys, func(ctx context.Context, calls []*holdCall) {
+		s.commitHolds(ctx, eventID, calls)
+	})
+	v, _ := s.holdQueues.LoadOrStore(eventID, q)
+	return v.(*holdQueue)
 }
 
 // commitHolds runs one round for holds of one event: the gate turns known
 // losers away, one statement writes the rest, one publish tells the
-// event's watchers. Each call gets its own answer and done is closed.
+// event's watchers. Each call gets its own answer.
 func (s *Service) commitHolds(ctx context.Context, eventID int64, calls []*holdCall) {
-	defer func() {
-		for _, c := range calls {
-			close(c.done)
-		}
-	}()
 	s.m.roundHolds.Observe(float64(len(calls)))
 	ttl := s.cfg.HoldTTL
 	pass := s.gateHolds(ctx, eventID, calls, ttl)
