@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -103,61 +104,88 @@ type TicketSeat struct {
 // under review with tickets held back.
 func writeOrder(ctx context.Context, tx pgx.Tx, p Payment, sale seatmap.Sale, reviewReasons []string) (string, error) {
 	var b pgx.Batch
-	orderID, err := queueOrder(&b, p, sale, reviewReasons)
+	orderIDs, err := queueOrders(&b, []orderIn{{p, sale, reviewReasons}})
 	if err != nil {
 		return "", err
 	}
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return "", fmt.Errorf("checkout: write order for %s: %w", sale.HoldID, err)
 	}
-	return orderID, nil
+	return orderIDs[0], nil
 }
 
-// queueOrder adds writeOrder's inserts (the order, then its tickets, named
-// for the account's holder) to a batch and returns the new order's id; the
-// caller sends the batch in its transaction.
-func queueOrder(b *pgx.Batch, p Payment, sale seatmap.Sale, reviewReasons []string) (string, error) {
-	orderStatus, ticketStatus := OrderPaid, TicketValid
-	if len(reviewReasons) > 0 {
-		orderStatus, ticketStatus = OrderReview, TicketReview
-	} else {
-		reviewReasons = []string{}
+// orderIn is one order to write: the payment, what its hold sold, and the
+// screen's reasons to review it (none: paid).
+type orderIn struct {
+	p       Payment
+	sale    seatmap.Sale
+	reasons []string
+}
+
+// queueOrders adds writeOrder's inserts for several orders (all the
+// orders, then all their tickets, named for each account's holder: two
+// statements however many orders) to a batch and returns the new orders'
+// ids; the caller sends the batch in its transaction.
+func queueOrders(b *pgx.Batch, ins []orderIn) ([]string, error) {
+	n := len(ins)
+	orderIDs, holds, payments, currencies, statuses, reasons := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n)
+	accounts, events, totals := make([]int64, n), make([]int64, n), make([]int64, n)
+	var t struct {
+		ids, orders, statuses, types                 []string
+		events, seats, accounts                      []int64
+		face, service, facility, tax, total          []int64
+		included                                     []bool
 	}
-	n := len(sale.Seats)
-	ids, seatIDs, types := make([]string, n), make([]int64, n), make([]string, n)
-	face, service, facility, tax, total := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	included := make([]bool, n)
-	var sum int64
-	for i, st := range sale.Seats {
-		ln := sale.Lines[i]
-		if ln.SeatID != st.ID {
-			return "", fmt.Errorf("checkout: price line %d of %s is seat %d, not %d", i, sale.HoldID, ln.SeatID, st.ID)
+	for i, in := range ins {
+		sale := in.sale
+		orderStatus, ticketStatus := OrderPaid, TicketValid
+		if len(in.reasons) > 0 {
+			orderStatus, ticketStatus = OrderReview, TicketReview
 		}
-		ids[i], seatIDs[i], types[i] = uuid.NewString(), st.ID, ln.PriceType
-		face[i], service[i], facility[i], tax[i], total[i] = ln.FaceCents, ln.ServiceFeeCents, ln.FacilityFeeCents, ln.TaxCents, ln.TotalCents
-		included[i] = ln.TaxIncluded
-		sum += ln.TotalCents
+		why, err := json.Marshal(append([]string{}, in.reasons...))
+		if err != nil {
+			return nil, fmt.Errorf("checkout: review reasons of %s: %w", sale.HoldID, err)
+		}
+		orderIDs[i] = uuid.NewString()
+		accounts[i], events[i], holds[i], payments[i] = sale.AccountID, sale.EventID, sale.HoldID, in.p.ID
+		totals[i], currencies[i], statuses[i], reasons[i] = sale.TotalCents, sale.Currency, orderStatus, string(why)
+		var sum int64
+		for j, st := range sale.Seats {
+			ln := sale.Lines[j]
+			if ln.SeatID != st.ID {
+				return nil, fmt.Errorf("checkout: price line %d of %s is seat %d, not %d", j, sale.HoldID, ln.SeatID, st.ID)
+			}
+			t.ids, t.orders, t.statuses, t.types = append(t.ids, uuid.NewString()), append(t.orders, orderIDs[i]),
+				append(t.statuses, ticketStatus), append(t.types, ln.PriceType)
+			t.events, t.seats, t.accounts = append(t.events, sale.EventID), append(t.seats, st.ID), append(t.accounts, sale.AccountID)
+			t.face, t.service, t.facility = append(t.face, ln.FaceCents), append(t.service, ln.ServiceFeeCents), append(t.facility, ln.FacilityFeeCents)
+			t.tax, t.total, t.included = append(t.tax, ln.TaxCents), append(t.total, ln.TotalCents), append(t.included, ln.TaxIncluded)
+			sum += ln.TotalCents
+		}
+		if sum != sale.TotalCents || sum != in.p.AmountCents {
+			// The tickets must add up to what was charged, to the cent.
+			return nil, fmt.Errorf("checkout: tickets of %s add up to %d, hold %d, payment %d", sale.HoldID, sum, sale.TotalCents, in.p.AmountCents)
+		}
 	}
-	if sum != sale.TotalCents || sum != p.AmountCents {
-		// The tickets must add up to what was charged, to the cent.
-		return "", fmt.Errorf("checkout: tickets of %s add up to %d, hold %d, payment %d", sale.HoldID, sum, sale.TotalCents, p.AmountCents)
-	}
-	orderID := uuid.NewString()
 	b.Queue(`
 		INSERT INTO orders (id, account_id, event_id, hold_id, payment_id, total_cents, currency, status, review_reasons)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		orderID, sale.AccountID, sale.EventID, sale.HoldID, p.ID, sale.TotalCents, sale.Currency, orderStatus, reviewReasons)
+		SELECT o.id, o.account, o.event, o.hold, o.payment, o.total, o.currency, o.status,
+		       ARRAY(SELECT jsonb_array_elements_text(o.reasons))
+		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::uuid[], $5::uuid[], $6::bigint[], $7::text[], $8::text[], $9::jsonb[])
+		     AS o(id, account, event, hold, payment, total, currency, status, reasons)`,
+		orderIDs, accounts, events, holds, payments, totals, currencies, statuses, reasons)
 	b.Queue(`
 		INSERT INTO tickets (id, order_id, event_id, seat_id, account_id, holder_name, status, price_type,
 		                     face_cents, service_fee_cents, facility_fee_cents, tax_cents, tax_included, total_cents)
-		SELECT t.id, $1, $2, t.seat_id, $3, (SELECT a.name FROM accounts a WHERE a.id = $3), $6, t.price_type,
-		       t.face, t.service, t.facility, t.tax, t.included, t.total
-		FROM unnest($4::uuid[], $5::bigint[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[],
-		            $12::boolean[], $13::bigint[])
-		     AS t(id, seat_id, price_type, face, service, facility, tax, included, total)`,
-		orderID, sale.EventID, sale.AccountID, ids, seatIDs, ticketStatus, types,
-		face, service, facility, tax, included, total)
-	return orderID, nil
+		SELECT t.id, t.order_id, t.event, t.seat_id, t.account, (SELECT a.name FROM accounts a WHERE a.id = t.account),
+		       t.status, t.price_type, t.face, t.service, t.facility, t.tax, t.included, t.total
+		FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+		            $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::boolean[], $13::bigint[])
+		     AS t(id, order_id, event, seat_id, account, status, price_type, face, service, facility, tax, included, total)`,
+		t.ids, t.orders, t.events, t.seats, t.accounts, t.statuses, t.types,
+		t.face, t.service, t.facility, t.tax, t.included, t.total)
+	return orderIDs, nil
 }
 
 const ticketSelect = `

@@ -95,8 +95,10 @@ var (
 		"connect a payout account before listing a ticket for resale (POST /api/account/payouts/connect), and finish its onboarding")
 	ErrPayoutsUnavailable = apperr.E(apperr.Unavailable, "payouts_unavailable", "the payment provider in use cannot pay sellers")
 	// errBuyerNotCharged keeps a payout waiting until the buyer's payment
-	// is captured: a seller is never paid with money not yet taken.
-	errBuyerNotCharged = errors.New("checkout: the resale buyer's payment is not captured yet; the payout waits")
+	// is captured: a seller is never paid with money not yet taken. The
+	// payout job tries again; it is a state, not a fault (409, not 500).
+	errBuyerNotCharged = apperr.E(apperr.Conflict, "buyer_not_charged",
+		"the resale buyer's payment is not captured yet; the payout waits for it")
 	// errPayoutInFlight keeps a refund waiting while a payout it must
 	// deduct is being transferred.
 	errPayoutInFlight = errors.New("checkout: a resale payout of the order is being transferred; the refund waits for its outcome")

@@ -246,6 +246,10 @@ var stuckDesc = prometheus.NewDesc("boxoffice_payments_stuck",
 // read from Postgres at each scrape. Alert when it is above zero.
 func (s *Service) Collector() prometheus.Collector { return stuckCollector{s} }
 
+// RoundCollector is the histogram of purchases per conversion round
+// (convert.go).
+func (s *Service) RoundCollector() prometheus.Collector { return s.convertRounds }
+
 type stuckCollector struct{ s *Service }
 
 func (c stuckCollector) Describe(ch chan<- *prometheus.Desc) { ch <- stuckDesc }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/internal/jobs"
@@ -79,6 +80,13 @@ type Config struct {
 	// order under review (review.go) instead of being captured and
 	// confirmed. nil confirms every purchase.
 	Screen Screen
+	// ConvertBatch caps the purchases a node converts in one round
+	// (default 64; convert.go). 1 turns group commit off: every purchase
+	// converts alone, at once.
+	ConvertBatch int
+	// ConvertRounds is how many conversion rounds a node has in flight at
+	// once (default 2).
+	ConvertRounds int
 	// Hooks inject failures in tests; nil in production.
 	Hooks *Hooks
 }
@@ -145,6 +153,12 @@ func (c *Config) setDefaults() {
 	if c.ResaleFeeBasisPoints < 0 {
 		c.ResaleFeeBasisPoints = 0
 	}
+	if c.ConvertBatch == 0 {
+		c.ConvertBatch = 64
+	}
+	if c.ConvertRounds == 0 {
+		c.ConvertRounds = 2
+	}
 }
 
 // Service is checkout: payments, orders, tickets and their jobs.
@@ -155,6 +169,10 @@ type Service struct {
 	mailer   Mailer
 	log      *slog.Logger
 	cfg      Config
+	// converts are the authorized payments waiting for their conversion
+	// round on this node (convert.go); convertRounds counts each round's.
+	converts      *convertQueue
+	convertRounds prometheus.Histogram
 }
 
 // New returns a Service. mailer may be nil (no confirmation emails are
@@ -164,7 +182,14 @@ func New(db *pgxpool.Pool, seats *seatmap.Service, payments Payments, mailer Mai
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, seats: seats, payments: payments, mailer: mailer, log: log, cfg: cfg}
+	s := &Service{db: db, seats: seats, payments: payments, mailer: mailer, log: log, cfg: cfg,
+		convertRounds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "boxoffice_conversion_round_purchases",
+			Help:    "Purchases a node converted together in one transaction (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+		})}
+	s.converts = newConvertQueue(s)
+	return s
 }
 
 // Provider names the payment provider in use.
@@ -287,15 +312,26 @@ func payment(ctx context.Context, q pg.Querier, where string, lock bool, args ..
 	if err != nil {
 		return Payment{}, fmt.Errorf("checkout: load payment: %w", err)
 	}
-	if lock && p.OrderID == "" && (p.Status == StatusCapturing || p.Status == StatusSucceeded || p.Status == StatusReview) {
-		// After waiting for the lock, Postgres re-checks only the locked
-		// row: the join may miss an order written by the transaction it
-		// waited for. A fresh statement sees it.
-		if err := q.QueryRow(ctx, `SELECT id FROM orders WHERE payment_id = $1`, p.ID).Scan(&p.OrderID); err != nil {
-			return Payment{}, fmt.Errorf("checkout: order of payment %s: %w", p.ID, err)
+	if lock {
+		if err := orderAfterLock(ctx, q, &p); err != nil {
+			return Payment{}, err
 		}
 	}
 	return p, nil
+}
+
+// orderAfterLock fills in the order of a payment loaded FOR UPDATE that is
+// past its conversion. After waiting for the lock, Postgres re-checks only
+// the locked row: the join may miss an order written by the transaction it
+// waited for. A fresh statement sees it.
+func orderAfterLock(ctx context.Context, q pg.Querier, p *Payment) error {
+	if p.OrderID != "" || (p.Status != StatusCapturing && p.Status != StatusSucceeded && p.Status != StatusReview) {
+		return nil
+	}
+	if err := q.QueryRow(ctx, `SELECT id FROM orders WHERE payment_id = $1`, p.ID).Scan(&p.OrderID); err != nil {
+		return fmt.Errorf("checkout: order of payment %s: %w", p.ID, err)
+	}
+	return nil
 }
 
 func validUUID(s string) bool { _, err := uuid.Parse(s); return err == nil }
@@ -841,10 +877,11 @@ func recordEvent(ctx context.Context, tx pgx.Tx, id, typ string) (bool, error) {
 	return true, nil
 }
 
-// settle finishes an authorized payment: one transaction converts the hold
-// (fenced by hold id and seat versions), writes the order and tickets and
-// enqueues the confirmation email and a capture job; after the commit the
-// payment is captured. If the conversion cannot succeed (the hold was lost
+// settle finishes an authorized payment: one transaction (the node's
+// conversion round, convert.go) converts the hold (fenced by hold id and
+// seat versions), writes the order and tickets and enqueues the
+// confirmation email and a capture job; after the commit the payment is
+// captured. If the conversion cannot succeed (the hold was lost
 // or released with its cancelled event, the resold ticket or listing is
 // gone: any conflict), the authorization is voided, the hold released and
 // the caller told why (ErrHoldLost, ErrEventCancelled): nobody pays for
@@ -858,93 +895,12 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 		updated_at = now() WHERE id = $1 AND status = ANY($2)`, paymentID, openBeforeAuth); err != nil {
 		s.log.Error("checkout: mark authorized", "payment", paymentID, "err", err)
 	}
-	reasons := s.screen(ctx, paymentID)
-	var orderID string
-	var outcome seatmap.Outcome
-	var lost, already, review bool
-	var buyerEvent, buyer int64
-	var intentID string
-	err := pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
-		orderID, lost, already, review = "", false, false, false
-		if _, err := recordEvent(ctx, tx, eventID, "payment_intent.authorized"); err != nil {
-			return err
-		}
-		p, err := payment(ctx, tx, `p.id = $1`, true, paymentID)
-		if err != nil {
-			return err
-		}
-		switch p.Status {
-		case StatusCapturing, StatusSucceeded, StatusReview:
-			orderID, already, review = p.OrderID, true, p.Status == StatusReview
-			return nil
-		case StatusDeclined, StatusCanceled:
-			// An authorization arrived for a payment already ended (an
-			// intent confirmed from a page that kept its client secret):
-			// void it, keeping why the payment ended.
-			lost = true
-			if _, err := tx.Exec(ctx, `UPDATE payments SET status = 'voiding', updated_at = now() WHERE id = $1`, p.ID); err != nil {
-				return fmt.Errorf("checkout: reopen %s to void it: %w", p.ID, err)
-			}
-			return nil
-		case StatusVoiding, StatusRefunded:
-			lost = true
-			return nil
-		}
-		sale, out, err := s.seats.Convert(ctx, tx, p.HoldID)
-		if err != nil {
-			return err
-		}
-		outcome = out
-		if sale.ListingID != "" {
-			// A resale: the seller's ticket dies before the buyer's is
-			// written (one live ticket per seat).
-			if _, err := completeResale(ctx, tx, sale); err != nil {
-				return err
-			}
-		}
-		buyerEvent, buyer, intentID = p.eventID, p.accountID, p.intentID
-		// A resale is never held for review: the seller's ticket is
-		// already gone and the price is capped, so there is little for a
-		// bot to gain and nothing clean to undo.
-		if len(reasons) > 0 && sale.ListingID == "" {
-			review = true
-			if orderID, err = writeOrder(ctx, tx, p, sale, reasons); err != nil {
-				return err
-			}
-			if err := s.holdForReview(ctx, tx, p, orderID); err != nil {
-				return err
-			}
-		} else if sale.ListingID != "" {
-			if orderID, err = writeOrder(ctx, tx, p, sale, nil); err != nil {
-				return err
-			}
-			if err := s.recordPayout(ctx, tx, sale, orderID); err != nil {
-				return err
-			}
-			if err := s.confirmOrder(ctx, tx, p.ID, orderID); err != nil {
-				return err
-			}
-		} else {
-			// The common purchase: the order, its tickets, the payment's
-			// move to capturing and its jobs go in one round trip.
-			var b pgx.Batch
-			if orderID, err = queueOrder(&b, p, sale, nil); err != nil {
-				return err
-			}
-			if err := s.queueConfirm(&b, p.ID, orderID); err != nil {
-				return err
-			}
-			if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-				return fmt.Errorf("checkout: write order for %s: %w", p.ID, err)
-			}
-		}
-		if hook := s.cfg.Hooks.BeforeConvertCommit; hook != nil {
-			return hook(p.ID)
-		}
-		return nil
-	})
-	switch {
-	case errors.Is(err, errDuplicateEvent):
+	c := &conversion{paymentID: paymentID, webhookEvent: eventID, reasons: s.screen(ctx, paymentID)}
+	if err := s.convert(ctx, c); err != nil {
+		return ConfirmResult{}, err
+	}
+	switch err := c.err; {
+	case c.duplicate:
 		return ConfirmResult{Status: "duplicate"}, nil
 	case errors.Is(err, seatmap.ErrHoldLost), apperr.KindOf(err) == apperr.Conflict:
 		// The conversion cannot succeed (the hold is gone, the resold
@@ -952,9 +908,13 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 		if !errors.Is(err, seatmap.ErrHoldLost) {
 			s.log.Warn("checkout: conversion refused; voiding the payment", "payment", paymentID, "err", err)
 		}
-		lost = true
+		c.lost = true
 	case err != nil:
 		return ConfirmResult{}, err
+	}
+	orderID, lost, review := c.orderID, c.lost, c.review
+	if c.recorded {
+		eventID = "" // recorded with the conversion round
 	}
 	if lost {
 		if _, err := s.abandon(ctx, paymentID, StatusVoiding, "", eventID); err != nil && !errors.Is(err, errDuplicateEvent) {
@@ -965,23 +925,23 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 		}
 		return ConfirmResult{}, s.endedError(ctx, paymentID)
 	}
-	if !already {
-		s.seats.AfterCommit(ctx, outcome)
-		s.log.Info("checkout: order written", "payment", paymentID, "order", orderID, "review", reasons)
+	if !c.already {
+		s.log.Info("checkout: order written", "payment", paymentID, "order", orderID, "review", c.reasons)
 		// The purchase is done: free the buyer's place among the active
 		// shoppers. A failure only delays that until the admission expires.
 		if s.cfg.Admissions != nil {
-			if err := s.cfg.Admissions.Release(ctx, buyerEvent, buyer); err != nil {
-				s.log.Warn("checkout: release admission", "event", buyerEvent, "account", buyer, "err", err)
+			if err := s.cfg.Admissions.Release(ctx, c.buyerEvent, c.buyer); err != nil {
+				s.log.Warn("checkout: release admission", "event", c.buyerEvent, "account", c.buyer, "err", err)
 			}
 		}
 	}
 	if review {
 		return ConfirmResult{Status: StatusReview, OrderID: orderID}, nil
 	}
-	if !already && intentID != "" {
+	var err error
+	if !c.already && c.intentID != "" {
 		// Just moved to capturing by this call: the intent is known.
-		err = s.captureIntent(ctx, paymentID, intentID)
+		err = s.captureIntent(ctx, paymentID, c.intentID)
 	} else {
 		err = s.capture(ctx, paymentID)
 	}

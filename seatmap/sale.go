@@ -156,16 +156,14 @@ type Sale struct {
 // Outcome is the after-commit work of a sale transition; pass it to
 // AfterCommit once the caller's transaction committed, never before.
 type Outcome struct {
-	sold  *Sale
+	sold  []*Sale
 	ended ended
 	moved []SeatMove
 }
 
 // Join returns an Outcome that does the work of both.
 func (o Outcome) Join(p Outcome) Outcome {
-	if o.sold == nil {
-		o.sold = p.sold
-	}
+	o.sold = append(o.sold, p.sold...)
 	o.ended.holds = append(o.ended.holds, p.ended.holds...)
 	if len(p.ended.changes) > 0 {
 		m := make(map[int64][]SeatChange)
@@ -181,69 +179,137 @@ func (o Outcome) Join(p Outcome) Outcome {
 	return o
 }
 
-// Convert sells the seats of a payment_pending hold inside tx: the hold
-// becomes converted and each of its seats becomes sold, fenced by the hold
-// id and the seat versions the hold recorded, so a hold that lost any seat
-// changes nothing and returns ErrHoldLost (the caller must roll back). The
-// account counter already counts the seats (held and sold count alike), so
-// it is not written. Sold seats keep hold_id and holder_account_id: they say
-// which sale and which account own the seat. A resale hold (see resale.go)
-// also gives the seller's counter back the seat that left them.
+// Convert sells the seats of a payment_pending hold inside tx: ConvertAll
+// for one hold, whose loss is ErrHoldLost.
 func (s *Service) Convert(ctx context.Context, tx pgx.Tx, holdID string) (Sale, Outcome, error) {
-	var sale Sale
-	var ids, versions []int64
-	var seller *int64
-	err := tx.QueryRow(ctx, `
-		UPDATE holds SET status = 'converted', ended_at = now()
-		WHERE id = $1 AND status = 'payment_pending'
-		RETURNING id, event_id, account_id, seat_ids, seat_versions, total_cents, currency,
-		          coalesce(listing_id::text, ''), prior_account_id, price_lines`, holdID).Scan(
-		&sale.HoldID, &sale.EventID, &sale.AccountID, &ids, &versions, &sale.TotalCents, &sale.Currency,
-		&sale.ListingID, &seller, &sale.Lines)
-	if errors.Is(err, pgx.ErrNoRows) {
+	sales, lost, out, err := s.ConvertAll(ctx, tx, []string{holdID})
+	if err != nil {
+		return Sale{}, Outcome{}, err
+	}
+	if lost[0] {
 		return Sale{}, Outcome{}, ErrHoldLost
 	}
-	if err != nil {
-		return Sale{}, Outcome{}, fmt.Errorf("seatmap: convert %s: %w", holdID, err)
-	}
-	rows, err := tx.Query(ctx, `
-		WITH locked AS MATERIALIZED (
-			SELECT id FROM seats WHERE event_id = $1 AND id = ANY($3) ORDER BY id FOR UPDATE)
+	return sales[0], out, nil
+}
+
+// convertSQL converts, in one statement, every hold of $1 that is still
+// payment_pending and still has each of its seats as it recorded them
+// (held by it, at the recorded version): the hold becomes converted and
+// its seats sold. A hold that lost any seat is left as it was. Holds are
+// locked in id order, then seats in id order, as everywhere else. It
+// returns each payment_pending hold with the seats it sold (none for a
+// lost hold).
+const convertSQL = `
+	WITH h AS MATERIALIZED (
+		SELECT id, event_id, account_id, seat_ids, seat_versions, total_cents, currency,
+		       coalesce(listing_id::text, '') AS listing, prior_account_id, price_lines
+		FROM holds WHERE id = ANY($1::uuid[]) AND status = 'payment_pending' ORDER BY id FOR UPDATE),
+	want AS (
+		SELECT h.id AS hold_id, f.id, f.version FROM h, unnest(h.seat_ids, h.seat_versions) AS f(id, version)),
+	locked AS MATERIALIZED (
+		SELECT s.id, s.version, s.status, s.hold_id FROM seats s
+		WHERE s.id IN (SELECT id FROM want) ORDER BY s.id FOR UPDATE),
+	intact AS MATERIALIZED (
+		SELECT w.hold_id FROM want w
+		LEFT JOIN locked l ON l.id = w.id AND l.version = w.version AND l.status = 'held' AND l.hold_id = w.hold_id
+		GROUP BY w.hold_id HAVING bool_and(l.id IS NOT NULL)),
+	converted AS (
+		UPDATE holds SET status = 'converted', ended_at = now()
+		WHERE id IN (SELECT hold_id FROM intact) AND status = 'payment_pending'),
+	sold AS (
 		UPDATE seats s SET status = 'sold', listing_id = NULL, version = s.version + 1
-		FROM locked, unnest($3::bigint[], $4::bigint[]) AS f(id, version)
-		WHERE s.id = locked.id AND s.id = f.id AND s.version = f.version
-		  AND s.status = 'held' AND s.hold_id = $2
-		RETURNING s.id, s.version`, sale.EventID, holdID, ids, versions)
-	if err != nil {
-		return Sale{}, Outcome{}, fmt.Errorf("seatmap: sell seats of %s: %w", holdID, err)
+		FROM want w
+		WHERE w.hold_id IN (SELECT hold_id FROM intact) AND s.id = w.id AND s.version = w.version
+		  AND s.status = 'held' AND s.hold_id = w.hold_id
+		RETURNING w.hold_id, s.id, s.version)
+	SELECT h.id::text, h.event_id, h.account_id, h.seat_ids, h.total_cents, h.currency, h.listing,
+	       h.prior_account_id, h.price_lines, coalesce(v.ids, '{}'), coalesce(v.versions, '{}')
+	FROM h LEFT JOIN (SELECT hold_id, array_agg(id) AS ids, array_agg(version) AS versions
+	                  FROM sold GROUP BY hold_id) v ON v.hold_id = h.id`
+
+// ConvertAll sells the seats of payment_pending holds inside tx, each all
+// or nothing: a converted hold's seats are all sold, fenced by the hold id
+// and the seat versions the hold recorded; a hold that lost any seat (or
+// is no longer payment_pending) changes nothing and is reported in lost,
+// while the others go on. sales[i] is what holdIDs[i] sold; out is the
+// after-commit work of all of them. The account counter already counts
+// the seats (held and sold count alike), so it is not written. Sold seats
+// keep hold_id and holder_account_id: they say which sale and which
+// account own the seat. A resale hold (see resale.go) also gives the
+// seller's counter back the seat that left them. An error is the
+// statement's: the caller must roll back.
+func (s *Service) ConvertAll(ctx context.Context, tx pgx.Tx, holdIDs []string) (sales []Sale, lost []bool, out Outcome, err error) {
+	sales, lost = make([]Sale, len(holdIDs)), make([]bool, len(holdIDs))
+	at := make(map[string]int, len(holdIDs))
+	for i, id := range holdIDs {
+		at[id], lost[i] = i, true
 	}
-	got := make(map[int64]int64, len(ids))
+	rows, err := tx.Query(ctx, convertSQL, holdIDs)
+	if err != nil {
+		return nil, nil, Outcome{}, fmt.Errorf("seatmap: convert %d holds: %w", len(holdIDs), err)
+	}
+	type converted struct {
+		sale          Sale
+		ids           []int64
+		seller        *int64
+		sold, version []int64
+	}
+	var got []converted
 	for rows.Next() {
-		var id, v int64
-		if err := rows.Scan(&id, &v); err != nil {
-			return Sale{}, Outcome{}, fmt.Errorf("seatmap: sell seats of %s: %w", holdID, err)
+		var c converted
+		if err := rows.Scan(&c.sale.HoldID, &c.sale.EventID, &c.sale.AccountID, &c.ids, &c.sale.TotalCents,
+			&c.sale.Currency, &c.sale.ListingID, &c.seller, &c.sale.Lines, &c.sold, &c.version); err != nil {
+			rows.Close()
+			return nil, nil, Outcome{}, fmt.Errorf("seatmap: convert %d holds: %w", len(holdIDs), err)
 		}
-		got[id] = v
+		got = append(got, c)
 	}
 	if err := rows.Err(); err != nil {
-		return Sale{}, Outcome{}, fmt.Errorf("seatmap: sell seats of %s: %w", holdID, err)
+		return nil, nil, Outcome{}, fmt.Errorf("seatmap: convert %d holds: %w", len(holdIDs), err)
 	}
-	if len(got) != len(ids) {
-		return Sale{}, Outcome{}, ErrHoldLost
+	for _, c := range got {
+		i, ok := at[c.sale.HoldID]
+		if !ok {
+			return nil, nil, Outcome{}, fmt.Errorf("seatmap: convert: hold %s was not asked for", c.sale.HoldID)
+		}
+		if len(c.sold) == 0 {
+			continue // lost a seat: nothing written
+		}
+		if len(c.sold) != len(c.ids) {
+			// Written in part: only a rollback undoes it.
+			return nil, nil, Outcome{}, fmt.Errorf("seatmap: convert %s sold %d of its %d seats", c.sale.HoldID, len(c.sold), len(c.ids))
+		}
+		sale, err := s.soldSale(ctx, tx, c.sale, c.ids, c.seller, c.sold, c.version)
+		if err != nil {
+			return nil, nil, Outcome{}, err
+		}
+		sales[i], lost[i] = sale, false
+		out.sold = append(out.sold, &sales[i])
 	}
+	return sales, lost, out, nil
+}
+
+// soldSale completes a converted hold's Sale: the seller's counter of a
+// resale, each seat's details at its new version, and price lines for a
+// hold from before they were recorded.
+func (s *Service) soldSale(ctx context.Context, tx pgx.Tx, sale Sale, ids []int64, seller *int64, sold, versions []int64) (Sale, error) {
 	if seller != nil {
 		sale.Seller = *seller
 		if _, err := tx.Exec(ctx, `UPDATE account_event_seats SET seats = seats - $3 WHERE account_id = $1 AND event_id = $2`,
 			sale.Seller, sale.EventID, len(ids)); err != nil {
-			return Sale{}, Outcome{}, fmt.Errorf("seatmap: seller counter of %s: %w", holdID, err)
+			return Sale{}, fmt.Errorf("seatmap: seller counter of %s: %w", sale.HoldID, err)
 		}
 	}
 	l, err := s.layoutIn(ctx, tx, sale.EventID)
 	if err != nil {
-		return Sale{}, Outcome{}, err
+		return Sale{}, err
+	}
+	version := make(map[int64]int64, len(sold))
+	for i, id := range sold {
+		version[id] = versions[i]
 	}
 	for _, id := range ids {
-		sale.Seats = append(sale.Seats, SoldSeat{SeatInfo: l.seats[l.byID[id]], Version: got[id]})
+		sale.Seats = append(sale.Seats, SoldSeat{SeatInfo: l.seats[l.byID[id]], Version: version[id]})
 	}
 	if sale.Lines == nil {
 		// A payment started before holds had price lines: its seats at
@@ -257,9 +323,9 @@ func (s *Service) Convert(ctx context.Context, tx pgx.Tx, holdID string) (Sale, 
 		}
 	}
 	if len(sale.Lines) != len(sale.Seats) {
-		return Sale{}, Outcome{}, fmt.Errorf("seatmap: convert %s: %d price lines for %d seats", holdID, len(sale.Lines), len(sale.Seats))
+		return Sale{}, fmt.Errorf("seatmap: convert %s: %d price lines for %d seats", sale.HoldID, len(sale.Lines), len(sale.Seats))
 	}
-	return sale, Outcome{sold: &sale}, nil
+	return sale, nil
 }
 
 // FailPayment releases a payment_pending hold inside tx: its seats are free
@@ -281,19 +347,25 @@ func (s *Service) FailPayment(ctx context.Context, tx pgx.Tx, holdID string) (re
 // matters: a mark made before a commit that then failed would outlive the
 // hold and turn fans away from a seat Postgres has freed.
 func (s *Service) AfterCommit(ctx context.Context, o Outcome) {
-	if sale := o.sold; sale != nil {
-		ids := make([]int64, len(sale.Seats))
-		changes := make([]SeatChange, len(sale.Seats))
-		for i, st := range sale.Seats {
-			ids[i] = st.ID
-			changes[i] = SeatChange{Idx: st.Idx, State: StateSold, Version: st.Version}
+	// One gate call and one publish per event for all its sales.
+	var events []int64
+	ids, changes := map[int64][]int64{}, map[int64][]SeatChange{}
+	for _, sale := range o.sold {
+		if _, ok := ids[sale.EventID]; !ok {
+			events = append(events, sale.EventID)
 		}
+		for _, st := range sale.Seats {
+			ids[sale.EventID] = append(ids[sale.EventID], st.ID)
+			changes[sale.EventID] = append(changes[sale.EventID], SeatChange{Idx: st.Idx, State: StateSold, Version: st.Version})
+		}
+	}
+	for _, ev := range events {
 		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.GateTimeout)
-		if err := s.gate.MarkSold(gctx, sale.EventID, ids); err != nil {
-			s.log.Warn("seatmap: gate mark sold failed", "event", sale.EventID, "hold", sale.HoldID, "err", err)
+		if err := s.gate.MarkSold(gctx, ev, ids[ev]); err != nil {
+			s.log.Warn("seatmap: gate mark sold failed", "event", ev, "seats", len(ids[ev]), "err", err)
 		}
 		cancel()
-		s.publish(ctx, sale.EventID, changes)
+		s.publish(ctx, ev, changes[ev])
 	}
 	s.publishEnded(ctx, HoldReleased, o.ended)
 	for _, m := range o.moved {

@@ -176,7 +176,7 @@ func (a *App) Open(ctx context.Context) error {
 	a.Seats.RegisterJobs(a.Jobs)
 	a.Accounts.RegisterJobs(a.Jobs)
 	a.Presales.RegisterJobs(a.Jobs)
-	a.Metrics.MustRegister(a.Jobs.Collector(), a.Checkout.Collector())
+	a.Metrics.MustRegister(a.Jobs.Collector(), a.Checkout.Collector(), a.Checkout.RoundCollector())
 	return nil
 }
 
