@@ -38,11 +38,11 @@ type conversion struct {
 	// already: an earlier settlement converted it. lost: it cannot be
 	// converted and must be voided. recorded: this round recorded its
 	// webhook event, so abandoning it must not record it again.
-	orderID                                     string
+	orderID                                    string
 	duplicate, already, lost, review, recorded bool
-	buyerEvent, buyer                           int64
-	intentID                                    string
-	err                                         error
+	buyerEvent, buyer                          int64
+	intentID                                   string
+	err                                        error
 }
 
 type convertQueue = groupcommit.Queue[*conversion, string]

@@ -132,10 +132,10 @@ func queueOrders(b *pgx.Batch, ins []orderIn) ([]string, error) {
 		make([]string, n), make([]string, n), make([]string, n)
 	accounts, events, totals := make([]int64, n), make([]int64, n), make([]int64, n)
 	var t struct {
-		ids, orders, statuses, types                 []string
-		events, seats, accounts                      []int64
-		face, service, facility, tax, total          []int64
-		included                                     []bool
+		ids, orders, statuses, types        []string
+		events, seats, accounts             []int64
+		face, service, facility, tax, total []int64
+		included                            []bool
 	}
 	for i, in := range ins {
 		sale := in.sale
