@@ -163,6 +163,18 @@ for tag in "${htags[@]}"; do
 		printf '   %-4s holds/s %6.0f (%s event)   %s   %s   (load %s)\n' "$tag" "${fig[$tag.$age]}" "$age" "$(lat "$tag.$age")" "$(cpu "$tag.$age")" "$(load)"
 	done
 done
+# Conversions (checkout + confirm of a held pair, 32 in flight), with group
+# commit and then without it (checkout Config.ConvertBatch 1), back to back.
+for tag in this solo; do
+	if [[ $tag == solo ]]; then
+		line=$(BENCH_CONVERT_BATCH=1 runbench "$tmp/this.test" BenchmarkConvertHTTP "${CONVERTS:-4000}")
+	else
+		line=$(runbench "$tmp/this.test" BenchmarkConvertHTTP "${CONVERTS:-4000}")
+	fi
+	fig[$tag.conv]=$(metric "$line" orders/s)
+	record "$tag.conv" "$line"
+	printf '   %-4s orders/s %6.0f (checkout + confirm)   %s   %s   (load %s)\n' "$tag" "${fig[$tag.conv]}" "$(lat "$tag.conv")" "$(cpu "$tag.conv")" "$(load)"
+done
 for tag in "${tags[@]}"; do
 	line=$(runbench "$tmp/$tag.test" BenchmarkBestHTTP 1 success-%)
 	for u in success-% oversold holds/s; do fig[$tag.best.$u]=$(metric "$line" "$u"); done
@@ -218,6 +230,10 @@ met() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { print ((dir == ">=" ? v >= 
 				r=$(ratio "${fig[solo.$age]}" "$pg")
 				echo "| the same holds without group commit (HoldBatch 1), $age event, load ${fig[solo.$age.load]} | ${fig[solo.$age]%.*}/s, $(lat "solo.$age"); $(cpu "solo.$age") | $pg tps | **$r** | batched ÷ solo: **$(ratio "${fig[this.$age]}" "${fig[solo.$age]}")** holds/s, $(ratio "${fig[this.$age.pg-cpu-ms/op]}" "${fig[solo.$age.pg-cpu-ms/op]}") Postgres CPU per hold |"
 			done
+		fi
+		if [[ $tag == this ]]; then
+			echo "| purchases (checkout + confirm of a held pair, 32 in flight), conversions in rounds, load ${fig[this.conv.load]} | ${fig[this.conv]%.*}/s, $(lat this.conv); $(cpu this.conv) | | | |"
+			echo "| the same without group commit (ConvertBatch 1), load ${fig[solo.conv.load]} | ${fig[solo.conv]%.*}/s, $(lat solo.conv); $(cpu solo.conv) | | | rounds ÷ solo: **$(ratio "${fig[this.conv]}" "${fig[solo.conv]}")** orders/s, $(ratio "${fig[this.conv.pg-cpu-ms/op]}" "${fig[solo.conv.pg-cpu-ms/op]}") Postgres CPU, $(ratio "${fig[this.conv.pg-queries/op]}" "${fig[solo.conv.pg-queries/op]}") queries per purchase |"
 		fi
 		echo "| best available, 400 fans × 2 seats, no think time, 2,018-seat theater$name, load ${fig[$tag.best.load]} | ${fig[$tag.best.success-%]}% of requests got seats while seats remained; ${fig[$tag.best.oversold]%.*} oversold; ${fig[$tag.best.holds/s]%.*} holds/s | | | ≥ 99%: $(met "${fig[$tag.best.success-%]}" 99 '>='); oversold 0: $(met "${fig[$tag.best.oversold]}" 0 '<=') |"
 		r=$(ratio "${fig[$tag.rej]}" "$nx")

@@ -44,11 +44,15 @@ const benchInFlight = 32
 // stream, so a hold publishes its diff as in a sale. BENCH_HOLD_BATCH, when
 // set, is seatmap's Config.HoldBatch: scripts/bench.sh sets it to 1 for the
 // holds without group commit, beside the default in the same run;
-// BENCH_HOLD_ROUNDS likewise sets Config.HoldRounds, for experiments.
+// BENCH_HOLD_ROUNDS likewise sets Config.HoldRounds, for experiments;
+// BENCH_CONVERT_BATCH is checkout's Config.ConvertBatch, 1 for the
+// conversions without group commit.
 func benchEnv(b *testing.B) *env {
 	holdBatch, _ := strconv.Atoi(os.Getenv("BENCH_HOLD_BATCH"))
 	holdRounds, _ := strconv.Atoi(os.Getenv("BENCH_HOLD_ROUNDS"))
-	e := newEnv(b, envOpts{settingsTTL: time.Second, live: liveCfg(), holdBatch: holdBatch, holdRounds: holdRounds})
+	convertBatch, _ := strconv.Atoi(os.Getenv("BENCH_CONVERT_BATCH"))
+	e := newEnv(b, envOpts{settingsTTL: time.Second, live: liveCfg(), holdBatch: holdBatch, holdRounds: holdRounds,
+		convertBatch: convertBatch})
 	// Sessions cached as a production node caches them: for minutes, with
 	// revocations heard from Postgres.
 	ctx, stop := context.WithCancel(context.Background())

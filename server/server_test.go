@@ -89,6 +89,9 @@ type envOpts struct {
 	holdBatch int
 	// holdRounds is seatmap's Config.HoldRounds (0: its default).
 	holdRounds int
+	// convertBatch is checkout's Config.ConvertBatch (0: its default; 1: no
+	// group commit of conversions).
+	convertBatch int
 }
 
 // testSecret signs the waiting room's challenges and tokens in tests.
@@ -139,7 +142,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		SettingsTTL: o.settingsTTL})
 	proc := checkout.NewTestProcessor()
 	coCfg := checkout.Config{SecretKey: []byte("server-test-secret-key-of-32-bytes"),
-		WebhookSecret: o.webhookSecret, BaseURL: "http://app.test", Admissions: queue}
+		WebhookSecret: o.webhookSecret, BaseURL: "http://app.test", Admissions: queue, ConvertBatch: o.convertBatch}
 	if o.review {
 		coCfg.Screen = queue
 	}
