@@ -29,6 +29,8 @@ const (
 	mailReset       = "reset"        // a password-reset link, to whatever address was asked for
 	mailEmailChange = "email_change" // a confirmation link, to the new address
 	mailEmailNotice = "email_notice" // a notice of the change, to the old address
+	// mailCodesRenewed: a notice that the recovery codes were replaced.
+	mailCodesRenewed = "codes_renewed"
 )
 
 // mailJob is an account mail's payload. It carries no token: the token is
@@ -123,6 +125,11 @@ func (s *Service) sendMail(ctx context.Context, payload json.RawMessage) error {
 		subject = "Your email address is being changed"
 		body = "Someone signed in to your Boxoffice account asked to use " + m.NewEmail + " instead of this address.\n" +
 			"Nothing changes until the link sent there is followed. If this was not you, reset your password now:\n\n" +
+			s.cfg.BaseURL + "/forgot-password\n"
+	case mailCodesRenewed:
+		subject = "Your recovery codes were replaced"
+		body = "Someone signed in to your Boxoffice account, with a code from its authenticator app, replaced its\n" +
+			"two-factor recovery codes. The old codes no longer work. If this was not you, reset your password now:\n\n" +
 			s.cfg.BaseURL + "/forgot-password\n"
 	default:
 		return fmt.Errorf("account: unknown mail kind %q", m.Kind)

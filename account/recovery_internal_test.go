@@ -209,3 +209,66 @@ func TestTOTPSignIn(t *testing.T) {
 		t.Errorf("sign in after TOTP is off: %v", err)
 	}
 }
+
+// TestRenewRecoveryCodes: a current app code replaces every recovery code
+// (the old ones, used or not, stop working; the new ones work once); the
+// same app code, a wrong one or a recovery code renews nothing; an
+// account without TOTP gets totp_not_enabled; a notice is queued.
+func TestRenewRecoveryCodes(t *testing.T) {
+	s := newTestService(t)
+	ctx := context.Background()
+	a, _ := signUp(t, s, "renew")
+	if _, err := s.RenewRecoveryCodes(ctx, a.ID, "123456"); !errors.Is(err, ErrTOTPOff) {
+		t.Fatalf("renew without TOTP: %v, want totp_not_enabled", err)
+	}
+	enr, err := s.BeginTOTP(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	code, _ := TOTPCode(enr.Secret, now.Add(-30*time.Second))
+	old, err := s.ConfirmTOTP(ctx, a.ID, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.SignIn(ctx, a.Email, "first-password")
+	var step *SecondStep
+	if !errors.As(err, &step) {
+		t.Fatalf("sign in: %v, want a second step", err)
+	}
+	if _, _, err := s.CompleteSignIn(ctx, step.Challenge, old[0]); err != nil {
+		t.Fatalf("an old recovery code before renewal: %v", err)
+	}
+	for _, bad := range []string{code, old[1], "000000"} {
+		if _, err := s.RenewRecoveryCodes(ctx, a.ID, bad); !errors.Is(err, ErrBadCode) {
+			t.Errorf("renew with %q: %v, want invalid_code", bad, err)
+		}
+	}
+	code, _ = TOTPCode(enr.Secret, now)
+	fresh, err := s.RenewRecoveryCodes(ctx, a.ID, code)
+	if err != nil || len(fresh) != recoveryCodeCount {
+		t.Fatalf("renew: %d codes, %v", len(fresh), err)
+	}
+	if _, err := s.RenewRecoveryCodes(ctx, a.ID, code); !errors.Is(err, ErrBadCode) {
+		t.Errorf("the same app code twice: %v, want invalid_code", err)
+	}
+	for _, c := range []string{old[1], old[9]} {
+		if _, _, err := s.CompleteSignIn(ctx, step.Challenge, c); !errors.Is(err, ErrBadCode) {
+			t.Errorf("an old recovery code after renewal: %v, want invalid_code", err)
+		}
+	}
+	if _, _, err := s.CompleteSignIn(ctx, step.Challenge, fresh[4]); err != nil {
+		t.Errorf("a new recovery code: %v", err)
+	}
+	var left, notices int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL`, a.ID).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE kind = $1 AND payload->>'kind' = $2 AND payload->>'to' = $3`,
+		JobMail, mailCodesRenewed, a.Email).Scan(&notices); err != nil {
+		t.Fatal(err)
+	}
+	if left != recoveryCodeCount-1 || notices != 1 {
+		t.Errorf("%d unused codes and %d notices, want %d and 1", left, notices, recoveryCodeCount-1)
+	}
+}

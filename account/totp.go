@@ -36,6 +36,7 @@ var (
 	ErrTOTPOn        = apperr.E(apperr.Conflict, "totp_already_enabled", "two-factor sign-in is already on")
 	ErrNoEnrolment   = apperr.E(apperr.Conflict, "totp_not_started", "start the enrolment first (POST /api/account/totp)")
 	ErrTOTPRequired  = apperr.E(apperr.Forbidden, "totp_required", "your role requires two-factor sign-in: it cannot be turned off")
+	ErrTOTPOff       = apperr.E(apperr.Conflict, "totp_not_enabled", "two-factor sign-in is off: turn it on first (POST /api/account/totp)")
 	ErrTOTPEnrolment = apperr.E(apperr.Forbidden, "totp_enrolment_required",
 		"your role requires two-factor sign-in: set it up (POST /api/account/totp) before anything else")
 )
@@ -125,6 +126,50 @@ func (s *Service) ConfirmTOTP(ctx context.Context, accountID int64, code string)
 			return nil, err
 		}
 		return nil, fmt.Errorf("account: confirm totp: %w", err)
+	}
+	return codes, nil
+}
+
+// RenewRecoveryCodes replaces every recovery code of the account, used or
+// not, with a new set (shown once, stored hashed), for a fan who spent
+// theirs or fears they leaked. The proof is a current code from the
+// authenticator app, accepted once like a sign-in's; a recovery code does
+// not renew the codes, or a stolen one would yield ten more. The old
+// address gets a notice, so a change the owner did not make is seen.
+func (s *Service) RenewRecoveryCodes(ctx context.Context, accountID int64, code string) ([]string, error) {
+	codes, hashes, err := newRecoveryCodes()
+	if err != nil {
+		return nil, err
+	}
+	err = pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
+		var email string
+		var secret *string
+		var last int64
+		err := tx.QueryRow(ctx, `SELECT email, totp_secret, totp_last_step FROM accounts
+			WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, accountID).Scan(&email, &secret, &last)
+		if err != nil {
+			return err
+		}
+		if secret == nil {
+			return ErrTOTPOff
+		}
+		step, ok := matchTOTP(*secret, code, last, time.Now())
+		if !ok {
+			return ErrBadCode
+		}
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET totp_last_step = $2 WHERE id = $1`, accountID, step); err != nil {
+			return err
+		}
+		if err := replaceRecoveryCodes(ctx, tx, accountID, hashes); err != nil {
+			return err
+		}
+		return enqueueMail(ctx, tx, mailJob{Kind: mailCodesRenewed, AccountID: accountID, To: email})
+	})
+	if err != nil {
+		if apperr.As(err) != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("account: renew recovery codes: %w", err)
 	}
 	return codes, nil
 }

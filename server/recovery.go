@@ -229,6 +229,23 @@ func (s *Server) confirmTOTP(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"recovery_codes": codes})
 }
 
+// renewRecoveryCodes: POST /api/account/totp/recovery-codes {code} → 200
+// {recovery_codes}: a new set replaces every old code; the proof is a
+// code from the authenticator app.
+func (s *Server) renewRecoveryCodes(c *fiber.Ctx) error {
+	var req codeRequest
+	if err := s.decodeStrict(c.Body(), &req); err != nil {
+		return err
+	}
+	acct, _ := currentAccount(c)
+	codes, err := s.deps.Accounts.RenewRecoveryCodes(c.UserContext(), acct.ID, req.Code)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"recovery_codes": codes})
+}
+
 // disableTOTP: DELETE /api/account/totp {password} → 204 (fans only).
 func (s *Server) disableTOTP(c *fiber.Ctx) error {
 	var req passwordRequest

@@ -202,6 +202,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/account/totp", h(s.requireAccountToEnrol, s.beginTOTP)},
 		{"POST", "/api/account/totp/confirm", h(s.requireAccountToEnrol, s.limit(LimitSecondFactor), s.confirmTOTP)},
 		{"DELETE", "/api/account/totp", h(auth, s.limit(LimitRecovery), s.disableTOTP)},
+		{"POST", "/api/account/totp/recovery-codes", h(auth, s.limit(LimitSecondFactor), s.renewRecoveryCodes)},
 		{"GET", "/api/account/reminders", h(auth, s.getReminders)},
 		{"PUT", "/api/account/reminders", h(auth, s.putReminders)},
 		{"POST", "/api/unsubscribe", h(s.limit(LimitRecovery), s.unsubscribe)},

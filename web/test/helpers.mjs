@@ -52,8 +52,14 @@ export const ADMIN_TOKEN = process.env.BOXOFFICE_ADMIN_TOKEN;
 // cookie the sign-in page would have set.
 export async function asAdmin(page, base = BASE) {
   assert.ok(ADMIN_TOKEN, 'the Go test passes BOXOFFICE_ADMIN_TOKEN');
+  await withSession(page, ADMIN_TOKEN, base);
+}
+
+// withSession signs the page's browser in with a session token, as the
+// sign-in page's cookies would.
+export async function withSession(page, token, base = BASE) {
   await page.context().addCookies([
-    { name: 'bo_session', value: ADMIN_TOKEN, url: base, httpOnly: true, sameSite: 'Lax' },
+    { name: 'bo_session', value: token, url: base, httpOnly: true, sameSite: 'Lax' },
     { name: 'bo_signed_in', value: '1', url: base, sameSite: 'Lax' },
   ]);
 }
@@ -66,6 +72,28 @@ export async function signIn(page, who) {
   await page.getByLabel('Password').fill('browser-test-1');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+// mailText waits for a mail to addr (in mailpit, the tests' SMTP server)
+// whose subject starts with subject, and returns its text.
+export async function mailText(addr, subject) {
+  const mailpit = process.env.MAILPIT_URL;
+  const deadline = Date.now() + 40000;
+  while (Date.now() < deadline) {
+    const list = await (await fetch(`${mailpit}/api/v1/search?query=${encodeURIComponent(`to:"${addr}"`)}`)).json();
+    const m = list.messages.find((x) => x.Subject.startsWith(subject));
+    if (m) return (await (await fetch(`${mailpit}/api/v1/message/${m.ID}`)).json()).Text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`no mail "${subject}" to ${addr}`);
+}
+
+// mailLink is the first match of re in that mail, a link or its fragment.
+export async function mailLink(addr, subject, re) {
+  const text = await mailText(addr, subject);
+  const link = text.match(re);
+  assert.ok(link, `a link in the mail:\n${text}`);
+  return link[0];
 }
 
 export async function signUpAPI(name) {

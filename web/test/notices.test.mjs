@@ -5,30 +5,12 @@
 // page's switch shows it and turns them back on. Events are made here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, apiAs, signUpAPI, asAdmin, ADMIN_TOKEN, BASE } from './helpers.mjs';
+import { launch, newPage, apiAs, signUpAPI, asAdmin, withSession, mailLink, ADMIN_TOKEN } from './helpers.mjs';
 
 const MAILPIT = process.env.MAILPIT_URL;
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-// mailPath waits for a mail to addr whose subject starts with subject and
-// returns the path and fragment of its link matching re.
-async function mailPath(addr, subject, re) {
-  const deadline = Date.now() + 40000;
-  while (Date.now() < deadline) {
-    const list = await (await fetch(`${MAILPIT}/api/v1/search?query=${encodeURIComponent(`to:"${addr}"`)}`)).json();
-    const m = list.messages.find((x) => x.Subject.startsWith(subject));
-    if (m) {
-      const msg = await (await fetch(`${MAILPIT}/api/v1/message/${m.ID}`)).json();
-      const link = msg.Text.match(re);
-      assert.ok(link, `a link in the mail:\n${msg.Text}`);
-      return link[0];
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`no mail "${subject}" to ${addr}`);
-}
 
 // eventAt makes an event of the admin's on sale now, at date.
 async function eventAt(name, date) {
@@ -71,7 +53,7 @@ test('postpone: the admin moves the event, the holder takes the refund from the 
   await admin.shot('notices-admin-postponed');
   admin.assertClean();
 
-  const link = await mailPath(fan.email, 'New date: ', /\/events\/\d+\/refund-choice#token=\S+/);
+  const link = await mailLink(fan.email, 'New date: ', /\/events\/\d+\/refund-choice#token=\S+/);
   const page = await newPage(browser); // not signed in: the link is enough
   await page.goto(link);
   await page.getByRole('heading', { name: 'Your event has moved' }).waitFor();
@@ -96,7 +78,7 @@ test('reminders: the unsubscribe link stops them; the account page turns them ba
   const moved = await apiAs(ADMIN_TOKEN, 'POST', `/api/admin/events/${event}/reschedule`,
     { event_date: new Date(Date.now() + 86400000 + 8000).toISOString() });
   assert.equal(moved.status, 201, JSON.stringify(moved.body));
-  const link = await mailPath(fan.email, 'Tomorrow: ', /\/unsubscribe#token=\S+/);
+  const link = await mailLink(fan.email, 'Tomorrow: ', /\/unsubscribe#token=\S+/);
 
   const page = await newPage(browser);
   await page.goto(link);
@@ -104,10 +86,7 @@ test('reminders: the unsubscribe link stops them; the account page turns them ba
   await page.getByText(/Done: no more reminders/).waitFor();
   assert.equal((await apiAs(fan.token, 'GET', '/api/account/reminders')).body.reminders, false);
 
-  await page.context().addCookies([
-    { name: 'bo_session', value: fan.token, url: BASE, httpOnly: true, sameSite: 'Lax' },
-    { name: 'bo_signed_in', value: '1', url: BASE, sameSite: 'Lax' },
-  ]);
+  await withSession(page, fan.token);
   await page.goto('/account');
   const box = page.getByLabel(/Mail me the day before a show/);
   await box.waitFor();

@@ -161,6 +161,15 @@ function totpSection(main, a, ctx) {
   main.append(card);
   if (a.totp_enabled) {
     card.append(h('p', {}, '✓ On: signing in asks for a code from your authenticator app.'));
+    formCard(card, {
+      fields: [['code', 'Code from the app', 'text', { inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6 }]],
+      submit: 'Get new recovery codes',
+      action: (v) => post('/api/account/totp/recovery-codes', { code: v.code.trim() }),
+      done: (r, f) => {
+        f.replaceWith(h('p', { role: 'status' }, 'New recovery codes: the old ones no longer work. Keep these somewhere safe: each signs you in once without the app.'),
+          h('ul', { class: 'codes', 'data-renewed-codes': true }, ...r.recovery_codes.map((c) => h('li', {}, h('code', {}, c)))));
+      },
+    });
     if (!totpRoles.includes(a.role)) {
       formCard(card, {
         fields: [['password', 'Password', 'password', { autocomplete: 'current-password' }]], submit: 'Turn two-factor sign-in off',
