@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -654,7 +655,8 @@ func TestPresaleWaitingRoom(t *testing.T) {
 	if err != nil || len(general.Admitted) != 0 {
 		t.Fatalf("general admitter before its sale: %+v %v, want nobody", general, err)
 	}
-	res, err := e.queue.NewRoomAdmitter(waitingroom.RoomKey{EventID: id, PresaleID: presaleID}).Step(ctx)
+	window := e.queue.NewRoomAdmitter(waitingroom.RoomKey{EventID: id, PresaleID: presaleID})
+	res, err := window.Step(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -690,7 +692,20 @@ func TestPresaleWaitingRoom(t *testing.T) {
 	if r := hold(mint(t, e.queue, acct.ID, id, time.Now().Add(time.Minute))); r.status != 403 || r.errCode(t) != "not_admitted" {
 		t.Errorf("window hold with the general room's token: %d %s", r.status, r.body)
 	}
-	if r := hold(st.AdmissionToken); r.status != 201 {
-		t.Errorf("window hold with the window's token: %d %s", r.status, r.body)
+	r := hold(st.AdmissionToken)
+	if r.status != 201 {
+		t.Fatalf("window hold with the window's token: %d %s", r.status, r.body)
+	}
+	// The purchase frees the fan's place among the window's active
+	// shoppers at once, as it does in the general room.
+	var h struct{ ID string }
+	r.json(t, &h)
+	e.pay(h.ID, tokens[fan])
+	if res, err := window.Step(ctx); err != nil || res.Active-int64(len(res.Admitted)) != 2 || slices.Contains(res.Admitted, acct.ID) {
+		t.Errorf("window room after the purchase: %+v %v, want 2 of the 3 admitted still active", res, err)
+	}
+	e.do("GET", "/api/events/"+ev+"/queue/me", tokens[fan], nil).json(t, &st)
+	if st.State == "admitted" {
+		t.Errorf("the buyer is still admitted to the window's room: %+v", st)
 	}
 }

@@ -96,6 +96,44 @@ func (s *Service) roomOf(ctx context.Context, k RoomKey) (room, error) {
 	return r, nil
 }
 
+// windowsOf lists the presale windows of an event whose room is on (none
+// when it is off: windows then have no rooms), cached per node for
+// Config.SettingsTTL like the settings.
+func (s *Service) windowsOf(ctx context.Context, eventID int64) ([]int64, error) {
+	r, err := s.room(ctx, eventID)
+	if err != nil || !r.Enabled {
+		return nil, err
+	}
+	now := time.Now()
+	s.mu.Lock()
+	w, ok := s.eventWindows[eventID]
+	s.mu.Unlock()
+	if ok && now.Sub(w.fetched) < s.cfg.SettingsTTL {
+		return w.ids, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT id FROM presales WHERE event_id = $1`, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("waitingroom: presales of event %d: %w", eventID, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("waitingroom: presales of event %d: %w", eventID, err)
+	}
+	s.mu.Lock()
+	if len(s.eventWindows) > 10_000 {
+		clear(s.eventWindows)
+	}
+	s.eventWindows[eventID] = eventWindows{ids: ids, fetched: now}
+	s.mu.Unlock()
+	return ids, nil
+}
+
+// eventWindows are an event's presale windows as windowsOf caches them.
+type eventWindows struct {
+	ids     []int64
+	fetched time.Time
+}
+
 // EnabledRooms lists the rooms the admitter runner keeps an admitter for:
 // every event whose room is on (EnabledEvents), and each of its presale
 // windows open now.

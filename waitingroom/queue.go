@@ -186,11 +186,22 @@ func (s *Service) Heartbeat(ctx context.Context, eventID, accountID int64) error
 // Release ends an account's admission at once, freeing its active-shopper
 // place: checkout calls it when an order is written (checkout.Config.
 // Admissions); otherwise, and after a decline, the admission ends when its
-// token expires, so the fan may still try again within it. The token
-// itself stays valid until its expiry (it is stateless); the per-account seat
-// cap bounds what it can still do.
+// token expires, so the fan may still try again within it. The fan may
+// have come in through the general room or a presale window's: the place
+// is freed in each of the event's rooms (a room the fan is not admitted to
+// has nothing to free). The token itself stays valid until its expiry (it
+// is stateless); the per-account seat cap bounds what it can still do.
 func (s *Service) Release(ctx context.Context, eventID, accountID int64) error {
-	if err := s.rdb.ZRem(ctx, s.keys(eventID).adm, accountID).Err(); err != nil {
+	windows, err := s.windowsOf(ctx, eventID)
+	if err != nil {
+		return err
+	}
+	pipe := s.rdb.Pipeline()
+	pipe.ZRem(ctx, s.keys(eventID).adm, accountID)
+	for _, p := range windows {
+		pipe.ZRem(ctx, s.roomKeys(RoomKey{EventID: eventID, PresaleID: p}).adm, accountID)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("waitingroom: release admission: %w", err)
 	}
 	return nil

@@ -98,8 +98,10 @@ type Service struct {
 
 	powKey, tokenKey, proofKey []byte
 
-	// windows caches the presale windows of rooms (presale.go); mu guards it.
-	windows map[RoomKey]presaleWindow
+	// windows caches the presale windows of rooms, eventWindows each
+	// event's list of them (presale.go); mu guards both.
+	windows      map[RoomKey]presaleWindow
+	eventWindows map[int64]eventWindows
 
 	mu     sync.Mutex
 	rooms  map[int64]room
@@ -120,12 +122,13 @@ func New(db *pgxpool.Pool, rdb redis.UniversalClient, pub Publisher, log *slog.L
 	}
 	return &Service{
 		db: db, rdb: rdb, pub: pub, log: log, cfg: cfg,
-		powKey:   derive(cfg.SecretKey, "waitingroom pow challenge"),
-		tokenKey: derive(cfg.SecretKey, "waitingroom admission token"),
-		proofKey: derive(cfg.SecretKey, "waitingroom proof hash"),
-		rooms:    make(map[int64]room),
-		windows:  make(map[RoomKey]presaleWindow),
-		sealed:   make(map[int64]bool),
+		powKey:       derive(cfg.SecretKey, "waitingroom pow challenge"),
+		tokenKey:     derive(cfg.SecretKey, "waitingroom admission token"),
+		proofKey:     derive(cfg.SecretKey, "waitingroom proof hash"),
+		rooms:        make(map[int64]room),
+		windows:      make(map[RoomKey]presaleWindow),
+		eventWindows: make(map[int64]eventWindows),
+		sealed:       make(map[int64]bool),
 	}
 }
 
