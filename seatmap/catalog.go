@@ -205,11 +205,19 @@ func (s *Service) loadLayout(ctx context.Context, q pg.Querier, eventID int64) (
 		sec.Capacity++
 	}
 	l.ga = gaAreas(l.sections, l.seats)
+	// The stage is the venue's: its layout cannot change once an event
+	// uses it (UpdateVenue refuses), so it need not be copied.
+	var stage *Area
+	if err := q.QueryRow(ctx, `SELECT v.layout->'stage' FROM events e JOIN venues v ON v.id = e.venue_id WHERE e.id = $1`,
+		eventID).Scan(&stage); err != nil {
+		return nil, fmt.Errorf("seatmap: stage of %d: %w", eventID, err)
+	}
 	raw, err := json.Marshal(struct {
 		EventID  int64         `json:"event_id,string"`
 		Sections []SectionInfo `json:"sections"`
 		Seats    []SeatInfo    `json:"seats"`
-	}{eventID, l.sections, l.seats})
+		Stage    *Area         `json:"stage,omitempty"`
+	}{eventID, l.sections, l.seats, stage})
 	if err != nil {
 		return nil, fmt.Errorf("seatmap: encode layout: %w", err)
 	}

@@ -157,7 +157,8 @@ func TestVenueBuilderRoutes(t *testing.T) {
 		}
 	}
 
-	// An event copies the seats, companion and restricted view ones too.
+	// An event copies the seats, companion and restricted view ones too, and
+	// shows the stage.
 	now := time.Now().UTC()
 	r = e.do("POST", "/api/admin/events", admin, map[string]any{"venue_id": v.ID, "name": name + " night",
 		"event_date": now.Add(72 * time.Hour), "sale_opens": now.Add(time.Hour),
@@ -186,6 +187,12 @@ func TestVenueBuilderRoutes(t *testing.T) {
 	before := seatsOf()
 	if len(before) != 90 || !slices.Contains(before, "A10 restricted_view 1000") || !slices.Contains(before, "C2 companion 2000") {
 		t.Fatalf("event seats: %d, %v", len(before), before[:min(12, len(before))])
+	}
+	// The fans' map draws the venue's stage where the design put it.
+	var m struct{ Stage *struct{ X, Y, Width, Height float64 } }
+	e.do("GET", "/api/events/"+ev.ID+"/seatmap", "", nil).json(t, &m)
+	if m.Stage == nil || *m.Stage != (struct{ X, Y, Width, Height float64 }{400, 10, 200, 40}) {
+		t.Errorf("the event's stage: %+v, want the design's {400 10 200 40}", m.Stage)
 	}
 
 	r = e.do("PUT", "/api/admin/venues/"+v.ID, admin, map[string]any{"name": name, "design": smallDesign(5)})
