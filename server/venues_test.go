@@ -189,7 +189,9 @@ func TestVenueBuilderRoutes(t *testing.T) {
 		t.Fatalf("event seats: %d, %v", len(before), before[:min(12, len(before))])
 	}
 	// The fans' map draws the venue's stage where the design put it.
-	var m struct{ Stage *struct{ X, Y, Width, Height float64 } }
+	var m struct {
+		Stage *struct{ X, Y, Width, Height float64 }
+	}
 	e.do("GET", "/api/events/"+ev.ID+"/seatmap", "", nil).json(t, &m)
 	if m.Stage == nil || *m.Stage != (struct{ X, Y, Width, Height float64 }{400, 10, 200, 40}) {
 		t.Errorf("the event's stage: %+v, want the design's {400 10 200 40}", m.Stage)
