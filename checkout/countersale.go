@@ -27,13 +27,14 @@ const (
 // ErrCounterMethod names no counter payment method.
 var ErrCounterMethod = apperr.E(apperr.Invalid, "invalid_payment_method", "method must be cash or card_present")
 
-// CounterSaleRequest is a sale at the door: the operator picks seats,
-// takes the money (cash, or on the venue's own card terminal) and sells.
+// CounterSaleRequest is a sale at the door: the operator picks seats (or
+// asks for the best available, or for standing places), takes the money
+// (cash, or on the venue's own card terminal) and sells.
 type CounterSaleRequest struct {
-	EventID    int64
-	OperatorID int64
-	SeatIDs    []int64
-	Method     string
+	// Hold is what to sell, for the operator's account (AccountID) at
+	// EventID; Counter is set by CounterSale.
+	Hold   seatmap.HoldRequest
+	Method string
 	// Types chooses each seat's price type (seat id → key), as a fan's
 	// checkout does; nil gives every seat the event's first.
 	Types map[int64]string
@@ -53,10 +54,13 @@ func (s *Service) CounterSale(ctx context.Context, req CounterSaleRequest) (Orde
 	if req.Method != MethodCash && req.Method != MethodCardPresent {
 		return Order{}, ErrCounterMethod
 	}
-	h, err := s.seats.Hold(ctx, seatmap.HoldRequest{EventID: req.EventID, AccountID: req.OperatorID, SeatIDs: req.SeatIDs, Counter: true})
+	hr := req.Hold
+	hr.Counter = true
+	h, err := s.seats.Hold(ctx, hr)
 	if err != nil {
 		return Order{}, err
 	}
+	operator := hr.AccountID
 	holder := strings.TrimSpace(req.HolderName)
 	if holder == "" {
 		holder = "Box office"
@@ -64,16 +68,16 @@ func (s *Service) CounterSale(ctx context.Context, req CounterSaleRequest) (Orde
 	var orderID string
 	var out seatmap.Outcome
 	err = pg.Transact(ctx, s.db, func(tx pgx.Tx) error {
-		pending, err := s.seats.StartPayment(ctx, tx, req.OperatorID, h.ID, s.cfg.PaymentGrace, req.Types)
+		pending, err := s.seats.StartPayment(ctx, tx, operator, h.ID, s.cfg.PaymentGrace, req.Types)
 		if err != nil {
 			return err
 		}
 		p := Payment{ID: uuid.NewString(), HoldID: h.ID, Provider: ProviderCounter, Status: StatusSucceeded,
-			AmountCents: pending.TotalCents, Currency: pending.Currency, eventID: pending.EventID, accountID: req.OperatorID}
+			AmountCents: pending.TotalCents, Currency: pending.Currency, eventID: pending.EventID, accountID: operator}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO payments (id, hold_id, event_id, account_id, provider, method, amount_cents, currency, status)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'succeeded')`,
-			p.ID, p.HoldID, p.eventID, req.OperatorID, ProviderCounter, req.Method, p.AmountCents, p.Currency); err != nil {
+			p.ID, p.HoldID, p.eventID, operator, ProviderCounter, req.Method, p.AmountCents, p.Currency); err != nil {
 			return fmt.Errorf("checkout: counter payment for %s: %w", h.ID, err)
 		}
 		sale, o, err := s.seats.Convert(ctx, tx, h.ID)
@@ -93,15 +97,15 @@ func (s *Service) CounterSale(ctx context.Context, req CounterSaleRequest) (Orde
 		if err != nil {
 			return fmt.Errorf("checkout: counter order %s: %w", orderID, err)
 		}
-		return addNote(ctx, tx, orderID, req.OperatorID, "Counter sale, paid "+strings.ReplaceAll(req.Method, "_", " "))
+		return addNote(ctx, tx, orderID, operator, "Counter sale, paid "+strings.ReplaceAll(req.Method, "_", " "))
 	})
 	if err != nil {
-		if rerr := s.seats.Release(context.WithoutCancel(ctx), req.OperatorID, h.ID); rerr != nil {
+		if rerr := s.seats.Release(context.WithoutCancel(ctx), operator, h.ID); rerr != nil {
 			s.log.Warn("checkout: release a counter hold", "hold", h.ID, "err", rerr)
 		}
 		return Order{}, err
 	}
 	s.seats.AfterCommit(ctx, out)
-	s.log.Info("checkout: counter sale", "event", req.EventID, "order", orderID, "operator", req.OperatorID, "method", req.Method)
+	s.log.Info("checkout: counter sale", "event", hr.EventID, "order", orderID, "operator", operator, "method", req.Method)
 	return s.order(ctx, s.db, `o.id = $1`, orderID)
 }

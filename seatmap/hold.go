@@ -134,8 +134,15 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (Hold, error) {
 	}
 	if req.Counter {
 		ev.MaxSeatsPerAccount = math.MaxInt32
-		if err := checkSeats(req.SeatIDs, CounterCap, l); err != nil {
-			return Hold{}, err
+		n := len(req.SeatIDs)
+		switch {
+		case req.Best != nil:
+			n = req.Best.Quantity
+		case req.GA != nil:
+			n = req.GA.Quantity
+		}
+		if n < 1 || n > CounterCap {
+			return Hold{}, ErrSeatCount.With("max", CounterCap)
 		}
 	}
 	if req.Best != nil {

@@ -41,8 +41,14 @@ func (s *Server) decodeHoldRequest(body []byte) (seatmap.HoldRequest, error) {
 	if err := s.decodeStrict(body, &req); err != nil {
 		return seatmap.HoldRequest{}, err
 	}
+	return holdShape(req.SeatIDs, req.BestAvailable, req.GA)
+}
+
+// holdShape is the domain request of a body's one hold shape: seat ids,
+// best available or general admission (a counter sale has the same three).
+func holdShape(seatIDs []ID, best *bestRequest, ga *gaRequest) (seatmap.HoldRequest, error) {
 	shapes := 0
-	for _, given := range []bool{len(req.SeatIDs) > 0, req.BestAvailable != nil, req.GA != nil} {
+	for _, given := range []bool{len(seatIDs) > 0, best != nil, ga != nil} {
 		if given {
 			shapes++
 		}
@@ -51,17 +57,17 @@ func (s *Server) decodeHoldRequest(body []byte) (seatmap.HoldRequest, error) {
 		return seatmap.HoldRequest{}, errHoldShape
 	}
 	out := seatmap.HoldRequest{}
-	if g := req.GA; g != nil {
-		out.GA = &seatmap.GARequest{Section: g.Section, Quantity: g.Quantity}
+	if ga != nil {
+		out.GA = &seatmap.GARequest{Section: ga.Section, Quantity: ga.Quantity}
 		return out, nil
 	}
-	if b := req.BestAvailable; b != nil {
-		out.Best = &seatmap.BestRequest{Quantity: b.Quantity, Section: b.Section, MaxPriceCents: b.MaxPriceCents,
-			Accessible: b.Accessible}
+	if best != nil {
+		out.Best = &seatmap.BestRequest{Quantity: best.Quantity, Section: best.Section, MaxPriceCents: best.MaxPriceCents,
+			Accessible: best.Accessible}
 		return out, nil
 	}
-	out.SeatIDs = make([]int64, len(req.SeatIDs))
-	for i, id := range req.SeatIDs {
+	out.SeatIDs = make([]int64, len(seatIDs))
+	for i, id := range seatIDs {
 		out.SeatIDs[i] = int64(id)
 	}
 	return out, nil

@@ -213,14 +213,21 @@ func (s *Server) exportCSV(c *fiber.Ctx) error {
 	return nil
 }
 
-// counterSaleRequest is a box office sale: the seats, how the money was
-// taken, optionally each seat's price type and the name on the tickets.
+// counterSaleRequest is a box office sale: the seats (named, the best
+// available or a number of standing places), how the money was taken,
+// optionally each named seat's price type and the name on the tickets.
 type counterSaleRequest struct {
-	SeatIDs    []ID             `json:"seat_ids" validate:"required,min=1,max=100"`
-	Method     string           `json:"method" validate:"required,oneof=cash card_present"`
-	Tickets    []checkoutTicket `json:"tickets" validate:"max=100,dive"`
-	HolderName string           `json:"holder_name" validate:"omitempty,name,max=100"`
+	SeatIDs       []ID             `json:"seat_ids" validate:"omitempty,min=1,max=100"`
+	BestAvailable *bestRequest     `json:"best_available"`
+	GA            *gaRequest       `json:"ga"`
+	Method        string           `json:"method" validate:"required,oneof=cash card_present"`
+	Tickets       []checkoutTicket `json:"tickets" validate:"max=100,dive"`
+	HolderName    string           `json:"holder_name" validate:"omitempty,name,max=100"`
 }
+
+// errCounterTickets: price types are chosen per named seat.
+var errCounterTickets = apperr.E(apperr.Invalid, "tickets_need_seat_ids",
+	"tickets chooses the price type of named seats: send seat_ids with it (best_available and ga sell at the first price type)")
 
 // counterSale: POST /api/admin/events/:event/counter-sales → 201 the order.
 func (s *Server) counterSale(c *fiber.Ctx) error {
@@ -232,11 +239,14 @@ func (s *Server) counterSale(c *fiber.Ctx) error {
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
 	}
-	op, _ := currentAccount(c)
-	seats := make([]int64, len(req.SeatIDs))
-	for i, sid := range req.SeatIDs {
-		seats[i] = int64(sid)
+	hold, err := holdShape(req.SeatIDs, req.BestAvailable, req.GA)
+	if err != nil {
+		return err
 	}
+	if len(req.Tickets) > 0 && len(req.SeatIDs) == 0 {
+		return errCounterTickets
+	}
+	op, _ := currentAccount(c)
 	var types map[int64]string
 	if len(req.Tickets) > 0 {
 		types = make(map[int64]string, len(req.Tickets))
@@ -244,8 +254,9 @@ func (s *Server) counterSale(c *fiber.Ctx) error {
 			types[int64(t.SeatID)] = t.PriceType
 		}
 	}
-	o, err := s.deps.Checkout.CounterSale(c.UserContext(), checkout.CounterSaleRequest{EventID: id, OperatorID: op.ID,
-		SeatIDs: seats, Method: req.Method, Types: types, HolderName: req.HolderName})
+	hold.EventID, hold.AccountID = id, op.ID
+	o, err := s.deps.Checkout.CounterSale(c.UserContext(), checkout.CounterSaleRequest{Hold: hold,
+		Method: req.Method, Types: types, HolderName: req.HolderName})
 	if err != nil {
 		return err
 	}

@@ -213,15 +213,7 @@ func TestCounterSaleAndStreamedExport(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	admin := e.admin()
 	event, seats := e.event(3, 10, 50)
-	email, operator := "box-"+testkit.RandomHex(4)+"@example.test", ""
-	r := e.do("POST", "/api/accounts", "", map[string]string{"email": email, "password": "correct horse", "name": "Door"})
-	var out struct{ Token string }
-	r.json(t, &out)
-	operator = out.Token
-	if err := e.accts.Grant(context.Background(), email, account.RoleBoxOffice); err != nil {
-		t.Fatal(err)
-	}
-	e.enrolTOTP(operator)
+	operator := e.boxOffice()
 	names := map[string]bool{}
 	for i := 0; i < len(seats); i += 100 {
 		name := fmt.Sprintf(`O'Neil, "Group %d"`, i/100)
@@ -261,7 +253,7 @@ func TestCounterSaleAndStreamedExport(t *testing.T) {
 			t.Fatalf("attendee name %q came back changed", rec[2])
 		}
 	}
-	r = e.do("GET", "/api/admin/events/"+event+"/exports/orders.csv", admin, nil)
+	r := e.do("GET", "/api/admin/events/"+event+"/exports/orders.csv", admin, nil)
 	orders, err := csv.NewReader(strings.NewReader(string(r.body))).ReadAll()
 	if err != nil || r.status != 200 || len(orders) != len(seats)/100+1 {
 		t.Fatalf("orders export: %d, %d records, %v", r.status, len(orders), err)
@@ -389,5 +381,71 @@ func TestRolesGrantedByAdmin(t *testing.T) {
 	}
 	if r := e.do("PUT", "/api/admin/accounts/999999999/role", admin, map[string]any{"role": "fan"}); r.status != 404 {
 		t.Errorf("no such account: %d %s", r.status, r.body)
+	}
+}
+
+// boxOffice signs up a box office operator, second factor enrolled, and
+// returns their session.
+func (e *env) boxOffice() string {
+	e.t.Helper()
+	email := "box-" + testkit.RandomHex(4) + "@example.test"
+	r := e.do("POST", "/api/accounts", "", map[string]string{"email": email, "password": "correct horse", "name": "Door"})
+	var out struct{ Token string }
+	r.json(e.t, &out)
+	if err := e.accts.Grant(context.Background(), email, account.RoleBoxOffice); err != nil {
+		e.t.Fatal(err)
+	}
+	e.enrolTOTP(out.Token)
+	return out.Token
+}
+
+// TestCounterSaleBestAndStanding: at the counter an operator sells the
+// best 12 seats (more than a fan's cap of 8) and 5 standing places without
+// naming any, at the first price type; a shape that names two kinds, or
+// price types without named seats, is refused; the ledger balances.
+func TestCounterSaleBestAndStanding(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	admin := e.admin()
+	operator := e.boxOffice()
+	event, _ := e.event(1, 4, 10)
+	var o struct {
+		TotalCents int64 `json:"total_cents"`
+		Tickets    []struct {
+			Row    string `json:"row"`
+			Number int    `json:"number"`
+		} `json:"tickets"`
+	}
+	r := e.do("POST", "/api/admin/events/"+event+"/counter-sales", operator, map[string]any{
+		"best_available": map[string]any{"quantity": 12}, "method": "cash", "holder_name": "School trip"})
+	if r.status != 201 {
+		t.Fatalf("best 12 at the counter: %d %.300s", r.status, r.body)
+	}
+	r.json(t, &o)
+	if len(o.Tickets) != 12 || o.TotalCents != 12*4200 {
+		t.Fatalf("best 12: %d tickets, %d cents", len(o.Tickets), o.TotalCents)
+	}
+	floor := e.gaEvent(50)
+	r = e.do("POST", "/api/admin/events/"+floor+"/counter-sales", operator, map[string]any{
+		"ga": map[string]any{"section": "FLOOR", "quantity": 5}, "method": "card_present"})
+	r.json(t, &o)
+	if r.status != 201 || len(o.Tickets) != 5 || o.TotalCents != 5*3000 {
+		t.Fatalf("5 standing at the counter: %d, %d tickets, %d cents: %.300s", r.status, len(o.Tickets), o.TotalCents, r.body)
+	}
+	if left := e.freshGA(floor); len(left) != 1 || left[0].Available != 45 {
+		t.Errorf("floor after the counter sale: %+v, want 45 left", left)
+	}
+	for _, bad := range []map[string]any{
+		{"best_available": map[string]any{"quantity": 2}, "ga": map[string]any{"section": "FLOOR", "quantity": 1}, "method": "cash"},
+		{"method": "cash"},
+		{"best_available": map[string]any{"quantity": 2}, "tickets": []map[string]any{{"seat_id": "1", "price_type": "adult"}}, "method": "cash"},
+	} {
+		if r := e.do("POST", "/api/admin/events/"+event+"/counter-sales", operator, bad); r.status != 422 && r.status != 400 {
+			t.Errorf("counter sale %v: %d %s, want refused", bad, r.status, r.body)
+		}
+	}
+	for _, ev := range []string{event, floor} {
+		if l := e.ledger(admin, ev); !l.Balanced || l.Residual != 0 {
+			t.Errorf("ledger of %s: %+v", ev, l)
+		}
 	}
 }
