@@ -104,7 +104,7 @@ test('every page, every role: no null, undefined or NaN on screen', async () => 
     '/orders', `/orders/${order}`, '/tickets', '/scan', '/signin', '/signup', '/admin', `/admin/events/${EVENT}`, '/no-such-page',
     `/payments/${pay.body.payment.id}/challenge`, '/forgot-password', '/reset-password', '/verify-email', '/confirm-email',
     '/account', '/admin/orders', `/admin/orders/${order}`, '/admin/roles', `/events/${EVENT}/refund-choice`, '/unsubscribe',
-    '/admin/events/new', `/admin/events/${EVENT}/edit`, '/admin/venues', '/admin/venues/new', `/admin/venues/${venues.body[0].id}`];
+    '/admin/events/new', `/admin/events/${EVENT}/edit`, '/admin/venues', '/admin/venues/new', `/admin/venues/${venues.body[0].id}`, '/box-office'];
   for (const re of routes()) {
     assert.ok(urls.some((u) => re.test(u.split('?')[0])), `no page of this test opens the route ${re}: add an address for it`);
   }

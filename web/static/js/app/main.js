@@ -32,6 +32,7 @@ const routes = [
   [/^\/admin\/venues$/, () => import('./pages/venues.js').then((m) => ({ render: m.renderVenues }))],
   [/^\/admin\/venues\/new$/, () => import('./pages/venues.js').then((m) => ({ render: m.renderVenue }))],
   [/^\/admin\/venues\/(\d+)$/, () => import('./pages/venues.js').then((m) => ({ render: m.renderVenue }))],
+  [/^\/box-office$/, () => import('./pages/boxoffice.js').then((m) => ({ render: m.renderBoxOffice }))],
 ];
 
 const ctx = {
@@ -45,7 +46,7 @@ const ctx = {
     for (const el of document.querySelectorAll('[data-auth]')) {
       el.hidden = (el.dataset.auth === 'in') !== Boolean(ctx.account);
     }
-    for (const el of document.querySelectorAll('[data-role]')) el.hidden = ctx.account?.role !== el.dataset.role;
+    for (const el of document.querySelectorAll('[data-role]')) el.hidden = !el.dataset.role.split(' ').includes(ctx.account?.role);
     return ctx.account;
   },
 };

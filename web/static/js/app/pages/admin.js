@@ -42,7 +42,7 @@ export async function renderList(main, _params, ctx) {
   main.append(h('h1', {}, 'Admin: events'),
     h('p', {}, h('a', { href: '/admin/events/new', 'data-link': true, class: 'button' }, 'New event'), ' ',
       h('a', { href: '/admin/orders', 'data-link': true }, 'Orders'), ' · ', h('a', { href: '/admin/roles', 'data-link': true }, 'Roles'),
-      ' · ', h('a', { href: '/admin/venues', 'data-link': true }, 'Venues')),
+      ' · ', h('a', { href: '/admin/venues', 'data-link': true }, 'Venues'), ' · ', h('a', { href: '/box-office', 'data-link': true }, 'Box office')),
     list, jobsPanel(), paymentsPanel());
   // Past events too (from= the epoch): an admin settles their ledgers.
   const events = await get('/api/events?from=1970-01-01&limit=100');
