@@ -173,16 +173,6 @@ func (s *Service) MeRoom(ctx context.Context, room RoomKey, accountID int64) (St
 	return s.status(r, accountID, res)
 }
 
-// Heartbeat records that a fan is still there (the socket layer calls it;
-// /queue/me polls count too). Fans without one for HeartbeatWindow are
-// skipped when their turn comes.
-func (s *Service) Heartbeat(ctx context.Context, eventID, accountID int64) error {
-	if err := s.rdb.ZAdd(ctx, s.keys(eventID).hb, redis.Z{Score: float64(s.cfg.Now().UnixMilli()), Member: accountID}).Err(); err != nil {
-		return fmt.Errorf("waitingroom: heartbeat: %w", err)
-	}
-	return nil
-}
-
 // Release ends an account's admission at once, freeing its active-shopper
 // place: checkout calls it when an order is written (checkout.Config.
 // Admissions); otherwise, and after a decline, the admission ends when its

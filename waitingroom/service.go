@@ -26,7 +26,7 @@ type Config struct {
 	// LeaseTTL is how long an admitter's lease lasts without renewal
 	// (default 5 s): a dead leader is replaced within it.
 	LeaseTTL time.Duration
-	// HeartbeatWindow: a fan without a heartbeat (socket or /queue/me poll)
+	// HeartbeatWindow: a fan without a heartbeat (a /queue/me poll)
 	// for this long is skipped by the admitter (default 30 s).
 	HeartbeatWindow time.Duration
 	// ChallengeTTL is how long a proof-of-work challenge stays valid
