@@ -120,8 +120,9 @@ func TestAdmissionLifecycle(t *testing.T) {
 	if res, _ := adm.Step(ctx); len(res.Admitted) != 1 || res.Admitted[0] != 13 {
 		t.Fatalf("after a release: %+v, want 13 admitted", res)
 	}
-	f.clock.Advance(61 * time.Second)            // both admissions expire; 14 stopped polling long ago
-	if _, err := s.Me(ctx, ev, 14); err != nil { // a poll: 14 is still there
+	// Both admissions expire; 14 stopped polling long ago, and polls now.
+	f.clock.Advance(61 * time.Second)
+	if _, err := s.Me(ctx, ev, 14); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ := adm.Step(ctx); len(res.Admitted) != 1 || res.Admitted[0] != 14 || res.Active != 1 {
