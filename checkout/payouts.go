@@ -13,6 +13,7 @@ import (
 	"github.com/boxoffice/boxoffice/internal/apperr"
 	"github.com/boxoffice/boxoffice/internal/jobs"
 	"github.com/boxoffice/boxoffice/internal/pg"
+	"github.com/boxoffice/boxoffice/seatmap"
 )
 
 // Seller payouts: a resale writes the seller's payout row (recordPayout)
@@ -264,6 +265,51 @@ func (s *Service) Payouts(ctx context.Context, accountID int64) (SellerPayouts, 
 		list = []SellerPayout{}
 	}
 	return SellerPayouts{Account: a, Payouts: list}, nil
+}
+
+// EventPayout is a seller payout as the organizer follows it: the
+// seller's payout, who the seller is, the resale order that earned it and
+// how its transfer went (attempts, the last error while it fails).
+type EventPayout struct {
+	SellerPayout
+	SellerEmail string `json:"seller_email"`
+	OrderID     string `json:"order_id"`
+	Attempts    int    `json:"attempts"`
+	LastError   string `json:"last_error,omitempty"`
+}
+
+// EventPayouts lists an event's seller payouts, newest first (at most
+// 500; the payouts export has them all), or ErrEventNotFound.
+func (s *Service) EventPayouts(ctx context.Context, eventID int64) ([]EventPayout, error) {
+	var exists bool
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)`, eventID).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("checkout: payouts of event %d: %w", eventID, err)
+	}
+	if !exists {
+		return nil, seatmap.ErrEventNotFound
+	}
+	rows, err := s.db.Query(ctx, `
+		SELECT po.id::text, po.listing_id::text, po.event_id::text, e.name, po.gross_cents, po.fee_cents, po.net_cents,
+		       po.currency, po.status, po.due_at, po.paid_at, po.created_at, a.email, po.order_id::text, po.attempts,
+		       coalesce(po.last_error, '')
+		FROM payouts po JOIN events e ON e.id = po.event_id JOIN accounts a ON a.id = po.seller_account_id
+		WHERE po.event_id = $1 ORDER BY po.created_at DESC, po.id LIMIT 500`, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: payouts of event %d: %w", eventID, err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EventPayout, error) {
+		var p EventPayout
+		err := r.Scan(&p.ID, &p.ListingID, &p.Event, &p.EventName, &p.GrossCents, &p.FeeCents, &p.NetCents,
+			&p.Currency, &p.Status, &p.DueAt, &p.PaidAt, &p.CreatedAt, &p.SellerEmail, &p.OrderID, &p.Attempts, &p.LastError)
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checkout: payouts of event %d: %w", eventID, err)
+	}
+	if list == nil {
+		list = []EventPayout{}
+	}
+	return list, nil
 }
 
 // requirePayoutAccount refuses a listing by a seller who could not be

@@ -16,6 +16,7 @@ var roleTable = map[string][]string{
 	"POST /api/checkins":                             {account.RoleScanner},
 	"GET /api/admin/events/:event/ledger":            {account.RoleFinance},
 	"GET /api/admin/events/:event/ledger.csv":        {account.RoleFinance},
+	"GET /api/admin/events/:event/payouts":           {account.RoleFinance},
 	"GET /api/admin/events/:event/exports/:kind.csv": {account.RoleFinance},
 	"POST /api/admin/events/:event/counter-sales":    {account.RoleBoxOffice},
 	"GET /api/admin/orders":                          {account.RoleBoxOffice},

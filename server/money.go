@@ -141,6 +141,21 @@ func (s *Server) eventLedger(c *fiber.Ctx) error {
 	return c.JSON(l)
 }
 
+// eventPayouts: GET /api/admin/events/:event/payouts → 200 {payouts}, the
+// event's seller payouts and how each transfer went.
+func (s *Server) eventPayouts(c *fiber.Ctx) error {
+	eventID, err := pathID(c, "event", seatmap.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	list, err := s.deps.Checkout.EventPayouts(c.UserContext(), eventID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"payouts": list})
+}
+
 // eventLedgerCSV: GET /api/admin/events/:event/ledger.csv, the same ledger
 // as a spreadsheet.
 func (s *Server) eventLedgerCSV(c *fiber.Ctx) error {

@@ -85,6 +85,27 @@ func TestPayoutsAndReceiptsHTTP(t *testing.T) {
 	if len(after.Payouts) != 1 || after.Payouts[0].Status != "pending" || after.Payouts[0].NetCents != 1800 {
 		t.Errorf("alice's payouts after the resale = %+v", after)
 	}
+	// The organizer follows it on the event: who sold, for what, and how
+	// the transfer goes; fans may not look.
+	var org2 struct {
+		Payouts []struct {
+			SellerEmail string `json:"seller_email"`
+			OrderID     string `json:"order_id"`
+			Status      string
+			NetCents    int64 `json:"net_cents"`
+			Attempts    int
+		}
+	}
+	r = e.do("GET", "/api/admin/events/"+event+"/payouts", admin, nil)
+	r.json(t, &org2)
+	if r.status != 200 || len(org2.Payouts) != 1 || org2.Payouts[0].SellerEmail != alice.email || org2.Payouts[0].OrderID != bobOrder ||
+		org2.Payouts[0].Status != "pending" || org2.Payouts[0].NetCents != 1800 || org2.Payouts[0].Attempts != 0 {
+		t.Errorf("the event's payouts: %d %+v", r.status, org2)
+	}
+	e.wantErr(e.do("GET", "/api/admin/events/999999999/payouts", admin, nil), 404, "event_not_found", "payouts of no event")
+	if r := e.do("GET", "/api/admin/events/"+event+"/payouts", bob.token, nil); r.status != 403 {
+		t.Errorf("a fan reading the event's payouts: %d", r.status)
+	}
 
 	r = e.do("GET", "/api/orders/"+bobOrder+"/receipt.pdf", bob.token, nil)
 	if r.status != 200 || r.header.Get("Content-Type") != "application/pdf" || !bytes.Contains(r.body, []byte("Harbour Hall Ltd")) ||

@@ -300,6 +300,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/api/admin/payments/:payment/retry", h(admin, s.retryPayment)},
 		{"GET", "/api/admin/events/:event/ledger", h(finance, s.eventLedger)},
 		{"GET", "/api/admin/events/:event/ledger.csv", h(finance, s.eventLedgerCSV)},
+		{"GET", "/api/admin/events/:event/payouts", h(finance, s.eventPayouts)},
 		{"GET", "/api/admin/events/:event/exports/:kind.csv", h(finance, s.exportCSV)},
 		{"GET", "/api/admin/events/:event/attendees", h(admin, s.eventAttendees)},
 		{"POST", "/api/admin/events/:event/counter-sales", h(boxOffice, s.counterSale)},

@@ -6,7 +6,8 @@
 // event:{id}:stats over /ws): alerts, the sales funnel, a uPlot chart of
 // holds, sales and revenue over time, the venue map coloured live, the
 // check-ins per entrance, the sale's controls, order search, the review
-// queue of flagged orders and the sortable section table (dashboard.js).
+// queue of flagged orders, the sortable section table (dashboard.js) and
+// the seller payouts of its resales.
 // Everything goes through the same admin API as scripts.
 import { api, get } from '../api.js';
 import { h, money, dateTime, statusLabel, orderStatusLabel, toast } from '../format.js';
@@ -253,7 +254,7 @@ export async function renderEvent(main, [id], ctx) {
     event.status === 'upcoming' ? [' · ', h('a', { href: `/admin/events/${id}/edit`, 'data-link': true }, 'Edit')] : []);
   main.append(title, alertView.el, updated, ledger, funnelView.el, tileGrid,
     h('section', { class: 'card' }, h('h2', {}, 'Sales and revenue over time'), chartEl),
-    map.el, doors.el, controls, noticesCard(id), review.el, sections.el, orders);
+    map.el, doors.el, controls, noticesCard(id), review.el, sections.el, orders, payoutsPanel(id));
   const currency = event.currency || 'usd';
   chart = new TimeChart(chartEl, [
     { label: 'holds/s', color: '#0072B2' }, { label: 'sales/s', color: '#D55E00' },
@@ -265,6 +266,31 @@ export async function renderEvent(main, [id], ctx) {
   const stopMap = await map.start().catch((e) => { toast(`Venue map: ${e.message}`); return () => {}; });
   window.__boxofficeAdmin = { chart, get last() { return last; } };
   return () => { stopStats(); stopMap(); review.stop(); alertView.stop(); doors.stop(); chart.destroy(); };
+}
+
+// payoutStatus names a seller payout's state as an organizer reads it.
+const payoutStatus = {
+  pending: 'Pending', transferring: 'Transferring', paid: 'Paid', failed: 'Failed, retrying', void: 'Void (event cancelled)',
+};
+
+// payoutsPanel is the event's seller payouts (resales), newest first: who
+// sold, for what, when they are due or were paid, and a failing
+// transfer's last error. The job pays them; this only shows how it goes.
+function payoutsPanel(id) {
+  const body = h('tbody', {}, h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'Loading…')));
+  get(`/api/admin/events/${id}/payouts`).then((res) => {
+    body.replaceChildren(...(res.payouts.length ? res.payouts.map((p) => h('tr', { 'data-payout': p.id },
+      h('td', {}, p.seller_email), h('td', {}, h('a', { href: `/admin/orders/${p.order_id}`, 'data-link': true }, p.order_id.slice(0, 8))),
+      h('td', {}, money(p.gross_cents, p.currency)), h('td', {}, money(p.net_cents, p.currency)),
+      h('td', {}, payoutStatus[p.status] || p.status),
+      h('td', {}, p.paid_at ? dateTime(p.paid_at) : p.due_at ? `due ${dateTime(p.due_at)}` : ''),
+      h('td', {}, p.last_error ? `${p.last_error} (${p.attempts} tries)` : ''))) :
+      [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No resales yet.'))]));
+  }).catch((e) => body.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'error' }, e.message))));
+  return h('section', { class: 'card', 'aria-labelledby': 'payouts-title' }, h('h2', { id: 'payouts-title' }, 'Seller payouts'),
+    h('table', { class: 'admin-table' },
+      h('thead', {}, h('tr', {}, ['Seller', 'Resale order', 'Price', 'Seller gets', 'Status', 'When', 'Last error'].map((t) => h('th', {}, t)))),
+      body));
 }
 
 // reviewQueue is the event's orders held back by the review signals, oldest
