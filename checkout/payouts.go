@@ -281,13 +281,6 @@ type EventPayout struct {
 // EventPayouts lists an event's seller payouts, newest first (at most
 // 500; the payouts export has them all), or ErrEventNotFound.
 func (s *Service) EventPayouts(ctx context.Context, eventID int64) ([]EventPayout, error) {
-	var exists bool
-	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)`, eventID).Scan(&exists); err != nil {
-		return nil, fmt.Errorf("checkout: payouts of event %d: %w", eventID, err)
-	}
-	if !exists {
-		return nil, seatmap.ErrEventNotFound
-	}
 	rows, err := s.db.Query(ctx, `
 		SELECT po.id::text, po.listing_id::text, po.event_id::text, e.name, po.gross_cents, po.fee_cents, po.net_cents,
 		       po.currency, po.status, po.due_at, po.paid_at, po.created_at, a.email, po.order_id::text, po.attempts,
@@ -306,10 +299,18 @@ func (s *Service) EventPayouts(ctx context.Context, eventID int64) ([]EventPayou
 	if err != nil {
 		return nil, fmt.Errorf("checkout: payouts of event %d: %w", eventID, err)
 	}
-	if list == nil {
-		list = []EventPayout{}
+	if len(list) > 0 {
+		return list, nil
 	}
-	return list, nil
+	// None: an event without resales, or no event.
+	var exists bool
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)`, eventID).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("checkout: payouts of event %d: %w", eventID, err)
+	}
+	if !exists {
+		return nil, seatmap.ErrEventNotFound
+	}
+	return []EventPayout{}, nil
 }
 
 // requirePayoutAccount refuses a listing by a seller who could not be

@@ -912,11 +912,10 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 	case err != nil:
 		return ConfirmResult{}, err
 	}
-	orderID, lost, review := c.orderID, c.lost, c.review
 	if c.recorded {
 		eventID = "" // recorded with the conversion round
 	}
-	if lost {
+	if c.lost {
 		if _, err := s.abandon(ctx, paymentID, StatusVoiding, "", eventID); err != nil && !errors.Is(err, errDuplicateEvent) {
 			return ConfirmResult{}, err
 		}
@@ -926,7 +925,7 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 		return ConfirmResult{}, s.endedError(ctx, paymentID)
 	}
 	if !c.already {
-		s.log.Info("checkout: order written", "payment", paymentID, "order", orderID, "review", c.reasons)
+		s.log.Info("checkout: order written", "payment", paymentID, "order", c.orderID, "review", c.reasons)
 		// The purchase is done: free the buyer's place among the active
 		// shoppers. A failure only delays that until the admission expires.
 		if s.cfg.Admissions != nil {
@@ -935,8 +934,8 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 			}
 		}
 	}
-	if review {
-		return ConfirmResult{Status: StatusReview, OrderID: orderID}, nil
+	if c.review {
+		return ConfirmResult{Status: StatusReview, OrderID: c.orderID}, nil
 	}
 	var err error
 	if !c.already && c.intentID != "" {
@@ -948,7 +947,7 @@ func (s *Service) settle(ctx context.Context, paymentID string, in Intent, event
 	if err != nil {
 		s.log.Warn("checkout: capture failed; the capture job retries", "payment", paymentID, "err", err)
 	}
-	return ConfirmResult{Status: StatusSucceeded, OrderID: orderID}, nil
+	return ConfirmResult{Status: StatusSucceeded, OrderID: c.orderID}, nil
 }
 
 // confirmOrder moves a payment whose order is written to capturing and

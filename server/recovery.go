@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -216,29 +217,25 @@ func (s *Server) beginTOTP(c *fiber.Ctx) error {
 
 // confirmTOTP: POST /api/account/totp/confirm {code} → 200 {recovery_codes}.
 func (s *Server) confirmTOTP(c *fiber.Ctx) error {
-	var req codeRequest
-	if err := s.decodeStrict(c.Body(), &req); err != nil {
-		return err
-	}
-	acct, _ := currentAccount(c)
-	codes, err := s.deps.Accounts.ConfirmTOTP(c.UserContext(), acct.ID, req.Code)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(fiber.Map{"recovery_codes": codes})
+	return s.recoveryCodes(c, s.deps.Accounts.ConfirmTOTP)
 }
 
 // renewRecoveryCodes: POST /api/account/totp/recovery-codes {code} → 200
 // {recovery_codes}: a new set replaces every old code; the proof is a
 // code from the authenticator app.
 func (s *Server) renewRecoveryCodes(c *fiber.Ctx) error {
+	return s.recoveryCodes(c, s.deps.Accounts.RenewRecoveryCodes)
+}
+
+// recoveryCodes answers a {code} request with the recovery codes issue
+// gives the signed-in account for it, never cached.
+func (s *Server) recoveryCodes(c *fiber.Ctx, issue func(ctx context.Context, accountID int64, code string) ([]string, error)) error {
 	var req codeRequest
 	if err := s.decodeStrict(c.Body(), &req); err != nil {
 		return err
 	}
 	acct, _ := currentAccount(c)
-	codes, err := s.deps.Accounts.RenewRecoveryCodes(c.UserContext(), acct.ID, req.Code)
+	codes, err := issue(c.UserContext(), acct.ID, req.Code)
 	if err != nil {
 		return err
 	}

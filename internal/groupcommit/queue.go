@@ -24,12 +24,13 @@ type Queue[T any, K comparable] struct {
 
 	mu      sync.Mutex
 	rounds  int // in flight
-	pending []*entry[T]
+	pending []*entry[T, K]
 }
 
-type entry[T any] struct {
+type entry[T any, K comparable] struct {
 	ctx  context.Context
 	item T
+	keys []K
 	err  error // the caller left before its round
 	done chan struct{}
 }
@@ -46,7 +47,9 @@ func New[T any, K comparable](limit, maxRounds int, keys func(T) []K, run func(c
 // item holds its answer. If ctx ends before the item's round began, Do
 // returns ctx's error and the item was not written.
 func (q *Queue[T, K]) Do(ctx context.Context, item T) error {
-	e := &entry[T]{ctx: ctx, item: item, done: make(chan struct{})}
+	// The keys once, outside the lock: an item left for a later round is
+	// looked at again by every round until it goes.
+	e := &entry[T, K]{ctx: ctx, item: item, keys: q.keys(item), done: make(chan struct{})}
 	q.mu.Lock()
 	q.pending = append(q.pending, e)
 	lead := q.rounds < q.maxRounds
@@ -102,10 +105,10 @@ func (q *Queue[T, K]) runNext() int {
 // next takes the items of a round in arrival order. An item whose caller
 // has gone is answered with its context's error. With nothing to take the
 // round ends.
-func (q *Queue[T, K]) next() []*entry[T] {
+func (q *Queue[T, K]) next() []*entry[T, K] {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var batch []*entry[T]
+	var batch []*entry[T, K]
 	taken := make(map[K]bool)
 	rest := q.pending[:0]
 	for _, e := range q.pending {
@@ -114,13 +117,12 @@ func (q *Queue[T, K]) next() []*entry[T] {
 			close(e.done)
 			continue
 		}
-		keys := q.keys(e.item)
-		if len(batch) >= q.limit || slices.ContainsFunc(keys, func(k K) bool { return taken[k] }) {
+		if len(batch) >= q.limit || slices.ContainsFunc(e.keys, func(k K) bool { return taken[k] }) {
 			rest = append(rest, e)
 			continue
 		}
 		batch = append(batch, e)
-		for _, k := range keys {
+		for _, k := range e.keys {
 			taken[k] = true
 		}
 	}
@@ -145,7 +147,7 @@ func (q *Queue[T, K]) more() bool {
 }
 
 // withdraw removes an item whose caller gave up before its round began.
-func (q *Queue[T, K]) withdraw(e *entry[T]) bool {
+func (q *Queue[T, K]) withdraw(e *entry[T, K]) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	i := slices.Index(q.pending, e)
